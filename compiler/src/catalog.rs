@@ -1,0 +1,68 @@
+//! What the compiler needs to know about the running kernel, behind a trait: the runtime
+//! implements it from tracefs and BTF, tests implement it with fixed data.
+
+use std::fmt;
+
+/// Kernel facts the compiler asks for while it resolves probes and their arguments.
+pub trait Catalog {
+    /// Every tracepoint as `(category, name)`.
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError>;
+
+    /// The fields of one tracepoint's record (its tracefs `format` file).
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError>;
+}
+
+/// Why the catalog could not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogError {
+    /// The thing asked for does not exist.
+    NotFound(String),
+    /// The kernel facts could not be read at all (tracefs missing, permission, ...).
+    Unavailable(String),
+}
+
+impl fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CatalogError::NotFound(what) => write!(f, "`{what}` not found"),
+            CatalogError::Unavailable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A tracepoint's record layout, from its `format` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracepointFormat {
+    /// The event id (`id` file); also the record's `common_type`.
+    pub id: u32,
+    /// The fields after the `common_*` header, in record order.
+    pub fields: Vec<TracepointField>,
+}
+
+/// One `field:TYPE NAME; offset:N; size:N; signed:N;` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracepointField {
+    pub name: String,
+    /// The C type as written, e.g. `const char *`, `char[16]`, `__data_loc char[]`.
+    pub c_type: String,
+    pub offset: u32,
+    pub size: u32,
+    pub signed: bool,
+    pub kind: FieldKind,
+}
+
+/// What a tracepoint field holds, as far as the language cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// An integer of `size` bytes.
+    Int,
+    /// A pointer. In the `syscalls` category pointers point into user memory.
+    Pointer,
+    /// `char name[N]`: an inline string of N bytes.
+    CharArray(u32),
+    /// `__data_loc char[] name`: a `u32` whose low 16 bits are the string's offset in the record
+    /// and high 16 bits its length.
+    DataLocString,
+    /// Anything else (other arrays, structs): readable only as raw bytes, not supported yet.
+    Other,
+}

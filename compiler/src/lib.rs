@@ -1,0 +1,14 @@
+//! ferrotrace's compiler: bpftrace script text in, a BPF ELF object and its manifest out.
+//!
+//! The pipeline (see `docs/architecture.md`): `syntax` parses to an AST, `sema` checks it into
+//! HIR, `lower` turns HIR into LIR, `regalloc` assigns registers and stack, `bpf` encodes, and
+//! `elf` writes the object. This crate does no IO; kernel facts come through `catalog::Catalog`.
+
+pub mod catalog;
+pub mod diagnostic;
+pub mod lir;
+pub mod manifest;
+pub mod printf;
+pub mod span;
+pub mod syntax;
+pub mod types;

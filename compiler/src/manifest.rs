@@ -1,0 +1,247 @@
+//! What the runtime needs besides the bytecode: maps, programs, output actions and the
+//! instruction-to-span tables. The ELF object plus this manifest is a complete compiled script.
+
+use crate::printf::FormatPiece;
+use crate::span::Span;
+use crate::types::{IntTy, Ty};
+
+/// Index into `Manifest::maps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MapId(pub u32);
+
+/// Index into `Manifest::actions`; the first 8 bytes of every ring buffer record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ActionId(pub u32);
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Manifest {
+    pub maps: Vec<MapSpec>,
+    pub programs: Vec<ProgramSpec>,
+    pub actions: Vec<Action>,
+    /// The names the `probe` builtin's values index, e.g. `tracepoint:syscalls:sys_enter_openat`.
+    pub probe_names: Vec<String>,
+}
+
+impl Manifest {
+    pub fn map(&self, id: MapId) -> &MapSpec {
+        &self.maps[id.0 as usize]
+    }
+
+    /// The ring buffer every async action goes through, if the script has any.
+    pub fn ringbuf(&self) -> Option<MapId> {
+        self.find_role(|role| matches!(role, MapRole::RingBuf))
+    }
+
+    /// The one-entry array holding runtime facts the programs read (start time).
+    pub fn config(&self) -> Option<MapId> {
+        self.find_role(|role| matches!(role, MapRole::Config))
+    }
+
+    fn find_role(&self, pred: impl Fn(&MapRole) -> bool) -> Option<MapId> {
+        self.maps.iter().position(|m| pred(&m.role)).map(|i| MapId(i as u32))
+    }
+
+    /// The user-visible maps (`@name`), in manifest order.
+    pub fn user_maps(&self) -> impl Iterator<Item = (MapId, &MapSpec, &UserMap)> {
+        self.maps.iter().enumerate().filter_map(|(i, m)| match &m.role {
+            MapRole::User(user) => Some((MapId(i as u32), m, user)),
+            _ => None,
+        })
+    }
+}
+
+/// The kernel map types ferrotrace creates (values are `bpf_map_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BpfMapType {
+    Hash = 1,
+    Array = 2,
+    PercpuHash = 5,
+    PercpuArray = 6,
+    RingBuf = 27,
+}
+
+impl BpfMapType {
+    pub fn is_percpu(self) -> bool {
+        matches!(self, BpfMapType::PercpuHash | BpfMapType::PercpuArray)
+    }
+}
+
+/// The `bpf_map_def` written into the ELF `maps` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BpfMapDef {
+    pub map_type: BpfMapType,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub flags: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapSpec {
+    /// The ELF symbol (short, unique): `m0`, `ringbuf`, ...
+    pub symbol: String,
+    pub def: BpfMapDef,
+    pub role: MapRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapRole {
+    /// A script map such as `@name[key]`.
+    User(UserMap),
+    /// The ring buffer of async actions (printf, print, exit, ...).
+    RingBuf,
+    /// Per-CPU scratch memory for values too big for the stack.
+    Scratch,
+    /// A one-entry `Array` of `ConfigValue` the runtime fills before `begin` runs.
+    Config,
+}
+
+/// The layout of the config map's single value. Offsets are fixed: programs read them.
+pub mod config_layout {
+    /// `u64`: `bpf_ktime_get_ns()` when ferrotrace started; `elapsed` subtracts it.
+    pub const START_NS: u32 = 0;
+    pub const SIZE: u32 = 8;
+}
+
+/// A script map: its name, key and value types, and how they sit in the kernel map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserMap {
+    /// With the `@`: `@`, `@bytes`.
+    pub name: String,
+    /// The key fields (empty for a keyless map); several fields print as a tuple.
+    pub key: Vec<Ty>,
+    pub value: MapValue,
+    pub storage: KeyStorage,
+}
+
+/// How a script key becomes the kernel map key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStorage {
+    /// A keyless map: one entry at the all-zero key (`u32` 0 for arrays).
+    Scalar,
+    /// The key fields packed as a tuple (`types::tuple_layout`).
+    Packed,
+    /// hist/lhist with a key: the packed key, then the bucket index as a `u64` at the next
+    /// 8-aligned offset.
+    PackedWithBucket,
+    /// Keyless hist/lhist: an array whose `u32` index is the bucket.
+    BucketIndex,
+}
+
+/// What a map's value holds and how its per-CPU copies merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapValue {
+    /// `@m = expr`: the value as typed.
+    Plain(Ty),
+    /// `count()`: `u64`; CPUs add.
+    Count,
+    /// `sum(n)`: one 64-bit integer of this signedness; CPUs add.
+    Sum(IntTy),
+    /// `min(n)` / `max(n)`: `{ value: i64|u64, set: u64 }`; merge over the CPUs with `set != 0`.
+    Min(IntTy),
+    Max(IntTy),
+    /// `avg(n)` / `stats(n)`: `{ count: u64, total: i64|u64 }`; CPUs add both.
+    Avg(IntTy),
+    Stats(IntTy),
+    /// `hist(n, k)`: each entry is one bucket's `u64` count (see `buckets`).
+    Hist { k: u8 },
+    /// `lhist(n, min, max, step)`: each entry is one bucket's `u64` count (see `buckets`).
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+impl MapValue {
+    /// Bytes of one CPU's value in the kernel map.
+    pub fn size(&self) -> u32 {
+        match self {
+            MapValue::Plain(ty) => ty.size(),
+            MapValue::Count | MapValue::Sum(_) | MapValue::Hist { .. } | MapValue::Lhist { .. } => 8,
+            MapValue::Min(_) | MapValue::Max(_) | MapValue::Avg(_) | MapValue::Stats(_) => 16,
+        }
+    }
+
+    /// The function that made it, as a user would write it (`count`, `hist`, ...).
+    pub fn function_name(&self) -> &'static str {
+        match self {
+            MapValue::Plain(_) => "assignment",
+            MapValue::Count => "count",
+            MapValue::Sum(_) => "sum",
+            MapValue::Min(_) => "min",
+            MapValue::Max(_) => "max",
+            MapValue::Avg(_) => "avg",
+            MapValue::Stats(_) => "stats",
+            MapValue::Hist { .. } => "hist",
+            MapValue::Lhist { .. } => "lhist",
+        }
+    }
+
+    pub fn is_histogram(&self) -> bool {
+        matches!(self, MapValue::Hist { .. } | MapValue::Lhist { .. })
+    }
+}
+
+/// One loaded BPF program: which ELF function it is and where it attaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramSpec {
+    /// The ELF symbol (at most 15 bytes): aya names the program after it.
+    pub symbol: String,
+    /// The ELF section, which tells aya the program type: `tracepoint/syscalls/sys_enter_openat`,
+    /// `raw_tp/begin`, `perf_event`.
+    pub section: String,
+    pub attach: Attach,
+    /// The probe as a user names it, e.g. `tracepoint:syscalls:sys_enter_openat`.
+    pub probe_name: String,
+    /// The span of the attach point in the script.
+    pub span: Span,
+    /// For every BPF instruction (by index; an `ld_imm64` takes two), the script span it came from.
+    pub insn_spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attach {
+    /// Run once with `BPF_PROG_TEST_RUN` before the others attach; `order` is its place among
+    /// the `begin` probes.
+    Begin,
+    /// Run once with `BPF_PROG_TEST_RUN` after the others detach.
+    End,
+    Tracepoint { category: String, name: String },
+    /// A software cpu-clock perf event on one CPU firing every `period_ns`.
+    Interval { period_ns: u64 },
+    /// A software cpu-clock perf event on every CPU at `hz` samples a second.
+    Profile { hz: u64 },
+}
+
+/// What a ring buffer record with this action id asks userspace to do.
+///
+/// A record is the action id as a `u64`, then the action's arguments packed as a tuple
+/// (`types::tuple_layout`) starting at offset 8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `printf(fmt, args...)`: the parsed format and the argument types.
+    Printf { format: Vec<FormatPiece>, args: Vec<Ty> },
+    /// `print(value)`: one argument of this type, printed on its own line.
+    PrintValue { ty: Ty },
+    /// `print(@map, top, div)`: print one map now (`top`/`div` 0 mean all / undivided).
+    PrintMap { map: MapId, top: u64, div: u64 },
+    /// `clear(@map)`: delete every entry.
+    Clear { map: MapId },
+    /// `zero(@map)`: set every value to zero, keeping the keys.
+    Zero { map: MapId },
+    /// `exit(code)`: one `i64` argument, the exit status. Stops tracing.
+    Exit,
+}
+
+impl Action {
+    /// The types of the record's arguments after the 8-byte action id.
+    pub fn arg_types(&self) -> Vec<Ty> {
+        match self {
+            Action::Printf { args, .. } => args.clone(),
+            Action::PrintValue { ty } => vec![ty.clone()],
+            Action::Exit => vec![Ty::I64],
+            Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } => Vec::new(),
+        }
+    }
+}
+
+/// Size of the action id that starts every ring buffer record.
+pub const RECORD_HEADER_SIZE: u32 = 8;

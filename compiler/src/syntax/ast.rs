@@ -1,0 +1,199 @@
+//! The abstract syntax tree: what the script says, every node with its byte span; nothing resolved.
+
+use crate::span::Span;
+
+/// A whole script: its probe blocks in source order (the `#!` line and comments are gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub probes: Vec<Probe>,
+    pub span: Span,
+}
+
+/// `attach[, attach...] [/predicate/] { statements }`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub attach_points: Vec<AttachPoint>,
+    pub predicate: Option<Expr>,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// One attach point as written, split on `:`.
+///
+/// `tracepoint:syscalls:sys_enter_*` is provider `tracepoint`, parts `["syscalls", "sys_enter_*"]`;
+/// `BEGIN` is provider `BEGIN` with no parts. Providers are not resolved here (`t` is still `t`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachPoint {
+    pub provider: String,
+    pub parts: Vec<String>,
+    /// The attach point's text exactly as written.
+    pub raw: String,
+    pub span: Span,
+}
+
+/// `{ statements }`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect: `printf(...)`, `@x++`, `exit()`.
+    Expr(Expr),
+    /// `@m = e`, `@m[k1, k2] = e`, `@m += e` (`op` is the compound operator).
+    AssignMap { map: MapRef, op: Option<BinOp>, value: Expr },
+    /// `$x = e`, `$x += e`.
+    AssignVar { var: Ident, op: Option<BinOp>, value: Expr },
+    /// `let $x;` or `let $x = e;`
+    Let { var: Ident, value: Option<Expr> },
+    /// `if (cond) { .. } else if (..) { .. } else { .. }`; an `else if` is an `If` statement
+    /// alone in the else block.
+    If { cond: Expr, then_block: Block, else_block: Option<Block> },
+    /// `return;` leaves the probe.
+    Return,
+    /// A nested `{ ... }`.
+    Block(Block),
+}
+
+/// A map with its key expressions: `@name` or `@name[k1, k2]`. `@` alone has the name "".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapRef {
+    /// The name without the `@`.
+    pub name: String,
+    /// Empty for a keyless map; several keys form a tuple key.
+    pub keys: Vec<Expr>,
+    pub span: Span,
+}
+
+/// A name with its span: a variable (`$x`, stored without `$`), a field, a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExprKind {
+    /// A non-negative integer literal, duration suffixes already applied (`1ms` is 1_000_000).
+    /// A minus sign in front is a `Unary { op: Neg }`.
+    Int(u64),
+    /// A string literal with its escapes decoded (may hold any byte).
+    Str(Vec<u8>),
+    /// `true` / `false`
+    Bool(bool),
+    /// A bare identifier: a builtin such as `pid`, `comm`, `args`, or an unknown name for sema to
+    /// report.
+    Ident(String),
+    /// `$name` (stored without the `$`).
+    Var(String),
+    /// `@name` or `@name[keys]` read as a value.
+    Map(MapRef),
+    /// `name(args)`
+    Call { name: Ident, args: Vec<Expr> },
+    Unary { op: UnaryOp, expr: Box<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `cond ? then : otherwise`
+    Ternary { cond: Box<Expr>, then_expr: Box<Expr>, else_expr: Box<Expr> },
+    /// `(a, b, ...)` with at least two elements.
+    Tuple(Vec<Expr>),
+    /// `expr.field` or `expr->field`.
+    Field { expr: Box<Expr>, field: Ident, arrow: bool },
+    /// `expr.0`
+    TupleIndex { expr: Box<Expr>, index: u32, index_span: Span },
+    /// `expr[index]`
+    Index { expr: Box<Expr>, index: Box<Expr> },
+    /// `x++`, `++x`, `x--`, `--x` on a variable or a map.
+    IncDec { target: Box<Expr>, increment: bool, prefix: bool },
+    /// `(type)expr`, e.g. `(uint16)$x`.
+    Cast { ty: Ident, expr: Box<Expr> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `-x`
+    Neg,
+    /// `!x`
+    LogicalNot,
+    /// `~x`
+    BitNot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    LogicalAnd,
+    LogicalOr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl BinOp {
+    /// The operator as written in scripts.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::LogicalAnd => "&&",
+            BinOp::LogicalOr => "||",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+    }
+
+    pub fn is_logical(self) -> bool {
+        matches!(self, BinOp::LogicalAnd | BinOp::LogicalOr)
+    }
+}
+
+impl UnaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "-",
+            UnaryOp::LogicalNot => "!",
+            UnaryOp::BitNot => "~",
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The value types of the language and their byte layouts, shared by the compiler and the runtime.
+//!
+//! Layout rules: every type has a size and an alignment; tuples pack their fields in order with
+//! natural alignment and round their size up to their alignment. Strings are fixed-size byte
+//! arrays, zero-padded, so that equal strings are equal map keys.
+
+use std::fmt;
+
+/// An integer type: 8, 16, 32 or 64 bits, signed or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IntTy {
+    pub bits: u8,
+    pub signed: bool,
+}
+
+impl IntTy {
+    pub const U8: IntTy = IntTy { bits: 8, signed: false };
+    pub const U16: IntTy = IntTy { bits: 16, signed: false };
+    pub const U32: IntTy = IntTy { bits: 32, signed: false };
+    pub const U64: IntTy = IntTy { bits: 64, signed: false };
+    pub const I8: IntTy = IntTy { bits: 8, signed: true };
+    pub const I16: IntTy = IntTy { bits: 16, signed: true };
+    pub const I32: IntTy = IntTy { bits: 32, signed: true };
+    pub const I64: IntTy = IntTy { bits: 64, signed: true };
+
+    pub fn bytes(self) -> u32 {
+        u32::from(self.bits) / 8
+    }
+}
+
+impl fmt::Display for IntTy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}int{}", if self.signed { "" } else { "u" }, self.bits)
+    }
+}
+
+/// The type of a value the language can compute, store in a map or print.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Int(IntTy),
+    Bool,
+    /// A fixed-size, zero-padded string buffer of this many bytes (including room for the NUL).
+    Str(u32),
+    Tuple(Vec<Ty>),
+    /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
+    Probe,
+    /// A pointer (printed in hex). `user` says whether it points into user memory.
+    Ptr { user: bool },
+    /// The result of a statement-like call (`printf`, `exit`): no value.
+    Void,
+    /// Stands in after a type error so checking can go on; never reaches lowering.
+    Error,
+}
+
+impl Ty {
+    pub const U64: Ty = Ty::Int(IntTy::U64);
+    pub const I64: Ty = Ty::Int(IntTy::I64);
+
+    pub fn size(&self) -> u32 {
+        match self {
+            Ty::Int(int) => int.bytes(),
+            Ty::Bool => 1,
+            Ty::Str(len) => *len,
+            Ty::Tuple(fields) => tuple_layout(fields).size,
+            Ty::Probe | Ty::Ptr { .. } => 8,
+            Ty::Void | Ty::Error => 0,
+        }
+    }
+
+    pub fn align(&self) -> u32 {
+        match self {
+            Ty::Int(int) => int.bytes(),
+            Ty::Bool | Ty::Str(_) => 1,
+            Ty::Tuple(fields) => tuple_layout(fields).align,
+            Ty::Probe | Ty::Ptr { .. } => 8,
+            Ty::Void | Ty::Error => 1,
+        }
+    }
+
+    pub fn as_int(&self) -> Option<IntTy> {
+        match self {
+            Ty::Int(int) => Some(*int),
+            _ => None,
+        }
+    }
+
+    /// Fits in a register: integers, bools, pointers and probe ids.
+    pub fn is_scalar(&self) -> bool {
+        matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. })
+    }
+
+    pub fn is_error(&self) -> bool {
+        match self {
+            Ty::Error => true,
+            Ty::Tuple(fields) => fields.iter().any(Ty::is_error),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Int(int) => write!(f, "{int}"),
+            Ty::Bool => f.write_str("bool"),
+            Ty::Str(len) => write!(f, "string[{len}]"),
+            Ty::Tuple(fields) => {
+                f.write_str("(")?;
+                for (i, field) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{field}")?;
+                }
+                f.write_str(")")
+            }
+            Ty::Probe => f.write_str("probe"),
+            Ty::Ptr { user: true } => f.write_str("user pointer"),
+            Ty::Ptr { user: false } => f.write_str("pointer"),
+            Ty::Void => f.write_str("none"),
+            Ty::Error => f.write_str("{error}"),
+        }
+    }
+}
+
+/// Where each field of a tuple (or a packed record) lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub offsets: Vec<u32>,
+    pub size: u32,
+    pub align: u32,
+}
+
+/// Packs `fields` in order with natural alignment.
+pub fn tuple_layout(fields: &[Ty]) -> Layout {
+    let mut offsets = Vec::with_capacity(fields.len());
+    let mut offset = 0;
+    let mut align = 1;
+    for field in fields {
+        let a = field.align();
+        offset = align_up(offset, a);
+        offsets.push(offset);
+        offset += field.size();
+        align = align.max(a);
+    }
+    Layout { offsets, size: align_up(offset, align), align }
+}
+
+pub fn align_up(value: u32, align: u32) -> u32 {
+    value.div_ceil(align) * align
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuple_fields_are_naturally_aligned() {
+        let layout = tuple_layout(&[Ty::Int(IntTy::U8), Ty::U64, Ty::Str(3)]);
+        assert_eq!(layout.offsets, vec![0, 8, 16]);
+        assert_eq!(layout.size, 24);
+        assert_eq!(layout.align, 8);
+    }
+}

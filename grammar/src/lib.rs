@@ -1,0 +1,1 @@
+//! The pest grammar of the bpftrace language and the parser pest derives from it.

@@ -1,0 +1,3 @@
+//! The `ferrotrace` command line.
+
+fn main() {}
