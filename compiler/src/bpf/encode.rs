@@ -1,0 +1,297 @@
+//! The encoder: register-allocated LIR in, eBPF instruction slots out.
+//!
+//! Each LIR instruction becomes one slot, except `LoadImm64`/`LoadMap` (two slots, `ld_imm64`),
+//! `AddrOf` (a `mov` and an `add`), `Label` (none) and a 64-bit `mov` of a register to itself
+//! (none). Jumps are encoded with a zero offset first and patched once every label's slot is
+//! known, so an offset counts the slots in between, `ld_imm64` as two.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use super::insn::RawInsn;
+use super::opcode as op;
+use super::EncodedProgram;
+use crate::lir::{AluOp, Cond, Function, Inst, Insn, Label, Mem, Operand, Reg, Size};
+use crate::manifest::MapId;
+use crate::span::Span;
+
+/// Why a function could not be encoded. These mean an earlier pass broke the LIR contract;
+/// `index` is the offending instruction's position in `Function::insts`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EncodeError {
+    #[error("function `{function}` has no stack frame: run register allocation first")]
+    MissingFrame { function: String },
+    #[error("instruction {index} still uses virtual register `v{vreg}`")]
+    VirtualRegister { index: usize, vreg: u32 },
+    #[error("instruction {index} uses `r{reg}`, but eBPF has only r0..r10")]
+    NoSuchRegister { index: usize, reg: u8 },
+    #[error("instruction {index} uses slot `s{slot}`, which has no frame offset")]
+    UnknownSlot { index: usize, slot: u32 },
+    #[error("instruction {index} addresses `r10 {offset:+}`, outside the 16-bit offset range")]
+    OffsetOutOfRange { index: usize, offset: i64 },
+    #[error("instruction {index} calls helper {helper}, which is not a valid helper id")]
+    HelperOutOfRange { index: usize, helper: u32 },
+    #[error("label `L{label}` is defined twice (again at instruction {index})")]
+    DuplicateLabel { index: usize, label: u32 },
+    #[error("instruction {index} jumps to label `L{label}`, which is never defined")]
+    UndefinedLabel { index: usize, label: u32 },
+    #[error("instruction {index} jumps {distance} slots, farther than a 16-bit offset reaches")]
+    JumpOutOfRange { index: usize, distance: i64 },
+}
+
+/// Encodes a register-allocated function (every `Reg` physical, `frame` set).
+pub fn encode(func: &Function) -> Result<EncodedProgram, EncodeError> {
+    let frame = func
+        .frame
+        .as_deref()
+        .ok_or_else(|| EncodeError::MissingFrame { function: func.name.clone() })?;
+    let mut encoder = Encoder { frame, ..Encoder::default() };
+    for (index, inst) in func.insts.iter().enumerate() {
+        encoder.encode_inst(index, inst)?;
+    }
+    encoder.finish()
+}
+
+/// A jump slot waiting for its label's position.
+struct PendingJump {
+    slot: usize,
+    target: Label,
+    index: usize,
+}
+
+#[derive(Default)]
+struct Encoder<'f> {
+    frame: &'f [i16],
+    program: EncodedProgram,
+    label_slots: HashMap<Label, usize>,
+    jumps: Vec<PendingJump>,
+}
+
+impl Encoder<'_> {
+    fn encode_inst(&mut self, index: usize, inst: &Inst) -> Result<(), EncodeError> {
+        let span = inst.span;
+        match inst.insn {
+            Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } if dst == src => {}
+            Insn::Alu64 { op, dst, src } => self.alu(index, span, op::ALU64, op, dst, src)?,
+            Insn::Alu32 { op, dst, src } => self.alu(index, span, op::ALU, op, dst, src)?,
+            Insn::Load { size, dst, mem } => self.load(index, span, op::MEM, size, dst, mem)?,
+            Insn::LoadSigned { size, dst, mem } => {
+                self.load(index, span, op::MEMSX, size, dst, mem)?
+            }
+            Insn::Store { size, mem, src } => {
+                let (base, off) = self.mem(index, mem)?;
+                let src = phys(index, src)?;
+                self.emit(span, RawInsn::new(op::STX | op::MEM | size_bits(size), base, src, off, 0));
+            }
+            Insn::StoreImm { size, mem, imm } => {
+                let (base, off) = self.mem(index, mem)?;
+                self.emit(span, RawInsn::new(op::ST | op::MEM | size_bits(size), base, 0, off, imm));
+            }
+            Insn::LoadImm64 { dst, imm } => self.ld_imm64(span, phys(index, dst)?, 0, imm),
+            Insn::LoadMap { dst, map } => self.load_map(index, span, dst, map)?,
+            Insn::AddrOf { dst, slot, off } => self.addr_of(index, span, dst, slot.0, off)?,
+            Insn::Jump { target } => self.jump(index, span, op::JA, 0, Operand::Imm(0), target)?,
+            Insn::Branch { cond, lhs, rhs, target } => {
+                let lhs = phys(index, lhs)?;
+                self.jump(index, span, cond_bits(cond), lhs, rhs, target)?
+            }
+            Insn::Call { helper, .. } => {
+                let imm = i32::try_from(helper)
+                    .map_err(|_| EncodeError::HelperOutOfRange { index, helper })?;
+                self.emit(span, RawInsn::new(op::JMP | op::CALL, 0, 0, 0, imm));
+            }
+            Insn::Exit => self.emit(span, RawInsn::new(op::JMP | op::EXIT, 0, 0, 0, 0)),
+            Insn::Label(label) => {
+                if self.label_slots.insert(label, self.program.insns.len()).is_some() {
+                    return Err(EncodeError::DuplicateLabel { index, label: label.0 });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, span: Span, insn: RawInsn) {
+        self.program.insns.push(insn);
+        self.program.spans.push(span);
+    }
+
+    fn alu(
+        &mut self,
+        index: usize,
+        span: Span,
+        class: u8,
+        alu: AluOp,
+        dst: Reg,
+        src: Operand,
+    ) -> Result<(), EncodeError> {
+        let dst = phys(index, dst)?;
+        let (operation, off) = alu_bits(alu);
+        let insn = match (alu, src) {
+            // `neg` takes no operand; the verifier rejects anything in the source fields.
+            (AluOp::Neg, _) => RawInsn::new(class | operation | op::K, dst, 0, off, 0),
+            (_, Operand::Imm(imm)) => RawInsn::new(class | operation | op::K, dst, 0, off, imm),
+            (_, Operand::Reg(src)) => {
+                RawInsn::new(class | operation | op::X, dst, phys(index, src)?, off, 0)
+            }
+        };
+        self.emit(span, insn);
+        Ok(())
+    }
+
+    fn load(
+        &mut self,
+        index: usize,
+        span: Span,
+        mode: u8,
+        size: Size,
+        dst: Reg,
+        mem: Mem,
+    ) -> Result<(), EncodeError> {
+        let dst = phys(index, dst)?;
+        let (base, off) = self.mem(index, mem)?;
+        self.emit(span, RawInsn::new(op::LDX | mode | size_bits(size), dst, base, off, 0));
+        Ok(())
+    }
+
+    fn ld_imm64(&mut self, span: Span, dst: u8, src: u8, imm: i64) {
+        // The low 32 bits go in the first slot, the high 32 bits in the second.
+        let low = imm as i32;
+        let high = (imm >> 32) as i32;
+        self.emit(span, RawInsn::new(op::LD_IMM64, dst, src, 0, low));
+        self.emit(span, RawInsn::new(0, 0, 0, 0, high));
+    }
+
+    fn load_map(&mut self, index: usize, span: Span, dst: Reg, map: MapId) -> Result<(), EncodeError> {
+        let dst = phys(index, dst)?;
+        self.program.map_relocations.push((self.program.insns.len(), map));
+        self.ld_imm64(span, dst, op::PSEUDO_MAP_FD, 0);
+        Ok(())
+    }
+
+    fn addr_of(
+        &mut self,
+        index: usize,
+        span: Span,
+        dst: Reg,
+        slot: u32,
+        off: i16,
+    ) -> Result<(), EncodeError> {
+        let dst = phys(index, dst)?;
+        let offset = self.slot_offset(index, slot, off)?;
+        self.emit(span, RawInsn::new(op::ALU64 | op::MOV | op::X, dst, op::FRAME_POINTER, 0, 0));
+        if offset != 0 {
+            self.emit(span, RawInsn::new(op::ALU64 | op::ADD | op::K, dst, 0, 0, offset.into()));
+        }
+        Ok(())
+    }
+
+    fn jump(
+        &mut self,
+        index: usize,
+        span: Span,
+        operation: u8,
+        lhs: u8,
+        rhs: Operand,
+        target: Label,
+    ) -> Result<(), EncodeError> {
+        let insn = match rhs {
+            Operand::Imm(imm) => RawInsn::new(op::JMP | operation | op::K, lhs, 0, 0, imm),
+            Operand::Reg(rhs) => RawInsn::new(op::JMP | operation | op::X, lhs, phys(index, rhs)?, 0, 0),
+        };
+        self.jumps.push(PendingJump { slot: self.program.insns.len(), target, index });
+        self.emit(span, insn);
+        Ok(())
+    }
+
+    /// The base register and offset of a memory operand.
+    fn mem(&self, index: usize, mem: Mem) -> Result<(u8, i16), EncodeError> {
+        match mem {
+            Mem::Reg(base, off) => Ok((phys(index, base)?, off)),
+            Mem::Slot(slot, off) => Ok((op::FRAME_POINTER, self.slot_offset(index, slot.0, off)?)),
+        }
+    }
+
+    /// `frame[slot] + off`: the slot's byte at `off` as an offset from r10.
+    fn slot_offset(&self, index: usize, slot: u32, off: i16) -> Result<i16, EncodeError> {
+        let base = self
+            .frame
+            .get(slot as usize)
+            .ok_or(EncodeError::UnknownSlot { index, slot })?;
+        let offset = i64::from(*base) + i64::from(off);
+        i16::try_from(offset).map_err(|_| EncodeError::OffsetOutOfRange { index, offset })
+    }
+
+    /// Patches every jump's offset now that all labels have slots.
+    fn finish(mut self) -> Result<EncodedProgram, EncodeError> {
+        for jump in &self.jumps {
+            let target = self.label_slots.get(&jump.target).ok_or(EncodeError::UndefinedLabel {
+                index: jump.index,
+                label: jump.target.0,
+            })?;
+            let distance = *target as i64 - (jump.slot as i64 + 1);
+            let off = i16::try_from(distance)
+                .map_err(|_| EncodeError::JumpOutOfRange { index: jump.index, distance })?;
+            self.program.insns[jump.slot].off = off;
+        }
+        Ok(self.program)
+    }
+}
+
+/// The hardware register number of an allocated register.
+fn phys(index: usize, reg: Reg) -> Result<u8, EncodeError> {
+    match reg {
+        Reg::Phys(reg) if reg <= op::FRAME_POINTER => Ok(reg),
+        Reg::Phys(reg) => Err(EncodeError::NoSuchRegister { index, reg }),
+        Reg::Virt(vreg) => Err(EncodeError::VirtualRegister { index, vreg }),
+    }
+}
+
+fn size_bits(size: Size) -> u8 {
+    match size {
+        Size::B => op::B,
+        Size::H => op::H,
+        Size::W => op::W,
+        Size::DW => op::DW,
+    }
+}
+
+/// The operation bits of an ALU op, and the `off` that selects its signed form.
+fn alu_bits(alu: AluOp) -> (u8, i16) {
+    match alu {
+        AluOp::Add => (op::ADD, 0),
+        AluOp::Sub => (op::SUB, 0),
+        AluOp::Mul => (op::MUL, 0),
+        AluOp::Div => (op::DIV, 0),
+        AluOp::SDiv => (op::DIV, op::OFF_SIGNED),
+        AluOp::Or => (op::OR, 0),
+        AluOp::And => (op::AND, 0),
+        AluOp::Lsh => (op::LSH, 0),
+        AluOp::Rsh => (op::RSH, 0),
+        AluOp::Arsh => (op::ARSH, 0),
+        AluOp::Mod => (op::MOD, 0),
+        AluOp::SMod => (op::MOD, op::OFF_SIGNED),
+        AluOp::Xor => (op::XOR, 0),
+        AluOp::Mov => (op::MOV, 0),
+        AluOp::Neg => (op::NEG, 0),
+    }
+}
+
+fn cond_bits(cond: Cond) -> u8 {
+    match cond {
+        Cond::Eq => op::JEQ,
+        Cond::Ne => op::JNE,
+        Cond::Gt => op::JGT,
+        Cond::Ge => op::JGE,
+        Cond::Lt => op::JLT,
+        Cond::Le => op::JLE,
+        Cond::SGt => op::JSGT,
+        Cond::SGe => op::JSGE,
+        Cond::SLt => op::JSLT,
+        Cond::SLe => op::JSLE,
+        Cond::Set => op::JSET,
+    }
+}
+
+#[cfg(test)]
+mod tests;
