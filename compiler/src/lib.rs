@@ -7,6 +7,7 @@
 pub mod bpf;
 pub mod catalog;
 pub mod diagnostic;
+pub mod elf;
 pub mod lir;
 pub mod manifest;
 pub mod printf;
