@@ -114,7 +114,8 @@ fn add_program(
 ) -> Result<(), ElfError> {
     let code = program.code.to_bytes();
     let size = code.len() as u64;
-    let section = object.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
+    let section =
+        object.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
     object.set_section_data(section, code, INSN_SIZE as u64);
     object.add_symbol(global(program.symbol, SymbolKind::Text, section, 0, size));
     for &(slot, map) in &program.code.map_relocations {

@@ -11,7 +11,7 @@ use aya::Ebpf;
 use ferrotrace_compiler::bpf::{self, EncodedProgram};
 use ferrotrace_compiler::elf::{write_object, ElfProgram};
 use ferrotrace_compiler::lir::{
-    helper, AluOp, Cond, Function, Inst, Insn, Label, Mem, Operand, Reg, Size, Slot, SlotInfo,
+    helper, AluOp, Cond, Function, Insn, Inst, Label, Mem, Operand, Reg, Size, Slot, SlotInfo,
 };
 use ferrotrace_compiler::manifest::{BpfMapDef, BpfMapType, MapId, MapRole, MapSpec};
 use ferrotrace_compiler::span::Span;
@@ -38,9 +38,8 @@ fn ensure_tracefs() {
     let fs = CString::new("tracefs").expect("no NUL");
     let target = CString::new("/sys/kernel/tracing").expect("no NUL");
     // SAFETY: every pointer is a valid NUL-terminated string that outlives the call.
-    let status = unsafe {
-        libc::mount(fs.as_ptr(), target.as_ptr(), fs.as_ptr(), 0, std::ptr::null())
-    };
+    let status =
+        unsafe { libc::mount(fs.as_ptr(), target.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
     assert_eq!(status, 0, "mount tracefs: {}", std::io::Error::last_os_error());
 }
 

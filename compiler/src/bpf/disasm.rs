@@ -76,6 +76,9 @@ fn render(insn: &RawInsn) -> String {
 fn render_ld_imm64(insn: &RawInsn, high: Option<&RawInsn>, map: Option<String>) -> String {
     match (map, high) {
         (Some(map), _) => format!("r{} = map[{map}]", insn.dst),
+        (None, _) if insn.src == op::PSEUDO_MAP_FD => {
+            format!("r{} = map[fd:{}]", insn.dst, insn.imm)
+        }
         (None, Some(high)) => {
             let value = (u64::from(high.imm as u32) << 32) | u64::from(insn.imm as u32);
             format!("r{} = {value:#x}", insn.dst)
@@ -165,10 +168,7 @@ fn mem_operand(code: u8, base: u8, off: i16, signed: bool) -> String {
 }
 
 fn unknown(insn: &RawInsn) -> String {
-    format!(
-        "<unknown: dst r{} src r{} off {} imm {}>",
-        insn.dst, insn.src, insn.off, insn.imm
-    )
+    format!("<unknown: dst r{} src r{} off {} imm {}>", insn.dst, insn.src, insn.off, insn.imm)
 }
 
 #[cfg(test)]

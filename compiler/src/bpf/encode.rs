@@ -12,7 +12,7 @@ use thiserror::Error;
 use super::insn::RawInsn;
 use super::opcode as op;
 use super::EncodedProgram;
-use crate::lir::{AluOp, Cond, Function, Inst, Insn, Label, Mem, Operand, Reg, Size};
+use crate::lir::{AluOp, Cond, Function, Insn, Inst, Label, Mem, Operand, Reg, Size};
 use crate::manifest::MapId;
 use crate::span::Span;
 
@@ -82,11 +82,17 @@ impl Encoder<'_> {
             Insn::Store { size, mem, src } => {
                 let (base, off) = self.mem(index, mem)?;
                 let src = phys(index, src)?;
-                self.emit(span, RawInsn::new(op::STX | op::MEM | size_bits(size), base, src, off, 0));
+                self.emit(
+                    span,
+                    RawInsn::new(op::STX | op::MEM | size_bits(size), base, src, off, 0),
+                );
             }
             Insn::StoreImm { size, mem, imm } => {
                 let (base, off) = self.mem(index, mem)?;
-                self.emit(span, RawInsn::new(op::ST | op::MEM | size_bits(size), base, 0, off, imm));
+                self.emit(
+                    span,
+                    RawInsn::new(op::ST | op::MEM | size_bits(size), base, 0, off, imm),
+                );
             }
             Insn::LoadImm64 { dst, imm } => self.ld_imm64(span, phys(index, dst)?, 0, imm),
             Insn::LoadMap { dst, map } => self.load_map(index, span, dst, map)?,
@@ -162,7 +168,13 @@ impl Encoder<'_> {
         self.emit(span, RawInsn::new(0, 0, 0, 0, high));
     }
 
-    fn load_map(&mut self, index: usize, span: Span, dst: Reg, map: MapId) -> Result<(), EncodeError> {
+    fn load_map(
+        &mut self,
+        index: usize,
+        span: Span,
+        dst: Reg,
+        map: MapId,
+    ) -> Result<(), EncodeError> {
         let dst = phys(index, dst)?;
         self.program.map_relocations.push((self.program.insns.len(), map));
         self.ld_imm64(span, dst, op::PSEUDO_MAP_FD, 0);
@@ -197,7 +209,9 @@ impl Encoder<'_> {
     ) -> Result<(), EncodeError> {
         let insn = match rhs {
             Operand::Imm(imm) => RawInsn::new(op::JMP | operation | op::K, lhs, 0, 0, imm),
-            Operand::Reg(rhs) => RawInsn::new(op::JMP | operation | op::X, lhs, phys(index, rhs)?, 0, 0),
+            Operand::Reg(rhs) => {
+                RawInsn::new(op::JMP | operation | op::X, lhs, phys(index, rhs)?, 0, 0)
+            }
         };
         self.jumps.push(PendingJump { slot: self.program.insns.len(), target, index });
         self.emit(span, insn);
@@ -214,10 +228,7 @@ impl Encoder<'_> {
 
     /// `frame[slot] + off`: the slot's byte at `off` as an offset from r10.
     fn slot_offset(&self, index: usize, slot: u32, off: i16) -> Result<i16, EncodeError> {
-        let base = self
-            .frame
-            .get(slot as usize)
-            .ok_or(EncodeError::UnknownSlot { index, slot })?;
+        let base = self.frame.get(slot as usize).ok_or(EncodeError::UnknownSlot { index, slot })?;
         let offset = i64::from(*base) + i64::from(off);
         i16::try_from(offset).map_err(|_| EncodeError::OffsetOutOfRange { index, offset })
     }
@@ -225,10 +236,10 @@ impl Encoder<'_> {
     /// Patches every jump's offset now that all labels have slots.
     fn finish(mut self) -> Result<EncodedProgram, EncodeError> {
         for jump in &self.jumps {
-            let target = self.label_slots.get(&jump.target).ok_or(EncodeError::UndefinedLabel {
-                index: jump.index,
-                label: jump.target.0,
-            })?;
+            let target = self
+                .label_slots
+                .get(&jump.target)
+                .ok_or(EncodeError::UndefinedLabel { index: jump.index, label: jump.target.0 })?;
             let distance = *target as i64 - (jump.slot as i64 + 1);
             let off = i16::try_from(distance)
                 .map_err(|_| EncodeError::JumpOutOfRange { index: jump.index, distance })?;

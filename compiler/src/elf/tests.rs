@@ -11,7 +11,13 @@ use crate::bpf::RawInsn;
 use crate::manifest::{BpfMapType, MapId, MapRole};
 use crate::span::Span;
 
-fn map(symbol: &str, map_type: BpfMapType, key_size: u32, value_size: u32, max_entries: u32) -> MapSpec {
+fn map(
+    symbol: &str,
+    map_type: BpfMapType,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+) -> MapSpec {
     let def = BpfMapDef { map_type, key_size, value_size, max_entries, flags: 0 };
     MapSpec { symbol: symbol.to_string(), def, role: MapRole::Scratch }
 }
@@ -44,12 +50,19 @@ fn describe(bytes: &[u8]) -> String {
     let _ = writeln!(out, "{:?} {:?} 64-bit: {}", file.architecture(), file.kind(), file.is_64());
     for section in file.sections() {
         let name = section.name().expect("section name");
-        let _ = writeln!(out, "section {name:<40} {:?} size {} align {}", section.kind(), section.size(), section.align());
+        let _ = writeln!(
+            out,
+            "section {name:<40} {:?} size {} align {}",
+            section.kind(),
+            section.size(),
+            section.align()
+        );
         for (offset, relocation) in section.relocations() {
             let RelocationTarget::Symbol(index) = relocation.target() else {
                 panic!("relocation without a symbol")
             };
-            let target = file.symbol_by_index(index).expect("symbol").name().expect("name").to_string();
+            let target =
+                file.symbol_by_index(index).expect("symbol").name().expect("name").to_string();
             let _ = writeln!(out, "  reloc at {offset:>3} -> {target} {:?}", relocation.flags());
         }
     }
@@ -74,7 +87,11 @@ fn two_programs() -> Vec<u8> {
     let counter = program(4, &[(0, 0)]);
     let begin = program(6, &[(0, 1), (3, 0)]);
     let programs = [
-        ElfProgram { symbol: "p0", section: "tracepoint/syscalls/sys_enter_getppid", code: &counter },
+        ElfProgram {
+            symbol: "p0",
+            section: "tracepoint/syscalls/sys_enter_getppid",
+            code: &counter,
+        },
         ElfProgram { symbol: "begin", section: "raw_tp/begin", code: &begin },
     ];
     write_object(&programs, &test_maps()).expect("writes")
@@ -122,7 +139,8 @@ fn relocations_name_the_map_symbol_at_each_ld_imm64() {
             let RelocationTarget::Symbol(index) = relocation.target() else {
                 panic!("relocation without a symbol")
             };
-            let name = file.symbol_by_index(index).expect("symbol").name().expect("name").to_string();
+            let name =
+                file.symbol_by_index(index).expect("symbol").name().expect("name").to_string();
             (offset, name, relocation.flags())
         })
         .collect();
@@ -177,5 +195,8 @@ fn errors() {
 
     let programs = [ElfProgram { symbol: "m0", section: "perf_event", code: &code }];
     let error = write_object(&programs, &test_maps()).expect_err("duplicate");
-    assert_eq!(error.to_string(), "two symbols are named `m0`; program and map symbols must be unique");
+    assert_eq!(
+        error.to_string(),
+        "two symbols are named `m0`; program and map symbols must be unique"
+    );
 }

@@ -2,14 +2,18 @@
 
 use super::*;
 use crate::bpf::encode;
-use crate::lir::{AluOp, Cond, Function, Inst, Insn, Label, Mem, Operand, Reg, Size, Slot, SlotInfo};
+use crate::lir::{
+    AluOp, Cond, Function, Insn, Inst, Label, Mem, Operand, Reg, Size, Slot, SlotInfo,
+};
 
 const R0: Reg = Reg::Phys(0);
 const R1: Reg = Reg::Phys(1);
 const R2: Reg = Reg::Phys(2);
 
 fn map_name(map: MapId) -> String {
-    ["@calls", "@bytes"].get(map.0 as usize).map_or_else(|| format!("@map{}", map.0), |n| n.to_string())
+    ["@calls", "@bytes"]
+        .get(map.0 as usize)
+        .map_or_else(|| format!("@map{}", map.0), |n| n.to_string())
 }
 
 /// The span of the first occurrence of `needle` in `source`.
@@ -132,19 +136,22 @@ fn every_form_in_verifier_syntax() {
 }
 
 #[test]
-fn undecodable_slots_print_as_unknown() {
+fn raw_slots_without_relocations_still_print() {
     let program = EncodedProgram {
         insns: vec![
             RawInsn::new(0xff, 1, 2, 3, 4),
             RawInsn::new(op::ALU64 | 0xd0 | op::K, 1, 0, 0, 16),
+            RawInsn::new(op::LD_IMM64, 4, op::PSEUDO_MAP_FD, 0, 7),
+            RawInsn::default(),
             RawInsn::new(op::LD_IMM64, 3, 0, 0, 5),
         ],
         map_relocations: Vec::new(),
-        spans: vec![Span::DUMMY; 3],
+        spans: vec![Span::DUMMY; 5],
     };
     insta::assert_snapshot!(disassemble(&program, &map_name, None), @r"
     0: (ff) <unknown: dst r1 src r2 off 3 imm 4>
     1: (d7) <unknown: dst r1 src r0 off 0 imm 16>
-    2: (18) r3 = <ld_imm64 without its second slot>
+    2: (18) r4 = map[fd:7]
+    4: (18) r3 = <ld_imm64 without its second slot>
     ");
 }

@@ -34,9 +34,21 @@ fn hex(insns: Vec<Insn>) -> String {
     program
         .insns
         .iter()
-        .map(|insn| insn.to_bytes().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "))
+        .map(|insn| {
+            insn.to_bytes().iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+        })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+/// `r1 op= src` on 64 bits.
+fn alu64(op: AluOp, src: Operand) -> Insn {
+    Insn::Alu64 { op, dst: R1, src }
+}
+
+/// `w1 op= src` on 32 bits.
+fn alu32(op: AluOp, src: Operand) -> Insn {
+    Insn::Alu32 { op, dst: R1, src }
 }
 
 fn err(insns: Vec<Insn>) -> EncodeError {
@@ -52,25 +64,25 @@ fn return_zero() {
 #[test]
 fn alu_forms() {
     let cases = [
-        (Insn::Alu64 { op: AluOp::Add, dst: R1, src: Operand::Reg(R2) }, "0f 21 00 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Add, dst: R1, src: Operand::Imm(-8) }, "07 01 00 00 f8 ff ff ff"),
-        (Insn::Alu64 { op: AluOp::Sub, dst: R1, src: Operand::Reg(R2) }, "1f 21 00 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Mul, dst: R1, src: Operand::Imm(3) }, "27 01 00 00 03 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Div, dst: R1, src: Operand::Reg(R2) }, "3f 21 00 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::SDiv, dst: R1, src: Operand::Reg(R2) }, "3f 21 01 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Or, dst: R1, src: Operand::Imm(1) }, "47 01 00 00 01 00 00 00"),
-        (Insn::Alu64 { op: AluOp::And, dst: R1, src: Operand::Imm(255) }, "57 01 00 00 ff 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Lsh, dst: R1, src: Operand::Imm(32) }, "67 01 00 00 20 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Rsh, dst: R1, src: Operand::Imm(32) }, "77 01 00 00 20 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Arsh, dst: R1, src: Operand::Imm(32) }, "c7 01 00 00 20 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Mod, dst: R1, src: Operand::Reg(R2) }, "9f 21 00 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::SMod, dst: R1, src: Operand::Imm(7) }, "97 01 01 00 07 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Xor, dst: R1, src: Operand::Reg(R2) }, "af 21 00 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Mov, dst: R1, src: Operand::Reg(R2) }, "bf 21 00 00 00 00 00 00"),
-        (Insn::Alu64 { op: AluOp::Neg, dst: R1, src: Operand::Imm(0) }, "87 01 00 00 00 00 00 00"),
-        (Insn::Alu32 { op: AluOp::Mov, dst: R1, src: Operand::Imm(1) }, "b4 01 00 00 01 00 00 00"),
-        (Insn::Alu32 { op: AluOp::Add, dst: R1, src: Operand::Reg(R2) }, "0c 21 00 00 00 00 00 00"),
-        (Insn::Alu32 { op: AluOp::SDiv, dst: R1, src: Operand::Reg(R2) }, "3c 21 01 00 00 00 00 00"),
+        (alu64(AluOp::Add, Operand::Reg(R2)), "0f 21 00 00 00 00 00 00"),
+        (alu64(AluOp::Add, Operand::Imm(-8)), "07 01 00 00 f8 ff ff ff"),
+        (alu64(AluOp::Sub, Operand::Reg(R2)), "1f 21 00 00 00 00 00 00"),
+        (alu64(AluOp::Mul, Operand::Imm(3)), "27 01 00 00 03 00 00 00"),
+        (alu64(AluOp::Div, Operand::Reg(R2)), "3f 21 00 00 00 00 00 00"),
+        (alu64(AluOp::SDiv, Operand::Reg(R2)), "3f 21 01 00 00 00 00 00"),
+        (alu64(AluOp::Or, Operand::Imm(1)), "47 01 00 00 01 00 00 00"),
+        (alu64(AluOp::And, Operand::Imm(255)), "57 01 00 00 ff 00 00 00"),
+        (alu64(AluOp::Lsh, Operand::Imm(32)), "67 01 00 00 20 00 00 00"),
+        (alu64(AluOp::Rsh, Operand::Imm(32)), "77 01 00 00 20 00 00 00"),
+        (alu64(AluOp::Arsh, Operand::Imm(32)), "c7 01 00 00 20 00 00 00"),
+        (alu64(AluOp::Mod, Operand::Reg(R2)), "9f 21 00 00 00 00 00 00"),
+        (alu64(AluOp::SMod, Operand::Imm(7)), "97 01 01 00 07 00 00 00"),
+        (alu64(AluOp::Xor, Operand::Reg(R2)), "af 21 00 00 00 00 00 00"),
+        (alu64(AluOp::Mov, Operand::Reg(R2)), "bf 21 00 00 00 00 00 00"),
+        (alu64(AluOp::Neg, Operand::Imm(0)), "87 01 00 00 00 00 00 00"),
+        (alu32(AluOp::Mov, Operand::Imm(1)), "b4 01 00 00 01 00 00 00"),
+        (alu32(AluOp::Add, Operand::Reg(R2)), "0c 21 00 00 00 00 00 00"),
+        (alu32(AluOp::SDiv, Operand::Reg(R2)), "3c 21 01 00 00 00 00 00"),
     ];
     for (insn, bytes) in cases {
         assert_eq!(hex(vec![insn.clone()]), bytes, "{insn:?}");
@@ -79,7 +91,7 @@ fn alu_forms() {
 
 #[test]
 fn neg_ignores_its_operand() {
-    let insn = Insn::Alu64 { op: AluOp::Neg, dst: R1, src: Operand::Reg(R2) };
+    let insn = alu64(AluOp::Neg, Operand::Reg(R2));
     assert_eq!(hex(vec![insn]), "87 01 00 00 00 00 00 00");
 }
 
@@ -88,7 +100,7 @@ fn move_to_itself_emits_nothing_on_64_bits_only() {
     let mov64 = Insn::Alu64 { op: AluOp::Mov, dst: R1, src: Operand::Reg(R1) };
     assert_eq!(hex(vec![mov64]), "");
     // The 32-bit move zero-extends, so it does work.
-    let mov32 = Insn::Alu32 { op: AluOp::Mov, dst: R1, src: Operand::Reg(R1) };
+    let mov32 = alu32(AluOp::Mov, Operand::Reg(R1));
     assert_eq!(hex(vec![mov32]), "bc 11 00 00 00 00 00 00");
 }
 
@@ -100,7 +112,10 @@ fn memory_forms() {
         (Insn::Load { size: Size::B, dst: R0, mem: Mem::Reg(R1, 3) }, "71 10 03 00 00 00 00 00"),
         (Insn::Load { size: Size::H, dst: R0, mem: Mem::Reg(R1, 0) }, "69 10 00 00 00 00 00 00"),
         (Insn::Load { size: Size::W, dst: R0, mem: Mem::Reg(R1, 0) }, "61 10 00 00 00 00 00 00"),
-        (Insn::LoadSigned { size: Size::W, dst: R0, mem: Mem::Reg(R1, 4) }, "81 10 04 00 00 00 00 00"),
+        (
+            Insn::LoadSigned { size: Size::W, dst: R0, mem: Mem::Reg(R1, 4) },
+            "81 10 04 00 00 00 00 00",
+        ),
         (Insn::LoadSigned { size: Size::B, dst: R0, mem: slot(0) }, "91 a0 f0 ff 00 00 00 00"),
         (Insn::Store { size: Size::B, mem: slot(15), src: R2 }, "73 2a ff ff 00 00 00 00"),
         (Insn::Store { size: Size::DW, mem: Mem::Reg(R0, 8), src: R1 }, "7b 10 08 00 00 00 00 00"),
@@ -142,12 +157,9 @@ fn map_load_is_a_relocated_ld_imm64() {
 
 #[test]
 fn calls_and_exit() {
-    let insns = vec![Insn::Call { helper: helper_id(), args: 2 }, Insn::Exit];
+    let insns =
+        vec![Insn::Call { helper: crate::lir::helper::MAP_LOOKUP_ELEM, args: 2 }, Insn::Exit];
     assert_eq!(hex(insns), "85 00 00 00 01 00 00 00 | 95 00 00 00 00 00 00 00");
-}
-
-fn helper_id() -> u32 {
-    crate::lir::helper::MAP_LOOKUP_ELEM
 }
 
 #[test]
@@ -258,5 +270,8 @@ fn jumps_beyond_sixteen_bits_are_errors() {
 fn unallocated_function_is_an_error() {
     let func = Function { name: "p0".to_string(), ..Function::default() };
     let error = encode(&func).expect_err("no frame");
-    assert_eq!(error.to_string(), "function `p0` has no stack frame: run register allocation first");
+    assert_eq!(
+        error.to_string(),
+        "function `p0` has no stack frame: run register allocation first"
+    );
 }
