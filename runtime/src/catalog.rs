@@ -22,8 +22,14 @@ impl Catalog for KernelCatalog {
         self.tracefs.tracepoints().map_err(to_catalog_error)
     }
 
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
-        self.tracefs.format(category, name).map_err(to_catalog_error)
+    fn tracepoint_format(
+        &self,
+        category: &str,
+        name: &str,
+    ) -> Result<TracepointFormat, CatalogError> {
+        self.tracefs
+            .format(category, name)
+            .map_err(to_catalog_error)
     }
 }
 

@@ -29,10 +29,14 @@ pub fn online() -> Result<Vec<u32>, CpuListError> {
 }
 
 fn read_list(path: &str) -> Result<Vec<u32>, CpuListError> {
-    let text = fs::read_to_string(path)
-        .map_err(|source| CpuListError::Read { path: PathBuf::from(path), source })?;
-    parse_list(&text)
-        .ok_or_else(|| CpuListError::Malformed { path: PathBuf::from(path), text: text.trim().to_string() })
+    let text = fs::read_to_string(path).map_err(|source| CpuListError::Read {
+        path: PathBuf::from(path),
+        source,
+    })?;
+    parse_list(&text).ok_or_else(|| CpuListError::Malformed {
+        path: PathBuf::from(path),
+        text: text.trim().to_string(),
+    })
 }
 
 /// Parses a kernel cpu list (`0`, `0-3`, `0-3,6,8-9`); `None` if it is malformed.

@@ -4,8 +4,16 @@
 pub mod catalog;
 pub mod cpus;
 pub mod entry;
+pub mod error;
+pub mod events;
+pub mod maps;
 pub mod privileges;
+pub mod probes;
+pub mod session;
 pub mod signals;
 pub mod sys;
 pub mod tracefs;
 pub mod verifier;
+
+pub use error::{AttachError, LoadError};
+pub use session::Session;

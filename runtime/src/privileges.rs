@@ -43,12 +43,16 @@ pub fn evaluate(effective: u64) -> Result<(), PrivilegeError> {
         .filter(|(cap, _)| !has(*cap))
         .map(|(_, name)| name)
         .collect();
-    Err(PrivilegeError::Missing { missing: missing.join(" and ") })
+    Err(PrivilegeError::Missing {
+        missing: missing.join(" and "),
+    })
 }
 
 /// The `CapEff:` mask of a `/proc/<pid>/status` text.
 pub fn effective_capabilities(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|line| line.strip_prefix("CapEff:"))?;
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))?;
     u64::from_str_radix(line.trim(), 16).ok()
 }
 
@@ -77,7 +81,10 @@ mod tests {
         let only_bpf = message(1 << 39).unwrap_or_default();
         assert!(only_bpf.starts_with("missing CAP_PERFMON in"), "{only_bpf}");
         let none = message(0).unwrap_or_default();
-        assert!(none.starts_with("missing CAP_BPF and CAP_PERFMON in"), "{none}");
+        assert!(
+            none.starts_with("missing CAP_BPF and CAP_PERFMON in"),
+            "{none}"
+        );
         assert!(none.contains("run as root or grant CAP_BPF and CAP_PERFMON"));
     }
 }

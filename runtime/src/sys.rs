@@ -44,7 +44,12 @@ fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     // (and for lookups writes through) only the pointers stored in it, which the callers keep
     // alive and sized for the map.
     let ret = unsafe {
-        libc::syscall(libc::SYS_bpf, cmd, attr as *mut T as *mut libc::c_void, size_of::<T>())
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut T as *mut libc::c_void,
+            size_of::<T>(),
+        )
     };
     if ret < 0 {
         Err(io::Error::last_os_error())
@@ -70,7 +75,13 @@ pub fn map_create(
     value_size: u32,
     max_entries: u32,
 ) -> io::Result<OwnedFd> {
-    let mut attr = MapCreateAttr { map_type, key_size, value_size, max_entries, ..Default::default() };
+    let mut attr = MapCreateAttr {
+        map_type,
+        key_size,
+        value_size,
+        max_entries,
+        ..Default::default()
+    };
     let fd = bpf(BPF_MAP_CREATE, &mut attr)?;
     // SAFETY: a non-negative return of BPF_MAP_CREATE is a new file descriptor we now own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
@@ -96,7 +107,11 @@ pub fn map_delete_elem(fd: BorrowedFd<'_>, key: &[u8]) -> io::Result<()> {
 
 /// `BPF_MAP_GET_NEXT_KEY`: the key after `key`, or the first key when `key` is `None`.
 /// `Ok(false)` when there is no next key.
-pub fn map_get_next_key(fd: BorrowedFd<'_>, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+pub fn map_get_next_key(
+    fd: BorrowedFd<'_>,
+    key: Option<&[u8]>,
+    next: &mut [u8],
+) -> io::Result<bool> {
     let key_ptr = key.map_or(std::ptr::null(), <[u8]>::as_ptr);
     let mut attr = elem_attr(fd, key_ptr, next.as_mut_ptr(), 0);
     match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
@@ -119,10 +134,19 @@ pub fn epoll_create() -> io::Result<OwnedFd> {
 
 /// Registers `fd` for readability on `epoll`.
 pub fn epoll_add_readable(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
-    let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: fd.as_raw_fd() as u64 };
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: fd.as_raw_fd() as u64,
+    };
     // SAFETY: both descriptors are open for the duration of the call; `event` is a valid struct.
-    let ret =
-        unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut event) };
+    let ret = unsafe {
+        libc::epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            &mut event,
+        )
+    };
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -147,7 +171,13 @@ pub fn epoll_wait_one(epoll: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool
 pub fn mount_tracefs(target: &CStr) -> io::Result<()> {
     // SAFETY: all strings are NUL-terminated and outlive the call; no data argument.
     let ret = unsafe {
-        libc::mount(c"nodev".as_ptr(), target.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null())
+        libc::mount(
+            c"nodev".as_ptr(),
+            target.as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
     };
     if ret < 0 {
         Err(io::Error::last_os_error())
@@ -157,7 +187,10 @@ pub fn mount_tracefs(target: &CStr) -> io::Result<()> {
 }
 
 /// Installs `handler` for `signal` without `SA_RESTART`, so blocking calls return `EINTR`.
-pub fn install_signal_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
+pub fn install_signal_handler(
+    signal: libc::c_int,
+    handler: extern "C" fn(libc::c_int),
+) -> io::Result<()> {
     // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we then set the
     // handler to a function that only touches an atomic, which is async-signal-safe.
     let ret = unsafe {

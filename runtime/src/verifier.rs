@@ -19,7 +19,9 @@ pub struct Rejection {
 /// name their instruction in the text, which wins over the last walked one.
 pub fn parse_log(log: &str) -> Rejection {
     let lines: Vec<&str> = log.lines().collect();
-    let last_insn_line = lines.iter().rposition(|line| instruction_index(line).is_some());
+    let last_insn_line = lines
+        .iter()
+        .rposition(|line| instruction_index(line).is_some());
     let search_from = last_insn_line.map_or(0, |index| index + 1);
     let reason = lines[search_from..]
         .iter()
@@ -60,7 +62,11 @@ fn is_reason(line: &str) -> bool {
         "last_idx ",
         "Validating ",
     ];
-    if line.is_empty() || instruction_index(line).is_some() || is_state_line(line) || is_liveness_line(line) {
+    if line.is_empty()
+        || instruction_index(line).is_some()
+        || is_state_line(line)
+        || is_liveness_line(line)
+    {
         return false;
     }
     !BOOKKEEPING.iter().any(|prefix| line.starts_with(prefix))
@@ -70,7 +76,8 @@ fn is_reason(line: &str) -> bool {
 fn is_state_line(line: &str) -> bool {
     match line.split_once(": ") {
         Some((index, rest)) => {
-            index.chars().all(|c| c.is_ascii_digit()) && (rest.starts_with('R') || rest.starts_with("frame"))
+            index.chars().all(|c| c.is_ascii_digit())
+                && (rest.starts_with('R') || rest.starts_with("frame"))
         }
         None => false,
     }
@@ -78,8 +85,12 @@ fn is_state_line(line: &str) -> bool {
 
 /// `6: 0......... (79) r1 = ...`: a line of the verbose log's liveness listing.
 fn is_liveness_line(line: &str) -> bool {
-    let Some((index, rest)) = line.split_once(": ") else { return false };
-    let Some((live, insn)) = rest.split_once(' ') else { return false };
+    let Some((index, rest)) = line.split_once(": ") else {
+        return false;
+    };
+    let Some((live, insn)) = rest.split_once(' ') else {
+        return false;
+    };
     index.chars().all(|c| c.is_ascii_digit())
         && live.chars().all(|c| c == '.' || c.is_ascii_digit())
         && insn.starts_with('(')

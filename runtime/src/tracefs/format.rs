@@ -21,21 +21,30 @@ pub fn parse_format(text: &str) -> Result<TracepointFormat, FormatError> {
         if let Some(value) = line.strip_prefix("ID:") {
             id = value.trim().parse::<u32>().ok();
         } else if line.starts_with("field:") {
-            let field = parse_field(line)
-                .ok_or_else(|| FormatError::BadField { line: index + 1, text: line.to_string() })?;
+            let field = parse_field(line).ok_or_else(|| FormatError::BadField {
+                line: index + 1,
+                text: line.to_string(),
+            })?;
             if !field.name.starts_with("common_") {
                 fields.push(field);
             }
         }
     }
-    Ok(TracepointFormat { id: id.ok_or(FormatError::MissingId)?, fields })
+    Ok(TracepointFormat {
+        id: id.ok_or(FormatError::MissingId)?,
+        fields,
+    })
 }
 
 /// Parses `field:TYPE NAME; offset:N; size:N; signed:N;`.
 fn parse_field(line: &str) -> Option<TracepointField> {
     let mut declaration = None;
     let (mut offset, mut size, mut signed) = (None, None, None);
-    for part in line.split(';').map(str::trim).filter(|part| !part.is_empty()) {
+    for part in line
+        .split(';')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
         let (key, value) = part.split_once(':')?;
         match key {
             "field" => declaration = Some(value.trim()),
@@ -48,14 +57,24 @@ fn parse_field(line: &str) -> Option<TracepointField> {
     let (c_type, name) = split_declaration(declaration?)?;
     let size = size?;
     let kind = classify(&c_type, size);
-    Some(TracepointField { name, c_type, offset: offset?, size, signed: signed?, kind })
+    Some(TracepointField {
+        name,
+        c_type,
+        offset: offset?,
+        size,
+        signed: signed?,
+        kind,
+    })
 }
 
 /// A field declaration split into its C type and its name: `const char * filename` gives
 /// (`const char *`, `filename`); `char prev_comm[16]` gives (`char[16]`, `prev_comm`).
 fn split_declaration(declaration: &str) -> Option<(String, String)> {
     let split = declaration.rfind(|c: char| c.is_whitespace() || c == '*')?;
-    let (base, declarator) = (declaration[..=split].trim(), declaration[split + 1..].trim());
+    let (base, declarator) = (
+        declaration[..=split].trim(),
+        declaration[split + 1..].trim(),
+    );
     if declarator.is_empty() || base.is_empty() {
         return None;
     }
@@ -73,7 +92,10 @@ fn classify(c_type: &str, size: u32) -> FieldKind {
         return FieldKind::Other;
     }
     if let Some((element, rest)) = c_type.split_once('[') {
-        let len = rest.strip_suffix(']').and_then(|len| len.parse::<u32>().ok()).unwrap_or(size);
+        let len = rest
+            .strip_suffix(']')
+            .and_then(|len| len.parse::<u32>().ok())
+            .unwrap_or(size);
         return match element.trim() {
             "char" | "const char" => FieldKind::CharArray(len),
             _ => FieldKind::Other,

@@ -23,7 +23,9 @@ const MOUNT_HINT: &str = "mount -t tracefs nodev /sys/kernel/tracing";
 pub enum TracefsError {
     #[error("tracefs is not mounted; mount it with `{MOUNT_HINT}` (as root)")]
     NotMounted,
-    #[error("tracefs is not mounted and mounting it at `{path}` failed: {source}; try `{MOUNT_HINT}`")]
+    #[error(
+        "tracefs is not mounted and mounting it at `{path}` failed: {source}; try `{MOUNT_HINT}`"
+    )]
     Mount { path: PathBuf, source: io::Error },
     #[error("cannot read `{path}`: {source}")]
     Read { path: PathBuf, source: io::Error },
@@ -46,7 +48,9 @@ impl Tracefs {
             .iter()
             .map(Path::new)
             .find(|root| root.join("events").is_dir())
-            .map(|root| Tracefs { root: root.to_path_buf() })
+            .map(|root| Tracefs {
+                root: root.to_path_buf(),
+            })
     }
 
     /// Finds tracefs, or mounts it at `/sys/kernel/tracing` when `may_mount` (the caller has
@@ -59,10 +63,15 @@ impl Tracefs {
             return Err(TracefsError::NotMounted);
         }
         let path = PathBuf::from(CANDIDATES[0]);
-        let target = CString::new(path.as_os_str().as_bytes())
-            .map_err(|error| TracefsError::Mount { path: path.clone(), source: io::Error::other(error) })?;
-        crate::sys::mount_tracefs(&target)
-            .map_err(|source| TracefsError::Mount { path: path.clone(), source })?;
+        let target =
+            CString::new(path.as_os_str().as_bytes()).map_err(|error| TracefsError::Mount {
+                path: path.clone(),
+                source: io::Error::other(error),
+            })?;
+        crate::sys::mount_tracefs(&target).map_err(|source| TracefsError::Mount {
+            path: path.clone(),
+            source,
+        })?;
         Tracefs::find().ok_or(TracefsError::NotMounted)
     }
 
@@ -91,13 +100,21 @@ impl Tracefs {
 
     /// The parsed `format` file of one tracepoint.
     pub fn format(&self, category: &str, name: &str) -> Result<TracepointFormat, TracefsError> {
-        let path = self.root.join("events").join(category).join(name).join("format");
+        let path = self
+            .root
+            .join("events")
+            .join(category)
+            .join(name)
+            .join("format");
         let text = fs::read_to_string(&path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => TracefsError::NoSuchTracepoint {
                 category: category.to_string(),
                 name: name.to_string(),
             },
-            _ => TracefsError::Read { path: path.clone(), source },
+            _ => TracefsError::Read {
+                path: path.clone(),
+                source,
+            },
         })?;
         parse_format(&text).map_err(|source| TracefsError::Format { path, source })
     }
@@ -105,7 +122,10 @@ impl Tracefs {
 
 /// The names of the directories directly inside `dir`.
 fn subdirectories(dir: &Path) -> Result<Vec<String>, TracefsError> {
-    let read_error = |source| TracefsError::Read { path: dir.to_path_buf(), source };
+    let read_error = |source| TracefsError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_error)? {
         let entry = entry.map_err(read_error)?;

@@ -4,7 +4,10 @@
 use super::{parse_log, Rejection};
 
 fn rejection(insn: usize, reason: &str) -> Rejection {
-    Rejection { insn: Some(insn), reason: reason.to_string() }
+    Rejection {
+        insn: Some(insn),
+        reason: reason.to_string(),
+    }
 }
 
 const R2_UNINIT: &str = r#"0: R1=ctx() R10=fp0
@@ -166,22 +169,37 @@ fn r0_not_set() {
 
 #[test]
 fn stack_out_of_frame() {
-    assert_eq!(parse_log(STACK_OUT_OF_FRAME), rejection(0, "invalid write to stack R10 off=-520 size=8"));
+    assert_eq!(
+        parse_log(STACK_OUT_OF_FRAME),
+        rejection(0, "invalid write to stack R10 off=-520 size=8")
+    );
 }
 
 #[test]
 fn missing_null_check() {
-    assert_eq!(parse_log(MISSING_NULL_CHECK), rejection(6, "R0 invalid mem access 'map_value_or_null'"));
+    assert_eq!(
+        parse_log(MISSING_NULL_CHECK),
+        rejection(6, "R0 invalid mem access 'map_value_or_null'")
+    );
 }
 
 #[test]
 fn missing_null_check_verbose() {
-    assert_eq!(parse_log(MISSING_NULL_CHECK_VERBOSE), rejection(6, "R0 invalid mem access 'map_value_or_null'"));
+    assert_eq!(
+        parse_log(MISSING_NULL_CHECK_VERBOSE),
+        rejection(6, "R0 invalid mem access 'map_value_or_null'")
+    );
 }
 
 #[test]
 fn gpl_only_helper() {
-    assert_eq!(parse_log(GPL_ONLY_HELPER), rejection(0, "cannot call GPL-restricted function from non-GPL compatible program"));
+    assert_eq!(
+        parse_log(GPL_ONLY_HELPER),
+        rejection(
+            0,
+            "cannot call GPL-restricted function from non-GPL compatible program"
+        )
+    );
 }
 
 #[test]
@@ -191,37 +209,58 @@ fn unreachable() {
 
 #[test]
 fn context_write() {
-    assert_eq!(parse_log(CONTEXT_WRITE), rejection(0, "invalid bpf_context access off=0 size=8"));
+    assert_eq!(
+        parse_log(CONTEXT_WRITE),
+        rejection(0, "invalid bpf_context access off=0 size=8")
+    );
 }
 
 #[test]
 fn map_value_out_of_range() {
-    assert_eq!(parse_log(MAP_VALUE_OUT_OF_RANGE), rejection(8, "invalid access to map value, value_size=8 off=8 size=8"));
+    assert_eq!(
+        parse_log(MAP_VALUE_OUT_OF_RANGE),
+        rejection(8, "invalid access to map value, value_size=8 off=8 size=8")
+    );
 }
 
 #[test]
 fn map_value_out_of_range_verbose() {
-    assert_eq!(parse_log(MAP_VALUE_OUT_OF_RANGE_VERBOSE), rejection(8, "invalid access to map value, value_size=8 off=8 size=8"));
+    assert_eq!(
+        parse_log(MAP_VALUE_OUT_OF_RANGE_VERBOSE),
+        rejection(8, "invalid access to map value, value_size=8 off=8 size=8")
+    );
 }
 
 #[test]
 fn infinite_loop() {
-    assert_eq!(parse_log(INFINITE_LOOP), rejection(1, "infinite loop detected at insn 1"));
+    assert_eq!(
+        parse_log(INFINITE_LOOP),
+        rejection(1, "infinite loop detected at insn 1")
+    );
 }
 
 #[test]
 fn jump_out_of_range() {
-    assert_eq!(parse_log(JUMP_OUT_OF_RANGE), rejection(1, "jump out of range from insn 1 to 7"));
+    assert_eq!(
+        parse_log(JUMP_OUT_OF_RANGE),
+        rejection(1, "jump out of range from insn 1 to 7")
+    );
 }
 
 #[test]
 fn unknown_helper() {
-    assert_eq!(parse_log(UNKNOWN_HELPER), rejection(0, "invalid func unknown#9999"));
+    assert_eq!(
+        parse_log(UNKNOWN_HELPER),
+        rejection(0, "invalid func unknown#9999")
+    );
 }
 
 #[test]
 fn an_empty_log_still_gives_a_reason() {
     let rejection = parse_log("");
     assert_eq!(rejection.insn, None);
-    assert_eq!(rejection.reason, "the verifier rejected the program without saying why");
+    assert_eq!(
+        rejection.reason,
+        "the verifier rejected the program without saying why"
+    );
 }

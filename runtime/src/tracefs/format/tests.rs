@@ -120,12 +120,23 @@ fn odd_declarations_are_classified() {
         Ok(format) => format.fields.iter().map(|field| field.kind).collect(),
         Err(error) => panic!("{error}"),
     };
-    assert_eq!(kinds, [FieldKind::Pointer, FieldKind::Other, FieldKind::Other, FieldKind::Other]);
+    assert_eq!(
+        kinds,
+        [
+            FieldKind::Pointer,
+            FieldKind::Other,
+            FieldKind::Other,
+            FieldKind::Other
+        ]
+    );
 }
 
 #[test]
 fn a_format_without_id_is_an_error() {
-    assert_eq!(parse_format("name: x\nformat:\n"), Err(FormatError::MissingId));
+    assert_eq!(
+        parse_format("name: x\nformat:\n"),
+        Err(FormatError::MissingId)
+    );
 }
 
 #[test]
@@ -133,6 +144,9 @@ fn a_broken_field_line_is_an_error() {
     let text = "ID: 3\n\tfield:int;\toffset:8;\tsize:4;\tsigned:1;\n";
     assert_eq!(
         parse_format(text),
-        Err(FormatError::BadField { line: 2, text: "field:int;\toffset:8;\tsize:4;\tsigned:1;".to_string() })
+        Err(FormatError::BadField {
+            line: 2,
+            text: "field:int;\toffset:8;\tsize:4;\tsigned:1;".to_string()
+        })
     );
 }
