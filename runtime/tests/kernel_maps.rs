@@ -11,9 +11,24 @@ use ferrotrace_runtime::maps::KernelMap;
 use ferrotrace_runtime::sys;
 use kernel_support::kernel_available;
 
-fn create(map_type: BpfMapType, key_size: u32, value_size: u32, max_entries: u32) -> (OwnedFd, BpfMapDef) {
-    let fd = sys::map_create(map_type as u32, key_size, value_size, max_entries).expect("map create");
-    (fd, BpfMapDef { map_type, key_size, value_size, max_entries, flags: 0 })
+fn create(
+    map_type: BpfMapType,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+) -> (OwnedFd, BpfMapDef) {
+    let fd =
+        sys::map_create(map_type as u32, key_size, value_size, max_entries).expect("map create");
+    (
+        fd,
+        BpfMapDef {
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            flags: 0,
+        },
+    )
 }
 
 fn possible_cpus() -> usize {
@@ -45,7 +60,8 @@ fn per_cpu_hash_values_are_split_and_unpadded() {
     let cpus = possible_cpus();
     let (fd, def) = create(BpfMapType::PercpuHash, 8, 12, 16);
     for key in [3u64, 1, 2] {
-        sys::map_update_elem(fd.as_fd(), &key.to_ne_bytes(), &per_cpu_value(key, cpus), 0).expect("update");
+        sys::map_update_elem(fd.as_fd(), &key.to_ne_bytes(), &per_cpu_value(key, cpus), 0)
+            .expect("update");
     }
     let map = KernelMap::new("@test", fd.as_fd(), def, cpus);
     let entries = sorted(map.entries().expect("entries"));
@@ -88,19 +104,32 @@ fn clear_deletes_hash_keys_and_zeroes_arrays() {
     }
     let cpus = possible_cpus();
     let (hash_fd, hash_def) = create(BpfMapType::PercpuHash, 8, 12, 16);
-    sys::map_update_elem(hash_fd.as_fd(), &5u64.to_ne_bytes(), &per_cpu_value(5, cpus), 0).expect("update");
+    sys::map_update_elem(
+        hash_fd.as_fd(),
+        &5u64.to_ne_bytes(),
+        &per_cpu_value(5, cpus),
+        0,
+    )
+    .expect("update");
     let hash = KernelMap::new("@hash", hash_fd.as_fd(), hash_def, cpus);
     hash.clear().expect("clear");
     assert_eq!(hash.entries().expect("entries"), []);
 
     let (array_fd, array_def) = create(BpfMapType::PercpuArray, 4, 8, 2);
     let array = KernelMap::new("@array", array_fd.as_fd(), array_def, cpus);
-    array.update(&1u32.to_ne_bytes(), &9u64.to_ne_bytes()).expect("update");
-    assert_eq!(array.entries().expect("entries")[1].values, vec![9u64.to_ne_bytes().to_vec(); cpus]);
+    array
+        .update(&1u32.to_ne_bytes(), &9u64.to_ne_bytes())
+        .expect("update");
+    assert_eq!(
+        array.entries().expect("entries")[1].values,
+        vec![9u64.to_ne_bytes().to_vec(); cpus]
+    );
     array.clear().expect("clear");
     let entries = array.entries().expect("entries");
     assert_eq!(entries.len(), 2);
-    assert!(entries.iter().all(|entry| entry.values.iter().all(|value| value == &[0u8; 8])));
+    assert!(entries
+        .iter()
+        .all(|entry| entry.values.iter().all(|value| value == &[0u8; 8])));
 }
 
 #[test]
@@ -110,13 +139,17 @@ fn zero_keeps_keys() {
     }
     let (fd, def) = create(BpfMapType::Hash, 8, 8, 16);
     for key in [1u64, 2] {
-        sys::map_update_elem(fd.as_fd(), &key.to_ne_bytes(), &(key * 10).to_ne_bytes(), 0).expect("update");
+        sys::map_update_elem(fd.as_fd(), &key.to_ne_bytes(), &(key * 10).to_ne_bytes(), 0)
+            .expect("update");
     }
     let map = KernelMap::new("@plain", fd.as_fd(), def, possible_cpus());
     map.zero().expect("zero");
     let entries = sorted(map.entries().expect("entries"));
     let keys: Vec<Vec<u8>> = entries.iter().map(|entry| entry.key.clone()).collect();
-    assert_eq!(keys, [1u64.to_ne_bytes().to_vec(), 2u64.to_ne_bytes().to_vec()]);
+    assert_eq!(
+        keys,
+        [1u64.to_ne_bytes().to_vec(), 2u64.to_ne_bytes().to_vec()]
+    );
     assert!(entries.iter().all(|entry| entry.values == [vec![0u8; 8]]));
 }
 
@@ -128,5 +161,8 @@ fn a_ring_buffer_has_no_entries() {
     let (fd, def) = create(BpfMapType::RingBuf, 0, 0, 4096);
     let map = KernelMap::new("ringbuf", fd.as_fd(), def, possible_cpus());
     let error = map.entries().expect_err("ring buffers are not keyed");
-    assert_eq!(error.to_string(), "map `ringbuf` is a ring buffer; its records are read as events, not as entries");
+    assert_eq!(
+        error.to_string(),
+        "map `ringbuf` is a ring buffer; its records are read as events, not as entries"
+    );
 }

@@ -33,9 +33,16 @@ fn listing_every_tracepoint_is_fast() {
     let started = Instant::now();
     let tracepoints = catalog.tracepoints().expect("list");
     let elapsed = started.elapsed();
-    assert!(tracepoints.len() > 500, "only {} tracepoints", tracepoints.len());
+    assert!(
+        tracepoints.len() > 500,
+        "only {} tracepoints",
+        tracepoints.len()
+    );
     assert!(tracepoints.contains(&("syscalls".to_string(), "sys_enter_openat".to_string())));
-    assert!(elapsed < Duration::from_millis(200), "listing took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(200),
+        "listing took {elapsed:?}"
+    );
 }
 
 #[test]
@@ -43,10 +50,22 @@ fn openat_filename_is_a_pointer_at_24() {
     if !kernel_available() {
         return;
     }
-    let format = catalog().tracepoint_format("syscalls", "sys_enter_openat").expect("format");
-    let filename = format.fields.iter().find(|field| field.name == "filename").expect("filename field");
-    assert_eq!((filename.offset, filename.size, filename.kind), (24, 8, FieldKind::Pointer));
-    assert!(format.fields.iter().all(|field| !field.name.starts_with("common_")));
+    let format = catalog()
+        .tracepoint_format("syscalls", "sys_enter_openat")
+        .expect("format");
+    let filename = format
+        .fields
+        .iter()
+        .find(|field| field.name == "filename")
+        .expect("filename field");
+    assert_eq!(
+        (filename.offset, filename.size, filename.kind),
+        (24, 8, FieldKind::Pointer)
+    );
+    assert!(format
+        .fields
+        .iter()
+        .all(|field| !field.name.starts_with("common_")));
 }
 
 #[test]
@@ -55,9 +74,13 @@ fn live_formats_classify_strings() {
         return;
     }
     let catalog = catalog();
-    let exec = catalog.tracepoint_format("sched", "sched_process_exec").expect("format");
+    let exec = catalog
+        .tracepoint_format("sched", "sched_process_exec")
+        .expect("format");
     assert_eq!(exec.fields[0].kind, FieldKind::DataLocString);
-    let switch = catalog.tracepoint_format("sched", "sched_switch").expect("format");
+    let switch = catalog
+        .tracepoint_format("sched", "sched_switch")
+        .expect("format");
     assert_eq!(switch.fields[0].kind, FieldKind::CharArray(16));
 }
 
@@ -66,8 +89,13 @@ fn an_unknown_tracepoint_is_not_found() {
     if !kernel_available() {
         return;
     }
-    let error = catalog().tracepoint_format("syscalls", "sys_enter_nothing").expect_err("no such tracepoint");
-    assert_eq!(error, CatalogError::NotFound("tracepoint:syscalls:sys_enter_nothing".to_string()));
+    let error = catalog()
+        .tracepoint_format("syscalls", "sys_enter_nothing")
+        .expect_err("no such tracepoint");
+    assert_eq!(
+        error,
+        CatalogError::NotFound("tracepoint:syscalls:sys_enter_nothing".to_string())
+    );
 }
 
 #[test]
