@@ -25,7 +25,8 @@ pub struct Session {
 
 impl Session {
     /// Loads the ELF's maps and every program of `manifest.programs`. With `verifier_log`, a
-    /// rejection carries the verbose (level 2) log instead of the level 1 one.
+    /// rejection carries the verbose verifier log (register states at every instruction)
+    /// instead of the plain one. aya keeps no log for programs the verifier accepts.
     pub fn load(elf: &[u8], manifest: &Manifest, verifier_log: bool) -> Result<Session, LoadError> {
         let aligned = AlignedBytes::copy_of(elf);
         let level = if verifier_log {
