@@ -1,4 +1,19 @@
 //! ferrotrace's runtime: loads a compiled script into the kernel, attaches its probes, streams
 //! their output and prints the maps. The only crate that makes syscalls.
 
+pub mod catalog;
+pub mod cpus;
 pub mod entry;
+pub mod error;
+pub mod events;
+pub mod maps;
+pub mod privileges;
+pub mod probes;
+pub mod session;
+pub mod signals;
+pub mod sys;
+pub mod tracefs;
+pub mod verifier;
+
+pub use error::{AttachError, LoadError};
+pub use session::Session;

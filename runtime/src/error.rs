@@ -1,0 +1,59 @@
+//! The errors a `Session` reports while loading, running and attaching programs.
+
+use thiserror::Error;
+
+use crate::cpus::CpuListError;
+use crate::tracefs::TracefsError;
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("cannot load the BPF object: {reason}")]
+    Object { reason: String },
+    #[error("the BPF object has no program `{symbol}` (probe `{probe}`)")]
+    MissingProgram { symbol: String, probe: String },
+    #[error("program `{symbol}` has an unsupported type for probe `{probe}`")]
+    UnsupportedProgram { symbol: String, probe: String },
+    #[error("the kernel verifier rejected program {program}{}: {reason}", at_insn(*.insn))]
+    Verifier {
+        program: usize,
+        insn: Option<usize>,
+        reason: String,
+        log: String,
+    },
+    #[error("cannot load the program of probe `{probe}`: {reason}")]
+    Program { probe: String, reason: String },
+    #[error(transparent)]
+    Cpus(#[from] CpuListError),
+}
+
+fn at_insn(insn: Option<usize>) -> String {
+    insn.map(|insn| format!(" at instruction {insn}"))
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Error)]
+pub enum AttachError {
+    #[error("cannot attach probe `{probe}`: {reason}")]
+    Probe { probe: String, reason: String },
+    #[error("cannot run probe `{probe}`: {reason}")]
+    Run { probe: String, reason: String },
+    #[error(transparent)]
+    Tracefs(#[from] TracefsError),
+    #[error(transparent)]
+    Cpus(#[from] CpuListError),
+}
+
+/// An error and its sources as one line: `a: b: c`.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
