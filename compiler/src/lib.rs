@@ -4,6 +4,7 @@
 //! HIR, `lower` turns HIR into LIR, `regalloc` assigns registers and stack, `bpf` encodes, and
 //! `elf` writes the object. This crate does no IO; kernel facts come through `catalog::Catalog`.
 
+pub mod buckets;
 pub mod catalog;
 pub mod diagnostic;
 pub mod lir;
