@@ -12,6 +12,8 @@ pub mod elf;
 pub mod lir;
 pub mod manifest;
 pub mod printf;
+pub mod lower;
+pub mod sema;
 pub mod span;
 pub mod syntax;
 pub mod types;

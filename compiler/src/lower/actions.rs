@@ -1,0 +1,88 @@
+//! Async actions: a record (action id, then the packed arguments) sent through the ring buffer
+//! for userspace to format and act on.
+
+use super::builder::Arg;
+use super::{FnLowerer, Value};
+use crate::lir::helper;
+use crate::manifest::{self, MapId, RECORD_HEADER_SIZE};
+use crate::sema::hir::{Action, Expr};
+use crate::sema::storage;
+use crate::types::{tuple_layout, Ty};
+
+impl FnLowerer<'_> {
+    pub(crate) fn action(&mut self, action: &Action) {
+        match action {
+            Action::Printf { format, args } => {
+                let types = args.iter().map(|a| storage(&a.ty)).collect();
+                let id = self.cx.action(manifest::Action::Printf { format: format.clone(), args: types });
+                self.send_record(id, args);
+            }
+            Action::PrintValue(value) => {
+                let id = self.cx.action(manifest::Action::PrintValue { ty: storage(&value.ty) });
+                self.send_record(id, std::slice::from_ref(value));
+            }
+            Action::PrintMap { map, top, div } => {
+                let id = self.cx.action(manifest::Action::PrintMap { map: MapId(map.0), top: *top, div: *div });
+                self.send_record(id, &[]);
+            }
+            Action::Clear(map) => {
+                let id = self.cx.action(manifest::Action::Clear { map: MapId(map.0) });
+                self.send_record(id, &[]);
+            }
+            Action::Zero(map) => {
+                let id = self.cx.action(manifest::Action::Zero { map: MapId(map.0) });
+                self.send_record(id, &[]);
+            }
+            Action::Exit(code) => {
+                let id = self.cx.action(manifest::Action::Exit);
+                match code {
+                    Some(code) => self.send_record(id, std::slice::from_ref(code.as_ref())),
+                    None => {
+                        let zero = Value::Reg(self.b.constant(0));
+                        self.send_record_values(id, &[(zero, Ty::I64, Ty::I64)]);
+                    }
+                }
+                // Like bpftrace, `exit()` also ends this probe.
+                let exit = self.exit;
+                self.b.jump(exit);
+            }
+        }
+    }
+
+    fn send_record(&mut self, id: u32, args: &[Expr]) {
+        let values: Vec<(Value, Ty, Ty)> = args
+            .iter()
+            .map(|a| {
+                let v = self.expr(a);
+                (v, a.ty.clone(), storage(&a.ty))
+            })
+            .collect();
+        self.send_record_values(id, &values);
+    }
+
+    /// Packs `(value, its type, record type)` triples after the action id and outputs them.
+    fn send_record_values(&mut self, id: u32, values: &[(Value, Ty, Ty)]) {
+        let mut fields = vec![Ty::U64];
+        fields.extend(values.iter().map(|(_, _, record_ty)| record_ty.clone()));
+        let layout = tuple_layout(&fields);
+        debug_assert_eq!(layout.offsets[0] + 8, RECORD_HEADER_SIZE);
+        let place = self.b.alloc(layout.size);
+        // The verifier wants every byte handed to a helper initialized: clear the padding.
+        let mut end = RECORD_HEADER_SIZE;
+        for (offset, ty) in layout.offsets.iter().zip(&fields).skip(1) {
+            if *offset > end {
+                self.b.zero(place.at(end), offset - end);
+            }
+            end = offset + ty.size();
+        }
+        if layout.size > end {
+            self.b.zero(place.at(end), layout.size - end);
+        }
+        self.b.store_imm(place, 8, id as i32);
+        for ((value, from, to), offset) in values.iter().zip(&layout.offsets[1..]) {
+            self.store_value(place.at(*offset), to, *value, from);
+        }
+        let ringbuf = self.cx.ringbuf();
+        self.b.call(helper::RINGBUF_OUTPUT, &[Arg::Map(ringbuf), Arg::Addr(place), Arg::Imm(i64::from(layout.size)), Arg::Imm(0)]);
+    }
+}

@@ -1,0 +1,334 @@
+//! Lowering of expressions to values: constants, builtins, variables, map reads, tracepoint
+//! fields, string reads, operators, tuples and casts.
+
+use super::builder::{Arg, Place};
+use super::{FnLowerer, LocalSlot, Value};
+use crate::catalog::{FieldKind, TracepointField};
+use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
+use crate::sema::hir::{Builtin, Expr, ExprKind};
+use crate::syntax::ast::{BinOp, UnaryOp};
+use crate::types::{tuple_layout, IntTy, Ty};
+
+impl FnLowerer<'_> {
+    pub(crate) fn expr(&mut self, e: &Expr) -> Value {
+        let saved = std::mem::replace(&mut self.b.span, e.span);
+        let value = self.expr_inner(e);
+        self.b.span = saved;
+        value
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Value {
+        match &e.kind {
+            ExprKind::Int(v) => Value::Reg(self.b.constant(*v as i64)),
+            ExprKind::Bool(b) => Value::Reg(self.b.constant(i64::from(*b))),
+            ExprKind::Str(bytes) => Value::Mem(self.string_constant(bytes, e.ty.size())),
+            ExprKind::Builtin(builtin) => self.builtin(*builtin),
+            ExprKind::ProbeName(id) => Value::Reg(self.b.constant(i64::from(*id))),
+            ExprKind::Local(id) => self.local_value(*id),
+            ExprKind::MapRead { map, key } => self.map_read(*map, key.as_deref(), &e.ty),
+            ExprKind::TracepointField(field) => self.tracepoint_field(field),
+            ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
+            ExprKind::Unary { op, expr } => self.unary(*op, expr),
+            ExprKind::Binary { op, lhs, rhs, signed } if !op.is_comparison() => self.arith(*op, lhs, rhs, *signed),
+            ExprKind::Binary { .. } | ExprKind::Logical { .. } | ExprKind::StrEq { .. } => self.boolean(e),
+            ExprKind::Ternary { cond, then_expr, else_expr } => self.ternary(cond, then_expr, else_expr, &e.ty),
+            ExprKind::Tuple(items) => self.tuple(items, &e.ty),
+            ExprKind::TupleIndex { expr, index } => self.tuple_index(expr, *index),
+            ExprKind::Cast { to, expr } => self.cast(*to, expr),
+            ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix),
+            ExprKind::Action(action) => {
+                self.action(action);
+                Value::Void
+            }
+            ExprKind::Delete { map, key } => self.delete(*map, key.as_deref()),
+        }
+    }
+
+    /// A zero-padded string constant in memory.
+    fn string_constant(&mut self, bytes: &[u8], size: u32) -> Place {
+        let place = self.b.alloc(size);
+        let mut padded = bytes.to_vec();
+        padded.resize(size.div_ceil(4) as usize * 4, 0);
+        for (i, word) in padded.chunks(4).enumerate() {
+            let offset = i as u32 * 4;
+            let value = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+            if offset + 4 <= size {
+                self.b.store_imm(place.at(offset), 4, value);
+            } else {
+                for (j, byte) in word.iter().enumerate().take((size - offset) as usize) {
+                    self.b.store_imm(place.at(offset + j as u32), 1, i32::from(*byte));
+                }
+            }
+        }
+        place
+    }
+
+    fn builtin(&mut self, builtin: Builtin) -> Value {
+        let reg = match builtin {
+            Builtin::Pid | Builtin::Tid => {
+                let id = self.b.call(helper::GET_CURRENT_PID_TGID, &[]);
+                self.high_or_low(id, builtin == Builtin::Pid)
+            }
+            Builtin::Uid | Builtin::Gid => {
+                let id = self.b.call(helper::GET_CURRENT_UID_GID, &[]);
+                self.high_or_low(id, builtin == Builtin::Gid)
+            }
+            Builtin::Comm => {
+                let place = self.b.alloc(crate::sema::COMM_SIZE);
+                self.b.call(helper::GET_CURRENT_COMM, &[Arg::Addr(place), Arg::Imm(i64::from(crate::sema::COMM_SIZE))]);
+                return Value::Mem(place);
+            }
+            Builtin::Nsecs => self.b.call(helper::KTIME_GET_BOOT_NS, &[]),
+            Builtin::Elapsed => self.elapsed(),
+            Builtin::Cpu => self.b.call(helper::GET_SMP_PROCESSOR_ID, &[]),
+            Builtin::Rand => self.b.call(helper::GET_PRANDOM_U32, &[]),
+        };
+        Value::Reg(reg)
+    }
+
+    /// The upper or lower 32 bits of `reg` in a fresh register.
+    fn high_or_low(&mut self, reg: Reg, high: bool) -> Reg {
+        let out = self.b.vreg();
+        if high {
+            self.b.mov(out, reg);
+            self.b.alu(AluOp::Rsh, out, Operand::Imm(32));
+        } else {
+            self.b.emit(Insn::Alu32 { op: AluOp::Mov, dst: out, src: Operand::Reg(reg) });
+        }
+        out
+    }
+
+    /// `ktime_get_ns() - start`, the start time coming from the config map.
+    fn elapsed(&mut self) -> Reg {
+        let now = self.b.call(helper::KTIME_GET_NS, &[]);
+        let config = self.cx.config();
+        let key = self.b.alloc(4);
+        self.b.store_imm(key, 4, 0);
+        let ptr = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(config), Arg::Addr(key)]);
+        let out = self.b.copy_reg(now);
+        let done = self.b.label();
+        self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
+        let start = self.b.vreg();
+        let offset = crate::manifest::config_layout::START_NS as i16;
+        self.b.emit(Insn::Load { size: Size::DW, dst: start, mem: Mem::Reg(ptr, offset) });
+        self.b.alu(AluOp::Sub, out, Operand::Reg(start));
+        self.b.place_label(done);
+        out
+    }
+
+    fn tracepoint_field(&mut self, field: &TracepointField) -> Value {
+        let offset = field.offset as i16;
+        match field.kind {
+            FieldKind::Int | FieldKind::Pointer | FieldKind::Other => {
+                let dst = self.b.vreg();
+                let size = Size::from_bytes(field.size).unwrap_or(Size::DW);
+                self.b.emit(Insn::Load { size, dst, mem: Mem::Reg(self.ctx, offset) });
+                if field.kind == FieldKind::Int && field.signed && field.size < 8 {
+                    let shift = 64 - 8 * field.size as i32;
+                    self.b.alu(AluOp::Lsh, dst, Operand::Imm(shift));
+                    self.b.alu(AluOp::Arsh, dst, Operand::Imm(shift));
+                }
+                Value::Reg(dst)
+            }
+            FieldKind::CharArray(len) => {
+                let src = self.b.copy_reg(self.ctx);
+                self.b.alu(AluOp::Add, src, Operand::Imm(field.offset as i32));
+                Value::Mem(self.read_str_into(src, None, false, len))
+            }
+            FieldKind::DataLocString => {
+                let loc = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::W, dst: loc, mem: Mem::Reg(self.ctx, offset) });
+                self.b.alu(AluOp::And, loc, Operand::Imm(0xffff));
+                let src = self.b.copy_reg(self.ctx);
+                self.b.alu(AluOp::Add, src, Operand::Reg(loc));
+                Value::Mem(self.read_str_into(src, None, false, crate::sema::MAX_STRLEN))
+            }
+        }
+    }
+
+    fn read_str(&mut self, ptr: &Expr, size: Option<&Expr>, user: bool, buffer: u32) -> Value {
+        let src = self.expr(ptr);
+        let src = self.scalar(src);
+        let limit = size.map(|s| {
+            let v = self.expr(s);
+            self.scalar(v)
+        });
+        Value::Mem(self.read_str_into(src, limit, user, buffer))
+    }
+
+    /// Reads a NUL-terminated string from `src` into a zeroed buffer of `buffer` bytes, at most
+    /// `limit` bytes (clamped to the buffer) when given.
+    fn read_str_into(&mut self, src: Reg, limit: Option<Reg>, user: bool, buffer: u32) -> Place {
+        let place = self.b.alloc(buffer);
+        self.b.zero(place, buffer);
+        let size = match limit {
+            None => Arg::Imm(i64::from(buffer)),
+            Some(limit) => {
+                let clamped = self.b.copy_reg(limit);
+                let ok = self.b.label();
+                self.b.branch(Cond::Le, clamped, Operand::Imm(buffer as i32), ok);
+                self.b.set_constant(clamped, i64::from(buffer));
+                self.b.place_label(ok);
+                Arg::Reg(clamped)
+            }
+        };
+        let helper = if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR };
+        self.b.call(helper, &[Arg::Addr(place), size, Arg::Reg(src)]);
+        place
+    }
+
+    fn unary(&mut self, op: UnaryOp, inner: &Expr) -> Value {
+        let v = self.expr(inner);
+        let src = self.scalar(v);
+        let out = self.b.copy_reg(src);
+        match op {
+            UnaryOp::Neg => self.b.alu(AluOp::Neg, out, Operand::Imm(0)),
+            UnaryOp::BitNot => self.b.alu(AluOp::Xor, out, Operand::Imm(-1)),
+            UnaryOp::LogicalNot => {
+                let done = self.b.label();
+                self.b.set_constant(out, 1);
+                self.b.branch(Cond::Eq, src, Operand::Imm(0), done);
+                self.b.set_constant(out, 0);
+                self.b.place_label(done);
+            }
+        }
+        Value::Reg(out)
+    }
+
+    fn arith(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, signed: bool) -> Value {
+        let l = self.expr(lhs);
+        let l = self.scalar(l);
+        let r = self.operand(rhs);
+        let out = self.b.copy_reg(l);
+        let alu = match op {
+            BinOp::Add => AluOp::Add,
+            BinOp::Sub => AluOp::Sub,
+            BinOp::Mul => AluOp::Mul,
+            BinOp::Div if signed => AluOp::SDiv,
+            BinOp::Div => AluOp::Div,
+            BinOp::Mod if signed => AluOp::SMod,
+            BinOp::Mod => AluOp::Mod,
+            BinOp::BitAnd => AluOp::And,
+            BinOp::BitOr => AluOp::Or,
+            BinOp::BitXor => AluOp::Xor,
+            BinOp::Shl => AluOp::Lsh,
+            BinOp::Shr if signed => AluOp::Arsh,
+            _ => AluOp::Rsh,
+        };
+        self.b.alu(alu, out, r);
+        Value::Reg(out)
+    }
+
+    /// An expression as an ALU operand: an immediate when it is a small constant.
+    pub(crate) fn operand(&mut self, e: &Expr) -> Operand {
+        if let ExprKind::Int(v) = e.kind {
+            if let Ok(imm) = i32::try_from(v as i64) {
+                if e.ty.as_int().is_some_and(|i| i.signed) || imm >= 0 {
+                    return Operand::Imm(imm);
+                }
+            }
+        }
+        let v = self.expr(e);
+        Operand::Reg(self.scalar(v))
+    }
+
+    /// A comparison or logical expression as a 0/1 register.
+    fn boolean(&mut self, e: &Expr) -> Value {
+        let out = self.b.vreg();
+        let false_label = self.b.label();
+        let done = self.b.label();
+        self.branch_if_false(e, false_label);
+        self.b.set_constant(out, 1);
+        self.b.jump(done);
+        self.b.place_label(false_label);
+        self.b.set_constant(out, 0);
+        self.b.place_label(done);
+        Value::Reg(out)
+    }
+
+    fn ternary(&mut self, cond: &Expr, then_expr: &Expr, else_expr: &Expr, ty: &Ty) -> Value {
+        let else_label = self.b.label();
+        let done = self.b.label();
+        if ty.is_scalar() {
+            let out = self.b.vreg();
+            self.branch_if_false(cond, else_label);
+            let t = self.expr(then_expr);
+            let t = self.scalar(t);
+            self.b.mov(out, t);
+            self.b.jump(done);
+            self.b.place_label(else_label);
+            let f = self.expr(else_expr);
+            let f = self.scalar(f);
+            self.b.mov(out, f);
+            self.b.place_label(done);
+            return Value::Reg(out);
+        }
+        let place = self.b.alloc(ty.size());
+        self.branch_if_false(cond, else_label);
+        let t = self.expr(then_expr);
+        self.store_value(place, ty, t, &then_expr.ty);
+        self.b.jump(done);
+        self.b.place_label(else_label);
+        let f = self.expr(else_expr);
+        self.store_value(place, ty, f, &else_expr.ty);
+        self.b.place_label(done);
+        Value::Mem(place)
+    }
+
+    fn tuple(&mut self, items: &[Expr], ty: &Ty) -> Value {
+        let Ty::Tuple(fields) = ty else { return Value::Void };
+        let layout = tuple_layout(fields);
+        let place = self.b.alloc(layout.size);
+        self.b.zero(place, layout.size);
+        for ((item, field), offset) in items.iter().zip(fields).zip(&layout.offsets) {
+            let v = self.expr(item);
+            self.store_value(place.at(*offset), field, v, &item.ty);
+        }
+        Value::Mem(place)
+    }
+
+    fn tuple_index(&mut self, tuple: &Expr, index: usize) -> Value {
+        let Ty::Tuple(fields) = &tuple.ty else { return Value::Void };
+        let Value::Mem(place) = self.expr(tuple) else { return Value::Void };
+        let field_place = place.at(tuple_layout(fields).offsets[index]);
+        let field = &fields[index];
+        if field.is_scalar() {
+            Value::Reg(self.load_scalar(field_place, field))
+        } else {
+            Value::Mem(field_place)
+        }
+    }
+
+    fn cast(&mut self, to: IntTy, inner: &Expr) -> Value {
+        let v = self.expr(inner);
+        let src = self.scalar(v);
+        let out = self.b.copy_reg(src);
+        if to.bits < 64 {
+            let shift = i32::from(64 - to.bits);
+            self.b.alu(AluOp::Lsh, out, Operand::Imm(shift));
+            self.b.alu(if to.signed { AluOp::Arsh } else { AluOp::Rsh }, out, Operand::Imm(shift));
+        }
+        Value::Reg(out)
+    }
+
+    fn inc_dec(&mut self, target: &Expr, increment: bool, prefix: bool) -> Value {
+        let delta = if increment { 1 } else { -1 };
+        match &target.kind {
+            ExprKind::Local(id) => {
+                let LocalSlot::Reg(reg) = self.locals[id.0 as usize] else { return Value::Void };
+                let old = self.b.copy_reg(reg);
+                self.b.alu(AluOp::Add, reg, Operand::Imm(delta));
+                Value::Reg(if prefix { self.b.copy_reg(reg) } else { old })
+            }
+            ExprKind::MapRead { map, key } => {
+                let old = self.map_read(*map, key.as_deref(), &target.ty);
+                let old = self.scalar(old);
+                let new = self.b.copy_reg(old);
+                self.b.alu(AluOp::Add, new, Operand::Imm(delta));
+                self.map_store(*map, key.as_deref(), Value::Reg(new), &target.ty);
+                Value::Reg(if prefix { new } else { old })
+            }
+            _ => Value::Void,
+        }
+    }
+}

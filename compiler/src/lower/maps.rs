@@ -1,0 +1,198 @@
+//! Map access: keys packed into memory, reads that default to zero, stores, deletes, and the
+//! aggregation hot path (one lookup, update in place; insert only for a new key).
+
+use super::builder::{Arg, Place};
+use super::{FnLowerer, Value};
+use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
+use crate::manifest::{KeyStorage, MapId, MapRole, MapValue, UserMap};
+use crate::sema::hir::{Expr, MapIdx};
+use crate::types::{tuple_layout, Ty};
+
+/// `BPF_ANY`: insert or replace. For per-CPU maps an update from a probe only writes this CPU's
+/// copy, so two CPUs inserting the same new key both keep their counts.
+const BPF_ANY: i64 = 0;
+
+impl FnLowerer<'_> {
+    fn user_map(&self, map: MapIdx) -> &UserMap {
+        match &self.cx.maps[map.0 as usize].role {
+            MapRole::User(user) => user,
+            _ => unreachable!("hir map indices are the first manifest maps"),
+        }
+    }
+
+    /// The packed kernel key for `@map[key]`, leaving room for a trailing bucket index.
+    fn map_key(&mut self, map: MapIdx, key: Option<&Expr>, bucket: Option<Reg>) -> Place {
+        let user = self.user_map(map).clone();
+        let key_layout = tuple_layout(&user.key);
+        match user.storage {
+            KeyStorage::Scalar => {
+                let size = self.cx.maps[map.0 as usize].def.key_size;
+                let place = self.b.alloc(size);
+                self.b.zero(place, size);
+                place
+            }
+            KeyStorage::BucketIndex => {
+                let place = self.b.alloc(4);
+                if let Some(bucket) = bucket {
+                    self.b.store(place, 4, bucket);
+                }
+                place
+            }
+            KeyStorage::Packed | KeyStorage::PackedWithBucket => {
+                let key_ty = if user.key.len() == 1 { user.key[0].clone() } else { Ty::Tuple(user.key.clone()) };
+                let key = key.expect("keyed maps are used with keys");
+                let value = self.expr(key);
+                let total = self.cx.maps[map.0 as usize].def.key_size;
+                if user.storage == KeyStorage::Packed && total == key_ty.size() {
+                    return self.materialize(value, &key.ty, &key_ty);
+                }
+                let place = self.b.alloc(total);
+                if total > key_layout.size {
+                    self.b.zero(place.at(key_layout.size), total - key_layout.size);
+                }
+                self.store_value(place, &key_ty, value, &key.ty);
+                if let Some(bucket) = bucket {
+                    self.b.store(place.at(key_layout.size.div_ceil(8) * 8), 8, bucket);
+                }
+                place
+            }
+        }
+    }
+
+    fn map_id(map: MapIdx) -> MapId {
+        MapId(map.0)
+    }
+
+    /// `@map[key]` as a value; a missing entry reads as zero.
+    pub(crate) fn map_read(&mut self, map: MapIdx, key: Option<&Expr>, ty: &Ty) -> Value {
+        let key = self.map_key(map, key, None);
+        let ptr = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key)]);
+        let done = self.b.label();
+        if ty.is_scalar() {
+            let out = self.b.constant(0);
+            self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
+            let size = Size::from_bytes(ty.size()).unwrap_or(Size::DW);
+            self.b.emit(Insn::Load { size, dst: out, mem: Mem::Reg(ptr, 0) });
+            self.b.place_label(done);
+            return Value::Reg(out);
+        }
+        let place = self.b.alloc(ty.size());
+        self.b.zero(place, ty.size());
+        self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
+        self.b.copy(place, Place { base: super::builder::Base::Ptr(ptr), offset: 0 }, ty.size());
+        self.b.place_label(done);
+        Value::Mem(place)
+    }
+
+    /// `@map[key] = value` for a plain map.
+    pub(crate) fn map_store(&mut self, map: MapIdx, key: Option<&Expr>, value: Value, from: &Ty) {
+        let key = self.map_key(map, key, None);
+        let MapValue::Plain(ty) = self.user_map(map).value.clone() else { return };
+        let value = self.materialize(value, from, &ty);
+        self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(value), Arg::Imm(BPF_ANY)]);
+    }
+
+    pub(crate) fn delete(&mut self, map: MapIdx, key: Option<&Expr>) -> Value {
+        let key = self.map_key(map, key, None);
+        let result = self.b.call(helper::MAP_DELETE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key)]);
+        let out = self.b.constant(1);
+        let done = self.b.label();
+        self.b.branch(Cond::Eq, result, Operand::Imm(0), done);
+        self.b.set_constant(out, 0);
+        self.b.place_label(done);
+        Value::Reg(out)
+    }
+
+    /// `@map[key] = count()` and the other aggregations.
+    pub(crate) fn aggregate(&mut self, map: MapIdx, key: Option<&Expr>, arg: Option<&Expr>) {
+        let kind = self.user_map(map).value.clone();
+        let n = arg.map(|a| {
+            let v = self.expr(a);
+            self.scalar(v)
+        });
+        let bucket = match &kind {
+            MapValue::Hist { k } => Some(self.hist_bucket(n.expect("hist has an argument"), *k)),
+            MapValue::Lhist { min, max, step } => Some(self.lhist_bucket(n.expect("lhist has an argument"), *min, *max, *step)),
+            _ => None,
+        };
+        let key = self.map_key(map, key, bucket);
+        let ptr = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key)]);
+        let done = self.b.label();
+        if matches!(self.user_map(map).storage, KeyStorage::BucketIndex | KeyStorage::Scalar) {
+            // Array slots always exist; the check only satisfies the verifier.
+            self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
+            self.update_in_place(&kind, ptr, n);
+        } else {
+            let insert = self.b.label();
+            self.b.branch(Cond::Eq, ptr, Operand::Imm(0), insert);
+            self.update_in_place(&kind, ptr, n);
+            self.b.jump(done);
+            self.b.place_label(insert);
+            let initial = self.initial_value(&kind, n);
+            self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(initial), Arg::Imm(BPF_ANY)]);
+        }
+        self.b.place_label(done);
+    }
+
+    /// Updates an existing per-CPU value at `ptr` (no atomics needed: only this CPU writes it).
+    fn update_in_place(&mut self, kind: &MapValue, ptr: Reg, n: Option<Reg>) {
+        let at = |off: i16| Mem::Reg(ptr, off);
+        match kind {
+            MapValue::Count | MapValue::Hist { .. } | MapValue::Lhist { .. } => self.add_to(at(0), Operand::Imm(1)),
+            MapValue::Sum(_) => self.add_to(at(0), Operand::Reg(n.expect("sum has an argument"))),
+            MapValue::Avg(_) | MapValue::Stats(_) => {
+                self.add_to(at(0), Operand::Imm(1));
+                self.add_to(at(8), Operand::Reg(n.expect("avg has an argument")));
+            }
+            MapValue::Min(int) | MapValue::Max(int) => {
+                let n = n.expect("min/max have an argument");
+                let current = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::DW, dst: current, mem: at(0) });
+                let keep = self.b.label();
+                let is_set = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::DW, dst: is_set, mem: at(8) });
+                let store = self.b.label();
+                self.b.branch(Cond::Eq, is_set, Operand::Imm(0), store);
+                let better = match (kind, int.signed) {
+                    (MapValue::Min(_), true) => Cond::SLt,
+                    (MapValue::Min(_), false) => Cond::Lt,
+                    (_, true) => Cond::SGt,
+                    (_, false) => Cond::Gt,
+                };
+                self.b.branch(better.negate(), n, Operand::Reg(current), keep);
+                self.b.place_label(store);
+                self.b.emit(Insn::Store { size: Size::DW, mem: at(0), src: n });
+                self.b.emit(Insn::StoreImm { size: Size::DW, mem: at(8), imm: 1 });
+                self.b.place_label(keep);
+            }
+            MapValue::Plain(_) => {}
+        }
+    }
+
+    fn add_to(&mut self, mem: Mem, amount: Operand) {
+        let reg = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: reg, mem });
+        self.b.alu(AluOp::Add, reg, amount);
+        self.b.emit(Insn::Store { size: Size::DW, mem, src: reg });
+    }
+
+    /// The value stored for a key seen for the first time.
+    fn initial_value(&mut self, kind: &MapValue, n: Option<Reg>) -> Place {
+        let size = kind.size();
+        let place = self.b.alloc(size);
+        match kind {
+            MapValue::Count | MapValue::Hist { .. } | MapValue::Lhist { .. } => self.b.store_imm(place, 8, 1),
+            MapValue::Sum(_) => self.b.store(place, 8, n.expect("sum has an argument")),
+            MapValue::Avg(_) | MapValue::Stats(_) => {
+                self.b.store_imm(place, 8, 1);
+                self.b.store(place.at(8), 8, n.expect("avg has an argument"));
+            }
+            MapValue::Min(_) | MapValue::Max(_) => {
+                self.b.store(place, 8, n.expect("min/max have an argument"));
+                self.b.store_imm(place.at(8), 8, 1);
+            }
+            MapValue::Plain(_) => self.b.zero(place, size),
+        }
+        place
+    }
+}

@@ -1,0 +1,375 @@
+//! Lowering: checked HIR to LIR, one function per probe, plus the manifest that describes the
+//! maps, programs and output actions the functions refer to.
+//!
+//! Every expression lowers to a `Value`: a register for scalars (integers are kept as canonical
+//! 64-bit values, zero- or sign-extended by type), or a memory `Place` for strings and tuples.
+//! Values are read-only: an operation always writes a fresh register, so a variable's register
+//! is never changed behind its back.
+
+mod actions;
+mod buckets;
+mod builder;
+mod cond;
+mod expr;
+mod maps;
+mod stmt;
+
+use std::collections::HashMap;
+
+use builder::{Arg, Builder, Place};
+use crate::lir::{helper, AluOp, Cond, Function, Insn, Operand, Reg};
+use crate::manifest::{
+    Action, Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
+};
+use crate::sema::hir::{self, LocalId};
+use crate::types::Ty;
+
+/// Entries of a keyed map (bpftrace's `max_map_keys`).
+pub const MAX_MAP_KEYS: u32 = 4096;
+/// Ring buffer size in bytes.
+const RINGBUF_BYTES: u32 = 1 << 20;
+
+/// The lowered program: one LIR function per `manifest.programs` entry, in the same order.
+#[derive(Debug, Clone)]
+pub struct Lowered {
+    pub functions: Vec<Function>,
+    pub manifest: Manifest,
+}
+
+/// A lowered expression.
+#[derive(Debug, Clone, Copy)]
+pub enum Value {
+    Reg(Reg),
+    Mem(Place),
+    Void,
+}
+
+/// Lowers a checked program.
+pub fn lower(program: &hir::Program) -> Lowered {
+    let mut lowerer = Lowerer::new(program);
+    let mut functions = Vec::new();
+    let mut programs = Vec::new();
+    let mut symbols = HashMap::new();
+    for (index, probe) in program.probes.iter().enumerate() {
+        let symbol = program_symbol(index, &program.probe_names[probe.probe_id as usize], &mut symbols);
+        let func = lowerer.lower_probe(probe, symbol.clone());
+        programs.push(ProgramSpec {
+            symbol,
+            section: section_name(&probe.attach),
+            attach: probe.attach.clone(),
+            probe_name: program.probe_names[probe.probe_id as usize].clone(),
+            span: probe.span,
+            insn_spans: Vec::new(),
+        });
+        functions.push(func);
+    }
+    let mut manifest = lowerer.finish();
+    manifest.programs = programs;
+    manifest.probe_names = program.probe_names.clone();
+    Lowered { functions, manifest }
+}
+
+/// Program-wide state: the manifest's maps and actions as they are discovered.
+pub(crate) struct Lowerer {
+    maps: Vec<MapSpec>,
+    actions: Vec<Action>,
+    ringbuf: Option<MapId>,
+    scratch: Option<MapId>,
+    config: Option<MapId>,
+    scratch_size: u32,
+}
+
+impl Lowerer {
+    fn new(program: &hir::Program) -> Lowerer {
+        let mut used = HashMap::new();
+        let maps = program.maps.iter().map(|decl| user_map_spec(decl, &mut used)).collect();
+        Lowerer { maps, actions: Vec::new(), ringbuf: None, scratch: None, config: None, scratch_size: 0 }
+    }
+
+    fn internal_map(&mut self, symbol: &str, def: BpfMapDef, role: MapRole) -> MapId {
+        self.maps.push(MapSpec { symbol: symbol.to_string(), def, role });
+        MapId(self.maps.len() as u32 - 1)
+    }
+
+    fn ringbuf(&mut self) -> MapId {
+        if let Some(id) = self.ringbuf {
+            return id;
+        }
+        let def = BpfMapDef { map_type: BpfMapType::RingBuf, key_size: 0, value_size: 0, max_entries: RINGBUF_BYTES, flags: 0 };
+        let id = self.internal_map("ringbuf", def, MapRole::RingBuf);
+        self.ringbuf = Some(id);
+        id
+    }
+
+    fn scratch(&mut self) -> MapId {
+        if let Some(id) = self.scratch {
+            return id;
+        }
+        let def = BpfMapDef { map_type: BpfMapType::PercpuArray, key_size: 4, value_size: 8, max_entries: 1, flags: 0 };
+        let id = self.internal_map("scratch", def, MapRole::Scratch);
+        self.scratch = Some(id);
+        id
+    }
+
+    fn config(&mut self) -> MapId {
+        if let Some(id) = self.config {
+            return id;
+        }
+        let size = crate::manifest::config_layout::SIZE;
+        let def = BpfMapDef { map_type: BpfMapType::Array, key_size: 4, value_size: size, max_entries: 1, flags: 0 };
+        let id = self.internal_map("config", def, MapRole::Config);
+        self.config = Some(id);
+        id
+    }
+
+    fn action(&mut self, action: Action) -> u32 {
+        if let Some(i) = self.actions.iter().position(|a| *a == action) {
+            return i as u32;
+        }
+        self.actions.push(action);
+        self.actions.len() as u32 - 1
+    }
+
+    fn finish(mut self) -> Manifest {
+        if let Some(id) = self.scratch {
+            self.maps[id.0 as usize].def.value_size = self.scratch_size.max(8);
+        }
+        Manifest { maps: self.maps, actions: self.actions, ..Manifest::default() }
+    }
+
+    fn lower_probe(&mut self, probe: &hir::Probe, symbol: String) -> Function {
+        let mut f = FnLowerer::new(self, probe, symbol);
+        f.lower_body();
+        f.finish()
+    }
+}
+
+/// Where a local variable lives.
+#[derive(Debug, Clone, Copy)]
+enum LocalSlot {
+    Reg(Reg),
+    Mem(Place),
+}
+
+/// The state of lowering one probe.
+pub(crate) struct FnLowerer<'l> {
+    cx: &'l mut Lowerer,
+    b: Builder,
+    probe: &'l hir::Probe,
+    ctx: Reg,
+    locals: Vec<LocalSlot>,
+    exit: crate::lir::Label,
+}
+
+impl<'l> FnLowerer<'l> {
+    fn new(cx: &'l mut Lowerer, probe: &'l hir::Probe, symbol: String) -> FnLowerer<'l> {
+        let mut b = Builder::new(symbol);
+        b.span = probe.span;
+        let ctx = b.vreg();
+        b.mov(ctx, Reg::R1);
+        let exit = b.label();
+        let locals = probe
+            .locals
+            .iter()
+            .map(|local| if local.ty.is_scalar() { LocalSlot::Reg(b.vreg()) } else { LocalSlot::Mem(b.alloc(local.ty.size())) })
+            .collect();
+        FnLowerer { cx, b, probe, ctx, locals, exit }
+    }
+
+    fn lower_body(&mut self) {
+        self.init_locals();
+        if let Some(predicate) = &self.probe.predicate {
+            self.b.span = predicate.span;
+            let exit = self.exit;
+            self.branch_if_false(predicate, exit);
+        }
+        let body = &self.probe.body;
+        self.stmts(body);
+        self.b.span = self.probe.span;
+        let exit = self.exit;
+        self.b.place_label(exit);
+        self.b.emit(Insn::Alu64 { op: AluOp::Mov, dst: Reg::R0, src: Operand::Imm(0) });
+        self.b.emit(Insn::Exit);
+    }
+
+    /// Zeroes the locals whose first mention is not an assignment at the top of the body, so
+    /// that every path reads a defined value.
+    fn init_locals(&mut self) {
+        for (i, local) in self.probe.locals.iter().enumerate() {
+            if assigned_before_use(&self.probe.body, LocalId(i as u32)) {
+                continue;
+            }
+            match self.locals[i] {
+                LocalSlot::Reg(reg) => self.b.set_constant(reg, 0),
+                LocalSlot::Mem(place) => self.b.zero(place, local.ty.size()),
+            }
+        }
+    }
+
+    /// Inserts the scratch-base lookup at entry if the body used scratch memory.
+    fn finish(mut self) -> Function {
+        if let Some(base) = self.b.uses_scratch() {
+            let map = self.cx.scratch();
+            let body = std::mem::take(&mut self.b.func.insts);
+            let (entry, rest) = body.split_at(1);
+            self.b.func.insts = entry.to_vec();
+            self.b.span = self.probe.span;
+            let key = self.b.alloc(4);
+            self.b.store_imm(key, 4, 0);
+            let ptr = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(map), Arg::Addr(key)]);
+            let exit = self.exit;
+            self.b.branch(Cond::Eq, ptr, Operand::Imm(0), exit);
+            self.b.mov(base, ptr);
+            self.b.func.insts.extend_from_slice(rest);
+            self.cx.scratch_size = self.cx.scratch_size.max(self.b.scratch_size);
+        }
+        self.b.func
+    }
+
+    // ---- shared helpers for the lowering modules ----
+
+    fn scalar(&mut self, value: Value) -> Reg {
+        match value {
+            Value::Reg(reg) => reg,
+            Value::Mem(place) => self.b.load(place, 8),
+            Value::Void => self.b.constant(0),
+        }
+    }
+
+    /// Loads a scalar of type `ty` from memory, extending it to a canonical 64-bit value.
+    fn load_scalar(&mut self, place: Place, ty: &Ty) -> Reg {
+        let size = ty.size();
+        let reg = self.b.load(place, size);
+        if let Ty::Int(int) = ty {
+            if int.signed && int.bits < 64 {
+                let shift = i32::from(64 - int.bits);
+                self.b.alu(AluOp::Lsh, reg, Operand::Imm(shift));
+                self.b.alu(AluOp::Arsh, reg, Operand::Imm(shift));
+            }
+        }
+        reg
+    }
+
+    /// Stores `value` (of type `from`) into `dst` laid out as type `to` (same kind, maybe wider).
+    fn store_value(&mut self, dst: Place, to: &Ty, value: Value, from: &Ty) {
+        match (to, value) {
+            (Ty::Tuple(to_fields), Value::Mem(src)) => {
+                let Ty::Tuple(from_fields) = from else { return };
+                let to_layout = crate::types::tuple_layout(to_fields);
+                let from_layout = crate::types::tuple_layout(from_fields);
+                for (i, (t, f)) in to_fields.iter().zip(from_fields).enumerate() {
+                    let src_field = src.at(from_layout.offsets[i]);
+                    let field_value = if f.is_scalar() { Value::Reg(self.load_scalar(src_field, f)) } else { Value::Mem(src_field) };
+                    self.store_value(dst.at(to_layout.offsets[i]), t, field_value, f);
+                }
+            }
+            (Ty::Str(to_size), Value::Mem(src)) => {
+                let from_size = from.size().min(*to_size);
+                self.b.copy(dst, src, from_size);
+                if *to_size > from_size {
+                    self.b.zero(dst.at(from_size), to_size - from_size);
+                }
+            }
+            (_, value) => {
+                let reg = self.scalar(value);
+                self.b.store(dst, to.size(), reg);
+            }
+        }
+    }
+
+    /// Puts a value in memory laid out as `ty` (for keys, map values and records).
+    fn materialize(&mut self, value: Value, from: &Ty, ty: &Ty) -> Place {
+        if let (Value::Mem(place), true) = (value, from == ty) {
+            return place;
+        }
+        let place = self.b.alloc(ty.size());
+        if matches!(ty, Ty::Tuple(_)) {
+            self.b.zero(place, ty.size());
+        }
+        self.store_value(place, ty, value, from);
+        place
+    }
+
+    fn local_value(&self, id: LocalId) -> Value {
+        match self.locals[id.0 as usize] {
+            LocalSlot::Reg(reg) => Value::Reg(reg),
+            LocalSlot::Mem(place) => Value::Mem(place),
+        }
+    }
+
+    fn local_ty(&self, id: LocalId) -> &'l Ty {
+        &self.probe.locals[id.0 as usize].ty
+    }
+}
+
+/// Whether the first statement of `body` that mentions local `id` is a top-level assignment
+/// that does not read it: then every later read sees a defined value.
+fn assigned_before_use(body: &[hir::Stmt], id: LocalId) -> bool {
+    match body.iter().find(|s| s.mentions_local(id)) {
+        Some(hir::Stmt { kind: hir::StmtKind::AssignLocal { local, value }, .. }) => *local == id && !value.mentions_local(id),
+        _ => false,
+    }
+}
+
+/// The kernel map definition and manifest entry of a script map.
+fn user_map_spec(decl: &hir::MapDecl, used: &mut HashMap<String, usize>) -> MapSpec {
+    let key: Vec<Ty> = match decl.key.as_slice() {
+        [Ty::Tuple(fields)] => fields.clone(),
+        other => other.to_vec(),
+    };
+    let key_size = crate::types::tuple_layout(&key).size;
+    let keyed = !key.is_empty();
+    let (map_type, storage, key_size, max_entries) = match &decl.value {
+        MapValue::Plain(_) => (BpfMapType::Hash, if keyed { KeyStorage::Packed } else { KeyStorage::Scalar }, key_size.max(8), MAX_MAP_KEYS),
+        MapValue::Hist { k } if !keyed => (BpfMapType::PercpuArray, KeyStorage::BucketIndex, 4, crate::buckets::hist_bucket_count(*k) as u32),
+        MapValue::Lhist { min, max, step } if !keyed => {
+            (BpfMapType::PercpuArray, KeyStorage::BucketIndex, 4, crate::buckets::lhist_bucket_count(*min, *max, *step) as u32)
+        }
+        MapValue::Hist { .. } | MapValue::Lhist { .. } => {
+            (BpfMapType::PercpuHash, KeyStorage::PackedWithBucket, key_size.div_ceil(8) * 8 + 8, MAX_MAP_KEYS * 16)
+        }
+        _ if keyed => (BpfMapType::PercpuHash, KeyStorage::Packed, key_size, MAX_MAP_KEYS),
+        _ => (BpfMapType::PercpuArray, KeyStorage::Scalar, 4, 1),
+    };
+    let value_size = decl.value.size();
+    MapSpec {
+        symbol: map_symbol(&decl.name, used),
+        def: BpfMapDef { map_type, key_size, value_size, max_entries, flags: 0 },
+        role: MapRole::User(UserMap { name: decl.name.clone(), key, value: decl.value.clone(), storage }),
+    }
+}
+
+/// `AT_name`, shortened to the kernel's 15 bytes and made unique.
+fn map_symbol(name: &str, used: &mut HashMap<String, usize>) -> String {
+    let clean: String = name.trim_start_matches('@').chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    unique_symbol(&format!("AT_{clean}"), used)
+}
+
+/// `p<index>_<short name>`, at most 15 bytes, unique.
+fn program_symbol(index: usize, probe_name: &str, used: &mut HashMap<String, usize>) -> String {
+    let tail = probe_name.rsplit(':').next().unwrap_or(probe_name);
+    let clean: String = tail.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    unique_symbol(&format!("p{index}_{clean}"), used)
+}
+
+fn unique_symbol(wanted: &str, used: &mut HashMap<String, usize>) -> String {
+    let mut symbol: String = wanted.chars().take(15).collect();
+    let count = used.entry(symbol.clone()).or_insert(0);
+    *count += 1;
+    if *count > 1 {
+        let suffix = format!("_{}", *count);
+        symbol = symbol.chars().take(15 - suffix.len()).collect::<String>() + &suffix;
+        used.insert(symbol.clone(), 1);
+    }
+    symbol
+}
+
+/// The ELF section that tells aya the program type.
+fn section_name(attach: &Attach) -> String {
+    match attach {
+        Attach::Begin => "raw_tp/begin".to_string(),
+        Attach::End => "raw_tp/end".to_string(),
+        Attach::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+        Attach::Interval { .. } | Attach::Profile { .. } => "perf_event".to_string(),
+    }
+}

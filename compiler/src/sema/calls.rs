@@ -1,0 +1,311 @@
+//! Type checking of function calls: printf, print, exit, clear, zero, delete, str, and the
+//! aggregations, which are only valid as the value of a map assignment.
+
+use super::expr::{builtin, value_expected};
+use super::hir::{Action, Expr, ExprKind, MapIdx};
+use super::{Checker, ProbeCx, MAX_STRLEN};
+use crate::diagnostic::{closest, did_you_mean, Diagnostic};
+use crate::manifest::MapValue;
+use crate::printf;
+use crate::span::Span;
+use crate::syntax::ast;
+use crate::types::{IntTy, Ty};
+use ferrotrace_stdlib::FunctionKind;
+
+impl Checker {
+    pub(crate) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        if let Some(expr) = builtin(&name.name, span, cx) {
+            return match args {
+                [] => expr,
+                _ => self.error_expr(arity(name, "no arguments", args.len(), span), span),
+            };
+        }
+        match name.name.as_str() {
+            "printf" => self.printf(name, args, span, cx),
+            "print" => self.print(name, args, span, cx),
+            "exit" => self.exit(name, args, span, cx),
+            "clear" | "zero" => self.map_action(name, args, span),
+            "delete" => self.delete(name, args, span, cx),
+            "str" => self.str_call(name, args, span, cx),
+            other => match ferrotrace_stdlib::function(other) {
+                Some(f) if f.kind == FunctionKind::Aggregation => self.error_expr(
+                    Diagnostic::error("E0501", format!("`{other}()` can only be assigned to a map"))
+                        .with_primary(span, "an aggregation, not a value")
+                        .with_help(format!("write `@name = {other}(...)`")),
+                    span,
+                ),
+                _ => self.unknown_function(name, span),
+            },
+        }
+    }
+
+    fn unknown_function(&mut self, name: &ast::Ident, span: Span) -> Expr {
+        let diag = Diagnostic::error("E0305", format!("unknown function `{}`", name.name)).with_primary(name.span, "no such function");
+        let diag = match did_you_mean(&closest(&name.name, ferrotrace_stdlib::all_names())) {
+            Some(help) => diag.with_help(help),
+            None => diag,
+        };
+        self.error_expr(diag, span)
+    }
+
+    fn printf(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let Some((fmt, rest)) = args.split_first() else {
+            return self.error_expr(arity(name, "a format string", 0, span), span);
+        };
+        let ast::ExprKind::Str(format) = &fmt.kind else {
+            return self.error_expr(
+                Diagnostic::error("E0502", "the format of `printf` must be a string literal")
+                    .with_primary(fmt.span, "not a string literal"),
+                span,
+            );
+        };
+        let values: Vec<Expr> = rest.iter().map(|a| self.action_arg(a, cx)).collect();
+        let pieces = match printf::parse_format(format) {
+            Ok(pieces) => pieces,
+            Err(err) => {
+                let at = format_span(fmt.span, err.range.clone());
+                return self.error_expr(Diagnostic::error("E0503", err.message.clone()).with_primary(at, "in this format"), span);
+            }
+        };
+        if values.iter().any(|v| v.ty.is_error()) {
+            return Expr::new(ExprKind::Int(0), Ty::Error, span);
+        }
+        let types: Vec<Ty> = values.iter().map(|v| v.ty.clone()).collect();
+        if let Err(errors) = printf::check_args(&pieces, &types) {
+            for err in errors {
+                let at = err.arg.and_then(|i| values.get(i)).map_or(fmt.span, |v| v.span);
+                self.report(Diagnostic::error("E0504", err.message.clone()).with_primary(at, "in this printf").with_secondary(fmt.span, "the format"));
+            }
+            return Expr::new(ExprKind::Int(0), Ty::Error, span);
+        }
+        Expr::new(ExprKind::Action(Action::Printf { format: pieces, args: values }), Ty::Void, span)
+    }
+
+    /// An argument copied into a ring buffer record: stored in its storage form.
+    fn action_arg(&mut self, arg: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
+        let e = self.expr(arg, cx);
+        if matches!(e.ty, Ty::Void) {
+            return self.error_expr(value_expected(&e), arg.span);
+        }
+        e
+    }
+
+    fn print(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        match args {
+            [] => self.error_expr(arity(name, "a map or a value", 0, span), span),
+            [ast::Expr { kind: ast::ExprKind::Map(map), .. }, rest @ ..] if map.keys.is_empty() && rest.len() <= 2 => {
+                let idx = self.maps.index(&format!("@{}", map.name), map.span);
+                let top = rest.first().map_or(Some(0), const_u64);
+                let div = rest.get(1).map_or(Some(0), const_u64);
+                match (top, div) {
+                    (Some(top), Some(div)) => Expr::new(ExprKind::Action(Action::PrintMap { map: idx, top, div }), Ty::Void, span),
+                    _ => self.error_expr(
+                        Diagnostic::error("E0505", "`print`'s `top` and `div` must be integer literals")
+                            .with_primary(rest[0].span.to(rest[rest.len() - 1].span), "not a literal"),
+                        span,
+                    ),
+                }
+            }
+            [value] => {
+                let e = self.action_arg(value, cx);
+                if e.ty.is_error() {
+                    return e;
+                }
+                Expr::new(ExprKind::Action(Action::PrintValue(Box::new(e))), Ty::Void, span)
+            }
+            _ => self.error_expr(arity(name, "one value, or a map with optional top and div", args.len(), span), span),
+        }
+    }
+
+    fn exit(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let code = match args {
+            [] => None,
+            [code] => {
+                let e = self.expr(code, cx);
+                if !matches!(e.ty, Ty::Int(_) | Ty::Error) {
+                    return self.error_expr(super::expr::operand_error("`exit`", &e, "an integer exit code"), span);
+                }
+                Some(Box::new(e))
+            }
+            _ => return self.error_expr(arity(name, "at most one exit code", args.len(), span), span),
+        };
+        Expr::new(ExprKind::Action(Action::Exit(code)), Ty::Void, span)
+    }
+
+    fn map_action(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
+        let Some(idx) = self.map_argument(name, args, span) else {
+            return Expr::new(ExprKind::Int(0), Ty::Error, span);
+        };
+        let action = if name.name == "clear" { Action::Clear(idx) } else { Action::Zero(idx) };
+        Expr::new(ExprKind::Action(action), Ty::Void, span)
+    }
+
+    /// The single `@map` argument of `clear`/`zero`.
+    fn map_argument(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Option<MapIdx> {
+        match args {
+            [ast::Expr { kind: ast::ExprKind::Map(map), .. }] if map.keys.is_empty() => {
+                Some(self.maps.index(&format!("@{}", map.name), map.span))
+            }
+            [other] => {
+                self.report(Diagnostic::error("E0506", format!("`{}` takes a whole map, like `{}(@name)`", name.name, name.name))
+                    .with_primary(other.span, "not a map name"));
+                None
+            }
+            _ => {
+                self.report(arity(name, "one map", args.len(), span));
+                None
+            }
+        }
+    }
+
+    fn delete(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let (map, key) = match args {
+            [ast::Expr { kind: ast::ExprKind::Map(map), .. }] => (map.clone(), None),
+            [ast::Expr { kind: ast::ExprKind::Map(map), .. }, key] if map.keys.is_empty() => (map.clone(), Some(key)),
+            _ => return self.error_expr(arity(name, "a map and a key: `delete(@m, key)`", args.len(), span), span),
+        };
+        let map = match key {
+            Some(key) => ast::MapRef { keys: flatten_tuple(key), ..map },
+            None => map,
+        };
+        let (idx, key) = self.map_ref(&map, cx);
+        Expr::new(ExprKind::Delete { map: idx, key: key.map(Box::new) }, Ty::Bool, span)
+    }
+
+    fn str_call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let (ptr, size) = match args {
+            [ptr] => (ptr, None),
+            [ptr, size] => (ptr, Some(size)),
+            _ => return self.error_expr(arity(name, "a pointer and an optional length", args.len(), span), span),
+        };
+        let ptr = self.expr(ptr, cx);
+        let size_expr = size.map(|s| self.expr(s, cx));
+        let buffer = match size_expr.as_ref().map(|s| (&s.kind, &s.ty)) {
+            Some((ExprKind::Int(n), _)) => (*n).clamp(1, u64::from(MAX_STRLEN)) as u32,
+            Some((_, Ty::Int(_) | Ty::Error)) | None => MAX_STRLEN,
+            Some((_, ty)) => {
+                let message = format!("the length of `str` must be an integer, not `{ty}`");
+                return self.error_expr(Diagnostic::error("E0507", message).with_primary(size.map_or(span, |s| s.span), "not an integer"), span);
+            }
+        };
+        let user = match &ptr.ty {
+            Ty::Error => return ptr,
+            Ty::Str(_) => return ptr,
+            Ty::Ptr { user } => *user,
+            Ty::Int(_) => cx.user_pointers,
+            other => {
+                let message = format!("`str` reads from a pointer, not a `{other}`");
+                return self.error_expr(Diagnostic::error("E0508", message).with_primary(ptr.span, "not a pointer"), span);
+            }
+        };
+        let size = size_expr.filter(|s| !matches!(s.kind, ExprKind::Int(_))).map(Box::new);
+        Expr::new(ExprKind::ReadStr { ptr: Box::new(ptr), size, user }, Ty::Str(buffer), span)
+    }
+
+    /// Checks the aggregation call on the right of `@m[k] = f(args)`; returns its map value
+    /// kind and its argument.
+    pub(crate) fn aggregation(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Option<(MapValue, Option<Expr>)> {
+        let want = |n: usize| if n == 0 { "no arguments".to_string() } else { format!("{n} argument(s)") };
+        let expected = match name.name.as_str() {
+            "count" => 0,
+            "sum" | "min" | "max" | "avg" | "stats" => 1,
+            "hist" if args.len() == 2 => 2,
+            "hist" => 1,
+            "lhist" => 4,
+            _ => return None,
+        };
+        if args.len() != expected {
+            self.report(arity(name, &want(expected), args.len(), span));
+            return Some((MapValue::Plain(Ty::Error), None));
+        }
+        let value = args.first().map(|a| self.expr(a, cx));
+        let int = match value.as_ref().map(|v| &v.ty) {
+            None => IntTy::U64,
+            Some(Ty::Int(int)) => IntTy { bits: 64, signed: int.signed },
+            Some(Ty::Error) => return Some((MapValue::Plain(Ty::Error), None)),
+            Some(other) => {
+                let message = format!("`{}()` aggregates integers, not `{other}`", name.name);
+                self.report(Diagnostic::error("E0509", message).with_primary(args[0].span, "not an integer"));
+                return Some((MapValue::Plain(Ty::Error), None));
+            }
+        };
+        let kind = match name.name.as_str() {
+            "count" => MapValue::Count,
+            "sum" => MapValue::Sum(int),
+            "min" => MapValue::Min(int),
+            "max" => MapValue::Max(int),
+            "avg" => MapValue::Avg(int),
+            "stats" => MapValue::Stats(int),
+            "hist" => self.hist_kind(&args[1..])?,
+            _ => self.lhist_kind(&args[1..], span)?,
+        };
+        Some((kind, value))
+    }
+
+    fn hist_kind(&mut self, rest: &[ast::Expr]) -> Option<MapValue> {
+        let k = match rest.first() {
+            None => 0,
+            Some(arg) => match const_u64(arg).filter(|&k| k <= 5) {
+                Some(k) => k as u8,
+                None => {
+                    self.report(Diagnostic::error("E0510", "the second argument of `hist` must be a literal from 0 to 5")
+                        .with_primary(arg.span, "not 0..=5"));
+                    return Some(MapValue::Plain(Ty::Error));
+                }
+            },
+        };
+        Some(MapValue::Hist { k })
+    }
+
+    fn lhist_kind(&mut self, rest: &[ast::Expr], span: Span) -> Option<MapValue> {
+        let values: Vec<Option<i64>> = rest.iter().map(const_i64).collect();
+        let [Some(min), Some(max), Some(step)] = values[..] else {
+            self.report(Diagnostic::error("E0511", "`lhist`'s min, max and step must be integer literals")
+                .with_primary(rest[0].span.to(rest[2].span), "not all literals"));
+            return Some(MapValue::Plain(Ty::Error));
+        };
+        if step <= 0 || max <= min || (max - min) / step > 10_000 {
+            self.report(Diagnostic::error("E0512", "`lhist` needs min < max, a positive step, and at most 10000 buckets")
+                .with_primary(rest[0].span.to(rest[2].span), format!("min {min}, max {max}, step {step}"))
+                .with_secondary(span, "in this lhist"));
+            return Some(MapValue::Plain(Ty::Error));
+        }
+        Some(MapValue::Lhist { min, max, step })
+    }
+}
+
+fn arity(name: &ast::Ident, expected: &str, got: usize, span: Span) -> Diagnostic {
+    Diagnostic::error("E0513", format!("`{}` takes {expected}, but was given {got} argument(s)", name.name))
+        .with_primary(span, "wrong number of arguments")
+        .with_secondary(name.span, "this function")
+}
+
+/// `(a, b)` as a key of `delete(@m, (a, b))` means the keys `a, b`.
+fn flatten_tuple(key: &ast::Expr) -> Vec<ast::Expr> {
+    match &key.kind {
+        ast::ExprKind::Tuple(items) => items.clone(),
+        _ => vec![key.clone()],
+    }
+}
+
+fn const_u64(e: &ast::Expr) -> Option<u64> {
+    match e.kind {
+        ast::ExprKind::Int(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn const_i64(e: &ast::Expr) -> Option<i64> {
+    match &e.kind {
+        ast::ExprKind::Int(v) => i64::try_from(*v).ok(),
+        ast::ExprKind::Unary { op: ast::UnaryOp::Neg, expr } => const_u64(expr).and_then(|v| 0i64.checked_sub_unsigned(v)),
+        _ => None,
+    }
+}
+
+/// The span of bytes `range` of a string literal's contents (approximate when escapes precede).
+fn format_span(literal: Span, range: std::ops::Range<usize>) -> Span {
+    let start = literal.start as usize + 1 + range.start;
+    let end = (literal.start as usize + 1 + range.end).min(literal.end as usize);
+    Span::new(start.min(end), end)
+}

@@ -1,0 +1,488 @@
+//! Type checking of expressions: literals, builtins, variables, maps, operators, tracepoint
+//! fields.
+
+use super::hir::{self, Builtin, Expr, ExprKind};
+use super::unify::{storage, unify};
+use super::{Checker, ProbeCx, MAX_STRLEN};
+use crate::catalog::{FieldKind, TracepointField};
+use crate::diagnostic::{closest, did_you_mean, Diagnostic};
+use crate::manifest::MapValue;
+use crate::span::Span;
+use crate::syntax::ast::{self, BinOp, UnaryOp};
+use crate::types::{IntTy, Ty};
+
+/// The size of `comm` strings (the kernel's TASK_COMM_LEN).
+pub const COMM_SIZE: u32 = 16;
+
+impl Checker {
+    pub(crate) fn expr(&mut self, e: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
+        let span = e.span;
+        match &e.kind {
+            ast::ExprKind::Int(v) => Expr::new(ExprKind::Int(*v), Ty::Int(literal_type(*v)), span),
+            ast::ExprKind::Str(bytes) => {
+                Expr::new(ExprKind::Str(bytes.clone()), Ty::Str(bytes.len() as u32 + 1), span)
+            }
+            ast::ExprKind::Bool(b) => Expr::new(ExprKind::Bool(*b), Ty::Bool, span),
+            ast::ExprKind::Ident(name) => self.ident(name, span, cx),
+            ast::ExprKind::Var(name) => self.read_local(name, span, cx),
+            ast::ExprKind::Map(map) => self.read_map(map, cx),
+            ast::ExprKind::Call { name, args } => self.call(name, args, span, cx),
+            ast::ExprKind::Unary { op, expr } => self.unary(*op, expr, span, cx),
+            ast::ExprKind::Binary { op, lhs, rhs } => {
+                let lhs = self.expr(lhs, cx);
+                let rhs = self.expr(rhs, cx);
+                self.binary(*op, lhs, rhs, span)
+            }
+            ast::ExprKind::Ternary { cond, then_expr, else_expr } => self.ternary(cond, then_expr, else_expr, span, cx),
+            ast::ExprKind::Tuple(items) => {
+                let items: Vec<Expr> = items.iter().map(|i| self.tuple_item(i, cx)).collect();
+                let ty = Ty::Tuple(items.iter().map(|i| storage(&i.ty)).collect());
+                Expr::new(ExprKind::Tuple(items), ty, span)
+            }
+            ast::ExprKind::Field { expr, field, .. } => self.field(expr, field, span, cx),
+            ast::ExprKind::TupleIndex { expr, index, index_span } => self.tuple_index(expr, *index, *index_span, span, cx),
+            ast::ExprKind::Index { expr, .. } => self.error_expr(
+                Diagnostic::error("E0404", "indexing with `[]` is not supported yet")
+                    .with_primary(span, "cannot index this")
+                    .with_secondary(expr.span, "this value"),
+                span,
+            ),
+            ast::ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix, span, cx),
+            ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span, cx),
+        }
+    }
+
+    pub(crate) fn error_expr(&mut self, diag: Diagnostic, span: Span) -> Expr {
+        self.report(diag);
+        Expr::new(ExprKind::Int(0), Ty::Error, span)
+    }
+
+    fn tuple_item(&mut self, e: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
+        let item = self.expr(e, cx);
+        if !item.ty.is_error() && !is_value(&item.ty) {
+            return self.error_expr(value_expected(&item), e.span);
+        }
+        item
+    }
+
+    fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        if let Some(expr) = builtin(name, span, cx) {
+            return expr;
+        }
+        if name == "args" {
+            return self.error_expr(
+                Diagnostic::error("E0405", "`args` can only be used through a field here")
+                    .with_primary(span, "write `args.field`"),
+                span,
+            );
+        }
+        if ferrotrace_stdlib::function(name).is_some() {
+            return self.call(&ast::Ident { name: name.to_string(), span }, &[], span, cx);
+        }
+        let diag = Diagnostic::error("E0302", format!("unknown identifier `{name}`")).with_primary(span, "not a builtin");
+        let diag = match did_you_mean(&closest(name, ferrotrace_stdlib::all_names())) {
+            Some(help) => diag.with_help(help),
+            None => diag.with_note("variables start with `$` and maps with `@`"),
+        };
+        self.error_expr(diag, span)
+    }
+
+    fn read_local(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        match cx.locals.find(name) {
+            Some(id) => Expr::new(ExprKind::Local(id), cx.locals.ty(id).clone(), span),
+            None => self.error_expr(
+                Diagnostic::error("E0303", format!("variable `${name}` is used before it is assigned"))
+                    .with_primary(span, "no value yet")
+                    .with_help(format!("assign it first, e.g. `${name} = 0;`")),
+                span,
+            ),
+        }
+    }
+
+    /// The key of `@m[k1, k2]` as one expression (a tuple for several keys).
+    pub(crate) fn map_key(&mut self, map: &ast::MapRef, cx: &mut ProbeCx<'_>) -> Option<Expr> {
+        let keys: Vec<Expr> = map.keys.iter().map(|k| self.tuple_item(k, cx)).collect();
+        match keys.len() {
+            0 => None,
+            1 => keys.into_iter().next(),
+            _ => {
+                let span = keys[0].span.to(keys[keys.len() - 1].span);
+                let ty = Ty::Tuple(keys.iter().map(|k| storage(&k.ty)).collect());
+                Some(Expr::new(ExprKind::Tuple(keys), ty, span))
+            }
+        }
+    }
+
+    /// Resolves `@m[keys]` and records the key type; returns the map and its key expression.
+    pub(crate) fn map_ref(&mut self, map: &ast::MapRef, cx: &mut ProbeCx<'_>) -> (hir::MapIdx, Option<Expr>) {
+        let name = format!("@{}", map.name);
+        let idx = self.maps.index(&name, map.span);
+        let key = self.map_key(map, cx);
+        let key_tys: Vec<Ty> = match &key {
+            None => vec![],
+            Some(k) => vec![k.ty.clone()],
+        };
+        if !key_tys.iter().any(Ty::is_error) {
+            if let Err(diag) = self.maps.use_key(idx, &key_tys, key.as_ref().map_or(map.span, |k| k.span)) {
+                self.report(diag);
+            }
+        }
+        (idx, key)
+    }
+
+    fn read_map(&mut self, map: &ast::MapRef, cx: &mut ProbeCx<'_>) -> Expr {
+        let (idx, key) = self.map_ref(map, cx);
+        let ty = match self.maps.entry(idx).value.as_ref().map(|v| v.0.clone()) {
+            Some(MapValue::Plain(ty)) => ty,
+            Some(other) => {
+                return self.error_expr(
+                    Diagnostic::error("E0406", format!("the value of `@{}` cannot be read in a probe", map.name))
+                        .with_primary(map.span, format!("it holds a `{}()` aggregation", other.function_name()))
+                        .with_help(format!("aggregations are read when printed: `print(@{})`", map.name)),
+                    map.span,
+                );
+            }
+            None => Ty::Error,
+        };
+        Expr::new(ExprKind::MapRead { map: idx, key: key.map(Box::new) }, ty, map.span)
+    }
+
+    fn unary(&mut self, op: UnaryOp, inner: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        if let (UnaryOp::Neg, ast::ExprKind::Int(v)) = (op, &inner.kind) {
+            return negative_literal(*v, span).unwrap_or_else(|| {
+                self.error_expr(
+                    Diagnostic::error("E0407", "integer literal is too small").with_primary(span, "below the smallest int64"),
+                    span,
+                )
+            });
+        }
+        let e = self.expr(inner, cx);
+        if e.ty.is_error() {
+            return e;
+        }
+        let ty = match op {
+            UnaryOp::LogicalNot => {
+                self.expect_condition(&e);
+                Ty::Bool
+            }
+            UnaryOp::Neg | UnaryOp::BitNot => match e.ty.as_int() {
+                Some(int) => Ty::Int(IntTy { bits: 64, signed: int.signed || op == UnaryOp::Neg }),
+                None => return self.error_expr(operand_error(op.symbol(), &e, "an integer"), span),
+            },
+        };
+        Expr::new(ExprKind::Unary { op, expr: Box::new(e) }, ty, span)
+    }
+
+    pub(crate) fn binary(&mut self, op: BinOp, lhs: Expr, rhs: Expr, span: Span) -> Expr {
+        if lhs.ty.is_error() || rhs.ty.is_error() {
+            return Expr::new(ExprKind::Int(0), Ty::Error, span);
+        }
+        if op.is_logical() {
+            self.expect_condition(&lhs);
+            self.expect_condition(&rhs);
+            let kind = ExprKind::Logical { and: op == BinOp::LogicalAnd, lhs: Box::new(lhs), rhs: Box::new(rhs) };
+            return Expr::new(kind, Ty::Bool, span);
+        }
+        if let (Ty::Str(_), Ty::Str(_)) = (&lhs.ty, &rhs.ty) {
+            return self.string_compare(op, lhs, rhs, span);
+        }
+        let Some(signed) = self.arith_signedness(op, &lhs, &rhs) else {
+            return Expr::new(ExprKind::Int(0), Ty::Error, span);
+        };
+        let ty = if op.is_comparison() {
+            Ty::Bool
+        } else if matches!(lhs.ty, Ty::Ptr { .. }) {
+            lhs.ty.clone()
+        } else {
+            Ty::Int(IntTy { bits: 64, signed })
+        };
+        Expr::new(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), signed }, ty, span)
+    }
+
+    /// Whether an integer operation is signed; reports operands that are not numbers.
+    fn arith_signedness(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
+        let pointer_ok = matches!(op, BinOp::Add | BinOp::Sub) || op.is_comparison();
+        let numeric = |e: &Expr| match &e.ty {
+            Ty::Int(int) => Some((int.signed, matches!(e.kind, ExprKind::Int(_)) && !int.signed)),
+            Ty::Bool if op.is_comparison() => Some((false, false)),
+            Ty::Ptr { .. } if pointer_ok => Some((false, false)),
+            _ => None,
+        };
+        match (numeric(lhs), numeric(rhs)) {
+            (Some((ls, l_literal)), Some((rs, r_literal))) => Some(match (l_literal, r_literal) {
+                (true, _) => rs,
+                (_, true) => ls,
+                _ => ls || rs,
+            }),
+            (None, _) => {
+                self.report(binary_operand_error(op, lhs, rhs));
+                None
+            }
+            (_, None) => {
+                self.report(binary_operand_error(op, rhs, lhs));
+                None
+            }
+        }
+    }
+
+    fn string_compare(&mut self, op: BinOp, lhs: Expr, rhs: Expr, span: Span) -> Expr {
+        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+            return self.error_expr(
+                Diagnostic::error("E0408", format!("strings cannot be compared with `{}`", op.symbol()))
+                    .with_primary(span, "only `==` and `!=` compare strings"),
+                span,
+            );
+        }
+        let kind = ExprKind::StrEq { lhs: Box::new(lhs), rhs: Box::new(rhs), negate: op == BinOp::Ne };
+        Expr::new(kind, Ty::Bool, span)
+    }
+
+    fn ternary(&mut self, cond: &ast::Expr, then_e: &ast::Expr, else_e: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let cond = self.expr(cond, cx);
+        self.expect_condition(&cond);
+        let then_expr = self.expr(then_e, cx);
+        let else_expr = self.expr(else_e, cx);
+        let ty = match unify(&then_expr.ty, &else_expr.ty) {
+            Some(Ty::Int(int)) => Ty::Int(IntTy { bits: 64, signed: int.signed }),
+            Some(ty) => ty,
+            None => {
+                return self.error_expr(
+                    Diagnostic::error("E0409", "the two branches of `?:` have different types")
+                        .with_primary(then_expr.span, format!("this is `{}`", then_expr.ty))
+                        .with_secondary(else_expr.span, format!("this is `{}`", else_expr.ty)),
+                    span,
+                )
+            }
+        };
+        let kind = ExprKind::Ternary { cond: Box::new(cond), then_expr: Box::new(then_expr), else_expr: Box::new(else_expr) };
+        Expr::new(kind, ty, span)
+    }
+
+    fn field(&mut self, base: &ast::Expr, field: &ast::Ident, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        if !matches!(&base.kind, ast::ExprKind::Ident(name) if name == "args") {
+            let e = self.expr(base, cx);
+            if e.ty.is_error() {
+                return e;
+            }
+            return self.error_expr(
+                Diagnostic::error("E0410", format!("`{}` has no fields", e.ty))
+                    .with_primary(field.span, "no such field")
+                    .with_secondary(e.span, format!("this is `{}`", e.ty)),
+                span,
+            );
+        }
+        let Some(format) = cx.format else {
+            return self.error_expr(
+                Diagnostic::error("E0411", "`args` is only available in tracepoint probes")
+                    .with_primary(base.span, "this probe has no `args`"),
+                span,
+            );
+        };
+        let Some(tp_field) = format.fields.iter().find(|f| f.name == field.name) else {
+            let names = format.fields.iter().map(|f| f.name.as_str());
+            let diag = Diagnostic::error("E0304", format!("this tracepoint has no field `{}`", field.name))
+                .with_primary(field.span, "unknown field")
+                .with_note(format!(
+                    "its fields: {}",
+                    format.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            let diag = match did_you_mean(&closest(&field.name, names)) {
+                Some(help) => diag.with_help(help),
+                None => diag,
+            };
+            return self.error_expr(diag, span);
+        };
+        match field_type(tp_field, cx.user_pointers) {
+            Some(ty) => Expr::new(ExprKind::TracepointField(tp_field.clone()), ty, span),
+            None => self.error_expr(
+                Diagnostic::error("E0412", format!("field `{}` has type `{}`, which ferrotrace cannot read yet", tp_field.name, tp_field.c_type))
+                    .with_primary(field.span, "unsupported field type"),
+                span,
+            ),
+        }
+    }
+
+    fn tuple_index(&mut self, base: &ast::Expr, index: u32, index_span: Span, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let e = self.expr(base, cx);
+        let fields = match &e.ty {
+            Ty::Error => return e,
+            Ty::Tuple(fields) => fields.clone(),
+            other => {
+                let message = format!("`.{index}` needs a tuple, but this is `{other}`");
+                return self.error_expr(Diagnostic::error("E0413", message).with_primary(e.span, "not a tuple"), span);
+            }
+        };
+        match fields.get(index as usize) {
+            Some(ty) => Expr::new(ExprKind::TupleIndex { expr: Box::new(e), index: index as usize }, ty.clone(), span),
+            None => self.error_expr(
+                Diagnostic::error("E0414", format!("tuple index {index} is out of range"))
+                    .with_primary(index_span, format!("the tuple has {} fields", fields.len())),
+                span,
+            ),
+        }
+    }
+
+    fn inc_dec(&mut self, target: &ast::Expr, increment: bool, prefix: bool, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let target_expr = match &target.kind {
+            ast::ExprKind::Var(_) => self.expr(target, cx),
+            ast::ExprKind::Map(map) => {
+                // `@m++` on a map never assigned creates it as an integer.
+                let (idx, key) = self.map_ref(map, cx);
+                if let Err(diag) = self.maps.use_value(idx, MapValue::Plain(Ty::I64), span) {
+                    self.report(diag);
+                }
+                self.read_map_value(idx, key, map.span)
+            }
+            _ => {
+                let op = if increment { "++" } else { "--" };
+                return self.error_expr(
+                    Diagnostic::error("E0415", format!("`{op}` needs a variable or a map"))
+                        .with_primary(target.span, "not a variable or map"),
+                    span,
+                );
+            }
+        };
+        match target_expr.ty {
+            Ty::Error => target_expr,
+            Ty::Int(_) | Ty::Ptr { .. } => {
+                let ty = target_expr.ty.clone();
+                Expr::new(ExprKind::IncDec { target: Box::new(target_expr), increment, prefix }, ty, span)
+            }
+            _ => self.error_expr(operand_error(if increment { "++" } else { "--" }, &target_expr, "an integer"), span),
+        }
+    }
+
+    /// A read of a map whose value type is already known to be plain.
+    fn read_map_value(&mut self, idx: hir::MapIdx, key: Option<Expr>, span: Span) -> Expr {
+        let ty = match self.maps.entry(idx).value.as_ref().map(|v| &v.0) {
+            Some(MapValue::Plain(ty)) => ty.clone(),
+            _ => Ty::Error,
+        };
+        Expr::new(ExprKind::MapRead { map: idx, key: key.map(Box::new) }, ty, span)
+    }
+
+    fn cast(&mut self, ty: &ast::Ident, inner: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let e = self.expr(inner, cx);
+        let Some(to) = int_type_named(&ty.name) else {
+            return self.error_expr(
+                Diagnostic::error("E0416", format!("cannot cast to `{}`", ty.name))
+                    .with_primary(ty.span, "not an integer type")
+                    .with_help("casts take int8, int16, int32, int64 and their uint forms"),
+                span,
+            );
+        };
+        match &e.ty {
+            Ty::Error => e,
+            Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => Expr::new(ExprKind::Cast { to, expr: Box::new(e) }, Ty::Int(to), span),
+            _ => self.error_expr(operand_error("a cast", &e, "an integer"), span),
+        }
+    }
+
+    /// Reports a condition that is not an integer, bool or pointer.
+    pub(crate) fn expect_condition(&mut self, e: &Expr) {
+        if !matches!(e.ty, Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } | Ty::Error) {
+            self.report(
+                Diagnostic::error("E0417", format!("a `{}` cannot be used as a condition", e.ty))
+                    .with_primary(e.span, "not true or false")
+                    .with_help(if matches!(e.ty, Ty::Str(_)) { "compare it: `x == \"text\"`" } else { "compare it with a value" }),
+            );
+        }
+    }
+}
+
+/// The builtin variable `name`, if it is one.
+pub(crate) fn builtin(name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+    let (builtin, ty) = match name {
+        "pid" => (Builtin::Pid, Ty::Int(IntTy::U32)),
+        "tid" => (Builtin::Tid, Ty::Int(IntTy::U32)),
+        "uid" => (Builtin::Uid, Ty::U64),
+        "gid" => (Builtin::Gid, Ty::U64),
+        "comm" => (Builtin::Comm, Ty::Str(COMM_SIZE)),
+        "nsecs" => (Builtin::Nsecs, Ty::U64),
+        "elapsed" => (Builtin::Elapsed, Ty::U64),
+        "cpu" => (Builtin::Cpu, Ty::Int(IntTy::U32)),
+        "rand" => (Builtin::Rand, Ty::Int(IntTy::U32)),
+        "probe" => return Some(Expr::new(ExprKind::ProbeName(cx.probe_id), Ty::Probe, span)),
+        _ => return None,
+    };
+    Some(Expr::new(ExprKind::Builtin(builtin), ty, span))
+}
+
+/// The smallest unsigned type that holds a literal (bpftrace types `1` as `uint8`).
+fn literal_type(v: u64) -> IntTy {
+    let bits = match v {
+        0..=0xff => 8,
+        0x100..=0xffff => 16,
+        0x1_0000..=0xffff_ffff => 32,
+        _ => 64,
+    };
+    IntTy { bits, signed: false }
+}
+
+/// `-v` folded into a signed literal of the smallest type, if it fits in an int64.
+fn negative_literal(v: u64, span: Span) -> Option<Expr> {
+    let value = 0i64.checked_sub_unsigned(v)?;
+    let bits = if value >= i64::from(i8::MIN) {
+        8
+    } else if value >= i64::from(i16::MIN) {
+        16
+    } else if value >= i64::from(i32::MIN) {
+        32
+    } else {
+        64
+    };
+    Some(Expr::new(ExprKind::Int(value as u64), Ty::Int(IntTy { bits, signed: true }), span))
+}
+
+fn int_type_named(name: &str) -> Option<IntTy> {
+    Some(match name {
+        "uint8" | "u8" | "uint8_t" => IntTy::U8,
+        "uint16" | "u16" | "uint16_t" => IntTy::U16,
+        "uint32" | "u32" | "uint32_t" => IntTy::U32,
+        "uint64" | "u64" | "uint64_t" => IntTy::U64,
+        "int8" | "s8" | "int8_t" => IntTy::I8,
+        "int16" | "s16" | "int16_t" => IntTy::I16,
+        "int32" | "s32" | "int32_t" => IntTy::I32,
+        "int64" | "s64" | "int64_t" => IntTy::I64,
+        _ => return None,
+    })
+}
+
+/// The language type of a tracepoint field, if ferrotrace can read it.
+fn field_type(field: &TracepointField, user_pointers: bool) -> Option<Ty> {
+    match field.kind {
+        FieldKind::Int => {
+            let bits = u8::try_from(field.size * 8).ok().filter(|b| matches!(b, 8 | 16 | 32 | 64))?;
+            Some(Ty::Int(IntTy { bits, signed: field.signed }))
+        }
+        FieldKind::Pointer => Some(Ty::Ptr { user: user_pointers }),
+        FieldKind::CharArray(n) => Some(Ty::Str(n)),
+        FieldKind::DataLocString => Some(Ty::Str(MAX_STRLEN)),
+        FieldKind::Other => None,
+    }
+}
+
+/// Whether a value of this type can be stored, printed or used as a key.
+pub(crate) fn is_value(ty: &Ty) -> bool {
+    !matches!(ty, Ty::Void)
+}
+
+pub(crate) fn value_expected(e: &Expr) -> Diagnostic {
+    Diagnostic::error("E0418", "this expression has no value").with_primary(e.span, "it returns nothing")
+}
+
+pub(crate) fn operand_error(what: &str, e: &Expr, expected: &str) -> Diagnostic {
+    Diagnostic::error("E0419", format!("{what} needs {expected}, but this is `{}`", e.ty))
+        .with_primary(e.span, format!("this is `{}`", e.ty))
+}
+
+fn binary_operand_error(op: BinOp, bad: &Expr, other: &Expr) -> Diagnostic {
+    let diag = Diagnostic::error("E0420", format!("`{}` cannot be applied to `{}` and `{}`", op.symbol(), bad.ty, other.ty))
+        .with_primary(bad.span, format!("this is `{}`", bad.ty))
+        .with_secondary(other.span, format!("this is `{}`", other.ty));
+    if matches!(bad.ty, Ty::Str(_)) && !matches!(other.ty, Ty::Str(_)) {
+        diag.with_help("a string is not a number; only `==` and `!=` compare strings, with strings")
+    } else {
+        diag
+    }
+}

@@ -1,0 +1,224 @@
+//! HIR: the checked program. Names are resolved to ids, sugar is gone (compound assignments,
+//! attach-point aliases, wildcards), and every expression has a concrete type.
+//!
+//! A `hir::Program` is only built by `sema::check`, and only when checking found no error; that
+//! is the proof lowering relies on: no `Ty::Error` and no unresolved name reaches it.
+
+use crate::catalog::TracepointField;
+use crate::manifest::{Attach, MapValue};
+use crate::span::Span;
+use crate::syntax::ast::{BinOp, UnaryOp};
+use crate::types::{IntTy, Ty};
+
+/// Index into `Program::maps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MapIdx(pub u32);
+
+/// Index into `Probe::locals`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LocalId(pub u32);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// One probe per attach point after wildcard expansion, in script order.
+    pub probes: Vec<Probe>,
+    pub maps: Vec<MapDecl>,
+    /// Names of the probes, indexed by `Probe::probe_id` (what the `probe` builtin yields).
+    pub probe_names: Vec<String>,
+}
+
+/// A script map with its final key and value types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDecl {
+    /// With the `@`.
+    pub name: String,
+    /// Key fields; empty for a keyless map. Integers are stored as 64 bits.
+    pub key: Vec<Ty>,
+    pub value: MapValue,
+    /// Where the map is first used, for messages.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub attach: Attach,
+    /// Index into `Program::probe_names`.
+    pub probe_id: u32,
+    /// The attach point in the script.
+    pub span: Span,
+    pub predicate: Option<Expr>,
+    pub body: Vec<Stmt>,
+    /// The probe's `$variables` with their final types.
+    pub locals: Vec<Local>,
+    /// Whether the probe's context is a tracepoint record whose pointers are user addresses.
+    pub user_pointers: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
+    pub name: String,
+    pub ty: Ty,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect.
+    Expr(Expr),
+    /// `$x = value` (value already has the local's type or converts to it).
+    AssignLocal { local: LocalId, value: Expr },
+    /// `@m[key] = value` for a plain map.
+    AssignMap { map: MapIdx, key: Option<Expr>, value: Expr },
+    /// `@m[key] = count()` and the other aggregations; `arg` is the aggregated value.
+    Aggregate { map: MapIdx, key: Option<Expr>, arg: Option<Expr> },
+    If { cond: Expr, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
+    Return,
+    Block(Vec<Stmt>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+/// The context-free builtins (`pid`, `comm`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Pid,
+    Tid,
+    Uid,
+    Gid,
+    Comm,
+    /// `nsecs`: boot-time nanoseconds (bpftrace's default clock).
+    Nsecs,
+    /// Nanoseconds since ferrotrace started.
+    Elapsed,
+    Cpu,
+    Rand,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExprKind {
+    /// An integer constant, as its 64-bit two's complement bits.
+    Int(u64),
+    /// A string constant (no NUL; the type's size leaves room for it).
+    Str(Vec<u8>),
+    Bool(bool),
+    Builtin(Builtin),
+    /// The `probe` builtin: this probe's id.
+    ProbeName(u32),
+    Local(LocalId),
+    /// `@m[key]` read as a value; a missing key reads as zero.
+    MapRead { map: MapIdx, key: Option<Box<Expr>> },
+    /// `args.field` of a tracepoint record.
+    TracepointField(TracepointField),
+    /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.
+    ReadStr { ptr: Box<Expr>, size: Option<Box<Expr>>, user: bool },
+    Unary { op: UnaryOp, expr: Box<Expr> },
+    /// Integer arithmetic, bitwise ops and comparisons; `signed` picks the signed instruction
+    /// (division, remainder, right shift, ordering).
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, signed: bool },
+    /// `&&` / `||`, short-circuiting.
+    Logical { and: bool, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `==` / `!=` on strings.
+    StrEq { lhs: Box<Expr>, rhs: Box<Expr>, negate: bool },
+    Ternary { cond: Box<Expr>, then_expr: Box<Expr>, else_expr: Box<Expr> },
+    Tuple(Vec<Expr>),
+    TupleIndex { expr: Box<Expr>, index: usize },
+    /// An integer cast: truncate to `to` and re-extend by its signedness.
+    Cast { to: IntTy, expr: Box<Expr> },
+    /// `$x++`, `--@m[k]`, ...: `target` is a `Local` or `MapRead`.
+    IncDec { target: Box<Expr>, increment: bool, prefix: bool },
+    /// An action sent to userspace through the ring buffer.
+    Action(Action),
+    /// `delete(@m, key)`: true if the key existed.
+    Delete { map: MapIdx, key: Option<Box<Expr>> },
+}
+
+/// Async actions, each matching a `manifest::Action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Printf { format: Vec<crate::printf::FormatPiece>, args: Vec<Expr> },
+    PrintValue(Box<Expr>),
+    PrintMap { map: MapIdx, top: u64, div: u64 },
+    Clear(MapIdx),
+    Zero(MapIdx),
+    Exit(Option<Box<Expr>>),
+}
+
+impl Expr {
+    pub fn new(kind: ExprKind, ty: Ty, span: Span) -> Expr {
+        Expr { kind, ty, span }
+    }
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every expression inside it.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        let mut each = |e: &Expr| e.walk(f);
+        match &self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Builtin(_)
+            | ExprKind::ProbeName(_)
+            | ExprKind::Local(_)
+            | ExprKind::TracepointField(_) => {}
+            ExprKind::MapRead { key, .. } | ExprKind::Delete { key, .. } => key.iter().for_each(|k| each(k)),
+            ExprKind::ReadStr { ptr, size, .. } => {
+                each(ptr);
+                size.iter().for_each(|s| each(s));
+            }
+            ExprKind::Unary { expr, .. } | ExprKind::TupleIndex { expr, .. } | ExprKind::Cast { expr, .. } => each(expr),
+            ExprKind::IncDec { target, .. } => each(target),
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Logical { lhs, rhs, .. } | ExprKind::StrEq { lhs, rhs, .. } => {
+                each(lhs);
+                each(rhs);
+            }
+            ExprKind::Ternary { cond, then_expr, else_expr } => {
+                each(cond);
+                each(then_expr);
+                each(else_expr);
+            }
+            ExprKind::Tuple(items) => items.iter().for_each(each),
+            ExprKind::Action(action) => match action {
+                Action::Printf { args, .. } => args.iter().for_each(each),
+                Action::PrintValue(e) => each(e),
+                Action::Exit(code) => code.iter().for_each(|c| each(c)),
+                Action::PrintMap { .. } | Action::Clear(_) | Action::Zero(_) => {}
+            },
+        }
+    }
+
+    /// Whether this expression reads local `id`.
+    pub fn mentions_local(&self, id: LocalId) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e.kind, ExprKind::Local(l) if l == id));
+        found
+    }
+}
+
+impl Stmt {
+    /// Whether this statement (or anything nested in it) reads or writes local `id`.
+    pub fn mentions_local(&self, id: LocalId) -> bool {
+        match &self.kind {
+            StmtKind::Expr(e) => e.mentions_local(id),
+            StmtKind::AssignLocal { local, value } => *local == id || value.mentions_local(id),
+            StmtKind::AssignMap { key, value, .. } => key.iter().any(|k| k.mentions_local(id)) || value.mentions_local(id),
+            StmtKind::Aggregate { key, arg, .. } => key.iter().chain(arg).any(|e| e.mentions_local(id)),
+            StmtKind::If { cond, then_body, else_body } => {
+                cond.mentions_local(id) || then_body.iter().chain(else_body).any(|s| s.mentions_local(id))
+            }
+            StmtKind::Return => false,
+            StmtKind::Block(body) => body.iter().any(|s| s.mentions_local(id)),
+        }
+    }
+}

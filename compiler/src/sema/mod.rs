@@ -1,0 +1,201 @@
+//! Semantic analysis: resolves probes, names and types, turning the AST into checked HIR.
+//!
+//! Checking records every error and carries on with `Ty::Error` in place of the bad type, so
+//! one run reports all problems. Map types are inferred across the whole script before the
+//! real pass (a map may be read in one probe and assigned in a later one), and each probe is
+//! checked against its final local variable types.
+
+mod calls;
+mod expr;
+pub mod hir;
+pub mod print;
+mod probes;
+mod stmt;
+mod tables;
+mod unify;
+
+pub use expr::COMM_SIZE;
+pub use probes::glob_match;
+pub use unify::storage;
+
+use crate::catalog::{Catalog, TracepointFormat};
+use crate::diagnostic::Diagnostic;
+use crate::manifest::{Attach, MapValue};
+use crate::span::Span;
+use crate::syntax::ast;
+use crate::types::Ty;
+use hir::MapDecl;
+use probes::ResolvedProbe;
+use tables::{Locals, MapTable};
+
+/// The default size of strings read by `str()` and `__data_loc` fields (bpftrace's `max_strlen`).
+pub const MAX_STRLEN: u32 = 1024;
+
+/// Checks `program` against the kernel facts in `catalog`.
+///
+/// Returns the HIR and any warnings, or every diagnostic when there is an error.
+pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let expanded = expand_probes(program, catalog, &mut diags);
+
+    let mut maps = MapTable::default();
+    infer_maps(&expanded, &mut maps);
+
+    let mut checker = Checker { maps, diags: Vec::new(), quiet: false };
+    let mut probes = Vec::new();
+    let mut probe_names = Vec::new();
+    for probe in &expanded {
+        let probe_id = probe_names.len() as u32;
+        probe_names.push(probe.resolved.name.clone());
+        let locals = checker.settle_locals(probe);
+        probes.push(checker.check_probe(probe, locals, probe_id));
+    }
+    diags.append(&mut checker.diags);
+    let maps = checker.finish_maps(&mut diags);
+    dedup(&mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    Ok((hir::Program { probes, maps, probe_names }, diags))
+}
+
+/// A probe block's body paired with one concrete probe it attaches to.
+struct ExpandedProbe<'a> {
+    block: &'a ast::Probe,
+    resolved: ResolvedProbe,
+    span: Span,
+}
+
+fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> Vec<ExpandedProbe<'a>> {
+    let mut out = Vec::new();
+    for block in &program.probes {
+        for ap in &block.attach_points {
+            match probes::resolve(ap, catalog) {
+                Ok(resolved) => out.extend(resolved.into_iter().map(|resolved| ExpandedProbe { block, resolved, span: ap.span })),
+                Err(diag) => diags.push(diag),
+            }
+        }
+    }
+    // begin probes run in script order, then end probes; the order of others does not matter,
+    // but keep script order for readable output.
+    out
+}
+
+/// Walks every probe without reporting, until the map types stop changing.
+fn infer_maps(expanded: &[ExpandedProbe<'_>], maps: &mut MapTable) {
+    let mut checker = Checker { maps: std::mem::take(maps), diags: Vec::new(), quiet: true };
+    for _ in 0..4 {
+        let before = checker.maps.fingerprint();
+        for probe in expanded {
+            let locals = checker.settle_locals(probe);
+            checker.check_probe(probe, locals, 0);
+        }
+        if checker.maps.fingerprint() == before {
+            break;
+        }
+    }
+    *maps = checker.maps;
+}
+
+fn dedup(diags: &mut Vec<Diagnostic>) {
+    let mut seen = Vec::new();
+    diags.retain(|d| {
+        let key = (d.code, d.message.clone(), d.primary_span());
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+}
+
+/// The state of checking: maps across the script, diagnostics, and whether to report them.
+pub(crate) struct Checker {
+    maps: MapTable,
+    diags: Vec<Diagnostic>,
+    /// While inferring map types, errors are not reported (the real pass reports them).
+    quiet: bool,
+}
+
+/// What the checker knows about the probe being checked.
+pub(crate) struct ProbeCx<'a> {
+    pub format: Option<&'a TracepointFormat>,
+    pub user_pointers: bool,
+    pub probe_id: u32,
+    pub locals: Locals,
+}
+
+impl Checker {
+    fn report(&mut self, diag: Diagnostic) {
+        if !self.quiet {
+            self.diags.push(diag);
+        }
+    }
+
+    /// Checks the probe quietly once to learn the final types of its variables.
+    fn settle_locals(&mut self, probe: &ExpandedProbe<'_>) -> Locals {
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let mut cx = self.probe_cx(probe, Locals::default(), 0);
+        self.check_body(probe.block, &mut cx);
+        self.quiet = quiet;
+        cx.locals
+    }
+
+    fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals, probe_id: u32) -> ProbeCx<'a> {
+        let user_pointers = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
+        ProbeCx { format: probe.resolved.format.as_ref(), user_pointers, probe_id, locals }
+    }
+
+    fn check_body(&mut self, block: &ast::Probe, cx: &mut ProbeCx<'_>) -> (Option<hir::Expr>, Vec<hir::Stmt>) {
+        let predicate = block.predicate.as_ref().map(|p| {
+            let e = self.expr(p, cx);
+            self.expect_condition(&e);
+            e
+        });
+        let body = self.block(&block.body, cx);
+        (predicate, body)
+    }
+
+    fn check_probe(&mut self, probe: &ExpandedProbe<'_>, locals: Locals, probe_id: u32) -> hir::Probe {
+        let mut cx = self.probe_cx(probe, locals, probe_id);
+        let (predicate, body) = self.check_body(probe.block, &mut cx);
+        if matches!(probe.resolved.attach, Attach::Begin | Attach::End) && predicate.is_some() {
+            let span = probe.block.predicate.as_ref().map_or(probe.span, |p| p.span);
+            self.report(Diagnostic::warning("W0201", "a predicate on `begin`/`end` is checked once, when the probe runs")
+                .with_primary(span, "checked once"));
+        }
+        hir::Probe {
+            attach: probe.resolved.attach.clone(),
+            probe_id,
+            span: probe.span,
+            predicate,
+            body,
+            locals: cx.locals.vars.iter().map(|(name, ty, _)| hir::Local { name: name.clone(), ty: ty.clone() }).collect(),
+            user_pointers: cx.user_pointers,
+        }
+    }
+
+    /// The final map declarations; a map that is read but never stored to is an error.
+    fn finish_maps(&self, diags: &mut Vec<Diagnostic>) -> Vec<MapDecl> {
+        self.maps
+            .entries
+            .iter()
+            .map(|entry| {
+                let value = match &entry.value {
+                    Some((value, _)) => value.clone(),
+                    None => {
+                        diags.push(
+                            Diagnostic::error("E0301", format!("map `{}` is used but never assigned", entry.name))
+                                .with_primary(entry.first_use, "no probe stores a value in this map")
+                                .with_help(format!("assign it somewhere, e.g. `{} = count()`", entry.name)),
+                        );
+                        MapValue::Plain(Ty::Error)
+                    }
+                };
+                let key = entry.key.as_ref().map(|k| k.0.clone()).unwrap_or_default();
+                MapDecl { name: entry.name.clone(), key, value, span: entry.first_use }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,137 @@
+//! What the checker learns while it walks the script: the maps with their key and value types,
+//! and each probe's local variables.
+
+use std::collections::HashMap;
+
+use super::hir::{LocalId, MapIdx};
+use super::unify::{describe_map_value, storage, unify, unify_map_value};
+use crate::diagnostic::Diagnostic;
+use crate::manifest::MapValue;
+use crate::span::Span;
+use crate::types::Ty;
+
+/// One script map as seen so far: its key and value types and where they were first set.
+#[derive(Debug, Clone)]
+pub struct MapEntry {
+    pub name: String,
+    pub first_use: Span,
+    pub key: Option<(Vec<Ty>, Span)>,
+    pub value: Option<(MapValue, Span)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MapTable {
+    pub entries: Vec<MapEntry>,
+    by_name: HashMap<String, MapIdx>,
+}
+
+impl MapTable {
+    /// The map named `name` (with `@`), created on first sight.
+    pub fn index(&mut self, name: &str, span: Span) -> MapIdx {
+        if let Some(&idx) = self.by_name.get(name) {
+            return idx;
+        }
+        let idx = MapIdx(self.entries.len() as u32);
+        self.entries.push(MapEntry { name: name.to_string(), first_use: span, key: None, value: None });
+        self.by_name.insert(name.to_string(), idx);
+        idx
+    }
+
+    pub fn entry(&self, idx: MapIdx) -> &MapEntry {
+        &self.entries[idx.0 as usize]
+    }
+
+    /// Records a use of the map with this key (empty for keyless); joins it with earlier uses.
+    pub fn use_key(&mut self, idx: MapIdx, key: &[Ty], span: Span) -> Result<(), Diagnostic> {
+        let entry = &mut self.entries[idx.0 as usize];
+        let key: Vec<Ty> = key.iter().map(storage).collect();
+        let Some((known, known_span)) = &entry.key else {
+            entry.key = Some((key, span));
+            return Ok(());
+        };
+        let joined = (known.len() == key.len())
+            .then(|| known.iter().zip(&key).map(|(a, b)| unify(a, b)).collect::<Option<Vec<_>>>())
+            .flatten();
+        match joined {
+            Some(joined) => {
+                entry.key = Some((joined, *known_span));
+                Ok(())
+            }
+            None => Err(Diagnostic::error("E0401", format!("map `{}` is used with two different key types", entry.name))
+                .with_primary(span, format!("key is {}", describe_key(&key)))
+                .with_secondary(*known_span, format!("earlier the key is {}", describe_key(known)))),
+        }
+    }
+
+    /// Records a value stored into the map; joins it with earlier stores.
+    pub fn use_value(&mut self, idx: MapIdx, value: MapValue, span: Span) -> Result<(), Diagnostic> {
+        let entry = &mut self.entries[idx.0 as usize];
+        let value = match value {
+            MapValue::Plain(ty) => MapValue::Plain(storage(&ty)),
+            other => other,
+        };
+        let Some((known, known_span)) = &entry.value else {
+            entry.value = Some((value, span));
+            return Ok(());
+        };
+        match unify_map_value(known, &value) {
+            Some(joined) => {
+                entry.value = Some((joined, *known_span));
+                Ok(())
+            }
+            None => Err(Diagnostic::error("E0402", format!("map `{}` is given two different kinds of value", entry.name))
+                .with_primary(span, format!("this stores {}", describe_map_value(&value)))
+                .with_secondary(*known_span, format!("earlier it stores {}", describe_map_value(known)))),
+        }
+    }
+
+    /// A fingerprint of everything known, to detect when inference has settled.
+    pub fn fingerprint(&self) -> Vec<(Option<Vec<Ty>>, Option<MapValue>)> {
+        self.entries
+            .iter()
+            .map(|e| (e.key.as_ref().map(|k| k.0.clone()), e.value.as_ref().map(|v| v.0.clone())))
+            .collect()
+    }
+}
+
+fn describe_key(key: &[Ty]) -> String {
+    match key {
+        [] => "absent (a keyless map)".to_string(),
+        [one] => format!("`{one}`"),
+        many => format!("`{}`", Ty::Tuple(many.to_vec())),
+    }
+}
+
+/// The `$variables` of the probe being checked.
+#[derive(Debug, Clone, Default)]
+pub struct Locals {
+    pub vars: Vec<(String, Ty, Span)>,
+}
+
+impl Locals {
+    pub fn find(&self, name: &str) -> Option<LocalId> {
+        self.vars.iter().position(|(n, _, _)| n == name).map(|i| LocalId(i as u32))
+    }
+
+    pub fn ty(&self, id: LocalId) -> &Ty {
+        &self.vars[id.0 as usize].1
+    }
+
+    /// Declares `$name` with `ty` or joins `ty` into its type; errors when they cannot join.
+    pub fn assign(&mut self, name: &str, ty: &Ty, span: Span) -> Result<LocalId, Diagnostic> {
+        let Some(id) = self.find(name) else {
+            self.vars.push((name.to_string(), ty.clone(), span));
+            return Ok(LocalId(self.vars.len() as u32 - 1));
+        };
+        let (_, known, first) = &mut self.vars[id.0 as usize];
+        match unify(known, ty) {
+            Some(joined) => {
+                *known = joined;
+                Ok(id)
+            }
+            None => Err(Diagnostic::error("E0403", format!("variable `${name}` is assigned two different types"))
+                .with_primary(span, format!("this is `{ty}`"))
+                .with_secondary(*first, format!("here it is `{known}`"))),
+        }
+    }
+}

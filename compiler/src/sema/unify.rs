@@ -1,0 +1,80 @@
+//! Type joins: the one type that holds two others (for maps, variables and ternaries), and the
+//! storage form of a type (integers widened to 64 bits).
+
+use crate::manifest::MapValue;
+use crate::types::{IntTy, Ty};
+
+/// The form a value takes in maps, tuples and records: integers become 64 bits of the same
+/// signedness; everything else is stored as is.
+pub fn storage(ty: &Ty) -> Ty {
+    match ty {
+        Ty::Int(int) => Ty::Int(IntTy { bits: 64, signed: int.signed }),
+        Ty::Tuple(fields) => Ty::Tuple(fields.iter().map(storage).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The smallest type that holds values of both `a` and `b`, if they are compatible.
+pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
+    match (a, b) {
+        (Ty::Error, other) | (other, Ty::Error) => Some(other.clone()),
+        (Ty::Int(x), Ty::Int(y)) => Some(Ty::Int(IntTy { bits: x.bits.max(y.bits), signed: x.signed || y.signed })),
+        (Ty::Str(x), Ty::Str(y)) => Some(Ty::Str(*x.max(y))),
+        (Ty::Tuple(xs), Ty::Tuple(ys)) if xs.len() == ys.len() => {
+            xs.iter().zip(ys).map(|(x, y)| unify(x, y)).collect::<Option<Vec<_>>>().map(Ty::Tuple)
+        }
+        (Ty::Ptr { user: x }, Ty::Ptr { user: y }) => Some(Ty::Ptr { user: *x || *y }),
+        (x, y) if x == y => Some(x.clone()),
+        _ => None,
+    }
+}
+
+/// Joins two uses of a map value: the same aggregation (signedness joined) or two plain types.
+pub fn unify_map_value(a: &MapValue, b: &MapValue) -> Option<MapValue> {
+    let int = |x: &IntTy, y: &IntTy| IntTy { bits: 64, signed: x.signed || y.signed };
+    Some(match (a, b) {
+        (MapValue::Plain(x), MapValue::Plain(y)) => MapValue::Plain(storage(&unify(x, y)?)),
+        (MapValue::Count, MapValue::Count) => MapValue::Count,
+        (MapValue::Sum(x), MapValue::Sum(y)) => MapValue::Sum(int(x, y)),
+        (MapValue::Min(x), MapValue::Min(y)) => MapValue::Min(int(x, y)),
+        (MapValue::Max(x), MapValue::Max(y)) => MapValue::Max(int(x, y)),
+        (MapValue::Avg(x), MapValue::Avg(y)) => MapValue::Avg(int(x, y)),
+        (MapValue::Stats(x), MapValue::Stats(y)) => MapValue::Stats(int(x, y)),
+        (x, y) if x == y => x.clone(),
+        _ => return None,
+    })
+}
+
+/// How a map value's kind is named in messages: `count()`, `hist(_, 2)`, `uint64`.
+pub fn describe_map_value(value: &MapValue) -> String {
+    match value {
+        MapValue::Plain(ty) => format!("`{ty}`"),
+        MapValue::Hist { k } if *k > 0 => format!("`hist(_, {k})`"),
+        MapValue::Lhist { min, max, step } => format!("`lhist(_, {min}, {max}, {step})`"),
+        other => format!("`{}()`", other.function_name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_widen_and_keep_sign() {
+        assert_eq!(unify(&Ty::Int(IntTy::U8), &Ty::Int(IntTy::I16)), Some(Ty::Int(IntTy::I16)));
+        assert_eq!(storage(&Ty::Int(IntTy::U32)), Ty::U64);
+    }
+
+    #[test]
+    fn strings_take_the_larger_size() {
+        assert_eq!(unify(&Ty::Str(16), &Ty::Str(1024)), Some(Ty::Str(1024)));
+        assert_eq!(unify(&Ty::Str(16), &Ty::U64), None);
+    }
+
+    #[test]
+    fn aggregations_do_not_mix() {
+        assert_eq!(unify_map_value(&MapValue::Count, &MapValue::Sum(IntTy::I64)), None);
+        assert_eq!(unify_map_value(&MapValue::Hist { k: 0 }, &MapValue::Hist { k: 0 }), Some(MapValue::Hist { k: 0 }));
+        assert_eq!(unify_map_value(&MapValue::Hist { k: 0 }, &MapValue::Hist { k: 1 }), None);
+    }
+}
