@@ -1,3 +1,15 @@
 //! The front end's first step: script text to AST, with parse errors as diagnostics.
 
 pub mod ast;
+mod build;
+mod build_expr;
+pub mod codes;
+mod delimiters;
+mod literal;
+mod parse;
+mod pest_error;
+mod trim;
+pub mod print;
+
+pub use parse::parse;
+pub use print::print_ast;

@@ -1,0 +1,200 @@
+//! Parse tree to AST for probes and statements; expressions are in `build_expr`.
+//!
+//! The builder keeps going after an error so one run reports every problem it can find: a bad
+//! construct becomes a placeholder node plus a diagnostic, and any diagnostic fails the parse.
+
+use ferrotrace_grammar::Rule;
+use pest::iterators::Pair;
+
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+
+use super::ast::{AttachPoint, Block, Expr, ExprKind, Probe, Program, Stmt, StmtKind};
+use super::codes;
+use super::trim;
+
+/// Builds the AST from the `program` pair, or returns the diagnostics found on the way.
+pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnostic>> {
+    let mut builder = Builder::default();
+    let mut probes = Vec::new();
+    for child in pair.into_inner() {
+        match child.as_rule() {
+            Rule::probe => probes.push(builder.probe(child)),
+            Rule::unsupported => builder.unsupported(&child),
+            _ => {}
+        }
+    }
+    if builder.diagnostics.is_empty() {
+        Ok(Program { probes, span })
+    } else {
+        Err(builder.diagnostics)
+    }
+}
+
+/// Collects diagnostics while it builds AST nodes.
+#[derive(Default)]
+pub(super) struct Builder {
+    pub(super) diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn probe(&mut self, pair: Pair<'_, Rule>) -> Probe {
+        let span = trim::span(&pair);
+        let mut probe = Probe { attach_points: Vec::new(), predicate: None, body: empty_block(span), span };
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::attach_point => probe.attach_points.push(attach_point(&child)),
+                Rule::predicate => probe.predicate = Some(self.wrapped_expr(child)),
+                Rule::block => probe.body = self.block(child),
+                _ => {}
+            }
+        }
+        probe
+    }
+
+    pub(super) fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
+        let span = trim::span(&pair);
+        let stmts = pair.into_inner().filter_map(|child| self.statement(child)).collect();
+        Block { stmts, span }
+    }
+
+    /// Builds one statement; `None` for a construct that was reported instead.
+    fn statement(&mut self, pair: Pair<'_, Rule>) -> Option<Stmt> {
+        let span = trim::span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::if_stmt => self.if_stmt(pair),
+            Rule::block => StmtKind::Block(self.block(pair)),
+            Rule::let_stmt => self.let_stmt(pair),
+            Rule::return_stmt => StmtKind::Return,
+            Rule::assign_stmt => self.assign_stmt(pair),
+            Rule::expr_stmt => StmtKind::Expr(self.wrapped_expr(pair)),
+            Rule::unsupported => {
+                self.unsupported(&pair);
+                return None;
+            }
+            _ => return None,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn if_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
+        let span = trim::span(&pair);
+        let mut cond = None;
+        let mut then_block = None;
+        let mut else_block = None;
+        for child in pair.into_inner() {
+            let child_span = trim::span(&child);
+            match child.as_rule() {
+                Rule::expr => cond = Some(self.expr(child)),
+                Rule::block if then_block.is_none() => then_block = Some(self.block(child)),
+                Rule::block => else_block = Some(self.block(child)),
+                Rule::if_stmt => {
+                    let nested = Stmt { kind: self.if_stmt(child), span: child_span };
+                    else_block = Some(Block { stmts: vec![nested], span: child_span });
+                }
+                _ => {}
+            }
+        }
+        StmtKind::If {
+            cond: cond.unwrap_or_else(|| placeholder(span)),
+            then_block: then_block.unwrap_or_else(|| empty_block(span)),
+            else_block,
+        }
+    }
+
+    fn let_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
+        let span = trim::span(&pair);
+        let mut var = None;
+        let mut value = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::var => var = Some(super::build_expr::var_ident(&child)),
+                Rule::expr => value = Some(self.expr(child)),
+                _ => {}
+            }
+        }
+        let var = var.unwrap_or_else(|| super::ast::Ident { name: String::new(), span });
+        StmtKind::Let { var, value }
+    }
+
+    fn assign_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
+        let span = trim::span(&pair);
+        let mut target = None;
+        let mut op = None;
+        let mut value = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::map | Rule::var => target = Some(child),
+                Rule::assign_op => op = compound_op(child.as_str()),
+                Rule::expr => value = Some(self.expr(child)),
+                _ => {}
+            }
+        }
+        let value = value.unwrap_or_else(|| placeholder(span));
+        match target {
+            Some(target) if target.as_rule() == Rule::map => {
+                StmtKind::AssignMap { map: self.map_ref(target), op, value }
+            }
+            Some(target) => StmtKind::AssignVar { var: super::build_expr::var_ident(&target), op, value },
+            None => StmtKind::Expr(value),
+        }
+    }
+
+    /// The single `expr` inside `pair` (a predicate or an expression statement).
+    fn wrapped_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        match pair.into_inner().find(|child| child.as_rule() == Rule::expr) {
+            Some(expr) => self.expr(expr),
+            None => placeholder(span),
+        }
+    }
+
+    /// Reports a reserved keyword ferrotrace does not support yet.
+    pub(super) fn unsupported(&mut self, pair: &Pair<'_, Rule>) {
+        let keyword = pair.clone().into_inner().find(|c| c.as_rule() == Rule::unsupported_keyword);
+        let Some(keyword) = keyword else { return };
+        let word = keyword.as_str();
+        let diagnostic = Diagnostic::error(
+            codes::UNSUPPORTED_KEYWORD,
+            format!("`{word}` is not supported yet"),
+        )
+        .with_primary(trim::span(&keyword), format!("`{word}` is a bpftrace keyword ferrotrace cannot compile yet"));
+        self.diagnostics.push(with_keyword_help(diagnostic, word));
+    }
+}
+
+fn with_keyword_help(diagnostic: Diagnostic, word: &str) -> Diagnostic {
+    match word {
+        "while" | "for" | "unroll" => {
+            diagnostic.with_help("repeat the statements by hand, or use an `interval` probe")
+        }
+        "sizeof" | "offsetof" => diagnostic.with_help("write the size or offset as an integer"),
+        _ => diagnostic,
+    }
+}
+
+fn attach_point(pair: &Pair<'_, Rule>) -> AttachPoint {
+    let raw = pair.as_str();
+    let mut pieces = raw.split(':');
+    let provider = pieces.next().unwrap_or_default().to_string();
+    AttachPoint {
+        provider,
+        parts: pieces.map(str::to_string).collect(),
+        raw: raw.to_string(),
+        span: trim::span(&pair),
+    }
+}
+
+/// The operator of a compound assignment (`+=` is `Add`); `None` for plain `=`.
+fn compound_op(text: &str) -> Option<super::ast::BinOp> {
+    text.strip_suffix('=').and_then(super::build_expr::binary_op)
+}
+
+fn empty_block(span: Span) -> Block {
+    Block { stmts: Vec::new(), span }
+}
+
+/// Stands in for an expression that could not be built; a diagnostic was already recorded.
+pub(super) fn placeholder(span: Span) -> Expr {
+    Expr { kind: ExprKind::Int(0), span }
+}

@@ -1,0 +1,309 @@
+//! Parse tree to AST for expressions: precedence climbing, prefix and postfix operators,
+//! literals and maps.
+//!
+//! The grammar hands over each expression flat (`unary (infix_op unary)* [? expr : expr]`);
+//! `climb` applies C's precedence, all binary operators associating to the left.
+
+use std::iter::Peekable;
+
+use ferrotrace_grammar::Rule;
+use pest::iterators::Pair;
+
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+
+use super::ast::{BinOp, Expr, ExprKind, Ident, MapRef, UnaryOp};
+use super::build::{placeholder, Builder};
+use super::codes;
+use super::trim;
+use super::literal;
+
+/// Binding strength of a binary operator; higher binds tighter.
+fn precedence(op: BinOp) -> u8 {
+    match op {
+        BinOp::LogicalOr => 1,
+        BinOp::LogicalAnd => 2,
+        BinOp::BitOr => 3,
+        BinOp::BitXor => 4,
+        BinOp::BitAnd => 5,
+        BinOp::Eq | BinOp::Ne => 6,
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 7,
+        BinOp::Shl | BinOp::Shr => 8,
+        BinOp::Add | BinOp::Sub => 9,
+        BinOp::Mul | BinOp::Div | BinOp::Mod => 10,
+    }
+}
+
+/// The binary operator written as `text`, if it is one.
+pub(super) fn binary_op(text: &str) -> Option<BinOp> {
+    let op = match text {
+        "+" => BinOp::Add,
+        "-" => BinOp::Sub,
+        "*" => BinOp::Mul,
+        "/" => BinOp::Div,
+        "%" => BinOp::Mod,
+        "&" => BinOp::BitAnd,
+        "|" => BinOp::BitOr,
+        "^" => BinOp::BitXor,
+        "<<" => BinOp::Shl,
+        ">>" => BinOp::Shr,
+        "&&" => BinOp::LogicalAnd,
+        "||" => BinOp::LogicalOr,
+        "==" => BinOp::Eq,
+        "!=" => BinOp::Ne,
+        "<" => BinOp::Lt,
+        "<=" => BinOp::Le,
+        ">" => BinOp::Gt,
+        ">=" => BinOp::Ge,
+        _ => return None,
+    };
+    Some(op)
+}
+
+/// `$name` as an identifier without the `$`.
+pub(super) fn var_ident(pair: &Pair<'_, Rule>) -> Ident {
+    let text = pair.as_str();
+    Ident { name: text.strip_prefix('$').unwrap_or(text).to_string(), span: trim::span(&pair) }
+}
+
+type Operands = Peekable<std::vec::IntoIter<(BinOp, Expr)>>;
+
+impl Builder {
+    /// Builds an `expr` pair: a binary chain with an optional ternary tail.
+    pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let mut first = None;
+        let mut rest = Vec::new();
+        let mut pending_op = None;
+        let mut branches = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::unary => {
+                    let operand = self.unary(child);
+                    match pending_op.take() {
+                        Some(op) => rest.push((op, operand)),
+                        None => first = Some(operand),
+                    }
+                }
+                Rule::infix_op => pending_op = binary_op(child.as_str()),
+                Rule::expr => branches.push(self.expr(child)),
+                _ => {}
+            }
+        }
+        let cond = climb(first.unwrap_or_else(|| placeholder(span)), &mut rest.into_iter().peekable(), 0);
+        let mut branches = branches.into_iter();
+        match (branches.next(), branches.next()) {
+            (Some(then_expr), Some(else_expr)) => Expr {
+                kind: ExprKind::Ternary {
+                    cond: Box::new(cond),
+                    then_expr: Box::new(then_expr),
+                    else_expr: Box::new(else_expr),
+                },
+                span,
+            },
+            _ => cond,
+        }
+    }
+
+    /// Prefix operators and casts, an operand, then postfix operators.
+    fn unary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let mut prefixes = Vec::new();
+        let mut operand = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::prefix_op | Rule::cast => prefixes.push(child),
+                Rule::post_inc_dec
+                | Rule::tuple_index
+                | Rule::field_access
+                | Rule::arrow_access
+                | Rule::index => {
+                    let base = operand.take().unwrap_or_else(|| placeholder(trim::span(&child)));
+                    operand = Some(self.postfix(base, child));
+                }
+                _ => operand = Some(self.operand(child)),
+            }
+        }
+        let end_span = prefixes.last().map(|p| trim::span(&p));
+        let mut expr = operand.unwrap_or_else(|| placeholder(end_span.unwrap_or_default()));
+        for prefix in prefixes.into_iter().rev() {
+            expr = self.prefix(prefix, expr);
+        }
+        expr
+    }
+
+    fn prefix(&mut self, pair: Pair<'_, Rule>, expr: Expr) -> Expr {
+        let span = trim::span(&pair).to(expr.span);
+        let kind = match (pair.as_rule(), pair.as_str()) {
+            (Rule::cast, _) => {
+                let ty = pair.into_inner().next().map_or_else(
+                    || Ident { name: String::new(), span },
+                    |ty| Ident { name: ty.as_str().to_string(), span: trim::span(&ty) },
+                );
+                ExprKind::Cast { ty, expr: Box::new(expr) }
+            }
+            (_, "++") => self.inc_dec(expr, trim::span(&pair), true, true),
+            (_, "--") => self.inc_dec(expr, trim::span(&pair), false, true),
+            (_, "-") => ExprKind::Unary { op: UnaryOp::Neg, expr: Box::new(expr) },
+            (_, "!") => ExprKind::Unary { op: UnaryOp::LogicalNot, expr: Box::new(expr) },
+            _ => ExprKind::Unary { op: UnaryOp::BitNot, expr: Box::new(expr) },
+        };
+        Expr { kind, span }
+    }
+
+    fn postfix(&mut self, base: Expr, pair: Pair<'_, Rule>) -> Expr {
+        let op_span = trim::span(&pair);
+        let span = base.span.to(op_span);
+        let kind = match pair.as_rule() {
+            Rule::post_inc_dec => self.inc_dec(base, op_span, pair.as_str() == "++", false),
+            Rule::tuple_index => self.tuple_index(base, pair),
+            Rule::field_access | Rule::arrow_access => {
+                let arrow = pair.as_rule() == Rule::arrow_access;
+                let field = pair.into_inner().next().map_or_else(
+                    || Ident { name: String::new(), span: op_span },
+                    |name| Ident { name: name.as_str().to_string(), span: trim::span(&name) },
+                );
+                ExprKind::Field { expr: Box::new(base), field, arrow }
+            }
+            _ => {
+                let index = self.first_expr(pair, op_span);
+                ExprKind::Index { expr: Box::new(base), index: Box::new(index) }
+            }
+        };
+        Expr { kind, span }
+    }
+
+    fn tuple_index(&mut self, base: Expr, pair: Pair<'_, Rule>) -> ExprKind {
+        let digits = pair.into_inner().next();
+        let index_span = digits.as_ref().map_or(base.span, |d| trim::span(&d));
+        let text = digits.as_ref().map_or("", |d| d.as_str());
+        let index = text.parse::<u32>().unwrap_or_else(|_| {
+            self.diagnostics.push(
+                Diagnostic::error(codes::BAD_INTEGER, format!("tuple index `{text}` is too large"))
+                    .with_primary(index_span, "a tuple index must fit in 32 bits"),
+            );
+            0
+        });
+        ExprKind::TupleIndex { expr: Box::new(base), index, index_span }
+    }
+
+    /// `++`/`--` on `target`, which must be a variable or a map.
+    fn inc_dec(&mut self, target: Expr, op_span: Span, increment: bool, prefix: bool) -> ExprKind {
+        if !matches!(target.kind, ExprKind::Var(_) | ExprKind::Map(_)) {
+            let op = if increment { "++" } else { "--" };
+            self.diagnostics.push(
+                Diagnostic::error(codes::BAD_INC_DEC_TARGET, format!("`{op}` needs a variable or a map"))
+                    .with_primary(target.span, "this is neither a `$variable` nor an `@map`")
+                    .with_secondary(op_span, format!("`{op}` applied here")),
+            );
+        }
+        ExprKind::IncDec { target: Box::new(target), increment, prefix }
+    }
+
+    /// The operand of a unary expression: a literal, name, call, map, variable or parentheses.
+    fn operand(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::int_lit => ExprKind::Int(self.int(&pair)),
+            Rule::string_lit => ExprKind::Str(self.string(pair)),
+            Rule::bool_lit => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::ident => ExprKind::Ident(pair.as_str().to_string()),
+            Rule::var => ExprKind::Var(var_ident(&pair).name),
+            Rule::map => ExprKind::Map(self.map_ref(pair)),
+            Rule::call => self.call(pair),
+            Rule::parenthesized => return self.parenthesized(pair),
+            Rule::unsupported_expr => {
+                self.unsupported(&pair);
+                return placeholder(span);
+            }
+            _ => return placeholder(span),
+        };
+        Expr { kind, span }
+    }
+
+    /// `(a)` is `a` itself; `(a, b, ...)` is a tuple.
+    fn parenthesized(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let mut elements: Vec<Expr> = pair.into_inner().map(|child| self.expr(child)).collect();
+        match elements.len() {
+            1 => elements.pop().unwrap_or_else(|| placeholder(span)),
+            _ => Expr { kind: ExprKind::Tuple(elements), span },
+        }
+    }
+
+    fn call(&mut self, pair: Pair<'_, Rule>) -> ExprKind {
+        let span = trim::span(&pair);
+        let mut name = Ident { name: String::new(), span };
+        let mut args = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::ident => name = Ident { name: child.as_str().to_string(), span: trim::span(&child) },
+                _ => args.push(self.expr(child)),
+            }
+        }
+        ExprKind::Call { name, args }
+    }
+
+    pub(super) fn map_ref(&mut self, pair: Pair<'_, Rule>) -> MapRef {
+        let span = trim::span(&pair);
+        let mut name = String::new();
+        let mut keys = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::map_name => name = child.as_str().trim_start_matches('@').to_string(),
+                _ => keys.push(self.expr(child)),
+            }
+        }
+        MapRef { name, keys, span }
+    }
+
+    fn first_expr(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        match pair.into_inner().find(|child| child.as_rule() == Rule::expr) {
+            Some(expr) => self.expr(expr),
+            None => placeholder(span),
+        }
+    }
+
+    fn int(&mut self, pair: &Pair<'_, Rule>) -> u64 {
+        literal::decode_int(pair.as_str()).unwrap_or_else(|error| {
+            let mut diagnostic = Diagnostic::error(codes::BAD_INTEGER, error.message)
+                .with_primary(trim::span(&pair), "invalid integer literal");
+            if let Some(help) = error.help {
+                diagnostic = diagnostic.with_help(help);
+            }
+            self.diagnostics.push(diagnostic);
+            0
+        })
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> Vec<u8> {
+        let Some(body) = pair.into_inner().next() else { return Vec::new() };
+        let body_start = body.as_span().start();
+        literal::decode_string(body.as_str()).unwrap_or_else(|errors| {
+            for error in errors {
+                let span = Span::new(body_start + error.start, body_start + error.end);
+                self.diagnostics.push(
+                    Diagnostic::error(codes::BAD_ESCAPE, error.message)
+                        .with_primary(span, "invalid escape")
+                        .with_help("the escapes are `\\n`, `\\t`, `\\r`, `\\\\`, `\\\"`, `\\0nn` (octal) and `\\xnn` (hex)"),
+                );
+            }
+            Vec::new()
+        })
+    }
+}
+
+/// Precedence climbing over `lhs (op rhs)*`: folds operators binding at least `min` tightly.
+fn climb(mut lhs: Expr, rest: &mut Operands, min: u8) -> Expr {
+    while let Some(op) = rest.peek().map(|(op, _)| *op).filter(|&op| precedence(op) >= min) {
+        let Some((_, mut rhs)) = rest.next() else { break };
+        while let Some(next) = rest.peek().map(|(next, _)| *next) {
+            if precedence(next) <= precedence(op) {
+                break;
+            }
+            rhs = climb(rhs, rest, precedence(op) + 1);
+        }
+        let span = lhs.span.to(rhs.span);
+        lhs = Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span };
+    }
+    lhs
+}

@@ -1,0 +1,147 @@
+//! The AST as an indented tree for people (`ferrotrace -d ast`): one node per line, spans as
+//! `@start..end`.
+
+use std::fmt::Write;
+
+use super::ast::{Block, Expr, ExprKind, MapRef, Probe, Program, Stmt, StmtKind};
+use crate::span::Span;
+
+/// Renders `program` as an indented tree, one node per line.
+pub fn print_ast(program: &Program) -> String {
+    let mut printer = Printer::default();
+    printer.line(0, "program", program.span);
+    for probe in &program.probes {
+        printer.probe(1, probe);
+    }
+    printer.out
+}
+
+#[derive(Default)]
+struct Printer {
+    out: String,
+}
+
+impl Printer {
+    fn line(&mut self, depth: usize, text: &str, span: Span) {
+        let _ = writeln!(self.out, "{:indent$}{text} @{}..{}", "", span.start, span.end, indent = depth * 2);
+    }
+
+    fn probe(&mut self, depth: usize, probe: &Probe) {
+        self.line(depth, "probe", probe.span);
+        for attach in &probe.attach_points {
+            let parts: Vec<String> = attach.parts.iter().map(|p| format!("{p:?}")).collect();
+            let text = format!("attach {:?} provider={:?} parts=[{}]", attach.raw, attach.provider, parts.join(", "));
+            self.line(depth + 1, &text, attach.span);
+        }
+        if let Some(predicate) = &probe.predicate {
+            self.line(depth + 1, "predicate", predicate.span);
+            self.expr(depth + 2, predicate);
+        }
+        self.block(depth + 1, "body", &probe.body);
+    }
+
+    fn block(&mut self, depth: usize, label: &str, block: &Block) {
+        self.line(depth, label, block.span);
+        for stmt in &block.stmts {
+            self.stmt(depth + 1, stmt);
+        }
+    }
+
+    fn stmt(&mut self, depth: usize, stmt: &Stmt) {
+        match &stmt.kind {
+            StmtKind::Expr(expr) => {
+                self.line(depth, "expr-stmt", stmt.span);
+                self.expr(depth + 1, expr);
+            }
+            StmtKind::AssignMap { map, op, value } => {
+                self.line(depth, &format!("assign {}=", op.map_or("", |op| op.symbol())), stmt.span);
+                self.map(depth + 1, map);
+                self.expr(depth + 1, value);
+            }
+            StmtKind::AssignVar { var, op, value } => {
+                let text = format!("assign {}= ${}", op.map_or("", |op| op.symbol()), var.name);
+                self.line(depth, &text, stmt.span);
+                self.expr(depth + 1, value);
+            }
+            StmtKind::Let { var, value } => {
+                self.line(depth, &format!("let ${}", var.name), stmt.span);
+                if let Some(value) = value {
+                    self.expr(depth + 1, value);
+                }
+            }
+            StmtKind::If { cond, then_block, else_block } => {
+                self.line(depth, "if", stmt.span);
+                self.expr(depth + 1, cond);
+                self.block(depth + 1, "then", then_block);
+                if let Some(else_block) = else_block {
+                    self.block(depth + 1, "else", else_block);
+                }
+            }
+            StmtKind::Return => self.line(depth, "return", stmt.span),
+            StmtKind::Block(block) => self.block(depth, "block", block),
+        }
+    }
+
+    fn map(&mut self, depth: usize, map: &MapRef) {
+        self.line(depth, &format!("map @{}", map.name), map.span);
+        for key in &map.keys {
+            self.expr(depth + 1, key);
+        }
+    }
+
+    fn expr(&mut self, depth: usize, expr: &Expr) {
+        let span = expr.span;
+        match &expr.kind {
+            ExprKind::Int(value) => self.line(depth, &format!("int {value}"), span),
+            ExprKind::Str(bytes) => {
+                self.line(depth, &format!("str \"{}\"", bytes.escape_ascii()), span);
+            }
+            ExprKind::Bool(value) => self.line(depth, &format!("bool {value}"), span),
+            ExprKind::Ident(name) => self.line(depth, &format!("ident {name}"), span),
+            ExprKind::Var(name) => self.line(depth, &format!("var ${name}"), span),
+            ExprKind::Map(map) => self.map(depth, map),
+            ExprKind::Call { name, args } => self.children(depth, &format!("call {}", name.name), span, args),
+            ExprKind::Unary { op, expr } => self.nested(depth, &format!("unary {}", op.symbol()), span, expr),
+            ExprKind::Binary { op, lhs, rhs } => {
+                self.line(depth, &format!("binary {}", op.symbol()), span);
+                self.expr(depth + 1, lhs);
+                self.expr(depth + 1, rhs);
+            }
+            ExprKind::Ternary { cond, then_expr, else_expr } => {
+                self.line(depth, "ternary", span);
+                for child in [cond, then_expr, else_expr] {
+                    self.expr(depth + 1, child);
+                }
+            }
+            ExprKind::Tuple(elements) => self.children(depth, "tuple", span, elements),
+            ExprKind::Field { expr, field, arrow } => {
+                let text = format!("field {}{}", if *arrow { "->" } else { "." }, field.name);
+                self.nested(depth, &text, span, expr);
+            }
+            ExprKind::TupleIndex { expr, index, .. } => self.nested(depth, &format!("tuple-index .{index}"), span, expr),
+            ExprKind::Index { expr, index } => {
+                self.line(depth, "index", span);
+                self.expr(depth + 1, expr);
+                self.expr(depth + 1, index);
+            }
+            ExprKind::IncDec { target, increment, prefix } => {
+                let op = if *increment { "++" } else { "--" };
+                let text = if *prefix { format!("pre {op}") } else { format!("post {op}") };
+                self.nested(depth, &text, span, target);
+            }
+            ExprKind::Cast { ty, expr } => self.nested(depth, &format!("cast ({})", ty.name), span, expr),
+        }
+    }
+
+    fn nested(&mut self, depth: usize, text: &str, span: Span, child: &Expr) {
+        self.line(depth, text, span);
+        self.expr(depth + 1, child);
+    }
+
+    fn children(&mut self, depth: usize, text: &str, span: Span, children: &[Expr]) {
+        self.line(depth, text, span);
+        for child in children {
+            self.expr(depth + 1, child);
+        }
+    }
+}
