@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod lir;
 pub mod manifest;
 pub mod printf;
+pub mod regalloc;
 pub mod span;
 pub mod syntax;
 pub mod types;
