@@ -13,6 +13,7 @@ pub mod lir;
 pub mod lower;
 pub mod manifest;
 pub mod printf;
+pub mod regalloc;
 pub mod render;
 pub mod sema;
 pub mod span;

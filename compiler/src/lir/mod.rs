@@ -17,6 +17,11 @@
 use crate::manifest::MapId;
 use crate::span::Span;
 
+pub mod cfg;
+pub mod operands;
+pub mod print;
+pub mod verify;
+
 /// A register: virtual before allocation, physical (`r0`..`r10`) after, or pinned before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reg {

@@ -1,0 +1,158 @@
+//! Live ranges: each virtual register's interval, and where each physical register is taken.
+//!
+//! Positions are program points: instruction `i` reads its operands at `2i + 1` and writes its
+//! results at `2i + 2`; point 0 is the entry, where `r1` receives the context. A value written
+//! at `i` and last read at `j` occupies `[2i + 2, 2j + 1]`, so a register read for the last
+//! time by `i` is free for what `i` writes, which is what lets `vB = vA` become `rN = rN`.
+
+use crate::lir::cfg;
+use crate::lir::operands;
+use crate::lir::{AluOp, Function, Insn, Operand, Reg};
+
+/// Physical registers the allocator hands out: `r0`..`r9` (`r10` is the frame pointer).
+pub(super) const ALLOCATABLE: u8 = 10;
+
+pub(super) fn read_point(index: usize) -> u32 {
+    2 * index as u32 + 1
+}
+
+pub(super) fn write_point(index: usize) -> u32 {
+    2 * index as u32 + 2
+}
+
+/// The instruction a program point belongs to.
+pub(super) fn insn_at(point: u32) -> usize {
+    point.saturating_sub(1) as usize / 2
+}
+
+/// An inclusive range of program points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Interval {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Interval {
+    fn point(point: u32) -> Interval {
+        Interval { start: point, end: point }
+    }
+
+    fn cover(&mut self, point: u32) {
+        self.start = self.start.min(point);
+        self.end = self.end.max(point);
+    }
+}
+
+/// Each virtual register's live interval, `None` for registers the function never mentions.
+///
+/// With only forward jumps and every use set on every path from the entry, a virtual register
+/// is live exactly from its first write to its last read in instruction order, so the interval
+/// is the hull of its mentions. Once loops exist, a register live at a loop header must also
+/// stay live to the loop's back-edge jump: that extension goes at the end of this function.
+pub(super) fn vreg_intervals(func: &Function) -> Vec<Option<Interval>> {
+    let mut intervals: Vec<Option<Interval>> = vec![None; func.vregs as usize];
+    for (index, inst) in func.insts.iter().enumerate() {
+        operands::visit_regs(&inst.insn, |reg, access| {
+            let Reg::Virt(n) = reg else { return };
+            let Some(interval) = intervals.get_mut(n as usize) else { return };
+            let mut mention = |point| match interval {
+                Some(interval) => interval.cover(point),
+                None => *interval = Some(Interval::point(point)),
+            };
+            if access.reads() {
+                mention(read_point(index));
+            }
+            if access.writes() {
+                mention(write_point(index));
+            }
+        });
+    }
+    intervals
+}
+
+/// Where each physical register is taken by the calling convention: from a pinned write (an
+/// argument, `r0` for `Exit`, a call's result and clobbers, the context at entry) to its last
+/// read on any path.
+pub(super) struct PhysOccupancy {
+    /// `taken_before[p][r]`: how many points before `p` have register `r` taken.
+    taken_before: Vec<[u32; ALLOCATABLE as usize]>,
+}
+
+impl PhysOccupancy {
+    /// A backward liveness pass over `r0`..`r9`; one pass suffices because jumps only go
+    /// forward (with loops it would iterate to a fixed point).
+    pub(super) fn compute(func: &Function) -> PhysOccupancy {
+        let labels = cfg::label_positions(func);
+        let count = func.insts.len();
+        let mut live_in = vec![0u16; count + 1];
+        let mut taken = vec![0u16; write_point(count) as usize];
+        for (index, inst) in func.insts.iter().enumerate().rev() {
+            let live_out = cfg::successors(index, &inst.insn, &labels)
+                .into_iter()
+                .fold(0, |live, successor| live | live_in.get(successor).copied().unwrap_or(0));
+            let (reads, writes) = phys_effects(&inst.insn);
+            live_in[index] = reads | (live_out & !writes);
+            taken[read_point(index) as usize] = live_in[index];
+            taken[write_point(index) as usize] = live_out | writes;
+        }
+        taken[0] = live_in[0];
+        PhysOccupancy { taken_before: prefix_counts(&taken) }
+    }
+
+    /// Whether `reg` is taken at no point of `interval`.
+    pub(super) fn is_free(&self, reg: u8, interval: Interval) -> bool {
+        let count_before = |point: u32| {
+            let last = self.taken_before.len() - 1;
+            self.taken_before[(point as usize).min(last)][usize::from(reg)]
+        };
+        count_before(interval.end + 1) == count_before(interval.start)
+    }
+}
+
+/// The physical registers `r0`..`r9` an instruction reads and writes, as bit masks; a call
+/// writes its result and clobbers.
+fn phys_effects(insn: &Insn) -> (u16, u16) {
+    let bit = |reg: Reg| match reg {
+        Reg::Phys(n) if n < ALLOCATABLE => 1u16 << n,
+        _ => 0,
+    };
+    let mut reads = 0;
+    let mut writes = 0;
+    operands::for_each_read(insn, |reg| reads |= bit(reg));
+    operands::for_each_write(insn, |reg| writes |= bit(reg));
+    if let Insn::Call { .. } = insn {
+        operands::call_clobbers().for_each(|reg| writes |= bit(reg));
+    }
+    (reads, writes)
+}
+
+fn prefix_counts(taken: &[u16]) -> Vec<[u32; ALLOCATABLE as usize]> {
+    let mut counts = Vec::with_capacity(taken.len() + 1);
+    let mut running = [0u32; ALLOCATABLE as usize];
+    counts.push(running);
+    for mask in taken {
+        for (reg, count) in running.iter_mut().enumerate() {
+            *count += u32::from(mask >> reg & 1);
+        }
+        counts.push(running);
+    }
+    counts
+}
+
+/// Registers a move ties `vreg` to: the other side of every `vreg = x` and `x = vreg`.
+pub(super) fn move_partners(func: &Function) -> Vec<Vec<Reg>> {
+    let mut partners = vec![Vec::new(); func.vregs as usize];
+    for inst in &func.insts {
+        let Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } = inst.insn else {
+            continue;
+        };
+        for (this, other) in [(dst, src), (src, dst)] {
+            if let Reg::Virt(n) = this {
+                if let Some(list) = partners.get_mut(n as usize) {
+                    list.push(other);
+                }
+            }
+        }
+    }
+    partners
+}
