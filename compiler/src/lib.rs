@@ -8,6 +8,7 @@ pub mod bpf;
 pub mod buckets;
 pub mod catalog;
 pub mod diagnostic;
+pub mod driver;
 pub mod elf;
 pub mod lir;
 pub mod lower;
