@@ -2,3 +2,4 @@
 //! their output and prints the maps. The only crate that makes syscalls.
 
 pub mod entry;
+pub mod output;
