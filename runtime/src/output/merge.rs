@@ -14,7 +14,7 @@ use super::value::Value;
 pub enum Merged {
     /// `@m = expr`: the value as stored.
     Plain(Value),
-    /// `count()` / `sum()`.
+    /// `count()` / `sum()`, or one histogram bucket's count.
     Total(Value),
     /// `min()` / `max()`: 0 when no CPU saw a value.
     Extreme(Value),
@@ -24,16 +24,13 @@ pub enum Merged {
         total: u64,
         signed: bool,
     },
-    /// One histogram bucket's count.
-    Bucket(u64),
 }
 
 impl Merged {
     /// What bpftrace orders entries by, or `None` to order them by key.
     ///
     /// Integers order by value, signed or not; `min`/`max` by their unsigned bits (bpftrace
-    /// 0.26 compares them as `uint64` even when signed); `avg`/`stats` by average; buckets are
-    /// summed per key by the caller.
+    /// 0.26 compares them as `uint64` even when signed); `avg`/`stats` by average.
     pub fn sort_key(&self) -> Option<i128> {
         match self {
             Merged::Plain(value) | Merged::Total(value) => integer(value),
@@ -43,7 +40,6 @@ impl Merged {
                 total,
                 signed,
             } => integer(&average(*count, *total, *signed)),
-            Merged::Bucket(count) => Some(i128::from(*count)),
         }
     }
 
@@ -70,7 +66,6 @@ impl Merged {
             Merged::Plain(value) | Merged::Total(value) | Merged::Extreme(value) => {
                 value.divided(div)
             }
-            Merged::Bucket(count) => Value::UInt(count / div),
         }
     }
 }
@@ -120,8 +115,15 @@ pub fn merge_cpus(
                 signed: int.signed,
             })
         }
-        MapValue::Hist { .. } | MapValue::Lhist { .. } => Ok(Merged::Bucket(reader.sum(0)?)),
+        MapValue::Hist { .. } | MapValue::Lhist { .. } => {
+            Ok(Merged::Total(Value::UInt(bucket_count(map, cpus)?)))
+        }
     }
+}
+
+/// One histogram bucket's count, summed over CPUs.
+pub fn bucket_count(map: &str, cpus: &[Vec<u8>]) -> Result<u64, OutputError> {
+    CpuReader { map, cpus }.sum(0)
 }
 
 /// A 64-bit aggregate's bits as a value of the aggregated integer's signedness.

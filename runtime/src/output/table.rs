@@ -14,7 +14,7 @@ use ferrotrace_compiler::types::{align_up, tuple_layout, Ty};
 use super::decode::{decode, decode_fields, read_uint};
 use super::error::OutputError;
 use super::histogram::{build_histogram, HistogramKind};
-use super::merge::{merge_cpus, Merged};
+use super::merge::{bucket_count, merge_cpus, Merged};
 use super::value::{MapBody, MapDump, Value};
 use crate::entry::RawEntry;
 
@@ -96,7 +96,7 @@ fn dump_histograms(
     div: u64,
     probe_names: &[String],
 ) -> Result<Option<MapBody>, OutputError> {
-    let groups = group_buckets(map, kind, entries, probe_names)?;
+    let groups = group_buckets(map, kind, entries)?;
     let mut rows: Vec<Row<Vec<u64>>> = groups
         .into_iter()
         .map(|(key, counts)| Row { key, value: counts })
@@ -133,7 +133,6 @@ fn group_buckets<'a>(
     map: &UserMap,
     kind: HistogramKind,
     entries: &'a [RawEntry],
-    probe_names: &[String],
 ) -> Result<BTreeMap<&'a [u8], Vec<u64>>, OutputError> {
     let count = kind.bucket_count();
     let mut groups: BTreeMap<&[u8], Vec<u64>> = BTreeMap::new();
@@ -146,13 +145,7 @@ fn group_buckets<'a>(
                 count,
             });
         }
-        let Merged::Bucket(bucket_count) =
-            merge_cpus(&map.name, &map.value, &entry.values, probe_names)?
-        else {
-            return Err(OutputError::NoBucketIndex {
-                map: map.name.clone(),
-            });
-        };
+        let bucket_count = bucket_count(&map.name, &entry.values)?;
         let counts = groups.entry(key).or_insert_with(|| vec![0; count as usize]);
         counts[index as usize] = counts[index as usize].wrapping_add(bucket_count);
     }

@@ -474,3 +474,21 @@ fn printf_reports_short_records() {
     let result = render_printf(&pieces, &[Ty::U64, Ty::U64], &words(&[1]), &[]);
     assert!(result.is_err());
 }
+
+#[test]
+fn non_integer_values_sort_by_key_fields_in_order() {
+    let key = vec![Ty::Str(4), Ty::Int(IntTy::I32)];
+    let names = map("@n", key, MapValue::Plain(Ty::Str(4)), KeyStorage::Packed);
+    let packed =
+        |text: &str, number: i32| [string(text, 4), number.to_ne_bytes().to_vec()].concat();
+    let entries = [
+        entry(packed("b", 1), string("x", 4)),
+        entry(packed("a", 2), string("y", 4)),
+        entry(packed("a", -1), string("z", 4)),
+    ];
+    insta::assert_snapshot!(render(&names, &entries, 0, 0), @r"
+    @n[a, -1]: z
+    @n[a, 2]: y
+    @n[b, 1]: x
+    ");
+}
