@@ -1,3 +1,108 @@
-//! The `ferrotrace` command line.
+//! The `ferrotrace` command: reads a script, compiles it, and runs it on the kernel.
 
-fn main() {}
+mod cli;
+mod debug;
+mod listing;
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use cli::{Cli, Stage};
+use ferrotrace_compiler::diagnostic::Diagnostic;
+use ferrotrace_compiler::driver::{compile, Compiled};
+use ferrotrace_compiler::render::render;
+use ferrotrace_runtime::catalog::KernelCatalog;
+use ferrotrace_runtime::run::{run, RunError, RunOptions};
+use ferrotrace_runtime::tracefs::Tracefs;
+use ferrotrace_runtime::{privileges, LoadError};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    match execute(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("ERROR: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The script and the name diagnostics call it by.
+struct Script {
+    source: String,
+    name: String,
+}
+
+fn execute(cli: &Cli) -> Result<u8> {
+    if let Some(pattern) = &cli.list {
+        privileges::check()?;
+        let tracefs = Tracefs::find_or_mount(true)?;
+        listing::list(&tracefs, pattern, &mut io::stdout().lock())?;
+        return Ok(0);
+    }
+    let script = read_script(cli)?;
+    privileges::check()?;
+    let tracefs = Tracefs::find_or_mount(true)?;
+    let catalog = KernelCatalog::new(tracefs);
+    let compiled = match compile(&script.source, &catalog) {
+        Ok(compiled) => compiled,
+        Err(diagnostics) => {
+            report(&diagnostics, &script);
+            return Ok(1);
+        }
+    };
+    report(&compiled.warnings, &script);
+    debug::show_stages(cli, &compiled, &script.source, &mut io::stderr().lock())?;
+    run_compiled(cli, &compiled, &script)
+}
+
+fn read_script(cli: &Cli) -> Result<Script> {
+    match (&cli.program, &cli.file) {
+        (Some(program), _) => Ok(Script { source: program.clone(), name: "stdin".into() }),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut source = String::new();
+            io::stdin().read_to_string(&mut source).context("cannot read the script from standard input")?;
+            Ok(Script { source, name: "stdin".into() })
+        }
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read script `{}`", path.display()))?;
+            let source = String::from_utf8(bytes).with_context(|| format!("script `{}` is not UTF-8 text", path.display()))?;
+            Ok(Script { source, name: path.display().to_string() })
+        }
+        (None, None) => bail!("no program given: use `-e 'PROGRAM'`, a script FILE, or `-` for standard input (see --help)"),
+    }
+}
+
+fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
+    let options = RunOptions { quiet: cli.quiet, dry_run: cli.dry_run, verifier_log: cli.shows(Stage::Verifier) };
+    let mut stdout = io::stdout().lock();
+    let mut stderr = io::stderr();
+    match run(&compiled.elf, &compiled.manifest, options, &mut stdout, &mut stderr) {
+        Ok(code) => Ok(code as u8),
+        Err(RunError::Load(LoadError::Verifier { program, insn, reason, log })) => {
+            if cli.shows(Stage::Verifier) {
+                let _ = writeln!(stderr, "{log}");
+            }
+            report(&[debug::verifier_diagnostic(compiled, program, insn, &reason)], script);
+            Ok(1)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Renders diagnostics to stderr, in color on a terminal.
+fn report(diagnostics: &[Diagnostic], script: &Script) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = io::stderr().write_all(render(diagnostics, &script.source, &script.name, color).as_bytes());
+}

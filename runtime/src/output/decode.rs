@@ -1,0 +1,198 @@
+//! Bytes to values: reads a value of a known type from a map entry or a ring buffer record,
+//! following the layouts in `ferrotrace_compiler::types` (native byte order).
+
+use ferrotrace_compiler::types::{tuple_layout, IntTy, Ty};
+
+use super::error::OutputError;
+use super::value::Value;
+
+/// Decodes a value of type `ty` from the start of `bytes`; `probe_names` names `probe` values.
+pub fn decode(ty: &Ty, bytes: &[u8], probe_names: &[String]) -> Result<Value, OutputError> {
+    decode_at(ty, bytes, 0, probe_names)
+}
+
+/// Decodes the fields of a tuple laid out by `tuple_layout`, as separate values.
+pub fn decode_fields(
+    fields: &[Ty],
+    bytes: &[u8],
+    probe_names: &[String],
+) -> Result<Vec<Value>, OutputError> {
+    let layout = tuple_layout(fields);
+    fields
+        .iter()
+        .zip(&layout.offsets)
+        .map(|(field, offset)| decode_at(field, bytes, *offset as usize, probe_names))
+        .collect()
+}
+
+fn decode_at(
+    ty: &Ty,
+    bytes: &[u8],
+    offset: usize,
+    probe_names: &[String],
+) -> Result<Value, OutputError> {
+    let field = slice(ty, bytes, offset)?;
+    match ty {
+        Ty::Int(int) => Ok(decode_int(*int, field)),
+        Ty::Bool => Ok(Value::Bool(field[0] != 0)),
+        Ty::Str(_) => Ok(decode_str(field)),
+        Ty::Tuple(fields) => Ok(Value::Tuple(decode_fields(fields, field, probe_names)?)),
+        Ty::Probe => {
+            let index = read_u64(field);
+            let name = usize::try_from(index).ok().and_then(|i| probe_names.get(i));
+            match name {
+                Some(name) => Ok(Value::Probe(name.clone())),
+                None => Err(OutputError::ProbeIndex {
+                    index,
+                    count: probe_names.len(),
+                }),
+            }
+        }
+        Ty::Ptr { .. } => Ok(Value::Pointer(read_u64(field))),
+        Ty::Void | Ty::Error => Err(OutputError::Unprintable { ty: ty.to_string() }),
+    }
+}
+
+/// The `ty.size()` bytes at `offset`, or an error saying how short `bytes` is.
+fn slice<'a>(ty: &Ty, bytes: &'a [u8], offset: usize) -> Result<&'a [u8], OutputError> {
+    let needed = ty.size() as usize;
+    offset
+        .checked_add(needed)
+        .and_then(|end| bytes.get(offset..end))
+        .ok_or_else(|| OutputError::TooShort {
+            ty: ty.to_string(),
+            offset,
+            needed,
+            available: bytes.len().saturating_sub(offset),
+        })
+}
+
+/// Reads a native-endian integer of `bytes.len()` (1, 2, 4 or 8) bytes, zero-extended.
+pub(crate) fn read_uint(bytes: &[u8]) -> u64 {
+    let mut buffer = [0u8; 8];
+    let len = bytes.len().min(8);
+    if cfg!(target_endian = "little") {
+        buffer[..len].copy_from_slice(&bytes[..len]);
+    } else {
+        buffer[8 - len..].copy_from_slice(&bytes[..len]);
+    }
+    u64::from_ne_bytes(buffer)
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    read_uint(&bytes[..8])
+}
+
+fn decode_int(int: IntTy, bytes: &[u8]) -> Value {
+    let raw = read_uint(bytes);
+    if int.signed {
+        let unused = 64 - u32::from(int.bits);
+        Value::Int(((raw << unused) as i64) >> unused)
+    } else {
+        Value::UInt(raw)
+    }
+}
+
+fn decode_str(buffer: &[u8]) -> Value {
+    match buffer.iter().position(|&b| b == 0) {
+        Some(len) => Value::Str {
+            bytes: buffer[..len].to_vec(),
+            truncated: false,
+        },
+        None => Value::Str {
+            bytes: buffer.to_vec(),
+            truncated: true,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        vec![
+            "begin".to_string(),
+            "tracepoint:syscalls:sys_enter_read".to_string(),
+        ]
+    }
+
+    #[test]
+    fn integers_follow_width_and_sign() {
+        let bytes = (-2i32).to_ne_bytes();
+        assert_eq!(
+            decode(&Ty::Int(IntTy::I32), &bytes, &[]),
+            Ok(Value::Int(-2))
+        );
+        assert_eq!(
+            decode(&Ty::Int(IntTy::U32), &bytes, &[]),
+            Ok(Value::UInt(0xffff_fffe))
+        );
+        assert_eq!(
+            decode(&Ty::Int(IntTy::I8), &[0x80], &[]),
+            Ok(Value::Int(-128))
+        );
+        let max = u64::MAX.to_ne_bytes();
+        assert_eq!(decode(&Ty::U64, &max, &[]), Ok(Value::UInt(u64::MAX)));
+    }
+
+    #[test]
+    fn strings_stop_at_nul_and_mark_full_buffers_truncated() {
+        let short = decode(&Ty::Str(6), b"abc\0\0\0", &[]);
+        assert_eq!(
+            short,
+            Ok(Value::Str {
+                bytes: b"abc".to_vec(),
+                truncated: false
+            })
+        );
+        let full = decode(&Ty::Str(3), b"abc", &[]);
+        assert_eq!(
+            full,
+            Ok(Value::Str {
+                bytes: b"abc".to_vec(),
+                truncated: true
+            })
+        );
+    }
+
+    #[test]
+    fn tuples_use_natural_alignment() {
+        let ty = Ty::Tuple(vec![Ty::Bool, Ty::U64, Ty::Str(2)]);
+        let mut bytes = vec![1u8, 0, 0, 0, 0, 0, 0, 0];
+        bytes.extend(7u64.to_ne_bytes());
+        bytes.extend(b"x\0\0\0\0\0\0\0");
+        let str_x = Value::Str {
+            bytes: b"x".to_vec(),
+            truncated: false,
+        };
+        let expected = Value::Tuple(vec![Value::Bool(true), Value::UInt(7), str_x]);
+        assert_eq!(decode(&ty, &bytes, &[]), Ok(expected));
+    }
+
+    #[test]
+    fn probes_print_as_their_names() {
+        let value = decode(&Ty::Probe, &1u64.to_ne_bytes(), &names());
+        assert_eq!(
+            value,
+            Ok(Value::Probe(
+                "tracepoint:syscalls:sys_enter_read".to_string()
+            ))
+        );
+        let error = decode(&Ty::Probe, &9u64.to_ne_bytes(), &names());
+        assert_eq!(error, Err(OutputError::ProbeIndex { index: 9, count: 2 }));
+    }
+
+    #[test]
+    fn short_input_is_an_error_not_a_panic() {
+        let error = decode(&Ty::Tuple(vec![Ty::U64, Ty::U64]), &[0; 12], &[]);
+        let expected = OutputError::TooShort {
+            ty: "(uint64, uint64)".to_string(),
+            offset: 0,
+            needed: 16,
+            available: 12,
+        };
+        assert_eq!(error, Err(expected));
+        assert!(decode(&Ty::Void, &[], &[]).is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! A script's life from load to exit: run `begin`, attach, stream the ring buffer until
+//! `exit()` or a signal, detach, run `end`, print the maps, return the exit status.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use ferrotrace_compiler::manifest::{Action, Attach, Manifest, MapId, RECORD_HEADER_SIZE};
+use thiserror::Error;
+
+use crate::error::{AttachError, LoadError};
+use crate::events::{EventSource, EventsError};
+use crate::maps::MapError;
+use crate::output::{self, OutputError};
+use crate::session::Session;
+use crate::signals;
+
+/// How long one wait on the ring buffer lasts before the stop flag is checked again.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// No `Attached N probes` line.
+    pub quiet: bool,
+    /// Load and attach, then stop without running anything.
+    pub dry_run: bool,
+    /// Ask the kernel for its verifier log.
+    pub verifier_log: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    #[error("cannot read a map: {0}")]
+    Map(#[from] MapError),
+    #[error(transparent)]
+    Events(#[from] EventsError),
+    #[error("cannot format output: {0}")]
+    Output(#[from] OutputError),
+    #[error("cannot write output: {0}")]
+    Io(#[from] io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(io::Error),
+}
+
+/// Runs a compiled script, writing its output to `out` and lifecycle messages to `err`.
+/// Returns the exit status: the code given to `exit()`, or 0.
+pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
+    signals::install().map_err(RunError::Signals)?;
+    let mut session = Session::load(elf, manifest, options.verifier_log)?;
+    session.write_config(monotonic_ns())?;
+    let mut events = session.take_events()?;
+    if options.dry_run {
+        let attached = session.attach_all()?;
+        report_attached(err, attached, options.quiet)?;
+        session.detach_all()?;
+        return Ok(0);
+    }
+    let mut runner = Runner { manifest, out, exit_code: None, cleared: HashSet::new() };
+    session.run_begin()?;
+    let attached = session.attach_all()?;
+    report_attached(err, attached, options.quiet)?;
+    runner.drain(&session, &mut events)?;
+    if runner.exit_code.is_none() && has_event_probes(manifest) {
+        runner.stream(&session, &mut events)?;
+    }
+    session.detach_all()?;
+    runner.drain(&session, &mut events)?;
+    session.run_end()?;
+    runner.drain(&session, &mut events)?;
+    runner.print_all_maps(&session)?;
+    Ok(runner.exit_code.unwrap_or(0))
+}
+
+fn report_attached(err: &mut dyn Write, count: usize, quiet: bool) -> io::Result<()> {
+    if !quiet {
+        writeln!(err, "Attached {count} probe{}", if count == 1 { "" } else { "s" })?;
+    }
+    Ok(())
+}
+
+/// Whether anything but `begin`/`end` runs: otherwise the script ends after `begin`.
+fn has_event_probes(manifest: &Manifest) -> bool {
+    manifest.programs.iter().any(|p| !matches!(p.attach, Attach::Begin | Attach::End))
+}
+
+/// Acts on ring buffer records while the probes run.
+struct Runner<'s, 'o> {
+    manifest: &'s Manifest,
+    out: &'o mut dyn Write,
+    /// Set by an `exit()` record.
+    exit_code: Option<i32>,
+    /// Maps `clear()`ed since they were last written are not printed at exit.
+    cleared: HashSet<MapId>,
+}
+
+impl Runner<'_, '_> {
+    /// Streams records until `exit()` or SIGINT/SIGTERM.
+    fn stream(&mut self, session: &Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
+        while self.exit_code.is_none() && !signals::stop_requested() {
+            match events {
+                Some(source) => {
+                    let mut failure = None;
+                    source.poll(POLL_INTERVAL, &mut |record| {
+                        if failure.is_none() {
+                            failure = self.handle(session, record).err();
+                        }
+                    })?;
+                    if let Some(error) = failure {
+                        return Err(error);
+                    }
+                    self.out.flush()?;
+                }
+                None => std::thread::sleep(POLL_INTERVAL),
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles every record already in the ring buffer.
+    fn drain(&mut self, session: &Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
+        let Some(source) = events else { return Ok(()) };
+        let mut failure = None;
+        source.drain(&mut |record| {
+            if failure.is_none() {
+                failure = self.handle(session, record).err();
+            }
+        });
+        self.out.flush()?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn handle(&mut self, session: &Session, record: &[u8]) -> Result<(), RunError> {
+        let header = RECORD_HEADER_SIZE as usize;
+        let Some(id) = record.get(..header).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))) else {
+            return Ok(());
+        };
+        let Some(action) = self.manifest.actions.get(id as usize) else { return Ok(()) };
+        let args = &record[header..];
+        let names = &self.manifest.probe_names;
+        match action {
+            Action::Printf { format, args: types } => {
+                let text = output::render_printf(format, types, args, names)?;
+                self.out.write_all(&text)?;
+            }
+            Action::PrintValue { ty } => {
+                let text = output::render_print_value(ty, args, names)?;
+                self.out.write_all(&text)?;
+            }
+            Action::PrintMap { map, top, div } => self.print_map(session, *map, *top, *div)?,
+            Action::Clear { map } => {
+                session.clear_map(*map)?;
+                self.cleared.insert(*map);
+            }
+            Action::Zero { map } => session.zero_map(*map)?,
+            Action::Exit => {
+                if self.exit_code.is_none() {
+                    let code = args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+                    self.exit_code = Some(code as i32);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn print_map(&mut self, session: &Session, id: MapId, top: u64, div: u64) -> Result<(), RunError> {
+        let Some(user) = self.manifest.user_maps().find(|(map_id, _, _)| *map_id == id).map(|(_, _, u)| u) else {
+            return Ok(());
+        };
+        let entries = session.map_entries(id)?;
+        let text = output::render_map_text(user, &entries, top, div, &self.manifest.probe_names)?;
+        self.out.write_all(&text)?;
+        Ok(())
+    }
+
+    /// The end-of-run dump: two newlines, then every map by name.
+    fn print_all_maps(&mut self, session: &Session) -> Result<(), RunError> {
+        let mut maps: Vec<(MapId, &str)> = self
+            .manifest
+            .user_maps()
+            .filter(|(id, _, _)| !self.cleared.contains(id))
+            .map(|(id, _, user)| (id, user.name.as_str()))
+            .collect();
+        maps.sort_by(|a, b| a.1.cmp(b.1));
+        self.out.write_all(b"\n\n")?;
+        for (id, _) in maps {
+            self.print_map(session, id, 0, 0)?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// `CLOCK_MONOTONIC` now, the clock `bpf_ktime_get_ns` reads.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer for clock_gettime.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

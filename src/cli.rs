@@ -1,0 +1,61 @@
+//! The command line: what ferrotrace was asked to do.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// A bpftrace-compatible tracer that compiles scripts straight to eBPF.
+#[derive(Debug, Parser)]
+#[command(name = "ferrotrace", version, about, disable_version_flag = true)]
+pub struct Cli {
+    /// The program to run, given on the command line.
+    #[arg(short = 'e', value_name = "PROGRAM", conflicts_with = "file")]
+    pub program: Option<String>,
+
+    /// A script file to run (`-` reads the script from standard input).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// List the probes matching PATTERN (all probes without one), one per line.
+    #[arg(short = 'l', value_name = "PATTERN", num_args = 0..=1, default_missing_value = "*")]
+    pub list: Option<String>,
+
+    /// Quieter: no `Attached N probes` line.
+    #[arg(short = 'q')]
+    pub quiet: bool,
+
+    /// Show a compiler stage on stderr (repeatable).
+    #[arg(short = 'd', value_name = "STAGE", value_enum)]
+    pub debug: Vec<Stage>,
+
+    /// Parse, load and attach, then exit without running the probes.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the version.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+}
+
+/// The stages `-d` can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// The parsed syntax tree.
+    Ast,
+    /// The checked program with every type.
+    Hir,
+    /// Instructions over virtual registers, before and after register allocation.
+    Lir,
+    /// The final BPF instructions, with the script line each came from.
+    Bpf,
+    /// The kernel verifier's log.
+    Verifier,
+    /// Every stage.
+    All,
+}
+
+impl Cli {
+    pub fn shows(&self, stage: Stage) -> bool {
+        self.debug.iter().any(|s| *s == stage || *s == Stage::All)
+    }
+}
