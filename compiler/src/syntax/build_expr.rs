@@ -70,7 +70,15 @@ type Operands = Peekable<std::vec::IntoIter<(BinOp, Expr)>>;
 
 impl Builder {
     /// Builds an `expr` pair: a binary chain with an optional ternary tail.
+    /// A chain of n operands is n levels deep: n - 1 `Binary` nodes under a possible `Ternary`.
     pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let levels = pair.clone().into_inner().filter(|child| child.as_rule() == Rule::unary).count();
+        self.nested_by(levels, span, |builder| builder.expr_at_depth(pair))
+            .unwrap_or_else(|| placeholder(span))
+    }
+
+    fn expr_at_depth(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
         let mut first = None;
         let mut rest = Vec::new();
@@ -105,8 +113,15 @@ impl Builder {
         }
     }
 
-    /// Prefix operators and casts, an operand, then postfix operators.
+    /// Prefix operators and casts, an operand, then postfix operators; each operator nests.
     fn unary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let operators = pair.clone().into_inner().count().saturating_sub(1);
+        self.nested_by(operators, span, |builder| builder.unary_at_depth(pair))
+            .unwrap_or_else(|| placeholder(span))
+    }
+
+    fn unary_at_depth(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let mut prefixes = Vec::new();
         let mut operand = None;
         for child in pair.into_inner() {

@@ -52,6 +52,12 @@ pub fn translate(error: &Error<Rule>, source: &str) -> Diagnostic {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     };
+    if let ErrorVariant::CustomError { message } = &error.variant {
+        // Only pest's own resource limits (call depth, stack) fail with a custom error.
+        return Diagnostic::error(codes::NESTED_TOO_DEEPLY, "the script is nested too deeply to parse")
+            .with_primary(Span::new(pos, pos), "the parser gave up here")
+            .with_note(format!("parser: {message}"));
+    }
     let expected = expectations(error);
     let found = token_at(source, pos);
     let span = if found.is_empty() { Span::new(pos, pos) } else { Span::new(pos, pos + found.len()) };
