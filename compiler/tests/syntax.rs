@@ -95,6 +95,9 @@ parses!(string_escapes, r#"begin { print(("a\nb\tc\rd", "\\ \"", "\0\012\101", "
 // ---- Errors: tokens ----
 
 fails!(expression_missing_after_operator, "begin { @x = 1 + ; }");
+fails!(expression_missing_after_operator_and_comment, "begin { $x = 2 * /* later */ ; }");
+fails!(nested_too_deeply, &format!("begin {{ $x = {}1; }}", "1 ? 2 : ".repeat(300)));
+fails!(brackets_nested_too_deeply, &format!("begin {{ $x = {}1{}; }}", "(".repeat(130), ")".repeat(130)));
 fails!(expression_missing_after_assignment, "begin {\n  $x =\n}");
 fails!(missing_semicolon_between_statements, "begin {\n  @x = 1\n  @y = 2\n}");
 fails!(missing_block_after_attach_point, "begin");

@@ -12,7 +12,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::codes;
+use super::{codes, trim};
 
 /// One thing the parser would have accepted, in words; the order is the order of the message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,26 +158,36 @@ fn join(expected: &[Expected]) -> String {
 
 /// The token that starts at `pos`: a word, a string, an operator or one character.
 fn token_at(source: &str, pos: usize) -> &str {
-    let rest = source.get(pos..).unwrap_or("");
-    let Some(first) = rest.chars().next() else { return "" };
-    let len = if first.is_ascii_alphanumeric() || first == '_' || first == '$' || first == '@' {
-        1 + rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len() - 1)
+    let line = source.get(pos..).and_then(|rest| rest.lines().next()).unwrap_or("");
+    let mut chars = line.char_indices();
+    let Some((_, first)) = chars.next() else { return "" };
+    let end = if is_word_char(first) || first == '$' || first == '@' {
+        chars.find(|&(_, c)| !is_word_char(c)).map_or(line.len(), |(at, _)| at)
     } else if first == '"' {
-        rest[1..].find('"').map_or(rest.len(), |n| n + 2)
+        line[1..].find('"').map_or(line.len(), |at| at + 2)
+    } else if is_operator_char(first) {
+        line.find(|c: char| !is_operator_char(c)).unwrap_or(line.len()).min(3)
     } else {
-        let operator = rest.find(|c: char| !is_operator_char(c)).unwrap_or(rest.len());
-        operator.clamp(first.len_utf8(), 3)
+        first.len_utf8()
     };
-    let end = (0..=len.min(rest.len())).rev().find(|&i| rest.is_char_boundary(i)).unwrap_or(0);
-    rest[..end].lines().next().unwrap_or("")
+    &line[..end]
 }
 
-/// The operator that ends just before `pos` (ignoring whitespace), if there is one.
-fn operator_before(source: &str, pos: usize) -> Option<&str> {
-    let before = source.get(..pos)?.trim_end();
-    let start = before.rfind(|c: char| !is_operator_char(c)).map_or(0, |i| i + 1);
-    let operator = &before[start..];
-    (!operator.is_empty() && operator.len() <= 3).then_some(operator)
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Every operator, longest first, so the longest one a text ends with is found first.
+const OPERATORS: &[&str] = &[
+    "<<=", ">>=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "==", "!=", "<=", ">=", "<<",
+    ">>", "&&", "||", "++", "--", "->", "+", "-", "*", "/", "%", "&", "|", "^", "<", ">", "=",
+    "!", "~", "?", ":",
+];
+
+/// The operator that ends just before `pos` (ignoring whitespace and comments), if any.
+fn operator_before(source: &str, pos: usize) -> Option<&'static str> {
+    let before = trim::without_trailing_trivia(source.get(..pos)?);
+    OPERATORS.iter().copied().find(|operator| before.ends_with(operator))
 }
 
 fn is_operator_char(c: char) -> bool {

@@ -14,7 +14,8 @@ pub fn span(pair: &Pair<'_, Rule>) -> Span {
     Span::new(start, start + without_trailing_trivia(pair.as_str()).len())
 }
 
-fn without_trailing_trivia(mut text: &str) -> &str {
+/// `text` without trailing whitespace and comments.
+pub fn without_trailing_trivia(mut text: &str) -> &str {
     loop {
         let trimmed = text.trim_end();
         let trimmed = match trimmed.strip_suffix("*/").and_then(|t| t.rfind("/*")) {
