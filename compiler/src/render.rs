@@ -34,9 +34,7 @@ fn render_one(diagnostic: &Diagnostic, source: &str, filename: &str, color: bool
     for label in labels {
         let label_color = if label.primary { primary_color } else { Color::Blue };
         report.add_label(
-            Label::new((filename, clamp(label.span)))
-                .with_message(&label.message)
-                .with_color(label_color),
+            Label::new((filename, clamp(label.span))).with_message(&label.message).with_color(label_color),
         );
     }
     for note in &diagnostic.notes {

@@ -30,7 +30,10 @@ macro_rules! fails {
                 Err(diagnostics) => diagnostics,
             };
             assert!(!diagnostics.is_empty());
-            assert!(diagnostics.iter().all(|d| d.primary_span().is_some()), "every diagnostic has a primary span");
+            assert!(
+                diagnostics.iter().all(|d| d.primary_span().is_some()),
+                "every diagnostic has a primary span"
+            );
             let rendered = render(&diagnostics, source, "test.bt", false);
             insta::assert_snapshot!(stringify!($name), format!("{source}\n---\n{rendered}"));
         }
@@ -77,11 +80,17 @@ parses!(precedence_logical, "begin { $x = !a || b && c | d; }");
 parses!(left_associativity, "begin { $x = 1 - 2 - 3; $y = 8 / 4 / 2; $z = 1 << 2 << 3; }");
 parses!(parentheses_override_precedence, "begin { $x = (1 + 2) * 3; $y = ((4)); }");
 parses!(ternary_is_right_associative, "begin { $x = a ? 1 : b ? 2 : 3; $y = a || b ? c + 1 : d; }");
-parses!(unary_operators_and_casts, "begin { $x = -!~$y; $z = (uint8)$y + (int64)-1; $w = (uint32_t)(bool)1; }");
+parses!(
+    unary_operators_and_casts,
+    "begin { $x = -!~$y; $z = (uint8)$y + (int64)-1; $w = (uint32_t)(bool)1; }"
+);
 parses!(increment_and_decrement, "begin { $x++; $x--; ++$x; --@m; @m[1]++; $y = -$x--; }");
 parses!(postfix_chains, "begin { $x = args->ptr->field.sub[2].0; $t.1.0; @m[1][2]; }");
 parses!(tuples_and_parentheses, "begin { $t = (1, \"two\", (3, 4)); $one = (1); @[(1, 2)] = 1; }");
-parses!(calls_identifiers_and_booleans, "begin { printf(\"%d %s\\n\", pid, comm); exit(); $b = true != false; nsecs; }");
+parses!(
+    calls_identifiers_and_booleans,
+    "begin { printf(\"%d %s\\n\", pid, comm); exit(); $b = true != false; nsecs; }"
+);
 
 // ---- Literals ----
 

@@ -36,7 +36,10 @@ fn check(source: &str) {
             assert!(!diagnostics.is_empty(), "an error without a diagnostic for {source:?}");
             for diagnostic in &diagnostics {
                 let span = diagnostic.primary_span().expect("every diagnostic has a primary span");
-                assert!(span.start <= span.end && span.end as usize <= source.len(), "{span:?} in {source:?}");
+                assert!(
+                    span.start <= span.end && span.end as usize <= source.len(),
+                    "{span:?} in {source:?}"
+                );
             }
             render(&diagnostics, source, "fuzz.bt", false);
         }
@@ -79,7 +82,8 @@ fn every_prefix_of_realistic_scripts() {
 
 #[test]
 fn multibyte_text_next_to_an_error() {
-    for source in ["begin { $x = 1 /*é*/+ ; }", "begin { é }", "é", "begin { $x = \"é\" é; }", "t:é:x { }"] {
+    for source in ["begin { $x = 1 /*é*/+ ; }", "begin { é }", "é", "begin { $x = \"é\" é; }", "t:é:x { }"]
+    {
         check(source);
     }
 }
@@ -97,11 +101,10 @@ fn random_bytes() {
 #[test]
 fn random_token_soup() {
     const TOKENS: &[&str] = &[
-        "begin", "t:a:b", "i:s:1", "{", "}", "(", ")", "[", "]", "/", "*", "+", "-", "++", "--",
-        "?", ":", ";", ",", ".", "->", "=", "+=", "<<=", "==", "&&", "||", "!", "~", "<", ">>",
-        "$x", "@m", "@", "pid", "f(", "if", "else", "let", "return", "while", "sizeof", "(uint8)",
-        "1", "0x1F", "09", "5ms", "1e99", "\"s\"", "\"\\q\"", "\"", "/*", "*/", "//", "\n", " ",
-        "é", "0.1", ".0", "true",
+        "begin", "t:a:b", "i:s:1", "{", "}", "(", ")", "[", "]", "/", "*", "+", "-", "++", "--", "?", ":",
+        ";", ",", ".", "->", "=", "+=", "<<=", "==", "&&", "||", "!", "~", "<", ">>", "$x", "@m", "@", "pid",
+        "f(", "if", "else", "let", "return", "while", "sizeof", "(uint8)", "1", "0x1F", "09", "5ms", "1e99",
+        "\"s\"", "\"\\q\"", "\"", "/*", "*/", "//", "\n", " ", "é", "0.1", ".0", "true",
     ];
     let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
     for _ in 0..4000 {

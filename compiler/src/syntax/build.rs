@@ -88,9 +88,8 @@ impl Builder {
 
     pub(super) fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
         let span = trim::span(&pair);
-        let stmts = self.nested(span, |builder| {
-            pair.into_inner().filter_map(|child| builder.statement(child)).collect()
-        });
+        let stmts = self
+            .nested(span, |builder| pair.into_inner().filter_map(|child| builder.statement(child)).collect());
         Block { stmts: stmts.unwrap_or_default(), span }
     }
 
@@ -191,11 +190,12 @@ impl Builder {
         let keyword = pair.clone().into_inner().find(|c| c.as_rule() == Rule::unsupported_keyword);
         let Some(keyword) = keyword else { return };
         let word = keyword.as_str();
-        let diagnostic = Diagnostic::error(
-            codes::UNSUPPORTED_KEYWORD,
-            format!("`{word}` is not supported yet"),
-        )
-        .with_primary(trim::span(&keyword), format!("`{word}` is a bpftrace keyword ferrotrace cannot compile yet"));
+        let diagnostic =
+            Diagnostic::error(codes::UNSUPPORTED_KEYWORD, format!("`{word}` is not supported yet"))
+                .with_primary(
+                    trim::span(&keyword),
+                    format!("`{word}` is a bpftrace keyword ferrotrace cannot compile yet"),
+                );
         self.diagnostics.push(with_keyword_help(diagnostic, word));
     }
 }
@@ -218,7 +218,7 @@ fn attach_point(pair: &Pair<'_, Rule>) -> AttachPoint {
         provider,
         parts: pieces.map(str::to_string).collect(),
         raw: raw.to_string(),
-        span: trim::span(&pair),
+        span: trim::span(pair),
     }
 }
 

@@ -146,7 +146,10 @@ fn unclosed(opener: Opener, source: &str) -> Diagnostic {
         codes::UNCLOSED_DELIMITER,
         format!("expected `{}` to close the {} opened here", opener.closer(), opener.construct()),
     )
-    .with_primary(Span::new(last, trimmed.len()), format!("the script ends here, before a `{}`", opener.closer()))
+    .with_primary(
+        Span::new(last, trimmed.len()),
+        format!("the script ends here, before a `{}`", opener.closer()),
+    )
     .with_secondary(opener.span(), format!("this {} is never closed", opener.construct()))
 }
 

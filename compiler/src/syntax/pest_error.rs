@@ -68,8 +68,11 @@ pub fn translate(error: &Error<Rule>, source: &str) -> Diagnostic {
     };
     if expected.contains(&Expected::Expression) {
         if let Some(operator) = operator_before(source, pos) {
-            return Diagnostic::error(codes::UNEXPECTED_TOKEN, format!("expected an expression after `{operator}`"))
-                .with_primary(span, format!("expected an expression, found {found_words}"));
+            return Diagnostic::error(
+                codes::UNEXPECTED_TOKEN,
+                format!("expected an expression after `{operator}`"),
+            )
+            .with_primary(span, format!("expected an expression, found {found_words}"));
         }
     }
     let message = format!("expected {}, found {found_words}", join(&expected));
@@ -106,17 +109,32 @@ fn expectations(error: &Error<Rule>) -> Vec<Expected> {
 fn from_rule(rule: Rule) -> Option<Expected> {
     let expected = match rule {
         Rule::file | Rule::probe | Rule::attach_point | Rule::unsupported => Expected::Probe,
-        Rule::expr | Rule::unary | Rule::prefix_op | Rule::cast | Rule::parenthesized | Rule::call
-        | Rule::map | Rule::map_name | Rule::ident | Rule::int_lit | Rule::string_lit
-        | Rule::bool_lit | Rule::unsupported_expr => Expected::Expression,
+        Rule::expr
+        | Rule::unary
+        | Rule::prefix_op
+        | Rule::cast
+        | Rule::parenthesized
+        | Rule::call
+        | Rule::map
+        | Rule::map_name
+        | Rule::ident
+        | Rule::int_lit
+        | Rule::string_lit
+        | Rule::bool_lit
+        | Rule::unsupported_expr => Expected::Expression,
         Rule::block => Expected::Token("{".into()),
-        Rule::if_stmt | Rule::let_stmt | Rule::return_stmt | Rule::assign_stmt
-        | Rule::expr_stmt => Expected::Statement,
+        Rule::if_stmt | Rule::let_stmt | Rule::return_stmt | Rule::assign_stmt | Rule::expr_stmt => {
+            Expected::Statement
+        }
         Rule::var => Expected::Variable,
         Rule::field_name | Rule::tuple_digits => Expected::Name,
         Rule::cast_type => Expected::CastType,
-        Rule::infix_op | Rule::post_inc_dec | Rule::tuple_index | Rule::field_access
-        | Rule::arrow_access | Rule::index => Expected::Operator,
+        Rule::infix_op
+        | Rule::post_inc_dec
+        | Rule::tuple_index
+        | Rule::field_access
+        | Rule::arrow_access
+        | Rule::index => Expected::Operator,
         Rule::assign_op => Expected::Token("=".into()),
         Rule::predicate => Expected::Predicate,
         Rule::kw_else => Expected::Token("else".into()),
@@ -179,9 +197,8 @@ fn is_word_char(c: char) -> bool {
 
 /// Every operator, longest first, so the longest one a text ends with is found first.
 const OPERATORS: &[&str] = &[
-    "<<=", ">>=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "==", "!=", "<=", ">=", "<<",
-    ">>", "&&", "||", "++", "--", "->", "+", "-", "*", "/", "%", "&", "|", "^", "<", ">", "=",
-    "!", "~", "?", ":",
+    "<<=", ">>=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "==", "!=", "<=", ">=", "<<", ">>", "&&",
+    "||", "++", "--", "->", "+", "-", "*", "/", "%", "&", "|", "^", "<", ">", "=", "!", "~", "?", ":",
 ];
 
 /// The operator that ends just before `pos` (ignoring whitespace and comments), if any.
