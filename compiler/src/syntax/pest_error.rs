@@ -48,62 +48,73 @@ impl Expected {
 
 /// Builds the diagnostic for a failed parse of `source`.
 pub fn translate(error: &Error<Rule>, source: &str) -> Diagnostic {
-    let pos = match error.location {
+    let rule_pos = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     };
     if let ErrorVariant::CustomError { message } = &error.variant {
         // Only pest's own resource limits (call depth, stack) fail with a custom error.
         return Diagnostic::error(codes::NESTED_TOO_DEEPLY, "the script is nested too deeply to parse")
-            .with_primary(Span::new(pos, pos), "the parser gave up here")
+            .with_primary(Span::new(rule_pos, rule_pos), "the parser gave up here")
             .with_note(format!("parser: {message}"));
     }
-    let expected = expectations(error);
+    let (pos, expected) = expectations(error, rule_pos);
     let found = token_at(source, pos);
-    let span = if found.is_empty() { Span::new(pos, pos) } else { Span::new(pos, pos + found.len()) };
+    let span = Span::new(pos, pos + found.len());
     let (found_words, label) = if found.is_empty() {
         ("the end of the script".to_string(), "the script ends here".to_string())
     } else {
         (format!("`{found}`"), format!("unexpected `{found}`"))
     };
-    if expected.contains(&Expected::Expression) {
-        if let Some(operator) = operator_before(source, pos) {
-            return Diagnostic::error(
-                codes::UNEXPECTED_TOKEN,
-                format!("expected an expression after `{operator}`"),
-            )
-            .with_primary(span, format!("expected an expression, found {found_words}"));
-        }
+    if let ([Expected::Expression], Some(operator)) = (expected.as_slice(), operator_before(source, pos)) {
+        return Diagnostic::error(
+            codes::UNEXPECTED_TOKEN,
+            format!("expected an expression after `{operator}`"),
+        )
+        .with_primary(span, format!("expected an expression, found {found_words}"));
     }
     let message = format!("expected {}, found {found_words}", join(&expected));
     let diagnostic = Diagnostic::error(codes::UNEXPECTED_TOKEN, message).with_primary(span, label);
-    with_hint(diagnostic, &expected)
+    with_hint(diagnostic, &expected, found)
 }
 
-/// Adds a hint for the common slip of two statements without a `;` between them.
-fn with_hint(diagnostic: Diagnostic, expected: &[Expected]) -> Diagnostic {
-    if expected.contains(&Expected::Token(";".into())) {
+/// Adds a hint for the common slip of two statements without a `;` between them: a `;` would
+/// have been accepted and what follows looks like the start of a statement.
+fn with_hint(diagnostic: Diagnostic, expected: &[Expected], found: &str) -> Diagnostic {
+    let starts_statement = found.starts_with(|c: char| c == '@' || c == '$' || c.is_ascii_alphabetic());
+    if starts_statement && expected.contains(&Expected::Token(";".into())) {
         diagnostic.with_help("statements are separated by `;`")
     } else {
         diagnostic
     }
 }
 
-/// What pest expected, translated and deduplicated.
-fn expectations(error: &Error<Rule>) -> Vec<Expected> {
+/// Where the parse failed and what would have been accepted there, translated and deduplicated.
+///
+/// Pest's rule-level position stops before a literal that failed inside a rule (the `(` after
+/// `if`); its token-level attempts reach further. The furthest position wins: there only the
+/// literal tokens are known, at the rule position the rules tried are known too.
+fn expectations(error: &Error<Rule>, rule_pos: usize) -> (usize, Vec<Expected>) {
     let mut expected = BTreeSet::new();
-    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        expected.extend(positives.iter().filter_map(|&rule| from_rule(rule)));
-    }
+    let mut pos = rule_pos;
     if let Some(attempts) = error.parse_attempts() {
-        let tokens = attempts.expected_tokens().iter().map(ToString::to_string).collect::<Vec<_>>();
-        expected.extend(tokens.iter().filter_map(|token| from_token(token)));
+        let tokens: Vec<String> = attempts.expected_tokens().iter().map(ToString::to_string).collect();
+        let from_tokens: BTreeSet<Expected> = tokens.iter().filter_map(|token| from_token(token)).collect();
+        if attempts.max_position > rule_pos && !from_tokens.is_empty() {
+            pos = attempts.max_position;
+        }
+        expected.extend(from_tokens);
+    }
+    if pos == rule_pos {
+        if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+            expected.extend(positives.iter().filter_map(|&rule| from_rule(rule)));
+        }
     }
     simplify(&mut expected);
     if expected.is_empty() {
         expected.insert(Expected::Statement);
     }
-    expected.into_iter().collect()
+    (pos, expected.into_iter().collect())
 }
 
 fn from_rule(rule: Rule) -> Option<Expected> {
