@@ -6,7 +6,9 @@ use crate::diagnostic::{Diagnostic, Severity};
 
 /// Renders every diagnostic against `source` (named `filename` in the output), in order.
 pub fn render(diagnostics: &[Diagnostic], source: &str, filename: &str, color: bool) -> String {
-    diagnostics.iter().map(|diagnostic| render_one(diagnostic, source, filename, color)).collect()
+    let rendered: Vec<String> =
+        diagnostics.iter().map(|diagnostic| render_one(diagnostic, source, filename, color)).collect();
+    rendered.join("\n")
 }
 
 fn render_one(diagnostic: &Diagnostic, source: &str, filename: &str, color: bool) -> String {
@@ -25,13 +27,14 @@ fn render_one(diagnostic: &Diagnostic, source: &str, filename: &str, color: bool
     let mut report = Report::build(ReportKind::Custom(&header, primary_color), (filename, primary))
         .with_config(config)
         .with_message(&diagnostic.message);
-    for (order, label) in diagnostic.labels.iter().enumerate() {
+    // ariadne starts a new source excerpt whenever a label sits above the previous one, so
+    // labels go in in source order.
+    let mut labels: Vec<_> = diagnostic.labels.iter().collect();
+    labels.sort_by_key(|label| label.span);
+    for label in labels {
         let label_color = if label.primary { primary_color } else { Color::Blue };
         report.add_label(
-            Label::new((filename, clamp(label.span)))
-                .with_message(&label.message)
-                .with_color(label_color)
-                .with_order(i32::try_from(order).unwrap_or(i32::MAX)),
+            Label::new((filename, clamp(label.span))).with_message(&label.message).with_color(label_color),
         );
     }
     for note in &diagnostic.notes {

@@ -31,13 +31,47 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     }
 }
 
+/// How deep the AST may be. Operator chains and `else if` chains nest without brackets, and
+/// every consumer of the AST recurses over it, so its depth is bounded here.
+const MAX_DEPTH: usize = 200;
+
 /// Collects diagnostics while it builds AST nodes.
 #[derive(Default)]
 pub(super) struct Builder {
     pub(super) diagnostics: Vec<Diagnostic>,
+    /// How many `expr` and `block` nodes enclose the one being built.
+    depth: usize,
 }
 
 impl Builder {
+    /// Runs `build` one level deeper, or reports the nesting and returns `None` past the limit.
+    pub(super) fn nested<T>(&mut self, span: Span, build: impl FnOnce(&mut Builder) -> T) -> Option<T> {
+        self.nested_by(1, span, build)
+    }
+
+    /// Runs `build` `levels` deeper: a chain of `levels` operators nests that many AST nodes.
+    pub(super) fn nested_by<T>(
+        &mut self,
+        levels: usize,
+        span: Span,
+        build: impl FnOnce(&mut Builder) -> T,
+    ) -> Option<T> {
+        if self.depth + levels > MAX_DEPTH {
+            if !self.diagnostics.iter().any(|d| d.code == codes::NESTED_TOO_DEEPLY) {
+                self.diagnostics.push(
+                    Diagnostic::error(codes::NESTED_TOO_DEEPLY, "the script is nested too deeply")
+                        .with_primary(span, format!("this is more than {MAX_DEPTH} levels deep"))
+                        .with_help("split long chains of operators or `else if` with `$variables`"),
+                );
+            }
+            return None;
+        }
+        self.depth += levels;
+        let built = build(self);
+        self.depth -= levels;
+        Some(built)
+    }
+
     fn probe(&mut self, pair: Pair<'_, Rule>) -> Probe {
         let span = trim::span(&pair);
         let mut probe = Probe { attach_points: Vec::new(), predicate: None, body: empty_block(span), span };
@@ -54,8 +88,9 @@ impl Builder {
 
     pub(super) fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
         let span = trim::span(&pair);
-        let stmts = pair.into_inner().filter_map(|child| self.statement(child)).collect();
-        Block { stmts, span }
+        let stmts = self
+            .nested(span, |builder| pair.into_inner().filter_map(|child| builder.statement(child)).collect());
+        Block { stmts: stmts.unwrap_or_default(), span }
     }
 
     /// Builds one statement; `None` for a construct that was reported instead.
@@ -89,8 +124,9 @@ impl Builder {
                 Rule::block if then_block.is_none() => then_block = Some(self.block(child)),
                 Rule::block => else_block = Some(self.block(child)),
                 Rule::if_stmt => {
-                    let nested = Stmt { kind: self.if_stmt(child), span: child_span };
-                    else_block = Some(Block { stmts: vec![nested], span: child_span });
+                    let kind = self.nested(child_span, |builder| builder.if_stmt(child));
+                    let stmts = kind.map(|kind| Stmt { kind, span: child_span }).into_iter().collect();
+                    else_block = Some(Block { stmts, span: child_span });
                 }
                 _ => {}
             }
@@ -154,11 +190,12 @@ impl Builder {
         let keyword = pair.clone().into_inner().find(|c| c.as_rule() == Rule::unsupported_keyword);
         let Some(keyword) = keyword else { return };
         let word = keyword.as_str();
-        let diagnostic = Diagnostic::error(
-            codes::UNSUPPORTED_KEYWORD,
-            format!("`{word}` is not supported yet"),
-        )
-        .with_primary(trim::span(&keyword), format!("`{word}` is a bpftrace keyword ferrotrace cannot compile yet"));
+        let diagnostic =
+            Diagnostic::error(codes::UNSUPPORTED_KEYWORD, format!("`{word}` is not supported yet"))
+                .with_primary(
+                    trim::span(&keyword),
+                    format!("`{word}` is a bpftrace keyword ferrotrace cannot compile yet"),
+                );
         self.diagnostics.push(with_keyword_help(diagnostic, word));
     }
 }
@@ -166,7 +203,7 @@ impl Builder {
 fn with_keyword_help(diagnostic: Diagnostic, word: &str) -> Diagnostic {
     match word {
         "while" | "for" | "unroll" => {
-            diagnostic.with_help("repeat the statements by hand, or use an `interval` probe")
+            diagnostic.with_help("loops are not supported yet: write the body out once per iteration")
         }
         "sizeof" | "offsetof" => diagnostic.with_help("write the size or offset as an integer"),
         _ => diagnostic,
@@ -181,7 +218,7 @@ fn attach_point(pair: &Pair<'_, Rule>) -> AttachPoint {
         provider,
         parts: pieces.map(str::to_string).collect(),
         raw: raw.to_string(),
-        span: trim::span(&pair),
+        span: trim::span(pair),
     }
 }
 

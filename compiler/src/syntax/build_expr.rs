@@ -15,8 +15,8 @@ use crate::span::Span;
 use super::ast::{BinOp, Expr, ExprKind, Ident, MapRef, UnaryOp};
 use super::build::{placeholder, Builder};
 use super::codes;
-use super::trim;
 use super::literal;
+use super::trim;
 
 /// Binding strength of a binary operator; higher binds tighter.
 fn precedence(op: BinOp) -> u8 {
@@ -63,14 +63,22 @@ pub(super) fn binary_op(text: &str) -> Option<BinOp> {
 /// `$name` as an identifier without the `$`.
 pub(super) fn var_ident(pair: &Pair<'_, Rule>) -> Ident {
     let text = pair.as_str();
-    Ident { name: text.strip_prefix('$').unwrap_or(text).to_string(), span: trim::span(&pair) }
+    Ident { name: text.strip_prefix('$').unwrap_or(text).to_string(), span: trim::span(pair) }
 }
 
 type Operands = Peekable<std::vec::IntoIter<(BinOp, Expr)>>;
 
 impl Builder {
     /// Builds an `expr` pair: a binary chain with an optional ternary tail.
+    /// A chain of n operands is n levels deep: n - 1 `Binary` nodes under a possible `Ternary`.
     pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let levels = pair.clone().into_inner().filter(|child| child.as_rule() == Rule::unary).count();
+        self.nested_by(levels, span, |builder| builder.expr_at_depth(pair))
+            .unwrap_or_else(|| placeholder(span))
+    }
+
+    fn expr_at_depth(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
         let mut first = None;
         let mut rest = Vec::new();
@@ -105,8 +113,15 @@ impl Builder {
         }
     }
 
-    /// Prefix operators and casts, an operand, then postfix operators.
+    /// Prefix operators and casts, an operand, then postfix operators; each operator nests.
     fn unary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let operators = pair.clone().into_inner().count().saturating_sub(1);
+        self.nested_by(operators, span, |builder| builder.unary_at_depth(pair))
+            .unwrap_or_else(|| placeholder(span))
+    }
+
+    fn unary_at_depth(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let mut prefixes = Vec::new();
         let mut operand = None;
         for child in pair.into_inner() {
@@ -123,7 +138,7 @@ impl Builder {
                 _ => operand = Some(self.operand(child)),
             }
         }
-        let end_span = prefixes.last().map(|p| trim::span(&p));
+        let end_span = prefixes.last().map(|p| trim::span(p));
         let mut expr = operand.unwrap_or_else(|| placeholder(end_span.unwrap_or_default()));
         for prefix in prefixes.into_iter().rev() {
             expr = self.prefix(prefix, expr);
@@ -174,7 +189,7 @@ impl Builder {
 
     fn tuple_index(&mut self, base: Expr, pair: Pair<'_, Rule>) -> ExprKind {
         let digits = pair.into_inner().next();
-        let index_span = digits.as_ref().map_or(base.span, |d| trim::span(&d));
+        let index_span = digits.as_ref().map_or(base.span, |d| trim::span(d));
         let text = digits.as_ref().map_or("", |d| d.as_str());
         let index = text.parse::<u32>().unwrap_or_else(|_| {
             self.diagnostics.push(
@@ -266,7 +281,7 @@ impl Builder {
     fn int(&mut self, pair: &Pair<'_, Rule>) -> u64 {
         literal::decode_int(pair.as_str()).unwrap_or_else(|error| {
             let mut diagnostic = Diagnostic::error(codes::BAD_INTEGER, error.message)
-                .with_primary(trim::span(&pair), "invalid integer literal");
+                .with_primary(trim::span(pair), "invalid integer literal");
             if let Some(help) = error.help {
                 diagnostic = diagnostic.with_help(help);
             }

@@ -18,3 +18,5 @@ pub const UNCLOSED_COMMENT: &str = "E0107";
 pub const MISMATCHED_DELIMITER: &str = "E0108";
 /// `++` or `--` applied to something that is neither a variable nor a map.
 pub const BAD_INC_DEC_TARGET: &str = "E0109";
+/// Brackets, blocks or expressions nested deeper than the compiler accepts.
+pub const NESTED_TOO_DEEPLY: &str = "E0110";

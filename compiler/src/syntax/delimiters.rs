@@ -9,6 +9,9 @@ use crate::span::Span;
 
 use super::codes;
 
+/// How many brackets may be open at once; deeper nesting is an error, not a stack overflow.
+pub const MAX_NESTING: usize = 128;
+
 /// An open bracket waiting for its closer.
 #[derive(Debug, Clone, Copy)]
 struct Opener {
@@ -53,6 +56,9 @@ pub fn check(source: &str) -> Result<(), Diagnostic> {
             b'/' if bytes.get(pos + 1) == Some(&b'*') => skip_block_comment(bytes, pos)?,
             b'"' => skip_string(bytes, pos)?,
             byte @ (b'{' | b'(' | b'[') => {
+                if stack.len() >= MAX_NESTING {
+                    return Err(too_deep(pos));
+                }
                 stack.push(Opener { byte, offset: pos, depth: stack.len() });
                 pos + 1
             }
@@ -132,12 +138,23 @@ fn close(stack: &mut Vec<Opener>, byte: u8, pos: usize) -> Result<(), Diagnostic
     }
 }
 
+/// Reports `opener` as never closed, pointing at the script's last character.
 fn unclosed(opener: Opener, source: &str) -> Diagnostic {
-    let end = source.trim_end().len();
+    let trimmed = source.trim_end();
+    let last = trimmed.char_indices().next_back().map_or(0, |(at, _)| at);
     Diagnostic::error(
         codes::UNCLOSED_DELIMITER,
         format!("expected `{}` to close the {} opened here", opener.closer(), opener.construct()),
     )
-    .with_primary(Span::new(end, end), format!("the script ends before `{}`", opener.closer()))
+    .with_primary(
+        Span::new(last, trimmed.len()),
+        format!("the script ends here, before a `{}`", opener.closer()),
+    )
     .with_secondary(opener.span(), format!("this {} is never closed", opener.construct()))
+}
+
+fn too_deep(pos: usize) -> Diagnostic {
+    Diagnostic::error(codes::NESTED_TOO_DEEPLY, "brackets are nested too deeply")
+        .with_primary(Span::new(pos, pos + 1), format!("this is more than {MAX_NESTING} levels deep"))
+        .with_help("split the expression with `$variables`")
 }

@@ -25,7 +25,6 @@ const SUFFIX_HELP: &str = "integer suffixes are `u`, `l`, `ul`, `ll`, `ull` (ign
 
 /// Decodes an integer literal token such as `42`, `0x1F`, `017`, `1_000`, `2e3`, `10UL`, `5ms`.
 pub fn decode_int(text: &str) -> Result<u64, IntError> {
-    let too_large = || IntError::new(format!("integer literal `{text}` does not fit in 64 bits"));
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         return decode_hex(text, hex);
     }
@@ -33,16 +32,16 @@ pub fn decode_int(text: &str) -> Result<u64, IntError> {
     let (mantissa, rest) = text.split_at(digits_end);
     let (exponent, suffix) = split_exponent(rest);
     let mut value = match exponent {
-        Some(_) => digits_value(mantissa, 10)?,
-        None if mantissa.len() > 1 && mantissa.starts_with('0') => digits_value(mantissa, 8)?,
-        None => digits_value(mantissa, 10)?,
+        Some(_) => digits_value(text, mantissa, 10)?,
+        None if mantissa.len() > 1 && mantissa.starts_with('0') => digits_value(text, mantissa, 8)?,
+        None => digits_value(text, mantissa, 10)?,
     };
     if let Some(exponent) = exponent {
-        let power = u32::try_from(digits_value(exponent, 10)?).map_err(|_| too_large())?;
-        value = 10u64.checked_pow(power).and_then(|p| value.checked_mul(p)).ok_or_else(too_large)?;
+        let power = u32::try_from(digits_value(text, exponent, 10)?).map_err(|_| too_large(text))?;
+        value = 10u64.checked_pow(power).and_then(|p| value.checked_mul(p)).ok_or_else(|| too_large(text))?;
     }
     let scale = suffix_scale(suffix)?;
-    value.checked_mul(scale).ok_or_else(too_large)
+    value.checked_mul(scale).ok_or_else(|| too_large(text))
 }
 
 fn decode_hex(text: &str, hex: &str) -> Result<u64, IntError> {
@@ -54,7 +53,7 @@ fn decode_hex(text: &str, hex: &str) -> Result<u64, IntError> {
     if !is_c_suffix(suffix) {
         return Err(unknown_suffix(suffix));
     }
-    digits_value(digits, 16)
+    digits_value(text, digits, 16)
 }
 
 /// Splits `e<digits>` (scientific notation) off the front of what follows the mantissa.
@@ -70,8 +69,9 @@ fn split_exponent(rest: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// The value of `digits` (with `_` separators) in `radix`, or why it has none.
-fn digits_value(digits: &str, radix: u32) -> Result<u64, IntError> {
+/// The value of `digits` (with `_` separators) in `radix`. The grammar only lets digits through,
+/// so the one bad digit possible is an `8` or `9` in an octal literal.
+fn digits_value(text: &str, digits: &str, radix: u32) -> Result<u64, IntError> {
     let mut value: u64 = 0;
     for c in digits.chars().filter(|&c| c != '_') {
         let digit = c.to_digit(radix).ok_or_else(|| {
@@ -81,9 +81,13 @@ fn digits_value(digits: &str, radix: u32) -> Result<u64, IntError> {
         value = value
             .checked_mul(u64::from(radix))
             .and_then(|v| v.checked_add(u64::from(digit)))
-            .ok_or_else(|| IntError::new(format!("integer literal `{digits}` does not fit in 64 bits")))?;
+            .ok_or_else(|| too_large(text))?;
     }
     Ok(value)
+}
+
+fn too_large(text: &str) -> IntError {
+    IntError::new(format!("integer literal `{text}` does not fit in 64 bits"))
 }
 
 /// The multiplier a suffix stands for: 1 for C suffixes, nanoseconds for durations.
@@ -211,5 +215,33 @@ fn utf8_len(first: u8) -> usize {
         0xE0.. => 3,
         0xC0.. => 2,
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_int, decode_string};
+
+    #[test]
+    fn integers_at_the_edges() {
+        assert_eq!(decode_int("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(decode_int("0xffff_ffff_ffff_ffffULL"), Ok(u64::MAX));
+        assert!(decode_int("18446744073709551616").is_err());
+        assert_eq!(decode_int("0"), Ok(0));
+        assert_eq!(decode_int("00"), Ok(0));
+        assert_eq!(decode_int("1e0"), Ok(1));
+        assert_eq!(decode_int("1e19"), Ok(10_000_000_000_000_000_000));
+        assert!(decode_int("1e20").is_err());
+        assert_eq!(decode_int("213503d"), Ok(213_503 * 86_400 * 1_000_000_000));
+        assert!(decode_int("213504d").is_err());
+        assert_eq!(decode_int("7llu"), Ok(7));
+    }
+
+    #[test]
+    fn escape_errors_point_inside_the_body() {
+        let errors = decode_string(r"ab\\\q").unwrap_err();
+        assert_eq!((errors[0].start, errors[0].end), (4, 6));
+        assert_eq!(decode_string(r"\x4g"), Ok(vec![4, b'g']));
+        assert_eq!(decode_string(r"\1234"), Ok(vec![0o123, b'4']));
     }
 }

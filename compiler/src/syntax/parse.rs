@@ -17,9 +17,8 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     pest::set_error_detail(true);
     let mut file = BpftraceParser::parse(Rule::file, source)
         .map_err(|error| vec![pest_error::translate(&error, source)])?;
-    let program = file.next().and_then(|pair| {
-        pair.into_inner().find(|child| child.as_rule() == Rule::program)
-    });
+    let program =
+        file.next().and_then(|pair| pair.into_inner().find(|child| child.as_rule() == Rule::program));
     let span = crate::span::Span::new(0, source.len());
     match program {
         Some(program) => build::program(program, span),

@@ -12,7 +12,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::codes;
+use super::{codes, trim};
 
 /// One thing the parser would have accepted, in words; the order is the order of the message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,69 +48,104 @@ impl Expected {
 
 /// Builds the diagnostic for a failed parse of `source`.
 pub fn translate(error: &Error<Rule>, source: &str) -> Diagnostic {
-    let pos = match error.location {
+    let rule_pos = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     };
-    let expected = expectations(error);
+    if let ErrorVariant::CustomError { message } = &error.variant {
+        // Only pest's own resource limits (call depth, stack) fail with a custom error.
+        return Diagnostic::error(codes::NESTED_TOO_DEEPLY, "the script is nested too deeply to parse")
+            .with_primary(Span::new(rule_pos, rule_pos), "the parser gave up here")
+            .with_note(format!("parser: {message}"));
+    }
+    let (pos, expected) = expectations(error, rule_pos);
     let found = token_at(source, pos);
-    let span = if found.is_empty() { Span::new(pos, pos) } else { Span::new(pos, pos + found.len()) };
+    let span = Span::new(pos, pos + found.len());
     let (found_words, label) = if found.is_empty() {
         ("the end of the script".to_string(), "the script ends here".to_string())
     } else {
         (format!("`{found}`"), format!("unexpected `{found}`"))
     };
-    if expected.contains(&Expected::Expression) {
-        if let Some(operator) = operator_before(source, pos) {
-            return Diagnostic::error(codes::UNEXPECTED_TOKEN, format!("expected an expression after `{operator}`"))
-                .with_primary(span, format!("expected an expression, found {found_words}"));
-        }
+    if let ([Expected::Expression], Some(operator)) = (expected.as_slice(), operator_before(source, pos)) {
+        return Diagnostic::error(
+            codes::UNEXPECTED_TOKEN,
+            format!("expected an expression after `{operator}`"),
+        )
+        .with_primary(span, format!("expected an expression, found {found_words}"));
     }
     let message = format!("expected {}, found {found_words}", join(&expected));
     let diagnostic = Diagnostic::error(codes::UNEXPECTED_TOKEN, message).with_primary(span, label);
-    with_hint(diagnostic, &expected)
+    with_hint(diagnostic, &expected, found)
 }
 
-/// Adds a hint for the common slip of two statements without a `;` between them.
-fn with_hint(diagnostic: Diagnostic, expected: &[Expected]) -> Diagnostic {
-    if expected.contains(&Expected::Token(";".into())) {
+/// Adds a hint for the common slip of two statements without a `;` between them: a `;` would
+/// have been accepted and what follows looks like the start of a statement.
+fn with_hint(diagnostic: Diagnostic, expected: &[Expected], found: &str) -> Diagnostic {
+    let starts_statement = found.starts_with(|c: char| c == '@' || c == '$' || c.is_ascii_alphabetic());
+    if starts_statement && expected.contains(&Expected::Token(";".into())) {
         diagnostic.with_help("statements are separated by `;`")
     } else {
         diagnostic
     }
 }
 
-/// What pest expected, translated and deduplicated.
-fn expectations(error: &Error<Rule>) -> Vec<Expected> {
+/// Where the parse failed and what would have been accepted there, translated and deduplicated.
+///
+/// Pest's rule-level position stops before a literal that failed inside a rule (the `(` after
+/// `if`); its token-level attempts reach further. The furthest position wins: there only the
+/// literal tokens are known, at the rule position the rules tried are known too.
+fn expectations(error: &Error<Rule>, rule_pos: usize) -> (usize, Vec<Expected>) {
     let mut expected = BTreeSet::new();
-    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        expected.extend(positives.iter().filter_map(|&rule| from_rule(rule)));
-    }
+    let mut pos = rule_pos;
     if let Some(attempts) = error.parse_attempts() {
-        let tokens = attempts.expected_tokens().iter().map(ToString::to_string).collect::<Vec<_>>();
-        expected.extend(tokens.iter().filter_map(|token| from_token(token)));
+        let tokens: Vec<String> = attempts.expected_tokens().iter().map(ToString::to_string).collect();
+        let from_tokens: BTreeSet<Expected> = tokens.iter().filter_map(|token| from_token(token)).collect();
+        if attempts.max_position > rule_pos && !from_tokens.is_empty() {
+            pos = attempts.max_position;
+        }
+        expected.extend(from_tokens);
+    }
+    if pos == rule_pos {
+        if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+            expected.extend(positives.iter().filter_map(|&rule| from_rule(rule)));
+        }
     }
     simplify(&mut expected);
     if expected.is_empty() {
         expected.insert(Expected::Statement);
     }
-    expected.into_iter().collect()
+    (pos, expected.into_iter().collect())
 }
 
 fn from_rule(rule: Rule) -> Option<Expected> {
     let expected = match rule {
         Rule::file | Rule::probe | Rule::attach_point | Rule::unsupported => Expected::Probe,
-        Rule::expr | Rule::unary | Rule::prefix_op | Rule::cast | Rule::parenthesized | Rule::call
-        | Rule::map | Rule::map_name | Rule::ident | Rule::int_lit | Rule::string_lit
-        | Rule::bool_lit | Rule::unsupported_expr => Expected::Expression,
+        Rule::expr
+        | Rule::unary
+        | Rule::prefix_op
+        | Rule::cast
+        | Rule::parenthesized
+        | Rule::call
+        | Rule::map
+        | Rule::map_name
+        | Rule::ident
+        | Rule::int_lit
+        | Rule::string_lit
+        | Rule::bool_lit
+        | Rule::unsupported_expr => Expected::Expression,
         Rule::block => Expected::Token("{".into()),
-        Rule::if_stmt | Rule::let_stmt | Rule::return_stmt | Rule::assign_stmt
-        | Rule::expr_stmt => Expected::Statement,
+        Rule::if_stmt | Rule::let_stmt | Rule::return_stmt | Rule::assign_stmt | Rule::expr_stmt => {
+            Expected::Statement
+        }
         Rule::var => Expected::Variable,
         Rule::field_name | Rule::tuple_digits => Expected::Name,
         Rule::cast_type => Expected::CastType,
-        Rule::infix_op | Rule::post_inc_dec | Rule::tuple_index | Rule::field_access
-        | Rule::arrow_access | Rule::index => Expected::Operator,
+        Rule::infix_op
+        | Rule::post_inc_dec
+        | Rule::tuple_index
+        | Rule::field_access
+        | Rule::arrow_access
+        | Rule::index => Expected::Operator,
         Rule::assign_op => Expected::Token("=".into()),
         Rule::predicate => Expected::Predicate,
         Rule::kw_else => Expected::Token("else".into()),
@@ -152,26 +187,35 @@ fn join(expected: &[Expected]) -> String {
 
 /// The token that starts at `pos`: a word, a string, an operator or one character.
 fn token_at(source: &str, pos: usize) -> &str {
-    let rest = source.get(pos..).unwrap_or("");
-    let Some(first) = rest.chars().next() else { return "" };
-    let len = if first.is_ascii_alphanumeric() || first == '_' || first == '$' || first == '@' {
-        1 + rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len() - 1)
+    let line = source.get(pos..).and_then(|rest| rest.lines().next()).unwrap_or("");
+    let mut chars = line.char_indices();
+    let Some((_, first)) = chars.next() else { return "" };
+    let end = if is_word_char(first) || first == '$' || first == '@' {
+        chars.find(|&(_, c)| !is_word_char(c)).map_or(line.len(), |(at, _)| at)
     } else if first == '"' {
-        rest[1..].find('"').map_or(rest.len(), |n| n + 2)
+        line[1..].find('"').map_or(line.len(), |at| at + 2)
+    } else if is_operator_char(first) {
+        line.find(|c: char| !is_operator_char(c)).unwrap_or(line.len()).min(3)
     } else {
-        let operator = rest.find(|c: char| !is_operator_char(c)).unwrap_or(rest.len());
-        operator.clamp(first.len_utf8(), 3)
+        first.len_utf8()
     };
-    let end = (0..=len.min(rest.len())).rev().find(|&i| rest.is_char_boundary(i)).unwrap_or(0);
-    rest[..end].lines().next().unwrap_or("")
+    &line[..end]
 }
 
-/// The operator that ends just before `pos` (ignoring whitespace), if there is one.
-fn operator_before(source: &str, pos: usize) -> Option<&str> {
-    let before = source.get(..pos)?.trim_end();
-    let start = before.rfind(|c: char| !is_operator_char(c)).map_or(0, |i| i + 1);
-    let operator = &before[start..];
-    (!operator.is_empty() && operator.len() <= 3).then_some(operator)
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Every operator, longest first, so the longest one a text ends with is found first.
+const OPERATORS: &[&str] = &[
+    "<<=", ">>=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "==", "!=", "<=", ">=", "<<", ">>", "&&",
+    "||", "++", "--", "->", "+", "-", "*", "/", "%", "&", "|", "^", "<", ">", "=", "!", "~", "?", ":",
+];
+
+/// The operator that ends just before `pos` (ignoring whitespace and comments), if any.
+fn operator_before(source: &str, pos: usize) -> Option<&'static str> {
+    let before = trim::without_trailing_trivia(source.get(..pos)?);
+    OPERATORS.iter().copied().find(|operator| before.ends_with(operator))
 }
 
 fn is_operator_char(c: char) -> bool {

@@ -30,7 +30,12 @@ impl Printer {
         self.line(depth, "probe", probe.span);
         for attach in &probe.attach_points {
             let parts: Vec<String> = attach.parts.iter().map(|p| format!("{p:?}")).collect();
-            let text = format!("attach {:?} provider={:?} parts=[{}]", attach.raw, attach.provider, parts.join(", "));
+            let text = format!(
+                "attach {:?} provider={:?} parts=[{}]",
+                attach.raw,
+                attach.provider,
+                parts.join(", ")
+            );
             self.line(depth + 1, &text, attach.span);
         }
         if let Some(predicate) = &probe.predicate {
@@ -118,7 +123,9 @@ impl Printer {
                 let text = format!("field {}{}", if *arrow { "->" } else { "." }, field.name);
                 self.nested(depth, &text, span, expr);
             }
-            ExprKind::TupleIndex { expr, index, .. } => self.nested(depth, &format!("tuple-index .{index}"), span, expr),
+            ExprKind::TupleIndex { expr, index, .. } => {
+                self.nested(depth, &format!("tuple-index .{index}"), span, expr)
+            }
             ExprKind::Index { expr, index } => {
                 self.line(depth, "index", span);
                 self.expr(depth + 1, expr);

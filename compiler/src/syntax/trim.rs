@@ -14,7 +14,8 @@ pub fn span(pair: &Pair<'_, Rule>) -> Span {
     Span::new(start, start + without_trailing_trivia(pair.as_str()).len())
 }
 
-fn without_trailing_trivia(mut text: &str) -> &str {
+/// `text` without trailing whitespace and comments.
+pub fn without_trailing_trivia(mut text: &str) -> &str {
     loop {
         let trimmed = text.trim_end();
         let trimmed = match trimmed.strip_suffix("*/").and_then(|t| t.rfind("/*")) {
@@ -31,7 +32,7 @@ fn without_trailing_trivia(mut text: &str) -> &str {
 /// Cuts a `//` comment off the last line, if one starts outside a string literal.
 fn strip_line_comment(text: &str) -> &str {
     let line_start = text.rfind('\n').map_or(0, |n| n + 1);
-    let line = text[line_start..].as_bytes();
+    let line = &text.as_bytes()[line_start..];
     let mut in_string = false;
     let mut pos = 0;
     while pos < line.len() {
