@@ -1,0 +1,152 @@
+//! The command line without running probes: version, help, missing or unreadable scripts, and
+//! compile errors rendered as diagnostics (exit status 1). Compiling needs tracefs, so the
+//! diagnostic tests run only where the kernel tests can.
+
+mod support;
+
+use support::{kernel_ready, run, run_with_stdin};
+
+/// A file under the temp directory, unique to this test process, removed on drop.
+struct TempScript(std::path::PathBuf);
+
+impl TempScript {
+    fn new(name: &str, bytes: &[u8]) -> TempScript {
+        let path = std::env::temp_dir().join(format!("ferrotrace-cli-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).expect("cannot write the script");
+        TempScript(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("temp paths are UTF-8")
+    }
+}
+
+impl Drop for TempScript {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Compiles `program` given with `-e` and snapshots the exit code and both streams.
+macro_rules! assert_compile_error {
+    ($program:expr) => {
+        if kernel_ready() {
+            let outcome = run(&["-e", $program]);
+            insta::assert_snapshot!(outcome.transcript());
+        }
+    };
+}
+
+#[test]
+fn version_prints_name_and_version() {
+    run(&["-V"]).assert_exact(0, &format!("ferrotrace {}\n", env!("CARGO_PKG_VERSION")), "");
+    run(&["--version"]).assert_exact(0, &format!("ferrotrace {}\n", env!("CARGO_PKG_VERSION")), "");
+}
+
+#[test]
+fn help_lists_every_option() {
+    let outcome = run(&["-h"]);
+    insta::assert_snapshot!(outcome.transcript());
+}
+
+#[test]
+fn no_program_is_an_error_that_says_what_to_give() {
+    run(&[]).assert_exact(
+        1,
+        "",
+        "ERROR: no program given: use `-e 'PROGRAM'`, a script FILE, or `-` for standard input (see --help)\n",
+    );
+}
+
+#[test]
+fn missing_script_file_is_an_error_naming_it() {
+    let path = format!("/nonexistent/ferrotrace-{}.bt", std::process::id());
+    let expected = format!("ERROR: cannot read script `{path}`: No such file or directory (os error 2)\n");
+    run(&[&path]).assert_exact(1, "", &expected);
+}
+
+#[test]
+fn directory_as_script_is_an_error_naming_it() {
+    let dir = std::env::temp_dir();
+    let path = dir.to_str().expect("temp dir is UTF-8");
+    let expected = format!("ERROR: cannot read script `{path}`: Is a directory (os error 21)\n");
+    run(&[path]).assert_exact(1, "", &expected);
+}
+
+#[test]
+fn script_that_is_not_utf8_is_an_error() {
+    let script = TempScript::new("not-utf8.bt", b"\xff\xfe begin {}");
+    let expected = format!(
+        "ERROR: script `{}` is not UTF-8 text: invalid utf-8 sequence of 1 bytes from index 0\n",
+        script.path()
+    );
+    run(&[script.path()]).assert_exact(1, "", &expected);
+}
+
+#[test]
+fn unknown_option_exits_1_with_usage() {
+    let outcome = run(&["--bogus"]);
+    insta::assert_snapshot!(outcome.transcript());
+}
+
+#[test]
+fn program_and_file_together_are_refused() {
+    let outcome = run(&["-e", "begin { exit(); }", "script.bt"]);
+    insta::assert_snapshot!(outcome.transcript());
+}
+
+#[test]
+fn parse_error_points_at_the_token() {
+    assert_compile_error!("begin { @x = 1 +; }");
+}
+
+#[test]
+fn unexpected_end_of_script() {
+    assert_compile_error!("begin { $x = 1 } end");
+}
+
+#[test]
+fn unknown_function() {
+    assert_compile_error!("begin { nosuch(1); }");
+}
+
+#[test]
+fn unknown_tracepoint() {
+    assert_compile_error!("tracepoint:nosuch:thing { }");
+}
+
+#[test]
+fn map_with_two_kinds_of_value() {
+    assert_compile_error!(r#"begin { @x = 1; @x = "s"; }"#);
+}
+
+#[test]
+fn printf_argument_of_the_wrong_type() {
+    assert_compile_error!(r#"begin { printf("%d\n", "str"); }"#);
+}
+
+/// One error only: `@x` is assigned here, so it must not also be reported as never assigned.
+#[test]
+fn unassigned_variable_is_the_only_error() {
+    assert_compile_error!("begin { @x = $y; }");
+}
+
+#[test]
+fn diagnostics_in_a_script_file_name_the_file() {
+    if !kernel_ready() {
+        return;
+    }
+    let script = TempScript::new("parse-error.bt", b"begin {\n  @x = 1 +;\n}\n");
+    let outcome = run(&[script.path()]);
+    let transcript = outcome.transcript().replace(script.path(), "SCRIPT");
+    insta::assert_snapshot!(transcript);
+}
+
+#[test]
+fn diagnostics_in_a_script_from_stdin_name_stdin() {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run_with_stdin(&["-"], "begin {\n  nosuch();\n}\n");
+    insta::assert_snapshot!(outcome.transcript());
+}

@@ -1,0 +1,12 @@
+//! What the end-to-end tests share: the kernel gate, running the binary under a deadline, and
+//! events made by a process or thread whose `comm` the test chooses.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod comm;
+pub mod gate;
+pub mod process;
+
+pub use comm::Comm;
+pub use gate::kernel_ready;
+pub use process::{ferrotrace, run, run_with_stdin, Outcome, Tracer};

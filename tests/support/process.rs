@@ -1,0 +1,205 @@
+//! Running the `ferrotrace` binary: to completion, or in the background until a signal, always
+//! under a deadline so a broken run fails the test instead of hanging it.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long one run may take before the test kills it and fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A command for the binary under test, with color off and no input.
+pub fn ferrotrace(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrotrace"));
+    command.args(args).env("NO_COLOR", "1").env_remove("RUST_BACKTRACE").stdin(Stdio::null());
+    command
+}
+
+/// Runs the binary to completion.
+pub fn run(args: &[&str]) -> Outcome {
+    run_with_stdin(args, "")
+}
+
+/// Runs the binary to completion with `input` on its standard input.
+pub fn run_with_stdin(args: &[&str], input: &str) -> Outcome {
+    let mut command = ferrotrace(args);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("cannot start the ferrotrace binary");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(input.as_bytes()).expect("cannot write the script to stdin");
+    drop(stdin);
+    let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
+    let stderr = read_in_background(child.stderr.take().expect("stderr is piped"));
+    let status = wait_until_deadline(&mut child, Instant::now() + DEADLINE);
+    Outcome { status, stdout: join_reader(stdout), stderr: join_reader(stderr) }
+}
+
+/// What a finished run gave.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Asserts the exit code, stdout and stderr all at once, so a failure shows all three.
+    pub fn assert_exact(&self, code: i32, stdout: &str, stderr: &str) {
+        assert_eq!(
+            (self.status.code(), self.stdout.as_str(), self.stderr.as_str()),
+            (Some(code), stdout, stderr),
+            "(exit code, stdout, stderr) differ"
+        );
+    }
+
+    /// The exit status and both streams as one text for a snapshot. Each stream ends with an
+    /// `--- end` line, so its trailing newlines are part of what is compared.
+    pub fn transcript(&self) -> String {
+        let mut text = match self.status.code() {
+            Some(code) => format!("exit code: {code}\n"),
+            None => format!("exit: {}\n", self.status),
+        };
+        for (name, stream) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let _ = write!(text, "--- {name}\n{stream}");
+            if !stream.is_empty() && !stream.ends_with('\n') {
+                text.push_str("\n[no newline at end]\n");
+            }
+        }
+        text.push_str("--- end\n");
+        text
+    }
+}
+
+/// A ferrotrace running in the background, its stderr read line by line as it comes.
+pub struct Tracer {
+    child: Child,
+    stderr_lines: Receiver<String>,
+    stderr_seen: String,
+    stdout: Option<JoinHandle<String>>,
+    finished: bool,
+}
+
+impl Tracer {
+    /// Starts the binary and returns once it says `Attached N probe(s)` on stderr.
+    pub fn start(args: &[&str]) -> Tracer {
+        let mut command = ferrotrace(args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("cannot start the ferrotrace binary");
+        let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
+        let stderr_lines = send_lines(child.stderr.take().expect("stderr is piped"));
+        let mut tracer = Tracer { child, stderr_lines, stderr_seen: String::new(), stdout: Some(stdout), finished: false };
+        tracer.wait_for_stderr_line("Attached ");
+        tracer
+    }
+
+    /// Waits until a stderr line starts with `prefix`; fails if the binary exits or the
+    /// deadline passes first.
+    pub fn wait_for_stderr_line(&mut self, prefix: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.starts_with(prefix);
+                    self.stderr_seen.push_str(&line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no stderr line starting with {prefix:?} within {DEADLINE:?}; stderr so far:\n{}", self.stderr_seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let outcome = self.finish_in_place();
+                    panic!("ferrotrace ended before printing {prefix:?}:\n{}", outcome.transcript())
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` to the running binary.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill has no memory preconditions; `pid` is our own child, not yet reaped.
+        let result = unsafe { libc::kill(pid, signal) };
+        assert_eq!(result, 0, "cannot send signal {signal} to ferrotrace: {}", std::io::Error::last_os_error());
+    }
+
+    /// Sends `signal`, then waits for the binary to exit.
+    pub fn stop(self, signal: libc::c_int) -> Outcome {
+        self.signal(signal);
+        self.finish()
+    }
+
+    /// Waits for the binary to exit on its own and returns what it gave.
+    pub fn finish(mut self) -> Outcome {
+        self.finish_in_place()
+    }
+
+    fn finish_in_place(&mut self) -> Outcome {
+        let status = wait_until_deadline(&mut self.child, Instant::now() + DEADLINE);
+        self.finished = true;
+        while let Ok(line) = self.stderr_lines.recv() {
+            self.stderr_seen.push_str(&line);
+        }
+        let stdout = self.stdout.take().map(join_reader).unwrap_or_default();
+        Outcome { status, stdout, stderr: std::mem::take(&mut self.stderr_seen) }
+    }
+}
+
+impl Drop for Tracer {
+    /// A failing test must not leave its tracer running.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn read_in_background<R: Read + Send + 'static>(mut stream: R) -> JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+fn join_reader(reader: JoinHandle<String>) -> String {
+    reader.join().expect("the output reader thread panicked")
+}
+
+/// Sends every stderr line (with its newline) as it is read; the channel closes at EOF.
+fn send_lines(stderr: ChildStderr) -> Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if sender.send(line).is_err() => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for `child` to exit; kills it and fails the test once `deadline` passes.
+fn wait_until_deadline(child: &mut Child, deadline: Instant) -> ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for ferrotrace") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ferrotrace did not exit within {DEADLINE:?}; killed it");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
