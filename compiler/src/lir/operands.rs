@@ -103,10 +103,14 @@ pub fn call_clobbers() -> impl Iterator<Item = Reg> {
 
 /// Whether `insn` gives its destination a value without reading it (a move, a load, an address).
 pub fn is_pure_def(insn: &Insn) -> bool {
-    match insn {
-        Insn::Alu64 { op: AluOp::Mov, .. } | Insn::Alu32 { op: AluOp::Mov, .. } => true,
-        Insn::Load { .. } | Insn::LoadSigned { .. } => true,
-        Insn::LoadImm64 { .. } | Insn::LoadMap { .. } | Insn::AddrOf { .. } => true,
-        _ => false,
-    }
+    matches!(
+        insn,
+        Insn::Alu64 { op: AluOp::Mov, .. }
+            | Insn::Alu32 { op: AluOp::Mov, .. }
+            | Insn::Load { .. }
+            | Insn::LoadSigned { .. }
+            | Insn::LoadImm64 { .. }
+            | Insn::LoadMap { .. }
+            | Insn::AddrOf { .. }
+    )
 }

@@ -130,7 +130,12 @@ impl Display for MapText {
     }
 }
 
-fn write_alu(f: &mut Formatter<'_>, op: AluOp, dst: &dyn Display, src: &dyn Display) -> fmt::Result {
+fn write_alu(
+    f: &mut Formatter<'_>,
+    op: AluOp,
+    dst: &dyn Display,
+    src: &dyn Display,
+) -> fmt::Result {
     let symbol = match op {
         AluOp::Mov => return write!(f, "{dst} = {src}"),
         AluOp::Neg => return write!(f, "{dst} = -{dst}"),

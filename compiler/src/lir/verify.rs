@@ -148,7 +148,9 @@ impl Verifier<'_> {
     fn check_labels(&mut self) -> Vec<Option<usize>> {
         let mut positions = vec![None; self.func.labels as usize];
         for (index, inst) in self.func.insts.iter().enumerate() {
-            let Insn::Label(label) = inst.insn else { continue };
+            let Insn::Label(label) = inst.insn else {
+                continue;
+            };
             match positions.get_mut(label.0 as usize) {
                 None => self.report(
                     Location::Insn(index),
@@ -205,9 +207,7 @@ impl Verifier<'_> {
         let at = Location::Insn(index);
         match labels.get(target.0 as usize).copied().flatten() {
             None => self.report(at, Problem::UndefinedLabel(target.0)),
-            Some(position) if position <= index => {
-                self.report(at, Problem::BackwardJump(target.0))
-            }
+            Some(position) if position <= index => self.report(at, Problem::BackwardJump(target.0)),
             Some(_) => {}
         }
     }

@@ -54,7 +54,9 @@ pub(super) fn vreg_intervals(func: &Function) -> Vec<Option<Interval>> {
     for (index, inst) in func.insts.iter().enumerate() {
         operands::visit_regs(&inst.insn, |reg, access| {
             let Reg::Virt(n) = reg else { return };
-            let Some(interval) = intervals.get_mut(n as usize) else { return };
+            let Some(interval) = intervals.get_mut(n as usize) else {
+                return;
+            };
             let mut mention = |point| match interval {
                 Some(interval) => interval.cover(point),
                 None => *interval = Some(Interval::point(point)),

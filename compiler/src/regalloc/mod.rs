@@ -61,6 +61,6 @@ fn is_self_move(insn: &Insn) -> bool {
 }
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::lir::operands;
-use crate::lir::{AluOp, Function, Inst, Insn, Mem, Operand, Reg, Size, Slot, SlotInfo};
+use crate::lir::{AluOp, Function, Insn, Inst, Mem, Operand, Reg, Size, Slot, SlotInfo};
 
 /// Where a spilled register's value comes back from.
 #[derive(Debug, Clone)]
@@ -97,7 +97,8 @@ impl Rewriter {
                 None => {
                     let temp = Reg::Virt(self.next_vreg);
                     self.next_vreg += 1;
-                    let stand_in = StandIn { temp, home: home.clone(), read: false, written: false };
+                    let stand_in =
+                        StandIn { temp, home: home.clone(), read: false, written: false };
                     stand_ins.push((vreg, stand_in));
                     stand_ins.len() - 1
                 }

@@ -145,7 +145,9 @@ fn first_fit(slots: &[SlotInfo], lifetimes: &[Option<Lifetime>]) -> Vec<u32> {
             .map(|&other| (depths[other], slots[other].size.max(1)))
             .collect();
         let fits = |depth: u32| {
-            neighbours.iter().all(|&(other, other_size)| depth <= other - other_size || depth - size >= other)
+            neighbours
+                .iter()
+                .all(|&(other, other_size)| depth <= other - other_size || depth - size >= other)
         };
         let candidates = std::iter::once(0).chain(neighbours.iter().map(|&(other, _)| other));
         depths[slot] = candidates

@@ -4,7 +4,9 @@
 use super::testing::interp::{self, Arg};
 use super::testing::Builder;
 use super::{allocate, spill, RegAllocError};
-use crate::lir::helper::{GET_CURRENT_COMM, GET_PRANDOM_U32, KTIME_GET_NS, MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, PROBE_READ};
+use crate::lir::helper::{
+    GET_CURRENT_COMM, GET_PRANDOM_U32, KTIME_GET_NS, MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, PROBE_READ,
+};
 use crate::lir::print::print_function;
 use crate::lir::verify::{verify, Stage};
 use crate::lir::{AluOp, Cond, Function, Insn, Mem, Operand, Reg};
@@ -21,7 +23,8 @@ fn allocate_checked(func: &Function, contexts: &[u64]) -> Function {
     assert_eq!(verify(&allocated, Stage::Allocated), Ok(()), "output:\n{listing}");
     for &ctx in contexts {
         let before = interp::run(func, ctx).expect("input runs");
-        let after = interp::run(&allocated, ctx).unwrap_or_else(|error| panic!("{error}\n{listing}"));
+        let after =
+            interp::run(&allocated, ctx).unwrap_or_else(|error| panic!("{error}\n{listing}"));
         assert_eq!(before, after, "ctx {ctx}:\n{listing}");
     }
     allocated
@@ -32,7 +35,8 @@ fn before_and_after(func: &Function, allocated: &Function) -> String {
 }
 
 fn moves(func: &Function) -> usize {
-    let is_move = |insn: &Insn| matches!(insn, Insn::Alu64 { op: AluOp::Mov, src: Operand::Reg(_), .. });
+    let is_move =
+        |insn: &Insn| matches!(insn, Insn::Alu64 { op: AluOp::Mov, src: Operand::Reg(_), .. });
     func.insts.iter().filter(|inst| is_move(&inst.insn)).count()
 }
 
@@ -294,7 +298,10 @@ fn stack_user(sizes: &[u32], overlapping: bool) -> Function {
 
 #[test]
 fn a_frame_over_512_bytes_is_an_error() {
-    assert_eq!(allocate(stack_user(&[600], false)), Err(RegAllocError::StackOverflow { needed: 600 }));
+    assert_eq!(
+        allocate(stack_user(&[600], false)),
+        Err(RegAllocError::StackOverflow { needed: 600 })
+    );
     assert_eq!(
         allocate(stack_user(&[300, 300], true)),
         Err(RegAllocError::StackOverflow { needed: 608 })

@@ -109,10 +109,18 @@ impl Machine {
                 let shift = 64 - 8 * size.bytes();
                 self.regs.insert(dst, ((value << shift) as i64 >> shift) as u64);
             }
-            Insn::Store { size, mem, src } => self.write(self.address(mem)?, size, self.get(src)?)?,
-            Insn::StoreImm { size, mem, imm } => self.write(self.address(mem)?, size, imm as i64 as u64)?,
-            Insn::LoadImm64 { dst, imm } => drop(self.regs.insert(dst, imm as u64)),
-            Insn::LoadMap { dst, map } => drop(self.regs.insert(dst, 0xaa00_0000 + u64::from(map.0))),
+            Insn::Store { size, mem, src } => {
+                self.write(self.address(mem)?, size, self.get(src)?)?
+            }
+            Insn::StoreImm { size, mem, imm } => {
+                self.write(self.address(mem)?, size, imm as i64 as u64)?
+            }
+            Insn::LoadImm64 { dst, imm } => {
+                self.regs.insert(dst, imm as u64);
+            }
+            Insn::LoadMap { dst, map } => {
+                self.regs.insert(dst, 0xaa00_0000 + u64::from(map.0));
+            }
             Insn::AddrOf { dst, slot, off } => {
                 let base = self.address(Mem::Slot(slot, off))?;
                 self.regs.insert(dst, base);
@@ -167,7 +175,8 @@ impl Machine {
     /// Fake helpers: `get_current_comm` fills its buffer, every helper returns a mix of its
     /// id and arguments, and `r1`..`r5` are emptied.
     fn call(&mut self, id: u32, args: u8) -> Result<(), String> {
-        let values: Vec<u64> = (0..usize::from(args)).map(|i| self.get(Reg::arg(i))).collect::<Result<_, _>>()?;
+        let values: Vec<u64> =
+            (0..usize::from(args)).map(|i| self.get(Reg::arg(i))).collect::<Result<_, _>>()?;
         if id == helper::GET_CURRENT_COMM {
             for (i, byte) in b"ferrotrace".iter().enumerate() {
                 self.write(values[0] + i as u64, Size::B, u64::from(*byte))?;

@@ -2,7 +2,9 @@
 
 pub(crate) mod interp;
 
-use crate::lir::{AluOp, Cond, Function, Inst, Insn, Label, Mem, Operand, Reg, Size, Slot, SlotInfo};
+use crate::lir::{
+    AluOp, Cond, Function, Insn, Inst, Label, Mem, Operand, Reg, Size, Slot, SlotInfo,
+};
 use crate::manifest::MapId;
 use crate::span::Span;
 
@@ -70,7 +72,13 @@ impl Builder {
         self.push(Insn::Call { helper, args })
     }
 
-    pub(crate) fn branch(&mut self, cond: Cond, lhs: Reg, rhs: Operand, target: Label) -> &mut Builder {
+    pub(crate) fn branch(
+        &mut self,
+        cond: Cond,
+        lhs: Reg,
+        rhs: Operand,
+        target: Label,
+    ) -> &mut Builder {
         self.push(Insn::Branch { cond, lhs, rhs, target })
     }
 
