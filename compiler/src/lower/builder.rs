@@ -224,7 +224,7 @@ impl Builder {
     /// Sets `size` bytes at `place` to zero.
     pub fn zero(&mut self, place: Place, size: u32) {
         if size <= INLINE_COPY_LIMIT {
-            for (offset, chunk) in chunks(size) {
+            for (offset, chunk) in chunks(place.offset, size, 8) {
                 self.store_imm(place.at(offset), chunk, 0);
             }
             return;
@@ -237,7 +237,7 @@ impl Builder {
     /// Copies `size` bytes from `src` to `dst`.
     pub fn copy(&mut self, dst: Place, src: Place, size: u32) {
         if size <= INLINE_COPY_LIMIT {
-            for (offset, chunk) in chunks(size) {
+            for (offset, chunk) in chunks(dst.offset.min(src.offset), size, alignment_limit(dst.offset, src.offset)) {
                 let tmp = self.load(src.at(offset), chunk);
                 self.store(dst.at(offset), chunk, tmp);
             }
@@ -247,15 +247,28 @@ impl Builder {
     }
 }
 
-/// Splits `size` bytes into naturally sized chunks: `(offset, 8|4|2|1)`.
-pub fn chunks(size: u32) -> Vec<(u32, u32)> {
+/// The biggest chunk that keeps two places' accesses aligned together: 8 when their offsets
+/// agree modulo 8, less otherwise.
+pub fn alignment_limit(a: i32, b: i32) -> u32 {
+    let diff = (a - b).unsigned_abs();
+    [8, 4, 2, 1].into_iter().find(|&c| diff % c == 0).unwrap_or(1)
+}
+
+/// Splits `size` bytes starting at byte offset `start` into chunks of at most `max` bytes
+/// (8, 4, 2 or 1), each aligned to its own size: `(offset from start, chunk size)`. The kernel
+/// verifier refuses misaligned stack accesses, so every copy, clear and compare goes through
+/// this.
+pub fn chunks(start: i32, size: u32, max: u32) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
-    let mut offset = 0;
-    for chunk in [8, 4, 2, 1] {
-        while size - offset >= chunk {
-            out.push((offset, chunk));
-            offset += chunk;
-        }
+    let mut done = 0;
+    while done < size {
+        let at = i64::from(start) + i64::from(done);
+        let chunk = [8, 4, 2, 1]
+            .into_iter()
+            .find(|&c| c <= max && c <= size - done && at.rem_euclid(i64::from(c)) == 0)
+            .unwrap_or(1);
+        out.push((done, chunk));
+        done += chunk;
     }
     out
 }
@@ -266,8 +279,15 @@ mod tests {
 
     #[test]
     fn chunks_cover_exactly() {
-        assert_eq!(chunks(16), vec![(0, 8), (8, 8)]);
-        assert_eq!(chunks(7), vec![(0, 4), (4, 2), (6, 1)]);
-        assert_eq!(chunks(0), vec![]);
+        assert_eq!(chunks(0, 16, 8), vec![(0, 8), (8, 8)]);
+        assert_eq!(chunks(0, 7, 8), vec![(0, 4), (4, 2), (6, 1)]);
+        assert_eq!(chunks(0, 0, 8), vec![]);
+    }
+
+    #[test]
+    fn chunks_stay_aligned() {
+        assert_eq!(chunks(3, 9, 8), vec![(0, 1), (1, 4), (5, 4)]);
+        assert_eq!(chunks(-45, 4, 8), vec![(0, 1), (1, 2), (3, 1)]);
+        assert_eq!(chunks(0, 8, 4), vec![(0, 4), (4, 4)]);
     }
 }

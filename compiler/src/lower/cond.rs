@@ -1,7 +1,7 @@
 //! Conditions lowered to branches: comparisons, `&&`/`||` and `!` jump straight to their false
 //! target without materializing a bool, and string equality compares words.
 
-use super::builder::{chunks, Place};
+use super::builder::{alignment_limit as alignment, chunks, Place};
 use super::{FnLowerer, Value};
 use crate::lir::{Cond, Label, Operand};
 use crate::sema::hir::{Expr, ExprKind};
@@ -70,7 +70,7 @@ impl FnLowerer<'_> {
         let (Value::Mem(l), Value::Mem(r)) = (l, r) else { return };
         let (ls, rs) = (lhs.ty.size(), rhs.ty.size());
         let common = ls.min(rs);
-        for (offset, size) in chunks(common) {
+        for (offset, size) in chunks(l.offset.min(r.offset), common, alignment(l.offset, r.offset)) {
             let a = self.b.load(l.at(offset), size);
             let b = self.b.load(r.at(offset), size);
             self.b.branch(Cond::Ne, a, Operand::Reg(b), target);
@@ -96,7 +96,7 @@ impl FnLowerer<'_> {
         let span = wanted.div_ceil(8) * 8;
         let compare_len = span.min(size);
         padded.resize(compare_len as usize, 0);
-        for (offset, chunk) in chunks(compare_len) {
+        for (offset, chunk) in chunks(place.offset, compare_len, 8) {
             let actual = self.b.load(place.at(offset), chunk);
             let expected = le_value(&padded[offset as usize..(offset + chunk) as usize]);
             let rhs = match i32::try_from(expected) {

@@ -1,7 +1,7 @@
 //! Lowering of expressions to values: constants, builtins, variables, map reads, tracepoint
 //! fields, string reads, operators, tuples and casts.
 
-use super::builder::{Arg, Place};
+use super::builder::{chunks, Arg, Place};
 use super::{FnLowerer, LocalSlot, Value};
 use crate::catalog::{FieldKind, TracepointField};
 use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
@@ -48,17 +48,11 @@ impl FnLowerer<'_> {
     fn string_constant(&mut self, bytes: &[u8], size: u32) -> Place {
         let place = self.b.alloc(size);
         let mut padded = bytes.to_vec();
-        padded.resize(size.div_ceil(4) as usize * 4, 0);
-        for (i, word) in padded.chunks(4).enumerate() {
-            let offset = i as u32 * 4;
-            let value = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-            if offset + 4 <= size {
-                self.b.store_imm(place.at(offset), 4, value);
-            } else {
-                for (j, byte) in word.iter().enumerate().take((size - offset) as usize) {
-                    self.b.store_imm(place.at(offset + j as u32), 1, i32::from(*byte));
-                }
-            }
+        padded.resize(size as usize, 0);
+        for (offset, chunk) in chunks(place.offset, size, 4) {
+            let mut word = [0u8; 4];
+            word[..chunk as usize].copy_from_slice(&padded[offset as usize..(offset + chunk) as usize]);
+            self.b.store_imm(place.at(offset), chunk, i32::from_le_bytes(word));
         }
         place
     }
