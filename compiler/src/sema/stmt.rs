@@ -57,11 +57,12 @@ impl Checker {
             let current = Expr::new(ExprKind::MapRead { map: idx, key: key.clone().map(Box::new) }, self.plain_value(idx), map.span);
             value = self.binary(op, current, value, span);
         }
-        if value.ty.is_error() {
-            return None;
-        }
         if matches!(value.ty, Ty::Void) {
             self.report(super::expr::value_expected(&value));
+        }
+        if value.ty.is_error() || matches!(value.ty, Ty::Void) {
+            // Count the map as assigned so that later uses do not report it again.
+            self.record_value(idx, MapValue::Plain(Ty::Error), value.span);
             return None;
         }
         self.record_value(idx, MapValue::Plain(value.ty.clone()), value.span);
@@ -94,13 +95,15 @@ impl Checker {
             let current = Expr::new(ExprKind::Local(id), cx.locals.ty(id).clone(), var.span);
             value = self.binary(op, current, value, span);
         }
-        match value.ty {
-            Ty::Error => return None,
-            Ty::Void => {
-                self.report(super::expr::value_expected(&value));
-                return None;
+        if matches!(value.ty, Ty::Void) {
+            self.report(super::expr::value_expected(&value));
+        }
+        if value.ty.is_error() || matches!(value.ty, Ty::Void) {
+            // Declare the variable anyway so that later uses do not report it again.
+            if cx.locals.find(&var.name).is_none() {
+                let _ = cx.locals.assign(&var.name, &Ty::Error, var.span);
             }
-            _ => {}
+            return None;
         }
         match cx.locals.assign(&var.name, &value.ty, var.span) {
             Ok(local) => Some(StmtKind::AssignLocal { local, value }),

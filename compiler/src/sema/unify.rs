@@ -33,6 +33,7 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
 pub fn unify_map_value(a: &MapValue, b: &MapValue) -> Option<MapValue> {
     let int = |x: &IntTy, y: &IntTy| IntTy { bits: 64, signed: x.signed || y.signed };
     Some(match (a, b) {
+        (MapValue::Plain(Ty::Error), other) | (other, MapValue::Plain(Ty::Error)) => other.clone(),
         (MapValue::Plain(x), MapValue::Plain(y)) => MapValue::Plain(storage(&unify(x, y)?)),
         (MapValue::Count, MapValue::Count) => MapValue::Count,
         (MapValue::Sum(x), MapValue::Sum(y)) => MapValue::Sum(int(x, y)),
