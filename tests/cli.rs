@@ -4,7 +4,8 @@
 
 mod support;
 
-use support::{kernel_ready, run, run_with_stdin};
+use support::gate::kernel_ready;
+use support::process::{run, run_with_stdin};
 
 /// A file under the temp directory, unique to this test process, removed on drop.
 struct TempScript(std::path::PathBuf);

@@ -6,7 +6,3 @@
 pub mod comm;
 pub mod gate;
 pub mod process;
-
-pub use comm::Comm;
-pub use gate::kernel_ready;
-pub use process::{ferrotrace, run, run_with_stdin, Outcome, Tracer};

@@ -90,7 +90,8 @@ impl Tracer {
         let mut child = command.spawn().expect("cannot start the ferrotrace binary");
         let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
         let stderr_lines = send_lines(child.stderr.take().expect("stderr is piped"));
-        let mut tracer = Tracer { child, stderr_lines, stderr_seen: String::new(), stdout: Some(stdout), finished: false };
+        let mut tracer =
+            Tracer { child, stderr_lines, stderr_seen: String::new(), stdout: Some(stdout), finished: false };
         tracer.wait_for_stderr_line("Attached ");
         tracer
     }
@@ -110,7 +111,10 @@ impl Tracer {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("no stderr line starting with {prefix:?} within {DEADLINE:?}; stderr so far:\n{}", self.stderr_seen)
+                    panic!(
+                        "no stderr line starting with {prefix:?} within {DEADLINE:?}; stderr so far:\n{}",
+                        self.stderr_seen
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let outcome = self.finish_in_place();
