@@ -28,9 +28,26 @@ fn run_program(program: &str) -> Outcome {
     run(&["-e", program])
 }
 
-/// A program that counts `openat` calls made under `comm`, with `body` as the action.
+/// A program on the `openat` calls made under `comm` (and `extra_predicate`), with `body` as the action.
 fn openat_program(comm: &Comm, extra_predicate: &str, body: &str) -> String {
     format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"{extra_predicate}/ {{ {body} }}", comm.name())
+}
+
+/// The kernel's `syscalls` tracepoints whose names start with `prefix`, sorted, read from tracefs
+/// (which the binary mounts if needed, so call this after running it).
+fn syscall_tracepoints(prefix: &str) -> Vec<String> {
+    let syscalls = ["/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"]
+        .iter()
+        .map(std::path::Path::new)
+        .find(|dir| dir.is_dir())
+        .expect("tracefs is mounted once ferrotrace has run");
+    let mut names: Vec<String> = std::fs::read_dir(syscalls)
+        .expect("cannot read the syscalls tracepoints")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
 }
 
 mod lifecycle {
@@ -412,6 +429,36 @@ mod tracepoints {
     }
 
     #[test]
+    fn wildcard_probe_attaches_each_match_and_names_it() {
+        if !kernel_ready() {
+            return;
+        }
+        let comm = Comm::unique();
+        let program =
+            format!("tracepoint:syscalls:sys_enter_open* /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
+        let tracer = Tracer::start(&["-e", &program]);
+        comm.open_file("/etc/hostname", 3);
+        let attached = format!("Attached {} probes\n", syscall_tracepoints("sys_enter_open").len());
+        tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[tracepoint:syscalls:sys_enter_openat]: 3\n", &attached);
+    }
+
+    #[test]
+    fn signed_return_value_compared_as_a_bool_key() {
+        if !kernel_ready() {
+            return;
+        }
+        let comm = Comm::unique();
+        let program = format!(
+            "tracepoint:syscalls:sys_exit_openat /comm == \"{}\"/ {{ @[args.ret < 0] = count(); }}",
+            comm.name()
+        );
+        let tracer = Tracer::start(&["-e", &program]);
+        comm.open_file("/etc/hostname", 2);
+        comm.try_open_missing_file();
+        tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[true]: 1\n@[false]: 2\n", ATTACHED_1);
+    }
+
+    #[test]
     fn interval_fires_until_exit() {
         if !kernel_ready() {
             return;
@@ -424,27 +471,13 @@ mod tracepoints {
 mod listing {
     use super::*;
 
-    /// Where the binary found or mounted tracefs.
-    fn tracefs_events() -> std::path::PathBuf {
-        ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"]
-            .iter()
-            .map(std::path::PathBuf::from)
-            .find(|dir| dir.join("syscalls").is_dir())
-            .expect("tracefs is mounted after `ferrotrace -l`")
-    }
-
     #[test]
     fn list_matches_the_kernels_tracepoints() {
         if !kernel_ready() {
             return;
         }
         let outcome = run(&["-l", "tracepoint:syscalls:sys_enter_open*"]);
-        let mut names: Vec<String> = std::fs::read_dir(tracefs_events().join("syscalls"))
-            .expect("cannot read the syscalls tracepoints")
-            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-            .filter(|name| name.starts_with("sys_enter_open"))
-            .collect();
-        names.sort();
+        let names = syscall_tracepoints("sys_enter_open");
         assert!(names.iter().any(|name| name == "sys_enter_openat"), "{names:?}");
         let expected: String = names.iter().map(|name| format!("tracepoint:syscalls:{name}\n")).collect();
         outcome.assert_exact(0, &expected, "");

@@ -54,4 +54,13 @@ impl Comm {
         });
         worker.expect("cannot start the named thread").join().expect("the named thread panicked");
     }
+
+    /// Tries to open a file that does not exist from a thread with this name: one `openat`
+    /// that fails with `ENOENT`.
+    pub fn try_open_missing_file(&self) {
+        let path = format!("/nonexistent/{}", self.name);
+        let worker = thread::Builder::new().name(self.name.clone()).spawn(move || File::open(&path).is_err());
+        let failed = worker.expect("cannot start the named thread").join().expect("the named thread panicked");
+        assert!(failed, "a file under /nonexistent opened");
+    }
 }
