@@ -133,7 +133,8 @@ fails!(let_without_a_value, "E0421", "begin { let $x; }");
 
 // ---- E05xx: calls ----
 // A map whose only assignment is an aggregation in error is also reported as never assigned (a
-// known sema bug, see `a_failed_aggregation_reports_one_error`), so the scripts below assign each map correctly in another probe.
+// known sema bug, see `a_failed_aggregation_reports_one_error`), so the scripts below assign
+// each map correctly in another probe.
 
 fails!(aggregation_used_as_a_value, "E0501", "begin { $x = count(); }");
 fails!(printf_format_not_a_literal, "E0502", "begin { $f = \"%d\\n\"; printf($f, 1); }");
@@ -230,4 +231,81 @@ fn missing_field_under_a_wildcard_names_the_tracepoint() {
     let source = "tracepoint:syscalls:sys_enter_* { print(args.filename); }";
     let diagnostics = compile(source, &support::FakeCatalog).expect_err("sys_enter_getppid has no filename");
     assert!(diagnostics[0].message.contains("sys_enter_getppid"), "{}", diagnostics[0].message);
+}
+
+// ---- docs/errors.md ----
+
+/// Each `### CODE: title` section of `docs/errors.md` with the first ``` block under it.
+fn documented_examples() -> Vec<(String, Option<String>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md");
+    let text = std::fs::read_to_string(path).expect("docs/errors.md is readable");
+    text.split("\n### ")
+        .skip(1)
+        .map(|section| {
+            let code = section.split(':').next().unwrap_or_default().to_string();
+            let example = section.split("```\n").nth(1).map(str::to_string);
+            (code, example)
+        })
+        .collect()
+}
+
+/// Every example in the error documentation reports the code it illustrates, first. E0205 needs
+/// a kernel without tracefs and E0415 is caught earlier by the parser as E0109.
+#[test]
+fn documented_examples_report_their_code() {
+    let examples = documented_examples();
+    assert!(examples.len() >= 55, "docs/errors.md lost sections: {}", examples.len());
+    for (code, example) in examples {
+        let Some(source) = example else { continue };
+        let reported: Vec<&str> = match compile(&source, &support::FakeCatalog) {
+            Ok(compiled) => compiled.warnings.iter().map(|w| w.code).collect(),
+            Err(diagnostics) => diagnostics.iter().map(|d| d.code).collect(),
+        };
+        let expected = match code.as_str() {
+            "E0205" => vec![],
+            "E0415" => vec!["E0109"],
+            _ => vec![code.as_str()],
+        };
+        assert_eq!(reported.first(), expected.first(), "the example of {code}:\n{source}");
+    }
+}
+
+/// Every code the compiler and the CLI can emit has a section in `docs/errors.md`.
+#[test]
+fn every_code_is_documented() {
+    let documented: Vec<String> = documented_examples().into_iter().map(|(code, _)| code).collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut emitted = emitted_codes(&root.join("src"));
+    emitted.extend(emitted_codes(&root.join("../src")));
+    assert!(emitted.len() >= 50, "the code scan found too few codes: {emitted:?}");
+    let mut missing = Vec::new();
+    for code in emitted {
+        if !documented.contains(&code) {
+            missing.push(code);
+        }
+    }
+    assert!(missing.is_empty(), "undocumented codes: {missing:?}");
+}
+
+/// The string literals shaped like `"E0123"` or `"W0123"` in the sources under `dir`.
+fn emitted_codes(dir: &std::path::Path) -> Vec<String> {
+    let mut codes = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable source directory") {
+        let path = entry.expect("readable directory entry").path();
+        if path.is_dir() {
+            codes.extend(emitted_codes(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("readable source");
+            for (at, _) in text.match_indices(['E', 'W']) {
+                let literal = text.get(at.saturating_sub(1)..at + 6).unwrap_or_default().as_bytes();
+                let quoted = literal.len() == 7 && literal[0] == b'"' && literal[6] == b'"';
+                if quoted && literal[2..6].iter().all(u8::is_ascii_digit) {
+                    codes.push(text[at..at + 5].to_string());
+                }
+            }
+        }
+    }
+    codes.sort();
+    codes.dedup();
+    codes
 }
