@@ -29,12 +29,11 @@ pub enum Merged {
 impl Merged {
     /// What bpftrace orders entries by, or `None` to order them by key.
     ///
-    /// Integers order by value, signed or not; `min`/`max` by their unsigned bits (bpftrace
-    /// 0.26 compares them as `uint64` even when signed); `avg`/`stats` by average.
+    /// Integers, `min` and `max` order by value, signed or unsigned as typed; `avg`/`stats` by
+    /// average.
     pub fn sort_key(&self) -> Option<i128> {
         match self {
-            Merged::Plain(value) | Merged::Total(value) => integer(value),
-            Merged::Extreme(value) => value.integer_bits().map(i128::from),
+            Merged::Plain(value) | Merged::Total(value) | Merged::Extreme(value) => integer(value),
             Merged::Mean {
                 count,
                 total,

@@ -4,8 +4,8 @@
 //! shows in the output; this module copies it:
 //! - without a length modifier, `%d %i` print the low 32 bits as signed and `%u %x %X %o` as
 //!   unsigned (`%ld`, `%lld`, `%zd`, `%jd` print all 64 bits; `%hd`/`%hhd` 16 and 8);
-//! - width pads the whole field with spaces, or with zeros under `0`, on the left, or on the
-//!   right under `-` (so `%-05d` of 42 is `42000`, and `%05d` of -42 is `00-42`);
+//! - width pads with spaces on the left, or on the right under `-`; under `0` (without `-`)
+//!   it pads with zeros after the sign and base prefix, as C does (`%05d` of -42 is `-0042`);
 //! - precision and the space flag are read but ignored (they only matter for floating point);
 //! - `#` prefixes `0x`/`0X`/`0` to non-zero hex and octal numbers; `+` signs `%d` and `%s`
 //!   integers;
@@ -147,7 +147,16 @@ impl Field {
 impl TextSink for Field {
     fn text(&mut self, bytes: &[u8]) {
         let padding = self.width.saturating_sub(bytes.len());
-        let fill = std::iter::repeat_n(self.fill, padding);
+        if self.fill == b'0' && !self.left {
+            // As in C: zeros go after the sign and the `0x` prefix, never before them.
+            let prefix = numeric_prefix_len(bytes);
+            self.out.extend_from_slice(&bytes[..prefix]);
+            self.out.extend(std::iter::repeat_n(b'0', padding));
+            self.out.extend_from_slice(&bytes[prefix..]);
+            self.width = 0;
+            return;
+        }
+        let fill = std::iter::repeat_n(b' ', padding);
         if self.left {
             self.out.extend_from_slice(bytes);
             self.out.extend(fill);
@@ -175,5 +184,17 @@ impl TextSink for Field {
             (Base::Hex { upper: true }, true) => format!("0X{value:X}"),
         };
         self.text(text.as_bytes());
+    }
+}
+
+/// The length of a number's sign and base prefix (`-`, `+`, `0x`, `0X`), which zero padding
+/// goes after.
+fn numeric_prefix_len(bytes: &[u8]) -> usize {
+    let sign = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+    let rest = &bytes[sign..];
+    if rest.len() > 2 && rest[0] == b'0' && matches!(rest[1], b'x' | b'X') {
+        sign + 2
+    } else {
+        sign
     }
 }
