@@ -175,6 +175,14 @@ impl MapValue {
         }
     }
 
+    /// The aggregation function's name, or `None` for a plain value.
+    pub fn aggregation_name(&self) -> Option<&'static str> {
+        match self {
+            MapValue::Plain(_) => None,
+            other => Some(other.function_name()),
+        }
+    }
+
     pub fn is_histogram(&self) -> bool {
         matches!(self, MapValue::Hist { .. } | MapValue::Lhist { .. })
     }

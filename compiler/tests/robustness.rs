@@ -224,8 +224,6 @@ fn random_well_formed_programs() {
 }
 
 #[test]
-#[ignore = "lower bugs: code after exit/return, constant string compares in `?:`, predicates reading body \
-            locals, constant division by zero and out-of-range shifts all end in E0901"]
 fn well_formed_programs_never_hit_internal_errors() {
     for program in well_formed_programs(2000) {
         if let Err(diagnostics) = compile(&program, &support::FakeCatalog) {

@@ -177,7 +177,7 @@ fails!(
     "tracepoint:syscalls:sys_enter_opnat { }\nbegin {\n  $x = pdi;\n  @m[1] = 1;\n  @m[comm] = 2;\n  prinf(\"%d\\n\", $x);\n}"
 );
 
-// ---- Known bugs: the ignored tests state the right behaviour and fail until fixed ----
+// ---- Mistakes that once slipped through or cascaded ----
 
 /// The codes `compile` reports for `source`, or an empty list when it compiles.
 fn codes(source: &str) -> Vec<&'static str> {
@@ -194,7 +194,6 @@ fn a_failed_assignment_reports_one_error() {
 }
 
 #[test]
-#[ignore = "sema bug: a failed aggregation is also reported as E0301, map never assigned"]
 fn a_failed_aggregation_reports_one_error() {
     assert_eq!(codes("begin { @s = sum(comm); }"), ["E0509"]);
     assert_eq!(codes("begin { @c = count(pid); }"), ["E0513"]);
@@ -202,13 +201,11 @@ fn a_failed_aggregation_reports_one_error() {
 }
 
 #[test]
-#[ignore = "sema bug: `@c += 1` on an aggregation map is silently dropped instead of rejected"]
 fn compound_assignment_to_an_aggregation_is_rejected() {
     assert_eq!(codes("begin { @c = count(); @c += 1; }"), ["E0406"]);
 }
 
 #[test]
-#[ignore = "sema/lower bug: these well-typed or user-error scripts end in E0901 (invalid LIR)"]
 fn user_mistakes_are_not_internal_errors() {
     let scripts = [
         "begin { @x = 1 / 0; }",
@@ -226,7 +223,6 @@ fn user_mistakes_are_not_internal_errors() {
 }
 
 #[test]
-#[ignore = "sema message: with a wildcard, E0304 does not say which of the matched tracepoints lacks the field"]
 fn missing_field_under_a_wildcard_names_the_tracepoint() {
     let source = "tracepoint:syscalls:sys_enter_* { print(args.filename); }";
     let diagnostics = compile(source, &support::FakeCatalog).expect_err("sys_enter_getppid has no filename");

@@ -18,6 +18,7 @@ use crate::manifest::MapId;
 use crate::span::Span;
 
 pub mod cfg;
+pub mod dce;
 pub mod operands;
 pub mod print;
 pub mod verify;

@@ -29,6 +29,11 @@ impl FnLowerer<'_> {
             }
             ExprKind::Unary { op: UnaryOp::LogicalNot, expr } => self.branch_if_true(expr, target),
             ExprKind::StrEq { lhs, rhs, negate: false } => self.branch_if_strings_differ(lhs, rhs, target),
+            ExprKind::StrEq { lhs, rhs, negate: true } if both_literals(lhs, rhs) => {
+                if lhs.kind == rhs.kind {
+                    self.always_jump(target);
+                }
+            }
             ExprKind::StrEq { lhs, rhs, negate: true } => {
                 let differ = self.b.label();
                 self.branch_if_strings_differ(lhs, rhs, differ);
@@ -55,6 +60,12 @@ impl FnLowerer<'_> {
     /// NUL (an invariant of every string in memory), so equal strings have equal bytes up to
     /// the shorter size, and the longer one has a zero byte right after that.
     fn branch_if_strings_differ(&mut self, lhs: &Expr, rhs: &Expr, target: Label) {
+        if both_literals(lhs, rhs) {
+            if lhs.kind != rhs.kind {
+                self.always_jump(target);
+            }
+            return;
+        }
         let (literal, other) = match (&lhs.kind, &rhs.kind) {
             (ExprKind::Str(bytes), _) => (Some(bytes), rhs),
             (_, ExprKind::Str(bytes)) => (Some(bytes), lhs),
@@ -88,7 +99,7 @@ impl FnLowerer<'_> {
         if wanted > size {
             // The literal cannot fit: equal only if `place` is the literal's prefix cut at the
             // buffer size, which a NUL-terminated buffer never is.
-            self.b.jump(target);
+            self.always_jump(target);
             return;
         }
         let mut padded = bytes.to_vec();
@@ -106,6 +117,20 @@ impl FnLowerer<'_> {
             self.b.branch(Cond::Ne, actual, rhs, target);
         }
     }
+}
+
+impl FnLowerer<'_> {
+    /// A jump that is always taken but, being conditional, keeps the code after it reachable
+    /// for the kernel's and our verifier's control-flow checks.
+    fn always_jump(&mut self, target: Label) {
+        let zero = self.b.constant(0);
+        self.b.branch(Cond::Eq, zero, Operand::Imm(0), target);
+    }
+}
+
+/// Two string literals compare at compile time.
+fn both_literals(lhs: &Expr, rhs: &Expr) -> bool {
+    matches!((&lhs.kind, &rhs.kind), (ExprKind::Str(_), ExprKind::Str(_)))
 }
 
 /// The branch condition that holds when the comparison is true.

@@ -223,6 +223,7 @@ impl<'l> FnLowerer<'l> {
             self.b.func.insts.extend_from_slice(rest);
             self.cx.scratch_size = self.cx.scratch_size.max(self.b.scratch_size);
         }
+        crate::lir::dce::remove_unreachable(&mut self.b.func);
         self.b.func
     }
 

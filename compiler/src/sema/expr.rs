@@ -189,6 +189,9 @@ impl Checker {
         let Some(signed) = self.arith_signedness(op, &lhs, &rhs) else {
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         };
+        if let Some(diag) = bad_constant_operand(op, &rhs) {
+            return self.error_expr(diag, span);
+        }
         let ty = if op.is_comparison() {
             Ty::Bool
         } else if matches!(lhs.ty, Ty::Ptr { .. }) {
@@ -280,7 +283,7 @@ impl Checker {
         };
         let Some(tp_field) = format.fields.iter().find(|f| f.name == field.name) else {
             let names = format.fields.iter().map(|f| f.name.as_str());
-            let diag = Diagnostic::error("E0304", format!("this tracepoint has no field `{}`", field.name))
+            let diag = Diagnostic::error("E0304", format!("`{}` has no field `{}`", cx.name, field.name))
                 .with_primary(field.span, "unknown field")
                 .with_note(format!(
                     "its fields: {}",
@@ -484,5 +487,24 @@ fn binary_operand_error(op: BinOp, bad: &Expr, other: &Expr) -> Diagnostic {
         diag.with_help("a string is not a number; only `==` and `!=` compare strings, with strings")
     } else {
         diag
+    }
+}
+
+/// A literal right operand the kernel would refuse: division by zero, a shift of 64 or more.
+fn bad_constant_operand(op: BinOp, rhs: &Expr) -> Option<Diagnostic> {
+    let ExprKind::Int(value) = rhs.kind else { return None };
+    let value = value as i64;
+    match op {
+        BinOp::Div | BinOp::Mod if value == 0 => Some(
+            Diagnostic::error("E0422", format!("`{}` by zero", op.symbol()))
+                .with_primary(rhs.span, "this is zero")
+                .with_help("a division by zero is refused by the kernel; divide by a non-zero value"),
+        ),
+        BinOp::Shl | BinOp::Shr if !(0..64).contains(&value) => Some(
+            Diagnostic::error("E0423", format!("cannot shift by {value}"))
+                .with_primary(rhs.span, "shifts take 0 to 63")
+                .with_help("integers have 64 bits: shift by 0 to 63"),
+        ),
+        _ => None,
     }
 }

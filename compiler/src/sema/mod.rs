@@ -120,6 +120,8 @@ pub(crate) struct Checker {
 
 /// What the checker knows about the probe being checked.
 pub(crate) struct ProbeCx<'a> {
+    /// The expanded probe's name, e.g. `tracepoint:syscalls:sys_enter_openat`.
+    pub name: &'a str,
     pub format: Option<&'a TracepointFormat>,
     pub user_pointers: bool,
     pub probe_id: u32,
@@ -144,15 +146,18 @@ impl Checker {
 
     fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals, probe_id: u32) -> ProbeCx<'a> {
         let user_pointers = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
-        ProbeCx { format: probe.resolved.format.as_ref(), user_pointers, probe_id, locals }
+        ProbeCx { name: &probe.resolved.name, format: probe.resolved.format.as_ref(), user_pointers, probe_id, locals }
     }
 
     fn check_body(&mut self, block: &ast::Probe, cx: &mut ProbeCx<'_>) -> (Option<hir::Expr>, Vec<hir::Stmt>) {
+        // The predicate runs before the body: no variable has a value yet.
+        let body_locals = std::mem::take(&mut cx.locals);
         let predicate = block.predicate.as_ref().map(|p| {
             let e = self.expr(p, cx);
             self.expect_condition(&e);
             e
         });
+        cx.locals = body_locals;
         let body = self.block(&block.body, cx);
         (predicate, body)
     }

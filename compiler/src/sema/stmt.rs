@@ -45,6 +45,8 @@ impl Checker {
             if let Some((kind, arg)) = self.aggregation(name, args, value.span, cx) {
                 let (idx, key) = self.map_ref(map, cx);
                 if kind == MapValue::Plain(Ty::Error) {
+                    // Count the map as assigned so that later uses do not report it again.
+                    self.record_value(idx, kind, value.span);
                     return None;
                 }
                 self.record_value(idx, kind, value.span);
@@ -54,6 +56,12 @@ impl Checker {
         let (idx, key) = self.map_ref(map, cx);
         let mut value = self.expr(value, cx);
         if let Some(op) = op {
+            if let Some(Some(aggregation)) = self.maps.entry(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
+                self.report(Diagnostic::error("E0406", format!("the value of `@{}` cannot be read in a probe", map.name))
+                    .with_primary(span, format!("`{}=` reads it, but it holds a `{aggregation}()` aggregation", op.symbol()))
+                    .with_help(format!("aggregations are read when printed: `print(@{})`", map.name)));
+                return None;
+            }
             let current = Expr::new(ExprKind::MapRead { map: idx, key: key.clone().map(Box::new) }, self.plain_value(idx), map.span);
             value = self.binary(op, current, value, span);
         }

@@ -1,4 +1,4 @@
-//! The stable error codes of the syntax phase; `docs/errors-syntax.md` explains each one.
+//! The stable error codes of the syntax phase; `docs/errors.md` explains each one.
 
 /// A token the grammar does not allow at that place.
 pub const UNEXPECTED_TOKEN: &str = "E0101";
