@@ -251,7 +251,7 @@ impl Builder {
 /// agree modulo 8, less otherwise.
 pub fn alignment_limit(a: i32, b: i32) -> u32 {
     let diff = (a - b).unsigned_abs();
-    [8, 4, 2, 1].into_iter().find(|&c| diff % c == 0).unwrap_or(1)
+    [8, 4, 2, 1].into_iter().find(|&c| diff.is_multiple_of(c)).unwrap_or(1)
 }
 
 /// Splits `size` bytes starting at byte offset `start` into chunks of at most `max` bytes
