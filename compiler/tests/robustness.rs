@@ -2,6 +2,10 @@
 //! token soups and random well-formed programs all come back as an object or as diagnostics
 //! pointing into the source.
 
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
+
 mod support;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,25 +43,6 @@ fn corpus() -> Vec<String> {
     scripts
 }
 
-/// A small xorshift generator: deterministic, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 #[test]
 fn every_prefix_of_every_corpus_script() {

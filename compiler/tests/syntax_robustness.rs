@@ -1,6 +1,10 @@
 //! `parse` never panics: every prefix of realistic scripts, random bytes, random token soups and
 //! pathological nesting all come back as an AST or as diagnostics that render.
 
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
+
 use ferrotrace_compiler::render::render;
 use ferrotrace_compiler::syntax::{parse, print_ast};
 
@@ -46,21 +50,6 @@ fn check(source: &str) {
     }
 }
 
-/// A small xorshift generator: deterministic, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 #[test]
 fn realistic_scripts_parse() {
