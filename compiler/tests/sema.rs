@@ -130,6 +130,8 @@ fails!(string_cast_to_integer, "E0419", "begin { $x = (uint32)comm; }");
 fails!(string_used_as_a_number, "E0420", "begin { $x = comm + 1; }");
 fails!(number_plus_string, "E0420", "begin { $x = 1 + comm; }");
 fails!(let_without_a_value, "E0421", "begin { let $x; }");
+fails!(constant_division_by_zero, "E0422", "begin { @x = pid / 0; }");
+fails!(shift_of_64_bits, "E0423", "begin { @x = pid << 64; }");
 
 // ---- E05xx: calls ----
 // A map whose only assignment is an aggregation in error is also reported as never assigned (a
