@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Compile only: write the BPF ELF object to FILE and exit without loading it.
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub emit_elf: Option<PathBuf>,
+
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,

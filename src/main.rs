@@ -61,6 +61,10 @@ fn execute(cli: &Cli) -> Result<u8> {
     };
     report(&compiled.warnings, &script);
     debug::show_stages(cli, &compiled, &script.source, &mut io::stderr().lock())?;
+    if let Some(path) = &cli.emit_elf {
+        std::fs::write(path, &compiled.elf).with_context(|| format!("cannot write the ELF object to `{}`", path.display()))?;
+        return Ok(0);
+    }
     run_compiled(cli, &compiled, &script)
 }
 

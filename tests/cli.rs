@@ -151,3 +151,15 @@ fn diagnostics_in_a_script_from_stdin_name_stdin() {
     let outcome = run_with_stdin(&["-"], "begin {\n  nosuch();\n}\n");
     insta::assert_snapshot!(outcome.transcript());
 }
+
+#[test]
+fn emit_elf_writes_the_object_and_runs_nothing() {
+    if !kernel_ready() {
+        return;
+    }
+    let out = TempScript::new("emit.o", b"");
+    run(&["--emit-elf", out.path(), "-e", r#"begin { printf("ran\n"); }"#]).assert_exact(0, "", "");
+    let elf = std::fs::read(out.path()).expect("the ELF object was written");
+    assert_eq!(&elf[..4], b"\x7fELF");
+    assert_eq!(elf[18], 247, "e_machine is EM_BPF");
+}
