@@ -88,6 +88,14 @@ fn resolve_tracepoint(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<Res
             .with_primary(ap.span, format!("this has {} part(s) after the probe type", ap.parts.len()))
             .with_help("for example `tracepoint:syscalls:sys_enter_openat`"));
     };
+    let is_pattern = |part: &str| part.contains(['*', '?']);
+    if !is_pattern(category) && !is_pattern(name) {
+        match catalog.tracepoint_format(category, name) {
+            Ok(format) => return Ok(vec![tracepoint_probe(category, name, format)]),
+            Err(CatalogError::NotFound(_)) => {}
+            Err(error) => return Err(catalog_error(ap, &error)),
+        }
+    }
     let all = catalog.tracepoints().map_err(|e| catalog_error(ap, &e))?;
     let matches: Vec<&(String, String)> =
         all.iter().filter(|(c, n)| glob_match(category, c) && glob_match(name, n)).collect();
@@ -98,13 +106,17 @@ fn resolve_tracepoint(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<Res
         .into_iter()
         .map(|(c, n)| {
             let format = catalog.tracepoint_format(c, n).map_err(|e| catalog_error(ap, &e))?;
-            Ok(ResolvedProbe {
-                attach: Attach::Tracepoint { category: c.clone(), name: n.clone() },
-                name: format!("tracepoint:{c}:{n}"),
-                format: Some(format),
-            })
+            Ok(tracepoint_probe(c, n, format))
         })
         .collect()
+}
+
+fn tracepoint_probe(category: &str, name: &str, format: TracepointFormat) -> ResolvedProbe {
+    ResolvedProbe {
+        attach: Attach::Tracepoint { category: category.to_string(), name: name.to_string() },
+        name: format!("tracepoint:{category}:{name}"),
+        format: Some(format),
+    }
 }
 
 fn no_such_tracepoint(ap: &AttachPoint, category: &str, name: &str, all: &[(String, String)]) -> Diagnostic {
