@@ -1,35 +1,48 @@
-//! The compiler's `Catalog` answered from the running kernel's tracefs. Nothing is cached: a
-//! listing is one `readdir` per category and a format is one small file read.
+//! The compiler's `Catalog` answered from the running kernel's tracefs, remembering what it
+//! read: a script naming the same tracepoint a thousand times reads its format once, and the
+//! listing (a `readdir` of every category) is read at most once per compile.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 
 use ferrotrace_compiler::catalog::{Catalog, CatalogError, TracepointFormat};
 
 use crate::tracefs::{Tracefs, TracefsError};
 
-/// Kernel facts for the compiler, read live from tracefs.
+/// Kernel facts for the compiler, read from tracefs on first use.
 #[derive(Debug, Clone)]
 pub struct KernelCatalog {
     tracefs: Tracefs,
+    listing: OnceCell<Vec<(String, String)>>,
+    formats: RefCell<HashMap<(String, String), TracepointFormat>>,
 }
 
 impl KernelCatalog {
     pub fn new(tracefs: Tracefs) -> KernelCatalog {
-        KernelCatalog { tracefs }
+        KernelCatalog { tracefs, listing: OnceCell::new(), formats: RefCell::new(HashMap::new()) }
     }
 }
 
 impl Catalog for KernelCatalog {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
-        self.tracefs.tracepoints().map_err(to_catalog_error)
+        if let Some(listing) = self.listing.get() {
+            return Ok(listing.clone());
+        }
+        let listing = self.tracefs.tracepoints().map_err(to_catalog_error)?;
+        Ok(self.listing.get_or_init(|| listing).clone())
     }
 
-    fn tracepoint_format(
-        &self,
-        category: &str,
-        name: &str,
-    ) -> Result<TracepointFormat, CatalogError> {
-        self.tracefs
-            .format(category, name)
-            .map_err(to_catalog_error)
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+        let key = (category.to_string(), name.to_string());
+        if let Some(format) = self.formats.borrow().get(&key) {
+            return Ok(format.clone());
+        }
+        if [category, name].iter().any(|part| part.is_empty() || part.contains('/') || *part == "..") {
+            return Err(CatalogError::NotFound(format!("tracepoint:{category}:{name}")));
+        }
+        let format = self.tracefs.format(category, name).map_err(to_catalog_error)?;
+        self.formats.borrow_mut().insert(key, format.clone());
+        Ok(format)
     }
 }
 
