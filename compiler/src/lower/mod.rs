@@ -14,7 +14,7 @@ mod expr;
 mod maps;
 mod stmt;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use builder::{Arg, Builder, Place};
 use crate::lir::{helper, AluOp, Cond, Function, Insn, Operand, Reg};
@@ -49,7 +49,7 @@ pub fn lower(program: &hir::Program) -> Lowered {
     let mut lowerer = Lowerer::new(program);
     let mut functions = Vec::new();
     let mut programs = Vec::new();
-    let mut symbols = HashSet::new();
+    let mut symbols = Symbols::default();
     for (index, probe) in program.probes.iter().enumerate() {
         let symbol = program_symbol(index, &program.probe_names[probe.probe_id as usize], &mut symbols);
         let func = lowerer.lower_probe(probe, symbol.clone());
@@ -81,7 +81,7 @@ pub(crate) struct Lowerer {
 
 impl Lowerer {
     fn new(program: &hir::Program) -> Lowerer {
-        let mut used = HashSet::new();
+        let mut used = Symbols::default();
         let maps = program.maps.iter().map(|decl| user_map_spec(decl, &mut used)).collect();
         Lowerer { maps, actions: Vec::new(), ringbuf: None, scratch: None, config: None, scratch_size: 0 }
     }
@@ -313,7 +313,7 @@ fn assigned_before_use(body: &[hir::Stmt], id: LocalId) -> bool {
 }
 
 /// The kernel map definition and manifest entry of a script map.
-fn user_map_spec(decl: &hir::MapDecl, used: &mut HashSet<String>) -> MapSpec {
+fn user_map_spec(decl: &hir::MapDecl, used: &mut Symbols) -> MapSpec {
     let key: Vec<Ty> = match decl.key.as_slice() {
         [Ty::Tuple(fields)] => fields.clone(),
         other => other.to_vec(),
@@ -341,30 +341,44 @@ fn user_map_spec(decl: &hir::MapDecl, used: &mut HashSet<String>) -> MapSpec {
 }
 
 /// `AT_name`, shortened to the kernel's 15 bytes and made unique.
-fn map_symbol(name: &str, used: &mut HashSet<String>) -> String {
+fn map_symbol(name: &str, used: &mut Symbols) -> String {
     let clean: String = name.trim_start_matches('@').chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    unique_symbol(&format!("AT_{clean}"), used)
+    used.unique(&format!("AT_{clean}"))
 }
 
 /// `p<index>_<short name>`, at most 15 bytes, unique.
-fn program_symbol(index: usize, probe_name: &str, used: &mut HashSet<String>) -> String {
+fn program_symbol(index: usize, probe_name: &str, used: &mut Symbols) -> String {
     let tail = probe_name.rsplit(':').next().unwrap_or(probe_name);
     let clean: String = tail.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    unique_symbol(&format!("p{index}_{clean}"), used)
+    used.unique(&format!("p{index}_{clean}"))
 }
 
-/// `wanted` cut to 15 bytes; if another symbol already has that name, the first free `_2`,
-/// `_3`, ... replaces its tail.
-fn unique_symbol(wanted: &str, used: &mut HashSet<String>) -> String {
-    let base: String = wanted.chars().take(15).collect();
-    let mut candidate = base.clone();
-    let mut n = 1;
-    while !used.insert(candidate.clone()) {
-        n += 1;
-        let suffix = format!("_{n}");
-        candidate = base.chars().take(15 - suffix.len()).collect::<String>() + &suffix;
+/// Symbol names handed out so far, and for each 15-byte base the next suffix to try.
+#[derive(Default)]
+struct Symbols {
+    used: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
+}
+
+impl Symbols {
+    /// `wanted` cut to 15 bytes; if another symbol already has that name, the first free `_2`,
+    /// `_3`, ... replaces its tail. Each base remembers where its search stopped, so a thousand
+    /// maps whose names agree in their first 15 bytes cost linear time.
+    fn unique(&mut self, wanted: &str) -> String {
+        let base: String = wanted.chars().take(15).collect();
+        if self.used.insert(base.clone()) {
+            return base;
+        }
+        let n = self.next_suffix.entry(base.clone()).or_insert(2);
+        loop {
+            let suffix = format!("_{n}");
+            *n += 1;
+            let candidate = base.chars().take(15 - suffix.len()).collect::<String>() + &suffix;
+            if self.used.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
     }
-    candidate
 }
 
 /// The ELF section that tells aya the program type.
@@ -379,13 +393,11 @@ fn section_name(attach: &Attach) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
-    use super::map_symbol;
+    use super::{map_symbol, Symbols};
 
     #[test]
     fn map_symbols_stay_unique_when_names_are_cut_to_15_bytes() {
-        let mut used = HashSet::new();
+        let mut used = Symbols::default();
         let names = ["@read_bytes_4", "@read_bytes_40", "@read_bytes_2", "@read_bytes_41", "@read_bytes_2_"];
         let symbols: Vec<String> = names.iter().map(|name| map_symbol(name, &mut used)).collect();
         assert_eq!(symbols, ["AT_read_bytes_4", "AT_read_bytes_2", "AT_read_bytes_3", "AT_read_bytes_5", "AT_read_bytes_6"]);
