@@ -3,9 +3,9 @@
 //! perf events.
 
 use aya::programs::perf_event::{
-    PerfEventConfig, PerfEventLinkId, PerfEventScope, SamplePolicy, SoftwareEvent,
+    PerfEventConfig, PerfEventLink, PerfEventLinkId, PerfEventScope, SamplePolicy, SoftwareEvent,
 };
-use aya::programs::trace_point::TracePointLinkId;
+use aya::programs::trace_point::{TracePointLink, TracePointLinkId};
 use aya::programs::{
     PerfEvent, Program, ProgramError, RawTracePoint, RawTracePointRunOptions, TestRun, TracePoint,
 };
@@ -60,14 +60,21 @@ impl Session {
     }
 
     /// Detaches everything `attach_all` attached; keeps going past a failure and reports the
-    /// first one.
+    /// first one. The kernel waits out an RCU grace period as each tracepoint's last perf event
+    /// closes (tens of milliseconds), so links are released from many threads at once: their
+    /// waits overlap, and 360 tracepoints detach in about the time of one.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
         let mut first_error = None;
+        let mut owned = Vec::new();
         for attached in std::mem::take(&mut self.links) {
-            if let Err(error) = detach_one(self, attached) {
-                first_error.get_or_insert(error);
+            match take_link(self, attached) {
+                Ok(link) => owned.push(link),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
             }
         }
+        release_in_parallel(owned);
         first_error.map_or(Ok(()), Err)
     }
 
@@ -168,18 +175,25 @@ fn tracepoint_reason(category: &str, name: &str, error: &ProgramError) -> String
     }
 }
 
-fn detach_one(session: &mut Session, attached: AttachedLink) -> Result<(), AttachError> {
+/// A link taken out of aya's keeping (a `TracePointLink` or `PerfEventLink`): dropping it
+/// detaches the probe.
+type OwnedLink = Box<dyn Send>;
+
+/// Takes the link out of its program, so it can be dropped on another thread.
+fn take_link(session: &mut Session, attached: AttachedLink) -> Result<OwnedLink, AttachError> {
     let (program, result) = match attached {
         AttachedLink::TracePoint { program, link } => {
             let spec = &session.manifest.programs[program];
             let result = program_mut::<TracePoint>(&mut session.ebpf, spec)
-                .and_then(|tracepoint| tracepoint.detach(link).map_err(|error| chain(&error)));
+                .and_then(|tracepoint| tracepoint.take_link(link).map_err(|error| chain(&error)))
+                .map(|link: TracePointLink| Box::new(link) as OwnedLink);
             (program, result)
         }
         AttachedLink::PerfEvent { program, link } => {
             let spec = &session.manifest.programs[program];
             let result = program_mut::<PerfEvent>(&mut session.ebpf, spec)
-                .and_then(|perf_event| perf_event.detach(link).map_err(|error| chain(&error)));
+                .and_then(|perf_event| perf_event.take_link(link).map_err(|error| chain(&error)))
+                .map(|link: PerfEventLink| Box::new(link) as OwnedLink);
             (program, result)
         }
     };
@@ -187,6 +201,31 @@ fn detach_one(session: &mut Session, attached: AttachedLink) -> Result<(), Attac
         probe: session.manifest.programs[program].probe_name.clone(),
         reason: format!("detaching failed: {reason}"),
     })
+}
+
+/// Most links released at once; each releasing thread needs only a small stack.
+const RELEASE_THREADS: usize = 512;
+const RELEASE_STACK_BYTES: usize = 64 * 1024;
+
+/// Drops every link, spread over up to `RELEASE_THREADS` threads. A thread that cannot be
+/// started leaves its share to this one.
+fn release_in_parallel(links: Vec<OwnedLink>) {
+    if links.len() <= 1 {
+        return drop(links);
+    }
+    let per_thread = links.len().div_ceil(RELEASE_THREADS);
+    let mut shares: Vec<Vec<OwnedLink>> = Vec::new();
+    let mut links = links.into_iter().peekable();
+    while links.peek().is_some() {
+        shares.push(links.by_ref().take(per_thread).collect());
+    }
+    std::thread::scope(|scope| {
+        for share in shares {
+            let builder = std::thread::Builder::new().name("detach".into()).stack_size(RELEASE_STACK_BYTES);
+            // On failure the closure, and the share it owns, is dropped here: released inline.
+            let _ = builder.spawn_scoped(scope, move || drop(share));
+        }
+    });
 }
 
 /// The loaded program of `spec` as the aya type its probe needs.
