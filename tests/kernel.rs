@@ -443,6 +443,26 @@ mod tracepoints {
     }
 
     #[test]
+    fn tracepoints_sharing_a_program_name_the_one_that_fired() {
+        if !kernel_ready() {
+            return;
+        }
+        let comm = Comm::unique();
+        let program = format!(
+            "tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_close /comm == \"{}\"/ {{ @[probe] = count(); }}",
+            comm.name()
+        );
+        let tracer = Tracer::start(&["-e", &program]);
+        comm.open_file("/etc/hostname", 3);
+        comm.try_open_missing_file();
+        tracer.stop(libc::SIGINT).assert_exact(
+            0,
+            "\n\n@[tracepoint:syscalls:sys_enter_close]: 3\n@[tracepoint:syscalls:sys_enter_openat]: 4\n",
+            "Attached 2 probes\n",
+        );
+    }
+
+    #[test]
     fn signed_return_value_compared_as_a_bool_key() {
         if !kernel_ready() {
             return;

@@ -196,13 +196,24 @@ pub struct ProgramSpec {
     /// The ELF section, which tells aya the program type: `tracepoint/syscalls/sys_enter_openat`,
     /// `raw_tp/begin`, `perf_event`.
     pub section: String,
-    pub attach: Attach,
-    /// The probe as a user names it, e.g. `tracepoint:syscalls:sys_enter_openat`.
+    /// Where the program attaches: one target, or many tracepoints sharing one program.
+    pub targets: Vec<Target>,
+    /// The probe as a user names it, e.g. `tracepoint:syscalls:sys_enter_openat`; for a shared
+    /// program, the attach points as written, e.g. `tracepoint:syscalls:sys_enter_*`.
     pub probe_name: String,
     /// The span of the attach point in the script.
     pub span: Span,
     /// For every BPF instruction (by index; an `ld_imm64` takes two), the script span it came from.
     pub insn_spans: Vec<Span>,
+}
+
+/// One place a program attaches, and the probe it stands for there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub attach: Attach,
+    /// Index into `Manifest::probe_names`. A program shared by several tracepoints receives it
+    /// as the attachment's BPF cookie, which is how its `probe` builtin knows which one fired.
+    pub probe_id: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +223,8 @@ pub enum Attach {
     Begin,
     /// Run once with `BPF_PROG_TEST_RUN` after the others detach.
     End,
-    Tracepoint { category: String, name: String },
+    /// `event_id` is the tracepoint's id in tracefs, which its records carry as `common_type`.
+    Tracepoint { category: String, name: String, event_id: u32 },
     /// A software cpu-clock perf event on one CPU firing every `period_ns`.
     Interval { period_ns: u64 },
     /// A software cpu-clock perf event on every CPU at `hz` samples a second.

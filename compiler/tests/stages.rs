@@ -85,6 +85,9 @@ const TERNARY: &str = "tracepoint:syscalls:sys_exit_openat { @ok[args.ret < 0 ? 
 const TUPLE: &str = "begin { $t = (pid, comm, 7); @last = $t; printf(\"%d %s\\n\", $t.0, $t.1); }";
 const BRANCH_LOCALS: &str = "tracepoint:syscalls:sys_enter_read { if (args.count > 4096) { $size = \"big\"; $n = 2; } else { $size = \"small\"; $n = 1; } @sizes[$size] = sum($n); }";
 
+const SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); }";
+const NOT_SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[args.flags] = count(); }";
+
 // ---- The hot path: a count keyed by comm ----
 
 hir!(keyed_count_hir, KEYED_COUNT);
@@ -100,6 +103,14 @@ fn keyed_count_encodes_to_fewer_than_31_slots() {
     let [program] = compiled.programs.as_slice() else { panic!("one probe, one program") };
     assert!(program.insns.len() < 31, "{} slots:\n{}", program.insns.len(), disassembly(&compiled, KEYED_COUNT));
 }
+
+// ---- Tracepoints sharing one program ----
+
+// Both `open` tracepoints check to the same body: one program, whose `probe` is its cookie.
+hir!(shared_program_hir, SHARED);
+bpf!(shared_program_bpf, SHARED);
+// `flags` sits at different offsets in the two records: one program each.
+hir!(differing_args_are_not_shared_hir, NOT_SHARED);
 
 // ---- Histograms: the bucket computations ----
 

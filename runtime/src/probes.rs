@@ -1,27 +1,26 @@
 //! Running `begin`/`end` probes once with `BPF_PROG_TEST_RUN`, and attaching and detaching
-//! every other probe: tracepoints by name, `interval` and `profile` as software cpu-clock
-//! perf events.
+//! every other probe: tracepoints through a perf event and a BPF link carrying the probe id as
+//! its cookie, `interval` and `profile` as software cpu-clock perf events.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use aya::programs::perf_event::{
     PerfEventConfig, PerfEventLink, PerfEventLinkId, PerfEventScope, SamplePolicy, SoftwareEvent,
 };
-use aya::programs::trace_point::{TracePointLink, TracePointLinkId};
 use aya::programs::{
     PerfEvent, Program, ProgramError, RawTracePoint, RawTracePointRunOptions, TestRun, TracePoint,
 };
-use ferrotrace_compiler::manifest::{Attach, ProgramSpec};
+use ferrotrace_compiler::manifest::{Attach, ProgramSpec, Target};
 
-use crate::cpus;
 use crate::error::{chain, AttachError};
 use crate::session::Session;
 use crate::tracefs::Tracefs;
+use crate::{cpus, sys};
 
 /// One attachment to undo in `detach_all`.
 pub(crate) enum AttachedLink {
-    TracePoint {
-        program: usize,
-        link: TracePointLinkId,
-    },
+    /// A BPF link of our own making (tracepoints): closing it detaches.
+    Fd(OwnedFd),
     PerfEvent {
         program: usize,
         link: PerfEventLinkId,
@@ -41,22 +40,24 @@ impl Session {
 
     /// Attaches every probe that is not `begin`/`end`. Returns the number of probes, counting
     /// `begin` and `end` as bpftrace does in `Attached N probes` (a profile probe on every CPU
-    /// is one probe).
+    /// is one probe, a program shared by many tracepoints is one probe per tracepoint).
     pub fn attach_all(&mut self) -> Result<usize, AttachError> {
-        let needs_tracefs = self
-            .manifest
-            .programs
-            .iter()
-            .any(|spec| matches!(spec.attach, Attach::Tracepoint { .. }));
+        let needs_tracefs = self.manifest.programs.iter().flat_map(|spec| &spec.targets).any(|target| {
+            matches!(target.attach, Attach::Tracepoint { .. })
+        });
         if needs_tracefs {
             Tracefs::find_or_mount(true)?;
         }
+        let mut probes = 0;
         for index in 0..self.manifest.programs.len() {
             let spec = self.manifest.programs[index].clone();
-            let links = attach_one(&mut self.ebpf, index, &spec)?;
-            self.links.extend(links);
+            for target in &spec.targets {
+                let links = attach_one(&mut self.ebpf, index, &spec, target)?;
+                self.links.extend(links);
+                probes += 1;
+            }
         }
-        Ok(self.manifest.programs.len())
+        Ok(probes)
     }
 
     /// Detaches everything `attach_all` attached; keeps going past a failure and reports the
@@ -83,7 +84,7 @@ impl Session {
             .manifest
             .programs
             .iter()
-            .filter(|spec| wanted(&spec.attach))
+            .filter(|spec| spec.targets.iter().any(|target| wanted(&target.attach)))
         {
             let run_error = |reason: String| AttachError::Run {
                 probe: spec.probe_name.clone(),
@@ -102,22 +103,26 @@ fn attach_one(
     ebpf: &mut aya::Ebpf,
     index: usize,
     spec: &ProgramSpec,
+    target: &Target,
 ) -> Result<Vec<AttachedLink>, AttachError> {
     let attach_error = |reason: String| AttachError::Probe {
         probe: spec.probe_name.clone(),
         reason,
     };
-    match &spec.attach {
+    match &target.attach {
         Attach::Begin | Attach::End => Ok(Vec::new()),
-        Attach::Tracepoint { category, name } => {
+        Attach::Tracepoint { category, name, event_id } => {
             let program = program_mut::<TracePoint>(ebpf, spec).map_err(attach_error)?;
-            let link = program
-                .attach(category, name)
-                .map_err(|error| attach_error(tracepoint_reason(category, name, &error)))?;
-            Ok(vec![AttachedLink::TracePoint {
-                program: index,
-                link,
-            }])
+            let program_fd = program.fd().map_err(|error| attach_error(chain(&error)))?;
+            let link = attach_tracepoint(program_fd.as_fd(), *event_id, target.probe_id)
+                .map_err(|reason| AttachError::Probe {
+                    probe: match spec.targets.len() {
+                        1 => spec.probe_name.clone(),
+                        _ => format!("tracepoint:{category}:{name}"),
+                    },
+                    reason: tracepoint_reason(category, name, reason),
+                })?;
+            Ok(vec![AttachedLink::Fd(link)])
         }
         Attach::Interval { period_ns } => {
             let program = program_mut::<PerfEvent>(ebpf, spec).map_err(attach_error)?;
@@ -165,42 +170,43 @@ fn attach_cpu_clock(
         })
 }
 
-/// aya reports a missing tracepoint as a failure to read its `id` file; say it plainly.
-fn tracepoint_reason(category: &str, name: &str, error: &ProgramError) -> String {
+/// A perf event on the tracepoint and a BPF link from `program` to it, with the probe id as the
+/// cookie. The link holds the perf event; dropping the link detaches.
+fn attach_tracepoint(program: BorrowedFd<'_>, event_id: u32, probe_id: u32) -> Result<OwnedFd, String> {
+    let perf_event = sys::perf_event_open_tracepoint(event_id).map_err(|error| format!("perf_event_open: {error}"))?;
+    sys::link_create_perf_event(program, perf_event.as_fd(), u64::from(probe_id))
+        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))
+}
+
+/// Says plainly when the tracepoint has gone since the script was compiled.
+fn tracepoint_reason(category: &str, name: &str, reason: String) -> String {
     let missing = Tracefs::find().is_some_and(|tracefs| tracefs.format(category, name).is_err());
     if missing {
         format!("the kernel has no tracepoint `{category}:{name}`")
     } else {
-        chain(error)
+        reason
     }
 }
 
-/// A link taken out of aya's keeping (a `TracePointLink` or `PerfEventLink`): dropping it
+/// A link taken out of aya's keeping (a `PerfEventLink`) or a link fd of our own: dropping it
 /// detaches the probe.
 type OwnedLink = Box<dyn Send>;
 
 /// Takes the link out of its program, so it can be dropped on another thread.
 fn take_link(session: &mut Session, attached: AttachedLink) -> Result<OwnedLink, AttachError> {
-    let (program, result) = match attached {
-        AttachedLink::TracePoint { program, link } => {
-            let spec = &session.manifest.programs[program];
-            let result = program_mut::<TracePoint>(&mut session.ebpf, spec)
-                .and_then(|tracepoint| tracepoint.take_link(link).map_err(|error| chain(&error)))
-                .map(|link: TracePointLink| Box::new(link) as OwnedLink);
-            (program, result)
-        }
+    match attached {
+        AttachedLink::Fd(fd) => Ok(Box::new(fd)),
         AttachedLink::PerfEvent { program, link } => {
             let spec = &session.manifest.programs[program];
-            let result = program_mut::<PerfEvent>(&mut session.ebpf, spec)
+            program_mut::<PerfEvent>(&mut session.ebpf, spec)
                 .and_then(|perf_event| perf_event.take_link(link).map_err(|error| chain(&error)))
-                .map(|link: PerfEventLink| Box::new(link) as OwnedLink);
-            (program, result)
+                .map(|link: PerfEventLink| Box::new(link) as OwnedLink)
+                .map_err(|reason| AttachError::Probe {
+                    probe: spec.probe_name.clone(),
+                    reason: format!("detaching failed: {reason}"),
+                })
         }
-    };
-    result.map_err(|reason| AttachError::Probe {
-        probe: session.manifest.programs[program].probe_name.clone(),
-        reason: format!("detaching failed: {reason}"),
-    })
+    }
 }
 
 /// Most links released at once; each releasing thread needs only a small stack.

@@ -84,7 +84,7 @@ fn report_attached(err: &mut dyn Write, count: usize, quiet: bool) -> io::Result
 
 /// Whether anything but `begin`/`end` runs: otherwise the script ends after `begin`.
 fn has_event_probes(manifest: &Manifest) -> bool {
-    manifest.programs.iter().any(|p| !matches!(p.attach, Attach::Begin | Attach::End))
+    manifest.programs.iter().flat_map(|p| &p.targets).any(|t| !matches!(t.attach, Attach::Begin | Attach::End))
 }
 
 /// Acts on ring buffer records while the probes run.

@@ -1,5 +1,5 @@
 //! Every raw system call the runtime makes itself (aya makes the rest): bpf map commands,
-//! epoll, mount, sigaction and the effective user id. Each wrapper turns `-1` into an
+//! tracepoint perf events and their BPF links, epoll, mount, sigaction and the effective user id. Each wrapper turns `-1` into an
 //! `io::Error` and nothing more, so what we ask the kernel is visible in one place.
 
 use std::ffi::CStr;
@@ -32,12 +32,45 @@ struct MapElemAttr {
 /// `BPF_EXIST`: update only a key that is already there.
 pub const BPF_EXIST: u64 = 2;
 
+/// `bpf_attr` for `BPF_LINK_CREATE` of a perf event link.
+#[repr(C)]
+struct PerfLinkCreateAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    bpf_cookie: u64,
+}
+
+/// `struct perf_event_attr` up to `config1` (`PERF_ATTR_SIZE_VER0`, which every kernel takes).
+#[repr(C)]
+#[derive(Default)]
+struct PerfEventAttr {
+    kind: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    flags: u64,
+    wakeup_events: u32,
+    bp_type: u32,
+    config1: u64,
+}
+
+const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_SAMPLE_RAW: u64 = 1 << 10;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
+/// `enum bpf_attach_type`: `BPF_PERF_EVENT`.
+const BPF_PERF_EVENT: u32 = 41;
+
 // `enum bpf_cmd` values (uapi/linux/bpf.h); libc does not define them.
 const BPF_MAP_CREATE: libc::c_int = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_int = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_int = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
+const BPF_LINK_CREATE: libc::c_int = 28;
 
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, properly sized `bpf_attr` prefix for `cmd`; the kernel reads
@@ -119,6 +152,46 @@ pub fn map_get_next_key(
         Err(error) if error.raw_os_error() == Some(libc::ENOENT) => Ok(false),
         Err(error) => Err(error),
     }
+}
+
+/// A perf event on tracepoint `event_id` (its tracefs `id`), for any process, bound to CPU 0:
+/// a BPF program attached to it runs wherever the tracepoint fires.
+pub fn perf_event_open_tracepoint(event_id: u32) -> io::Result<OwnedFd> {
+    let attr = PerfEventAttr {
+        kind: PERF_TYPE_TRACEPOINT,
+        size: size_of::<PerfEventAttr>() as u32,
+        config: u64::from(event_id),
+        sample_period: 1,
+        sample_type: PERF_SAMPLE_RAW,
+        wakeup_events: 1,
+        ..Default::default()
+    };
+    // SAFETY: `attr` is a valid `perf_event_attr` prefix whose `size` says how much the kernel
+    // may read; no pointers are passed.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative return of perf_event_open is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `BPF_LINK_CREATE` attaching `program` to `perf_event` with a BPF cookie, which the program
+/// reads with `bpf_get_attach_cookie`. The link keeps the perf event open; closing the link
+/// detaches.
+pub fn link_create_perf_event(program: BorrowedFd<'_>, perf_event: BorrowedFd<'_>, cookie: u64) -> io::Result<OwnedFd> {
+    let mut attr = PerfLinkCreateAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        target_fd: perf_event.as_raw_fd() as u32,
+        attach_type: BPF_PERF_EVENT,
+        flags: 0,
+        bpf_cookie: cookie,
+    };
+    let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
+    // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// `epoll_create1(EPOLL_CLOEXEC)`.

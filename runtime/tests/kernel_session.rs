@@ -7,6 +7,7 @@ mod kernel_support;
 use std::time::{Duration, Instant};
 
 use ferrotrace_compiler::manifest::{Attach, BpfMapType, MapId, MapRole};
+use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{signals, LoadError, Session};
 use kernel_support::asm::Code;
 use kernel_support::{build, count_role, kernel_available, map, TestProgram};
@@ -153,9 +154,11 @@ fn tracepoint_interval_and_profile_probes_fire_until_detached() {
             count_role("@samples", false),
         ),
     ];
+    let tracefs = Tracefs::find_or_mount(true).expect("tracefs");
     let tracepoint = Attach::Tracepoint {
         category: "syscalls".into(),
         name: "sys_enter_getppid".into(),
+        event_id: tracefs.format("syscalls", "sys_enter_getppid").expect("format").id,
     };
     let (elf, manifest) = build(
         maps,
@@ -215,6 +218,7 @@ fn a_missing_tracepoint_is_named_in_the_error() {
     let attach = Attach::Tracepoint {
         category: "syscalls".into(),
         name: "sys_enter_nothing".into(),
+        event_id: u32::MAX,
     };
     let code = Code::new().count_in_array(0).return_zero();
     let (elf, manifest) = build(

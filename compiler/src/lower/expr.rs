@@ -23,7 +23,7 @@ impl FnLowerer<'_> {
             ExprKind::Bool(b) => Value::Reg(self.b.constant(i64::from(*b))),
             ExprKind::Str(bytes) => Value::Mem(self.string_constant(bytes, e.ty.size())),
             ExprKind::Builtin(builtin) => self.builtin(*builtin),
-            ExprKind::ProbeName(id) => Value::Reg(self.b.constant(i64::from(*id))),
+            ExprKind::ProbeName => Value::Reg(self.probe_value()),
             ExprKind::Local(id) => self.local_value(*id),
             ExprKind::MapRead { map, key } => self.map_read(*map, key.as_deref(), &e.ty),
             ExprKind::TracepointField(field) => self.tracepoint_field(field),
@@ -108,6 +108,16 @@ impl FnLowerer<'_> {
         self.b.alu(AluOp::Sub, out, Operand::Reg(start));
         self.b.place_label(done);
         out
+    }
+
+    /// The `probe` value, an index into the probe names: a constant in a program with one
+    /// target; in a program shared by tracepoints, the attachment's cookie, which the runtime
+    /// sets to the probe id.
+    fn probe_value(&mut self) -> Reg {
+        match self.probe.targets.as_slice() {
+            [only] => self.b.constant(i64::from(only.probe_id)),
+            _ => self.b.call(helper::GET_ATTACH_COOKIE, &[Arg::Reg(self.ctx)]),
+        }
     }
 
     fn tracepoint_field(&mut self, field: &TracepointField) -> Value {

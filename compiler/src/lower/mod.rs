@@ -51,13 +51,14 @@ pub fn lower(program: &hir::Program) -> Lowered {
     let mut programs = Vec::new();
     let mut symbols = Symbols::default();
     for (index, probe) in program.probes.iter().enumerate() {
-        let symbol = program_symbol(index, &program.probe_names[probe.probe_id as usize], &mut symbols);
+        let first = &probe.targets[0];
+        let symbol = program_symbol(index, &program.probe_names[first.probe_id as usize], &mut symbols);
         let func = lowerer.lower_probe(probe, symbol.clone());
         programs.push(ProgramSpec {
             symbol,
-            section: section_name(&probe.attach),
-            attach: probe.attach.clone(),
-            probe_name: program.probe_names[probe.probe_id as usize].clone(),
+            section: section_name(&first.attach),
+            targets: probe.targets.clone(),
+            probe_name: probe.name.clone(),
             span: probe.span,
             insn_spans: Vec::new(),
         });
@@ -386,7 +387,7 @@ fn section_name(attach: &Attach) -> String {
     match attach {
         Attach::Begin => "raw_tp/begin".to_string(),
         Attach::End => "raw_tp/end".to_string(),
-        Attach::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+        Attach::Tracepoint { category, name, .. } => format!("tracepoint/{category}/{name}"),
         Attach::Interval { .. } | Attach::Profile { .. } => "perf_event".to_string(),
     }
 }

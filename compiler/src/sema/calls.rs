@@ -14,7 +14,7 @@ use ferrotrace_stdlib::FunctionKind;
 
 impl Checker {
     pub(crate) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
-        if let Some(expr) = builtin(&name.name, span, cx) {
+        if let Some(expr) = builtin(&name.name, span) {
             return match args {
                 [] => expr,
                 _ => self.error_expr(arity(name, "no arguments", args.len(), span), span),

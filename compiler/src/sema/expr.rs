@@ -66,7 +66,7 @@ impl Checker {
     }
 
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
-        if let Some(expr) = builtin(name, span, cx) {
+        if let Some(expr) = builtin(name, span) {
             return expr;
         }
         if name == "args" {
@@ -394,7 +394,7 @@ impl Checker {
 }
 
 /// The builtin variable `name`, if it is one.
-pub(crate) fn builtin(name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+pub(crate) fn builtin(name: &str, span: Span) -> Option<Expr> {
     let (builtin, ty) = match name {
         "pid" => (Builtin::Pid, Ty::Int(IntTy::U32)),
         "tid" => (Builtin::Tid, Ty::Int(IntTy::U32)),
@@ -405,7 +405,7 @@ pub(crate) fn builtin(name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> 
         "elapsed" => (Builtin::Elapsed, Ty::U64),
         "cpu" => (Builtin::Cpu, Ty::Int(IntTy::U32)),
         "rand" => (Builtin::Rand, Ty::Int(IntTy::U32)),
-        "probe" => return Some(Expr::new(ExprKind::ProbeName(cx.probe_id), Ty::Probe, span)),
+        "probe" => return Some(Expr::new(ExprKind::ProbeName, Ty::Probe, span)),
         _ => return None,
     };
     Some(Expr::new(ExprKind::Builtin(builtin), ty, span))

@@ -5,7 +5,7 @@
 //! is the proof lowering relies on: no `Ty::Error` and no unresolved name reaches it.
 
 use crate::catalog::TracepointField;
-use crate::manifest::{Attach, MapValue};
+use crate::manifest::{MapValue, Target};
 use crate::span::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
 use crate::types::{IntTy, Ty};
@@ -20,7 +20,8 @@ pub struct LocalId(pub u32);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
-    /// One probe per attach point after wildcard expansion, in script order.
+    /// One probe per attach point after wildcard expansion, in script order, except that
+    /// tracepoints of one block whose checked bodies are identical share one probe.
     pub probes: Vec<Probe>,
     pub maps: Vec<MapDecl>,
     /// Names of the probes, indexed by `Probe::probe_id` (what the `probe` builtin yields).
@@ -41,10 +42,13 @@ pub struct MapDecl {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
-    pub attach: Attach,
-    /// Index into `Program::probe_names`.
-    pub probe_id: u32,
-    /// The attach point in the script.
+    /// Where the probe attaches: one target, or several tracepoints that share this program
+    /// because their checked bodies came out identical.
+    pub targets: Vec<Target>,
+    /// The probe's name for messages and listings: the probe's own name, or for shared
+    /// tracepoints the attach points as written.
+    pub name: String,
+    /// The (first) attach point in the script.
     pub span: Span,
     pub predicate: Option<Expr>,
     pub body: Vec<Stmt>,
@@ -112,8 +116,8 @@ pub enum ExprKind {
     Str(Vec<u8>),
     Bool(bool),
     Builtin(Builtin),
-    /// The `probe` builtin: this probe's id.
-    ProbeName(u32),
+    /// The `probe` builtin: which of the program's targets fired.
+    ProbeName,
     Local(LocalId),
     /// `@m[key]` read as a value; a missing key reads as zero.
     MapRead { map: MapIdx, key: Option<Box<Expr>> },
@@ -169,7 +173,7 @@ impl Expr {
             | ExprKind::Str(_)
             | ExprKind::Bool(_)
             | ExprKind::Builtin(_)
-            | ExprKind::ProbeName(_)
+            | ExprKind::ProbeName
             | ExprKind::Local(_)
             | ExprKind::TracepointField(_) => {}
             ExprKind::MapRead { key, .. } | ExprKind::Delete { key, .. } => key.iter().for_each(|k| each(k)),

@@ -20,7 +20,7 @@ pub use unify::storage;
 
 use crate::catalog::{Catalog, TracepointFormat};
 use crate::diagnostic::Diagnostic;
-use crate::manifest::{Attach, MapValue};
+use crate::manifest::{Attach, MapValue, Target};
 use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Ty;
@@ -42,13 +42,15 @@ pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Prog
     infer_maps(&expanded, &mut maps);
 
     let mut checker = Checker { maps, diags: Vec::new(), quiet: false };
-    let mut probes = Vec::new();
+    let mut probes: Vec<hir::Probe> = Vec::new();
     let mut probe_names = Vec::new();
+    let mut shared = SharedPrograms::default();
     for probe in &expanded {
         let probe_id = probe_names.len() as u32;
         probe_names.push(probe.resolved.name.clone());
         let locals = checker.settle_locals(probe);
-        probes.push(checker.check_probe(probe, locals, probe_id));
+        let checked = checker.check_probe(probe, locals, probe_id);
+        shared.add(&mut probes, checked, probe);
     }
     diags.append(&mut checker.diags);
     let maps = checker.finish_maps(&mut diags);
@@ -59,11 +61,68 @@ pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Prog
     Ok((hir::Program { probes, maps, probe_names }, diags))
 }
 
+/// Folds tracepoints of one probe block into one program when their checked predicate, body
+/// and variables are identical: a wildcard over 360 syscalls whose body reads no differing
+/// `args` field loads and verifies one program, attached 360 times. Its `probe` builtin reads
+/// the attachment's BPF cookie (the probe id) to tell which tracepoint fired.
+#[derive(Default)]
+struct SharedPrograms {
+    /// For each probe block (by address), its shareable programs so far.
+    by_block: Vec<(*const ast::Probe, Vec<Shareable>)>,
+}
+
+/// A tracepoint program later tracepoints of its block may join.
+struct Shareable {
+    /// Index into the probe list.
+    index: usize,
+    /// The attach points, as written, whose tracepoints it serves.
+    written: Vec<String>,
+}
+
+impl SharedPrograms {
+    fn add(&mut self, probes: &mut Vec<hir::Probe>, checked: hir::Probe, expanded: &ExpandedProbe<'_>) {
+        if !matches!(expanded.resolved.attach, Attach::Tracepoint { .. }) {
+            probes.push(checked);
+            return;
+        }
+        let block: *const ast::Probe = expanded.block;
+        let position = match self.by_block.iter().position(|(b, _)| *b == block) {
+            Some(position) => position,
+            None => {
+                self.by_block.push((block, Vec::new()));
+                self.by_block.len() - 1
+            }
+        };
+        let candidates = &mut self.by_block[position].1;
+        match candidates.iter_mut().find(|candidate| same_program(&probes[candidate.index], &checked)) {
+            Some(shared) => {
+                if !shared.written.contains(&expanded.written) {
+                    shared.written.push(expanded.written.clone());
+                }
+                let program = &mut probes[shared.index];
+                program.targets.extend(checked.targets);
+                program.name = shared.written.join(", ");
+            }
+            None => {
+                candidates.push(Shareable { index: probes.len(), written: vec![expanded.written.clone()] });
+                probes.push(checked);
+            }
+        }
+    }
+}
+
+/// Whether two checked tracepoint probes compile to the same program.
+fn same_program(a: &hir::Probe, b: &hir::Probe) -> bool {
+    a.predicate == b.predicate && a.body == b.body && a.locals == b.locals && a.user_pointers == b.user_pointers
+}
+
 /// A probe block's body paired with one concrete probe it attaches to.
 struct ExpandedProbe<'a> {
     block: &'a ast::Probe,
     resolved: ResolvedProbe,
     span: Span,
+    /// The attach point as written, e.g. `tracepoint:syscalls:sys_enter_*`.
+    written: String,
 }
 
 fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> Vec<ExpandedProbe<'a>> {
@@ -71,7 +130,9 @@ fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &m
     for block in &program.probes {
         for ap in &block.attach_points {
             match probes::resolve(ap, catalog) {
-                Ok(resolved) => out.extend(resolved.into_iter().map(|resolved| ExpandedProbe { block, resolved, span: ap.span })),
+                Ok(resolved) => out.extend(
+                    resolved.into_iter().map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
+                ),
                 Err(diag) => diags.push(diag),
             }
         }
@@ -124,7 +185,6 @@ pub(crate) struct ProbeCx<'a> {
     pub name: &'a str,
     pub format: Option<&'a TracepointFormat>,
     pub user_pointers: bool,
-    pub probe_id: u32,
     pub locals: Locals,
 }
 
@@ -138,15 +198,15 @@ impl Checker {
     /// Checks the probe quietly once to learn the final types of its variables.
     fn settle_locals(&mut self, probe: &ExpandedProbe<'_>) -> Locals {
         let quiet = std::mem::replace(&mut self.quiet, true);
-        let mut cx = self.probe_cx(probe, Locals::default(), 0);
+        let mut cx = self.probe_cx(probe, Locals::default());
         self.check_body(probe.block, &mut cx);
         self.quiet = quiet;
         cx.locals
     }
 
-    fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals, probe_id: u32) -> ProbeCx<'a> {
+    fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals) -> ProbeCx<'a> {
         let user_pointers = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
-        ProbeCx { name: &probe.resolved.name, format: probe.resolved.format.as_ref(), user_pointers, probe_id, locals }
+        ProbeCx { name: &probe.resolved.name, format: probe.resolved.format.as_ref(), user_pointers, locals }
     }
 
     fn check_body(&mut self, block: &ast::Probe, cx: &mut ProbeCx<'_>) -> (Option<hir::Expr>, Vec<hir::Stmt>) {
@@ -163,7 +223,7 @@ impl Checker {
     }
 
     fn check_probe(&mut self, probe: &ExpandedProbe<'_>, locals: Locals, probe_id: u32) -> hir::Probe {
-        let mut cx = self.probe_cx(probe, locals, probe_id);
+        let mut cx = self.probe_cx(probe, locals);
         let (predicate, body) = self.check_body(probe.block, &mut cx);
         if matches!(probe.resolved.attach, Attach::Begin | Attach::End) && predicate.is_some() {
             let span = probe.block.predicate.as_ref().map_or(probe.span, |p| p.span);
@@ -171,8 +231,8 @@ impl Checker {
                 .with_primary(span, "checked once"));
         }
         hir::Probe {
-            attach: probe.resolved.attach.clone(),
-            probe_id,
+            targets: vec![Target { attach: probe.resolved.attach.clone(), probe_id }],
+            name: probe.resolved.name.clone(),
             span: probe.span,
             predicate,
             body,

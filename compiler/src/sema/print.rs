@@ -12,8 +12,10 @@ pub fn print_hir(program: &Program) -> String {
         let _ = writeln!(out, "map#{i} {}[{}]: {:?}", map.name, key.join(", "), map.value);
     }
     for probe in &program.probes {
-        let name = &program.probe_names[probe.probe_id as usize];
-        let _ = writeln!(out, "probe {name}");
+        let _ = writeln!(out, "probe {}", probe.name);
+        if probe.targets.len() > 1 {
+            let _ = writeln!(out, "  shared by {} tracepoints", probe.targets.len());
+        }
         for (i, local) in probe.locals.iter().enumerate() {
             let _ = writeln!(out, "  local#{i} ${}: {}", local.name, local.ty);
         }
@@ -75,7 +77,7 @@ fn expr(e: &Expr) -> String {
         ExprKind::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Builtin(b) => format!("{b:?}").to_lowercase(),
-        ExprKind::ProbeName(id) => format!("probe#{id}"),
+        ExprKind::ProbeName => "probe".to_string(),
         ExprKind::Local(id) => format!("local#{}", id.0),
         ExprKind::MapRead { map, key } => format!("map#{}[{}]", map.0, key.as_deref().map(expr).unwrap_or_default()),
         ExprKind::TracepointField(f) => format!("args.{}@{}", f.name, f.offset),

@@ -113,7 +113,7 @@ fn resolve_tracepoint(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<Res
 
 fn tracepoint_probe(category: &str, name: &str, format: TracepointFormat) -> ResolvedProbe {
     ResolvedProbe {
-        attach: Attach::Tracepoint { category: category.to_string(), name: name.to_string() },
+        attach: Attach::Tracepoint { category: category.to_string(), name: name.to_string(), event_id: format.id },
         name: format!("tracepoint:{category}:{name}"),
         format: Some(format),
     }

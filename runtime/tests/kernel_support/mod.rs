@@ -6,7 +6,7 @@
 pub mod asm;
 
 use ferrotrace_compiler::manifest::{
-    Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapRole, MapSpec, MapValue, ProgramSpec,
+    Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapRole, MapSpec, MapValue, ProgramSpec, Target,
     UserMap,
 };
 use ferrotrace_compiler::span::Span;
@@ -132,7 +132,7 @@ pub fn build(maps: Vec<MapSpec>, programs: Vec<TestProgram>) -> (Vec<u8>, Manife
         specs.push(ProgramSpec {
             symbol: program.symbol.to_string(),
             section: program.section,
-            attach: program.attach,
+            targets: vec![Target { attach: program.attach, probe_id: 0 }],
             probe_name: format!("test:{}", program.symbol),
             span: Span::DUMMY,
             insn_spans: vec![Span::DUMMY; program.code.len()],
