@@ -9,6 +9,8 @@ use crate::tracefs::TracefsError;
 pub enum LoadError {
     #[error("cannot load the BPF object: {reason}")]
     Object { reason: String },
+    #[error("cannot create map `{map}`: {reason}")]
+    Map { map: String, reason: String },
     #[error("the BPF object has no program `{symbol}` (probe `{probe}`)")]
     MissingProgram { symbol: String, probe: String },
     #[error("program `{symbol}` has an unsupported type for probe `{probe}`")]
@@ -41,19 +43,4 @@ pub enum AttachError {
     Tracefs(#[from] TracefsError),
     #[error(transparent)]
     Cpus(#[from] CpuListError),
-}
-
-/// An error and its sources as one line: `a: b: c`.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

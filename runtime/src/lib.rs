@@ -6,6 +6,7 @@ pub mod cpus;
 pub mod entry;
 pub mod error;
 pub mod events;
+mod loader;
 pub mod maps;
 pub mod output;
 pub mod privileges;

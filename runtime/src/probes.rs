@@ -1,31 +1,16 @@
 //! Running `begin`/`end` probes once with `BPF_PROG_TEST_RUN`, and attaching and detaching
-//! every other probe: tracepoints through a perf event and a BPF link carrying the probe id as
-//! its cookie, `interval` and `profile` as software cpu-clock perf events.
+//! every other probe: each attachment is a perf event (a tracepoint, or a software cpu-clock
+//! for `interval` and `profile`) and a BPF link carrying the probe id as its cookie.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use aya::programs::perf_event::{
-    PerfEventConfig, PerfEventLink, PerfEventLinkId, PerfEventScope, SamplePolicy, SoftwareEvent,
-};
-use aya::programs::{
-    PerfEvent, Program, ProgramError, RawTracePoint, RawTracePointRunOptions, TestRun, TracePoint,
-};
 use ferrotrace_compiler::manifest::{Attach, ProgramSpec, Target};
 
-use crate::error::{chain, AttachError};
+use crate::error::AttachError;
 use crate::session::Session;
+use crate::sys::{self, Sampling};
 use crate::tracefs::Tracefs;
-use crate::{cpus, sys};
-
-/// One attachment to undo in `detach_all`.
-pub(crate) enum AttachedLink {
-    /// A BPF link of our own making (tracepoints): closing it detaches.
-    Fd(OwnedFd),
-    PerfEvent {
-        program: usize,
-        link: PerfEventLinkId,
-    },
-}
+use crate::cpus;
 
 impl Session {
     /// Runs the `begin` probes once each, in manifest order.
@@ -49,10 +34,9 @@ impl Session {
             Tracefs::find_or_mount(true)?;
         }
         let mut probes = 0;
-        for index in 0..self.manifest.programs.len() {
-            let spec = self.manifest.programs[index].clone();
+        for (index, spec) in self.manifest.programs.iter().enumerate() {
             for target in &spec.targets {
-                let links = attach_one(&mut self.ebpf, index, &spec, target)?;
+                let links = attach_one(self.program_fd(index), spec, target)?;
                 self.links.extend(links);
                 probes += 1;
             }
@@ -65,116 +49,60 @@ impl Session {
     /// closes (tens of milliseconds), so links are released from many threads at once: their
     /// waits overlap, and 360 tracepoints detach in about the time of one.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
-        let mut first_error = None;
-        let mut owned = Vec::new();
-        for attached in std::mem::take(&mut self.links) {
-            match take_link(self, attached) {
-                Ok(link) => owned.push(link),
-                Err(error) => {
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        release_in_parallel(owned);
-        first_error.map_or(Ok(()), Err)
+        release_in_parallel(std::mem::take(&mut self.links));
+        Ok(())
     }
 
     fn run_once(&mut self, wanted: impl Fn(&Attach) -> bool) -> Result<(), AttachError> {
-        for spec in self
-            .manifest
-            .programs
-            .iter()
-            .filter(|spec| spec.targets.iter().any(|target| wanted(&target.attach)))
-        {
-            let run_error = |reason: String| AttachError::Run {
-                probe: spec.probe_name.clone(),
-                reason,
-            };
-            let program = program_mut::<RawTracePoint>(&mut self.ebpf, spec).map_err(run_error)?;
-            program
-                .test_run(RawTracePointRunOptions::new())
-                .map_err(|error| run_error(chain(&error)))?;
+        for (index, spec) in self.manifest.programs.iter().enumerate() {
+            if spec.targets.iter().any(|target| wanted(&target.attach)) {
+                sys::prog_test_run(self.program_fd(index))
+                    .map_err(|error| AttachError::Run { probe: spec.probe_name.clone(), reason: error.to_string() })?;
+            }
         }
         Ok(())
     }
 }
 
-fn attach_one(
-    ebpf: &mut aya::Ebpf,
-    index: usize,
-    spec: &ProgramSpec,
-    target: &Target,
-) -> Result<Vec<AttachedLink>, AttachError> {
-    let attach_error = |reason: String| AttachError::Probe {
-        probe: spec.probe_name.clone(),
-        reason,
-    };
+fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> Result<Vec<OwnedFd>, AttachError> {
+    let attach_error = |reason: String| AttachError::Probe { probe: spec.probe_name.clone(), reason };
+    let cookie = u64::from(target.probe_id);
     match &target.attach {
         Attach::Begin | Attach::End => Ok(Vec::new()),
         Attach::Tracepoint { category, name, event_id } => {
-            let program = program_mut::<TracePoint>(ebpf, spec).map_err(attach_error)?;
-            let program_fd = program.fd().map_err(|error| attach_error(chain(&error)))?;
-            let link = attach_tracepoint(program_fd.as_fd(), *event_id, target.probe_id)
-                .map_err(|reason| AttachError::Probe {
-                    probe: match spec.targets.len() {
-                        1 => spec.probe_name.clone(),
-                        _ => format!("tracepoint:{category}:{name}"),
-                    },
-                    reason: tracepoint_reason(category, name, reason),
-                })?;
-            Ok(vec![AttachedLink::Fd(link)])
+            let link = attach_tracepoint(program, *event_id, cookie).map_err(|reason| AttachError::Probe {
+                probe: match spec.targets.len() {
+                    1 => spec.probe_name.clone(),
+                    _ => format!("tracepoint:{category}:{name}"),
+                },
+                reason: tracepoint_reason(category, name, reason),
+            })?;
+            Ok(vec![link])
         }
         Attach::Interval { period_ns } => {
-            let program = program_mut::<PerfEvent>(ebpf, spec).map_err(attach_error)?;
-            let link = attach_cpu_clock(program, 0, SamplePolicy::Period(*period_ns))
-                .map_err(attach_error)?;
-            Ok(vec![AttachedLink::PerfEvent {
-                program: index,
-                link,
-            }])
+            let link = attach_cpu_clock(program, 0, Sampling::PeriodNs(*period_ns), cookie).map_err(attach_error)?;
+            Ok(vec![link])
         }
-        Attach::Profile { hz } => {
-            let program = program_mut::<PerfEvent>(ebpf, spec).map_err(attach_error)?;
-            let mut links = Vec::new();
-            for cpu in cpus::online()? {
-                let link = attach_cpu_clock(program, cpu, SamplePolicy::Frequency(*hz))
-                    .map_err(attach_error)?;
-                links.push(AttachedLink::PerfEvent {
-                    program: index,
-                    link,
-                });
-            }
-            Ok(links)
-        }
+        Attach::Profile { hz } => cpus::online()?
+            .into_iter()
+            .map(|cpu| attach_cpu_clock(program, cpu, Sampling::Hz(*hz), cookie).map_err(attach_error))
+            .collect(),
     }
 }
 
-fn attach_cpu_clock(
-    program: &mut PerfEvent,
-    cpu: u32,
-    policy: SamplePolicy,
-) -> Result<PerfEventLinkId, String> {
-    let config = PerfEventConfig::Software(SoftwareEvent::CpuClock);
-    program
-        .attach(
-            config,
-            PerfEventScope::AllProcessesOneCpu { cpu },
-            policy,
-            false,
-        )
-        .map_err(|error| {
-            format!(
-                "software cpu-clock perf event on CPU {cpu}: {}",
-                chain(&error)
-            )
-        })
+/// A software cpu-clock perf event on `cpu` and a BPF link from `program` to it.
+fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cookie: u64) -> Result<OwnedFd, String> {
+    let perf_event = sys::perf_event_open_cpu_clock(cpu, sampling)
+        .map_err(|error| format!("software cpu-clock perf event on CPU {cpu}: {error}"))?;
+    sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
+        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))
 }
 
 /// A perf event on the tracepoint and a BPF link from `program` to it, with the probe id as the
 /// cookie. The link holds the perf event; dropping the link detaches.
-fn attach_tracepoint(program: BorrowedFd<'_>, event_id: u32, probe_id: u32) -> Result<OwnedFd, String> {
+fn attach_tracepoint(program: BorrowedFd<'_>, event_id: u32, cookie: u64) -> Result<OwnedFd, String> {
     let perf_event = sys::perf_event_open_tracepoint(event_id).map_err(|error| format!("perf_event_open: {error}"))?;
-    sys::link_create_perf_event(program, perf_event.as_fd(), u64::from(probe_id))
+    sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
         .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))
 }
 
@@ -188,39 +116,18 @@ fn tracepoint_reason(category: &str, name: &str, reason: String) -> String {
     }
 }
 
-/// A link taken out of aya's keeping (a `PerfEventLink`) or a link fd of our own: dropping it
-/// detaches the probe.
-type OwnedLink = Box<dyn Send>;
-
-/// Takes the link out of its program, so it can be dropped on another thread.
-fn take_link(session: &mut Session, attached: AttachedLink) -> Result<OwnedLink, AttachError> {
-    match attached {
-        AttachedLink::Fd(fd) => Ok(Box::new(fd)),
-        AttachedLink::PerfEvent { program, link } => {
-            let spec = &session.manifest.programs[program];
-            program_mut::<PerfEvent>(&mut session.ebpf, spec)
-                .and_then(|perf_event| perf_event.take_link(link).map_err(|error| chain(&error)))
-                .map(|link: PerfEventLink| Box::new(link) as OwnedLink)
-                .map_err(|reason| AttachError::Probe {
-                    probe: spec.probe_name.clone(),
-                    reason: format!("detaching failed: {reason}"),
-                })
-        }
-    }
-}
-
 /// Most links released at once; each releasing thread needs only a small stack.
 const RELEASE_THREADS: usize = 512;
 const RELEASE_STACK_BYTES: usize = 64 * 1024;
 
 /// Drops every link, spread over up to `RELEASE_THREADS` threads. A thread that cannot be
 /// started leaves its share to this one.
-fn release_in_parallel(links: Vec<OwnedLink>) {
+fn release_in_parallel(links: Vec<OwnedFd>) {
     if links.len() <= 1 {
         return drop(links);
     }
     let per_thread = links.len().div_ceil(RELEASE_THREADS);
-    let mut shares: Vec<Vec<OwnedLink>> = Vec::new();
+    let mut shares: Vec<Vec<OwnedFd>> = Vec::new();
     let mut links = links.into_iter().peekable();
     while links.peek().is_some() {
         shares.push(links.by_ref().take(per_thread).collect());
@@ -232,16 +139,4 @@ fn release_in_parallel(links: Vec<OwnedLink>) {
             let _ = builder.spawn_scoped(scope, move || drop(share));
         }
     });
-}
-
-/// The loaded program of `spec` as the aya type its probe needs.
-fn program_mut<'a, T>(ebpf: &'a mut aya::Ebpf, spec: &ProgramSpec) -> Result<&'a mut T, String>
-where
-    &'a mut T: TryFrom<&'a mut Program, Error = ProgramError>,
-{
-    let program = ebpf
-        .program_mut(&spec.symbol)
-        .ok_or_else(|| format!("the BPF object has no program `{}`", spec.symbol))?;
-    <&mut T>::try_from(program)
-        .map_err(|error| format!("program `{}`: {}", spec.symbol, chain(&error)))
 }

@@ -1,54 +1,48 @@
-//! A loaded script: the aya object, its manifest and what is attached. Loading, the config
-//! map, map access and the event source live here; running and attaching probes in `probes`.
+//! A loaded script: its maps and programs (file descriptors), its manifest and what is
+//! attached. Loading lives in `loader`, running and attaching probes in `probes`; map access and
+//! the event source live here.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use aya::maps::{Map, MapData, RingBuf};
-use aya::programs::{Program, ProgramError};
-use aya::{Ebpf, EbpfLoader, VerifierLogLevel};
-use ferrotrace_compiler::manifest::{config_layout, Manifest, MapId, MapRole, ProgramSpec};
+use ferrotrace_compiler::manifest::{config_layout, Manifest, MapId, MapRole};
 
 use crate::entry::RawEntry;
-use crate::error::{chain, LoadError};
+use crate::error::LoadError;
 use crate::events::{EventSource, EventsError};
 use crate::maps::{KernelMap, MapError};
-use crate::probes::AttachedLink;
-use crate::{cpus, verifier};
+use crate::{cpus, loader};
 
 /// A compiled script loaded into the kernel.
 pub struct Session {
-    pub(crate) ebpf: Ebpf,
+    /// Indexed by `MapId`; the ring buffer's slot is `None` once taken as the event source.
+    maps: Vec<Option<OwnedFd>>,
+    /// Indexed like `manifest.programs`.
+    programs: Vec<OwnedFd>,
     pub(crate) manifest: Manifest,
-    pub(crate) links: Vec<AttachedLink>,
+    /// Every attachment (a BPF link): closing one detaches it.
+    pub(crate) links: Vec<OwnedFd>,
     possible_cpus: usize,
 }
 
 impl Session {
-    /// Loads the ELF's maps and every program of `manifest.programs`. With `verifier_log`, a
-    /// rejection carries the verbose verifier log (register states at every instruction)
-    /// instead of the plain one. aya keeps no log for programs the verifier accepts.
+    /// Creates the ELF's maps and loads every program of `manifest.programs`. With
+    /// `verifier_log`, a rejection carries the verbose verifier log (register states at every
+    /// instruction) instead of the plain one.
     pub fn load(elf: &[u8], manifest: &Manifest, verifier_log: bool) -> Result<Session, LoadError> {
-        let aligned = AlignedBytes::copy_of(elf);
-        let level = if verifier_log {
-            VerifierLogLevel::VERBOSE | VerifierLogLevel::STATS
-        } else {
-            VerifierLogLevel::default()
-        };
-        let mut ebpf = EbpfLoader::new()
-            .verifier_log_level(level)
-            .load(aligned.bytes())
-            .map_err(|error| LoadError::Object {
-                reason: chain(&error),
-            })?;
-        for (index, spec) in manifest.programs.iter().enumerate() {
-            load_program(&mut ebpf, index, spec)?;
-        }
+        let loaded = loader::load(elf, manifest, verifier_log)?;
         Ok(Session {
-            ebpf,
+            maps: loaded.maps.into_iter().map(Some).collect(),
+            programs: loaded.programs,
             manifest: manifest.clone(),
             links: Vec::new(),
             possible_cpus: cpus::possible()?.len(),
         })
+    }
+
+    /// The loaded program of the manifest's program `index`.
+    pub(crate) fn program_fd(&self, index: usize) -> BorrowedFd<'_> {
+        self.programs[index].as_fd()
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -87,118 +81,24 @@ impl Session {
         let Some(id) = self.manifest.ringbuf() else {
             return Ok(None);
         };
-        let Some(map) = self.ebpf.take_map(&self.manifest.map(id).symbol) else {
+        let Some(fd) = self.maps.get_mut(id.0 as usize).and_then(Option::take) else {
             return Ok(None);
         };
+        let map = Map::RingBuf(MapData::from_fd(fd)?);
         Ok(Some(EventSource::new(RingBuf::try_from(map)?)?))
     }
 
-    fn kernel_map<T>(
-        &self,
-        id: MapId,
-        use_map: impl FnOnce(KernelMap<'_>) -> Result<T, MapError>,
-    ) -> Result<T, MapError> {
-        let spec = self
-            .manifest
+    fn kernel_map<T>(&self, id: MapId, use_map: impl FnOnce(KernelMap<'_>) -> Result<T, MapError>) -> Result<T, MapError> {
+        let spec = self.manifest.maps.get(id.0 as usize).ok_or_else(|| MapError::Missing { map: format!("#{}", id.0) })?;
+        let fd = self
             .maps
             .get(id.0 as usize)
-            .ok_or_else(|| MapError::Missing {
-                map: format!("#{}", id.0),
-            })?;
-        let data = self
-            .ebpf
-            .map(&spec.symbol)
-            .and_then(map_data)
-            .ok_or_else(|| MapError::Missing {
-                map: spec.symbol.clone(),
-            })?;
+            .and_then(Option::as_ref)
+            .ok_or_else(|| MapError::Missing { map: spec.symbol.clone() })?;
         let name = match &spec.role {
             MapRole::User(user) => user.name.as_str(),
             _ => spec.symbol.as_str(),
         };
-        use_map(KernelMap::new(
-            name,
-            data.fd().as_fd(),
-            spec.def,
-            self.possible_cpus,
-        ))
-    }
-}
-
-/// The map data behind the map kinds ferrotrace creates.
-fn map_data(map: &Map) -> Option<&MapData> {
-    match map {
-        Map::Array(data)
-        | Map::HashMap(data)
-        | Map::PerCpuArray(data)
-        | Map::PerCpuHashMap(data) => Some(data),
-        Map::RingBuf(data) => Some(data),
-        _ => None,
-    }
-}
-
-fn load_program(ebpf: &mut Ebpf, index: usize, spec: &ProgramSpec) -> Result<(), LoadError> {
-    let program = ebpf
-        .program_mut(&spec.symbol)
-        .ok_or_else(|| LoadError::MissingProgram {
-            symbol: spec.symbol.clone(),
-            probe: spec.probe_name.clone(),
-        })?;
-    let loaded = match program {
-        Program::RawTracePoint(program) => program.load(),
-        Program::TracePoint(program) => program.load(),
-        Program::PerfEvent(program) => program.load(),
-        _ => {
-            return Err(LoadError::UnsupportedProgram {
-                symbol: spec.symbol.clone(),
-                probe: spec.probe_name.clone(),
-            })
-        }
-    };
-    loaded.map_err(|error| load_error(index, spec, error))
-}
-
-fn load_error(index: usize, spec: &ProgramSpec, error: ProgramError) -> LoadError {
-    match error {
-        ProgramError::LoadError { verifier_log, .. } => {
-            let log = verifier_log.to_string();
-            let rejection = verifier::parse_log(&log);
-            LoadError::Verifier {
-                program: index,
-                insn: rejection.insn,
-                reason: rejection.reason,
-                log,
-            }
-        }
-        other => LoadError::Program {
-            probe: spec.probe_name.clone(),
-            reason: chain(&other),
-        },
-    }
-}
-
-/// A copy of the object in a buffer whose start is 8-byte aligned, as `Ebpf::load` needs.
-struct AlignedBytes {
-    words: Vec<u64>,
-    len: usize,
-}
-
-impl AlignedBytes {
-    fn copy_of(bytes: &[u8]) -> AlignedBytes {
-        let mut words = vec![0u64; bytes.len().div_ceil(8)];
-        for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
-            let mut padded = [0u8; 8];
-            padded[..chunk.len()].copy_from_slice(chunk);
-            *word = u64::from_ne_bytes(padded);
-        }
-        AlignedBytes {
-            words,
-            len: bytes.len(),
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `words` owns at least `len` initialized bytes and u8 has no alignment needs.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+        use_map(KernelMap::new(name, fd.as_fd(), spec.def, self.possible_cpus))
     }
 }

@@ -1,5 +1,5 @@
-//! Every raw system call the runtime makes itself (aya makes the rest): bpf map commands,
-//! tracepoint perf events and their BPF links, epoll, mount, sigaction and the effective user id. Each wrapper turns `-1` into an
+//! Every raw system call the runtime makes: bpf map, program and link commands, perf events,
+//! epoll, mount, sigaction and the effective user id (aya's ring buffer reader makes the rest). Each wrapper turns `-1` into an
 //! `io::Error` and nothing more, so what we ask the kernel is visible in one place.
 
 use std::ffi::CStr;
@@ -16,6 +16,48 @@ struct MapCreateAttr {
     value_size: u32,
     max_entries: u32,
     map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; OBJ_NAME_LEN],
+}
+
+/// `BPF_OBJ_NAME_LEN`: names of maps and programs, NUL included.
+const OBJ_NAME_LEN: usize = 16;
+
+/// `bpf_attr` for `BPF_PROG_LOAD` (the leading fields we use).
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; OBJ_NAME_LEN],
+}
+
+/// `bpf_attr` for `BPF_PROG_TEST_RUN` (the leading fields we use).
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
 }
 
 /// `bpf_attr` for the `BPF_MAP_*_ELEM` and `BPF_MAP_GET_NEXT_KEY` commands.
@@ -58,7 +100,11 @@ struct PerfEventAttr {
     config1: u64,
 }
 
+const PERF_TYPE_SOFTWARE: u32 = 1;
 const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
+/// `perf_event_attr.freq`: `sample_period` is a frequency in Hz.
+const PERF_ATTR_FLAG_FREQ: u64 = 1 << 10;
 const PERF_SAMPLE_RAW: u64 = 1 << 10;
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
 /// `enum bpf_attach_type`: `BPF_PERF_EVENT`.
@@ -70,6 +116,8 @@ const BPF_MAP_LOOKUP_ELEM: libc::c_int = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_int = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
+const BPF_PROG_LOAD: libc::c_int = 5;
+const BPF_PROG_TEST_RUN: libc::c_int = 10;
 const BPF_LINK_CREATE: libc::c_int = 28;
 
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
@@ -101,23 +149,68 @@ fn elem_attr(fd: BorrowedFd<'_>, key: *const u8, value: *const u8, flags: u64) -
     }
 }
 
-/// `BPF_MAP_CREATE` without a name or BTF: the map ferrotrace's tests and tools build by hand.
+/// `BPF_MAP_CREATE` without BTF, named `name` (cut to 15 bytes).
 pub fn map_create(
+    name: &str,
     map_type: u32,
     key_size: u32,
     value_size: u32,
     max_entries: u32,
+    map_flags: u32,
 ) -> io::Result<OwnedFd> {
     let mut attr = MapCreateAttr {
         map_type,
         key_size,
         value_size,
         max_entries,
+        map_flags,
+        map_name: object_name(name),
         ..Default::default()
     };
     let fd = bpf(BPF_MAP_CREATE, &mut attr)?;
     // SAFETY: a non-negative return of BPF_MAP_CREATE is a new file descriptor we now own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `name` as a NUL-terminated `BPF_OBJ_NAME_LEN` array; the kernel allows `[A-Za-z0-9_.]`.
+fn object_name(name: &str) -> [u8; OBJ_NAME_LEN] {
+    let mut out = [0u8; OBJ_NAME_LEN];
+    let allowed = name.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
+    for (slot, byte) in out.iter_mut().zip(allowed.take(OBJ_NAME_LEN - 1)) {
+        *slot = byte;
+    }
+    out
+}
+
+/// `BPF_PROG_LOAD` of `insns` (8-byte instructions) under the GPL, named `name`. With a `log`
+/// buffer the verifier writes its log there at `log_level` (1 = the path it rejected, 2 =
+/// every instruction, `| 4` statistics).
+pub fn prog_load(prog_type: u32, name: &str, insns: &[u8], log: Option<(&mut [u8], u32)>) -> io::Result<OwnedFd> {
+    const LICENSE: &[u8] = b"GPL\0";
+    let (log_buf, log_size, log_level) = match log {
+        Some((buf, level)) => (buf.as_mut_ptr() as u64, buf.len() as u32, level),
+        None => (0, 0, 0),
+    };
+    let mut attr = ProgLoadAttr {
+        prog_type,
+        insn_cnt: (insns.len() / 8) as u32,
+        insns: insns.as_ptr() as u64,
+        license: LICENSE.as_ptr() as u64,
+        log_level,
+        log_size,
+        log_buf,
+        prog_name: object_name(name),
+        ..Default::default()
+    };
+    let fd = bpf(BPF_PROG_LOAD, &mut attr)?;
+    // SAFETY: a non-negative return of BPF_PROG_LOAD is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `BPF_PROG_TEST_RUN` of a raw tracepoint program once, with no context arguments.
+pub fn prog_test_run(program: BorrowedFd<'_>) -> io::Result<()> {
+    let mut attr = TestRunAttr { prog_fd: program.as_raw_fd() as u32, ..Default::default() };
+    bpf(BPF_PROG_TEST_RUN, &mut attr).map(drop)
 }
 
 /// `BPF_MAP_LOOKUP_ELEM`; `value` must hold the map's whole value (all CPUs for per-CPU maps).
@@ -159,17 +252,40 @@ pub fn map_get_next_key(
 pub fn perf_event_open_tracepoint(event_id: u32) -> io::Result<OwnedFd> {
     let attr = PerfEventAttr {
         kind: PERF_TYPE_TRACEPOINT,
-        size: size_of::<PerfEventAttr>() as u32,
         config: u64::from(event_id),
         sample_period: 1,
         sample_type: PERF_SAMPLE_RAW,
         wakeup_events: 1,
         ..Default::default()
     };
+    perf_event_open(attr, 0)
+}
+
+/// How often a cpu-clock perf event fires.
+#[derive(Debug, Clone, Copy)]
+pub enum Sampling {
+    /// Every this many nanoseconds of CPU clock.
+    PeriodNs(u64),
+    /// This many times a second.
+    Hz(u64),
+}
+
+/// A software cpu-clock perf event on `cpu` for any process.
+pub fn perf_event_open_cpu_clock(cpu: u32, sampling: Sampling) -> io::Result<OwnedFd> {
+    let (sample_period, flags) = match sampling {
+        Sampling::PeriodNs(ns) => (ns, 0),
+        Sampling::Hz(hz) => (hz, PERF_ATTR_FLAG_FREQ),
+    };
+    let attr = PerfEventAttr { kind: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, sample_period, flags, ..Default::default() };
+    perf_event_open(attr, cpu as i32)
+}
+
+fn perf_event_open(mut attr: PerfEventAttr, cpu: i32) -> io::Result<OwnedFd> {
+    attr.size = size_of::<PerfEventAttr>() as u32;
     // SAFETY: `attr` is a valid `perf_event_attr` prefix whose `size` says how much the kernel
     // may read; no pointers are passed.
     let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)
+        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
     };
     if fd < 0 {
         return Err(io::Error::last_os_error());

@@ -18,7 +18,7 @@ fn create(
     max_entries: u32,
 ) -> (OwnedFd, BpfMapDef) {
     let fd =
-        sys::map_create(map_type as u32, key_size, value_size, max_entries).expect("map create");
+        sys::map_create("test", map_type as u32, key_size, value_size, max_entries, 0).expect("map create");
     (
         fd,
         BpfMapDef {

@@ -1,0 +1,128 @@
+//! Loading a compiled object into the kernel with the bpf syscall: its maps, then its programs
+//! with their map loads pointed at the new maps.
+//!
+//! The object is ferrotrace's own ELF (`ferrotrace_compiler::elf`), read with the `object`
+//! crate: for each program of the manifest, the section under its symbol and that section's
+//! `R_BPF_64_64` relocations, each naming the map an `ld_imm64` loads. Nothing here reads the
+//! kernel's BTF: the programs make no CO-RE relocations, and skipping it keeps start-up at a few
+//! milliseconds and a few MiB (aya's loader parses all of vmlinux's BTF first).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec};
+use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
+
+use crate::error::LoadError;
+use crate::{sys, verifier};
+
+/// `enum bpf_prog_type` values of the programs ferrotrace makes.
+const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
+const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
+const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+
+/// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
+const PSEUDO_MAP_FD: u8 = 1;
+const INSN_SIZE: usize = 8;
+
+/// Verifier log levels: the rejected path with statistics, or every instruction's state.
+const LOG_ON_REJECTION: u32 = 1 | 4;
+const LOG_VERBOSE: u32 = 2 | 4;
+/// The log buffer starts here and grows (up to the kernel's limit) while the log does not fit.
+const LOG_START_BYTES: usize = 64 * 1024;
+const LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// The kernel objects of one loaded script, indexed like the manifest's maps and programs.
+pub(crate) struct Loaded {
+    pub maps: Vec<OwnedFd>,
+    pub programs: Vec<OwnedFd>,
+}
+
+/// Creates every map of `manifest`, then loads every program of `elf`. A verifier rejection
+/// carries the log, verbose when `verbose_log`.
+pub(crate) fn load(elf: &[u8], manifest: &Manifest, verbose_log: bool) -> Result<Loaded, LoadError> {
+    let file = object::File::parse(elf).map_err(|error| object_error(&error))?;
+    let maps = manifest
+        .maps
+        .iter()
+        .map(|spec| {
+            let def = &spec.def;
+            sys::map_create(&spec.symbol, def.map_type as u32, def.key_size, def.value_size, def.max_entries, def.flags)
+                .map_err(|error| LoadError::Map { map: spec.symbol.clone(), reason: error.to_string() })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let programs = manifest
+        .programs
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let code = program_code(&file, spec, manifest, &maps)?;
+            load_program(index, spec, &code, verbose_log)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Loaded { maps, programs })
+}
+
+/// The instructions of `spec`'s program with every map load holding its map's fd.
+fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest, maps: &[OwnedFd]) -> Result<Vec<u8>, LoadError> {
+    let missing = || LoadError::MissingProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() };
+    let symbol = file.symbol_by_name(&spec.symbol).ok_or_else(missing)?;
+    let section = symbol.section_index().and_then(|index| file.section_by_index(index).ok()).ok_or_else(missing)?;
+    let start = symbol.address() as usize;
+    let data = section.data().map_err(|error| object_error(&error))?;
+    let mut code = data.get(start..start + symbol.size() as usize).ok_or_else(missing)?.to_vec();
+    for (offset, relocation) in section.relocations() {
+        let RelocationTarget::Symbol(target) = relocation.target() else { continue };
+        let name = file.symbol_by_index(target).and_then(|symbol| symbol.name()).map_err(|error| object_error(&error))?;
+        let map = manifest.maps.iter().position(|map| map.symbol == name).ok_or_else(|| LoadError::Object {
+            reason: format!("program `{}` loads `{name}`, which is not a map", spec.symbol),
+        })?;
+        let at = (offset as usize).checked_sub(start).filter(|at| at % INSN_SIZE == 0 && at + INSN_SIZE <= code.len());
+        let Some(at) = at else { continue };
+        code[at + 1] = (code[at + 1] & 0x0f) | (PSEUDO_MAP_FD << 4);
+        code[at + 4..at + 8].copy_from_slice(&maps[map].as_raw_fd().to_ne_bytes());
+    }
+    Ok(code)
+}
+
+/// Loads one program; on rejection loads it again with a log buffer to say why.
+fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
+    let prog_type = match spec.targets.first().map(|target| &target.attach) {
+        Some(Attach::Begin | Attach::End) => BPF_PROG_TYPE_RAW_TRACEPOINT,
+        Some(Attach::Tracepoint { .. }) => BPF_PROG_TYPE_TRACEPOINT,
+        Some(Attach::Interval { .. } | Attach::Profile { .. }) => BPF_PROG_TYPE_PERF_EVENT,
+        None => return Err(LoadError::UnsupportedProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() }),
+    };
+    let first_error = match sys::prog_load(prog_type, &spec.symbol, code, None) {
+        Ok(fd) => return Ok(fd),
+        Err(error) => error,
+    };
+    let level = if verbose_log { LOG_VERBOSE } else { LOG_ON_REJECTION };
+    let mut log = vec![0u8; LOG_START_BYTES];
+    loop {
+        match sys::prog_load(prog_type, &spec.symbol, code, Some((&mut log, level))) {
+            // Accepted the second time: report the first refusal as it was.
+            Ok(_) => return Err(LoadError::Program { probe: spec.probe_name.clone(), reason: first_error.to_string() }),
+            Err(error) if error.raw_os_error() == Some(libc::ENOSPC) && log.len() < LOG_MAX_BYTES => {
+                log = vec![0u8; log.len() * 4];
+            }
+            Err(error) => {
+                let text = log_text(&log);
+                if text.is_empty() {
+                    return Err(LoadError::Program { probe: spec.probe_name.clone(), reason: error.to_string() });
+                }
+                let rejection = verifier::parse_log(&text);
+                return Err(LoadError::Verifier { program: index, insn: rejection.insn, reason: rejection.reason, log: text });
+            }
+        }
+    }
+}
+
+/// The log up to its NUL.
+fn log_text(log: &[u8]) -> String {
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    String::from_utf8_lossy(&log[..end]).trim_end().to_string()
+}
+
+fn object_error(error: &object::Error) -> LoadError {
+    LoadError::Object { reason: error.to_string() }
+}
