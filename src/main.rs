@@ -35,6 +35,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Bytes of standard output held between flushes.
+const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
+
 /// The script and the name diagnostics call it by.
 struct Script {
     source: String,
@@ -87,7 +90,8 @@ fn read_script(cli: &Cli) -> Result<Script> {
 
 fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
     let options = RunOptions { quiet: cli.quiet, dry_run: cli.dry_run, verifier_log: cli.shows(Stage::Verifier) };
-    let mut stdout = io::stdout().lock();
+    // Block-buffered: the runner flushes after each batch of records, not after every line.
+    let mut stdout = io::BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout().lock());
     let mut stderr = io::stderr();
     match run(&compiled.elf, &compiled.manifest, options, &mut stdout, &mut stderr) {
         Ok(code) => Ok(code as u8),

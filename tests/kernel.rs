@@ -443,6 +443,37 @@ mod tracepoints {
     }
 
     #[test]
+    fn records_the_ring_buffer_had_no_room_for_are_reported_lost() {
+        if !kernel_ready() {
+            return;
+        }
+        let comm = Comm::unique();
+        // Each record carries a 1,024-byte path, so about a thousand fill the 1 MiB ring buffer
+        // while the tracer is stopped and cannot read it.
+        let opens = 3000;
+        let program = openat_program(&comm, "", "printf(\"%s\\n\", str(args.filename));");
+        let tracer = Tracer::start(&["-e", &program]);
+        tracer.signal(libc::SIGSTOP);
+        comm.open_file("/etc/hostname", opens);
+        tracer.signal(libc::SIGCONT);
+        let outcome = tracer.stop(libc::SIGINT);
+        let delivered = outcome.stdout.lines().filter(|line| *line == "/etc/hostname").count();
+        let reported: Vec<usize> = outcome
+            .stderr
+            .lines()
+            .filter_map(|line| line.strip_prefix("Lost ")?.strip_suffix(" events")?.parse().ok())
+            .collect();
+        let lost: usize = reported.iter().sum();
+        assert!(delivered > 0 && lost > 0, "{}", outcome.transcript());
+        assert_eq!(delivered + lost, opens, "every record is delivered or counted lost:\n{}", outcome.transcript());
+        assert!(
+            outcome.stderr.ends_with(&format!("WARNING: Total lost event count: {lost}\n")),
+            "{}",
+            outcome.transcript()
+        );
+    }
+
+    #[test]
     fn tracepoints_sharing_a_program_name_the_one_that_fired() {
         if !kernel_ready() {
             return;

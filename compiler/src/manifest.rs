@@ -32,6 +32,11 @@ impl Manifest {
         self.find_role(|role| matches!(role, MapRole::RingBuf))
     }
 
+    /// The per-CPU count of ring buffer records lost, if the script sends any.
+    pub fn lost(&self) -> Option<MapId> {
+        self.find_role(|role| matches!(role, MapRole::Lost))
+    }
+
     /// The one-entry array holding runtime facts the programs read (start time).
     pub fn config(&self) -> Option<MapId> {
         self.find_role(|role| matches!(role, MapRole::Config))
@@ -95,6 +100,8 @@ pub enum MapRole {
     Scratch,
     /// A one-entry `Array` of `ConfigValue` the runtime fills before `begin` runs.
     Config,
+    /// A one-entry `PercpuArray` of `u64`: records the ring buffer had no room for.
+    Lost,
 }
 
 /// The layout of the config map's single value. Offsets are fixed: programs read them.

@@ -59,10 +59,10 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
         session.detach_all()?;
         return Ok(0);
     }
-    let mut runner = Runner { manifest, out, exit_code: None, cleared: HashSet::new() };
+    let mut runner = Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0 };
     session.run_begin()?;
     let attached = session.attach_all()?;
-    report_attached(err, attached, options.quiet)?;
+    report_attached(runner.err, attached, options.quiet)?;
     runner.drain(&session, &mut events)?;
     if runner.exit_code.is_none() && has_event_probes(manifest) {
         runner.stream(&session, &mut events)?;
@@ -72,6 +72,9 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     session.run_end()?;
     runner.drain(&session, &mut events)?;
     runner.print_all_maps(&session)?;
+    if runner.lost_reported > 0 {
+        writeln!(runner.err, "WARNING: Total lost event count: {}", runner.lost_reported)?;
+    }
     Ok(runner.exit_code.unwrap_or(0))
 }
 
@@ -91,6 +94,10 @@ fn has_event_probes(manifest: &Manifest) -> bool {
 struct Runner<'s, 'o> {
     manifest: &'s Manifest,
     out: &'o mut dyn Write,
+    /// Lifecycle messages and lost-event reports.
+    err: &'o mut dyn Write,
+    /// Lost records already reported.
+    lost_reported: u64,
     /// Set by an `exit()` record.
     exit_code: Option<i32>,
     /// Maps `clear()`ed since they were last written are not printed at exit.
@@ -113,6 +120,7 @@ impl Runner<'_, '_> {
                         return Err(error);
                     }
                     self.out.flush()?;
+                    self.report_lost(session)?;
                 }
                 None => std::thread::sleep(POLL_INTERVAL),
             }
@@ -130,7 +138,18 @@ impl Runner<'_, '_> {
             }
         });
         self.out.flush()?;
-        failure.map_or(Ok(()), Err)
+        failure.map_or(Ok(()), Err)?;
+        self.report_lost(session)
+    }
+
+    /// Reports records lost since the last report as `Lost N events`.
+    fn report_lost(&mut self, session: &Session) -> Result<(), RunError> {
+        let lost = session.lost_records()?;
+        if lost > self.lost_reported {
+            writeln!(self.err, "Lost {} events", lost - self.lost_reported)?;
+            self.lost_reported = lost;
+        }
+        Ok(())
     }
 
     fn handle(&mut self, session: &Session, record: &[u8]) -> Result<(), RunError> {

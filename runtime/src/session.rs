@@ -75,6 +75,17 @@ impl Session {
         self.kernel_map(id, |map| map.zero())
     }
 
+    /// How many ring buffer records the programs have lost so far (the ring buffer was full),
+    /// summed over CPUs; 0 for a script that sends none.
+    pub fn lost_records(&self) -> Result<u64, MapError> {
+        let Some(id) = self.manifest.lost() else {
+            return Ok(0);
+        };
+        let entries = self.map_entries(id)?;
+        let per_cpu = entries.iter().flat_map(|entry| &entry.values);
+        Ok(per_cpu.filter_map(|value| Some(u64::from_ne_bytes(value.get(..8)?.try_into().ok()?))).sum())
+    }
+
     /// Takes the ring buffer out of the session as an event source; `None` if the script has
     /// no async actions (or it was taken already).
     pub fn take_events(&mut self) -> Result<Option<EventSource>, EventsError> {

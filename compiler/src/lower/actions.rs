@@ -3,7 +3,7 @@
 
 use super::builder::Arg;
 use super::{FnLowerer, Value};
-use crate::lir::helper;
+use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
 use crate::manifest::{self, MapId, RECORD_HEADER_SIZE};
 use crate::sema::hir::{Action, Expr};
 use crate::sema::storage;
@@ -83,6 +83,25 @@ impl FnLowerer<'_> {
             self.store_value(place.at(*offset), to, *value, from);
         }
         let ringbuf = self.cx.ringbuf();
-        self.b.call(helper::RINGBUF_OUTPUT, &[Arg::Map(ringbuf), Arg::Addr(place), Arg::Imm(i64::from(layout.size)), Arg::Imm(0)]);
+        let status =
+            self.b.call(helper::RINGBUF_OUTPUT, &[Arg::Map(ringbuf), Arg::Addr(place), Arg::Imm(i64::from(layout.size)), Arg::Imm(0)]);
+        self.count_lost_record(status);
+    }
+
+    /// A record the ring buffer had no room for adds one to this CPU's count of lost records,
+    /// which the runtime reports as `Lost N events`. Only a failed output takes the branch.
+    fn count_lost_record(&mut self, status: Reg) {
+        let done = self.b.label();
+        self.b.branch(Cond::Eq, status, Operand::Imm(0), done);
+        let lost = self.cx.lost();
+        let key = self.b.alloc(4);
+        self.b.store_imm(key, 4, 0);
+        let count = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(lost), Arg::Addr(key)]);
+        self.b.branch(Cond::Eq, count, Operand::Imm(0), done);
+        let value = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: value, mem: Mem::Reg(count, 0) });
+        self.b.alu(AluOp::Add, value, Operand::Imm(1));
+        self.b.emit(Insn::Store { size: Size::DW, mem: Mem::Reg(count, 0), src: value });
+        self.b.place_label(done);
     }
 }

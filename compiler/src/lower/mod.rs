@@ -77,6 +77,7 @@ pub(crate) struct Lowerer {
     ringbuf: Option<MapId>,
     scratch: Option<MapId>,
     config: Option<MapId>,
+    lost: Option<MapId>,
     scratch_size: u32,
 }
 
@@ -84,7 +85,7 @@ impl Lowerer {
     fn new(program: &hir::Program) -> Lowerer {
         let mut used = Symbols::default();
         let maps = program.maps.iter().map(|decl| user_map_spec(decl, &mut used)).collect();
-        Lowerer { maps, actions: Vec::new(), ringbuf: None, scratch: None, config: None, scratch_size: 0 }
+        Lowerer { maps, actions: Vec::new(), ringbuf: None, scratch: None, config: None, lost: None, scratch_size: 0 }
     }
 
     fn internal_map(&mut self, symbol: &str, def: BpfMapDef, role: MapRole) -> MapId {
@@ -120,6 +121,17 @@ impl Lowerer {
         let def = BpfMapDef { map_type: BpfMapType::Array, key_size: 4, value_size: size, max_entries: 1, flags: 0 };
         let id = self.internal_map("config", def, MapRole::Config);
         self.config = Some(id);
+        id
+    }
+
+    /// The per-CPU count of records the ring buffer had no room for.
+    fn lost(&mut self) -> MapId {
+        if let Some(id) = self.lost {
+            return id;
+        }
+        let def = BpfMapDef { map_type: BpfMapType::PercpuArray, key_size: 4, value_size: 8, max_entries: 1, flags: 0 };
+        let id = self.internal_map("lost", def, MapRole::Lost);
+        self.lost = Some(id);
         id
     }
 
