@@ -66,7 +66,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lost_notices_are_summed_over_both_streams_formats() {
+    fn lost_notices_are_summed() {
         assert_eq!(lost_in_line("Lost 12 events"), Some(12));
         assert_eq!(lost_in_line("  Lost 1 event"), Some(1));
         assert_eq!(lost_in_line("1234 Lost"), None);
@@ -74,6 +74,8 @@ mod tests {
         assert_eq!(lost_in_line("12 loop"), None);
         assert_eq!(lost_events("1 loop\nLost 100 events\n2 loop\nLost 23 events\n"), 123);
         assert_eq!(lost_events(""), 0);
+        // ferrotrace's total at exit repeats the notices before it: not counted twice.
+        assert_eq!(lost_events("Lost 5 events\nLost 2 events\nWARNING: Total lost event count: 7\n"), 7);
     }
 
     #[test]
