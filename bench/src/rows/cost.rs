@@ -1,0 +1,137 @@
+//! Row 2, cost per event: the kernel's run time per run of a tracer's program, from
+//! `bpf_stats_enabled` counters around two million getppid calls, and the program's size
+//! after the verifier. Five map workloads, three runs each, interleaved.
+
+use std::collections::HashSet;
+
+use anyhow::{bail, Context, Result};
+
+use crate::bpf_stats;
+use crate::load_loop::LoadLoop;
+use crate::parse::{hist_total, map_value, stats_count};
+use crate::process::Running;
+use crate::report::{Row, Target, Unit};
+use crate::rows::attach::{self, shown};
+use crate::rows::{Bench, PerTool};
+use crate::stats::Samples;
+use crate::tools::Tool;
+
+const CALLS: u64 = 2_000_000;
+const RUNS: usize = 3;
+const LOOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A script and what its printed maps must show after the measured loop (process `pid`).
+struct Workload {
+    name: &'static str,
+    script: &'static str,
+    check: fn(output: &str, pid: u32) -> Result<()>,
+}
+
+const WORKLOADS: [Workload; 5] = [
+    Workload {
+        name: "count_by_comm",
+        script: "tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }",
+        check: |output, _| at_least(map_value(output, "@[loop]"), "`@[loop]`"),
+    },
+    Workload {
+        name: "hist",
+        script: "tracepoint:syscalls:sys_enter_getppid { @h = hist(nsecs & 0xfffff); }",
+        check: |output, _| at_least(hist_total(output, "@h"), "the total of `@h`"),
+    },
+    Workload {
+        name: "stats_2key",
+        script: "tracepoint:syscalls:sys_enter_getppid { @s[pid, comm] = stats(tid); }",
+        check: |output, pid| {
+            at_least(stats_count(output, &format!("@s[{pid}, loop]")), &format!("the count of `@s[{pid}, loop]`"))
+        },
+    },
+    Workload {
+        name: "str_filter",
+        script: r#"tracepoint:raw_syscalls:sys_enter /comm == "loop"/ { @[args->id] = count(); }"#,
+        check: |output, _| {
+            let key = format!("@[{}]", libc::SYS_getppid);
+            at_least(map_value(output, &key), &format!("`{key}`"))
+        },
+    },
+    Workload {
+        name: "sum_lhist",
+        script: "tracepoint:syscalls:sys_enter_getppid { @a = sum(cpu); @l = lhist(nsecs & 0xff, 0, 256, 16); }",
+        check: |output, _| {
+            map_value(output, "@a").context("no `@a: N` line in the output")?;
+            at_least(hist_total(output, "@l"), "the total of `@l`")
+        },
+    },
+];
+
+pub fn run(bench: &Bench) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for workload in &WORKLOADS {
+        let mut cost = PerTool::<Samples>::default();
+        let mut insns = PerTool::<Samples>::default();
+        for run in 1..=RUNS {
+            for tool in bench.tools.each() {
+                if cost.get(tool.kind).stopped() {
+                    continue;
+                }
+                match once(bench, tool, workload) {
+                    Ok((ns, size)) => {
+                        eprintln!(
+                            "cost: {} {} run {run}/{RUNS}: {ns:.1} ns/event, {size} insns",
+                            tool.name(),
+                            workload.name
+                        );
+                        cost.get_mut(tool.kind).push(ns);
+                        insns.get_mut(tool.kind).push(size as f64);
+                    }
+                    Err(error) => {
+                        eprintln!("cost: {} {} failed: {error:#}", tool.name(), workload.name);
+                        cost.get_mut(tool.kind).fail(format!("{error:#}"));
+                        insns.get_mut(tool.kind).fail(format!("{error:#}"));
+                    }
+                }
+            }
+        }
+        let metric = |what: &str| format!("{}: {what}", workload.name);
+        rows.push(
+            Row::new("cost per event", &metric("cost"), Unit::NsPerEvent, cost.ferrotrace.cell(), cost.bpftrace.cell())
+                .target(Target::RatioAtMost(0.7)),
+        );
+        rows.push(
+            Row::new("cost per event", &metric("insns"), Unit::Insns, insns.ferrotrace.cell(), insns.bpftrace.cell())
+                .target(Target::RatioAtMost(1.0)),
+        );
+    }
+    rows
+}
+
+/// One measured run: nanoseconds per event and translated instructions.
+fn once(bench: &Bench, tool: &Tool, workload: &Workload) -> Result<(f64, u64)> {
+    let before: HashSet<u32> = bpf_stats::program_ids()?;
+    let mut tracer = Running::spawn(tool.name(), tool.run_script(workload.script))?;
+    let id = attach::wait_until_running(&mut tracer, &before, &bench.load)?;
+    let start = attach::read_program(&tracer, id)?;
+    let mut measured = bench.load.spawn(CALLS)?;
+    let pid = u32::try_from(measured.pid()).context("loop pid out of range")?;
+    LoadLoop::wait(&mut measured, LOOP_TIMEOUT)?;
+    let end = attach::read_program(&tracer, id)?;
+    let output = attach::stop(&mut tracer)?;
+
+    let runs = end.run_count.saturating_sub(start.run_count);
+    if runs < CALLS {
+        bail!("the program ran {runs} times during {CALLS} getppid calls; it printed:\n{}", shown(&tracer));
+    }
+    let cost = end.cost_since(&start).context("the program did not run")?;
+    if let Err(error) = (workload.check)(&output, pid) {
+        bail!("{error:#}; {} printed:\n{}", tool.name(), shown(&tracer));
+    }
+    Ok((cost, end.translated_insns))
+}
+
+/// The check that a printed value counted every measured call.
+fn at_least(found: Option<u64>, what: &str) -> Result<()> {
+    match found {
+        None => bail!("no {what} in the output"),
+        Some(value) if value < CALLS => bail!("{what} is {value}, less than the {CALLS} calls made"),
+        Some(_) => Ok(()),
+    }
+}

@@ -1,0 +1,69 @@
+//! The measurements, one module per row of the table. Each runs the tools interleaved
+//! (ferrotrace, bpftrace, ferrotrace, ...) and returns its rows of the report; a failure
+//! becomes an error cell, never an abort.
+
+pub mod attach;
+pub mod compile;
+pub mod cost;
+pub mod printf;
+pub mod startup;
+pub mod wildcards;
+
+use crate::load_loop::LoadLoop;
+use crate::scratch::Scratch;
+use crate::tools::{ToolKind, Tools};
+
+/// The rows `--only` can pick, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RowName {
+    /// `TOOL -e 'BEGIN { exit(); }'`: wall time and peak RSS.
+    Startup,
+    /// Kernel run time per event of five map workloads, and their translated instructions.
+    Cost,
+    /// printf lines delivered to a reader, lost events, events per second.
+    Printf,
+    /// `--emit-elf` of generated 100-, 1,000- and 10,000-line scripts.
+    Compile,
+    /// `tracepoint:syscalls:sys_enter_*` attached and detached.
+    Wildcards,
+}
+
+impl RowName {
+    pub const ALL: [RowName; 5] =
+        [RowName::Startup, RowName::Cost, RowName::Printf, RowName::Compile, RowName::Wildcards];
+
+    /// Whether the row reads BPF run-time statistics (which must be switched on).
+    pub fn needs_bpf_stats(self) -> bool {
+        matches!(self, RowName::Cost | RowName::Printf)
+    }
+}
+
+/// What every row needs.
+pub struct Bench {
+    pub tools: Tools,
+    pub load: LoadLoop,
+    pub scratch: Scratch,
+}
+
+/// One value for each tool.
+#[derive(Debug, Default, Clone)]
+pub struct PerTool<T> {
+    pub ferrotrace: T,
+    pub bpftrace: T,
+}
+
+impl<T> PerTool<T> {
+    pub fn get(&self, kind: ToolKind) -> &T {
+        match kind {
+            ToolKind::Ferrotrace => &self.ferrotrace,
+            ToolKind::Bpftrace => &self.bpftrace,
+        }
+    }
+
+    pub fn get_mut(&mut self, kind: ToolKind) -> &mut T {
+        match kind {
+            ToolKind::Ferrotrace => &mut self.ferrotrace,
+            ToolKind::Bpftrace => &mut self.bpftrace,
+        }
+    }
+}
