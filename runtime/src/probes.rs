@@ -36,21 +36,30 @@ impl Session {
         let mut probes = 0;
         for (index, spec) in self.manifest.programs.iter().enumerate() {
             for target in &spec.targets {
-                let links = attach_one(self.program_fd(index), spec, target)?;
-                self.links.extend(links);
+                for attached in attach_one(self.program_fd(index), spec, target)? {
+                    self.links.push(attached.link);
+                    self.perf_events.push(attached.perf_event);
+                }
                 probes += 1;
             }
         }
         Ok(probes)
     }
 
-    /// Detaches everything `attach_all` attached; keeps going past a failure and reports the
-    /// first one. The kernel waits out an RCU grace period as each tracepoint's last perf event
-    /// closes (tens of milliseconds), so links are released from many threads at once: their
-    /// waits overlap, and 360 tracepoints detach in about the time of one.
+    /// Detaches every program `attach_all` attached by closing the links, from many threads:
+    /// each close waits for an RCU grace period, and in parallel those waits overlap. The perf
+    /// events themselves stay open until `release_perf_events`, so the output comes first.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
         release_in_parallel(std::mem::take(&mut self.links));
         Ok(())
+    }
+
+    /// Closes the perf events `detach_all` left open. The kernel waits out an RCU grace period,
+    /// under a kernel-wide mutex, as each tracepoint's last perf event closes (tens of
+    /// milliseconds each, so seconds for a wide wildcard): this runs after the output is
+    /// printed, from many threads so that the rest of each teardown overlaps.
+    pub fn release_perf_events(&mut self) {
+        release_in_parallel(std::mem::take(&mut self.perf_events));
     }
 
     fn run_once(&mut self, wanted: impl Fn(&Attach) -> bool) -> Result<(), AttachError> {
@@ -64,24 +73,34 @@ impl Session {
     }
 }
 
-fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> Result<Vec<OwnedFd>, AttachError> {
+/// One attachment: a BPF link from a program to a perf event, which ferrotrace also keeps open
+/// so that detaching (closing the link) does not wait for the perf event's teardown.
+struct Attached {
+    link: OwnedFd,
+    perf_event: OwnedFd,
+}
+
+fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> Result<Vec<Attached>, AttachError> {
     let attach_error = |reason: String| AttachError::Probe { probe: spec.probe_name.clone(), reason };
     let cookie = u64::from(target.probe_id);
     match &target.attach {
         Attach::Begin | Attach::End => Ok(Vec::new()),
         Attach::Tracepoint { category, name, event_id } => {
-            let link = attach_tracepoint(program, *event_id, cookie).map_err(|reason| AttachError::Probe {
-                probe: match spec.targets.len() {
-                    1 => spec.probe_name.clone(),
-                    _ => format!("tracepoint:{category}:{name}"),
-                },
-                reason: tracepoint_reason(category, name, reason),
+            let perf_event = sys::perf_event_open_tracepoint(*event_id).map_err(|error| format!("perf_event_open: {error}"));
+            let attached = perf_event.and_then(|perf_event| link(program, perf_event, cookie)).map_err(|reason| {
+                AttachError::Probe {
+                    probe: match spec.targets.len() {
+                        1 => spec.probe_name.clone(),
+                        _ => format!("tracepoint:{category}:{name}"),
+                    },
+                    reason: tracepoint_reason(category, name, reason),
+                }
             })?;
-            Ok(vec![link])
+            Ok(vec![attached])
         }
         Attach::Interval { period_ns } => {
-            let link = attach_cpu_clock(program, 0, Sampling::PeriodNs(*period_ns), cookie).map_err(attach_error)?;
-            Ok(vec![link])
+            let attached = attach_cpu_clock(program, 0, Sampling::PeriodNs(*period_ns), cookie).map_err(attach_error)?;
+            Ok(vec![attached])
         }
         Attach::Profile { hz } => cpus::online()?
             .into_iter()
@@ -90,20 +109,18 @@ fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> R
     }
 }
 
-/// A software cpu-clock perf event on `cpu` and a BPF link from `program` to it.
-fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cookie: u64) -> Result<OwnedFd, String> {
+/// A software cpu-clock perf event on `cpu`, with `program` linked to it.
+fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cookie: u64) -> Result<Attached, String> {
     let perf_event = sys::perf_event_open_cpu_clock(cpu, sampling)
         .map_err(|error| format!("software cpu-clock perf event on CPU {cpu}: {error}"))?;
-    sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
-        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))
+    link(program, perf_event, cookie)
 }
 
-/// A perf event on the tracepoint and a BPF link from `program` to it, with the probe id as the
-/// cookie. The link holds the perf event; dropping the link detaches.
-fn attach_tracepoint(program: BorrowedFd<'_>, event_id: u32, cookie: u64) -> Result<OwnedFd, String> {
-    let perf_event = sys::perf_event_open_tracepoint(event_id).map_err(|error| format!("perf_event_open: {error}"))?;
-    sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
-        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))
+/// Links `program` to `perf_event` with `cookie` (the probe id).
+fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> Result<Attached, String> {
+    let link = sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
+        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))?;
+    Ok(Attached { link, perf_event })
 }
 
 /// Says plainly when the tracepoint has gone since the script was compiled.
@@ -116,21 +133,21 @@ fn tracepoint_reason(category: &str, name: &str, reason: String) -> String {
     }
 }
 
-/// Most links released at once; each releasing thread needs only a small stack.
+/// Most perf events released at once; each releasing thread needs only a small stack.
 const RELEASE_THREADS: usize = 512;
 const RELEASE_STACK_BYTES: usize = 64 * 1024;
 
-/// Drops every link, spread over up to `RELEASE_THREADS` threads. A thread that cannot be
+/// Closes every fd, spread over up to `RELEASE_THREADS` threads. A thread that cannot be
 /// started leaves its share to this one.
-fn release_in_parallel(links: Vec<OwnedFd>) {
-    if links.len() <= 1 {
-        return drop(links);
+fn release_in_parallel(fds: Vec<OwnedFd>) {
+    if fds.len() <= 1 {
+        return drop(fds);
     }
-    let per_thread = links.len().div_ceil(RELEASE_THREADS);
+    let per_thread = fds.len().div_ceil(RELEASE_THREADS);
     let mut shares: Vec<Vec<OwnedFd>> = Vec::new();
-    let mut links = links.into_iter().peekable();
-    while links.peek().is_some() {
-        shares.push(links.by_ref().take(per_thread).collect());
+    let mut fds = fds.into_iter().peekable();
+    while fds.peek().is_some() {
+        shares.push(fds.by_ref().take(per_thread).collect());
     }
     std::thread::scope(|scope| {
         for share in shares {

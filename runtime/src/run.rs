@@ -1,5 +1,6 @@
 //! A script's life from load to exit: run `begin`, attach, stream the ring buffer until
-//! `exit()` or a signal, detach, run `end`, print the maps, return the exit status.
+//! `exit()` or a signal, detach, run `end`, print the maps, close the perf events, return the
+//! exit status.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -57,6 +58,7 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
         let attached = session.attach_all()?;
         report_attached(err, attached, options.quiet)?;
         session.detach_all()?;
+        session.release_perf_events();
         return Ok(0);
     }
     let mut runner = Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0 };
@@ -75,6 +77,8 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     if runner.lost_reported > 0 {
         writeln!(runner.err, "WARNING: Total lost event count: {}", runner.lost_reported)?;
     }
+    runner.out.flush()?;
+    session.release_perf_events();
     Ok(runner.exit_code.unwrap_or(0))
 }
 

@@ -20,8 +20,10 @@ pub struct Session {
     /// Indexed like `manifest.programs`.
     programs: Vec<OwnedFd>,
     pub(crate) manifest: Manifest,
-    /// Every attachment (a BPF link): closing one detaches it.
+    /// Every attachment's BPF link: closing one detaches its program.
     pub(crate) links: Vec<OwnedFd>,
+    /// The perf events the links attach to, closed last (see `release_perf_events`).
+    pub(crate) perf_events: Vec<OwnedFd>,
     possible_cpus: usize,
 }
 
@@ -36,6 +38,7 @@ impl Session {
             programs: loaded.programs,
             manifest: manifest.clone(),
             links: Vec::new(),
+            perf_events: Vec::new(),
             possible_cpus: cpus::possible()?.len(),
         })
     }
