@@ -98,15 +98,24 @@ pub(super) fn check(verifier: &mut Verifier<'_>, labels: &[Option<usize>]) {
         };
         previous_reachable = true;
         verifier.transfer(index, &inst.insn, &mut state);
-        for successor in cfg::successors(index, &inst.insn, labels) {
-            match &mut incoming[successor] {
-                Some(existing) => existing.meet(&state),
-                empty @ None => *empty = Some(state.clone()),
+        let mut successors = cfg::successors(index, &inst.insn, labels);
+        if let Some(first) = successors.next() {
+            for other in successors {
+                flow_into(&mut incoming[other], state.clone());
             }
+            flow_into(&mut incoming[first], state);
         }
     }
     if incoming[count].is_some() && count > 0 {
         verifier.report(Location::Insn(count - 1), Problem::FallsOffEnd);
+    }
+}
+
+/// Joins `state` into what reaches an instruction from its other predecessors.
+fn flow_into(incoming: &mut Option<State>, state: State) {
+    match incoming {
+        Some(existing) => existing.meet(&state),
+        empty @ None => *empty = Some(state),
     }
 }
 
