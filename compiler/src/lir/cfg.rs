@@ -16,17 +16,18 @@ pub fn label_positions(func: &Function) -> Vec<Option<usize>> {
 }
 
 /// The instructions control may reach after the one at `index` (`insts.len()` means falling
-/// off the end). Jumps to undefined labels or backwards are left out: `verify` reports them.
-pub fn successors(index: usize, insn: &Insn, labels: &[Option<usize>]) -> Vec<usize> {
+/// off the end), the fall-through first. Jumps to undefined labels or backwards are left out:
+/// `verify` reports them.
+pub fn successors(index: usize, insn: &Insn, labels: &[Option<usize>]) -> impl Iterator<Item = usize> {
     let forward = |label: super::Label| {
         labels.get(label.0 as usize).copied().flatten().filter(|&position| position > index)
     };
-    match *insn {
-        Insn::Exit => vec![],
-        Insn::Jump { target } => forward(target).into_iter().collect(),
-        Insn::Branch { target, .. } => {
-            [Some(index + 1), forward(target)].into_iter().flatten().collect()
-        }
-        _ => vec![index + 1],
-    }
+    let next = Some(index + 1);
+    let pair = match *insn {
+        Insn::Exit => [None, None],
+        Insn::Jump { target } => [forward(target), None],
+        Insn::Branch { target, .. } => [next, forward(target)],
+        _ => [next, None],
+    };
+    pair.into_iter().flatten()
 }

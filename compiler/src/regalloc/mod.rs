@@ -12,6 +12,7 @@
 
 mod liveness;
 mod scan;
+mod slot_sets;
 mod spill;
 mod stack;
 

@@ -5,8 +5,7 @@
 //! through argument registers up to the call that reads them, and through stack memory (a
 //! spilled address). Slots whose lifetimes do not overlap may then take the same bytes.
 
-use std::collections::{BTreeSet, HashMap};
-
+use super::slot_sets::SlotSets;
 use super::RegAllocError;
 use crate::lir::operands;
 use crate::lir::verify::MAX_FRAME_BYTES;
@@ -34,86 +33,115 @@ fn overlap(a: Option<Lifetime>, b: Option<Lifetime>) -> bool {
 
 /// Each slot's lifetime, `None` for a slot nothing mentions.
 fn slot_lifetimes(func: &Function) -> Vec<Option<Lifetime>> {
-    let mut flow = AddressFlow { lifetimes: vec![None; func.slots.len()], ..Default::default() };
+    let slots = func.slots.len();
+    let mut flow = AddressFlow {
+        in_regs: SlotSets::new(PHYS_ROWS + func.vregs as usize, slots),
+        in_memory: SlotSets::new(slots, slots),
+        lifetimes: vec![None; slots],
+        scratch: Vec::new(),
+    };
     for (index, inst) in func.insts.iter().enumerate() {
         flow.step(index, &inst.insn);
     }
     flow.lifetimes
 }
 
+/// Rows of `AddressFlow::in_regs` for `r0`..`r10`; virtual registers follow.
+const PHYS_ROWS: usize = 11;
+
+/// The row of `AddressFlow::in_regs` for `reg` (`None` for a register no rule allows).
+fn reg_row(reg: Reg) -> Option<usize> {
+    match reg {
+        Reg::Phys(n) if usize::from(n) < PHYS_ROWS => Some(usize::from(n)),
+        Reg::Phys(_) => None,
+        Reg::Virt(n) => Some(PHYS_ROWS + n as usize),
+    }
+}
+
 /// Which slots' addresses each register and each slot's memory may hold, in instruction order.
-#[derive(Default)]
 struct AddressFlow {
-    in_regs: HashMap<Reg, BTreeSet<Slot>>,
-    in_memory: HashMap<Slot, BTreeSet<Slot>>,
+    in_regs: SlotSets,
+    in_memory: SlotSets,
     lifetimes: Vec<Option<Lifetime>>,
+    /// A copy of one row, for updates whose source and destination may be the same row.
+    scratch: Vec<u64>,
 }
 
 impl AddressFlow {
     fn step(&mut self, index: usize, insn: &Insn) {
-        let mut mentioned: BTreeSet<Slot> = direct_slot(insn).into_iter().collect();
-        operands::for_each_read(insn, |reg| mentioned.extend(self.held_by(reg)));
-        for slot in mentioned {
-            self.mention(slot, index);
+        if let Some(slot) = direct_slot(insn) {
+            mention(&mut self.lifetimes, slot.0 as usize, index);
         }
+        operands::for_each_read(insn, |reg| {
+            if let Some(row) = reg_row(reg) {
+                self.in_regs.for_each(row, |slot| mention(&mut self.lifetimes, slot, index));
+            }
+        });
         self.propagate(insn);
-    }
-
-    fn held_by(&self, reg: Reg) -> BTreeSet<Slot> {
-        self.in_regs.get(&reg).cloned().unwrap_or_default()
-    }
-
-    /// The slots a memory operand may point into.
-    fn targets(&self, mem: Mem) -> BTreeSet<Slot> {
-        match mem {
-            Mem::Slot(slot, _) => BTreeSet::from([slot]),
-            Mem::Reg(base, _) => self.held_by(base),
-        }
-    }
-
-    fn mention(&mut self, slot: Slot, index: usize) {
-        if let Some(lifetime) = self.lifetimes.get_mut(slot.0 as usize) {
-            *lifetime = Some(match *lifetime {
-                Some((first, last)) => (first.min(index), last.max(index)),
-                None => (index, index),
-            });
-        }
     }
 
     /// Records the addresses `insn` writes into registers and memory. A virtual register
     /// accumulates what all its writes may hold; an argument register is reset by each write
     /// and emptied by the call.
     fn propagate(&mut self, insn: &Insn) {
-        let (dst, addresses) = match *insn {
-            Insn::AddrOf { dst, slot, .. } => (dst, BTreeSet::from([slot])),
+        self.scratch.clear();
+        self.scratch.resize(self.in_regs.words, 0);
+        let dst = match *insn {
+            Insn::AddrOf { dst, slot, .. } => {
+                SlotSets::insert_into(&mut self.scratch, slot.0 as usize);
+                dst
+            }
             Insn::Alu64 { dst, src: Operand::Reg(src), .. }
-            | Insn::Alu32 { dst, src: Operand::Reg(src), .. } => (dst, self.held_by(src)),
+            | Insn::Alu32 { dst, src: Operand::Reg(src), .. } => {
+                if let Some(row) = reg_row(src) {
+                    self.scratch.copy_from_slice(self.in_regs.row(row));
+                }
+                dst
+            }
             Insn::Load { dst, mem, .. } | Insn::LoadSigned { dst, mem, .. } => {
-                let stored = self.targets(mem).into_iter().flat_map(|slot| self.stored_in(slot));
-                (dst, stored.collect())
+                let (in_memory, scratch) = (&self.in_memory, &mut self.scratch);
+                for_each_target(&self.in_regs, mem, |slot| SlotSets::union_into(scratch, in_memory.row(slot)));
+                dst
             }
             Insn::Store { mem, src, .. } => {
-                let addresses = self.held_by(src);
-                for slot in self.targets(mem) {
-                    self.in_memory.entry(slot).or_default().extend(addresses.iter().copied());
+                if let Some(row) = reg_row(src) {
+                    let (in_regs, in_memory) = (&self.in_regs, &mut self.in_memory);
+                    for_each_target(in_regs, mem, |slot| in_memory.union_row(slot, in_regs.row(row)));
                 }
                 return;
             }
             Insn::Call { .. } => {
-                self.in_regs.retain(|reg, _| !matches!(reg, Reg::Phys(0..=5)));
+                (0..=5).for_each(|n| self.in_regs.clear(n));
                 return;
             }
             _ => return,
         };
-        let held = self.in_regs.entry(dst).or_default();
+        let Some(row) = reg_row(dst) else { return };
         if let Reg::Phys(_) = dst {
-            held.clear();
+            self.in_regs.clear(row);
         }
-        held.extend(addresses);
+        self.in_regs.union_row(row, &self.scratch);
     }
+}
 
-    fn stored_in(&self, slot: Slot) -> BTreeSet<Slot> {
-        self.in_memory.get(&slot).cloned().unwrap_or_default()
+/// Calls `visit` with every slot a memory operand may point into, given what registers hold.
+fn for_each_target(in_regs: &SlotSets, mem: Mem, mut visit: impl FnMut(usize)) {
+    match mem {
+        Mem::Slot(slot, _) => visit(slot.0 as usize),
+        Mem::Reg(base, _) => {
+            if let Some(row) = reg_row(base) {
+                in_regs.for_each(row, visit);
+            }
+        }
+    }
+}
+
+fn mention(lifetimes: &mut [Option<Lifetime>], slot: usize, index: usize) {
+    if let Some(lifetime) = lifetimes.get_mut(slot) {
+        *lifetime = Some(match *lifetime {
+            Some((first, last)) => (first.min(index), last.max(index)),
+            None => (index, index),
+        });
     }
 }
 

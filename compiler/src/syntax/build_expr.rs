@@ -221,10 +221,9 @@ impl Builder {
             Rule::int_lit => ExprKind::Int(self.int(&pair)),
             Rule::string_lit => ExprKind::Str(self.string(pair)),
             Rule::bool_lit => ExprKind::Bool(pair.as_str() == "true"),
-            Rule::ident => ExprKind::Ident(pair.as_str().to_string()),
             Rule::var => ExprKind::Var(var_ident(&pair).name),
             Rule::map => ExprKind::Map(self.map_ref(pair)),
-            Rule::call => self.call(pair),
+            Rule::name_or_call => return self.name_or_call(pair),
             Rule::parenthesized => return self.parenthesized(pair),
             Rule::unsupported_expr => {
                 self.unsupported(&pair);
@@ -245,17 +244,19 @@ impl Builder {
         }
     }
 
-    fn call(&mut self, pair: Pair<'_, Rule>) -> ExprKind {
+    /// A name alone is an identifier (`comm`); with arguments it is a call (`count()`).
+    fn name_or_call(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
-        let mut name = Ident { name: String::new(), span };
-        let mut args = Vec::new();
-        for child in pair.into_inner() {
-            match child.as_rule() {
-                Rule::ident => name = Ident { name: child.as_str().to_string(), span: trim::span(&child) },
-                _ => args.push(self.expr(child)),
+        let mut children = pair.into_inner();
+        let Some(ident) = children.next() else { return placeholder(span) };
+        let name = Ident { name: ident.as_str().to_string(), span: trim::span(&ident) };
+        match children.next() {
+            Some(args) => {
+                let args = args.into_inner().map(|arg| self.expr(arg)).collect();
+                Expr { kind: ExprKind::Call { name, args }, span }
             }
+            None => Expr { kind: ExprKind::Ident(name.name), span: name.span },
         }
-        ExprKind::Call { name, args }
     }
 
     pub(super) fn map_ref(&mut self, pair: Pair<'_, Rule>) -> MapRef {

@@ -125,7 +125,7 @@ fn from_rule(rule: Rule) -> Option<Expected> {
         | Rule::prefix_op
         | Rule::cast
         | Rule::parenthesized
-        | Rule::call
+        | Rule::name_or_call
         | Rule::map
         | Rule::map_name
         | Rule::ident

@@ -83,13 +83,16 @@ impl State {
 /// `Exit` without `r0`, unreachable instructions and falling off the end.
 pub(super) fn check(verifier: &mut Verifier<'_>, labels: &[Option<usize>]) {
     let func = verifier.func;
-    let count = func.insts.len();
-    // `incoming[count]` collects the states that fall off the end.
-    let mut incoming: Vec<Option<State>> = vec![None; count + 1];
-    incoming[0] = Some(State::entry(func.vregs));
+    // The state falling through to the next instruction, `None` after a jump or an exit; jumps
+    // leave theirs at their target, to meet the fall-through there.
+    let mut current = Some(State::entry(func.vregs));
+    let mut jumped_to: Vec<Option<State>> = vec![None; func.insts.len()];
     let mut previous_reachable = true;
     for (index, inst) in func.insts.iter().enumerate() {
-        let Some(mut state) = incoming[index].take() else {
+        if let Some(jumped) = jumped_to[index].take() {
+            flow_into(&mut current, jumped);
+        }
+        let Some(state) = current.as_mut() else {
             if previous_reachable && !matches!(inst.insn, Insn::Label(_)) {
                 verifier.report(Location::Insn(index), Problem::Unreachable);
                 previous_reachable = false;
@@ -97,16 +100,28 @@ pub(super) fn check(verifier: &mut Verifier<'_>, labels: &[Option<usize>]) {
             continue;
         };
         previous_reachable = true;
-        verifier.transfer(index, &inst.insn, &mut state);
+        verifier.transfer(index, &inst.insn, state);
+        let mut falls_through = false;
         for successor in cfg::successors(index, &inst.insn, labels) {
-            match &mut incoming[successor] {
-                Some(existing) => existing.meet(&state),
-                empty @ None => *empty = Some(state.clone()),
+            match successor == index + 1 {
+                true => falls_through = true,
+                false => flow_into(&mut jumped_to[successor], state.clone()),
             }
         }
+        if !falls_through {
+            current = None;
+        }
     }
-    if incoming[count].is_some() && count > 0 {
-        verifier.report(Location::Insn(count - 1), Problem::FallsOffEnd);
+    if current.is_some() && !func.insts.is_empty() {
+        verifier.report(Location::Insn(func.insts.len() - 1), Problem::FallsOffEnd);
+    }
+}
+
+/// Joins `state` into what reaches an instruction from its other predecessors.
+fn flow_into(incoming: &mut Option<State>, state: State) {
+    match incoming {
+        Some(existing) => existing.meet(&state),
+        empty @ None => *empty = Some(state),
     }
 }
 
