@@ -80,9 +80,9 @@ const MAX_SWEEPS: usize = 4;
 fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
     let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false };
     for _ in 0..MAX_SWEEPS {
-        let before = checker.maps.fingerprint();
+        let before = checker.maps.revision();
         let probes = checker.sweep(expanded);
-        if checker.maps.fingerprint() == before {
+        if checker.maps.revision() == before {
             return (probes, checker);
         }
     }

@@ -23,6 +23,8 @@ pub struct MapEntry {
 pub struct MapTable {
     pub entries: Vec<MapEntry>,
     by_name: HashMap<String, MapIdx>,
+    /// How many times an entry was created or its key or value type changed.
+    revision: u64,
 }
 
 impl MapTable {
@@ -34,6 +36,7 @@ impl MapTable {
         let idx = MapIdx(self.entries.len() as u32);
         self.entries.push(MapEntry { name: name.to_string(), first_use: span, key: None, value: None });
         self.by_name.insert(name.to_string(), idx);
+        self.revision += 1;
         idx
     }
 
@@ -47,6 +50,7 @@ impl MapTable {
         let key: Vec<Ty> = key.iter().map(storage).collect();
         let Some((known, known_span)) = &entry.key else {
             entry.key = Some((key, span));
+            self.revision += 1;
             return Ok(());
         };
         let joined = (known.len() == key.len())
@@ -54,6 +58,9 @@ impl MapTable {
             .flatten();
         match joined {
             Some(joined) => {
+                if joined != *known {
+                    self.revision += 1;
+                }
                 entry.key = Some((joined, *known_span));
                 Ok(())
             }
@@ -72,10 +79,14 @@ impl MapTable {
         };
         let Some((known, known_span)) = &entry.value else {
             entry.value = Some((value, span));
+            self.revision += 1;
             return Ok(());
         };
         match unify_map_value(known, &value) {
             Some(joined) => {
+                if joined != *known {
+                    self.revision += 1;
+                }
                 entry.value = Some((joined, *known_span));
                 Ok(())
             }
@@ -85,12 +96,9 @@ impl MapTable {
         }
     }
 
-    /// A fingerprint of everything known, to detect when inference has settled.
-    pub fn fingerprint(&self) -> Vec<(Option<Vec<Ty>>, Option<MapValue>)> {
-        self.entries
-            .iter()
-            .map(|e| (e.key.as_ref().map(|k| k.0.clone()), e.value.as_ref().map(|v| v.0.clone())))
-            .collect()
+    /// Grows whenever what is known about the maps changes, so equal revisions mean nothing did.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 }
 
