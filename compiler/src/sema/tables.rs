@@ -22,19 +22,20 @@ pub struct MapEntry {
 #[derive(Debug, Clone, Default)]
 pub struct MapTable {
     pub entries: Vec<MapEntry>,
+    /// Keyed by the name without the `@`, as the AST spells it.
     by_name: HashMap<String, MapIdx>,
     /// How many times an entry was created or its key or value type changed.
     revision: u64,
 }
 
 impl MapTable {
-    /// The map named `name` (with `@`), created on first sight.
+    /// The map named `@name` (`name` without the `@`), created on first sight.
     pub fn index(&mut self, name: &str, span: Span) -> MapIdx {
         if let Some(&idx) = self.by_name.get(name) {
             return idx;
         }
         let idx = MapIdx(self.entries.len() as u32);
-        self.entries.push(MapEntry { name: name.to_string(), first_use: span, key: None, value: None });
+        self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None });
         self.by_name.insert(name.to_string(), idx);
         self.revision += 1;
         idx
@@ -47,6 +48,12 @@ impl MapTable {
     /// Records a use of the map with this key (empty for keyless); joins it with earlier uses.
     pub fn use_key(&mut self, idx: MapIdx, key: &[Ty], span: Span) -> Result<(), Diagnostic> {
         let entry = &mut self.entries[idx.0 as usize];
+        // The common case, a key of the known type, joins to what is known: nothing to build.
+        if let Some((known, _)) = &entry.key {
+            if known.len() == key.len() && known.iter().zip(key).all(|(known, ty)| *known == storage(ty)) {
+                return Ok(());
+            }
+        }
         let key: Vec<Ty> = key.iter().map(storage).collect();
         let Some((known, known_span)) = &entry.key else {
             entry.key = Some((key, span));
