@@ -94,7 +94,7 @@ impl Checker {
         match args {
             [] => self.error_expr(arity(name, "a map or a value", 0, span), span),
             [ast::Expr { kind: ast::ExprKind::Map(map), .. }, rest @ ..] if map.keys.is_empty() && rest.len() <= 2 => {
-                let idx = self.maps.index(&format!("@{}", map.name), map.span);
+                let idx = self.maps.index(&map.name, map.span);
                 let top = rest.first().map_or(Some(0), const_u64);
                 let div = rest.get(1).map_or(Some(0), const_u64);
                 match (top, div) {
@@ -144,7 +144,7 @@ impl Checker {
     fn map_argument(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Option<MapIdx> {
         match args {
             [ast::Expr { kind: ast::ExprKind::Map(map), .. }] if map.keys.is_empty() => {
-                Some(self.maps.index(&format!("@{}", map.name), map.span))
+                Some(self.maps.index(&map.name, map.span))
             }
             [other] => {
                 self.report(Diagnostic::error("E0506", format!("`{}` takes a whole map, like `{}(@name)`", name.name, name.name))

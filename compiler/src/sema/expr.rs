@@ -115,15 +115,11 @@ impl Checker {
 
     /// Resolves `@m[keys]` and records the key type; returns the map and its key expression.
     pub(crate) fn map_ref(&mut self, map: &ast::MapRef, cx: &mut ProbeCx<'_>) -> (hir::MapIdx, Option<Expr>) {
-        let name = format!("@{}", map.name);
-        let idx = self.maps.index(&name, map.span);
+        let idx = self.maps.index(&map.name, map.span);
         let key = self.map_key(map, cx);
-        let key_tys: Vec<Ty> = match &key {
-            None => vec![],
-            Some(k) => vec![k.ty.clone()],
-        };
+        let key_tys = key.as_ref().map(|k| std::slice::from_ref(&k.ty)).unwrap_or_default();
         if !key_tys.iter().any(Ty::is_error) {
-            if let Err(diag) = self.maps.use_key(idx, &key_tys, key.as_ref().map_or(map.span, |k| k.span)) {
+            if let Err(diag) = self.maps.use_key(idx, key_tys, key.as_ref().map_or(map.span, |k| k.span)) {
                 self.report(diag);
             }
         }

@@ -1,9 +1,9 @@
 //! Semantic analysis: resolves probes, names and types, turning the AST into checked HIR.
 //!
 //! Checking records every error and carries on with `Ty::Error` in place of the bad type, so
-//! one run reports all problems. Map types are inferred across the whole script before the
-//! real pass (a map may be read in one probe and assigned in a later one), and each probe is
-//! checked against its final local variable types.
+//! one run reports all problems. The script is checked again until the map types settle (a map
+//! may be read in one probe and assigned in a later one); the check that changed nothing is the
+//! result. Each probe is checked against its final local variable types.
 
 mod calls;
 mod expr;
@@ -37,21 +37,9 @@ pub const MAX_STRLEN: u32 = 1024;
 pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let expanded = expand_probes(program, catalog, &mut diags);
-
-    let mut maps = MapTable::default();
-    infer_maps(&expanded, &mut maps);
-
-    let mut checker = Checker { maps, diags: Vec::new(), quiet: false };
-    let mut probes: Vec<hir::Probe> = Vec::new();
-    let mut probe_names = Vec::new();
-    let mut shared = SharedPrograms::default();
-    for probe in &expanded {
-        let probe_id = probe_names.len() as u32;
-        probe_names.push(probe.resolved.name.clone());
-        let locals = checker.settle_locals(probe);
-        let checked = checker.check_probe(probe, locals, probe_id);
-        shared.add(&mut probes, checked, probe);
-    }
+    let (checked, mut checker) = check_probes(&expanded);
+    let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
+    let probes = share_programs(checked, &expanded);
     diags.append(&mut checker.diags);
     let maps = checker.finish_maps(&mut diags);
     dedup(&mut diags);
@@ -59,6 +47,16 @@ pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Prog
         return Err(diags);
     }
     Ok((hir::Program { probes, maps, probe_names }, diags))
+}
+
+/// The checked probes, with tracepoints that can share a program folded together.
+fn share_programs(checked: Vec<hir::Probe>, expanded: &[ExpandedProbe<'_>]) -> Vec<hir::Probe> {
+    let mut shared = SharedPrograms::default();
+    let mut probes = Vec::with_capacity(checked.len());
+    for (probe, expanded) in checked.into_iter().zip(expanded) {
+        shared.add(&mut probes, probe, expanded);
+    }
+    probes
 }
 
 /// Folds tracepoints of one probe block into one program when their checked predicate, body
@@ -142,20 +140,24 @@ fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &m
     out
 }
 
-/// Walks every probe without reporting, until the map types stop changing.
-fn infer_maps(expanded: &[ExpandedProbe<'_>], maps: &mut MapTable) {
-    let mut checker = Checker { maps: std::mem::take(maps), diags: Vec::new(), quiet: true };
-    for _ in 0..4 {
-        let before = checker.maps.fingerprint();
-        for probe in expanded {
-            let locals = checker.settle_locals(probe);
-            checker.check_probe(probe, locals, 0);
-        }
-        if checker.maps.fingerprint() == before {
-            break;
+/// How many times `check_probes` walks the script to settle the map types before it reports
+/// against whatever they are then.
+const MAX_SWEEPS: usize = 4;
+
+/// Checks every probe, walking the script until the map types stop changing: a map may be read
+/// in one probe and assigned in a later one. A walk that changed nothing started from the final
+/// map types, so its HIR and diagnostics are the result; the earlier walks' are dropped.
+fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
+    let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false };
+    for _ in 0..MAX_SWEEPS {
+        let before = checker.maps.revision();
+        let probes = checker.sweep(expanded);
+        if checker.maps.revision() == before {
+            return (probes, checker);
         }
     }
-    *maps = checker.maps;
+    let probes = checker.sweep(expanded);
+    (probes, checker)
 }
 
 fn dedup(diags: &mut Vec<Diagnostic>) {
@@ -175,7 +177,8 @@ fn dedup(diags: &mut Vec<Diagnostic>) {
 pub(crate) struct Checker {
     maps: MapTable,
     diags: Vec<Diagnostic>,
-    /// While inferring map types, errors are not reported (the real pass reports them).
+    /// While settling a probe's local types, errors are not reported (checking the probe with
+    /// those types reports them).
     quiet: bool,
 }
 
@@ -202,6 +205,17 @@ impl Checker {
         self.check_body(probe.block, &mut cx);
         self.quiet = quiet;
         cx.locals
+    }
+
+    /// Checks every probe once, keeping only this walk's diagnostics.
+    fn sweep(&mut self, expanded: &[ExpandedProbe<'_>]) -> Vec<hir::Probe> {
+        self.diags.clear();
+        let mut probes = Vec::with_capacity(expanded.len());
+        for (probe_id, probe) in expanded.iter().enumerate() {
+            let locals = self.settle_locals(probe);
+            probes.push(self.check_probe(probe, locals, probe_id as u32));
+        }
+        probes
     }
 
     fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals) -> ProbeCx<'a> {

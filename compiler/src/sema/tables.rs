@@ -22,18 +22,22 @@ pub struct MapEntry {
 #[derive(Debug, Clone, Default)]
 pub struct MapTable {
     pub entries: Vec<MapEntry>,
+    /// Keyed by the name without the `@`, as the AST spells it.
     by_name: HashMap<String, MapIdx>,
+    /// How many times an entry was created or its key or value type changed.
+    revision: u64,
 }
 
 impl MapTable {
-    /// The map named `name` (with `@`), created on first sight.
+    /// The map named `@name` (`name` without the `@`), created on first sight.
     pub fn index(&mut self, name: &str, span: Span) -> MapIdx {
         if let Some(&idx) = self.by_name.get(name) {
             return idx;
         }
         let idx = MapIdx(self.entries.len() as u32);
-        self.entries.push(MapEntry { name: name.to_string(), first_use: span, key: None, value: None });
+        self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None });
         self.by_name.insert(name.to_string(), idx);
+        self.revision += 1;
         idx
     }
 
@@ -44,9 +48,16 @@ impl MapTable {
     /// Records a use of the map with this key (empty for keyless); joins it with earlier uses.
     pub fn use_key(&mut self, idx: MapIdx, key: &[Ty], span: Span) -> Result<(), Diagnostic> {
         let entry = &mut self.entries[idx.0 as usize];
+        // The common case, a key of the known type, joins to what is known: nothing to build.
+        if let Some((known, _)) = &entry.key {
+            if known.len() == key.len() && known.iter().zip(key).all(|(known, ty)| *known == storage(ty)) {
+                return Ok(());
+            }
+        }
         let key: Vec<Ty> = key.iter().map(storage).collect();
         let Some((known, known_span)) = &entry.key else {
             entry.key = Some((key, span));
+            self.revision += 1;
             return Ok(());
         };
         let joined = (known.len() == key.len())
@@ -54,6 +65,9 @@ impl MapTable {
             .flatten();
         match joined {
             Some(joined) => {
+                if joined != *known {
+                    self.revision += 1;
+                }
                 entry.key = Some((joined, *known_span));
                 Ok(())
             }
@@ -72,10 +86,14 @@ impl MapTable {
         };
         let Some((known, known_span)) = &entry.value else {
             entry.value = Some((value, span));
+            self.revision += 1;
             return Ok(());
         };
         match unify_map_value(known, &value) {
             Some(joined) => {
+                if joined != *known {
+                    self.revision += 1;
+                }
                 entry.value = Some((joined, *known_span));
                 Ok(())
             }
@@ -85,12 +103,9 @@ impl MapTable {
         }
     }
 
-    /// A fingerprint of everything known, to detect when inference has settled.
-    pub fn fingerprint(&self) -> Vec<(Option<Vec<Ty>>, Option<MapValue>)> {
-        self.entries
-            .iter()
-            .map(|e| (e.key.as_ref().map(|k| k.0.clone()), e.value.as_ref().map(|v| v.0.clone())))
-            .collect()
+    /// Grows whenever what is known about the maps changes, so equal revisions mean nothing did.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 }
 

@@ -7,7 +7,7 @@
 use std::iter::Peekable;
 
 use ferrotrace_grammar::Rule;
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
@@ -73,18 +73,18 @@ impl Builder {
     /// A chain of n operands is n levels deep: n - 1 `Binary` nodes under a possible `Ternary`.
     pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
-        let levels = pair.clone().into_inner().filter(|child| child.as_rule() == Rule::unary).count();
-        self.nested_by(levels, span, |builder| builder.expr_at_depth(pair))
+        let children = pair.into_inner();
+        let levels = children.clone().filter(|child| child.as_rule() == Rule::unary).count();
+        self.nested_by(levels, span, |builder| builder.expr_at_depth(children, span))
             .unwrap_or_else(|| placeholder(span))
     }
 
-    fn expr_at_depth(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = trim::span(&pair);
+    fn expr_at_depth(&mut self, children: Pairs<'_, Rule>, span: Span) -> Expr {
         let mut first = None;
         let mut rest = Vec::new();
         let mut pending_op = None;
         let mut branches = Vec::new();
-        for child in pair.into_inner() {
+        for child in children {
             match child.as_rule() {
                 Rule::unary => {
                     let operand = self.unary(child);
@@ -115,16 +115,21 @@ impl Builder {
 
     /// Prefix operators and casts, an operand, then postfix operators; each operator nests.
     fn unary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let children = pair.clone().into_inner();
+        let operators = children.len().saturating_sub(1);
+        if operators == 0 {
+            // A bare operand nests no deeper; its span is not needed here.
+            return self.unary_at_depth(children);
+        }
         let span = trim::span(&pair);
-        let operators = pair.clone().into_inner().count().saturating_sub(1);
-        self.nested_by(operators, span, |builder| builder.unary_at_depth(pair))
+        self.nested_by(operators, span, |builder| builder.unary_at_depth(children))
             .unwrap_or_else(|| placeholder(span))
     }
 
-    fn unary_at_depth(&mut self, pair: Pair<'_, Rule>) -> Expr {
+    fn unary_at_depth(&mut self, children: Pairs<'_, Rule>) -> Expr {
         let mut prefixes = Vec::new();
         let mut operand = None;
-        for child in pair.into_inner() {
+        for child in children {
             match child.as_rule() {
                 Rule::prefix_op | Rule::cast => prefixes.push(child),
                 Rule::post_inc_dec
