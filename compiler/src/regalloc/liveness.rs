@@ -141,20 +141,52 @@ fn prefix_counts(taken: &[u16]) -> Vec<[u32; ALLOCATABLE as usize]> {
     counts
 }
 
-/// Registers a move ties `vreg` to: the other side of every `vreg = x` and `x = vreg`.
-pub(super) fn move_partners(func: &Function) -> Vec<Vec<Reg>> {
-    let mut partners = vec![Vec::new(); func.vregs as usize];
-    for inst in &func.insts {
-        let Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } = inst.insn else {
-            continue;
+/// The registers moves tie each virtual register to: the other side of every `vreg = x` and
+/// `x = vreg`, in instruction order.
+pub(super) struct MovePartners {
+    /// `partners[starts[v]..starts[v + 1]]` are `v`'s partners.
+    starts: Vec<u32>,
+    partners: Vec<Reg>,
+}
+
+impl MovePartners {
+    pub(super) fn compute(func: &Function) -> MovePartners {
+        let vregs = func.vregs as usize;
+        let ties = || {
+            func.insts.iter().filter_map(|inst| match inst.insn {
+                Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } => Some([(dst, src), (src, dst)]),
+                _ => None,
+            })
         };
-        for (this, other) in [(dst, src), (src, dst)] {
-            if let Reg::Virt(n) = this {
-                if let Some(list) = partners.get_mut(n as usize) {
-                    list.push(other);
-                }
+        let slot = |reg: Reg| match reg {
+            Reg::Virt(n) if (n as usize) < vregs => Some(n as usize),
+            _ => None,
+        };
+        let mut starts = vec![0u32; vregs + 1];
+        for (this, _) in ties().flatten() {
+            if let Some(n) = slot(this) {
+                starts[n + 1] += 1;
             }
         }
+        for n in 0..vregs {
+            starts[n + 1] += starts[n];
+        }
+        let mut filled = starts.clone();
+        let mut partners = vec![Reg::FP; starts[vregs] as usize];
+        for (this, other) in ties().flatten() {
+            if let Some(n) = slot(this) {
+                partners[filled[n] as usize] = other;
+                filled[n] += 1;
+            }
+        }
+        MovePartners { starts, partners }
     }
-    partners
+
+    pub(super) fn of(&self, vreg: u32) -> &[Reg] {
+        let n = vreg as usize;
+        match (self.starts.get(n), self.starts.get(n + 1)) {
+            (Some(&start), Some(&end)) => &self.partners[start as usize..end as usize],
+            _ => &[],
+        }
+    }
 }
