@@ -76,8 +76,8 @@ pub(super) fn vreg_intervals(func: &Function) -> Vec<Option<Interval>> {
 /// argument, `r0` for `Exit`, a call's result and clobbers, the context at entry) to its last
 /// read on any path.
 pub(super) struct PhysOccupancy {
-    /// `taken_before[p][r]`: how many points before `p` have register `r` taken.
-    taken_before: Vec<[u32; ALLOCATABLE as usize]>,
+    /// For each of `r0`..`r9`, the maximal runs of points where it is taken, in order.
+    taken: [Vec<Interval>; ALLOCATABLE as usize],
 }
 
 impl PhysOccupancy {
@@ -90,7 +90,6 @@ impl PhysOccupancy {
         let mut taken = vec![0u16; write_point(count) as usize];
         for (index, inst) in func.insts.iter().enumerate().rev() {
             let live_out = cfg::successors(index, &inst.insn, &labels)
-                .into_iter()
                 .fold(0, |live, successor| live | live_in.get(successor).copied().unwrap_or(0));
             let (reads, writes) = phys_effects(&inst.insn);
             live_in[index] = reads | (live_out & !writes);
@@ -98,17 +97,35 @@ impl PhysOccupancy {
             taken[write_point(index) as usize] = live_out | writes;
         }
         taken[0] = live_in[0];
-        PhysOccupancy { taken_before: prefix_counts(&taken) }
+        PhysOccupancy { taken: runs(&taken) }
     }
 
     /// Whether `reg` is taken at no point of `interval`.
     pub(super) fn is_free(&self, reg: u8, interval: Interval) -> bool {
-        let count_before = |point: u32| {
-            let last = self.taken_before.len() - 1;
-            self.taken_before[(point as usize).min(last)][usize::from(reg)]
-        };
-        count_before(interval.end + 1) == count_before(interval.start)
+        let runs = &self.taken[usize::from(reg)];
+        let first_not_before = runs.partition_point(|run| run.end < interval.start);
+        runs.get(first_not_before).is_none_or(|run| run.start > interval.end)
     }
+}
+
+/// Each register's runs of consecutive points whose mask in `taken` has its bit set.
+fn runs(taken: &[u16]) -> [Vec<Interval>; ALLOCATABLE as usize] {
+    let mut runs: [Vec<Interval>; ALLOCATABLE as usize] = Default::default();
+    let mut opened = [0u32; ALLOCATABLE as usize];
+    let mut previous = 0u16;
+    for (point, &mask) in taken.iter().chain([&0]).enumerate() {
+        let mut changed = mask ^ previous;
+        while changed != 0 {
+            let reg = changed.trailing_zeros() as usize;
+            changed &= changed - 1;
+            match mask >> reg & 1 {
+                1 => opened[reg] = point as u32,
+                _ => runs[reg].push(Interval { start: opened[reg], end: point as u32 - 1 }),
+            }
+        }
+        previous = mask;
+    }
+    runs
 }
 
 /// The physical registers `r0`..`r9` an instruction reads and writes, as bit masks; a call
@@ -126,19 +143,6 @@ fn phys_effects(insn: &Insn) -> (u16, u16) {
         operands::call_clobbers().for_each(|reg| writes |= bit(reg));
     }
     (reads, writes)
-}
-
-fn prefix_counts(taken: &[u16]) -> Vec<[u32; ALLOCATABLE as usize]> {
-    let mut counts = Vec::with_capacity(taken.len() + 1);
-    let mut running = [0u32; ALLOCATABLE as usize];
-    counts.push(running);
-    for mask in taken {
-        for (reg, count) in running.iter_mut().enumerate() {
-            *count += u32::from(mask >> reg & 1);
-        }
-        counts.push(running);
-    }
-    counts
 }
 
 /// The registers moves tie each virtual register to: the other side of every `vreg = x` and
