@@ -67,7 +67,7 @@ fn check_symbols(programs: &[ElfProgram<'_>], maps: &[MapSpec]) -> Result<(), El
     if let Some(empty) = programs.iter().find(|p| p.code.insns.is_empty()) {
         return Err(ElfError::EmptyProgram { symbol: empty.symbol.to_string() });
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(programs.len() + maps.len());
     let names = programs.iter().map(|p| p.symbol).chain(maps.iter().map(|m| m.symbol.as_str()));
     for name in names {
         if !seen.insert(name) {
@@ -84,7 +84,10 @@ fn add_maps(object: &mut Object<'_>, maps: &[MapSpec]) -> Vec<SymbolId> {
         return Vec::new();
     }
     let section = object.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
-    let data: Vec<u8> = maps.iter().flat_map(|map| map_def_bytes(&map.def)).collect();
+    let mut data = Vec::with_capacity(maps.len() * MAP_DEF_SIZE);
+    for map in maps {
+        data.extend_from_slice(&map_def_bytes(&map.def));
+    }
     object.set_section_data(section, data, 4);
     maps.iter()
         .enumerate()

@@ -66,5 +66,9 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<RawInsn>, DecodeError> {
 
 /// The wire form of a sequence of instruction slots.
 pub fn to_bytes(insns: &[RawInsn]) -> Vec<u8> {
-    insns.iter().flat_map(|insn| insn.to_bytes()).collect()
+    let mut bytes = Vec::with_capacity(insns.len() * INSN_SIZE);
+    for insn in insns {
+        bytes.extend_from_slice(&insn.to_bytes());
+    }
+    bytes
 }

@@ -21,7 +21,8 @@ impl Access {
 }
 
 /// Calls every explicit register operand of `insn` (not a `Call`'s or `Exit`'s implicit ones),
-/// in operand order, with how it is accessed; the callback may rewrite the register.
+/// in operand order, with how it is accessed; the callback may rewrite the register. A written
+/// operand comes after every operand the instruction only reads.
 pub fn visit_regs_mut(insn: &mut Insn, mut visit: impl FnMut(&mut Reg, Access)) {
     let visit_base = |mem: &mut Mem, visit: &mut dyn FnMut(&mut Reg, Access)| {
         if let Mem::Reg(base, _) = mem {

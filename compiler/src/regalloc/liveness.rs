@@ -76,8 +76,8 @@ pub(super) fn vreg_intervals(func: &Function) -> Vec<Option<Interval>> {
 /// argument, `r0` for `Exit`, a call's result and clobbers, the context at entry) to its last
 /// read on any path.
 pub(super) struct PhysOccupancy {
-    /// `taken_before[p][r]`: how many points before `p` have register `r` taken.
-    taken_before: Vec<[u32; ALLOCATABLE as usize]>,
+    /// For each of `r0`..`r9`, the maximal runs of points where it is taken, in order.
+    taken: [Vec<Interval>; ALLOCATABLE as usize],
 }
 
 impl PhysOccupancy {
@@ -90,7 +90,6 @@ impl PhysOccupancy {
         let mut taken = vec![0u16; write_point(count) as usize];
         for (index, inst) in func.insts.iter().enumerate().rev() {
             let live_out = cfg::successors(index, &inst.insn, &labels)
-                .into_iter()
                 .fold(0, |live, successor| live | live_in.get(successor).copied().unwrap_or(0));
             let (reads, writes) = phys_effects(&inst.insn);
             live_in[index] = reads | (live_out & !writes);
@@ -98,17 +97,35 @@ impl PhysOccupancy {
             taken[write_point(index) as usize] = live_out | writes;
         }
         taken[0] = live_in[0];
-        PhysOccupancy { taken_before: prefix_counts(&taken) }
+        PhysOccupancy { taken: runs(&taken) }
     }
 
     /// Whether `reg` is taken at no point of `interval`.
     pub(super) fn is_free(&self, reg: u8, interval: Interval) -> bool {
-        let count_before = |point: u32| {
-            let last = self.taken_before.len() - 1;
-            self.taken_before[(point as usize).min(last)][usize::from(reg)]
-        };
-        count_before(interval.end + 1) == count_before(interval.start)
+        let runs = &self.taken[usize::from(reg)];
+        let first_not_before = runs.partition_point(|run| run.end < interval.start);
+        runs.get(first_not_before).is_none_or(|run| run.start > interval.end)
     }
+}
+
+/// Each register's runs of consecutive points whose mask in `taken` has its bit set.
+fn runs(taken: &[u16]) -> [Vec<Interval>; ALLOCATABLE as usize] {
+    let mut runs: [Vec<Interval>; ALLOCATABLE as usize] = Default::default();
+    let mut opened = [0u32; ALLOCATABLE as usize];
+    let mut previous = 0u16;
+    for (point, &mask) in taken.iter().chain([&0]).enumerate() {
+        let mut changed = mask ^ previous;
+        while changed != 0 {
+            let reg = changed.trailing_zeros() as usize;
+            changed &= changed - 1;
+            match mask >> reg & 1 {
+                1 => opened[reg] = point as u32,
+                _ => runs[reg].push(Interval { start: opened[reg], end: point as u32 - 1 }),
+            }
+        }
+        previous = mask;
+    }
+    runs
 }
 
 /// The physical registers `r0`..`r9` an instruction reads and writes, as bit masks; a call
@@ -128,33 +145,52 @@ fn phys_effects(insn: &Insn) -> (u16, u16) {
     (reads, writes)
 }
 
-fn prefix_counts(taken: &[u16]) -> Vec<[u32; ALLOCATABLE as usize]> {
-    let mut counts = Vec::with_capacity(taken.len() + 1);
-    let mut running = [0u32; ALLOCATABLE as usize];
-    counts.push(running);
-    for mask in taken {
-        for (reg, count) in running.iter_mut().enumerate() {
-            *count += u32::from(mask >> reg & 1);
-        }
-        counts.push(running);
-    }
-    counts
+/// The registers moves tie each virtual register to: the other side of every `vreg = x` and
+/// `x = vreg`, in instruction order.
+pub(super) struct MovePartners {
+    /// `partners[starts[v]..starts[v + 1]]` are `v`'s partners.
+    starts: Vec<u32>,
+    partners: Vec<Reg>,
 }
 
-/// Registers a move ties `vreg` to: the other side of every `vreg = x` and `x = vreg`.
-pub(super) fn move_partners(func: &Function) -> Vec<Vec<Reg>> {
-    let mut partners = vec![Vec::new(); func.vregs as usize];
-    for inst in &func.insts {
-        let Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } = inst.insn else {
-            continue;
+impl MovePartners {
+    pub(super) fn compute(func: &Function) -> MovePartners {
+        let vregs = func.vregs as usize;
+        let ties = || {
+            func.insts.iter().filter_map(|inst| match inst.insn {
+                Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } => Some([(dst, src), (src, dst)]),
+                _ => None,
+            })
         };
-        for (this, other) in [(dst, src), (src, dst)] {
-            if let Reg::Virt(n) = this {
-                if let Some(list) = partners.get_mut(n as usize) {
-                    list.push(other);
-                }
+        let slot = |reg: Reg| match reg {
+            Reg::Virt(n) if (n as usize) < vregs => Some(n as usize),
+            _ => None,
+        };
+        let mut starts = vec![0u32; vregs + 1];
+        for (this, _) in ties().flatten() {
+            if let Some(n) = slot(this) {
+                starts[n + 1] += 1;
             }
         }
+        for n in 0..vregs {
+            starts[n + 1] += starts[n];
+        }
+        let mut filled = starts.clone();
+        let mut partners = vec![Reg::FP; starts[vregs] as usize];
+        for (this, other) in ties().flatten() {
+            if let Some(n) = slot(this) {
+                partners[filled[n] as usize] = other;
+                filled[n] += 1;
+            }
+        }
+        MovePartners { starts, partners }
     }
-    partners
+
+    pub(super) fn of(&self, vreg: u32) -> &[Reg] {
+        let n = vreg as usize;
+        match (self.starts.get(n), self.starts.get(n + 1)) {
+            (Some(&start), Some(&end)) => &self.partners[start as usize..end as usize],
+            _ => &[],
+        }
+    }
 }

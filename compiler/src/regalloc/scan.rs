@@ -1,6 +1,6 @@
 //! Linear scan: gives each virtual register a physical one, or picks registers to spill.
 
-use super::liveness::{self, Interval, PhysOccupancy, ALLOCATABLE};
+use super::liveness::{self, Interval, MovePartners, PhysOccupancy, ALLOCATABLE};
 use super::RegAllocError;
 use crate::lir::{Function, Reg};
 
@@ -26,7 +26,7 @@ pub(super) fn linear_scan(
     let mut scanner = Scanner {
         intervals: liveness::vreg_intervals(func),
         occupancy: PhysOccupancy::compute(func),
-        partners: liveness::move_partners(func),
+        partners: MovePartners::compute(func),
         assigned: vec![None; func.vregs as usize],
         active: Vec::new(),
         spilled: Vec::new(),
@@ -50,7 +50,7 @@ pub(super) fn linear_scan(
 struct Scanner {
     intervals: Vec<Option<Interval>>,
     occupancy: PhysOccupancy,
-    partners: Vec<Vec<Reg>>,
+    partners: MovePartners,
     assigned: Vec<Option<u8>>,
     /// Virtual registers holding a physical one at the current point.
     active: Vec<u32>,
@@ -86,7 +86,7 @@ impl Scanner {
     /// The registers of `vreg`'s move partners that are known: physical ones, and virtual ones
     /// already assigned. Taking one turns the move into `rN = rN`, which is deleted.
     fn hinted(&self, vreg: u32) -> impl Iterator<Item = u8> + '_ {
-        self.partners[vreg as usize].iter().filter_map(|partner| match *partner {
+        self.partners.of(vreg).iter().filter_map(|partner| match *partner {
             Reg::Phys(n) if n < ALLOCATABLE => Some(n),
             Reg::Phys(_) => None,
             Reg::Virt(other) => self.assigned.get(other as usize).copied().flatten(),

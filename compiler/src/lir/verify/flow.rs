@@ -126,14 +126,11 @@ fn flow_into(incoming: &mut Option<State>, state: State) {
 }
 
 impl Verifier<'_> {
-    /// Checks `insn`'s reads against `state`, then applies its writes.
+    /// Checks `insn`'s reads against `state`, then applies its writes. One visit does both:
+    /// an instruction's written operand comes after all the operands it reads, and `Call` and
+    /// `Exit` have none.
     fn transfer(&mut self, index: usize, insn: &Insn, state: &mut State) {
         let at = Location::Insn(index);
-        operands::visit_regs(insn, |reg, access| {
-            if access.reads() {
-                self.check_read(at, reg, state);
-            }
-        });
         match *insn {
             Insn::Call { args, .. } => self.check_call(at, args, state),
             Insn::Exit if !self.holds_return_value(state) => {
@@ -142,6 +139,9 @@ impl Verifier<'_> {
             _ => {}
         }
         operands::visit_regs(insn, |reg, access| {
+            if access.reads() {
+                self.check_read(at, reg, state);
+            }
             if access.writes() {
                 self.apply_write(reg, state);
             }
