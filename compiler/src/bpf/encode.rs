@@ -5,8 +5,6 @@
 //! (none). Jumps are encoded with a zero offset first and patched once every label's slot is
 //! known, so an offset counts the slots in between, `ld_imm64` as two.
 
-use std::collections::HashMap;
-
 use thiserror::Error;
 
 use super::insn::RawInsn;
@@ -46,7 +44,10 @@ pub fn encode(func: &Function) -> Result<EncodedProgram, EncodeError> {
         .frame
         .as_deref()
         .ok_or_else(|| EncodeError::MissingFrame { function: func.name.clone() })?;
-    let mut encoder = Encoder { frame, ..Encoder::default() };
+    let mut encoder = Encoder { frame, label_slots: vec![None; func.labels as usize], ..Encoder::default() };
+    // Most instructions take one slot; `ld_imm64` and `AddrOf` take two, labels none.
+    encoder.program.insns.reserve(func.insts.len());
+    encoder.program.spans.reserve(func.insts.len());
     for (index, inst) in func.insts.iter().enumerate() {
         encoder.encode_inst(index, inst)?;
     }
@@ -64,7 +65,8 @@ struct PendingJump {
 struct Encoder<'f> {
     frame: &'f [i16],
     program: EncodedProgram,
-    label_slots: HashMap<Label, usize>,
+    /// Each label's slot, indexed by label.
+    label_slots: Vec<Option<usize>>,
     jumps: Vec<PendingJump>,
 }
 
@@ -109,7 +111,11 @@ impl Encoder<'_> {
             }
             Insn::Exit => self.emit(span, RawInsn::new(op::JMP | op::EXIT, 0, 0, 0, 0)),
             Insn::Label(label) => {
-                if self.label_slots.insert(label, self.program.insns.len()).is_some() {
+                let at = label.0 as usize;
+                if at >= self.label_slots.len() {
+                    self.label_slots.resize(at + 1, None);
+                }
+                if self.label_slots[at].replace(self.program.insns.len()).is_some() {
                     return Err(EncodeError::DuplicateLabel { index, label: label.0 });
                 }
             }
@@ -238,9 +244,11 @@ impl Encoder<'_> {
         for jump in &self.jumps {
             let target = self
                 .label_slots
-                .get(&jump.target)
+                .get(jump.target.0 as usize)
+                .copied()
+                .flatten()
                 .ok_or(EncodeError::UndefinedLabel { index: jump.index, label: jump.target.0 })?;
-            let distance = *target as i64 - (jump.slot as i64 + 1);
+            let distance = target as i64 - (jump.slot as i64 + 1);
             let off = i16::try_from(distance)
                 .map_err(|_| EncodeError::JumpOutOfRange { index: jump.index, distance })?;
             self.program.insns[jump.slot].off = off;

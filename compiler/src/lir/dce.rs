@@ -4,17 +4,23 @@
 use super::cfg::{label_positions, successors};
 use super::Function;
 
-/// Deletes every instruction that cannot be reached from the first one.
+/// Deletes every instruction that cannot be reached from the first one. Jumps only go forward,
+/// so one pass in order sees every instruction's predecessors before the instruction.
 pub fn remove_unreachable(func: &mut Function) {
     let labels = label_positions(func);
-    let mut reachable = vec![false; func.insts.len()];
-    let mut work = vec![0];
-    while let Some(index) = work.pop() {
-        if index >= func.insts.len() || reachable[index] {
-            continue;
+    let count = func.insts.len();
+    // `reachable[count]` is falling off the end.
+    let mut reachable = vec![false; count + 1];
+    reachable[0] = true;
+    for (index, inst) in func.insts.iter().enumerate() {
+        if reachable[index] {
+            for successor in successors(index, &inst.insn, &labels) {
+                reachable[successor] = true;
+            }
         }
-        reachable[index] = true;
-        work.extend(successors(index, &func.insts[index].insn, &labels));
+    }
+    if reachable[..count].iter().all(|&reached| reached) {
+        return;
     }
     let mut keep = reachable.into_iter();
     func.insts.retain(|_| keep.next().unwrap_or(false));

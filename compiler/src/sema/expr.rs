@@ -128,7 +128,7 @@ impl Checker {
 
     fn read_map(&mut self, map: &ast::MapRef, cx: &mut ProbeCx<'_>) -> Expr {
         let (idx, key) = self.map_ref(map, cx);
-        let ty = match self.maps.entry(idx).value.as_ref().map(|v| v.0.clone()) {
+        let ty = match self.maps.read(idx).value.as_ref().map(|v| v.0.clone()) {
             Some(MapValue::Plain(ty)) => ty,
             Some(other) => {
                 return self.error_expr(
@@ -353,7 +353,7 @@ impl Checker {
 
     /// A read of a map whose value type is already known to be plain.
     fn read_map_value(&mut self, idx: hir::MapIdx, key: Option<Expr>, span: Span) -> Expr {
-        let ty = match self.maps.entry(idx).value.as_ref().map(|v| &v.0) {
+        let ty = match self.maps.read(idx).value.as_ref().map(|v| &v.0) {
             Some(MapValue::Plain(ty)) => ty.clone(),
             _ => Ty::Error,
         };

@@ -2,8 +2,8 @@
 //!
 //! Checking records every error and carries on with `Ty::Error` in place of the bad type, so
 //! one run reports all problems. The script is checked again until the map types settle (a map
-//! may be read in one probe and assigned in a later one); the check that changed nothing is the
-//! result. Each probe is checked against its final local variable types.
+//! may be read in one probe and assigned in a later one); the first check that saw only final
+//! map types is the result. Each probe is checked against its final local variable types.
 
 mod calls;
 mod expr;
@@ -144,15 +144,16 @@ fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &m
 /// against whatever they are then.
 const MAX_SWEEPS: usize = 4;
 
-/// Checks every probe, walking the script until the map types stop changing: a map may be read
-/// in one probe and assigned in a later one. A walk that changed nothing started from the final
-/// map types, so its HIR and diagnostics are the result; the earlier walks' are dropped.
+/// Checks every probe, walking the script until the map types settle: a map may be read in one
+/// probe and assigned in a later one. A walk that consulted each map's types only after their
+/// last change saw the final types, so its HIR and diagnostics are the result; the earlier
+/// walks' are dropped.
 fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
     let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false };
     for _ in 0..MAX_SWEEPS {
-        let before = checker.maps.revision();
+        checker.maps.begin_walk();
         let probes = checker.sweep(expanded);
-        if checker.maps.revision() == before {
+        if checker.maps.settled() {
             return (probes, checker);
         }
     }

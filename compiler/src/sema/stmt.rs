@@ -56,7 +56,7 @@ impl Checker {
         let (idx, key) = self.map_ref(map, cx);
         let mut value = self.expr(value, cx);
         if let Some(op) = op {
-            if let Some(Some(aggregation)) = self.maps.entry(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
+            if let Some(Some(aggregation)) = self.maps.read(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
                 self.report(Diagnostic::error("E0406", format!("the value of `@{}` cannot be read in a probe", map.name))
                     .with_primary(span, format!("`{}=` reads it, but it holds a `{aggregation}()` aggregation", op.symbol()))
                     .with_help(format!("aggregations are read when printed: `print(@{})`", map.name)));
@@ -78,8 +78,8 @@ impl Checker {
     }
 
     /// The plain value type of a map read by a compound assignment (integer if not yet known).
-    fn plain_value(&self, idx: super::hir::MapIdx) -> Ty {
-        match self.maps.entry(idx).value.as_ref().map(|v| &v.0) {
+    fn plain_value(&mut self, idx: super::hir::MapIdx) -> Ty {
+        match self.maps.read(idx).value.as_ref().map(|v| &v.0) {
             Some(MapValue::Plain(ty)) => ty.clone(),
             Some(_) => Ty::Error,
             None => Ty::I64,

@@ -24,8 +24,19 @@ pub struct MapTable {
     pub entries: Vec<MapEntry>,
     /// Keyed by the name without the `@`, as the AST spells it.
     by_name: HashMap<String, MapIdx>,
-    /// How many times an entry was created or its key or value type changed.
+    /// How many times an entry was created or its key or value type changed: the clock of
+    /// `watches`.
     revision: u64,
+    /// Per entry, in the same order: when it last changed and was first consulted this walk.
+    watches: Vec<Watch>,
+}
+
+/// When an entry last changed, and when the walk in progress first consulted its types (read
+/// them, or failed to join with them); `u64::MAX` while it has not.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    changed: u64,
+    first_consulted: u64,
 }
 
 impl MapTable {
@@ -37,11 +48,14 @@ impl MapTable {
         let idx = MapIdx(self.entries.len() as u32);
         self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None });
         self.by_name.insert(name.to_string(), idx);
-        self.revision += 1;
+        self.watches.push(Watch { changed: 0, first_consulted: u64::MAX });
+        self.changed(idx);
         idx
     }
 
-    pub fn entry(&self, idx: MapIdx) -> &MapEntry {
+    /// The entry, to read its key or value type.
+    pub fn read(&mut self, idx: MapIdx) -> &MapEntry {
+        self.consulted(idx);
         &self.entries[idx.0 as usize]
     }
 
@@ -57,7 +71,7 @@ impl MapTable {
         let key: Vec<Ty> = key.iter().map(storage).collect();
         let Some((known, known_span)) = &entry.key else {
             entry.key = Some((key, span));
-            self.revision += 1;
+            self.changed(idx);
             return Ok(());
         };
         let joined = (known.len() == key.len())
@@ -65,15 +79,20 @@ impl MapTable {
             .flatten();
         match joined {
             Some(joined) => {
-                if joined != *known {
-                    self.revision += 1;
-                }
+                let changed = joined != *known;
                 entry.key = Some((joined, *known_span));
+                if changed {
+                    self.changed(idx);
+                }
                 Ok(())
             }
-            None => Err(Diagnostic::error("E0401", format!("map `{}` is used with two different key types", entry.name))
-                .with_primary(span, format!("key is {}", describe_key(&key)))
-                .with_secondary(*known_span, format!("earlier the key is {}", describe_key(known)))),
+            None => {
+                let diagnostic = Diagnostic::error("E0401", format!("map `{}` is used with two different key types", entry.name))
+                    .with_primary(span, format!("key is {}", describe_key(&key)))
+                    .with_secondary(*known_span, format!("earlier the key is {}", describe_key(known)));
+                self.consulted(idx);
+                Err(diagnostic)
+            }
         }
     }
 
@@ -86,26 +105,50 @@ impl MapTable {
         };
         let Some((known, known_span)) = &entry.value else {
             entry.value = Some((value, span));
-            self.revision += 1;
+            self.changed(idx);
             return Ok(());
         };
         match unify_map_value(known, &value) {
             Some(joined) => {
-                if joined != *known {
-                    self.revision += 1;
-                }
+                let changed = joined != *known;
                 entry.value = Some((joined, *known_span));
+                if changed {
+                    self.changed(idx);
+                }
                 Ok(())
             }
-            None => Err(Diagnostic::error("E0402", format!("map `{}` is given two different kinds of value", entry.name))
-                .with_primary(span, format!("this stores {}", describe_map_value(&value)))
-                .with_secondary(*known_span, format!("earlier it stores {}", describe_map_value(known)))),
+            None => {
+                let diagnostic = Diagnostic::error("E0402", format!("map `{}` is given two different kinds of value", entry.name))
+                    .with_primary(span, format!("this stores {}", describe_map_value(&value)))
+                    .with_secondary(*known_span, format!("earlier it stores {}", describe_map_value(known)));
+                self.consulted(idx);
+                Err(diagnostic)
+            }
         }
     }
 
-    /// Grows whenever what is known about the maps changes, so equal revisions mean nothing did.
-    pub fn revision(&self) -> u64 {
-        self.revision
+    /// Starts watching a walk over the script: which entries it consults, and when.
+    pub fn begin_walk(&mut self) {
+        for watch in &mut self.watches {
+            watch.first_consulted = u64::MAX;
+        }
+    }
+
+    /// Whether the walk since `begin_walk` consulted every entry only after its last change.
+    /// Walking again would then consult the same types everywhere; joins being monotone, it
+    /// would change nothing, so this walk's results are final.
+    pub fn settled(&self) -> bool {
+        self.watches.iter().all(|watch| watch.first_consulted >= watch.changed)
+    }
+
+    fn changed(&mut self, idx: MapIdx) {
+        self.revision += 1;
+        self.watches[idx.0 as usize].changed = self.revision;
+    }
+
+    fn consulted(&mut self, idx: MapIdx) {
+        let watch = &mut self.watches[idx.0 as usize];
+        watch.first_consulted = watch.first_consulted.min(self.revision);
     }
 }
 

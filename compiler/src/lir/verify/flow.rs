@@ -84,13 +84,13 @@ impl State {
 pub(super) fn check(verifier: &mut Verifier<'_>, labels: &[Option<usize>]) {
     let func = verifier.func;
     // The state falling through to the next instruction, `None` after a jump or an exit; jumps
-    // leave theirs at their target, to meet the fall-through there.
+    // leave theirs with their target, the nearest last, to meet the fall-through there.
     let mut current = Some(State::entry(func.vregs));
-    let mut jumped_to: Vec<Option<State>> = vec![None; func.insts.len()];
+    let mut jumped: Vec<(usize, State)> = Vec::new();
     let mut previous_reachable = true;
     for (index, inst) in func.insts.iter().enumerate() {
-        if let Some(jumped) = jumped_to[index].take() {
-            flow_into(&mut current, jumped);
+        while let Some((_, state)) = jumped.pop_if(|(target, _)| *target == index) {
+            flow_into(&mut current, state);
         }
         let Some(state) = current.as_mut() else {
             if previous_reachable && !matches!(inst.insn, Insn::Label(_)) {
@@ -103,9 +103,11 @@ pub(super) fn check(verifier: &mut Verifier<'_>, labels: &[Option<usize>]) {
         verifier.transfer(index, &inst.insn, state);
         let mut falls_through = false;
         for successor in cfg::successors(index, &inst.insn, labels) {
-            match successor == index + 1 {
-                true => falls_through = true,
-                false => flow_into(&mut jumped_to[successor], state.clone()),
+            if successor == index + 1 {
+                falls_through = true;
+            } else {
+                let at = jumped.partition_point(|(target, _)| *target > successor);
+                jumped.insert(at, (successor, state.clone()));
             }
         }
         if !falls_through {
