@@ -118,12 +118,12 @@ impl Builder {
         let mut then_block = None;
         let mut else_block = None;
         for child in pair.into_inner() {
-            let child_span = trim::span(&child);
             match child.as_rule() {
                 Rule::expr => cond = Some(self.expr(child)),
                 Rule::block if then_block.is_none() => then_block = Some(self.block(child)),
                 Rule::block => else_block = Some(self.block(child)),
                 Rule::if_stmt => {
+                    let child_span = trim::span(&child);
                     let kind = self.nested(child_span, |builder| builder.if_stmt(child));
                     let stmts = kind.map(|kind| Stmt { kind, span: child_span }).into_iter().collect();
                     else_block = Some(Block { stmts, span: child_span });

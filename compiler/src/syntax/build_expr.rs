@@ -63,7 +63,7 @@ pub(super) fn binary_op(text: &str) -> Option<BinOp> {
 /// `$name` as an identifier without the `$`.
 pub(super) fn var_ident(pair: &Pair<'_, Rule>) -> Ident {
     let text = pair.as_str();
-    Ident { name: text.strip_prefix('$').unwrap_or(text).to_string(), span: trim::span(pair) }
+    Ident { name: text.strip_prefix('$').unwrap_or(text).to_string(), span: trim::token_span(pair) }
 }
 
 type Operands = Peekable<std::vec::IntoIter<(BinOp, Expr)>>;
@@ -157,7 +157,7 @@ impl Builder {
             (Rule::cast, _) => {
                 let ty = pair.into_inner().next().map_or_else(
                     || Ident { name: String::new(), span },
-                    |ty| Ident { name: ty.as_str().to_string(), span: trim::span(&ty) },
+                    |ty| Ident { name: ty.as_str().to_string(), span: trim::token_span(&ty) },
                 );
                 ExprKind::Cast { ty, expr: Box::new(expr) }
             }
@@ -180,7 +180,7 @@ impl Builder {
                 let arrow = pair.as_rule() == Rule::arrow_access;
                 let field = pair.into_inner().next().map_or_else(
                     || Ident { name: String::new(), span: op_span },
-                    |name| Ident { name: name.as_str().to_string(), span: trim::span(&name) },
+                    |name| Ident { name: name.as_str().to_string(), span: trim::token_span(&name) },
                 );
                 ExprKind::Field { expr: Box::new(base), field, arrow }
             }
@@ -194,7 +194,7 @@ impl Builder {
 
     fn tuple_index(&mut self, base: Expr, pair: Pair<'_, Rule>) -> ExprKind {
         let digits = pair.into_inner().next();
-        let index_span = digits.as_ref().map_or(base.span, |d| trim::span(d));
+        let index_span = digits.as_ref().map_or(base.span, |d| trim::token_span(d));
         let text = digits.as_ref().map_or("", |d| d.as_str());
         let index = text.parse::<u32>().unwrap_or_else(|_| {
             self.diagnostics.push(
@@ -221,22 +221,26 @@ impl Builder {
 
     /// The operand of a unary expression: a literal, name, call, map, variable or parentheses.
     fn operand(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = trim::span(&pair);
+        let token = trim::token_span(&pair);
         let kind = match pair.as_rule() {
             Rule::int_lit => ExprKind::Int(self.int(&pair)),
             Rule::string_lit => ExprKind::Str(self.string(pair)),
             Rule::bool_lit => ExprKind::Bool(pair.as_str() == "true"),
             Rule::var => ExprKind::Var(var_ident(&pair).name),
-            Rule::map => ExprKind::Map(self.map_ref(pair)),
+            Rule::map => {
+                let map = self.map_ref(pair);
+                return Expr { span: map.span, kind: ExprKind::Map(map) };
+            }
             Rule::name_or_call => return self.name_or_call(pair),
             Rule::parenthesized => return self.parenthesized(pair),
             Rule::unsupported_expr => {
+                let span = trim::span(&pair);
                 self.unsupported(&pair);
                 return placeholder(span);
             }
-            _ => return placeholder(span),
+            _ => return placeholder(trim::span(&pair)),
         };
-        Expr { kind, span }
+        Expr { kind, span: token }
     }
 
     /// `(a)` is `a` itself; `(a, b, ...)` is a tuple.
@@ -254,7 +258,7 @@ impl Builder {
         let span = trim::span(&pair);
         let mut children = pair.into_inner();
         let Some(ident) = children.next() else { return placeholder(span) };
-        let name = Ident { name: ident.as_str().to_string(), span: trim::span(&ident) };
+        let name = Ident { name: ident.as_str().to_string(), span: trim::token_span(&ident) };
         match children.next() {
             Some(args) => {
                 let args = args.into_inner().map(|arg| self.expr(arg)).collect();

@@ -14,6 +14,12 @@ pub fn span(pair: &Pair<'_, Rule>) -> Span {
     Span::new(start, start + without_trailing_trivia(pair.as_str()).len())
 }
 
+/// The span of an atomic token (a name, a literal): pest puts no trivia inside or after one.
+pub fn token_span(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
 /// `text` without trailing whitespace and comments.
 pub fn without_trailing_trivia(mut text: &str) -> &str {
     loop {
