@@ -23,6 +23,7 @@ impl Access {
 /// Calls every explicit register operand of `insn` (not a `Call`'s or `Exit`'s implicit ones),
 /// in operand order, with how it is accessed; the callback may rewrite the register. A written
 /// operand comes after every operand the instruction only reads.
+#[inline]
 pub fn visit_regs_mut(insn: &mut Insn, mut visit: impl FnMut(&mut Reg, Access)) {
     let visit_base = |mem: &mut Mem, visit: &mut dyn FnMut(&mut Reg, Access)| {
         if let Mem::Reg(base, _) = mem {
@@ -61,6 +62,7 @@ pub fn visit_regs_mut(insn: &mut Insn, mut visit: impl FnMut(&mut Reg, Access)) 
 }
 
 /// Calls every explicit register operand of `insn` with how it is accessed.
+#[inline]
 pub fn visit_regs(insn: &Insn, mut visit: impl FnMut(Reg, Access)) {
     let mut copy = insn.clone();
     visit_regs_mut(&mut copy, |reg, access| visit(*reg, access));
