@@ -89,7 +89,7 @@ impl Checker {
 
     fn read_local(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         match cx.locals.find(name) {
-            Some(id) => Expr::new(ExprKind::Local(id), cx.locals.ty(id).clone(), span),
+            Some(id) => Expr::new(ExprKind::Local(id), cx.locals.read(id).clone(), span),
             None => self.error_expr(
                 Diagnostic::error("E0303", format!("variable `${name}` is used before it is assigned"))
                     .with_primary(span, "no value yet")

@@ -149,7 +149,7 @@ const MAX_SWEEPS: usize = 4;
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
 fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
-    let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false };
+    let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false, held_back: 0 };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
         let probes = checker.sweep(expanded);
@@ -179,8 +179,9 @@ pub(crate) struct Checker {
     maps: MapTable,
     diags: Vec<Diagnostic>,
     /// While settling a probe's local types, errors are not reported (checking the probe with
-    /// those types reports them).
+    /// those types reports them), only counted in `held_back`.
     quiet: bool,
+    held_back: usize,
 }
 
 /// What the checker knows about the probe being checked.
@@ -194,18 +195,10 @@ pub(crate) struct ProbeCx<'a> {
 
 impl Checker {
     fn report(&mut self, diag: Diagnostic) {
-        if !self.quiet {
-            self.diags.push(diag);
+        match self.quiet {
+            true => self.held_back += 1,
+            false => self.diags.push(diag),
         }
-    }
-
-    /// Checks the probe quietly once to learn the final types of its variables.
-    fn settle_locals(&mut self, probe: &ExpandedProbe<'_>) -> Locals {
-        let quiet = std::mem::replace(&mut self.quiet, true);
-        let mut cx = self.probe_cx(probe, Locals::default());
-        self.check_body(probe.block, &mut cx);
-        self.quiet = quiet;
-        cx.locals
     }
 
     /// Checks every probe once, keeping only this walk's diagnostics.
@@ -213,10 +206,28 @@ impl Checker {
         self.diags.clear();
         let mut probes = Vec::with_capacity(expanded.len());
         for (probe_id, probe) in expanded.iter().enumerate() {
-            let locals = self.settle_locals(probe);
-            probes.push(self.check_probe(probe, locals, probe_id as u32));
+            probes.push(self.check_probe(probe, probe_id as u32));
         }
         probes
+    }
+
+    /// Checks a probe against its variables' final types. A quiet walk learns them first. When
+    /// that walk found nothing to report and every variable and map it read already had its
+    /// final type, walking again knowing them would give the same HIR and change nothing, so the
+    /// first walk is the result.
+    fn check_probe(&mut self, probe: &ExpandedProbe<'_>, probe_id: u32) -> hir::Probe {
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let held_back = self.held_back;
+        self.maps.begin_probe();
+        let mut cx = self.probe_cx(probe, Locals::default());
+        let (predicate, body) = self.check_body(probe.block, &mut cx);
+        self.quiet = quiet;
+        if self.held_back == held_back && cx.locals.settled() && !self.maps.changed_after_consulted() {
+            return self.finish_probe(probe, cx, predicate, body, probe_id);
+        }
+        let mut cx = self.probe_cx(probe, cx.locals);
+        let (predicate, body) = self.check_body(probe.block, &mut cx);
+        self.finish_probe(probe, cx, predicate, body, probe_id)
     }
 
     fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals) -> ProbeCx<'a> {
@@ -237,9 +248,15 @@ impl Checker {
         (predicate, body)
     }
 
-    fn check_probe(&mut self, probe: &ExpandedProbe<'_>, locals: Locals, probe_id: u32) -> hir::Probe {
-        let mut cx = self.probe_cx(probe, locals);
-        let (predicate, body) = self.check_body(probe.block, &mut cx);
+    /// The HIR probe from a checked body; warns about a predicate on `begin`/`end`.
+    fn finish_probe(
+        &mut self,
+        probe: &ExpandedProbe<'_>,
+        cx: ProbeCx<'_>,
+        predicate: Option<hir::Expr>,
+        body: Vec<hir::Stmt>,
+        probe_id: u32,
+    ) -> hir::Probe {
         if matches!(probe.resolved.attach, Attach::Begin | Attach::End) && predicate.is_some() {
             let span = probe.block.predicate.as_ref().map_or(probe.span, |p| p.span);
             self.report(Diagnostic::warning("W0201", "a predicate on `begin`/`end` is checked once, when the probe runs")

@@ -100,7 +100,7 @@ impl Checker {
                     .with_primary(var.span, "no value yet"));
                 return None;
             };
-            let current = Expr::new(ExprKind::Local(id), cx.locals.ty(id).clone(), var.span);
+            let current = Expr::new(ExprKind::Local(id), cx.locals.read(id).clone(), var.span);
             value = self.binary(op, current, value, span);
         }
         if matches!(value.ty, Ty::Void) {

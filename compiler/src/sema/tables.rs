@@ -29,6 +29,10 @@ pub struct MapTable {
     revision: u64,
     /// Per entry, in the same order: when it last changed and was first consulted this walk.
     watches: Vec<Watch>,
+    /// Counts `begin_probe` calls; an entry consulted since the last one carries its value.
+    probe: u64,
+    /// Whether an entry changed after being consulted since `begin_probe`.
+    changed_after_consulted: bool,
 }
 
 /// When an entry last changed, and when the walk in progress first consulted its types (read
@@ -37,6 +41,8 @@ pub struct MapTable {
 struct Watch {
     changed: u64,
     first_consulted: u64,
+    /// The `MapTable::probe` of the last consultation.
+    consulted_in_probe: u64,
 }
 
 impl MapTable {
@@ -48,7 +54,7 @@ impl MapTable {
         let idx = MapIdx(self.entries.len() as u32);
         self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None });
         self.by_name.insert(name.to_string(), idx);
-        self.watches.push(Watch { changed: 0, first_consulted: u64::MAX });
+        self.watches.push(Watch { changed: 0, first_consulted: u64::MAX, consulted_in_probe: 0 });
         self.changed(idx);
         idx
     }
@@ -141,14 +147,30 @@ impl MapTable {
         self.watches.iter().all(|watch| watch.first_consulted >= watch.changed)
     }
 
+    /// Starts watching one probe's walk for entries that change after it consulted them.
+    pub fn begin_probe(&mut self) {
+        self.probe += 1;
+        self.changed_after_consulted = false;
+    }
+
+    /// Whether an entry changed after the probe walk since `begin_probe` consulted it.
+    pub fn changed_after_consulted(&self) -> bool {
+        self.changed_after_consulted
+    }
+
     fn changed(&mut self, idx: MapIdx) {
         self.revision += 1;
-        self.watches[idx.0 as usize].changed = self.revision;
+        let watch = &mut self.watches[idx.0 as usize];
+        watch.changed = self.revision;
+        if watch.consulted_in_probe == self.probe {
+            self.changed_after_consulted = true;
+        }
     }
 
     fn consulted(&mut self, idx: MapIdx) {
         let watch = &mut self.watches[idx.0 as usize];
         watch.first_consulted = watch.first_consulted.min(self.revision);
+        watch.consulted_in_probe = self.probe;
     }
 }
 
@@ -164,6 +186,10 @@ fn describe_key(key: &[Ty]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Locals {
     pub vars: Vec<(String, Ty, Span)>,
+    /// Per variable, in the same order: whether its type was read.
+    read: Vec<bool>,
+    /// Whether a variable's type changed after it was read.
+    changed_after_read: bool,
 }
 
 impl Locals {
@@ -171,19 +197,30 @@ impl Locals {
         self.vars.iter().position(|(n, _, _)| n == name).map(|i| LocalId(i as u32))
     }
 
-    pub fn ty(&self, id: LocalId) -> &Ty {
+    /// The type of variable `id`, noting that it was read.
+    pub fn read(&mut self, id: LocalId) -> &Ty {
+        self.read[id.0 as usize] = true;
         &self.vars[id.0 as usize].1
+    }
+
+    /// Whether every read of a variable saw its final type.
+    pub fn settled(&self) -> bool {
+        !self.changed_after_read
     }
 
     /// Declares `$name` with `ty` or joins `ty` into its type; errors when they cannot join.
     pub fn assign(&mut self, name: &str, ty: &Ty, span: Span) -> Result<LocalId, Diagnostic> {
         let Some(id) = self.find(name) else {
             self.vars.push((name.to_string(), ty.clone(), span));
+            self.read.push(false);
             return Ok(LocalId(self.vars.len() as u32 - 1));
         };
         let (_, known, first) = &mut self.vars[id.0 as usize];
         match unify(known, ty) {
             Some(joined) => {
+                if joined != *known && self.read[id.0 as usize] {
+                    self.changed_after_read = true;
+                }
                 *known = joined;
                 Ok(id)
             }
