@@ -18,6 +18,8 @@ pub use expr::COMM_SIZE;
 pub use probes::glob_match;
 pub use unify::storage;
 
+use std::collections::HashMap;
+
 use crate::catalog::{Catalog, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
@@ -66,7 +68,7 @@ fn share_programs(checked: Vec<hir::Probe>, expanded: &[ExpandedProbe<'_>]) -> V
 #[derive(Default)]
 struct SharedPrograms {
     /// For each probe block (by address), its shareable programs so far.
-    by_block: Vec<(*const ast::Probe, Vec<Shareable>)>,
+    by_block: HashMap<*const ast::Probe, Vec<Shareable>>,
 }
 
 /// A tracepoint program later tracepoints of its block may join.
@@ -84,14 +86,7 @@ impl SharedPrograms {
             return;
         }
         let block: *const ast::Probe = expanded.block;
-        let position = match self.by_block.iter().position(|(b, _)| *b == block) {
-            Some(position) => position,
-            None => {
-                self.by_block.push((block, Vec::new()));
-                self.by_block.len() - 1
-            }
-        };
-        let candidates = &mut self.by_block[position].1;
+        let candidates = self.by_block.entry(block).or_default();
         match candidates.iter_mut().find(|candidate| same_program(&probes[candidate.index], &checked)) {
             Some(shared) => {
                 if !shared.written.contains(&expanded.written) {
