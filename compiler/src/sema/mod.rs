@@ -269,13 +269,13 @@ impl Checker {
     }
 
     /// The final map declarations; a map that is read but never stored to is an error.
-    fn finish_maps(&self, diags: &mut Vec<Diagnostic>) -> Vec<MapDecl> {
+    fn finish_maps(self, diags: &mut Vec<Diagnostic>) -> Vec<MapDecl> {
         self.maps
             .entries
-            .iter()
+            .into_iter()
             .map(|entry| {
-                let value = match &entry.value {
-                    Some((value, _)) => value.clone(),
+                let value = match entry.value {
+                    Some((value, _)) => value,
                     None => {
                         diags.push(
                             Diagnostic::error("E0301", format!("map `{}` is used but never assigned", entry.name))
@@ -285,8 +285,8 @@ impl Checker {
                         MapValue::Plain(Ty::Error)
                     }
                 };
-                let key = entry.key.as_ref().map(|k| k.0.clone()).unwrap_or_default();
-                MapDecl { name: entry.name.clone(), key, value, span: entry.first_use }
+                let key = entry.key.map(|k| k.0).unwrap_or_default();
+                MapDecl { name: entry.name, key, value, span: entry.first_use }
             })
             .collect()
     }
