@@ -163,3 +163,15 @@ fn emit_elf_writes_the_object_and_runs_nothing() {
     assert_eq!(&elf[..4], b"\x7fELF");
     assert_eq!(elf[18], 247, "e_machine is EM_BPF");
 }
+
+#[test]
+fn emit_elf_to_an_unwritable_path_names_it() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["--emit-elf", "/nonexistent/dir/out.o", "-e", "begin { exit(); }"]).assert_exact(
+        1,
+        "",
+        "ERROR: cannot write the ELF object to `/nonexistent/dir/out.o`: No such file or directory (os error 2)\n",
+    );
+}
