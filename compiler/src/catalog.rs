@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::syscalls::Arch;
+
 /// Kernel facts the compiler asks for while it resolves probes and their arguments.
 pub trait Catalog {
     /// Every tracepoint as `(category, name)`.
@@ -10,6 +12,29 @@ pub trait Catalog {
 
     /// The fields of one tracepoint's record (its tracefs `format` file).
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError>;
+
+    /// How the kernel numbers syscalls and marks a task's compat syscalls, when known. Without
+    /// it every `syscalls:` tracepoint is attached on its own.
+    fn syscall_abi(&self) -> Option<SyscallAbi> {
+        None
+    }
+}
+
+/// What a BPF program needs to tell which native syscall a `raw_syscalls` record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyscallAbi {
+    pub arch: Arch,
+    /// How a task in a compat (32-bit) syscall is marked. `raw_syscalls` reports those under
+    /// the compat table's numbers; `syscalls:` tracepoints skip them.
+    pub compat: CompatFlag,
+}
+
+/// The task is in a compat syscall when the `u32` at `offset` in its `task_struct` has a bit of
+/// `mask` set (x86-64: `TS_COMPAT` in `thread_info.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompatFlag {
+    pub offset: u32,
+    pub mask: u32,
 }
 
 /// Why the catalog could not answer.

@@ -19,4 +19,5 @@ pub mod render;
 pub mod sema;
 pub mod span;
 pub mod syntax;
+pub mod syscalls;
 pub mod types;

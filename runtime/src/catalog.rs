@@ -1,11 +1,14 @@
-//! The compiler's `Catalog` answered from the running kernel's tracefs, remembering what it
-//! read: a script naming the same tracepoint a thousand times reads its format once, and the
+//! The compiler's `Catalog` answered from the running kernel's tracefs (and BTF for the syscall
+//! ABI), remembering what it read: a script naming the same tracepoint a thousand times reads its format once, and the
 //! listing (a `readdir` of every category) is read at most once per compile.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
-use ferrotrace_compiler::catalog::{Catalog, CatalogError, TracepointFormat};
+use ferrotrace_compiler::catalog::{Catalog, CatalogError, CompatFlag, SyscallAbi, TracepointFormat};
+use ferrotrace_compiler::syscalls::Arch;
+
+use crate::btf::Btf;
 
 use crate::tracefs::{Tracefs, TracefsError};
 
@@ -15,11 +18,17 @@ pub struct KernelCatalog {
     tracefs: Tracefs,
     listing: OnceCell<Vec<(String, String)>>,
     formats: RefCell<HashMap<(String, String), TracepointFormat>>,
+    syscall_abi: OnceCell<Option<SyscallAbi>>,
 }
 
 impl KernelCatalog {
     pub fn new(tracefs: Tracefs) -> KernelCatalog {
-        KernelCatalog { tracefs, listing: OnceCell::new(), formats: RefCell::new(HashMap::new()) }
+        KernelCatalog {
+            tracefs,
+            listing: OnceCell::new(),
+            formats: RefCell::new(HashMap::new()),
+            syscall_abi: OnceCell::new(),
+        }
     }
 }
 
@@ -44,6 +53,24 @@ impl Catalog for KernelCatalog {
         self.formats.borrow_mut().insert(key, format.clone());
         Ok(format)
     }
+
+    fn syscall_abi(&self) -> Option<SyscallAbi> {
+        *self.syscall_abi.get_or_init(host_syscall_abi)
+    }
+}
+
+/// x86-64's mark of a task in a 32-bit syscall: `TS_COMPAT` in `thread_info.status`.
+const X86_64_TS_COMPAT: u32 = 0x0002;
+
+/// The running kernel's syscall ABI: the syscall table of the architecture ferrotrace was
+/// built for, and where BTF says a task's compat mark is. Unknown without BTF.
+fn host_syscall_abi() -> Option<SyscallAbi> {
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let btf = Btf::vmlinux()?;
+    let offset = btf.member_offset("task_struct", "thread_info")? + btf.member_offset("thread_info", "status")?;
+    Some(SyscallAbi { arch: Arch::X86_64, compat: CompatFlag { offset, mask: X86_64_TS_COMPAT } })
 }
 
 fn to_catalog_error(error: TracefsError) -> CatalogError {

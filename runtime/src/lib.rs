@@ -1,6 +1,7 @@
 //! ferrotrace's runtime: loads a compiled script into the kernel, attaches its probes, streams
 //! their output and prints the maps. The only crate that makes syscalls.
 
+mod btf;
 pub mod catalog;
 pub mod cpus;
 pub mod entry;
