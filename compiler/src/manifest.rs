@@ -102,6 +102,8 @@ pub enum MapRole {
     Config,
     /// A one-entry `PercpuArray` of `u64`: records the ring buffer had no room for.
     Lost,
+    /// A dispatched program's syscall table (`SyscallDispatch`), filled in before attaching.
+    SyscallDispatch,
 }
 
 /// The layout of the config map's single value. Offsets are fixed: programs read them.
@@ -205,6 +207,9 @@ pub struct ProgramSpec {
     pub section: String,
     /// Where the program attaches: one target, or many tracepoints sharing one program.
     pub targets: Vec<Target>,
+    /// Set when the targets are `syscalls:` tracepoints served through `raw_syscalls`: the
+    /// program is attached there, not to each target.
+    pub dispatch: Option<SyscallDispatch>,
     /// The probe as a user names it, e.g. `tracepoint:syscalls:sys_enter_openat`; for a shared
     /// program, the attach points as written, e.g. `tracepoint:syscalls:sys_enter_*`.
     pub probe_name: String,
@@ -236,6 +241,28 @@ pub enum Attach {
     Interval { period_ns: u64 },
     /// A software cpu-clock perf event on every CPU at `hz` samples a second.
     Profile { hz: u64 },
+}
+
+/// How a program serving many `syscalls:` tracepoints is attached: to `raw_syscalls:sys_enter`
+/// and/or `sys_exit`. It adds the attachment's cookie to the record's syscall number and looks
+/// the sum up in `map`, an `Array` of `u32` holding the fired target's probe id plus one (zero:
+/// no target, so the program returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallDispatch {
+    pub map: MapId,
+    /// For each of the program's targets, in order: its key in `map`.
+    pub keys: Vec<u32>,
+    pub attachments: Vec<RawSyscallAttachment>,
+}
+
+/// One `raw_syscalls` tracepoint a dispatched program is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSyscallAttachment {
+    /// `sys_enter` or `sys_exit`.
+    pub name: String,
+    pub event_id: u32,
+    /// The attachment's cookie: the key of syscall number 0 in its direction's rows.
+    pub key_base: u32,
 }
 
 /// What a ring buffer record with this action id asks userspace to do.

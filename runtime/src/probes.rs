@@ -1,10 +1,11 @@
 //! Running `begin`/`end` probes once with `BPF_PROG_TEST_RUN`, and attaching and detaching
 //! every other probe: each attachment is a perf event (a tracepoint, or a software cpu-clock
-//! for `interval` and `profile`) and a BPF link carrying the probe id as its cookie.
+//! for `interval` and `profile`) and a BPF link carrying the probe id as its cookie. A program
+//! dispatched by syscall number instead gets its map filled and is linked to `raw_syscalls`.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use ferrotrace_compiler::manifest::{Attach, ProgramSpec, Target};
+use ferrotrace_compiler::manifest::{Attach, ProgramSpec, RawSyscallAttachment, SyscallDispatch, Target};
 
 use crate::error::AttachError;
 use crate::session::Session;
@@ -35,6 +36,17 @@ impl Session {
         }
         let mut probes = 0;
         for (index, spec) in self.manifest.programs.iter().enumerate() {
+            if let Some(dispatch) = &spec.dispatch {
+                self.fill_dispatch_map(spec, dispatch)?;
+                for attachment in &dispatch.attachments {
+                    let attached = attach_raw_syscalls(self.program_fd(index), attachment)
+                        .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
+                    self.links.push(attached.link);
+                    self.perf_events.push(attached.perf_event);
+                }
+                probes += spec.targets.len();
+                continue;
+            }
             for target in &spec.targets {
                 for attached in attach_one(self.program_fd(index), spec, target)? {
                     self.links.push(attached.link);
@@ -60,6 +72,16 @@ impl Session {
     /// printed, from many threads so that the rest of each teardown overlaps.
     pub fn release_perf_events(&mut self) {
         release_in_parallel(std::mem::take(&mut self.perf_events));
+    }
+
+    /// Writes each target's probe id (plus one) at its key of a dispatched program's map.
+    fn fill_dispatch_map(&self, spec: &ProgramSpec, dispatch: &SyscallDispatch) -> Result<(), AttachError> {
+        self.kernel_map(dispatch.map, |map| {
+            spec.targets.iter().zip(&dispatch.keys).try_for_each(|(target, key)| {
+                map.update(&key.to_ne_bytes(), &(target.probe_id + 1).to_ne_bytes())
+            })
+        })
+        .map_err(|error| AttachError::Probe { probe: spec.probe_name.clone(), reason: error.to_string() })
     }
 
     fn run_once(&mut self, wanted: impl Fn(&Attach) -> bool) -> Result<(), AttachError> {
@@ -109,6 +131,14 @@ fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> R
     }
 }
 
+/// `raw_syscalls:sys_enter` or `sys_exit` with a dispatched program linked to it; the cookie
+/// is where its direction's keys start.
+fn attach_raw_syscalls(program: BorrowedFd<'_>, attachment: &RawSyscallAttachment) -> Result<Attached, String> {
+    let perf_event = sys::perf_event_open_tracepoint(attachment.event_id)
+        .map_err(|error| format!("perf_event_open on tracepoint:raw_syscalls:{}: {error}", attachment.name))?;
+    link(program, perf_event, u64::from(attachment.key_base))
+}
+
 /// A software cpu-clock perf event on `cpu`, with `program` linked to it.
 fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cookie: u64) -> Result<Attached, String> {
     let perf_event = sys::perf_event_open_cpu_clock(cpu, sampling)
@@ -116,7 +146,7 @@ fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cooki
     link(program, perf_event, cookie)
 }
 
-/// Links `program` to `perf_event` with `cookie` (the probe id).
+/// Links `program` to `perf_event` with `cookie`.
 fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> Result<Attached, String> {
     let link = sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
         .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))?;

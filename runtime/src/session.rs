@@ -102,7 +102,7 @@ impl Session {
         Ok(Some(EventSource::new(RingBuf::try_from(map)?)?))
     }
 
-    fn kernel_map<T>(&self, id: MapId, use_map: impl FnOnce(KernelMap<'_>) -> Result<T, MapError>) -> Result<T, MapError> {
+    pub(crate) fn kernel_map<T>(&self, id: MapId, use_map: impl FnOnce(KernelMap<'_>) -> Result<T, MapError>) -> Result<T, MapError> {
         let spec = self.manifest.maps.get(id.0 as usize).ok_or_else(|| MapError::Missing { map: format!("#{}", id.0) })?;
         let fd = self
             .maps

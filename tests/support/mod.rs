@@ -6,3 +6,4 @@
 pub mod comm;
 pub mod gate;
 pub mod process;
+pub mod syscalls;

@@ -236,6 +236,7 @@ pub mod helper {
     pub const PROBE_READ_STR: u32 = 45;
     pub const KTIME_GET_BOOT_NS: u32 = 125;
     pub const RINGBUF_OUTPUT: u32 = 130;
+    pub const GET_CURRENT_TASK_BTF: u32 = 158;
     pub const GET_ATTACH_COOKIE: u32 = 174;
     pub const PROBE_READ_USER: u32 = 112;
     pub const PROBE_READ_KERNEL: u32 = 113;
@@ -258,6 +259,7 @@ pub mod helper {
             PROBE_READ_STR => "probe_read_str",
             KTIME_GET_BOOT_NS => "ktime_get_boot_ns",
             RINGBUF_OUTPUT => "ringbuf_output",
+            GET_CURRENT_TASK_BTF => "get_current_task_btf",
             GET_ATTACH_COOKIE => "get_attach_cookie",
             PROBE_READ_USER => "probe_read_user",
             PROBE_READ_KERNEL => "probe_read_kernel",

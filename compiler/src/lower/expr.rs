@@ -112,8 +112,11 @@ impl FnLowerer<'_> {
 
     /// The `probe` value, an index into the probe names: a constant in a program with one
     /// target; in a program shared by tracepoints, the attachment's cookie, which the runtime
-    /// sets to the probe id.
+    /// sets to the probe id; in a dispatched program, what its prologue found.
     fn probe_value(&mut self) -> Reg {
+        if let Some(probe_id) = self.dispatched_probe {
+            return probe_id;
+        }
         match self.probe.targets.as_slice() {
             [only] => self.b.constant(i64::from(only.probe_id)),
             _ => self.b.call(helper::GET_ATTACH_COOKIE, &[Arg::Reg(self.ctx)]),

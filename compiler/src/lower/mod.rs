@@ -10,6 +10,7 @@ mod actions;
 mod buckets;
 mod builder;
 mod cond;
+mod dispatch;
 mod expr;
 mod maps;
 mod stmt;
@@ -17,6 +18,7 @@ mod stmt;
 use std::collections::{HashMap, HashSet};
 
 use builder::{Arg, Builder, Place};
+use dispatch::DispatchLayout;
 use crate::lir::{helper, AluOp, Cond, Function, Insn, Operand, Reg};
 use crate::manifest::{
     Action, Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
@@ -53,11 +55,17 @@ pub fn lower(program: &hir::Program) -> Lowered {
     for (index, probe) in program.probes.iter().enumerate() {
         let first = &probe.targets[0];
         let symbol = program_symbol(index, &program.probe_names[first.probe_id as usize], &mut symbols);
-        let func = lowerer.lower_probe(probe, symbol.clone());
+        let dispatch = probe.dispatch.as_ref().map(|dispatch| {
+            let layout = DispatchLayout::new(dispatch);
+            let map = lowerer.dispatch_map(index, layout.entries());
+            (layout, map)
+        });
+        let func = lowerer.lower_probe(probe, symbol.clone(), dispatch.as_ref());
         programs.push(ProgramSpec {
             symbol,
             section: section_name(&first.attach),
             targets: probe.targets.clone(),
+            dispatch: dispatch.zip(probe.dispatch.as_ref()).map(|((layout, map), hir)| layout.manifest(hir, map)),
             probe_name: probe.name.clone(),
             span: probe.span,
             insn_spans: Vec::new(),
@@ -135,6 +143,12 @@ impl Lowerer {
         id
     }
 
+    /// A dispatched program's syscall table: `u32` keys to `u32` probe ids plus one.
+    fn dispatch_map(&mut self, program: usize, entries: u32) -> MapId {
+        let def = BpfMapDef { map_type: BpfMapType::Array, key_size: 4, value_size: 4, max_entries: entries, flags: 0 };
+        self.internal_map(&format!("dispatch{program}"), def, MapRole::SyscallDispatch)
+    }
+
     fn action(&mut self, action: Action) -> u32 {
         if let Some(i) = self.actions.iter().position(|a| *a == action) {
             return i as u32;
@@ -150,8 +164,12 @@ impl Lowerer {
         Manifest { maps: self.maps, actions: self.actions, ..Manifest::default() }
     }
 
-    fn lower_probe(&mut self, probe: &hir::Probe, symbol: String) -> Function {
+    fn lower_probe(&mut self, probe: &hir::Probe, symbol: String, dispatch: Option<&(DispatchLayout, MapId)>) -> Function {
         let mut f = FnLowerer::new(self, probe, symbol);
+        if let (Some(hir), Some((layout, map))) = (&probe.dispatch, dispatch) {
+            f.dispatch_prologue(hir, layout, *map);
+            f.prologue_len = f.b.func.insts.len();
+        }
         f.lower_body();
         f.finish()
     }
@@ -172,6 +190,11 @@ pub(crate) struct FnLowerer<'l> {
     ctx: Reg,
     locals: Vec<LocalSlot>,
     exit: crate::lir::Label,
+    /// Instructions before the body: the context's copy, and a dispatched program's prologue.
+    /// Per-program setup found later (the scratch lookup) goes after them.
+    prologue_len: usize,
+    /// In a dispatched program, the register holding the fired target's probe id.
+    dispatched_probe: Option<Reg>,
 }
 
 impl<'l> FnLowerer<'l> {
@@ -186,7 +209,8 @@ impl<'l> FnLowerer<'l> {
             .iter()
             .map(|local| if local.ty.is_scalar() { LocalSlot::Reg(b.vreg()) } else { LocalSlot::Mem(b.alloc(local.ty.size())) })
             .collect();
-        FnLowerer { cx, b, probe, ctx, locals, exit }
+        let prologue_len = b.func.insts.len();
+        FnLowerer { cx, b, probe, ctx, locals, exit, prologue_len, dispatched_probe: None }
     }
 
     fn lower_body(&mut self) {
@@ -224,7 +248,7 @@ impl<'l> FnLowerer<'l> {
         if let Some(base) = self.b.uses_scratch() {
             let map = self.cx.scratch();
             let body = std::mem::take(&mut self.b.func.insts);
-            let (entry, rest) = body.split_at(1);
+            let (entry, rest) = body.split_at(self.prologue_len);
             self.b.func.insts = entry.to_vec();
             self.b.span = self.probe.span;
             let key = self.b.alloc(4);

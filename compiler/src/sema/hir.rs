@@ -4,7 +4,7 @@
 //! A `hir::Program` is only built by `sema::check`, and only when checking found no error; that
 //! is the proof lowering relies on: no `Ty::Error` and no unresolved name reaches it.
 
-use crate::catalog::TracepointField;
+use crate::catalog::{CompatFlag, TracepointField};
 use crate::manifest::{MapValue, Target};
 use crate::span::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
@@ -56,6 +56,30 @@ pub struct Probe {
     pub locals: Vec<Local>,
     /// Whether the probe's context is a tracepoint record whose pointers are user addresses.
     pub user_pointers: bool,
+    /// Set when the targets are `syscalls:` tracepoints served through `raw_syscalls`.
+    pub dispatch: Option<SyscallDispatch>,
+}
+
+/// How a program serving many `syscalls:` tracepoints runs: attached to `raw_syscalls:sys_enter`
+/// and/or `sys_exit`, it looks the record's syscall number up to find which target fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallDispatch {
+    /// For each of the probe's targets, in order: its syscall number and direction.
+    pub syscalls: Vec<(u32, SyscallDirection)>,
+    /// The `raw_syscalls:sys_enter` event id, when some target is a `sys_enter_` tracepoint.
+    pub enter_event: Option<u32>,
+    /// The `raw_syscalls:sys_exit` event id, when some target is a `sys_exit_` tracepoint.
+    pub exit_event: Option<u32>,
+    /// Native syscall numbers are below this; records with others are not for any target.
+    pub number_limit: u32,
+    /// How to recognise a compat syscall, which no `syscalls:` tracepoint reports.
+    pub compat: CompatFlag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallDirection {
+    Enter,
+    Exit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 //! map types is the result. Each probe is checked against its final local variable types.
 
 mod calls;
+mod dispatch;
 mod expr;
 pub mod hir;
 pub mod print;
@@ -41,7 +42,7 @@ pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Prog
     let expanded = expand_probes(program, catalog, &mut diags);
     let (checked, mut checker) = check_probes(&expanded);
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
-    let probes = share_programs(checked, &expanded);
+    let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
     let maps = checker.finish_maps(&mut diags);
     dedup(&mut diags);
@@ -265,6 +266,7 @@ impl Checker {
             body,
             locals: cx.locals.vars.iter().map(|(name, ty, _)| hir::Local { name: name.clone(), ty: ty.clone() }).collect(),
             user_pointers: cx.user_pointers,
+            dispatch: None,
         }
     }
 

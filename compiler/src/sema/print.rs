@@ -16,6 +16,13 @@ pub fn print_hir(program: &Program) -> String {
         if probe.targets.len() > 1 {
             let _ = writeln!(out, "  shared by {} tracepoints", probe.targets.len());
         }
+        if let Some(dispatch) = &probe.dispatch {
+            let raw: Vec<&str> = [("sys_enter", dispatch.enter_event), ("sys_exit", dispatch.exit_event)]
+                .into_iter()
+                .filter_map(|(name, event)| event.map(|_| name))
+                .collect();
+            let _ = writeln!(out, "  dispatched by syscall number from raw_syscalls:{}", raw.join(", raw_syscalls:"));
+        }
         for (i, local) in probe.locals.iter().enumerate() {
             let _ = writeln!(out, "  local#{i} ${}: {}", local.name, local.ty);
         }

@@ -133,6 +133,7 @@ pub fn build(maps: Vec<MapSpec>, programs: Vec<TestProgram>) -> (Vec<u8>, Manife
             symbol: program.symbol.to_string(),
             section: program.section,
             targets: vec![Target { attach: program.attach, probe_id: 0 }],
+            dispatch: None,
             probe_name: format!("test:{}", program.symbol),
             span: Span::DUMMY,
             insn_spans: vec![Span::DUMMY; program.code.len()],

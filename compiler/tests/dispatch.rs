@@ -1,0 +1,173 @@
+//! Programs shared by many `syscalls:` tracepoints are served through `raw_syscalls` and find
+//! the fired tracepoint by syscall number: which programs are dispatched, the map keys and
+//! attachments the runtime gets, and the prologue's bytecode.
+
+mod support;
+
+use ferrotrace_compiler::bpf::disassemble;
+use ferrotrace_compiler::catalog::{Catalog, CatalogError, CompatFlag, FieldKind, SyscallAbi, TracepointField, TracepointFormat};
+use ferrotrace_compiler::driver::{compile, Compiled};
+use ferrotrace_compiler::manifest::{Attach, MapRole, ProgramSpec, RawSyscallAttachment};
+use ferrotrace_compiler::render::render;
+use ferrotrace_compiler::syscalls::Arch;
+
+/// Syscalls the catalog has besides the `FakeCatalog`'s, with their x86-64 numbers: with
+/// `getppid` and `read` (enter) there are 18 `sys_enter_` tracepoints, 3 `sys_exit_` ones.
+const MORE_SYSCALLS: &[(&str, u32)] = &[
+    ("write", 1),
+    ("close", 3),
+    ("mmap", 9),
+    ("brk", 12),
+    ("dup", 32),
+    ("getpid", 39),
+    ("kill", 62),
+    ("getuid", 102),
+    ("getgid", 104),
+    ("geteuid", 107),
+    ("getegid", 108),
+    ("getpgrp", 111),
+    ("setsid", 112),
+    ("gettid", 186),
+];
+
+/// A syscall tracepoint whose number the x86-64 table does not know (a vendor's patch).
+const UNNUMBERED: &str = "vendor_call";
+
+/// The offset of `thread_info.status` in `task_struct` on Linux 6.18 x86-64.
+const COMPAT: CompatFlag = CompatFlag { offset: 16, mask: 2 };
+
+/// The `FakeCatalog`, plus more syscalls, `raw_syscalls:sys_exit`, and maybe a syscall ABI.
+struct SyscallCatalog {
+    abi: Option<SyscallAbi>,
+}
+
+const WITH_ABI: SyscallCatalog = SyscallCatalog { abi: Some(SyscallAbi { arch: Arch::X86_64, compat: COMPAT }) };
+
+fn field(name: &str, c_type: &str, offset: u32, size: u32, kind: FieldKind) -> TracepointField {
+    TracepointField { name: name.into(), c_type: c_type.into(), offset, size, signed: true, kind }
+}
+
+impl Catalog for SyscallCatalog {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+        let mut all = support::FakeCatalog.tracepoints()?;
+        for (name, _) in MORE_SYSCALLS {
+            all.push(("syscalls".into(), format!("sys_enter_{name}")));
+        }
+        all.push(("syscalls".into(), format!("sys_enter_{UNNUMBERED}")));
+        for name in ["close", "getpid"] {
+            all.push(("syscalls".into(), format!("sys_exit_{name}")));
+        }
+        all.push(("raw_syscalls".into(), "sys_exit".into()));
+        Ok(all)
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+        let syscall_nr = field("__syscall_nr", "int", 8, 4, FieldKind::Int);
+        let ret = field("ret", "long", 16, 8, FieldKind::Int);
+        let (id, fields) = match (category, name) {
+            ("raw_syscalls", "sys_enter") => (21, support::FakeCatalog.tracepoint_format(category, name)?.fields),
+            ("raw_syscalls", "sys_exit") => (22, vec![field("id", "long", 8, 8, FieldKind::Int), ret]),
+            ("syscalls", exit) if exit.starts_with("sys_exit_") => (30, vec![syscall_nr, ret]),
+            ("syscalls", enter) if MORE_SYSCALLS.iter().map(|(s, _)| *s).chain([UNNUMBERED]).any(|s| enter.strip_prefix("sys_enter_") == Some(s)) => {
+                (31, vec![syscall_nr, field("arg", "unsigned long", 16, 8, FieldKind::Int)])
+            }
+            _ => return support::FakeCatalog.tracepoint_format(category, name),
+        };
+        Ok(TracepointFormat { id, fields })
+    }
+
+    fn syscall_abi(&self) -> Option<SyscallAbi> {
+        self.abi
+    }
+}
+
+fn compiled_with(catalog: &SyscallCatalog, source: &str) -> Compiled {
+    compile(source, catalog).unwrap_or_else(|diagnostics| panic!("{}", render(&diagnostics, source, "script.bt", false)))
+}
+
+fn compiled(source: &str) -> Compiled {
+    compiled_with(&WITH_ABI, source)
+}
+
+/// The one dispatched program.
+fn dispatched(compiled: &Compiled) -> &ProgramSpec {
+    let mut dispatched = compiled.manifest.programs.iter().filter(|p| p.dispatch.is_some());
+    match (dispatched.next(), dispatched.next()) {
+        (Some(spec), None) => spec,
+        _ => panic!("not one dispatched program: {:?}", compiled.manifest.programs),
+    }
+}
+
+/// Each target's probe name with its key in the dispatch map.
+fn keyed_targets(compiled: &Compiled, spec: &ProgramSpec) -> Vec<(String, u32)> {
+    let dispatch = spec.dispatch.as_ref().expect("a dispatched program");
+    let names = spec.targets.iter().map(|target| compiled.manifest.probe_names[target.probe_id as usize].clone());
+    names.zip(dispatch.keys.iter().copied()).collect()
+}
+
+fn attachment(name: &str, event_id: u32, key_base: u32) -> RawSyscallAttachment {
+    RawSyscallAttachment { name: name.into(), event_id, key_base }
+}
+
+#[test]
+fn a_wide_enter_wildcard_is_one_program_on_raw_syscalls_sys_enter() {
+    let compiled = compiled("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }");
+    let spec = dispatched(&compiled);
+    let dispatch = spec.dispatch.as_ref().expect("dispatched");
+    assert_eq!(spec.targets.len(), 18);
+    assert_eq!(dispatch.attachments, [attachment("sys_enter", 21, 0)]);
+    let keyed = keyed_targets(&compiled, spec);
+    assert!(keyed.contains(&("tracepoint:syscalls:sys_enter_getppid".into(), 110)), "{keyed:?}");
+    assert!(keyed.contains(&("tracepoint:syscalls:sys_enter_openat".into(), 257)), "{keyed:?}");
+    let map = &compiled.manifest.maps[dispatch.map.0 as usize];
+    assert_eq!((map.role.clone(), map.def.max_entries, map.def.key_size, map.def.value_size), (MapRole::SyscallDispatch, 512, 4, 4));
+}
+
+#[test]
+fn enter_and_exit_in_one_program_take_a_row_each_chosen_by_the_cookie() {
+    let compiled = compiled("tracepoint:syscalls:sys_* { @[probe] = count(); }");
+    let spec = dispatched(&compiled);
+    let dispatch = spec.dispatch.as_ref().expect("dispatched");
+    assert_eq!(dispatch.attachments, [attachment("sys_enter", 21, 0), attachment("sys_exit", 22, 512)]);
+    let keyed = keyed_targets(&compiled, spec);
+    assert!(keyed.contains(&("tracepoint:syscalls:sys_enter_close".into(), 3)), "{keyed:?}");
+    assert!(keyed.contains(&("tracepoint:syscalls:sys_exit_close".into(), 512 + 3)), "{keyed:?}");
+    assert!(keyed.contains(&("tracepoint:syscalls:sys_exit_openat".into(), 512 + 257)), "{keyed:?}");
+    assert_eq!(compiled.manifest.maps[dispatch.map.0 as usize].def.max_entries, 1024);
+}
+
+#[test]
+fn a_syscall_without_a_known_number_keeps_a_copy_attached_the_usual_way() {
+    let compiled = compiled("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }");
+    let shapes: Vec<(bool, usize)> = compiled.manifest.programs.iter().map(|p| (p.dispatch.is_some(), p.targets.len())).collect();
+    assert_eq!(shapes, [(false, 1), (true, 18)]);
+    let unnumbered = format!("sys_enter_{UNNUMBERED}");
+    assert!(matches!(&compiled.manifest.programs[0].targets[0].attach, Attach::Tracepoint { name, .. } if *name == unnumbered));
+}
+
+#[test]
+fn few_syscalls_or_no_known_abi_attach_each_tracepoint() {
+    let few = compiled("tracepoint:syscalls:sys_exit_* { @[probe] = count(); }");
+    assert!(few.manifest.programs.iter().all(|p| p.dispatch.is_none()));
+    assert_eq!(few.manifest.programs[0].targets.len(), 3);
+    let unknown_abi = compiled_with(&SyscallCatalog { abi: None }, "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }");
+    assert!(unknown_abi.manifest.programs.iter().all(|p| p.dispatch.is_none()));
+    assert_eq!(unknown_abi.manifest.programs[0].targets.len(), 19);
+}
+
+#[test]
+fn prologue_bytecode() {
+    for (name, source) in [
+        ("dispatch_enter_bpf", "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }"),
+        ("dispatch_enter_and_exit_bpf", "tracepoint:syscalls:sys_* /pid == 1/ { printf(\"%s\\n\", probe); }"),
+    ] {
+        let compiled = compiled(source);
+        let mut shown = String::new();
+        for (spec, program) in compiled.manifest.programs.iter().zip(&compiled.programs) {
+            shown.push_str(&format!("== {} ({} slots)\n", spec.probe_name, program.insns.len()));
+            let map_name = |id: ferrotrace_compiler::manifest::MapId| compiled.manifest.maps[id.0 as usize].symbol.clone();
+            shown.push_str(&disassemble(program, &map_name, Some(source)));
+        }
+        insta::assert_snapshot!(name, format!("{source}\n---\n{shown}"));
+    }
+}
