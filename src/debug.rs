@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use ferrotrace_compiler::bpf::disassemble;
 use ferrotrace_compiler::diagnostic::Diagnostic;
-use ferrotrace_compiler::driver::Compiled;
+use ferrotrace_compiler::driver::{Compiled, Keep};
 use ferrotrace_compiler::lir::print::print_function;
 use ferrotrace_compiler::manifest::{MapId, MapRole};
 use ferrotrace_compiler::sema::print::print_hir;
@@ -13,12 +13,18 @@ use ferrotrace_compiler::syntax::print_ast;
 
 use crate::cli::{Cli, Stage};
 
+/// The compiler stages `-d` will show, which the compiler must keep.
+pub fn stages_to_keep(cli: &Cli) -> Keep {
+    Keep { ast: cli.shows(Stage::Ast), hir: cli.shows(Stage::Hir), lir: cli.shows(Stage::Lir), bpf: cli.shows(Stage::Bpf) }
+}
+
+/// Prints the stages `-d` asked for (and `stages_to_keep` had the compiler keep).
 pub fn show_stages(cli: &Cli, compiled: &Compiled, source: &str, out: &mut dyn Write) -> io::Result<()> {
-    if cli.shows(Stage::Ast) {
-        writeln!(out, "AST\n{}", print_ast(&compiled.ast))?;
+    if let (true, Some(ast)) = (cli.shows(Stage::Ast), &compiled.ast) {
+        writeln!(out, "AST\n{}", print_ast(ast))?;
     }
-    if cli.shows(Stage::Hir) {
-        writeln!(out, "HIR\n{}", print_hir(&compiled.hir))?;
+    if let (true, Some(hir)) = (cli.shows(Stage::Hir), &compiled.hir) {
+        writeln!(out, "HIR\n{}", print_hir(hir))?;
     }
     if cli.shows(Stage::Lir) {
         for (before, after) in compiled.lir.iter().zip(&compiled.allocated) {

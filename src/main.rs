@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cli::{Cli, Stage};
 use ferrotrace_compiler::diagnostic::Diagnostic;
-use ferrotrace_compiler::driver::{compile, Compiled};
+use ferrotrace_compiler::driver::{compile_keeping, Compiled};
 use ferrotrace_compiler::render::render;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::run::{run, RunError, RunOptions};
@@ -55,7 +55,7 @@ fn execute(cli: &Cli) -> Result<u8> {
     privileges::check()?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
-    let compiled = match compile(&script.source, &catalog) {
+    let compiled = match compile_keeping(&script.source, &catalog, debug::stages_to_keep(cli)) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             report(&diagnostics, &script);

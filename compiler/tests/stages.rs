@@ -51,7 +51,7 @@ macro_rules! stage_test {
 /// `hir!(name, source)`: the checked program, every expression with its type.
 macro_rules! hir {
     ($name:ident, $source:expr) => {
-        stage_test!($name, $source, |c: &Compiled, _: &str| print_hir(&c.hir));
+        stage_test!($name, $source, |c: &Compiled, _: &str| print_hir(c.hir.as_ref().expect("compile keeps every stage")));
     };
 }
 
