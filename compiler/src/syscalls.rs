@@ -10,12 +10,27 @@ pub enum Arch {
 }
 
 impl Arch {
+    pub const ALL: [Arch; 1] = [Arch::X86_64];
+
     /// The number of the syscall whose tracepoints are `sys_enter_NAME` and `sys_exit_NAME`.
     pub fn number(self, name: &str) -> Option<u32> {
-        let table = match self {
+        self.syscalls().find(|(entry, _)| *entry == name).map(|(_, number)| number)
+    }
+
+    /// How many syscalls the table numbers.
+    pub fn syscall_count(self) -> usize {
+        self.table().len()
+    }
+
+    /// Every syscall the table numbers, by tracepoint name.
+    pub fn syscalls(self) -> impl Iterator<Item = (&'static str, u32)> {
+        self.table().iter().map(|(number, name)| (*name, u32::from(*number)))
+    }
+
+    fn table(self) -> &'static [(u16, &'static str)] {
+        match self {
             Arch::X86_64 => x86_64::NUMBERS,
-        };
-        table.iter().find(|(_, entry)| *entry == name).map(|(number, _)| u32::from(*number))
+        }
     }
 
     /// Native syscall numbers are below this; the kernel reports others (x32's, which have bit

@@ -11,32 +11,14 @@ use ferrotrace_compiler::manifest::{Attach, MapRole, ProgramSpec, RawSyscallAtta
 use ferrotrace_compiler::render::render;
 use ferrotrace_compiler::syscalls::Arch;
 
-/// Syscalls the catalog has besides the `FakeCatalog`'s, with their x86-64 numbers: with
-/// `getppid` and `read` (enter) there are 18 `sys_enter_` tracepoints, 3 `sys_exit_` ones.
-const MORE_SYSCALLS: &[(&str, u32)] = &[
-    ("write", 1),
-    ("close", 3),
-    ("mmap", 9),
-    ("brk", 12),
-    ("dup", 32),
-    ("getpid", 39),
-    ("kill", 62),
-    ("getuid", 102),
-    ("getgid", 104),
-    ("geteuid", 107),
-    ("getegid", 108),
-    ("getpgrp", 111),
-    ("setsid", 112),
-    ("gettid", 186),
-];
-
 /// A syscall tracepoint whose number the x86-64 table does not know (a vendor's patch).
 const UNNUMBERED: &str = "vendor_call";
 
 /// The offset of `thread_info.status` in `task_struct` on Linux 6.18 x86-64.
 const COMPAT: CompatFlag = CompatFlag { offset: 16, mask: 2 };
 
-/// The `FakeCatalog`, plus more syscalls, `raw_syscalls:sys_exit`, and maybe a syscall ABI.
+/// The `FakeCatalog`, plus both tracepoints of every syscall the x86-64 table numbers (with a
+/// plain `arg` or `ret`), one it does not, `raw_syscalls:sys_exit`, and maybe a syscall ABI.
 struct SyscallCatalog {
     abi: Option<SyscallAbi>,
 }
@@ -49,14 +31,13 @@ fn field(name: &str, c_type: &str, offset: u32, size: u32, kind: FieldKind) -> T
 
 impl Catalog for SyscallCatalog {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
-        let mut all = support::FakeCatalog.tracepoints()?;
-        for (name, _) in MORE_SYSCALLS {
+        let mut all: Vec<(String, String)> =
+            support::FakeCatalog.tracepoints()?.into_iter().filter(|(category, _)| category != "syscalls").collect();
+        for (name, _) in Arch::X86_64.syscalls() {
             all.push(("syscalls".into(), format!("sys_enter_{name}")));
-        }
-        all.push(("syscalls".into(), format!("sys_enter_{UNNUMBERED}")));
-        for name in ["close", "getpid"] {
             all.push(("syscalls".into(), format!("sys_exit_{name}")));
         }
+        all.push(("syscalls".into(), format!("sys_enter_{UNNUMBERED}")));
         all.push(("raw_syscalls".into(), "sys_exit".into()));
         Ok(all)
     }
@@ -67,10 +48,9 @@ impl Catalog for SyscallCatalog {
         let (id, fields) = match (category, name) {
             ("raw_syscalls", "sys_enter") => (21, support::FakeCatalog.tracepoint_format(category, name)?.fields),
             ("raw_syscalls", "sys_exit") => (22, vec![field("id", "long", 8, 8, FieldKind::Int), ret]),
+            ("syscalls", _) if let Ok(format) = support::FakeCatalog.tracepoint_format(category, name) => (1, format.fields),
             ("syscalls", exit) if exit.starts_with("sys_exit_") => (30, vec![syscall_nr, ret]),
-            ("syscalls", enter) if MORE_SYSCALLS.iter().map(|(s, _)| *s).chain([UNNUMBERED]).any(|s| enter.strip_prefix("sys_enter_") == Some(s)) => {
-                (31, vec![syscall_nr, field("arg", "unsigned long", 16, 8, FieldKind::Int)])
-            }
+            ("syscalls", _) => (31, vec![syscall_nr, field("arg", "unsigned long", 16, 8, FieldKind::Int)]),
             _ => return support::FakeCatalog.tracepoint_format(category, name),
         };
         Ok(TracepointFormat { id, fields })
@@ -114,7 +94,7 @@ fn a_wide_enter_wildcard_is_one_program_on_raw_syscalls_sys_enter() {
     let compiled = compiled("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }");
     let spec = dispatched(&compiled);
     let dispatch = spec.dispatch.as_ref().expect("dispatched");
-    assert_eq!(spec.targets.len(), 18);
+    assert_eq!(spec.targets.len(), Arch::X86_64.syscall_count());
     assert_eq!(dispatch.attachments, [attachment("sys_enter", 21, 0)]);
     let keyed = keyed_targets(&compiled, spec);
     assert!(keyed.contains(&("tracepoint:syscalls:sys_enter_getppid".into(), 110)), "{keyed:?}");
@@ -140,19 +120,31 @@ fn enter_and_exit_in_one_program_take_a_row_each_chosen_by_the_cookie() {
 fn a_syscall_without_a_known_number_keeps_a_copy_attached_the_usual_way() {
     let compiled = compiled("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }");
     let shapes: Vec<(bool, usize)> = compiled.manifest.programs.iter().map(|p| (p.dispatch.is_some(), p.targets.len())).collect();
-    assert_eq!(shapes, [(false, 1), (true, 18)]);
+    assert_eq!(shapes, [(false, 1), (true, Arch::X86_64.syscall_count())]);
     let unnumbered = format!("sys_enter_{UNNUMBERED}");
     assert!(matches!(&compiled.manifest.programs[0].targets[0].attach, Attach::Tracepoint { name, .. } if *name == unnumbered));
 }
 
 #[test]
-fn few_syscalls_or_no_known_abi_attach_each_tracepoint() {
-    let few = compiled("tracepoint:syscalls:sys_exit_* { @[probe] = count(); }");
-    assert!(few.manifest.programs.iter().all(|p| p.dispatch.is_none()));
-    assert_eq!(few.manifest.programs[0].targets.len(), 3);
+fn a_direction_covering_under_half_the_syscalls_is_attached_one_by_one() {
+    let narrow = compiled("tracepoint:syscalls:sys_exit_get* { @[probe] = count(); }");
+    assert!(narrow.manifest.programs.iter().all(|p| p.dispatch.is_none()));
+    let mixed = compiled("tracepoint:syscalls:sys_enter_*, tracepoint:syscalls:sys_exit_get* { @[probe] = count(); }");
+    let spec = dispatched(&mixed);
+    assert_eq!(spec.dispatch.as_ref().map(|d| d.attachments.clone()), Some(vec![attachment("sys_enter", 21, 0)]));
+    let direct: Vec<&str> = mixed.manifest.programs.iter().filter(|p| p.dispatch.is_none()).flat_map(|p| &p.targets).map(|t| match &t.attach {
+        Attach::Tracepoint { name, .. } => name.as_str(),
+        _ => "",
+    }).collect();
+    assert!(direct.iter().all(|name| name.starts_with("sys_exit_get") || name.ends_with(UNNUMBERED)), "{direct:?}");
+    assert!(direct.contains(&"sys_exit_getpid"), "{direct:?}");
+}
+
+#[test]
+fn without_a_known_abi_every_tracepoint_is_attached_one_by_one() {
     let unknown_abi = compiled_with(&SyscallCatalog { abi: None }, "tracepoint:syscalls:sys_enter_* { @[probe] = count(); }");
     assert!(unknown_abi.manifest.programs.iter().all(|p| p.dispatch.is_none()));
-    assert_eq!(unknown_abi.manifest.programs[0].targets.len(), 19);
+    assert_eq!(unknown_abi.manifest.programs[0].targets.len(), Arch::X86_64.syscall_count() + 1);
 }
 
 #[test]
@@ -174,9 +166,9 @@ fn prologue_bytecode() {
 
 #[test]
 fn hir_says_where_a_dispatched_program_runs() {
-    let compiled = compiled("tracepoint:syscalls:sys_* { @[probe] = count(); }");
-    let hir = ferrotrace_compiler::sema::print::print_hir(compiled.hir.as_ref().expect("compile keeps every stage"));
+    let wide = compiled("tracepoint:syscalls:sys_* { @[probe] = count(); }");
+    let hir = ferrotrace_compiler::sema::print::print_hir(wide.hir.as_ref().expect("compile keeps every stage"));
     assert!(hir.contains("  dispatched by syscall number from raw_syscalls:sys_enter, raw_syscalls:sys_exit\n"), "{hir}");
-    let narrow = compiled_with(&WITH_ABI, "tracepoint:syscalls:sys_exit_* { @[probe] = count(); }");
+    let narrow = compiled("tracepoint:syscalls:sys_exit_get* { @[probe] = count(); }");
     assert!(!ferrotrace_compiler::sema::print::print_hir(narrow.hir.as_ref().expect("compile keeps every stage")).contains("dispatched"));
 }
