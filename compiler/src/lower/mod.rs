@@ -55,17 +55,17 @@ pub fn lower(program: &hir::Program) -> Lowered {
     for (index, probe) in program.probes.iter().enumerate() {
         let first = &probe.targets[0];
         let symbol = program_symbol(index, &program.probe_names[first.probe_id as usize], &mut symbols);
-        let dispatch = probe.dispatch.as_ref().map(|dispatch| {
-            let layout = DispatchLayout::new(dispatch);
+        let dispatch = probe.dispatch.as_ref().map(|hir| {
+            let layout = DispatchLayout::new(hir);
             let map = lowerer.dispatch_map(index, layout.entries());
-            (layout, map)
+            (hir, layout, map)
         });
         let func = lowerer.lower_probe(probe, symbol.clone(), dispatch.as_ref());
         programs.push(ProgramSpec {
             symbol,
             section: section_name(&first.attach),
             targets: probe.targets.clone(),
-            dispatch: dispatch.zip(probe.dispatch.as_ref()).map(|((layout, map), hir)| layout.manifest(hir, map)),
+            dispatch: dispatch.map(|(hir, layout, map)| layout.manifest(hir, map)),
             probe_name: probe.name.clone(),
             span: probe.span,
             insn_spans: Vec::new(),
@@ -164,9 +164,14 @@ impl Lowerer {
         Manifest { maps: self.maps, actions: self.actions, ..Manifest::default() }
     }
 
-    fn lower_probe(&mut self, probe: &hir::Probe, symbol: String, dispatch: Option<&(DispatchLayout, MapId)>) -> Function {
+    fn lower_probe(
+        &mut self,
+        probe: &hir::Probe,
+        symbol: String,
+        dispatch: Option<&(&hir::SyscallDispatch, DispatchLayout, MapId)>,
+    ) -> Function {
         let mut f = FnLowerer::new(self, probe, symbol);
-        if let (Some(hir), Some((layout, map))) = (&probe.dispatch, dispatch) {
+        if let Some((hir, layout, map)) = dispatch {
             f.dispatch_prologue(hir, layout, *map);
             f.prologue_len = f.b.func.insts.len();
         }

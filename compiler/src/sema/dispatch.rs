@@ -1,9 +1,10 @@
 //! Serving many `syscalls:` tracepoints from one attachment. Each tracepoint attached on its own
 //! costs a perf event, and closing the last perf event of a tracepoint waits out RCU grace
 //! periods under a kernel-wide mutex: tens of milliseconds, one tracepoint at a time, so many
-//! seconds for `syscalls:sys_enter_*`. A program shared by most of them is attached instead to `raw_syscalls:sys_enter` (and `sys_exit`), whose records have the same
-//! layout (the number at offset 8, the arguments or return value from offset 16), and finds the
-//! tracepoint that would have fired by looking the syscall number up in a map.
+//! seconds for `syscalls:sys_enter_*`. A program shared by most of them is attached instead to
+//! `raw_syscalls:sys_enter` (and `sys_exit`), whose records have the same layout (the number at
+//! offset 8, the arguments or return value from offset 16), and finds the tracepoint that would
+//! have fired by looking the syscall number up in a map.
 
 use crate::catalog::{Catalog, SyscallAbi, TracepointField};
 use crate::manifest::{Attach, Target};
