@@ -1,0 +1,98 @@
+//! Every aggregation's printed form and the order of its keys.
+
+use super::*;
+
+#[test]
+fn hist_as_in_formats_md() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @ = hist(-1); @ = hist(2); @ = hist(3); @ = hist(7); @ = hist(20); }";
+    assert_transcript!(program, run_program(program));
+}
+
+#[test]
+fn hist_labels_use_powers_of_1024_and_keys_order_by_total() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @h[1] = hist(600); @h[1] = hist(1500); @h[1] = hist(1500); \
+                   @h[2] = hist(1048576); @h[0] = hist(0); @h[0] = hist(1); @h[0] = hist(1); @h[0] = hist(1); }";
+    assert_transcript!(program, run_program(program));
+}
+
+#[test]
+fn hist_with_sub_buckets() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @h = hist(5, 2); @h = hist(6, 2); @h = hist(6, 2); @h = hist(12, 2); }";
+    assert_transcript!(program, run_program(program));
+}
+
+#[test]
+fn lhist_as_in_formats_md() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @ = lhist(-1, 0, 10, 2); @ = lhist(2, 0, 10, 2); @ = lhist(3, 0, 10, 2); \
+                   @ = lhist(7, 0, 10, 2); @ = lhist(20, 0, 10, 2); }";
+    assert_transcript!(program, run_program(program));
+}
+
+#[test]
+fn lhist_labels_in_k_when_the_step_is_a_multiple_of_1024() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @l = lhist(1024, 0, 8192, 2048); @l = lhist(5000, 0, 8192, 2048); @l = lhist(9000, 0, 8192, 2048); }";
+    assert_transcript!(program, run_program(program));
+}
+
+#[test]
+fn scalar_aggregations() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @s = stats(1); @s = stats(2); @s = stats(3); @a = avg(2); @a = avg(5); \
+                   @mn = min(5); @mn = min(-3); @mx = max(5); @mx = max(9); @su = sum(4); @su = sum(-10); \
+                   @c = count(); @c = count(); }";
+    let expected = "\n\n@a: 3\n@c: 2\n@mn: -3\n@mx: 9\n@s: { .count = 3, .average = 2, .total = 6 }\n@su: -6\n";
+    run_program(program).assert_exact(0, expected, ATTACHED_1);
+}
+
+#[test]
+fn keyed_avg_and_stats_order_by_average() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @a[1] = avg(10); @a[2] = avg(2); @a[2] = avg(4); \
+                   @s[1] = stats(100); @s[2] = stats(1); @s[2] = stats(5); }";
+    let expected = "\n\n@a[2]: 3\n@a[1]: 10\n\
+                    @s[2]: { .count = 2, .average = 3, .total = 6 }\n\
+                    @s[1]: { .count = 1, .average = 100, .total = 100 }\n";
+    run_program(program).assert_exact(0, expected, ATTACHED_1);
+}
+
+#[test]
+fn keyed_sum_and_count_order_by_signed_value() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @s[1] = sum(-4); @s[2] = sum(2); @s[3] = sum(-9); \
+                   @c[7] = count(); @c[7] = count(); @c[8] = count(); @c[8] = count(); @c[8] = count(); @c[9] = count(); }";
+    let expected = "\n\n@c[9]: 1\n@c[7]: 2\n@c[8]: 3\n@s[3]: -9\n@s[1]: -4\n@s[2]: 2\n";
+    run_program(program).assert_exact(0, expected, ATTACHED_1);
+}
+
+/// min() and max() are signed: a negative value sorts first.
+#[test]
+fn keyed_min_and_max_order_by_signed_value() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { @n[1] = min(7); @n[2] = min(-7); @n[3] = min(0); \
+                   @x[1] = max(3); @x[2] = max(1); @x[3] = max(-2); }";
+    let expected = "\n\n@n[2]: -7\n@n[3]: 0\n@n[1]: 7\n@x[3]: -2\n@x[2]: 1\n@x[1]: 3\n";
+    run_program(program).assert_exact(0, expected, ATTACHED_1);
+}

@@ -1,0 +1,72 @@
+//! A script's life: begin, exit codes, end, `-q` and `--dry-run`.
+
+use super::*;
+
+#[test]
+fn printf_and_exit_in_begin() {
+    if !kernel_ready() {
+        return;
+    }
+    run_program(r#"begin { printf("hello %s %d\n", "world", 42); exit(); }"#).assert_exact(
+        0,
+        "hello world 42\n\n\n",
+        ATTACHED_1,
+    );
+}
+
+#[test]
+fn exit_code_is_the_exit_status() {
+    if !kernel_ready() {
+        return;
+    }
+    run_program("begin { exit(3); }").assert_exact(3, "\n\n", ATTACHED_1);
+}
+
+#[test]
+fn quiet_drops_the_attached_line() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["-q", "-e", r#"begin { printf("hello %s %d\n", "world", 42); exit(); }"#]).assert_exact(
+        0,
+        "hello world 42\n\n\n",
+        "",
+    );
+}
+
+#[test]
+fn begin_only_script_ends_after_begin() {
+    if !kernel_ready() {
+        return;
+    }
+    run_program("begin { @x = 7; }").assert_exact(0, "\n\n@x: 7\n", ATTACHED_1);
+}
+
+#[test]
+fn end_runs_after_exit_and_before_the_maps() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("begin\n"); @n = 1; exit(); } end { printf("end %d\n", @n); }"#;
+    run_program(program).assert_exact(0, "begin\nend 1\n\n\n@n: 1\n", "Attached 2 probes\n");
+}
+
+#[test]
+fn printf_conversions_and_widths() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("%5d|%-5s|%x|%s|%u|%%|%05d\n", 42, "ab", 255, "end", 7, -3); }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "   42|ab   |ff|end|7|%|-0003\n\n\n", "");
+}
+
+#[test]
+fn dry_run_attaches_and_prints_nothing_else() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["--dry-run", "-e", r#"begin { printf("not run\n"); @x = 1; }"#]).assert_exact(0, "", ATTACHED_1);
+    let comm = Comm::unique();
+    let program = openat_program(&comm, "", "@ = count();");
+    run(&["--dry-run", "-e", &program]).assert_exact(0, "", ATTACHED_1);
+}

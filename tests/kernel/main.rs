@@ -1,0 +1,60 @@
+//! The `ferrotrace` binary against the running kernel: real probes, events the test makes
+//! itself, and the exact stdout, stderr and exit status (bpftrace 0.26's output, as
+//! /work/shared/formats.md describes it). Each test skips with a notice where BPF cannot be
+//! used, and fails there when `FERROTRACE_KERNEL_TESTS=require`.
+//!
+//! Counts stay exact on a busy machine because every probe that sees other processes filters on
+//! a `comm` unique to the test (see `support::Comm`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use support::comm::Comm;
+use support::gate::kernel_ready;
+use support::process::{run, run_with_stdin, Outcome, Tracer};
+
+const ATTACHED_1: &str = "Attached 1 probe\n";
+
+/// Snapshots `outcome` with the program that produced it as the snapshot's description.
+macro_rules! assert_transcript {
+    ($program:expr, $outcome:expr) => {
+        insta::with_settings!({ description => $program, omit_expression => true }, {
+            insta::assert_snapshot!($outcome.transcript());
+        })
+    };
+}
+
+/// Runs a program given with `-e` to completion.
+fn run_program(program: &str) -> Outcome {
+    run(&["-e", program])
+}
+
+/// A program on the `openat` calls made under `comm` (and `extra_predicate`), with `body` as the action.
+fn openat_program(comm: &Comm, extra_predicate: &str, body: &str) -> String {
+    format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"{extra_predicate}/ {{ {body} }}", comm.name())
+}
+
+/// The kernel's `syscalls` tracepoints whose names start with `prefix`, sorted, read from tracefs
+/// (which the binary mounts if needed, so call this after running it).
+fn syscall_tracepoints(prefix: &str) -> Vec<String> {
+    let syscalls = ["/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"]
+        .iter()
+        .map(std::path::Path::new)
+        .find(|dir| dir.is_dir())
+        .expect("tracefs is mounted once ferrotrace has run");
+    let mut names: Vec<String> = std::fs::read_dir(syscalls)
+        .expect("cannot read the syscalls tracepoints")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+mod lifecycle;
+mod inputs;
+mod aggregations;
+mod maps;
+mod tracepoints;
+mod syscall_dispatch;
+mod listing;

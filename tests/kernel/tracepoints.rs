@@ -1,0 +1,167 @@
+//! Tracepoints firing on events the test makes: filters, keys, printf, signals and lost records.
+
+use super::*;
+
+#[test]
+fn count_per_comm_of_a_process_until_sigint() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, r#" && str(args.filename) == "/etc/hostname""#, "@[comm] = count();");
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.sh(": < /etc/hostname; : < /etc/hostname; : < /etc/hostname");
+    let expected = format!("\n\n@[{}]: 3\n", comm.name());
+    tracer.stop(libc::SIGINT).assert_exact(0, &expected, ATTACHED_1);
+}
+
+#[test]
+fn filename_as_key_ordered_by_count() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, "", "@[str(args.filename)] = count();");
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 3);
+    comm.open_file("/etc/passwd", 2);
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[/etc/passwd]: 2\n@[/etc/hostname]: 3\n", ATTACHED_1);
+}
+
+#[test]
+fn string_inequality_in_a_predicate() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, r#" && str(args.filename) != "/etc/hostname""#, "@ = count();");
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 3);
+    comm.open_file("/etc/passwd", 2);
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@: 2\n", ATTACHED_1);
+}
+
+#[test]
+fn printf_per_event_then_exit_from_the_probe() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, "", r#"printf("%s opened %s\n", comm, str(args.filename)); exit(4);"#);
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 1);
+    let expected = format!("{} opened /etc/hostname\n\n\n", comm.name());
+    tracer.finish().assert_exact(4, &expected, ATTACHED_1);
+}
+
+#[test]
+fn sigterm_runs_end_and_prints_the_maps() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, "", "@opens = count();") + r#" end { printf("end\n"); }"#;
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 2);
+    tracer.stop(libc::SIGTERM).assert_exact(0, "end\n\n\n@opens: 2\n", "Attached 2 probes\n");
+}
+
+#[test]
+fn sigint_with_no_events_prints_empty_maps_as_nothing() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, "", "@[comm] = count();");
+    Tracer::start(&["-e", &program]).stop(libc::SIGINT).assert_exact(0, "\n\n", ATTACHED_1);
+}
+
+#[test]
+fn wildcard_probe_attaches_each_match_and_names_it() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program =
+        format!("tracepoint:syscalls:sys_enter_open* /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 3);
+    let attached = format!("Attached {} probes\n", syscall_tracepoints("sys_enter_open").len());
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[tracepoint:syscalls:sys_enter_openat]: 3\n", &attached);
+}
+
+#[test]
+fn records_the_ring_buffer_had_no_room_for_are_reported_lost() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    // Each record carries a 1,024-byte path, so about a thousand fill the 1 MiB ring buffer
+    // while the tracer is stopped and cannot read it.
+    let opens = 3000;
+    let program = openat_program(&comm, "", "printf(\"%s\\n\", str(args.filename));");
+    let tracer = Tracer::start(&["-e", &program]);
+    tracer.signal(libc::SIGSTOP);
+    comm.open_file("/etc/hostname", opens);
+    tracer.signal(libc::SIGCONT);
+    let outcome = tracer.stop(libc::SIGINT);
+    let delivered = outcome.stdout.lines().filter(|line| *line == "/etc/hostname").count();
+    let reported: Vec<usize> = outcome
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("Lost ")?.strip_suffix(" events")?.parse().ok())
+        .collect();
+    let lost: usize = reported.iter().sum();
+    assert!(delivered > 0 && lost > 0, "{}", outcome.transcript());
+    assert_eq!(delivered + lost, opens, "every record is delivered or counted lost:\n{}", outcome.transcript());
+    assert!(
+        outcome.stderr.ends_with(&format!("WARNING: Total lost event count: {lost}\n")),
+        "{}",
+        outcome.transcript()
+    );
+}
+
+#[test]
+fn tracepoints_sharing_a_program_name_the_one_that_fired() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_close /comm == \"{}\"/ {{ @[probe] = count(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 3);
+    comm.try_open_missing_file();
+    tracer.stop(libc::SIGINT).assert_exact(
+        0,
+        "\n\n@[tracepoint:syscalls:sys_enter_close]: 3\n@[tracepoint:syscalls:sys_enter_openat]: 4\n",
+        "Attached 2 probes\n",
+    );
+}
+
+#[test]
+fn signed_return_value_compared_as_a_bool_key() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_exit_openat /comm == \"{}\"/ {{ @[args.ret < 0] = count(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 2);
+    comm.try_open_missing_file();
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[true]: 1\n@[false]: 2\n", ATTACHED_1);
+}
+
+#[test]
+fn interval_fires_until_exit() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"interval:ms:10 /@x < 5/ { @x++; if (@x == 5) { printf("five\n"); exit(); } }"#;
+    run_program(program).assert_exact(0, "five\n\n\n@x: 5\n", ATTACHED_1);
+}
