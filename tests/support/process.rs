@@ -8,8 +8,13 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// How long one run may take before the test kills it and fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+/// How long one run may take before the test kills it and fails, unless
+/// `FERROTRACE_TEST_DEADLINE_SECS` says otherwise (the kernel matrix gives emulated guests more).
+pub fn deadline() -> Duration {
+    const DEFAULT_SECS: u64 = 30;
+    let secs = std::env::var("FERROTRACE_TEST_DEADLINE_SECS").ok().and_then(|secs| secs.parse().ok());
+    Duration::from_secs(secs.unwrap_or(DEFAULT_SECS))
+}
 
 /// A command for the binary under test, with color off and no input.
 pub fn ferrotrace(args: &[&str]) -> Command {
@@ -33,7 +38,7 @@ pub fn run_with_stdin(args: &[&str], input: &str) -> Outcome {
     drop(stdin);
     let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
     let stderr = read_in_background(child.stderr.take().expect("stderr is piped"));
-    let status = wait_until_deadline(&mut child, Instant::now() + DEADLINE);
+    let status = wait_until_deadline(&mut child);
     Outcome { status, stdout: join_reader(stdout), stderr: join_reader(stderr) }
 }
 
@@ -99,9 +104,9 @@ impl Tracer {
     /// Waits until a stderr line starts with `prefix`; fails if the binary exits or the
     /// deadline passes first.
     pub fn wait_for_stderr_line(&mut self, prefix: &str) {
-        let deadline = Instant::now() + DEADLINE;
+        let until = Instant::now() + deadline();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = until.saturating_duration_since(Instant::now());
             match self.stderr_lines.recv_timeout(left) {
                 Ok(line) => {
                     let found = line.starts_with(prefix);
@@ -112,7 +117,8 @@ impl Tracer {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     panic!(
-                        "no stderr line starting with {prefix:?} within {DEADLINE:?}; stderr so far:\n{}",
+                        "no stderr line starting with {prefix:?} within {:?}; stderr so far:\n{}",
+                        deadline(),
                         self.stderr_seen
                     )
                 }
@@ -144,7 +150,7 @@ impl Tracer {
     }
 
     fn finish_in_place(&mut self) -> Outcome {
-        let status = wait_until_deadline(&mut self.child, Instant::now() + DEADLINE);
+        let status = wait_until_deadline(&mut self.child);
         self.finished = true;
         while let Ok(line) = self.stderr_lines.recv() {
             self.stderr_seen.push_str(&line);
@@ -193,16 +199,17 @@ fn send_lines(stderr: ChildStderr) -> Receiver<String> {
     receiver
 }
 
-/// Waits for `child` to exit; kills it and fails the test once `deadline` passes.
-fn wait_until_deadline(child: &mut Child, deadline: Instant) -> ExitStatus {
+/// Waits for `child` to exit; kills it and fails the test once the deadline passes.
+fn wait_until_deadline(child: &mut Child) -> ExitStatus {
+    let until = Instant::now() + deadline();
     loop {
         if let Some(status) = child.try_wait().expect("cannot wait for ferrotrace") {
             return status;
         }
-        if Instant::now() >= deadline {
+        if Instant::now() >= until {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("ferrotrace did not exit within {DEADLINE:?}; killed it");
+            panic!("ferrotrace did not exit within {:?}; killed it", deadline());
         }
         thread::sleep(Duration::from_millis(5));
     }
