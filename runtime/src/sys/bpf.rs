@@ -1,8 +1,5 @@
-//! Every raw system call the runtime makes: bpf map, program and link commands, perf events,
-//! epoll, mount, sigaction and the effective user id (aya's ring buffer reader makes the rest). Each wrapper turns `-1` into an
-//! `io::Error` and nothing more, so what we ask the kernel is visible in one place.
+//! The `bpf` system call: maps, programs, links and test runs.
 
-use std::ffi::CStr;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -84,29 +81,6 @@ struct PerfLinkCreateAttr {
     bpf_cookie: u64,
 }
 
-/// `struct perf_event_attr` up to `config1` (`PERF_ATTR_SIZE_VER0`, which every kernel takes).
-#[repr(C)]
-#[derive(Default)]
-struct PerfEventAttr {
-    kind: u32,
-    size: u32,
-    config: u64,
-    sample_period: u64,
-    sample_type: u64,
-    read_format: u64,
-    flags: u64,
-    wakeup_events: u32,
-    bp_type: u32,
-    config1: u64,
-}
-
-const PERF_TYPE_SOFTWARE: u32 = 1;
-const PERF_TYPE_TRACEPOINT: u32 = 2;
-const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
-/// `perf_event_attr.freq`: `sample_period` is a frequency in Hz.
-const PERF_ATTR_FLAG_FREQ: u64 = 1 << 10;
-const PERF_SAMPLE_RAW: u64 = 1 << 10;
-const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
 /// `enum bpf_attach_type`: `BPF_PERF_EVENT`.
 const BPF_PERF_EVENT: u32 = 41;
 
@@ -247,53 +221,6 @@ pub fn map_get_next_key(
     }
 }
 
-/// A perf event on tracepoint `event_id` (its tracefs `id`), for any process, bound to CPU 0:
-/// a BPF program attached to it runs wherever the tracepoint fires.
-pub fn perf_event_open_tracepoint(event_id: u32) -> io::Result<OwnedFd> {
-    let attr = PerfEventAttr {
-        kind: PERF_TYPE_TRACEPOINT,
-        config: u64::from(event_id),
-        sample_period: 1,
-        sample_type: PERF_SAMPLE_RAW,
-        wakeup_events: 1,
-        ..Default::default()
-    };
-    perf_event_open(attr, 0)
-}
-
-/// How often a cpu-clock perf event fires.
-#[derive(Debug, Clone, Copy)]
-pub enum Sampling {
-    /// Every this many nanoseconds of CPU clock.
-    PeriodNs(u64),
-    /// This many times a second.
-    Hz(u64),
-}
-
-/// A software cpu-clock perf event on `cpu` for any process.
-pub fn perf_event_open_cpu_clock(cpu: u32, sampling: Sampling) -> io::Result<OwnedFd> {
-    let (sample_period, flags) = match sampling {
-        Sampling::PeriodNs(ns) => (ns, 0),
-        Sampling::Hz(hz) => (hz, PERF_ATTR_FLAG_FREQ),
-    };
-    let attr = PerfEventAttr { kind: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, sample_period, flags, ..Default::default() };
-    perf_event_open(attr, cpu as i32)
-}
-
-fn perf_event_open(mut attr: PerfEventAttr, cpu: i32) -> io::Result<OwnedFd> {
-    attr.size = size_of::<PerfEventAttr>() as u32;
-    // SAFETY: `attr` is a valid `perf_event_attr` prefix whose `size` says how much the kernel
-    // may read; no pointers are passed.
-    let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a non-negative return of perf_event_open is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
 /// `BPF_LINK_CREATE` attaching `program` to `perf_event` with a BPF cookie, which the program
 /// reads with `bpf_get_attach_cookie`. The link keeps the perf event open; closing the link
 /// detaches.
@@ -310,93 +237,3 @@ pub fn link_create_perf_event(program: BorrowedFd<'_>, perf_event: BorrowedFd<'_
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `epoll_create1(EPOLL_CLOEXEC)`.
-pub fn epoll_create() -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall with a constant flag.
-    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a non-negative return of epoll_create1 is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Registers `fd` for readability on `epoll`.
-pub fn epoll_add_readable(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
-    let mut event = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: fd.as_raw_fd() as u64,
-    };
-    // SAFETY: both descriptors are open for the duration of the call; `event` is a valid struct.
-    let ret = unsafe {
-        libc::epoll_ctl(
-            epoll.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            fd.as_raw_fd(),
-            &mut event,
-        )
-    };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-/// Waits up to `timeout_ms` for one readiness event; `Ok(true)` when something is ready.
-/// A signal shows up as an `Interrupted` error.
-pub fn epoll_wait_one(epoll: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
-    let mut event = libc::epoll_event { events: 0, u64: 0 };
-    // SAFETY: `event` has room for the one event we ask for.
-    let ret = unsafe { libc::epoll_wait(epoll.as_raw_fd(), &mut event, 1, timeout_ms) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret > 0)
-    }
-}
-
-/// `mount -t tracefs nodev <target>`.
-pub fn mount_tracefs(target: &CStr) -> io::Result<()> {
-    // SAFETY: all strings are NUL-terminated and outlive the call; no data argument.
-    let ret = unsafe {
-        libc::mount(
-            c"nodev".as_ptr(),
-            target.as_ptr(),
-            c"tracefs".as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-/// Installs `handler` for `signal` without `SA_RESTART`, so blocking calls return `EINTR`.
-pub fn install_signal_handler(
-    signal: libc::c_int,
-    handler: extern "C" fn(libc::c_int),
-) -> io::Result<()> {
-    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we then set the
-    // handler to a function that only touches an atomic, which is async-signal-safe.
-    let ret = unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler as usize;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signal, &action, std::ptr::null_mut())
-    };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-/// The effective user id.
-pub fn effective_uid() -> u32 {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() }
-}

@@ -1,0 +1,105 @@
+//! Every raw system call the runtime makes, one wrapper each: the bpf commands (`bpf`), perf
+//! events (`perf`), and here epoll, mount, sigaction and the effective user id (aya's ring
+//! buffer reader makes the rest). Each wrapper turns `-1` into an `io::Error` and nothing
+//! more, so what we ask the kernel is visible in one place.
+
+mod bpf;
+mod perf;
+
+pub use bpf::*;
+pub use perf::*;
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// `epoll_create1(EPOLL_CLOEXEC)`.
+pub fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with a constant flag.
+    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative return of epoll_create1 is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Registers `fd` for readability on `epoll`.
+pub fn epoll_add_readable(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: fd.as_raw_fd() as u64,
+    };
+    // SAFETY: both descriptors are open for the duration of the call; `event` is a valid struct.
+    let ret = unsafe {
+        libc::epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            &mut event,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Waits up to `timeout_ms` for one readiness event; `Ok(true)` when something is ready.
+/// A signal shows up as an `Interrupted` error.
+pub fn epoll_wait_one(epoll: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: `event` has room for the one event we ask for.
+    let ret = unsafe { libc::epoll_wait(epoll.as_raw_fd(), &mut event, 1, timeout_ms) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret > 0)
+    }
+}
+
+/// `mount -t tracefs nodev <target>`.
+pub fn mount_tracefs(target: &CStr) -> io::Result<()> {
+    // SAFETY: all strings are NUL-terminated and outlive the call; no data argument.
+    let ret = unsafe {
+        libc::mount(
+            c"nodev".as_ptr(),
+            target.as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Installs `handler` for `signal` without `SA_RESTART`, so blocking calls return `EINTR`.
+pub fn install_signal_handler(
+    signal: libc::c_int,
+    handler: extern "C" fn(libc::c_int),
+) -> io::Result<()> {
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; we then set the
+    // handler to a function that only touches an atomic, which is async-signal-safe.
+    let ret = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signal, &action, std::ptr::null_mut())
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The effective user id.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}

@@ -1,0 +1,77 @@
+//! `perf_event_open`: tracepoint and software clock events.
+
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// `struct perf_event_attr` up to `config1` (`PERF_ATTR_SIZE_VER0`, which every kernel takes).
+#[repr(C)]
+#[derive(Default)]
+struct PerfEventAttr {
+    kind: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    flags: u64,
+    wakeup_events: u32,
+    bp_type: u32,
+    config1: u64,
+}
+
+const PERF_TYPE_SOFTWARE: u32 = 1;
+const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
+/// `perf_event_attr.freq`: `sample_period` is a frequency in Hz.
+const PERF_ATTR_FLAG_FREQ: u64 = 1 << 10;
+const PERF_SAMPLE_RAW: u64 = 1 << 10;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
+
+/// A perf event on tracepoint `event_id` (its tracefs `id`), for any process, bound to CPU 0:
+/// a BPF program attached to it runs wherever the tracepoint fires.
+pub fn perf_event_open_tracepoint(event_id: u32) -> io::Result<OwnedFd> {
+    let attr = PerfEventAttr {
+        kind: PERF_TYPE_TRACEPOINT,
+        config: u64::from(event_id),
+        sample_period: 1,
+        sample_type: PERF_SAMPLE_RAW,
+        wakeup_events: 1,
+        ..Default::default()
+    };
+    perf_event_open(attr, 0)
+}
+
+/// How often a cpu-clock perf event fires.
+#[derive(Debug, Clone, Copy)]
+pub enum Sampling {
+    /// Every this many nanoseconds of CPU clock.
+    PeriodNs(u64),
+    /// This many times a second.
+    Hz(u64),
+}
+
+/// A software cpu-clock perf event on `cpu` for any process.
+pub fn perf_event_open_cpu_clock(cpu: u32, sampling: Sampling) -> io::Result<OwnedFd> {
+    let (sample_period, flags) = match sampling {
+        Sampling::PeriodNs(ns) => (ns, 0),
+        Sampling::Hz(hz) => (hz, PERF_ATTR_FLAG_FREQ),
+    };
+    let attr = PerfEventAttr { kind: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, sample_period, flags, ..Default::default() };
+    perf_event_open(attr, cpu as i32)
+}
+
+fn perf_event_open(mut attr: PerfEventAttr, cpu: i32) -> io::Result<OwnedFd> {
+    attr.size = size_of::<PerfEventAttr>() as u32;
+    // SAFETY: `attr` is a valid `perf_event_attr` prefix whose `size` says how much the kernel
+    // may read; no pointers are passed.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative return of perf_event_open is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
