@@ -68,10 +68,11 @@ impl Tracefs {
                 path: path.clone(),
                 source: io::Error::other(error),
             })?;
-        crate::sys::mount_tracefs(&target).map_err(|source| TracefsError::Mount {
-            path: path.clone(),
-            source,
-        })?;
+        if let Err(source) = crate::sys::mount_tracefs(&target) {
+            // Another ferrotrace starting at the same moment may have mounted it first: the
+            // kernel then refuses a second mount there (`EBUSY`), and tracefs is there to use.
+            return Tracefs::find().ok_or(TracefsError::Mount { path, source });
+        }
         Tracefs::find().ok_or(TracefsError::NotMounted)
     }
 
