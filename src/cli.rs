@@ -36,6 +36,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub emit_elf: Option<PathBuf>,
 
+    /// Print the system, the build and what the running kernel supports, then exit.
+    #[arg(long, conflicts_with_all = ["program", "file", "list", "dry_run", "emit_elf"])]
+    pub info: bool,
+
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod debug;
+mod info;
 mod listing;
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -45,6 +46,11 @@ struct Script {
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
+    if cli.info {
+        privileges::check()?;
+        info::write(&mut io::stdout().lock()).context("cannot write --info")?;
+        return Ok(0);
+    }
     if let Some(pattern) = &cli.list {
         privileges::check()?;
         let tracefs = Tracefs::find_or_mount(true)?;

@@ -1,6 +1,6 @@
-//! Struct member offsets from the kernel's BTF (`/sys/kernel/btf/vmlinux`), read by walking
-//! the type section once without building a type table: the few facts the runtime needs cost a
-//! couple of milliseconds, where parsing every type costs tens.
+//! Struct member offsets and function ids from the kernel's BTF (`/sys/kernel/btf/vmlinux`),
+//! read by walking the type section once without building a type table: the few facts the
+//! runtime needs cost a couple of milliseconds, where parsing every type costs tens.
 
 use std::path::Path;
 
@@ -9,6 +9,7 @@ const HEADER_LEN: usize = 24;
 /// `name_off`, `info`, `size`/`type`: the part every BTF type record starts with.
 const TYPE_LEN: usize = 12;
 const KIND_STRUCT: u32 = 4;
+const KIND_FUNC: u32 = 12;
 
 /// The kernel's BTF, as bytes.
 pub struct Btf {
@@ -25,22 +26,47 @@ impl Btf {
         std::fs::read(path).ok().map(|data| Btf { data })
     }
 
+    /// Whether the data starts with a BTF header whose sections fit in it.
+    pub fn is_valid(&self) -> bool {
+        Sections::of(&self.data).is_some()
+    }
+
     /// The byte offset of `member` in `struct name`, if the struct has such a member that does
     /// not start inside a byte. The first complete struct of that name counts.
     pub fn member_offset(&self, name: &str, member: &str) -> Option<u32> {
         let sections = Sections::of(&self.data)?;
+        let record = self
+            .records(&sections)
+            .find(|r| r.kind == KIND_STRUCT && r.vlen > 0 && sections.string(&self.data, r.name_off) == Some(name.as_bytes()))?;
+        self.find_member(&sections, record.at + TYPE_LEN, record.vlen, record.kflag, member)
+    }
+
+    /// The type id of the function `name`: what a program that attaches to it (fentry, an
+    /// iterator) names as its `attach_btf_id`.
+    pub fn func_id(&self, name: &str) -> Option<u32> {
+        let sections = Sections::of(&self.data)?;
+        self.records(&sections)
+            .find(|r| r.kind == KIND_FUNC && sections.string(&self.data, r.name_off) == Some(name.as_bytes()))
+            .map(|r| r.id)
+    }
+
+    /// Every type record in order, until the end or a kind this reader does not know.
+    fn records<'b>(&'b self, sections: &Sections) -> impl Iterator<Item = Record> + 'b {
+        let end = sections.types.end;
         let mut at = sections.types.start;
-        while at + TYPE_LEN <= sections.types.end {
+        let mut id = 0;
+        std::iter::from_fn(move || {
+            if at + TYPE_LEN > end {
+                return None;
+            }
             let name_off = self.u32_at(at)?;
             let info = self.u32_at(at + 4)?;
             let (kind, vlen, kflag) = ((info >> 24) & 0x1f, (info & 0xffff) as usize, info >> 31 == 1);
-            let extra = extra_len(kind, vlen)?;
-            if kind == KIND_STRUCT && vlen > 0 && sections.string(&self.data, name_off)? == name.as_bytes() {
-                return self.find_member(&sections, at + TYPE_LEN, vlen, kflag, member);
-            }
-            at += TYPE_LEN + extra;
-        }
-        None
+            id += 1;
+            let record = Record { id, at, name_off, kind, vlen, kflag };
+            at += TYPE_LEN + extra_len(kind, vlen)?;
+            Some(record)
+        })
     }
 
     fn find_member(&self, sections: &Sections, first: usize, count: usize, kflag: bool, member: &str) -> Option<u32> {
@@ -55,6 +81,16 @@ impl Btf {
     fn u32_at(&self, at: usize) -> Option<u32> {
         Some(u32::from_ne_bytes(self.data.get(at..at + 4)?.try_into().ok()?))
     }
+}
+
+/// One type record: its id (type ids count from 1), where it starts, and its header.
+struct Record {
+    id: u32,
+    at: usize,
+    name_off: u32,
+    kind: u32,
+    vlen: usize,
+    kflag: bool,
 }
 
 /// Where the type records and strings lie in the data.
@@ -100,10 +136,11 @@ fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
 mod tests {
     use super::Btf;
 
-    /// A BTF blob: an `int`, then `struct pair { int a; int b; }` and a bitfield struct
-    /// `struct flags { int x:3; int y; }` (kind flag set, `y` at bit 32).
+    /// A BTF blob: an `int` (id 1), then `struct pair { int a; int b; }` (2), a bitfield
+    /// struct `struct flags { int x:3; int y; }` (3: kind flag set, `y` at bit 32), a function
+    /// prototype `int (void)` (4) and the function `open_it` of that prototype (5).
     fn sample() -> Vec<u8> {
-        let strings = b"\0int\0pair\0a\0b\0flags\0x\0y\0";
+        let strings = b"\0int\0pair\0a\0b\0flags\0x\0y\0open_it\0";
         let name = |s: &str| {
             let pattern = format!("\0{s}\0");
             strings.windows(pattern.len()).position(|w| w == pattern.as_bytes()).unwrap() as u32 + 1
@@ -111,6 +148,7 @@ mod tests {
         let mut types: Vec<u32> = vec![name("int"), 1 << 24, 4, 32];
         types.extend([name("pair"), (4 << 24) | 2, 8, name("a"), 1, 0, name("b"), 1, 32]);
         types.extend([name("flags"), (1 << 31) | (4 << 24) | 2, 8, name("x"), 1, (3 << 24), name("y"), 1, 32]);
+        types.extend([0, 13 << 24, 1, name("open_it"), (12 << 24) | 1, 4]);
         let type_bytes: Vec<u8> = types.iter().flat_map(|w| w.to_ne_bytes()).collect();
         let mut data = Vec::new();
         data.extend(0xeb9fu16.to_ne_bytes());
@@ -130,6 +168,14 @@ mod tests {
         assert_eq!(btf.member_offset("pair", "b"), Some(4));
         assert_eq!(btf.member_offset("flags", "y"), Some(4));
         assert_eq!(btf.member_offset("flags", "x"), Some(0));
+    }
+
+    #[test]
+    fn finds_a_functions_type_id_counting_from_one() {
+        let btf = Btf { data: sample() };
+        assert_eq!(btf.func_id("open_it"), Some(5));
+        assert_eq!(btf.func_id("pair"), None);
+        assert_eq!(btf.func_id("missing"), None);
     }
 
     #[test]

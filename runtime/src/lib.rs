@@ -7,6 +7,7 @@ pub mod cpus;
 pub mod entry;
 pub mod error;
 pub mod events;
+pub mod features;
 mod loader;
 pub mod maps;
 pub mod output;

@@ -92,14 +92,14 @@ fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool
         Some(Attach::Interval { .. } | Attach::Profile { .. }) => BPF_PROG_TYPE_PERF_EVENT,
         None => return Err(LoadError::UnsupportedProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() }),
     };
-    let first_error = match sys::prog_load(prog_type, &spec.symbol, code, None) {
+    let first_error = match sys::prog_load(&sys::ProgLoad::new(prog_type, &spec.symbol, code), None) {
         Ok(fd) => return Ok(fd),
         Err(error) => error,
     };
     let level = if verbose_log { LOG_VERBOSE } else { LOG_ON_REJECTION };
     let mut log = vec![0u8; LOG_START_BYTES];
     loop {
-        match sys::prog_load(prog_type, &spec.symbol, code, Some((&mut log, level))) {
+        match sys::prog_load(&sys::ProgLoad::new(prog_type, &spec.symbol, code), Some((&mut log, level))) {
             // Accepted the second time: report the first refusal as it was.
             Ok(_) => return Err(LoadError::Program { probe: spec.probe_name.clone(), reason: first_error.to_string() }),
             Err(error) if error.raw_os_error() == Some(libc::ENOSPC) && log.len() < LOG_MAX_BYTES => {

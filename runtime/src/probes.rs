@@ -88,6 +88,7 @@ impl Session {
         for (index, spec) in self.manifest.programs.iter().enumerate() {
             if spec.targets.iter().any(|target| wanted(&target.attach)) {
                 sys::prog_test_run(self.program_fd(index))
+                    .map(drop)
                     .map_err(|error| AttachError::Run { probe: spec.probe_name.clone(), reason: error.to_string() })?;
             }
         }

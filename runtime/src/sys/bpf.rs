@@ -1,5 +1,6 @@
 //! The `bpf` system call: maps, programs, links and test runs.
 
+use std::ffi::CStr;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -21,7 +22,8 @@ struct MapCreateAttr {
 /// `BPF_OBJ_NAME_LEN`: names of maps and programs, NUL included.
 const OBJ_NAME_LEN: usize = 16;
 
-/// `bpf_attr` for `BPF_PROG_LOAD` (the leading fields we use).
+/// `bpf_attr` for `BPF_PROG_LOAD`, up to `core_relo_cnt` so that no padding is left for the
+/// kernel to read as a field.
 #[repr(C)]
 #[derive(Default)]
 struct ProgLoadAttr {
@@ -35,6 +37,37 @@ struct ProgLoadAttr {
     kern_version: u32,
     prog_flags: u32,
     prog_name: [u8; OBJ_NAME_LEN],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
+    attach_prog_fd: u32,
+    core_relo_cnt: u32,
+}
+
+/// A program for `BPF_PROG_LOAD`: its type, and for the types that need them the attach type
+/// it will be attached with and the BTF id of the kernel function it attaches to.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgLoad<'a> {
+    pub prog_type: u32,
+    pub expected_attach_type: u32,
+    pub attach_btf_id: u32,
+    pub name: &'a str,
+    /// 8-byte instructions.
+    pub insns: &'a [u8],
+}
+
+impl<'a> ProgLoad<'a> {
+    /// A program of `prog_type` that needs no attach type.
+    pub fn new(prog_type: u32, name: &'a str, insns: &'a [u8]) -> ProgLoad<'a> {
+        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, name, insns }
+    }
 }
 
 /// `bpf_attr` for `BPF_PROG_TEST_RUN` (the leading fields we use).
@@ -92,6 +125,8 @@ const BPF_MAP_DELETE_ELEM: libc::c_int = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_PROG_TEST_RUN: libc::c_int = 10;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
+const BPF_MAP_LOOKUP_BATCH: libc::c_int = 24;
 const BPF_LINK_CREATE: libc::c_int = 28;
 
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
@@ -156,24 +191,25 @@ fn object_name(name: &str) -> [u8; OBJ_NAME_LEN] {
     out
 }
 
-/// `BPF_PROG_LOAD` of `insns` (8-byte instructions) under the GPL, named `name`. With a `log`
-/// buffer the verifier writes its log there at `log_level` (1 = the path it rejected, 2 =
-/// every instruction, `| 4` statistics).
-pub fn prog_load(prog_type: u32, name: &str, insns: &[u8], log: Option<(&mut [u8], u32)>) -> io::Result<OwnedFd> {
+/// `BPF_PROG_LOAD` of `program` under the GPL. With a `log` buffer the verifier writes its log
+/// there at `log_level` (1 = the path it rejected, 2 = every instruction, `| 4` statistics).
+pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::Result<OwnedFd> {
     const LICENSE: &[u8] = b"GPL\0";
     let (log_buf, log_size, log_level) = match log {
         Some((buf, level)) => (buf.as_mut_ptr() as u64, buf.len() as u32, level),
         None => (0, 0, 0),
     };
     let mut attr = ProgLoadAttr {
-        prog_type,
-        insn_cnt: (insns.len() / 8) as u32,
-        insns: insns.as_ptr() as u64,
+        prog_type: program.prog_type,
+        insn_cnt: (program.insns.len() / 8) as u32,
+        insns: program.insns.as_ptr() as u64,
         license: LICENSE.as_ptr() as u64,
         log_level,
         log_size,
         log_buf,
-        prog_name: object_name(name),
+        prog_name: object_name(program.name),
+        expected_attach_type: program.expected_attach_type,
+        attach_btf_id: program.attach_btf_id,
         ..Default::default()
     };
     let fd = bpf(BPF_PROG_LOAD, &mut attr)?;
@@ -181,10 +217,12 @@ pub fn prog_load(prog_type: u32, name: &str, insns: &[u8], log: Option<(&mut [u8
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `BPF_PROG_TEST_RUN` of a raw tracepoint program once, with no context arguments.
-pub fn prog_test_run(program: BorrowedFd<'_>) -> io::Result<()> {
+/// `BPF_PROG_TEST_RUN` of a raw tracepoint program once, with no context arguments; returns
+/// what the program returned.
+pub fn prog_test_run(program: BorrowedFd<'_>) -> io::Result<u32> {
     let mut attr = TestRunAttr { prog_fd: program.as_raw_fd() as u32, ..Default::default() };
-    bpf(BPF_PROG_TEST_RUN, &mut attr).map(drop)
+    bpf(BPF_PROG_TEST_RUN, &mut attr)?;
+    Ok(attr.retval)
 }
 
 /// `BPF_MAP_LOOKUP_ELEM`; `value` must hold the map's whole value (all CPUs for per-CPU maps).
@@ -237,3 +275,126 @@ pub fn link_create_perf_event(program: BorrowedFd<'_>, perf_event: BorrowedFd<'_
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+
+/// `bpf_attr` for `BPF_LINK_CREATE` of a kprobe_multi link (Linux 5.18).
+#[repr(C)]
+struct KprobeMultiLinkAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    kprobe_flags: u32,
+    cnt: u32,
+    syms: u64,
+    addrs: u64,
+    cookies: u64,
+}
+
+/// `BPF_LINK_CREATE` attaching a kprobe program to every kernel function in `symbols` at
+/// once, with `attach_type` `BPF_TRACE_KPROBE_MULTI` or `BPF_TRACE_KPROBE_SESSION`.
+pub fn link_create_kprobe_multi(program: BorrowedFd<'_>, attach_type: u32, symbols: &[&CStr]) -> io::Result<OwnedFd> {
+    let pointers: Vec<u64> = symbols.iter().map(|symbol| symbol.as_ptr() as u64).collect();
+    let mut attr = KprobeMultiLinkAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        target_fd: 0,
+        attach_type,
+        flags: 0,
+        kprobe_flags: 0,
+        cnt: pointers.len() as u32,
+        syms: pointers.as_ptr() as u64,
+        addrs: 0,
+        cookies: 0,
+    };
+    let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
+    // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `bpf_attr` for `BPF_LINK_CREATE` of a uprobe_multi link (Linux 6.6).
+#[repr(C)]
+struct UprobeMultiLinkAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    path: u64,
+    offsets: u64,
+    ref_ctr_offsets: u64,
+    cookies: u64,
+    cnt: u32,
+    uprobe_flags: u32,
+    pid: u32,
+    _pad: u32,
+}
+
+/// `BPF_LINK_CREATE` attaching a kprobe-type program to `offsets` in the file at `path`, with
+/// `attach_type` `BPF_TRACE_UPROBE_MULTI`.
+pub fn link_create_uprobe_multi(program: BorrowedFd<'_>, attach_type: u32, path: &CStr, offsets: &[u64]) -> io::Result<OwnedFd> {
+    let mut attr = UprobeMultiLinkAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        target_fd: 0,
+        attach_type,
+        flags: 0,
+        path: path.as_ptr() as u64,
+        offsets: offsets.as_ptr() as u64,
+        ref_ctr_offsets: 0,
+        cookies: 0,
+        cnt: offsets.len() as u32,
+        uprobe_flags: 0,
+        pid: 0,
+        _pad: 0,
+    };
+    let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
+    // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `bpf_attr` for `BPF_RAW_TRACEPOINT_OPEN`.
+#[repr(C)]
+struct RawTracepointOpenAttr {
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN` of a tracing program (fentry, fexit) at the function it was loaded
+/// for: the link that attaches it.
+pub fn raw_tracepoint_open_tracing(program: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let mut attr = RawTracepointOpenAttr { name: 0, prog_fd: program.as_raw_fd() as u32, _pad: 0 };
+    let fd = bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr)?;
+    // SAFETY: a non-negative return of BPF_RAW_TRACEPOINT_OPEN is a new file descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// `bpf_attr` for the `BPF_MAP_*_BATCH` commands.
+#[repr(C)]
+struct MapBatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
+/// `BPF_MAP_LOOKUP_BATCH` of up to one element of a map whose keys and values are `u32`s.
+/// `Ok` whether or not the map had an element (an empty map answers `ENOENT`).
+pub fn map_lookup_batch_u32(map: BorrowedFd<'_>) -> io::Result<()> {
+    let (mut out_batch, mut key, mut value) = (0u32, 0u32, 0u32);
+    let mut attr = MapBatchAttr {
+        in_batch: 0,
+        out_batch: &mut out_batch as *mut u32 as u64,
+        keys: &mut key as *mut u32 as u64,
+        values: &mut value as *mut u32 as u64,
+        count: 1,
+        map_fd: map.as_raw_fd() as u32,
+        elem_flags: 0,
+        flags: 0,
+    };
+    match bpf(BPF_MAP_LOOKUP_BATCH, &mut attr) {
+        Err(error) if error.raw_os_error() != Some(libc::ENOENT) => Err(error),
+        _ => Ok(()),
+    }
+}

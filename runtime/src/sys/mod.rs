@@ -1,5 +1,5 @@
 //! Every raw system call the runtime makes, one wrapper each: the bpf commands (`bpf`), perf
-//! events (`perf`), and here epoll, mount, sigaction and the effective user id (aya's ring
+//! events (`perf`), and here epoll, mount, sigaction, uname and the effective user id (aya's ring
 //! buffer reader makes the rest). Each wrapper turns `-1` into an `io::Error` and nothing
 //! more, so what we ask the kernel is visible in one place.
 
@@ -102,4 +102,33 @@ pub fn install_signal_handler(
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// What `uname` says of the running kernel and machine.
+#[derive(Debug, Clone)]
+pub struct Uname {
+    pub sysname: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+}
+
+/// `uname(2)`.
+pub fn uname() -> io::Result<Uname> {
+    // SAFETY: a zeroed utsname is a valid buffer for uname to fill.
+    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `names` is a live utsname the call writes into.
+    if unsafe { libc::uname(&mut names) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let field = |chars: &[libc::c_char]| {
+        let bytes: Vec<u8> = chars.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    Ok(Uname {
+        sysname: field(&names.sysname),
+        release: field(&names.release),
+        version: field(&names.version),
+        machine: field(&names.machine),
+    })
 }

@@ -1,5 +1,6 @@
 //! `perf_event_open`: tracepoint and software clock events.
 
+use std::ffi::CStr;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -75,3 +76,20 @@ fn perf_event_open(mut attr: PerfEventAttr, cpu: i32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+
+/// A kprobe (or kretprobe) perf event on the kernel function `function`, through the kprobe
+/// PMU whose type is `pmu_type` (`/sys/bus/event_source/devices/kprobe/type`), on CPU 0 for
+/// any process.
+pub fn perf_event_open_kprobe(pmu_type: u32, function: &CStr, retprobe: bool) -> io::Result<OwnedFd> {
+    let attr = PerfEventAttr {
+        kind: pmu_type,
+        // The PMU's `retprobe` format is `config:0`.
+        config: u64::from(retprobe),
+        sample_period: 1,
+        wakeup_events: 1,
+        // `kprobe_func`: the function's name; `probe_offset` (config2, past this struct) is 0.
+        config1: function.as_ptr() as u64,
+        ..Default::default()
+    };
+    perf_event_open(attr, 0)
+}
