@@ -18,6 +18,21 @@ pub trait Catalog {
     fn syscall_abi(&self) -> Option<SyscallAbi> {
         None
     }
+
+    /// How the kernel's helpers behave where kernels differ. Asked only when a script depends
+    /// on it; the default assumes the least.
+    fn helper_behaviour(&self) -> HelperBehaviour {
+        HelperBehaviour::default()
+    }
+}
+
+/// What the kernel's helpers do that differs from kernel to kernel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HelperBehaviour {
+    /// `bpf_get_current_comm` zero-fills its buffer past the name's NUL (Linux 6.4 and later).
+    /// Before, the bytes after the NUL keep whatever the stack held, so lowering clears the
+    /// buffer first: every string in memory is zero-padded, and equal names are equal keys.
+    pub comm_zero_padded: bool,
 }
 
 /// What a BPF program needs to tell which native syscall a `raw_syscalls` record is.

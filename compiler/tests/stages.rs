@@ -4,6 +4,7 @@
 mod support;
 
 use ferrotrace_compiler::bpf::disassemble;
+use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::driver::{compile, Compiled};
 use ferrotrace_compiler::lir::print::print_function;
 use ferrotrace_compiler::manifest::{MapId, MapRole};
@@ -11,7 +12,11 @@ use ferrotrace_compiler::render::render;
 use ferrotrace_compiler::sema::print::print_hir;
 
 fn compiled(source: &str) -> Compiled {
-    match compile(source, &support::FakeCatalog) {
+    compiled_for(source, &support::FakeCatalog)
+}
+
+fn compiled_for(source: &str, catalog: &dyn Catalog) -> Compiled {
+    match compile(source, catalog) {
         Ok(compiled) => compiled,
         Err(diagnostics) => panic!("{}", render(&diagnostics, source, "script.bt", false)),
     }
@@ -102,6 +107,14 @@ fn keyed_count_encodes_to_fewer_than_31_slots() {
     let compiled = compiled(KEYED_COUNT);
     let [program] = compiled.programs.as_slice() else { panic!("one probe, one program") };
     assert!(program.insns.len() < 31, "{} slots:\n{}", program.insns.len(), disassembly(&compiled, KEYED_COUNT));
+}
+
+/// On Linux 6.1 `bpf_get_current_comm` leaves the bytes after the name as they were, so the
+/// buffer is cleared first: two stores more, and equal names stay equal keys.
+#[test]
+fn keyed_count_on_6_1_clears_the_comm_buffer_bpf() {
+    let compiled = compiled_for(KEYED_COUNT, &support::Linux61Catalog);
+    insta::assert_snapshot!(format!("{KEYED_COUNT}\n---\n{}", disassembly(&compiled, KEYED_COUNT)));
 }
 
 // ---- Tracepoints sharing one program ----

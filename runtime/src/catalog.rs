@@ -1,14 +1,15 @@
-//! The compiler's `Catalog` answered from the running kernel's tracefs (and BTF for the syscall
-//! ABI), remembering what it read: a script naming the same tracepoint a thousand times reads its format once, and the
+//! The compiler's `Catalog` answered from the running kernel's tracefs (BTF for the syscall
+//! ABI, a trial run for how helpers pad), remembering what it read: a script naming the same tracepoint a thousand times reads its format once, and the
 //! listing (a `readdir` of every category) is read at most once per compile.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
-use ferrotrace_compiler::catalog::{Catalog, CatalogError, CompatFlag, SyscallAbi, TracepointFormat};
+use ferrotrace_compiler::catalog::{Catalog, CatalogError, CompatFlag, HelperBehaviour, SyscallAbi, TracepointFormat};
 use ferrotrace_compiler::syscalls::Arch;
 
 use crate::btf::Btf;
+use crate::features;
 
 use crate::tracefs::{Tracefs, TracefsError};
 
@@ -56,6 +57,10 @@ impl Catalog for KernelCatalog {
 
     fn syscall_abi(&self) -> Option<SyscallAbi> {
         *self.syscall_abi.get_or_init(host_syscall_abi)
+    }
+
+    fn helper_behaviour(&self) -> HelperBehaviour {
+        HelperBehaviour { comm_zero_padded: features::comm_zero_padded() }
     }
 }
 

@@ -68,8 +68,12 @@ impl FnLowerer<'_> {
                 self.high_or_low(id, builtin == Builtin::Gid)
             }
             Builtin::Comm => {
-                let place = self.b.alloc(crate::sema::COMM_SIZE);
-                self.b.call(helper::GET_CURRENT_COMM, &[Arg::Addr(place), Arg::Imm(i64::from(crate::sema::COMM_SIZE))]);
+                let size = crate::sema::COMM_SIZE;
+                let place = self.b.alloc(size);
+                if !self.cx.helpers.comm_zero_padded {
+                    self.b.zero(place, size);
+                }
+                self.b.call(helper::GET_CURRENT_COMM, &[Arg::Addr(place), Arg::Imm(i64::from(size))]);
                 return Value::Mem(place);
             }
             Builtin::Nsecs => self.b.call(helper::KTIME_GET_BOOT_NS, &[]),

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use builder::{Arg, Builder, Place};
 use dispatch::DispatchLayout;
+use crate::catalog::HelperBehaviour;
 use crate::lir::{helper, AluOp, Cond, Function, Insn, Operand, Reg};
 use crate::manifest::{
     Action, Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
@@ -87,13 +88,23 @@ pub(crate) struct Lowerer {
     config: Option<MapId>,
     lost: Option<MapId>,
     scratch_size: u32,
+    helpers: HelperBehaviour,
 }
 
 impl Lowerer {
     fn new(program: &hir::Program) -> Lowerer {
         let mut used = Symbols::default();
         let maps = program.maps.iter().map(|decl| user_map_spec(decl, &mut used)).collect();
-        Lowerer { maps, actions: Vec::new(), ringbuf: None, scratch: None, config: None, lost: None, scratch_size: 0 }
+        Lowerer {
+            maps,
+            actions: Vec::new(),
+            ringbuf: None,
+            scratch: None,
+            config: None,
+            lost: None,
+            scratch_size: 0,
+            helpers: program.helpers,
+        }
     }
 
     fn internal_map(&mut self, symbol: &str, def: BpfMapDef, role: MapRole) -> MapId {

@@ -1,7 +1,7 @@
 //! Type checking of function calls: printf, print, exit, clear, zero, delete, str, and the
 //! aggregations, which are only valid as the value of a map assignment.
 
-use super::expr::{builtin, value_expected};
+use super::expr::value_expected;
 use super::hir::{Action, Expr, ExprKind, MapIdx};
 use super::{Checker, ProbeCx, MAX_STRLEN};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
@@ -14,7 +14,7 @@ use ferrotrace_stdlib::FunctionKind;
 
 impl Checker {
     pub(crate) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
-        if let Some(expr) = builtin(&name.name, span) {
+        if let Some(expr) = self.builtin(&name.name, span) {
             return match args {
                 [] => expr,
                 _ => self.error_expr(arity(name, "no arguments", args.len(), span), span),

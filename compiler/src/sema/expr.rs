@@ -65,8 +65,15 @@ impl Checker {
         item
     }
 
+    /// The builtin variable `name`, if it is one, noting a read of `comm`.
+    pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Option<Expr> {
+        let expr = builtin(name, span)?;
+        self.reads_comm |= expr.kind == ExprKind::Builtin(Builtin::Comm);
+        Some(expr)
+    }
+
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
-        if let Some(expr) = builtin(name, span) {
+        if let Some(expr) = self.builtin(name, span) {
             return expr;
         }
         if name == "args" {
@@ -390,7 +397,7 @@ impl Checker {
 }
 
 /// The builtin variable `name`, if it is one.
-pub(crate) fn builtin(name: &str, span: Span) -> Option<Expr> {
+fn builtin(name: &str, span: Span) -> Option<Expr> {
     let (builtin, ty) = match name {
         "pid" => (Builtin::Pid, Ty::Int(IntTy::U32)),
         "tid" => (Builtin::Tid, Ty::Int(IntTy::U32)),

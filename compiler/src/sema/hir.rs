@@ -4,7 +4,7 @@
 //! A `hir::Program` is only built by `sema::check`, and only when checking found no error; that
 //! is the proof lowering relies on: no `Ty::Error` and no unresolved name reaches it.
 
-use crate::catalog::{CompatFlag, TracepointField};
+use crate::catalog::{CompatFlag, HelperBehaviour, TracepointField};
 use crate::manifest::{MapValue, Target};
 use crate::span::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
@@ -26,6 +26,8 @@ pub struct Program {
     pub maps: Vec<MapDecl>,
     /// Names of the probes, indexed by `Probe::probe_id` (what the `probe` builtin yields).
     pub probe_names: Vec<String>,
+    /// How the kernel's helpers behave, as far as the program's lowering depends on it.
+    pub helpers: HelperBehaviour,
 }
 
 /// A script map with its final key and value types.

@@ -21,7 +21,7 @@ pub use unify::storage;
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, TracepointFormat};
+use crate::catalog::{Catalog, HelperBehaviour, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::span::Span;
@@ -41,6 +41,7 @@ pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Prog
     let mut diags = Vec::new();
     let expanded = expand_probes(program, catalog, &mut diags);
     let (checked, mut checker) = check_probes(&expanded);
+    let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
@@ -49,7 +50,7 @@ pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Prog
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers }, diags))
 }
 
 /// The checked probes, with tracepoints that can share a program folded together.
@@ -145,7 +146,7 @@ const MAX_SWEEPS: usize = 4;
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
 fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
-    let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false, held_back: 0 };
+    let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false, held_back: 0, reads_comm: false };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
         let probes = checker.sweep(expanded);
@@ -178,6 +179,8 @@ pub(crate) struct Checker {
     /// those types reports them), only counted in `held_back`.
     quiet: bool,
     held_back: usize,
+    /// Some probe reads `comm`, whose lowering depends on how the kernel pads it.
+    reads_comm: bool,
 }
 
 /// What the checker knows about the probe being checked.

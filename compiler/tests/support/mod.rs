@@ -1,8 +1,28 @@
-//! A fixed kernel catalog for compiler tests: a few real tracepoint layouts from Linux 6.18.
+//! A fixed kernel catalog for compiler tests: a few real tracepoint layouts and the helper
+//! behaviour of Linux 6.18, and the same kernel as 6.1's helpers behave.
 
-use ferrotrace_compiler::catalog::{Catalog, CatalogError, FieldKind, TracepointField, TracepointFormat};
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use ferrotrace_compiler::catalog::{Catalog, CatalogError, FieldKind, HelperBehaviour, TracepointField, TracepointFormat};
 
 pub struct FakeCatalog;
+
+/// `FakeCatalog` with Linux 6.1's helpers: `bpf_get_current_comm` does not zero-pad.
+pub struct Linux61Catalog;
+
+impl Catalog for Linux61Catalog {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+        FakeCatalog.tracepoints()
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+        FakeCatalog.tracepoint_format(category, name)
+    }
+
+    fn helper_behaviour(&self) -> HelperBehaviour {
+        HelperBehaviour { comm_zero_padded: false }
+    }
+}
 
 fn field(name: &str, c_type: &str, offset: u32, size: u32, signed: bool, kind: FieldKind) -> TracepointField {
     TracepointField { name: name.into(), c_type: c_type.into(), offset, size, signed, kind }
@@ -22,6 +42,10 @@ const TRACEPOINTS: &[(&str, &str)] = &[
 impl Catalog for FakeCatalog {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
         Ok(TRACEPOINTS.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect())
+    }
+
+    fn helper_behaviour(&self) -> HelperBehaviour {
+        HelperBehaviour { comm_zero_padded: true }
     }
 
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
