@@ -54,7 +54,9 @@ fn syscall_tracepoints(prefix: &str) -> Vec<String> {
 mod lifecycle;
 mod inputs;
 mod aggregations;
+mod features;
 mod maps;
+mod matrix;
 mod tracepoints;
 mod syscall_dispatch;
 mod listing;

@@ -1,7 +1,8 @@
 //! Whether this machine can run the kernel tests: root, and a kernel that lets us create a BPF
-//! map. A test that cannot run says why and passes, unless `FERROTRACE_KERNEL_TESTS=require`.
+//! map; and the kernel matrix: QEMU and Debian's package tools. A test that cannot run says why
+//! and passes, unless `FERROTRACE_KERNEL_TESTS=require`.
 
-use std::io;
+use std::io::{self, Write};
 
 /// The environment variable that turns a skip into a failure.
 const REQUIRE_VAR: &str = "FERROTRACE_KERNEL_TESTS";
@@ -15,6 +16,32 @@ pub fn kernel_ready() -> bool {
         "kernel tests are required ({REQUIRE_VAR}=require) but {why}"
     );
     eprintln!("skipping kernel test: {why}");
+    false
+}
+
+/// The environment variable that skips the kernel matrix on purpose.
+const MATRIX_VAR: &str = "FERROTRACE_MATRIX";
+
+/// True when the kernel matrix can run: the tools it needs are installed and
+/// `FERROTRACE_MATRIX=skip` is not set. Otherwise says why on stderr (past the test harness's
+/// capture, so the notice shows in a passing run) and returns false, or panics when the kernel
+/// tests are required and the tools are missing.
+pub fn matrix_ready() -> bool {
+    let why = if std::env::var(MATRIX_VAR).as_deref() == Ok("skip") {
+        format!("{MATRIX_VAR}=skip")
+    } else {
+        let missing = ferrotrace_matrix::missing_tools();
+        if missing.is_empty() {
+            return true;
+        }
+        let why = format!("{} not installed (see docs/kernels.md)", missing.join(", "));
+        assert!(
+            std::env::var(REQUIRE_VAR).as_deref() != Ok("require"),
+            "the kernel matrix is required ({REQUIRE_VAR}=require) but {why}"
+        );
+        why
+    };
+    let _ = io::stderr().write_all(format!("skipping the kernel matrix: {why}\n").as_bytes());
     false
 }
 

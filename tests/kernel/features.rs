@@ -1,0 +1,155 @@
+//! `--info` against each kernel's truth. What every feature needs (the first kernel version
+//! that has it, the configuration options it depends on; `docs/kernels.md`) is read off the
+//! running kernel, its release and its build configuration, and must be what ferrotrace found
+//! by trying. In the kernel matrix this runs on Debian's stock 6.1 and 6.12, where the truth
+//! is the whole truth; elsewhere a security policy may refuse tracing programs the
+//! configuration allows, so there the features that load one are only held to "no when the
+//! configuration forbids it".
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use super::*;
+
+/// What a feature needs: a kernel version, configuration options set to `y`, and whether a
+/// security policy can refuse it anyway.
+struct Needs {
+    feature: &'static str,
+    since: (u32, u32),
+    config: &'static [&'static str],
+    policy_may_refuse: bool,
+}
+
+const fn needs(feature: &'static str, since: (u32, u32), config: &'static [&'static str]) -> Needs {
+    Needs { feature, since, config, policy_may_refuse: false }
+}
+
+/// Features that load a tracing (fentry) program.
+const fn tracing(feature: &'static str, since: (u32, u32), config: &'static [&'static str]) -> Needs {
+    Needs { feature, since, config, policy_may_refuse: true }
+}
+
+const TRUTH: &[Needs] = &[
+    tracing("dpath", (5, 10), &["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
+    needs("get_tai_ns", (6, 1), &["CONFIG_BPF_EVENTS"]),
+    needs("get_func_ip", (5, 15), &["CONFIG_BPF_EVENTS"]),
+    needs("lookup_percpu_elem", (5, 19), &["CONFIG_BPF_EVENTS"]),
+    needs("comm zero-padded", (6, 4), &[]),
+    needs("btf", (5, 4), &["CONFIG_DEBUG_INFO_BTF"]),
+    needs("map batch", (5, 6), &[]),
+    needs("kprobe", (4, 17), &["CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"]),
+    needs("kprobe_multi", (5, 18), &["CONFIG_KPROBES", "CONFIG_FPROBE"]),
+    needs("kprobe_session", (6, 10), &["CONFIG_KPROBES", "CONFIG_FPROBE"]),
+    needs("uprobe", (4, 17), &["CONFIG_UPROBE_EVENTS"]),
+    needs("uprobe_multi", (6, 6), &["CONFIG_UPROBES"]),
+    tracing("fentry", (5, 5), &["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
+    needs("iter", (5, 8), &["CONFIG_DEBUG_INFO_BTF"]),
+    needs("tracepoint", (4, 7), &["CONFIG_BPF_EVENTS"]),
+    needs("perf_event", (4, 9), &["CONFIG_PERF_EVENTS"]),
+];
+
+/// The matrix sets this inside its guests: the kernel is Debian's, with no security policy.
+const STOCK_KERNEL_VAR: &str = "FERROTRACE_MATRIX_KERNEL";
+
+#[test]
+fn info_reports_what_the_kernel_version_and_configuration_provide() {
+    if !kernel_ready() {
+        return;
+    }
+    let Some(kernel) = RunningKernel::read() else {
+        eprintln!("skipping: the kernel's build configuration is in neither /proc/config.gz nor /boot");
+        return;
+    };
+    let outcome = run(&["--info"]);
+    assert_eq!((outcome.status.code(), outcome.stderr.as_str()), (Some(0), ""), "{}", outcome.transcript());
+    let reported = entries(&outcome.stdout);
+    let stock = std::env::var_os(STOCK_KERNEL_VAR).is_some();
+    let mut wrong = Vec::new();
+    for needs in TRUTH {
+        let provided = kernel.version >= needs.since && needs.config.iter().all(|option| kernel.has(option));
+        let expected = if provided { "yes" } else { "no" };
+        let Some(found) = reported.get(needs.feature) else {
+            wrong.push(format!("{}: missing from --info", needs.feature));
+            continue;
+        };
+        let may_differ = provided && needs.policy_may_refuse && !stock;
+        if found != expected && !may_differ {
+            wrong.push(format!("{}: --info says {found}, Linux {}.{} with this configuration has it: {expected}", needs.feature, kernel.version.0, kernel.version.1));
+        }
+    }
+    assert_eq!(reported.get("Instruction limit").map(String::as_str), Some("1000000"), "{}", outcome.stdout);
+    let known: Vec<&str> = TRUTH.iter().map(|needs| needs.feature).chain(["Instruction limit", "OS", "Arch", "version"]).collect();
+    wrong.extend(reported.keys().filter(|name| !known.contains(&name.as_str())).map(|name| format!("{name}: no truth to check it against")));
+    assert!(wrong.is_empty(), "on {}:\n{}\n\n{}", kernel.release, wrong.join("\n"), outcome.stdout);
+}
+
+#[test]
+fn info_names_the_running_kernel_and_the_sections_in_order() {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run(&["--info"]);
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("the kernel's release");
+    let headings: Vec<&str> = outcome.stdout.lines().filter(|line| !line.is_empty() && !line.starts_with(' ')).collect();
+    assert_eq!(headings, ["System", "Build", "Kernel helpers", "Kernel features", "Probe types"], "{}", outcome.stdout);
+    assert!(outcome.stdout.contains(&format!("  OS: Linux {} ", release.trim())), "{}", outcome.stdout);
+}
+
+/// `--info`'s `name: value` entries, two to a line.
+fn entries(info: &str) -> HashMap<String, String> {
+    let mut found = HashMap::new();
+    for line in info.lines().filter(|line| line.starts_with("  ")) {
+        let line = line.trim();
+        // Two columns: split where a value is followed by spaces and the next name.
+        let mut rest = line;
+        while let Some((name, after)) = rest.split_once(": ") {
+            let (value, next) = after.split_once("  ").map_or((after, ""), |(value, next)| (value, next.trim_start()));
+            found.insert(name.to_string(), value.to_string());
+            if name == "OS" {
+                break; // the OS line's value has spaces of its own
+            }
+            rest = next;
+        }
+    }
+    found
+}
+
+/// The running kernel's version and build configuration.
+struct RunningKernel {
+    release: String,
+    version: (u32, u32),
+    config: HashMap<String, String>,
+}
+
+impl RunningKernel {
+    fn read() -> Option<RunningKernel> {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?.trim().to_string();
+        let mut numbers = release.split(|c: char| !c.is_ascii_digit()).filter_map(|part| part.parse().ok());
+        let version = (numbers.next()?, numbers.next()?);
+        let text = std::fs::read_to_string(format!("/boot/config-{release}")).ok().or_else(|| {
+            let output = Command::new("gzip").args(["-dc", "/proc/config.gz"]).output().ok()?;
+            output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        })?;
+        let config = text
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Some(RunningKernel { release, version, config })
+    }
+
+    fn has(&self, option: &str) -> bool {
+        self.config.get(option).is_some_and(|value| value == "y")
+    }
+}
+
+#[test]
+fn two_column_entries_are_split_by_name() {
+    let info = "System\n  OS: Linux 6.1.0-57-amd64 #1 SMP\n  Arch: x86_64\n\nProbe types\n  kprobe: yes                       kprobe_multi: no\n  perf_event: yes\n";
+    let found = entries(info);
+    assert_eq!(found["OS"], "Linux 6.1.0-57-amd64 #1 SMP");
+    assert_eq!(found["kprobe"], "yes");
+    assert_eq!(found["kprobe_multi"], "no");
+    assert_eq!(found["perf_event"], "yes");
+    assert_eq!(found.len(), 5);
+}
