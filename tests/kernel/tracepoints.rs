@@ -15,6 +15,28 @@ fn count_per_comm_of_a_process_until_sigint() {
     tracer.stop(libc::SIGINT).assert_exact(0, &expected, ATTACHED_1);
 }
 
+/// Three processes of one name are one key: `comm` is zero-padded after its NUL on every
+/// kernel, though Linux 6.1's `bpf_get_current_comm` leaves those bytes as the stack had them
+/// (there, each process's garbage made a key of its own).
+#[test]
+fn one_key_per_comm_across_processes() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let path = std::env::temp_dir().join(format!("ferrotrace-comm-key-{}", comm.name()));
+    std::fs::write(&path, "").expect("cannot create the file to open");
+    let path = path.to_str().expect("temp paths are UTF-8").to_string();
+    let program = format!("tracepoint:syscalls:sys_enter_openat /str(args.filename) == \"{path}\"/ {{ @[comm] = count(); }}");
+    let tracer = Tracer::start(&["-e", &program]);
+    for _ in 0..3 {
+        comm.sh(&format!(": < {path}"));
+    }
+    let outcome = tracer.stop(libc::SIGINT);
+    let _ = std::fs::remove_file(&path);
+    outcome.assert_exact(0, &format!("\n\n@[{}]: 3\n", comm.name()), ATTACHED_1);
+}
+
 #[test]
 fn filename_as_key_ordered_by_count() {
     if !kernel_ready() {
