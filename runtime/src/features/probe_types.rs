@@ -1,5 +1,7 @@
 //! The probe type trials: each attaches a program that does nothing the way ferrotrace (or
-//! bpftrace) would attach that probe type, to a function every kernel has, and lets go at once.
+//! bpftrace) would attach that probe type, to a function every kernel has and almost nothing
+//! calls, and lets go at once. Attaching patches the function's code; a cold function keeps
+//! the trial from slowing the rest of the machine, and from racing a CPU running that code.
 
 use std::ffi::CStr;
 use std::os::fd::AsFd;
@@ -10,21 +12,21 @@ use super::Detected;
 use crate::btf::Btf;
 use crate::sys::{self, ProgLoad, Sampling};
 
-/// A kernel function every kernel has and lets probes attach to.
-const TRACEABLE: &CStr = c"vfs_read";
+/// A kernel function every kernel has, that probes may attach to and only `sync(2)` calls.
+const TRACEABLE: &CStr = c"ksys_sync";
 
-/// A perf event kprobe on `vfs_read` through the kprobe PMU.
+/// A perf event kprobe on `ksys_sync` through the kprobe PMU.
 pub fn kprobe() -> Detected {
     let Some(pmu_type) = pmu_type("kprobe") else { return Detected::No };
     Detected::from_bool(sys::perf_event_open_kprobe(pmu_type, TRACEABLE, false).is_ok())
 }
 
-/// One kprobe_multi link on `vfs_read` (Linux 5.18, and only with `CONFIG_FPROBE`).
+/// One kprobe_multi link on `ksys_sync` (Linux 5.18, and only with `CONFIG_FPROBE`).
 pub fn kprobe_multi() -> Detected {
     multi_kprobe_link(trial::TRACE_KPROBE_MULTI)
 }
 
-/// One kprobe_session link on `vfs_read` (Linux 6.10, with `CONFIG_FPROBE`).
+/// One kprobe_session link on `ksys_sync` (Linux 6.10, with `CONFIG_FPROBE`).
 pub fn kprobe_session() -> Detected {
     multi_kprobe_link(trial::TRACE_KPROBE_SESSION)
 }
@@ -58,9 +60,9 @@ pub fn uprobe_multi() -> Detected {
     Detected::from_bool(matches!(refused, Err(error) if error.raw_os_error() == Some(libc::EBADF)))
 }
 
-/// An fentry program on `vfs_read`, loaded and attached.
+/// An fentry program on `ksys_sync`, loaded and attached.
 pub fn fentry() -> Detected {
-    let Some(target) = Btf::vmlinux().and_then(|btf| btf.func_id("vfs_read")) else { return Detected::No };
+    let Some(target) = TRACEABLE.to_str().ok().and_then(|name| Btf::vmlinux()?.func_id(name)) else { return Detected::No };
     let code = returns_zero();
     let program = ProgLoad {
         prog_type: trial::TRACING,
