@@ -15,7 +15,7 @@ use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_keeping, Compiled};
 use ferrotrace_compiler::render::render;
 use ferrotrace_runtime::catalog::KernelCatalog;
-use ferrotrace_runtime::run::{run, RunError, RunOptions};
+use ferrotrace_runtime::run::{run, RunError, RunOptions, DEFAULT_MAX_PROBES};
 use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{privileges, LoadError};
 
@@ -95,7 +95,12 @@ fn read_script(cli: &Cli) -> Result<Script> {
 }
 
 fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
-    let options = RunOptions { quiet: cli.quiet, dry_run: cli.dry_run, verifier_log: cli.shows(Stage::Verifier) };
+    let options = RunOptions {
+        quiet: cli.quiet,
+        dry_run: cli.dry_run,
+        verifier_log: cli.shows(Stage::Verifier),
+        max_probes: max_probes()?,
+    };
     // Block-buffered: the runner flushes after each batch of records, not after every line.
     let mut stdout = io::BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout().lock());
     let mut stderr = io::stderr();
@@ -109,6 +114,15 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
             Ok(1)
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+/// bpftrace's `max_probes`, from `BPFTRACE_MAX_PROBES` when set.
+fn max_probes() -> Result<usize> {
+    const VAR: &str = "BPFTRACE_MAX_PROBES";
+    match std::env::var(VAR) {
+        Err(_) => Ok(DEFAULT_MAX_PROBES),
+        Ok(value) => value.trim().parse().with_context(|| format!("{VAR}=`{value}` is not a whole number of probes")),
     }
 }
 

@@ -19,11 +19,25 @@ pub trait Catalog {
         None
     }
 
+    /// Every kernel function kprobes may attach to (tracefs's `available_filter_functions`).
+    /// `CatalogError::Unsupported` when the kernel cannot attach kprobes at all.
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
+        Err(CatalogError::Unsupported("this catalog lists no kernel functions".to_string()))
+    }
+
     /// How the kernel's helpers behave where kernels differ. Asked only when a script depends
     /// on it; the default assumes the least.
     fn helper_behaviour(&self) -> HelperBehaviour {
         HelperBehaviour::default()
     }
+}
+
+/// A kernel function kprobes may attach to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KernelFunction {
+    pub name: String,
+    /// The module it belongs to; `None` for the kernel image itself.
+    pub module: Option<String>,
 }
 
 /// What the kernel's helpers do that differs from kernel to kernel.
@@ -59,13 +73,15 @@ pub enum CatalogError {
     NotFound(String),
     /// The kernel facts could not be read at all (tracefs missing, permission, ...).
     Unavailable(String),
+    /// The kernel lacks what the thing asked for needs (kprobes on a kernel built without them).
+    Unsupported(String),
 }
 
 impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CatalogError::NotFound(what) => write!(f, "`{what}` not found"),
-            CatalogError::Unavailable(why) => f.write_str(why),
+            CatalogError::Unavailable(why) | CatalogError::Unsupported(why) => f.write_str(why),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod lir;
 pub mod lower;
 pub mod manifest;
 pub mod printf;
+pub mod pt_regs;
 pub mod regalloc;
 pub mod render;
 pub mod sema;

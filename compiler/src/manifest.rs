@@ -213,6 +213,9 @@ pub struct ProgramSpec {
     /// The probe as a user names it, e.g. `tracepoint:syscalls:sys_enter_openat`; for a shared
     /// program, the attach points as written, e.g. `tracepoint:syscalls:sys_enter_*`.
     pub probe_name: String,
+    /// How many attach points, as written, the targets come from: what `Attached N probes`
+    /// counts when one link attaches all the targets (a kprobe_multi link), as bpftrace does.
+    pub attach_points: u32,
     /// The span of the attach point in the script.
     pub span: Span,
     /// For every BPF instruction (by index; an `ld_imm64` takes two), the script span it came from.
@@ -241,6 +244,9 @@ pub enum Attach {
     Interval { period_ns: u64 },
     /// A software cpu-clock perf event on every CPU at `hz` samples a second.
     Profile { hz: u64 },
+    /// A kprobe on a kernel function (of `module`, or of the kernel image), `offset` bytes into
+    /// it; a kretprobe on its return when `retprobe`.
+    Kprobe { function: String, module: Option<String>, offset: u64, retprobe: bool },
 }
 
 /// How a program serving many `syscalls:` tracepoints is attached: to `raw_syscalls:sys_enter`

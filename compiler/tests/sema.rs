@@ -61,11 +61,18 @@ macro_rules! warns {
 fails!(unknown_probe_type_suggests_the_closest, "E0201", "tracepiont:syscalls:sys_enter_openat { }");
 fails!(unknown_probe_type_lists_the_known_ones, "E0201", "frobnicate:x { }");
 fails!(begin_takes_no_arguments, "E0201", "begin:now { }");
-fails!(unsupported_probe_type_says_what_to_use, "E0202", "kprobe:vfs_read { }");
+fails!(unsupported_probe_type_says_what_to_use, "E0202", "uprobe:/bin/sh:main { }");
 fails!(tracepoint_needs_category_and_name, "E0203", "tracepoint:syscalls { }");
 fails!(unknown_tracepoint_suggests_the_closest, "E0204", "tracepoint:syscalls:sys_enter_opnat { }");
 fails!(unknown_tracepoint_category_suggests_the_closest, "E0204", "tracepoint:syscals:sys_enter_openat { }");
 fails!(wildcard_matching_no_tracepoint, "E0204", "tracepoint:syscalls:sys_enter_nothing* { }");
+fails!(kprobe_with_too_many_parts, "E0207", "kprobe:ext4:ext4_sync_fs:more { }");
+fails!(kretprobe_with_an_offset, "E0207", "kretprobe:vfs_read+0x10 { }");
+fails!(kprobe_wildcard_with_an_offset, "E0207", "kprobe:vfs_*+4 { }");
+fails!(kprobe_offset_that_is_not_a_number, "E0207", "kprobe:vfs_read+four { }");
+fails!(unknown_kernel_function_suggests_the_closest, "E0209", "kprobe:vfs_raed { }");
+fails!(kprobe_wildcard_matching_no_function, "E0209", "kretprobe:nothing_* { }");
+fails!(module_function_named_without_its_module, "E0209", "kprobe:ext4_sync_fs { }");
 fails!(interval_rate_must_be_positive, "E0206", "interval:s:0 { }");
 fails!(interval_rate_with_an_unknown_unit, "E0206", "interval:parsecs:1 { }");
 fails!(profile_rate_that_is_not_a_number, "E0206", "profile:hz:fast { }");
@@ -81,6 +88,14 @@ impl Catalog for UnavailableCatalog {
     fn tracepoint_format(&self, _: &str, _: &str) -> Result<TracepointFormat, CatalogError> {
         Err(CatalogError::Unavailable("tracefs is not mounted".into()))
     }
+}
+
+/// Without kprobes, the catalog lists no kernel functions and says why.
+#[test]
+fn kernel_without_kprobes() {
+    let (diagnostics, snapshot) = rejected("kprobe:vfs_read { }", &UnavailableCatalog);
+    assert_eq!(diagnostics[0].code, "E0208", "{snapshot}");
+    insta::assert_snapshot!("kernel_without_kprobes", snapshot);
 }
 
 #[test]
@@ -121,6 +136,10 @@ fails!(field_of_unsupported_type, "E0412", "tracepoint:raw_syscalls:sys_enter { 
 fails!(tuple_index_on_a_non_tuple, "E0413", "begin { print(pid.0); }");
 fails!(tuple_index_out_of_range, "E0414", "begin { $t = (1, \"two\"); print($t.2); }");
 fails!(cast_to_a_non_integer_type, "E0416", "begin { $x = (bool)pid; }");
+fails!(argument_outside_a_kprobe, "E0424", "tracepoint:syscalls:sys_enter_openat { print(arg0); }");
+fails!(argument_in_a_kretprobe, "E0424", "kretprobe:vfs_read { print(arg1); }");
+fails!(retval_in_a_kprobe, "E0424", "kprobe:vfs_read { print(retval); }");
+fails!(argument_past_the_registers, "E0424", "kprobe:vfs_read { print(arg6); }");
 fails!(string_used_as_a_condition, "E0417", "begin { if (comm) { exit(); } }");
 fails!(tuple_used_as_a_predicate, "E0417", "begin { $t = (1, 2); if ($t) { exit(); } }");
 fails!(action_used_as_a_value, "E0418", "begin { $x = printf(\"hi\\n\"); }");
@@ -248,7 +267,8 @@ fn documented_examples() -> Vec<(String, Option<String>)> {
 }
 
 /// Every example in the error documentation reports the code it illustrates, first. E0205 needs
-/// a kernel without tracefs and E0415 is caught earlier by the parser as E0109.
+/// a kernel without tracefs, E0208 one without kprobes, and E0415 is caught earlier by the parser
+/// as E0109.
 #[test]
 fn documented_examples_report_their_code() {
     let examples = documented_examples();
@@ -260,7 +280,7 @@ fn documented_examples_report_their_code() {
             Err(diagnostics) => diagnostics.iter().map(|d| d.code).collect(),
         };
         let expected = match code.as_str() {
-            "E0205" => vec![],
+            "E0205" | "E0208" => vec![],
             "E0415" => vec!["E0109"],
             _ => vec![code.as_str()],
         };

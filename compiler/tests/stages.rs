@@ -91,6 +91,9 @@ const TUPLE: &str = "begin { $t = (pid, comm, 7); @last = $t; printf(\"%d %s\\n\
 const BRANCH_LOCALS: &str = "tracepoint:syscalls:sys_enter_read { if (args.count > 4096) { $size = \"big\"; $n = 2; } else { $size = \"small\"; $n = 1; } @sizes[$size] = sum($n); }";
 
 const SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); }";
+const KPROBE_ARGS: &str = "kprobe:vfs_read /arg2 > 4096/ { @[comm] = sum(arg2); }";
+const KRETPROBE: &str = "kretprobe:vfs_read { @bytes = hist(retval); }";
+const SHARED_KPROBES: &str = "kprobe:vfs_read* { @[probe] = count(); }";
 const NOT_SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[args.flags] = count(); }";
 
 // ---- The hot path: a count keyed by comm ----
@@ -124,6 +127,14 @@ hir!(shared_program_hir, SHARED);
 bpf!(shared_program_bpf, SHARED);
 // `flags` sits at different offsets in the two records: one program each.
 hir!(differing_args_are_not_shared_hir, NOT_SHARED);
+
+// ---- kprobes: registers read from pt_regs, and wildcards sharing one program ----
+
+hir!(kprobe_args_hir, KPROBE_ARGS);
+bpf!(kprobe_args_bpf, KPROBE_ARGS);
+bpf!(kretprobe_bpf, KRETPROBE);
+hir!(shared_kprobes_hir, SHARED_KPROBES);
+bpf!(shared_kprobes_bpf, SHARED_KPROBES);
 
 // ---- Histograms: the bucket computations ----
 

@@ -1,11 +1,13 @@
 //! The compiler's `Catalog` answered from the running kernel's tracefs (BTF for the syscall
-//! ABI, a trial run for how helpers pad), remembering what it read: a script naming the same tracepoint a thousand times reads its format once, and the
+//! ABI, trials for kprobes and how helpers pad), remembering what it read: a script naming the same tracepoint a thousand times reads its format once, and the
 //! listing (a `readdir` of every category) is read at most once per compile.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
-use ferrotrace_compiler::catalog::{Catalog, CatalogError, CompatFlag, HelperBehaviour, SyscallAbi, TracepointFormat};
+use ferrotrace_compiler::catalog::{
+    Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, SyscallAbi, TracepointFormat,
+};
 use ferrotrace_compiler::syscalls::Arch;
 
 use crate::btf::Btf;
@@ -20,6 +22,7 @@ pub struct KernelCatalog {
     listing: OnceCell<Vec<(String, String)>>,
     formats: RefCell<HashMap<(String, String), TracepointFormat>>,
     syscall_abi: OnceCell<Option<SyscallAbi>>,
+    kernel_functions: OnceCell<Result<Vec<KernelFunction>, CatalogError>>,
 }
 
 impl KernelCatalog {
@@ -29,6 +32,7 @@ impl KernelCatalog {
             listing: OnceCell::new(),
             formats: RefCell::new(HashMap::new()),
             syscall_abi: OnceCell::new(),
+            kernel_functions: OnceCell::new(),
         }
     }
 }
@@ -57,6 +61,19 @@ impl Catalog for KernelCatalog {
 
     fn syscall_abi(&self) -> Option<SyscallAbi> {
         *self.syscall_abi.get_or_init(host_syscall_abi)
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
+        self.kernel_functions
+            .get_or_init(|| {
+                if !features::kprobes() {
+                    return Err(CatalogError::Unsupported(
+                        "this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe); kprobes need a kernel built with CONFIG_KPROBES and CONFIG_KPROBE_EVENTS".into(),
+                    ));
+                }
+                self.tracefs.kernel_functions().map_err(to_catalog_error)
+            })
+            .clone()
     }
 
     fn helper_behaviour(&self) -> HelperBehaviour {

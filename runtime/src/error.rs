@@ -39,6 +39,14 @@ pub enum AttachError {
     Probe { probe: String, reason: String },
     #[error("cannot run probe `{probe}`: {reason}")]
     Run { probe: String, reason: String },
+    #[error(
+        "the script attaches {count} probes, more than the {limit} BPFTRACE_MAX_PROBES allows{}",
+        one_by_one.as_ref().map(|probes| format!(
+            ": this kernel has no kprobe_multi links, so {probes} attach one kprobe per function \
+             where a kprobe_multi link would be one probe (see `ferrotrace --info` and docs/kernels.md)"
+        )).unwrap_or_default()
+    )]
+    TooManyProbes { count: usize, limit: usize, one_by_one: Option<String> },
     #[error(transparent)]
     Tracefs(#[from] TracefsError),
     #[error(transparent)]

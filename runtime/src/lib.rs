@@ -8,6 +8,7 @@ pub mod entry;
 pub mod error;
 pub mod events;
 pub mod features;
+mod kprobes;
 mod loader;
 pub mod maps;
 pub mod output;

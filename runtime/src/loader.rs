@@ -13,9 +13,10 @@ use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
-use crate::{sys, verifier};
+use crate::{kprobes, sys, verifier};
 
 /// `enum bpf_prog_type` values of the programs ferrotrace makes.
+const BPF_PROG_TYPE_KPROBE: u32 = 2;
 const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
 const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
 const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
@@ -90,16 +91,21 @@ fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool
         Some(Attach::Begin | Attach::End) => BPF_PROG_TYPE_RAW_TRACEPOINT,
         Some(Attach::Tracepoint { .. }) => BPF_PROG_TYPE_TRACEPOINT,
         Some(Attach::Interval { .. } | Attach::Profile { .. }) => BPF_PROG_TYPE_PERF_EVENT,
+        Some(Attach::Kprobe { .. }) => BPF_PROG_TYPE_KPROBE,
         None => return Err(LoadError::UnsupportedProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() }),
     };
-    let first_error = match sys::prog_load(&sys::ProgLoad::new(prog_type, &spec.symbol, code), None) {
+    let program = sys::ProgLoad {
+        expected_attach_type: kprobes::expected_attach_type(spec),
+        ..sys::ProgLoad::new(prog_type, &spec.symbol, code)
+    };
+    let first_error = match sys::prog_load(&program, None) {
         Ok(fd) => return Ok(fd),
         Err(error) => error,
     };
     let level = if verbose_log { LOG_VERBOSE } else { LOG_ON_REJECTION };
     let mut log = vec![0u8; LOG_START_BYTES];
     loop {
-        match sys::prog_load(&sys::ProgLoad::new(prog_type, &spec.symbol, code), Some((&mut log, level))) {
+        match sys::prog_load(&program, Some((&mut log, level))) {
             // Accepted the second time: report the first refusal as it was.
             Ok(_) => return Err(LoadError::Program { probe: spec.probe_name.clone(), reason: first_error.to_string() }),
             Err(error) if error.raw_os_error() == Some(libc::ENOSPC) && log.len() < LOG_MAX_BYTES => {

@@ -12,6 +12,7 @@ use crate::session::Session;
 use crate::sys::{self, Sampling};
 use crate::tracefs::Tracefs;
 use crate::cpus;
+use crate::kprobes::{self, KprobeLinks};
 
 impl Session {
     /// Runs the `begin` probes once each, in manifest order.
@@ -24,17 +25,20 @@ impl Session {
         self.run_once(|attach| matches!(attach, Attach::End))
     }
 
-    /// Attaches every probe that is not `begin`/`end`. Returns the number of probes, counting
-    /// `begin` and `end` as bpftrace does in `Attached N probes` (a profile probe on every CPU
-    /// is one probe, a program shared by many tracepoints is one probe per tracepoint).
-    pub fn attach_all(&mut self) -> Result<usize, AttachError> {
+    /// Attaches every probe that is not `begin`/`end`, unless there are more than `max_probes`.
+    /// Returns the number of probes, counting `begin` and `end` as bpftrace does in
+    /// `Attached N probes` (see `probes_of`).
+    pub fn attach_all(&mut self, max_probes: usize) -> Result<usize, AttachError> {
+        let probes: usize = self.manifest.programs.iter().map(probes_of).sum();
+        if probes > max_probes {
+            return Err(too_many_probes(&self.manifest.programs, probes, max_probes));
+        }
         let needs_tracefs = self.manifest.programs.iter().flat_map(|spec| &spec.targets).any(|target| {
             matches!(target.attach, Attach::Tracepoint { .. })
         });
         if needs_tracefs {
             Tracefs::find_or_mount(true)?;
         }
-        let mut probes = 0;
         for (index, spec) in self.manifest.programs.iter().enumerate() {
             if let Some(dispatch) = &spec.dispatch {
                 self.fill_dispatch_map(spec, dispatch)?;
@@ -44,7 +48,12 @@ impl Session {
                     self.links.push(attached.link);
                     self.perf_events.push(attached.perf_event);
                 }
-                probes += spec.targets.len();
+                continue;
+            }
+            if kprobes::links(spec) == Some(KprobeLinks::Multi) {
+                let link = kprobes::attach_multi(self.program_fd(index), spec)
+                    .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
+                self.links.push(link);
                 continue;
             }
             for target in &spec.targets {
@@ -52,7 +61,6 @@ impl Session {
                     self.links.push(attached.link);
                     self.perf_events.push(attached.perf_event);
                 }
-                probes += 1;
             }
         }
         Ok(probes)
@@ -96,6 +104,27 @@ impl Session {
     }
 }
 
+/// How many probes `Attached N probes` counts for a program, as bpftrace counts them: each
+/// target (a `begin`, a tracepoint, a profile probe on every CPU, a kprobe), except that the
+/// functions one kprobe_multi link attaches count once per attach point as written.
+fn probes_of(spec: &ProgramSpec) -> usize {
+    match kprobes::links(spec) {
+        Some(KprobeLinks::Multi) => spec.attach_points as usize,
+        _ => spec.targets.len(),
+    }
+}
+
+/// The error for more probes than the limit, naming the kprobe wildcards that would have been
+/// one probe each on a kernel with kprobe_multi links.
+fn too_many_probes(programs: &[ProgramSpec], count: usize, limit: usize) -> AttachError {
+    let one_by_one: Vec<String> = programs
+        .iter()
+        .filter(|spec| spec.targets.len() > 1 && kprobes::links(spec) == Some(KprobeLinks::OneByOne))
+        .map(|spec| format!("`{}` ({} kprobes)", spec.probe_name, spec.targets.len()))
+        .collect();
+    AttachError::TooManyProbes { count, limit, one_by_one: (!one_by_one.is_empty()).then(|| one_by_one.join(", ")) }
+}
+
 /// One attachment: a BPF link from a program to a perf event, which ferrotrace also keeps open
 /// so that detaching (closing the link) does not wait for the perf event's teardown.
 struct Attached {
@@ -129,6 +158,12 @@ fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> R
             .into_iter()
             .map(|cpu| attach_cpu_clock(program, cpu, Sampling::Hz(*hz), cookie).map_err(attach_error))
             .collect(),
+        Attach::Kprobe { function, module, offset, retprobe } => {
+            let attached = kprobes::open(function, module.as_deref(), *offset, *retprobe)
+                .and_then(|perf_event| link(program, perf_event, cookie))
+                .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
+            Ok(vec![attached])
+        }
     }
 }
 

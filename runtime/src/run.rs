@@ -19,7 +19,7 @@ use crate::signals;
 /// How long one wait on the ring buffer lasts before the stop flag is checked again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
     /// No `Attached N probes` line.
     pub quiet: bool,
@@ -27,6 +27,17 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Ask the kernel for its verifier log.
     pub verifier_log: bool,
+    /// Refuse to attach more probes than this (bpftrace's `max_probes`).
+    pub max_probes: usize,
+}
+
+/// bpftrace's default `max_probes`.
+pub const DEFAULT_MAX_PROBES: usize = 1024;
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions { quiet: false, dry_run: false, verifier_log: false, max_probes: DEFAULT_MAX_PROBES }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -55,7 +66,7 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     session.write_config(monotonic_ns())?;
     let mut events = session.take_events()?;
     if options.dry_run {
-        let attached = session.attach_all()?;
+        let attached = session.attach_all(options.max_probes)?;
         report_attached(err, attached, options.quiet)?;
         session.detach_all()?;
         session.release_perf_events();
@@ -63,7 +74,7 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     }
     let mut runner = Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0 };
     session.run_begin()?;
-    let attached = session.attach_all()?;
+    let attached = session.attach_all(options.max_probes)?;
     report_attached(runner.err, attached, options.quiet)?;
     runner.drain(&session, &mut events)?;
     if runner.exit_code.is_none() && has_event_probes(manifest) {

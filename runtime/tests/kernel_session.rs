@@ -7,6 +7,7 @@ mod kernel_support;
 use std::time::{Duration, Instant};
 
 use ferrotrace_compiler::manifest::{Attach, BpfMapType, MapId, MapRole};
+use ferrotrace_runtime::run::DEFAULT_MAX_PROBES;
 use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{signals, LoadError, Session};
 use kernel_support::asm::Code;
@@ -87,7 +88,7 @@ fn begin_and_end_run_once_and_their_records_arrive() {
     assert_eq!(records, [expected]);
 
     assert_eq!(
-        session.attach_all().expect("attach"),
+        session.attach_all(DEFAULT_MAX_PROBES).expect("attach"),
         2,
         "begin and end count as probes"
     );
@@ -186,7 +187,9 @@ fn tracepoint_interval_and_profile_probes_fire_until_detached() {
         ],
     );
     let mut session = Session::load(&elf, &manifest, false).expect("load");
-    assert_eq!(session.attach_all().expect("attach"), 3);
+    let refused = session.attach_all(2).expect_err("three probes, a limit of two");
+    assert_eq!(refused.to_string(), "the script attaches 3 probes, more than the 2 BPFTRACE_MAX_PROBES allows");
+    assert_eq!(session.attach_all(DEFAULT_MAX_PROBES).expect("attach"), 3);
     getppid_many(10);
     let busy_until = Instant::now() + Duration::from_millis(100);
     while Instant::now() < busy_until {
@@ -231,7 +234,7 @@ fn a_missing_tracepoint_is_named_in_the_error() {
         )],
     );
     let mut session = Session::load(&elf, &manifest, false).expect("load");
-    let error = session.attach_all().expect_err("no such tracepoint");
+    let error = session.attach_all(DEFAULT_MAX_PROBES).expect_err("no such tracepoint");
     assert_eq!(
         error.to_string(),
         "cannot attach probe `test:tp`: the kernel has no tracepoint `syscalls:sys_enter_nothing`"

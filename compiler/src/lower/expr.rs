@@ -27,6 +27,11 @@ impl FnLowerer<'_> {
             ExprKind::Local(id) => self.local_value(*id),
             ExprKind::MapRead { map, key } => self.map_read(*map, key.as_deref(), &e.ty),
             ExprKind::TracepointField(field) => self.tracepoint_field(field),
+            ExprKind::Register(register) => {
+                let dst = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, register.offset as i16) });
+                Value::Reg(dst)
+            }
             ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs, signed } if !op.is_comparison() => self.arith(*op, lhs, rhs, *signed),

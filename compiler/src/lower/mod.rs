@@ -68,6 +68,7 @@ pub fn lower(program: &hir::Program) -> Lowered {
             targets: probe.targets.clone(),
             dispatch: dispatch.map(|(hir, layout, map)| layout.manifest(hir, map)),
             probe_name: probe.name.clone(),
+            attach_points: probe.attach_points,
             span: probe.span,
             insn_spans: Vec::new(),
         });
@@ -441,6 +442,8 @@ fn section_name(attach: &Attach) -> String {
         Attach::End => "raw_tp/end".to_string(),
         Attach::Tracepoint { category, name, .. } => format!("tracepoint/{category}/{name}"),
         Attach::Interval { .. } | Attach::Profile { .. } => "perf_event".to_string(),
+        Attach::Kprobe { function, retprobe: false, .. } => format!("kprobe/{function}"),
+        Attach::Kprobe { function, retprobe: true, .. } => format!("kretprobe/{function}"),
     }
 }
 

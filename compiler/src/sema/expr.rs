@@ -6,7 +6,7 @@ use super::unify::{storage, unify};
 use super::{Checker, ProbeCx, MAX_STRLEN};
 use crate::catalog::{FieldKind, TracepointField};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
-use crate::manifest::MapValue;
+use crate::manifest::{Attach, MapValue};
 use crate::span::Span;
 use crate::syntax::ast::{self, BinOp, UnaryOp};
 use crate::types::{IntTy, Ty};
@@ -65,6 +65,40 @@ impl Checker {
         item
     }
 
+    /// `arg0`..`arg5` in a kprobe and `retval` in a kretprobe, if `name` is one of them: the
+    /// probed function's registers. bpftrace types the arguments `int64` and the return value
+    /// `uint64`.
+    fn register(&mut self, name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+        let retprobe = matches!(cx.attach, Attach::Kprobe { retprobe: true, .. });
+        let kprobe = matches!(cx.attach, Attach::Kprobe { retprobe: false, .. });
+        let (register, ty, allowed, where_) = if name == "retval" {
+            (crate::pt_regs::RETURN_VALUE, Ty::U64, retprobe, "kretprobe")
+        } else {
+            let index: usize = name.strip_prefix("arg").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()?;
+            let Some(register) = crate::pt_regs::argument(index) else {
+                let message = format!("`{name}` is past the arguments kprobes can read");
+                let diag = Diagnostic::error("E0424", message)
+                    .with_primary(span, "not passed in a register")
+                    .with_note(format!("on x86-64 the first {} arguments are passed in registers: arg0 to arg{}", crate::pt_regs::ARGUMENTS_IN_REGISTERS, crate::pt_regs::ARGUMENTS_IN_REGISTERS - 1));
+                return Some(self.error_expr(diag, span));
+            };
+            (register, Ty::I64, kprobe, "kprobe")
+        };
+        if !allowed {
+            let diag = Diagnostic::error("E0424", format!("`{name}` is only available in {where_} probes"))
+                .with_primary(span, format!("`{}` is not a {where_}", cx.name));
+            let diag = if name == "retval" && kprobe {
+                diag.with_help("a kretprobe on the same function sees its return value")
+            } else if retprobe {
+                diag.with_help("the arguments are read in a kprobe on the same function, before it runs")
+            } else {
+                diag
+            };
+            return Some(self.error_expr(diag, span));
+        }
+        Some(Expr::new(ExprKind::Register(register), ty, span))
+    }
+
     /// The builtin variable `name`, if it is one, noting a read of `comm`.
     pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Option<Expr> {
         let expr = builtin(name, span)?;
@@ -74,6 +108,9 @@ impl Checker {
 
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         if let Some(expr) = self.builtin(name, span) {
+            return expr;
+        }
+        if let Some(expr) = self.register(name, span, cx) {
             return expr;
         }
         if name == "args" {

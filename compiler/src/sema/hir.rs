@@ -6,6 +6,7 @@
 
 use crate::catalog::{CompatFlag, HelperBehaviour, TracepointField};
 use crate::manifest::{MapValue, Target};
+use crate::pt_regs::Register;
 use crate::span::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
 use crate::types::{IntTy, Ty};
@@ -50,6 +51,8 @@ pub struct Probe {
     /// The probe's name for messages and listings: the probe's own name, or for shared
     /// tracepoints the attach points as written.
     pub name: String,
+    /// How many attach points, as written, the targets come from.
+    pub attach_points: u32,
     /// The (first) attach point in the script.
     pub span: Span,
     pub predicate: Option<Expr>,
@@ -149,6 +152,8 @@ pub enum ExprKind {
     MapRead { map: MapIdx, key: Option<Box<Expr>> },
     /// `args.field` of a tracepoint record.
     TracepointField(TracepointField),
+    /// `arg0`..`arg5` or `retval` of a kprobe: a 64-bit register read from its `pt_regs`.
+    Register(Register),
     /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.
     ReadStr { ptr: Box<Expr>, size: Option<Box<Expr>>, user: bool },
     Unary { op: UnaryOp, expr: Box<Expr> },
@@ -201,7 +206,8 @@ impl Expr {
             | ExprKind::Builtin(_)
             | ExprKind::ProbeName
             | ExprKind::Local(_)
-            | ExprKind::TracepointField(_) => {}
+            | ExprKind::TracepointField(_)
+            | ExprKind::Register(_) => {}
             ExprKind::MapRead { key, .. } | ExprKind::Delete { key, .. } => key.iter().for_each(|k| each(k)),
             ExprKind::ReadStr { ptr, size, .. } => {
                 each(ptr);

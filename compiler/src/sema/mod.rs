@@ -63,14 +63,31 @@ fn share_programs(checked: Vec<hir::Probe>, expanded: &[ExpandedProbe<'_>]) -> V
     probes
 }
 
-/// Folds tracepoints of one probe block into one program when their checked predicate, body
-/// and variables are identical: a wildcard over 360 syscalls whose body reads no differing
-/// `args` field loads and verifies one program, attached 360 times. Its `probe` builtin reads
-/// the attachment's BPF cookie (the probe id) to tell which tracepoint fired.
+/// Folds tracepoints (or kprobes, or kretprobes) of one probe block into one program when their
+/// checked predicate, body and variables are identical: a wildcard over 360 syscalls whose body
+/// reads no differing `args` field loads and verifies one program, attached 360 times. Its
+/// `probe` builtin reads the attachment's BPF cookie (the probe id) to tell which one fired.
 #[derive(Default)]
 struct SharedPrograms {
-    /// For each probe block (by address), its shareable programs so far.
-    by_block: HashMap<*const ast::Probe, Vec<Shareable>>,
+    /// For each probe block (by address) and kind of attachment, its shareable programs so far.
+    by_block: HashMap<(*const ast::Probe, Shares), Vec<Shareable>>,
+}
+
+/// The attachments that can share a program: one program type, attached the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Shares {
+    Tracepoints,
+    Kprobes { retprobe: bool },
+}
+
+impl Shares {
+    fn of(attach: &Attach) -> Option<Shares> {
+        match attach {
+            Attach::Tracepoint { .. } => Some(Shares::Tracepoints),
+            Attach::Kprobe { retprobe, .. } => Some(Shares::Kprobes { retprobe: *retprobe }),
+            Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } => None,
+        }
+    }
 }
 
 /// A tracepoint program later tracepoints of its block may join.
@@ -83,12 +100,12 @@ struct Shareable {
 
 impl SharedPrograms {
     fn add(&mut self, probes: &mut Vec<hir::Probe>, checked: hir::Probe, expanded: &ExpandedProbe<'_>) {
-        if !matches!(expanded.resolved.attach, Attach::Tracepoint { .. }) {
+        let Some(shares) = Shares::of(&expanded.resolved.attach) else {
             probes.push(checked);
             return;
-        }
+        };
         let block: *const ast::Probe = expanded.block;
-        let candidates = self.by_block.entry(block).or_default();
+        let candidates = self.by_block.entry((block, shares)).or_default();
         match candidates.iter_mut().find(|candidate| same_program(&probes[candidate.index], &checked)) {
             Some(shared) => {
                 if !shared.written.contains(&expanded.written) {
@@ -97,6 +114,7 @@ impl SharedPrograms {
                 let program = &mut probes[shared.index];
                 program.targets.extend(checked.targets);
                 program.name = shared.written.join(", ");
+                program.attach_points = shared.written.len() as u32;
             }
             None => {
                 candidates.push(Shareable { index: probes.len(), written: vec![expanded.written.clone()] });
@@ -187,6 +205,8 @@ pub(crate) struct Checker {
 pub(crate) struct ProbeCx<'a> {
     /// The expanded probe's name, e.g. `tracepoint:syscalls:sys_enter_openat`.
     pub name: &'a str,
+    /// Where it attaches.
+    pub attach: &'a Attach,
     pub format: Option<&'a TracepointFormat>,
     pub user_pointers: bool,
     pub locals: Locals,
@@ -231,7 +251,13 @@ impl Checker {
 
     fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals) -> ProbeCx<'a> {
         let user_pointers = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
-        ProbeCx { name: &probe.resolved.name, format: probe.resolved.format.as_ref(), user_pointers, locals }
+        ProbeCx {
+            name: &probe.resolved.name,
+            attach: &probe.resolved.attach,
+            format: probe.resolved.format.as_ref(),
+            user_pointers,
+            locals,
+        }
     }
 
     fn check_body(&mut self, block: &ast::Probe, cx: &mut ProbeCx<'_>) -> (Option<hir::Expr>, Vec<hir::Stmt>) {
@@ -264,6 +290,7 @@ impl Checker {
         hir::Probe {
             targets: vec![Target { attach: probe.resolved.attach.clone(), probe_id }],
             name: probe.resolved.name.clone(),
+            attach_points: 1,
             span: probe.span,
             predicate,
             body,

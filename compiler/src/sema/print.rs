@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::hir::{Action, Expr, ExprKind, Program, Stmt, StmtKind};
+use crate::manifest::Attach;
 
 /// Renders the whole checked program.
 pub fn print_hir(program: &Program) -> String {
@@ -14,7 +15,12 @@ pub fn print_hir(program: &Program) -> String {
     for probe in &program.probes {
         let _ = writeln!(out, "probe {}", probe.name);
         if probe.targets.len() > 1 {
-            let _ = writeln!(out, "  shared by {} tracepoints", probe.targets.len());
+            let kind = match probe.targets[0].attach {
+                Attach::Kprobe { retprobe: false, .. } => "kprobes",
+                Attach::Kprobe { retprobe: true, .. } => "kretprobes",
+                _ => "tracepoints",
+            };
+            let _ = writeln!(out, "  shared by {} {kind}", probe.targets.len());
         }
         if let Some(dispatch) = &probe.dispatch {
             let raw: Vec<&str> = [("sys_enter", dispatch.enter_event), ("sys_exit", dispatch.exit_event)]
@@ -88,6 +94,7 @@ fn expr(e: &Expr) -> String {
         ExprKind::Local(id) => format!("local#{}", id.0),
         ExprKind::MapRead { map, key } => format!("map#{}[{}]", map.0, key.as_deref().map(expr).unwrap_or_default()),
         ExprKind::TracepointField(f) => format!("args.{}@{}", f.name, f.offset),
+        ExprKind::Register(register) => format!("{}@pt_regs+{}", register.builtin, register.offset),
         ExprKind::ReadStr { ptr, size, user } => {
             let space = if *user { "user" } else { "kernel" };
             format!("str_{space}({}{})", expr(ptr), size.as_deref().map(|s| format!(", {}", expr(s))).unwrap_or_default())

@@ -1,7 +1,7 @@
-//! Attach points to concrete probes: provider aliases, tracepoint wildcards expanded against the
-//! kernel catalog, interval and profile rates parsed.
+//! Attach points to concrete probes: provider aliases, tracepoint and kernel function wildcards
+//! expanded against the kernel catalog, interval and profile rates parsed.
 
-use crate::catalog::{Catalog, CatalogError, TracepointFormat};
+use crate::catalog::{Catalog, CatalogError, KernelFunction, TracepointFormat};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::Attach;
 use crate::syntax::ast::AttachPoint;
@@ -18,20 +18,16 @@ pub struct ResolvedProbe {
 
 /// Providers ferrotrace knows of but cannot attach yet, with what to use instead.
 const UNSUPPORTED_PROVIDERS: &[(&str, &str)] = &[
-    ("kprobe", "use a tracepoint instead"),
-    ("k", "use a tracepoint instead"),
-    ("kretprobe", "use a tracepoint instead"),
-    ("kr", "use a tracepoint instead"),
     ("uprobe", "not supported yet"),
     ("u", "not supported yet"),
     ("uretprobe", "not supported yet"),
     ("ur", "not supported yet"),
     ("usdt", "not supported yet"),
     ("U", "not supported yet"),
-    ("fentry", "use a tracepoint instead"),
-    ("f", "use a tracepoint instead"),
-    ("fexit", "use a tracepoint instead"),
-    ("fr", "use a tracepoint instead"),
+    ("fentry", "use `kprobe` instead"),
+    ("f", "use `kprobe` instead"),
+    ("fexit", "use `kretprobe` instead"),
+    ("fr", "use `kretprobe` instead"),
     ("rawtracepoint", "use `tracepoint` instead"),
     ("rt", "use `tracepoint` instead"),
     ("software", "use `profile` or `interval` instead"),
@@ -42,7 +38,7 @@ const UNSUPPORTED_PROVIDERS: &[(&str, &str)] = &[
     ("iter", "not supported yet"),
 ];
 
-const PROVIDERS: &[&str] = &["begin", "end", "tracepoint", "interval", "profile"];
+const PROVIDERS: &[&str] = &["begin", "end", "tracepoint", "kprobe", "kretprobe", "interval", "profile"];
 
 /// Expands one attach point; on failure returns the diagnostic.
 pub fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
@@ -50,6 +46,8 @@ pub fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedPr
     match provider.to_ascii_lowercase().as_str() {
         "begin" | "end" if ap.parts.is_empty() => Ok(vec![special(provider)]),
         "tracepoint" | "t" => resolve_tracepoint(ap, catalog),
+        "kprobe" | "k" => resolve_kprobe(ap, catalog, false),
+        "kretprobe" | "kr" => resolve_kprobe(ap, catalog, true),
         "interval" | "i" => resolve_timer(ap, "interval"),
         "profile" | "p" => resolve_timer(ap, "profile"),
         "begin" | "end" => Err(Diagnostic::error("E0201", format!("`{provider}` takes no arguments"))
@@ -88,7 +86,6 @@ fn resolve_tracepoint(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<Res
             .with_primary(ap.span, format!("this has {} part(s) after the probe type", ap.parts.len()))
             .with_help("for example `tracepoint:syscalls:sys_enter_openat`"));
     };
-    let is_pattern = |part: &str| part.contains(['*', '?']);
     if !is_pattern(category) && !is_pattern(name) {
         match catalog.tracepoint_format(category, name) {
             Ok(format) => return Ok(vec![tracepoint_probe(category, name, format)]),
@@ -145,6 +142,117 @@ fn no_such_tracepoint(ap: &AttachPoint, category: &str, name: &str, all: &[(Stri
 fn catalog_error(ap: &AttachPoint, error: &CatalogError) -> Diagnostic {
     Diagnostic::error("E0205", format!("cannot read the kernel's tracepoints: {error}"))
         .with_primary(ap.span, "needed to resolve this probe")
+}
+
+/// `kprobe:function`, `kprobe:function+offset`, `kprobe:module:function` and the same for
+/// `kretprobe` (without an offset). The function, and the module, may be wildcards; they are
+/// matched against the functions the kernel lets kprobes attach to, as bpftrace does.
+fn resolve_kprobe(ap: &AttachPoint, catalog: &dyn Catalog, retprobe: bool) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    let provider = if retprobe { "kretprobe" } else { "kprobe" };
+    let malformed = |message: String, label: &str| {
+        Diagnostic::error("E0207", message)
+            .with_primary(ap.span, label.to_string())
+            .with_help(format!("for example `{provider}:vfs_read` or `{provider}:vfs_*`"))
+    };
+    let (module, written) = match ap.parts.as_slice() {
+        [function] => (None, function.as_str()),
+        [module, function] => (Some(module.as_str()), function.as_str()),
+        parts => {
+            return Err(malformed(
+                format!("a {provider} is written `{provider}:function` or `{provider}:module:function`"),
+                &format!("this has {} part(s) after the probe type", parts.len()),
+            ))
+        }
+    };
+    let (pattern, offset) = match written.split_once('+') {
+        None => (written, 0),
+        Some(_) if retprobe => {
+            return Err(malformed("a kretprobe attaches to a function's return, not to an offset".into(), "remove the `+offset`"))
+        }
+        Some((function, offset)) => match parse_offset(offset) {
+            Some(offset) if !is_pattern(function) => (function, offset),
+            Some(_) => return Err(malformed("a wildcard cannot have an offset".into(), "an offset needs one function")),
+            None => return Err(malformed(format!("`{offset}` is not an offset"), "write a byte offset like `+0x10` or `+16`")),
+        },
+    };
+    if pattern.is_empty() {
+        return Err(malformed(format!("the {provider} names no function"), "add the kernel function's name"));
+    }
+    let functions = catalog.kernel_functions().map_err(|error| kernel_functions_error(ap, provider, &error))?;
+    let in_module = |function: &KernelFunction| match (module, function.module.as_deref()) {
+        (None, None) => true,
+        (Some(wanted), Some(actual)) => glob_match(wanted, actual),
+        _ => false,
+    };
+    let mut matches: Vec<&KernelFunction> =
+        functions.iter().filter(|function| in_module(function) && glob_match(pattern, &function.name)).collect();
+    matches.sort();
+    matches.dedup();
+    if matches.is_empty() {
+        return Err(no_such_function(ap, provider, module, pattern, &functions));
+    }
+    let suffix = written.split_once('+').map(|(_, offset)| format!("+{offset}")).unwrap_or_default();
+    Ok(matches
+        .into_iter()
+        .map(|function| {
+            let module_part = function.module.as_deref().map(|module| format!("{module}:")).unwrap_or_default();
+            ResolvedProbe {
+                attach: Attach::Kprobe { function: function.name.clone(), module: function.module.clone(), offset, retprobe },
+                name: format!("{provider}:{module_part}{}{suffix}", function.name),
+                format: None,
+            }
+        })
+        .collect())
+}
+
+fn is_pattern(part: &str) -> bool {
+    part.contains(['*', '?'])
+}
+
+/// `0x10` or `16`.
+fn parse_offset(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn kernel_functions_error(ap: &AttachPoint, provider: &str, error: &CatalogError) -> Diagnostic {
+    match error {
+        CatalogError::Unsupported(why) => {
+            Diagnostic::error("E0208", format!("this kernel cannot attach {provider}s"))
+                .with_primary(ap.span, "needs kprobes")
+                .with_note(why.clone())
+                .with_help("`ferrotrace --info` lists the probe types this kernel has; docs/kernels.md says what each needs")
+        }
+        other => Diagnostic::error("E0205", format!("cannot read the kernel's functions: {other}"))
+            .with_primary(ap.span, "needed to resolve this probe"),
+    }
+}
+
+fn no_such_function(
+    ap: &AttachPoint,
+    provider: &str,
+    module: Option<&str>,
+    pattern: &str,
+    functions: &[KernelFunction],
+) -> Diagnostic {
+    let shown = module.map(|module| format!("{module}:{pattern}")).unwrap_or_else(|| pattern.to_string());
+    let diag = if is_pattern(pattern) || module.is_some_and(is_pattern) {
+        Diagnostic::error("E0209", format!("no kernel function matches `{shown}`"))
+    } else {
+        Diagnostic::error("E0209", format!("no kernel function `{shown}` to attach a {provider} to"))
+    }
+    .with_primary(ap.span, "not a function kprobes can attach to in this kernel");
+    let in_a_module = functions.iter().find(|function| function.name == pattern && function.module.is_some() && module.is_none());
+    if let Some(KernelFunction { module: Some(owner), .. }) = in_a_module {
+        return diag.with_help(format!("`{pattern}` is a function of module `{owner}`: write `{provider}:{owner}:{pattern}`"));
+    }
+    let names = functions.iter().filter(|function| function.module.as_deref() == module).map(|function| function.name.as_str());
+    match did_you_mean(&closest(pattern, names)) {
+        Some(help) => diag.with_help(help),
+        None => diag.with_note(format!("`ferrotrace -l '{provider}:*'` lists the functions")),
+    }
 }
 
 /// `interval:s:1`, `interval:ms:10`, `interval:us:N`, `interval:hz:N`, `interval:1s`,

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use ferrotrace_compiler::catalog::{Catalog, CatalogError, FieldKind, HelperBehaviour, TracepointField, TracepointFormat};
+use ferrotrace_compiler::catalog::{
+    Catalog, CatalogError, FieldKind, HelperBehaviour, KernelFunction, TracepointField, TracepointFormat,
+};
 
 pub struct FakeCatalog;
 
@@ -17,6 +19,10 @@ impl Catalog for Linux61Catalog {
 
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
         FakeCatalog.tracepoint_format(category, name)
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
+        FakeCatalog.kernel_functions()
     }
 
     fn helper_behaviour(&self) -> HelperBehaviour {
@@ -42,6 +48,18 @@ const TRACEPOINTS: &[(&str, &str)] = &[
 impl Catalog for FakeCatalog {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
         Ok(TRACEPOINTS.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect())
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
+        let function = |name: &str, module: Option<&str>| KernelFunction { name: name.into(), module: module.map(Into::into) };
+        Ok(vec![
+            function("do_nanosleep", None),
+            function("ksys_sync", None),
+            function("vfs_read", None),
+            function("vfs_readv", None),
+            function("vfs_write", None),
+            function("ext4_sync_fs", Some("ext4")),
+        ])
     }
 
     fn helper_behaviour(&self) -> HelperBehaviour {

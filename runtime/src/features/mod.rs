@@ -7,6 +7,8 @@
 mod helpers;
 mod kernel;
 mod probe_types;
+
+pub use probe_types::pmu_type;
 mod trial;
 
 use std::sync::OnceLock;
@@ -101,4 +103,17 @@ pub const FEATURES: &[Feature] = &[
 pub fn comm_zero_padded() -> bool {
     static PADDED: OnceLock<bool> = OnceLock::new();
     *PADDED.get_or_init(|| helpers::comm_padding() == Detected::Yes)
+}
+
+/// Whether the kernel can attach kprobes. Tried once per process.
+pub fn kprobes() -> bool {
+    static KPROBES: OnceLock<bool> = OnceLock::new();
+    *KPROBES.get_or_init(|| probe_types::kprobe() == Detected::Yes)
+}
+
+/// Whether one kprobe_multi link can attach a program to many kernel functions at once.
+/// Tried once per process.
+pub fn kprobe_multi() -> bool {
+    static MULTI: OnceLock<bool> = OnceLock::new();
+    *MULTI.get_or_init(|| probe_types::kprobe_multi() == Detected::Yes)
 }

@@ -18,7 +18,7 @@ const TRACEABLE: &CStr = c"ksys_sync";
 /// A perf event kprobe on `ksys_sync` through the kprobe PMU.
 pub fn kprobe() -> Detected {
     let Some(pmu_type) = pmu_type("kprobe") else { return Detected::No };
-    Detected::from_bool(sys::perf_event_open_kprobe(pmu_type, TRACEABLE, false).is_ok())
+    Detected::from_bool(sys::perf_event_open_kprobe(pmu_type, TRACEABLE, 0, false).is_ok())
 }
 
 /// One kprobe_multi link on `ksys_sync` (Linux 5.18, and only with `CONFIG_FPROBE`).
@@ -36,7 +36,7 @@ fn multi_kprobe_link(attach_type: u32) -> Detected {
     let program =
         ProgLoad { prog_type: trial::KPROBE, expected_attach_type: attach_type, attach_btf_id: 0, name: "ft_kmulti", insns: &code };
     let Ok(program) = trial::load(&program) else { return Detected::No };
-    Detected::from_bool(sys::link_create_kprobe_multi(program.as_fd(), attach_type, &[TRACEABLE]).is_ok())
+    Detected::from_bool(sys::link_create_kprobe_multi(program.as_fd(), attach_type, &[TRACEABLE], &[0], false).is_ok())
 }
 
 /// The uprobe PMU is there.
@@ -101,7 +101,7 @@ pub fn perf_event() -> Detected {
 }
 
 /// The perf PMU `name`'s type, when the kernel has that PMU.
-fn pmu_type(name: &str) -> Option<u32> {
+pub fn pmu_type(name: &str) -> Option<u32> {
     let path = Path::new("/sys/bus/event_source/devices").join(name).join("type");
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

@@ -290,20 +290,32 @@ struct KprobeMultiLinkAttr {
     cookies: u64,
 }
 
+/// `BPF_F_KPROBE_MULTI_RETURN`: the link's probes fire on the functions' returns.
+const KPROBE_MULTI_RETURN: u32 = 1;
+
 /// `BPF_LINK_CREATE` attaching a kprobe program to every kernel function in `symbols` at
-/// once, with `attach_type` `BPF_TRACE_KPROBE_MULTI` or `BPF_TRACE_KPROBE_SESSION`.
-pub fn link_create_kprobe_multi(program: BorrowedFd<'_>, attach_type: u32, symbols: &[&CStr]) -> io::Result<OwnedFd> {
+/// once (or to their returns, with `retprobe`), with `attach_type` `BPF_TRACE_KPROBE_MULTI` or
+/// `BPF_TRACE_KPROBE_SESSION`. `cookies[i]` is what `bpf_get_attach_cookie` gives the
+/// program when `symbols[i]` fired; the two are the same length.
+pub fn link_create_kprobe_multi(
+    program: BorrowedFd<'_>,
+    attach_type: u32,
+    symbols: &[&CStr],
+    cookies: &[u64],
+    retprobe: bool,
+) -> io::Result<OwnedFd> {
+    assert_eq!(symbols.len(), cookies.len(), "a cookie for every symbol");
     let pointers: Vec<u64> = symbols.iter().map(|symbol| symbol.as_ptr() as u64).collect();
     let mut attr = KprobeMultiLinkAttr {
         prog_fd: program.as_raw_fd() as u32,
         target_fd: 0,
         attach_type,
         flags: 0,
-        kprobe_flags: 0,
+        kprobe_flags: if retprobe { KPROBE_MULTI_RETURN } else { 0 },
         cnt: pointers.len() as u32,
         syms: pointers.as_ptr() as u64,
         addrs: 0,
-        cookies: 0,
+        cookies: cookies.as_ptr() as u64,
     };
     let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
     // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.

@@ -5,7 +5,8 @@ use std::io;
 use std::mem::size_of;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-/// `struct perf_event_attr` up to `config1` (`PERF_ATTR_SIZE_VER0`, which every kernel takes).
+/// `struct perf_event_attr` up to `config2` (`PERF_ATTR_SIZE_VER1`, which every supported
+/// kernel takes).
 #[repr(C)]
 #[derive(Default)]
 struct PerfEventAttr {
@@ -19,6 +20,7 @@ struct PerfEventAttr {
     wakeup_events: u32,
     bp_type: u32,
     config1: u64,
+    config2: u64,
 }
 
 const PERF_TYPE_SOFTWARE: u32 = 1;
@@ -77,18 +79,20 @@ fn perf_event_open(mut attr: PerfEventAttr, cpu: i32) -> io::Result<OwnedFd> {
 }
 
 
-/// A kprobe (or kretprobe) perf event on the kernel function `function`, through the kprobe
-/// PMU whose type is `pmu_type` (`/sys/bus/event_source/devices/kprobe/type`), on CPU 0 for
-/// any process.
-pub fn perf_event_open_kprobe(pmu_type: u32, function: &CStr, retprobe: bool) -> io::Result<OwnedFd> {
+/// A kprobe (or kretprobe) perf event `offset` bytes into the kernel function `function`
+/// (`module:function` for a module's), through the kprobe PMU whose type is `pmu_type`
+/// (`/sys/bus/event_source/devices/kprobe/type`), on CPU 0 for any process: a BPF program
+/// attached to it runs wherever the function is called.
+pub fn perf_event_open_kprobe(pmu_type: u32, function: &CStr, offset: u64, retprobe: bool) -> io::Result<OwnedFd> {
     let attr = PerfEventAttr {
         kind: pmu_type,
         // The PMU's `retprobe` format is `config:0`.
         config: u64::from(retprobe),
         sample_period: 1,
         wakeup_events: 1,
-        // `kprobe_func`: the function's name; `probe_offset` (config2, past this struct) is 0.
+        // `kprobe_func` and `probe_offset`.
         config1: function.as_ptr() as u64,
+        config2: offset,
         ..Default::default()
     };
     perf_event_open(attr, 0)

@@ -1,4 +1,5 @@
-//! tracefs: finding (or mounting) it, listing its tracepoints and reading their formats.
+//! tracefs: finding (or mounting) it, listing its tracepoints and reading their formats, and the
+//! kernel functions kprobes may attach to.
 
 pub mod format;
 
@@ -8,7 +9,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use ferrotrace_compiler::catalog::TracepointFormat;
+use ferrotrace_compiler::catalog::{KernelFunction, TracepointFormat};
 use thiserror::Error;
 
 pub use format::{parse_format, FormatError};
@@ -99,6 +100,14 @@ impl Tracefs {
         Ok(tracepoints)
     }
 
+    /// Every kernel function ftrace (and so kprobes, kprobe_multi and fentry) can attach to:
+    /// `available_filter_functions`, whose lines are `name` or `name [module]`.
+    pub fn kernel_functions(&self) -> Result<Vec<KernelFunction>, TracefsError> {
+        let path = self.root.join("available_filter_functions");
+        let text = fs::read_to_string(&path).map_err(|source| TracefsError::Read { path, source })?;
+        Ok(parse_kernel_functions(&text))
+    }
+
     /// The parsed `format` file of one tracepoint.
     pub fn format(&self, category: &str, name: &str) -> Result<TracepointFormat, TracefsError> {
         let path = self
@@ -135,4 +144,36 @@ fn subdirectories(dir: &Path) -> Result<Vec<String>, TracefsError> {
         }
     }
     Ok(names)
+}
+
+/// The lines of `available_filter_functions`: `name`, or `name [module]`. A name can appear
+/// more than once (static functions of the same name in different files); each comes once.
+fn parse_kernel_functions(text: &str) -> Vec<KernelFunction> {
+    let mut functions: Vec<KernelFunction> = text
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?.to_string();
+            let module = words.next().and_then(|word| word.strip_prefix('[')?.strip_suffix(']')).map(str::to_string);
+            Some(KernelFunction { name, module })
+        })
+        .collect();
+    functions.sort();
+    functions.dedup();
+    functions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_functions_come_once_each_with_their_module() {
+        let text = "vfs_read\nksys_sync\nvfs_read\next4_sync_fs [ext4]\n\n";
+        let function = |name: &str, module: Option<&str>| KernelFunction { name: name.into(), module: module.map(Into::into) };
+        assert_eq!(
+            parse_kernel_functions(text),
+            [function("ext4_sync_fs", Some("ext4")), function("ksys_sync", None), function("vfs_read", None)]
+        );
+    }
 }

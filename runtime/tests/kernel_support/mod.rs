@@ -135,6 +135,7 @@ pub fn build(maps: Vec<MapSpec>, programs: Vec<TestProgram>) -> (Vec<u8>, Manife
             targets: vec![Target { attach: program.attach, probe_id: 0 }],
             dispatch: None,
             probe_name: format!("test:{}", program.symbol),
+            attach_points: 1,
             span: Span::DUMMY,
             insn_spans: vec![Span::DUMMY; program.code.len()],
         });
