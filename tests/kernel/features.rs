@@ -7,46 +7,9 @@
 //! configuration forbids it".
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use super::*;
-
-/// What a feature needs: a kernel version, configuration options set to `y`, and whether a
-/// security policy can refuse it anyway.
-struct Needs {
-    feature: &'static str,
-    since: (u32, u32),
-    config: &'static [&'static str],
-    policy_may_refuse: bool,
-}
-
-const fn needs(feature: &'static str, since: (u32, u32), config: &'static [&'static str]) -> Needs {
-    Needs { feature, since, config, policy_may_refuse: false }
-}
-
-/// Features that load a tracing (fentry) program.
-const fn tracing(feature: &'static str, since: (u32, u32), config: &'static [&'static str]) -> Needs {
-    Needs { feature, since, config, policy_may_refuse: true }
-}
-
-const TRUTH: &[Needs] = &[
-    tracing("dpath", (5, 10), &["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
-    needs("get_tai_ns", (6, 1), &["CONFIG_BPF_EVENTS"]),
-    needs("get_func_ip", (5, 15), &["CONFIG_BPF_EVENTS"]),
-    needs("lookup_percpu_elem", (5, 19), &["CONFIG_BPF_EVENTS"]),
-    needs("comm zero-padded", (6, 4), &[]),
-    needs("btf", (5, 4), &["CONFIG_DEBUG_INFO_BTF"]),
-    needs("map batch", (5, 6), &[]),
-    needs("kprobe", (4, 17), &["CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"]),
-    needs("kprobe_multi", (5, 18), &["CONFIG_KPROBES", "CONFIG_FPROBE"]),
-    needs("kprobe_session", (6, 10), &["CONFIG_KPROBES", "CONFIG_FPROBE"]),
-    needs("uprobe", (4, 17), &["CONFIG_UPROBE_EVENTS"]),
-    needs("uprobe_multi", (6, 6), &["CONFIG_UPROBES"]),
-    tracing("fentry", (5, 5), &["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
-    needs("iter", (5, 8), &["CONFIG_DEBUG_INFO_BTF"]),
-    needs("tracepoint", (4, 7), &["CONFIG_BPF_EVENTS"]),
-    needs("perf_event", (4, 9), &["CONFIG_PERF_EVENTS"]),
-];
+use crate::support::kernel_config::{RunningKernel, TRUTH};
 
 /// The matrix sets this inside its guests: the kernel is Debian's, with no security policy.
 const STOCK_KERNEL_VAR: &str = "FERROTRACE_MATRIX_KERNEL";
@@ -66,7 +29,7 @@ fn info_reports_what_the_kernel_version_and_configuration_provide() {
     let stock = std::env::var_os(STOCK_KERNEL_VAR).is_some();
     let mut wrong = Vec::new();
     for needs in TRUTH {
-        let provided = kernel.version >= needs.since && needs.config.iter().all(|option| kernel.has(option));
+        let provided = kernel.provides(needs);
         let expected = if provided { "yes" } else { "no" };
         let Some(found) = reported.get(needs.feature) else {
             wrong.push(format!("{}: missing from --info", needs.feature));
@@ -112,35 +75,6 @@ fn entries(info: &str) -> HashMap<String, String> {
         }
     }
     found
-}
-
-/// The running kernel's version and build configuration.
-struct RunningKernel {
-    release: String,
-    version: (u32, u32),
-    config: HashMap<String, String>,
-}
-
-impl RunningKernel {
-    fn read() -> Option<RunningKernel> {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?.trim().to_string();
-        let mut numbers = release.split(|c: char| !c.is_ascii_digit()).filter_map(|part| part.parse().ok());
-        let version = (numbers.next()?, numbers.next()?);
-        let text = std::fs::read_to_string(format!("/boot/config-{release}")).ok().or_else(|| {
-            let output = Command::new("gzip").args(["-dc", "/proc/config.gz"]).output().ok()?;
-            output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
-        })?;
-        let config = text
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect();
-        Some(RunningKernel { release, version, config })
-    }
-
-    fn has(&self, option: &str) -> bool {
-        self.config.get(option).is_some_and(|value| value == "y")
-    }
 }
 
 #[test]

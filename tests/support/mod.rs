@@ -5,5 +5,6 @@
 
 pub mod comm;
 pub mod gate;
+pub mod kernel_config;
 pub mod process;
 pub mod syscalls;

@@ -30,7 +30,17 @@ pub fn run(args: &[&str]) -> Outcome {
 
 /// Runs the binary to completion with `input` on its standard input.
 pub fn run_with_stdin(args: &[&str], input: &str) -> Outcome {
+    run_command(ferrotrace(args), input)
+}
+
+/// Runs the binary to completion with the environment variables `env` set.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let mut command = ferrotrace(args);
+    command.envs(env.iter().copied());
+    run_command(command, "")
+}
+
+fn run_command(mut command: Command, input: &str) -> Outcome {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().expect("cannot start the ferrotrace binary");
     let mut stdin = child.stdin.take().expect("stdin is piped");
@@ -90,7 +100,13 @@ pub struct Tracer {
 impl Tracer {
     /// Starts the binary and returns once it says `Attached N probe(s)` on stderr.
     pub fn start(args: &[&str]) -> Tracer {
+        Tracer::start_with_env(args, &[])
+    }
+
+    /// `start` with the environment variables `env` set.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Tracer {
         let mut command = ferrotrace(args);
+        command.envs(env.iter().copied());
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("cannot start the ferrotrace binary");
         let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));

@@ -15,30 +15,36 @@ pub type Call = (u32, u32);
 /// Which instruction set and syscall convention the executable uses.
 #[derive(Clone, Copy)]
 pub enum Abi {
-    /// x86-64: `mov eax, nr; mov edi, arg; syscall`, ending with `exit_group(0)` (231).
+    /// x86-64: `mov eax, nr; mov edi, arg; syscall`, ending with `exit_group(code)` (231).
     X86_64,
-    /// i386 on x86-64: `mov eax, nr; mov ebx, arg; int 0x80`, ending with `exit(0)` (1).
+    /// i386 on x86-64: `mov eax, nr; mov ebx, arg; int 0x80`, ending with `exit(code)` (1).
     I386,
 }
 
 /// Runs an executable of `abi` that makes `calls` in order, as a process named `comm`, and
 /// checks that it exited with status 0.
 pub fn run_as(comm: &Comm, abi: Abi, calls: &[Call]) {
+    run_exiting(comm, abi, calls, 0);
+}
+
+/// `run_as`, the executable then exiting with `code` (and checked to have done so).
+pub fn run_exiting(comm: &Comm, abi: Abi, calls: &[Call], code: u8) {
     let dir = std::env::temp_dir().join(format!("ferrotrace-exec-{}-{}", std::process::id(), comm.name()));
     fs::create_dir_all(&dir).expect("cannot create the executable's directory");
     let path = dir.join(comm.name());
-    fs::write(&path, executable(abi, calls)).expect("cannot write the executable");
+    fs::write(&path, executable(abi, calls, code)).expect("cannot write the executable");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("cannot make it executable");
     let status = Command::new(&path).status();
     let _ = fs::remove_dir_all(&dir);
     let status = status.expect("cannot run the tiny executable");
-    assert!(status.success(), "the tiny executable failed: {status}");
+    assert_eq!(status.code(), Some(i32::from(code)), "the tiny executable failed: {status}");
 }
 
-fn executable(abi: Abi, calls: &[Call]) -> Vec<u8> {
+fn executable(abi: Abi, calls: &[Call], exit_code: u8) -> Vec<u8> {
+    let exit_code = u32::from(exit_code);
     match abi {
-        Abi::X86_64 => elf64(&code(calls, (231, 0), &[0xbf], &[0x0f, 0x05])),
-        Abi::I386 => elf32(&code(calls, (1, 0), &[0xbb], &[0xcd, 0x80])),
+        Abi::X86_64 => elf64(&code(calls, (231, exit_code), &[0xbf], &[0x0f, 0x05])),
+        Abi::I386 => elf32(&code(calls, (1, exit_code), &[0xbb], &[0xcd, 0x80])),
     }
 }
 
