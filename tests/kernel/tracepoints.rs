@@ -1,4 +1,5 @@
-//! Tracepoints firing on events the test makes: filters, keys, printf, signals and lost records.
+//! Tracepoints firing on events the test makes: filters, keys, printf, signals and lost records;
+//! and the timers, `interval` and `profile`.
 
 use super::*;
 
@@ -186,4 +187,14 @@ fn interval_fires_until_exit() {
     }
     let program = r#"interval:ms:10 /@x < 5/ { @x++; if (@x == 5) { printf("five\n"); exit(); } }"#;
     run_program(program).assert_exact(0, "five\n\n\n@x: 5\n", ATTACHED_1);
+}
+
+/// A profile probe samples every CPU; whichever CPU it sampled, it sets the same key.
+#[test]
+fn profile_fires_until_interval_exits() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "profile:hz:997 { @[probe] = 1; } interval:ms:300 { exit(); }";
+    run_program(program).assert_exact(0, "\n\n@[profile:hz:997]: 1\n", "Attached 2 probes\n");
 }
