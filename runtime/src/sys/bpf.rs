@@ -148,6 +148,14 @@ fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     }
 }
 
+/// `bpf(cmd, attr)` for a command that creates an object and returns its new file descriptor.
+fn bpf_fd<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<OwnedFd> {
+    let fd = bpf(cmd, attr)?;
+    // SAFETY: a non-negative return of a bpf command that creates a map, program or link is a
+    // new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 fn elem_attr(fd: BorrowedFd<'_>, key: *const u8, value: *const u8, flags: u64) -> MapElemAttr {
     MapElemAttr {
         map_fd: fd.as_raw_fd() as u32,
@@ -176,9 +184,7 @@ pub fn map_create(
         map_name: object_name(name),
         ..Default::default()
     };
-    let fd = bpf(BPF_MAP_CREATE, &mut attr)?;
-    // SAFETY: a non-negative return of BPF_MAP_CREATE is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    bpf_fd(BPF_MAP_CREATE, &mut attr)
 }
 
 /// `name` as a NUL-terminated `BPF_OBJ_NAME_LEN` array; the kernel allows `[A-Za-z0-9_.]`.
@@ -212,9 +218,7 @@ pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::R
         attach_btf_id: program.attach_btf_id,
         ..Default::default()
     };
-    let fd = bpf(BPF_PROG_LOAD, &mut attr)?;
-    // SAFETY: a non-negative return of BPF_PROG_LOAD is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    bpf_fd(BPF_PROG_LOAD, &mut attr)
 }
 
 /// `BPF_PROG_TEST_RUN` of a raw tracepoint program once, with no context arguments; returns
@@ -270,9 +274,7 @@ pub fn link_create_perf_event(program: BorrowedFd<'_>, perf_event: BorrowedFd<'_
         flags: 0,
         bpf_cookie: cookie,
     };
-    let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
-    // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    bpf_fd(BPF_LINK_CREATE, &mut attr)
 }
 
 
@@ -317,9 +319,7 @@ pub fn link_create_kprobe_multi(
         addrs: 0,
         cookies: cookies.as_ptr() as u64,
     };
-    let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
-    // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    bpf_fd(BPF_LINK_CREATE, &mut attr)
 }
 
 /// `bpf_attr` for `BPF_LINK_CREATE` of a uprobe_multi link (Linux 6.6).
@@ -356,9 +356,7 @@ pub fn link_create_uprobe_multi(program: BorrowedFd<'_>, attach_type: u32, path:
         pid: 0,
         _pad: 0,
     };
-    let fd = bpf(BPF_LINK_CREATE, &mut attr)?;
-    // SAFETY: a non-negative return of BPF_LINK_CREATE is a new file descriptor we now own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    bpf_fd(BPF_LINK_CREATE, &mut attr)
 }
 
 /// `bpf_attr` for `BPF_RAW_TRACEPOINT_OPEN`.
@@ -373,9 +371,7 @@ struct RawTracepointOpenAttr {
 /// for: the link that attaches it.
 pub fn raw_tracepoint_open_tracing(program: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     let mut attr = RawTracepointOpenAttr { name: 0, prog_fd: program.as_raw_fd() as u32, _pad: 0 };
-    let fd = bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr)?;
-    // SAFETY: a non-negative return of BPF_RAW_TRACEPOINT_OPEN is a new file descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    bpf_fd(BPF_RAW_TRACEPOINT_OPEN, &mut attr)
 }
 
 /// `bpf_attr` for the `BPF_MAP_*_BATCH` commands.
