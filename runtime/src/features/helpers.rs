@@ -4,8 +4,7 @@
 use ferrotrace_compiler::lir::helper;
 
 use super::trial::{self, helper_available, Asm};
-use super::Detected;
-use crate::btf::Btf;
+use super::{probe_types, Detected};
 use crate::sys::{self, ProgLoad};
 
 const D_PATH: u32 = 147;
@@ -28,7 +27,7 @@ pub fn lookup_percpu_elem() -> Detected {
 /// `bpf_d_path` is allowed only in tracing programs on a few functions: an fentry program on
 /// `dentry_open` that passes its `path` argument to it must load.
 pub fn dpath() -> Detected {
-    let Some(target) = Btf::vmlinux().and_then(|btf| btf.func_id("dentry_open")) else { return Detected::No };
+    let Some(target) = probe_types::function_id("dentry_open") else { return Detected::No };
     let code = Asm::new()
         .load_dw(1, 1, 0) // r1 = the first argument, `const struct path *`
         .mov(2, 10)

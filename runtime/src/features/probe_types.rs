@@ -7,10 +7,10 @@ use std::ffi::CStr;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use super::trial::{self, returns_zero};
+use super::trial;
 use super::Detected;
 use crate::btf::Btf;
-use crate::sys::{self, ProgLoad, Sampling};
+use crate::sys::{self, Sampling};
 
 /// A kernel function every kernel has, that probes may attach to and only `sync(2)` calls.
 const TRACEABLE: &CStr = c"ksys_sync";
@@ -32,10 +32,7 @@ pub fn kprobe_session() -> Detected {
 }
 
 fn multi_kprobe_link(attach_type: u32) -> Detected {
-    let code = returns_zero();
-    let program =
-        ProgLoad { prog_type: trial::KPROBE, expected_attach_type: attach_type, attach_btf_id: 0, name: "ft_kmulti", insns: &code };
-    let Ok(program) = trial::load(&program) else { return Detected::No };
+    let Ok(program) = trial::load_returning_zero(trial::KPROBE, attach_type, 0, "ft_kmulti") else { return Detected::No };
     Detected::from_bool(sys::link_create_kprobe_multi(program.as_fd(), attach_type, &[TRACEABLE], &[0], false).is_ok())
 }
 
@@ -47,56 +44,39 @@ pub fn uprobe() -> Detected {
 /// A uprobe_multi link (Linux 6.6): asked to attach to `/`, a kernel that has such links
 /// refuses with `EBADF` (not a regular file); one that does not refuses with `EINVAL`.
 pub fn uprobe_multi() -> Detected {
-    let code = returns_zero();
-    let program = ProgLoad {
-        prog_type: trial::KPROBE,
-        expected_attach_type: trial::TRACE_UPROBE_MULTI,
-        attach_btf_id: 0,
-        name: "ft_umulti",
-        insns: &code,
-    };
-    let Ok(program) = trial::load(&program) else { return Detected::No };
+    let loaded = trial::load_returning_zero(trial::KPROBE, trial::TRACE_UPROBE_MULTI, 0, "ft_umulti");
+    let Ok(program) = loaded else { return Detected::No };
     let refused = sys::link_create_uprobe_multi(program.as_fd(), trial::TRACE_UPROBE_MULTI, c"/", &[0]);
     Detected::from_bool(matches!(refused, Err(error) if error.raw_os_error() == Some(libc::EBADF)))
 }
 
 /// An fentry program on `ksys_sync`, loaded and attached.
 pub fn fentry() -> Detected {
-    let Some(target) = TRACEABLE.to_str().ok().and_then(|name| Btf::vmlinux()?.func_id(name)) else { return Detected::No };
-    let code = returns_zero();
-    let program = ProgLoad {
-        prog_type: trial::TRACING,
-        expected_attach_type: trial::TRACE_FENTRY,
-        attach_btf_id: target,
-        name: "ft_fentry",
-        insns: &code,
-    };
-    let Ok(program) = trial::load(&program) else { return Detected::No };
+    let Some(target) = TRACEABLE.to_str().ok().and_then(function_id) else { return Detected::No };
+    let loaded = trial::load_returning_zero(trial::TRACING, trial::TRACE_FENTRY, target, "ft_fentry");
+    let Ok(program) = loaded else { return Detected::No };
     Detected::from_bool(sys::raw_tracepoint_open_tracing(program.as_fd()).is_ok())
 }
 
 /// A task iterator program loads.
 pub fn iter() -> Detected {
-    let Some(target) = Btf::vmlinux().and_then(|btf| btf.func_id("bpf_iter_task")) else { return Detected::No };
-    let code = returns_zero();
-    let program = ProgLoad {
-        prog_type: trial::TRACING,
-        expected_attach_type: trial::TRACE_ITER,
-        attach_btf_id: target,
-        name: "ft_iter",
-        insns: &code,
-    };
-    Detected::from_bool(trial::load(&program).is_ok())
+    let Some(target) = function_id("bpf_iter_task") else { return Detected::No };
+    Detected::from_bool(trial::load_returning_zero(trial::TRACING, trial::TRACE_ITER, target, "ft_iter").is_ok())
+}
+
+/// The BTF id of the kernel function `name`, which a tracing program names to attach to it.
+pub(super) fn function_id(name: &str) -> Option<u32> {
+    Btf::vmlinux()?.func_id(name)
 }
 
 /// A tracepoint program loads.
 pub fn tracepoint() -> Detected {
-    Detected::from_bool(trial::load(&ProgLoad::new(trial::TRACEPOINT, "ft_tp", &returns_zero())).is_ok())
+    Detected::from_bool(trial::load_returning_zero(trial::TRACEPOINT, 0, 0, "ft_tp").is_ok())
 }
 
 /// A perf event program loads and a software clock event opens (`profile`, `interval`).
 pub fn perf_event() -> Detected {
-    let loaded = trial::load(&ProgLoad::new(trial::PERF_EVENT, "ft_perf", &returns_zero())).is_ok();
+    let loaded = trial::load_returning_zero(trial::PERF_EVENT, 0, 0, "ft_perf").is_ok();
     Detected::from_bool(loaded && sys::perf_event_open_cpu_clock(0, Sampling::Hz(1)).is_ok())
 }
 

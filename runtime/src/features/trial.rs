@@ -91,8 +91,15 @@ impl Asm {
 }
 
 /// `r0 = 0; exit`: a program every type accepts.
-pub fn returns_zero() -> Vec<u8> {
+fn returns_zero() -> Vec<u8> {
     Asm::new().mov_imm(0, 0).exit().bytes()
+}
+
+/// Loads `returns_zero` as a `prog_type` program for `expected_attach_type` and, for tracing
+/// programs, the kernel function whose BTF id is `attach_btf_id`.
+pub fn load_returning_zero(prog_type: u32, expected_attach_type: u32, attach_btf_id: u32, name: &str) -> Loaded {
+    let code = returns_zero();
+    load(&ProgLoad { prog_type, expected_attach_type, attach_btf_id, name, insns: &code })
 }
 
 /// How a load went: the program, or the kernel's refusal with the verifier's log.
