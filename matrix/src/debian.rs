@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::tools::{describe, run, stdout_of};
+use crate::tools::{describe, run, stdout_of, succeeded};
 use crate::{cache, MatrixError, Series};
 
 /// A kernel image ready to boot, with the facts the report and the tests need.
@@ -111,13 +111,7 @@ fn unpack(deb: &Path, members: &[&str], dir: &Path) -> Result<(), MatrixError> {
     let tarfile = dpkg.stdout.take().expect("stdout is piped");
     let extracted = run(Command::new("tar").arg("-x").arg("-C").arg(dir).args(members).stdin(tarfile));
     let unpacked = dpkg.wait_with_output().map_err(|source| MatrixError::Spawn { command: shown.clone(), source })?;
-    if !unpacked.status.success() {
-        return Err(MatrixError::Command {
-            command: shown,
-            status: unpacked.status.to_string(),
-            stderr: String::from_utf8_lossy(&unpacked.stderr).trim().to_string(),
-        });
-    }
+    succeeded(shown, unpacked)?;
     extracted.map(drop)
 }
 

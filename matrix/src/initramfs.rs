@@ -11,7 +11,7 @@ use std::process::Command;
 
 use cpio::newc::{self, ModeFileType};
 
-use crate::tools::describe;
+use crate::tools::{describe, succeeded};
 use crate::MatrixError;
 
 /// An initramfs being assembled; nothing is read from the host until [`Initramfs::write`].
@@ -139,19 +139,12 @@ fn shared_libraries(executable: &Path) -> Result<Vec<PathBuf>, MatrixError> {
     let mut ldd = Command::new("ldd");
     ldd.arg(executable);
     let output = ldd.output().map_err(|source| MatrixError::Spawn { command: describe(&ldd), source })?;
-    let listing = String::from_utf8_lossy(&output.stdout);
-    let said = format!("{listing}{}", String::from_utf8_lossy(&output.stderr));
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     if said.contains("not a dynamic executable") || said.contains("statically linked") {
         return Ok(Vec::new());
     }
-    if !output.status.success() {
-        return Err(MatrixError::Command {
-            command: describe(&ldd),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
-    }
-    Ok(parse_ldd(&listing))
+    let output = succeeded(describe(&ldd), output)?;
+    Ok(parse_ldd(&String::from_utf8_lossy(&output.stdout)))
 }
 
 /// The absolute paths in `ldd` output: `name => /path (0x...)` and `/path (0x...)` lines. The

@@ -29,14 +29,20 @@ fn is_executable(path: &Path) -> bool {
 pub(crate) fn run(command: &mut Command) -> Result<Output, MatrixError> {
     let shown = describe(command);
     let output = command.output().map_err(|source| MatrixError::Spawn { command: shown.clone(), source })?;
-    if !output.status.success() {
-        return Err(MatrixError::Command {
-            command: shown,
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+    succeeded(shown, output)
+}
+
+/// `output` when its command (`shown`) exited with status 0; otherwise the error that names the
+/// command and carries its stderr.
+pub(crate) fn succeeded(shown: String, output: Output) -> Result<Output, MatrixError> {
+    if output.status.success() {
+        return Ok(output);
     }
-    Ok(output)
+    Err(MatrixError::Command {
+        command: shown,
+        status: output.status.to_string(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
 }
 
 /// Runs `command` and returns its standard output as text.
