@@ -1,10 +1,12 @@
 //! Where fetched kernels and busybox are kept between runs: `$FERROTRACE_MATRIX_CACHE`, else
 //! `$XDG_CACHE_HOME/ferrotrace/matrix`, else `~/.cache/ferrotrace/matrix`. Each package
-//! version unpacks into a directory of its own, written under a temporary name and renamed
-//! when complete, so an interrupted fetch never leaves a half-filled entry behind.
+//! version unpacks into a directory of its own, written under a temporary name of its own (two
+//! tests of one process may fill the same entry at once) and renamed when complete, so an
+//! interrupted or concurrent fetch never leaves a half-filled entry behind.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::MatrixError;
 
@@ -32,7 +34,9 @@ pub fn entry(name: &str, fill: impl FnOnce(&Path) -> Result<(), MatrixError>) ->
         return Ok(done);
     }
     fs::create_dir_all(&root).map_err(MatrixError::io(&root))?;
-    let scratch = root.join(format!(".{name}.{}", std::process::id()));
+    static FILLS: AtomicUsize = AtomicUsize::new(0);
+    let fill_id = FILLS.fetch_add(1, Ordering::Relaxed);
+    let scratch = root.join(format!(".{name}.{}.{fill_id}", std::process::id()));
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).map_err(MatrixError::io(&scratch))?;
     let filled = fill(&scratch);

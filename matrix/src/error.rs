@@ -13,6 +13,8 @@ pub enum MatrixError {
     Command { command: String, status: String, stderr: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("{executable} needs `{library}`, which this machine does not have")]
+    MissingLibrary { executable: PathBuf, library: String },
     #[error("`{package}` has no `{what}`")]
     Package { package: String, what: String },
     #[error("cannot tell which kernel `{meta_package}` depends on ({reason}); run `apt-get update` and retry")]

@@ -1,5 +1,6 @@
 //! What the guest runs, and reading back what it printed. The initramfs's `/init` mounts what
-//! programs expect (`/proc`, `/sys`, `/dev`, a tmpfs `/tmp`), links busybox's applets into
+//! programs expect (`/proc`, `/sys`, `/dev`; the root file system, and so `/tmp`, is already
+//! writable, and a mount on `/tmp` would hide files placed there), links busybox's applets into
 //! `/bin`, then runs each command with its output on the second serial port (`/dev/ttyS1`)
 //! between marker lines that carry the command's name and exit status, and powers off. The
 //! kernel's own console stays on the first port.
@@ -50,7 +51,6 @@ impl Plan {
              /bin/busybox mount -t proc proc /proc\n\
              /bin/busybox mount -t sysfs sysfs /sys\n\
              /bin/busybox mount -t devtmpfs devtmpfs /dev\n\
-             /bin/busybox mount -t tmpfs tmpfs /tmp\n\
              /bin/busybox --install -s /bin\n\
              /bin/busybox stty -F /dev/ttyS1 raw -echo\n\
              export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp\n",
@@ -74,7 +74,8 @@ impl Plan {
             let words: Vec<String> = argv.iter().map(|arg| quote(arg)).collect();
             let _ = writeln!(script, "run {name} {}", words.join(" "));
         }
-        script.push_str("/bin/busybox sync\n/bin/busybox poweroff -f\n");
+        // Closing the port makes the kernel drain it before the machine stops.
+        script.push_str("exec 3>&-\n/bin/busybox sync\n/bin/busybox poweroff -f\n");
         script
     }
 }

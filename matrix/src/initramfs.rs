@@ -1,6 +1,6 @@
 //! The guest's root file system, written as a `newc` cpio archive the kernel unpacks into its
 //! rootfs: files copied from the host (executables with the shared libraries `ldd` lists, at
-//! the same paths), files made from bytes, symlinks, and every parent directory they need.
+//! the same paths), files made from bytes, and every parent directory they need.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -26,7 +26,6 @@ enum Node {
     Directory,
     HostFile { path: PathBuf, mode: u32 },
     Bytes { contents: Vec<u8>, mode: u32 },
-    Symlink { target: String },
 }
 
 impl Initramfs {
@@ -42,11 +41,6 @@ impl Initramfs {
     /// `contents` as a file at `guest` with permission bits `mode`.
     pub fn bytes(&mut self, guest: &str, contents: impl Into<Vec<u8>>, mode: u32) -> &mut Initramfs {
         self.insert(guest, Node::Bytes { contents: contents.into(), mode })
-    }
-
-    /// A symlink at `guest` pointing at `target`.
-    pub fn symlink(&mut self, guest: &str, target: &str) -> &mut Initramfs {
-        self.insert(guest, Node::Symlink { target: target.to_string() })
     }
 
     /// The host file `host` (symlinks followed) at `guest`, with its permission bits.
@@ -97,9 +91,6 @@ impl Initramfs {
                 Node::Bytes { contents, mode } => {
                     entry(header.mode(*mode).set_mode_file_type(ModeFileType::Regular), contents, out)?
                 }
-                Node::Symlink { target } => {
-                    entry(header.mode(0o777).set_mode_file_type(ModeFileType::Symlink), target.as_bytes(), out)?
-                }
                 Node::HostFile { path, mode } => {
                     let contents = fs::read(path)?;
                     entry(header.mode(*mode).set_mode_file_type(ModeFileType::Regular), &contents, out)?
@@ -144,7 +135,12 @@ fn shared_libraries(executable: &Path) -> Result<Vec<PathBuf>, MatrixError> {
         return Ok(Vec::new());
     }
     let output = succeeded(describe(&ldd), output)?;
-    Ok(parse_ldd(&String::from_utf8_lossy(&output.stdout)))
+    let listing = String::from_utf8_lossy(&output.stdout);
+    if let Some(line) = listing.lines().find(|line| line.contains("=> not found")) {
+        let library = line.split("=>").next().unwrap_or_default().trim().to_string();
+        return Err(MatrixError::MissingLibrary { executable: executable.to_path_buf(), library });
+    }
+    Ok(parse_ldd(&listing))
 }
 
 /// The absolute paths in `ldd` output: `name => /path (0x...)` and `/path (0x...)` lines. The
@@ -180,7 +176,7 @@ mod tests {
     #[test]
     fn archive_lists_parents_before_children_and_ends_with_the_trailer() {
         let mut initramfs = Initramfs::new();
-        initramfs.bytes("/etc/hostname", "matrix\n", 0o644).symlink("/bin/sh", "busybox").dir("tmp");
+        initramfs.bytes("/etc/hostname", "matrix\n", 0o644).bytes("/bin/hello", "#!/bin/sh\n", 0o755).dir("tmp");
         let mut archive = Vec::new();
         initramfs.write_to(&mut archive).unwrap();
         let mut names = Vec::new();
@@ -197,7 +193,7 @@ mod tests {
             names,
             [
                 ("bin".to_string(), 0o040000, 0),
-                ("bin/sh".to_string(), 0o120000, 7),
+                ("bin/hello".to_string(), 0o100000, 10),
                 ("etc".to_string(), 0o040000, 0),
                 ("etc/hostname".to_string(), 0o100000, 7),
                 ("tmp".to_string(), 0o040000, 0),

@@ -68,10 +68,11 @@ fn run_series(label: &str) {
     assert_eq!(release.output.trim(), kernel.release, "the guest runs another kernel than the one fetched");
     assert!(
         tests.status == Some(0) && results.failed.is_empty() && !results.passed.is_empty(),
-        "the kernel tests failed in {} (exit status {:?}):\n{}",
+        "the kernel tests failed in {} (exit status {:?}):\n{}\n--- the kernel's console:\n{}",
         kernel.release,
         tests.status,
-        tests.output
+        tests.output,
+        booted.console
     );
 }
 
