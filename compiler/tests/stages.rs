@@ -134,6 +134,8 @@ hir!(kprobe_args_hir, KPROBE_ARGS);
 bpf!(kprobe_args_bpf, KPROBE_ARGS);
 bpf!(kretprobe_bpf, KRETPROBE);
 hir!(shared_kprobes_hir, SHARED_KPROBES);
+// `vfs_read` is named twice and attached once.
+hir!(kprobe_named_twice_is_attached_once_hir, "kprobe:vfs_read, kprobe:vfs_* { @[probe] = count(); }");
 bpf!(shared_kprobes_bpf, SHARED_KPROBES);
 
 // ---- Histograms: the bucket computations ----

@@ -9,10 +9,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use ferrotrace_compiler::manifest::{Attach, ProgramSpec};
 
 use crate::features;
-use crate::sys;
-
-/// `enum bpf_attach_type`: `BPF_TRACE_KPROBE_MULTI`.
-const TRACE_KPROBE_MULTI: u32 = 42;
+use crate::sys::{self, attach_type};
 
 /// How a kprobe program's targets are attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +36,7 @@ pub(crate) fn links(spec: &ProgramSpec) -> Option<KprobeLinks> {
 /// The attach type `spec`'s program is loaded for: kprobe_multi programs must say so.
 pub(crate) fn expected_attach_type(spec: &ProgramSpec) -> u32 {
     match links(spec) {
-        Some(KprobeLinks::Multi) => TRACE_KPROBE_MULTI,
+        Some(KprobeLinks::Multi) => attach_type::TRACE_KPROBE_MULTI,
         _ => 0,
     }
 }
@@ -58,7 +55,7 @@ pub(crate) fn attach_multi(program: BorrowedFd<'_>, spec: &ProgramSpec) -> Resul
         }
     }
     let symbols: Vec<&std::ffi::CStr> = names.iter().map(CString::as_c_str).collect();
-    sys::link_create_kprobe_multi(program, TRACE_KPROBE_MULTI, &symbols, &cookies, retprobe)
+    sys::link_create_kprobe_multi(program, attach_type::TRACE_KPROBE_MULTI, &symbols, &cookies, retprobe)
         .map_err(|error| format!("attaching one kprobe_multi link to {} functions: {error}", symbols.len()))
 }
 

@@ -13,13 +13,8 @@ use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
+use crate::sys::prog_type;
 use crate::{kprobes, sys, verifier};
-
-/// `enum bpf_prog_type` values of the programs ferrotrace makes.
-const BPF_PROG_TYPE_KPROBE: u32 = 2;
-const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
-const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
-const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
 
 /// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
 const PSEUDO_MAP_FD: u8 = 1;
@@ -88,10 +83,10 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
 /// Loads one program; on rejection loads it again with a log buffer to say why.
 fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
     let prog_type = match spec.targets.first().map(|target| &target.attach) {
-        Some(Attach::Begin | Attach::End) => BPF_PROG_TYPE_RAW_TRACEPOINT,
-        Some(Attach::Tracepoint { .. }) => BPF_PROG_TYPE_TRACEPOINT,
-        Some(Attach::Interval { .. } | Attach::Profile { .. }) => BPF_PROG_TYPE_PERF_EVENT,
-        Some(Attach::Kprobe { .. }) => BPF_PROG_TYPE_KPROBE,
+        Some(Attach::Begin | Attach::End) => prog_type::RAW_TRACEPOINT,
+        Some(Attach::Tracepoint { .. }) => prog_type::TRACEPOINT,
+        Some(Attach::Interval { .. } | Attach::Profile { .. }) => prog_type::PERF_EVENT,
+        Some(Attach::Kprobe { .. }) => prog_type::KPROBE,
         None => return Err(LoadError::UnsupportedProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() }),
     };
     let program = sys::ProgLoad {

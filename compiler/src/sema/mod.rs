@@ -112,7 +112,14 @@ impl SharedPrograms {
                     shared.written.push(expanded.written.clone());
                 }
                 let program = &mut probes[shared.index];
-                program.targets.extend(checked.targets);
+                // A function or tracepoint two attach points name (`kprobe:vfs_read, kprobe:vfs_*`)
+                // is attached once, with the first probe id: a kprobe_multi link refuses a
+                // repeated symbol, and two perf events would count every call twice.
+                for target in checked.targets {
+                    if !program.targets.iter().any(|known| known.attach == target.attach) {
+                        program.targets.push(target);
+                    }
+                }
                 program.name = shared.written.join(", ");
                 program.attach_points = shared.written.len() as u32;
             }

@@ -5,7 +5,7 @@ use ferrotrace_compiler::lir::helper;
 
 use super::trial::{self, helper_available, Asm};
 use super::{probe_types, Detected};
-use crate::sys::{self, ProgLoad};
+use crate::sys::{self, attach_type, prog_type, ProgLoad};
 
 const D_PATH: u32 = 147;
 const GET_FUNC_IP: u32 = 173;
@@ -13,15 +13,15 @@ const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
 const KTIME_GET_TAI_NS: u32 = 208;
 
 pub fn get_tai_ns() -> Detected {
-    Detected::from_bool(helper_available(trial::KPROBE, KTIME_GET_TAI_NS))
+    Detected::from_bool(helper_available(prog_type::KPROBE, KTIME_GET_TAI_NS))
 }
 
 pub fn get_func_ip() -> Detected {
-    Detected::from_bool(helper_available(trial::KPROBE, GET_FUNC_IP))
+    Detected::from_bool(helper_available(prog_type::KPROBE, GET_FUNC_IP))
 }
 
 pub fn lookup_percpu_elem() -> Detected {
-    Detected::from_bool(helper_available(trial::KPROBE, MAP_LOOKUP_PERCPU_ELEM))
+    Detected::from_bool(helper_available(prog_type::KPROBE, MAP_LOOKUP_PERCPU_ELEM))
 }
 
 /// `bpf_d_path` is allowed only in tracing programs on a few functions: an fentry program on
@@ -38,8 +38,8 @@ pub fn dpath() -> Detected {
         .exit()
         .bytes();
     let program = ProgLoad {
-        prog_type: trial::TRACING,
-        expected_attach_type: trial::TRACE_FENTRY,
+        prog_type: prog_type::TRACING,
+        expected_attach_type: attach_type::TRACE_FENTRY,
         attach_btf_id: target,
         name: "ft_dpath",
         insns: &code,
@@ -64,7 +64,7 @@ pub fn comm_padding() -> Detected {
         .load_w(0, 10, -8)
         .exit()
         .bytes();
-    let Ok(program) = trial::load(&ProgLoad::new(trial::RAW_TRACEPOINT, "ft_comm_pad", &code)) else {
+    let Ok(program) = trial::load(&ProgLoad::new(prog_type::RAW_TRACEPOINT, "ft_comm_pad", &code)) else {
         return Detected::No;
     };
     Detected::from_bool(matches!(sys::prog_test_run(std::os::fd::AsFd::as_fd(&program)), Ok(0)))

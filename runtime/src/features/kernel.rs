@@ -2,19 +2,19 @@
 
 use std::os::fd::AsFd;
 
-use super::trial::{self, Asm};
+use ferrotrace_compiler::manifest::BpfMapType;
+
+use super::trial::Asm;
 use super::Detected;
 use crate::btf::Btf;
-use crate::sys::{self, ProgLoad};
-
-const BPF_MAP_TYPE_HASH: u32 = 1;
+use crate::sys::{self, prog_type, ProgLoad};
 
 /// The limit the verifier states in its log (`processed 2 insns (limit 1000000) ...`) for a
 /// two-instruction program it accepted.
 pub fn instruction_limit() -> Detected {
     let code = Asm::new().ld_imm64(0, 0).exit().bytes();
     let mut log = vec![0u8; 4096];
-    let loaded = sys::prog_load(&ProgLoad::new(trial::TRACEPOINT, "ft_limit", &code), Some((&mut log, 1)));
+    let loaded = sys::prog_load(&ProgLoad::new(prog_type::TRACEPOINT, "ft_limit", &code), Some((&mut log, 1)));
     let text = String::from_utf8_lossy(&log);
     let limit = loaded.ok().and_then(|_| {
         let after = text.split("(limit ").nth(1)?;
@@ -30,6 +30,6 @@ pub fn btf() -> Detected {
 
 /// `BPF_MAP_LOOKUP_BATCH` works on a hash map.
 pub fn map_batch() -> Detected {
-    let Ok(map) = sys::map_create("ft_batch", BPF_MAP_TYPE_HASH, 4, 4, 1, 0) else { return Detected::No };
+    let Ok(map) = sys::map_create("ft_batch", BpfMapType::Hash as u32, 4, 4, 1, 0) else { return Detected::No };
     Detected::from_bool(sys::map_lookup_batch_u32(map.as_fd()).is_ok())
 }

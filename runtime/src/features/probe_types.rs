@@ -10,7 +10,7 @@ use std::path::Path;
 use super::trial;
 use super::Detected;
 use crate::btf::Btf;
-use crate::sys::{self, Sampling};
+use crate::sys::{self, attach_type, prog_type, Sampling};
 
 /// A kernel function every kernel has, that probes may attach to and only `sync(2)` calls.
 const TRACEABLE: &CStr = c"ksys_sync";
@@ -23,16 +23,16 @@ pub fn kprobe() -> Detected {
 
 /// One kprobe_multi link on `ksys_sync` (Linux 5.18, and only with `CONFIG_FPROBE`).
 pub fn kprobe_multi() -> Detected {
-    multi_kprobe_link(trial::TRACE_KPROBE_MULTI)
+    multi_kprobe_link(attach_type::TRACE_KPROBE_MULTI)
 }
 
 /// One kprobe_session link on `ksys_sync` (Linux 6.10, with `CONFIG_FPROBE`).
 pub fn kprobe_session() -> Detected {
-    multi_kprobe_link(trial::TRACE_KPROBE_SESSION)
+    multi_kprobe_link(attach_type::TRACE_KPROBE_SESSION)
 }
 
 fn multi_kprobe_link(attach_type: u32) -> Detected {
-    let Ok(program) = trial::load_returning_zero(trial::KPROBE, attach_type, 0, "ft_kmulti") else { return Detected::No };
+    let Ok(program) = trial::load_returning_zero(prog_type::KPROBE, attach_type, 0, "ft_kmulti") else { return Detected::No };
     Detected::from_bool(sys::link_create_kprobe_multi(program.as_fd(), attach_type, &[TRACEABLE], &[0], false).is_ok())
 }
 
@@ -44,16 +44,16 @@ pub fn uprobe() -> Detected {
 /// A uprobe_multi link (Linux 6.6): asked to attach to `/`, a kernel that has such links
 /// refuses with `EBADF` (not a regular file); one that does not refuses with `EINVAL`.
 pub fn uprobe_multi() -> Detected {
-    let loaded = trial::load_returning_zero(trial::KPROBE, trial::TRACE_UPROBE_MULTI, 0, "ft_umulti");
+    let loaded = trial::load_returning_zero(prog_type::KPROBE, attach_type::TRACE_UPROBE_MULTI, 0, "ft_umulti");
     let Ok(program) = loaded else { return Detected::No };
-    let refused = sys::link_create_uprobe_multi(program.as_fd(), trial::TRACE_UPROBE_MULTI, c"/", &[0]);
+    let refused = sys::link_create_uprobe_multi(program.as_fd(), attach_type::TRACE_UPROBE_MULTI, c"/", &[0]);
     Detected::from_bool(matches!(refused, Err(error) if error.raw_os_error() == Some(libc::EBADF)))
 }
 
 /// An fentry program on `ksys_sync`, loaded and attached.
 pub fn fentry() -> Detected {
     let Some(target) = TRACEABLE.to_str().ok().and_then(function_id) else { return Detected::No };
-    let loaded = trial::load_returning_zero(trial::TRACING, trial::TRACE_FENTRY, target, "ft_fentry");
+    let loaded = trial::load_returning_zero(prog_type::TRACING, attach_type::TRACE_FENTRY, target, "ft_fentry");
     let Ok(program) = loaded else { return Detected::No };
     Detected::from_bool(sys::raw_tracepoint_open_tracing(program.as_fd()).is_ok())
 }
@@ -61,7 +61,7 @@ pub fn fentry() -> Detected {
 /// A task iterator program loads.
 pub fn iter() -> Detected {
     let Some(target) = function_id("bpf_iter_task") else { return Detected::No };
-    Detected::from_bool(trial::load_returning_zero(trial::TRACING, trial::TRACE_ITER, target, "ft_iter").is_ok())
+    Detected::from_bool(trial::load_returning_zero(prog_type::TRACING, attach_type::TRACE_ITER, target, "ft_iter").is_ok())
 }
 
 /// The BTF id of the kernel function `name`, which a tracing program names to attach to it.
@@ -71,12 +71,12 @@ pub(super) fn function_id(name: &str) -> Option<u32> {
 
 /// A tracepoint program loads.
 pub fn tracepoint() -> Detected {
-    Detected::from_bool(trial::load_returning_zero(trial::TRACEPOINT, 0, 0, "ft_tp").is_ok())
+    Detected::from_bool(trial::load_returning_zero(prog_type::TRACEPOINT, 0, 0, "ft_tp").is_ok())
 }
 
 /// A perf event program loads and a software clock event opens (`profile`, `interval`).
 pub fn perf_event() -> Detected {
-    let loaded = trial::load_returning_zero(trial::PERF_EVENT, 0, 0, "ft_perf").is_ok();
+    let loaded = trial::load_returning_zero(prog_type::PERF_EVENT, 0, 0, "ft_perf").is_ok();
     Detected::from_bool(loaded && sys::perf_event_open_cpu_clock(0, Sampling::Hz(1)).is_ok())
 }
 

@@ -8,20 +8,6 @@ use ferrotrace_compiler::bpf::{to_bytes, RawInsn};
 
 use crate::sys::{self, ProgLoad};
 
-/// `enum bpf_prog_type` values the trials load.
-pub const KPROBE: u32 = 2;
-pub const TRACEPOINT: u32 = 5;
-pub const PERF_EVENT: u32 = 7;
-pub const RAW_TRACEPOINT: u32 = 17;
-pub const TRACING: u32 = 26;
-
-/// `enum bpf_attach_type` values the trials use.
-pub const TRACE_FENTRY: u32 = 24;
-pub const TRACE_ITER: u32 = 28;
-pub const TRACE_KPROBE_MULTI: u32 = 42;
-pub const TRACE_UPROBE_MULTI: u32 = 48;
-pub const TRACE_KPROBE_SESSION: u32 = 56;
-
 /// A program of a few instructions, written the way it reads.
 #[derive(Debug, Default)]
 pub struct Asm(Vec<RawInsn>);

@@ -114,8 +114,24 @@ struct PerfLinkCreateAttr {
     bpf_cookie: u64,
 }
 
-/// `enum bpf_attach_type`: `BPF_PERF_EVENT`.
-const BPF_PERF_EVENT: u32 = 41;
+/// `enum bpf_prog_type` values of the programs the runtime loads.
+pub mod prog_type {
+    pub const KPROBE: u32 = 2;
+    pub const TRACEPOINT: u32 = 5;
+    pub const PERF_EVENT: u32 = 7;
+    pub const RAW_TRACEPOINT: u32 = 17;
+    pub const TRACING: u32 = 26;
+}
+
+/// `enum bpf_attach_type` values the runtime loads or links programs with.
+pub mod attach_type {
+    pub const TRACE_FENTRY: u32 = 24;
+    pub const TRACE_ITER: u32 = 28;
+    pub const PERF_EVENT: u32 = 41;
+    pub const TRACE_KPROBE_MULTI: u32 = 42;
+    pub const TRACE_UPROBE_MULTI: u32 = 48;
+    pub const TRACE_KPROBE_SESSION: u32 = 56;
+}
 
 // `enum bpf_cmd` values (uapi/linux/bpf.h); libc does not define them.
 const BPF_MAP_CREATE: libc::c_int = 0;
@@ -270,7 +286,7 @@ pub fn link_create_perf_event(program: BorrowedFd<'_>, perf_event: BorrowedFd<'_
     let mut attr = PerfLinkCreateAttr {
         prog_fd: program.as_raw_fd() as u32,
         target_fd: perf_event.as_raw_fd() as u32,
-        attach_type: BPF_PERF_EVENT,
+        attach_type: attach_type::PERF_EVENT,
         flags: 0,
         bpf_cookie: cookie,
     };
