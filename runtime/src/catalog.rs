@@ -66,9 +66,14 @@ impl Catalog for KernelCatalog {
     fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
         self.kernel_functions
             .get_or_init(|| {
-                if !features::kprobes() {
+                if features::kprobe_pmu().is_none() {
                     return Err(CatalogError::Unsupported(
                         "this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe); kprobes need a kernel built with CONFIG_KPROBES and CONFIG_KPROBE_EVENTS".into(),
+                    ));
+                }
+                if !features::kprobes() {
+                    return Err(CatalogError::Unsupported(
+                        "the kernel refused a kprobe on `ksys_sync`, which every kernel has: a security policy or lockdown may forbid kprobes".into(),
                     ));
                 }
                 self.tracefs.kernel_functions().map_err(to_catalog_error)

@@ -24,13 +24,25 @@ pub(crate) enum KprobeLinks {
 /// kprobe_multi link when the kernel has them; a function of a module, or an offset into one,
 /// takes a perf event of its own, as does a lone function.
 pub(crate) fn links(spec: &ProgramSpec) -> Option<KprobeLinks> {
+    let multi = fits_one_link(spec)? && features::kprobe_multi();
+    Some(if multi { KprobeLinks::Multi } else { KprobeLinks::OneByOne })
+}
+
+/// Whether `spec`'s kprobes are attached one by one only because the kernel has no
+/// kprobe_multi links.
+pub(crate) fn one_by_one_for_want_of_multi(spec: &ProgramSpec) -> bool {
+    fits_one_link(spec) == Some(true) && !features::kprobe_multi()
+}
+
+/// Whether `spec`'s targets, when they are kprobes, are plain functions of the kernel image,
+/// more than one: what one kprobe_multi link can attach.
+fn fits_one_link(spec: &ProgramSpec) -> Option<bool> {
     let mut plain = true;
     for target in &spec.targets {
         let Attach::Kprobe { module, offset, .. } = &target.attach else { return None };
         plain &= module.is_none() && *offset == 0;
     }
-    let multi = plain && spec.targets.len() > 1 && features::kprobe_multi();
-    Some(if multi { KprobeLinks::Multi } else { KprobeLinks::OneByOne })
+    Some(plain && spec.targets.len() > 1)
 }
 
 /// The attach type `spec`'s program is loaded for: kprobe_multi programs must say so.
@@ -61,7 +73,7 @@ pub(crate) fn attach_multi(program: BorrowedFd<'_>, spec: &ProgramSpec) -> Resul
 
 /// A kprobe perf event on one function: `module:function` for a module's.
 pub(crate) fn open(function: &str, module: Option<&str>, offset: u64, retprobe: bool) -> Result<OwnedFd, String> {
-    let pmu_type = features::pmu_type("kprobe").ok_or("this kernel has no kprobe PMU")?;
+    let pmu_type = features::kprobe_pmu().ok_or("this kernel has no kprobe PMU")?;
     let name = match module {
         Some(module) => format!("{module}:{function}"),
         None => function.to_string(),

@@ -25,14 +25,18 @@ impl Session {
         self.run_once(|attach| matches!(attach, Attach::End))
     }
 
-    /// Attaches every probe that is not `begin`/`end`, unless there are more than `max_probes`.
-    /// Returns the number of probes, counting `begin` and `end` as bpftrace does in
-    /// `Attached N probes` (see `probes_of`).
-    pub fn attach_all(&mut self, max_probes: usize) -> Result<usize, AttachError> {
+    /// The number of probes, counted as bpftrace counts them in `Attached N probes` (see
+    /// `probes_of`); an error when there are more than `max_probes`, before anything runs.
+    pub fn probes_within(&self, max_probes: usize) -> Result<usize, AttachError> {
         let probes: usize = self.manifest.programs.iter().map(probes_of).sum();
         if probes > max_probes {
             return Err(too_many_probes(&self.manifest.programs, probes, max_probes));
         }
+        Ok(probes)
+    }
+
+    /// Attaches every probe that is not `begin`/`end`.
+    pub fn attach_all(&mut self) -> Result<(), AttachError> {
         let needs_tracefs = self.manifest.programs.iter().flat_map(|spec| &spec.targets).any(|target| {
             matches!(target.attach, Attach::Tracepoint { .. })
         });
@@ -63,7 +67,7 @@ impl Session {
                 }
             }
         }
-        Ok(probes)
+        Ok(())
     }
 
     /// Detaches every program `attach_all` attached by closing the links, from many threads:
@@ -114,12 +118,12 @@ fn probes_of(spec: &ProgramSpec) -> usize {
     }
 }
 
-/// The error for more probes than the limit, naming the kprobe wildcards that would have been
-/// one probe each on a kernel with kprobe_multi links.
+/// The error for more probes than the limit; where the kernel has no kprobe_multi links, it
+/// names the kprobe wildcards that such a link would have made one probe each.
 fn too_many_probes(programs: &[ProgramSpec], count: usize, limit: usize) -> AttachError {
     let one_by_one: Vec<String> = programs
         .iter()
-        .filter(|spec| spec.targets.len() > 1 && kprobes::links(spec) == Some(KprobeLinks::OneByOne))
+        .filter(|spec| kprobes::one_by_one_for_want_of_multi(spec))
         .map(|spec| format!("`{}` ({} kprobes)", spec.probe_name, spec.targets.len()))
         .collect();
     AttachError::TooManyProbes { count, limit, one_by_one: (!one_by_one.is_empty()).then(|| one_by_one.join(", ")) }

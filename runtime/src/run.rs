@@ -63,19 +63,20 @@ pub enum RunError {
 pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
     signals::install().map_err(RunError::Signals)?;
     let mut session = Session::load(elf, manifest, options.verifier_log)?;
+    let probes = session.probes_within(options.max_probes)?;
     session.write_config(monotonic_ns())?;
     let mut events = session.take_events()?;
     if options.dry_run {
-        let attached = session.attach_all(options.max_probes)?;
-        report_attached(err, attached, options.quiet)?;
+        session.attach_all()?;
+        report_attached(err, probes, options.quiet)?;
         session.detach_all()?;
         session.release_perf_events();
         return Ok(0);
     }
     let mut runner = Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0 };
     session.run_begin()?;
-    let attached = session.attach_all(options.max_probes)?;
-    report_attached(runner.err, attached, options.quiet)?;
+    session.attach_all()?;
+    report_attached(runner.err, probes, options.quiet)?;
     runner.drain(&session, &mut events)?;
     if runner.exit_code.is_none() && has_event_probes(manifest) {
         runner.stream(&session, &mut events)?;

@@ -87,11 +87,8 @@ fn begin_and_end_run_once_and_their_records_arrive() {
     let expected: Vec<u8> = [7u64.to_ne_bytes(), 42u64.to_ne_bytes()].concat();
     assert_eq!(records, [expected]);
 
-    assert_eq!(
-        session.attach_all(DEFAULT_MAX_PROBES).expect("attach"),
-        2,
-        "begin and end count as probes"
-    );
+    assert_eq!(session.probes_within(DEFAULT_MAX_PROBES).expect("count"), 2, "begin and end count as probes");
+    session.attach_all().expect("attach");
     session.detach_all().expect("detach");
     session.run_end().expect("end");
     assert_eq!(total(&session, MapId(0)), 2);
@@ -187,9 +184,10 @@ fn tracepoint_interval_and_profile_probes_fire_until_detached() {
         ],
     );
     let mut session = Session::load(&elf, &manifest, false).expect("load");
-    let refused = session.attach_all(2).expect_err("three probes, a limit of two");
+    let refused = session.probes_within(2).expect_err("three probes, a limit of two");
     assert_eq!(refused.to_string(), "the script attaches 3 probes, more than the 2 BPFTRACE_MAX_PROBES allows");
-    assert_eq!(session.attach_all(DEFAULT_MAX_PROBES).expect("attach"), 3);
+    assert_eq!(session.probes_within(DEFAULT_MAX_PROBES).expect("within the limit"), 3);
+    session.attach_all().expect("attach");
     getppid_many(10);
     let busy_until = Instant::now() + Duration::from_millis(100);
     while Instant::now() < busy_until {
@@ -234,7 +232,7 @@ fn a_missing_tracepoint_is_named_in_the_error() {
         )],
     );
     let mut session = Session::load(&elf, &manifest, false).expect("load");
-    let error = session.attach_all(DEFAULT_MAX_PROBES).expect_err("no such tracepoint");
+    let error = session.attach_all().expect_err("no such tracepoint");
     assert_eq!(
         error.to_string(),
         "cannot attach probe `test:tp`: the kernel has no tracepoint `syscalls:sys_enter_nothing`"

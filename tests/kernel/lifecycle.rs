@@ -70,3 +70,29 @@ fn dry_run_attaches_and_prints_nothing_else() {
     let program = openat_program(&comm, "", "@ = count();");
     run(&["--dry-run", "-e", &program]).assert_exact(0, "", ATTACHED_1);
 }
+
+/// More probes than `BPFTRACE_MAX_PROBES` allows: refused before `begin` runs.
+#[test]
+fn probe_limit_is_checked_before_begin_runs() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("begun\n"); } tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_close { }"#;
+    run_with_env(&["-e", program], &[("BPFTRACE_MAX_PROBES", "2")]).assert_exact(
+        1,
+        "",
+        "ERROR: the script attaches 3 probes, more than the 2 BPFTRACE_MAX_PROBES allows\n",
+    );
+}
+
+#[test]
+fn probe_limit_that_is_not_a_number_is_refused() {
+    if !kernel_ready() {
+        return;
+    }
+    run_with_env(&["-e", "begin { exit(); }"], &[("BPFTRACE_MAX_PROBES", "lots")]).assert_exact(
+        1,
+        "",
+        "ERROR: BPFTRACE_MAX_PROBES=`lots` is not a whole number of probes: invalid digit found in string\n",
+    );
+}

@@ -7,8 +7,6 @@
 mod helpers;
 mod kernel;
 mod probe_types;
-
-pub use probe_types::pmu_type;
 mod trial;
 
 use std::sync::OnceLock;
@@ -103,6 +101,12 @@ pub const FEATURES: &[Feature] = &[
 pub fn comm_zero_padded() -> bool {
     static PADDED: OnceLock<bool> = OnceLock::new();
     *PADDED.get_or_init(|| helpers::comm_padding() == Detected::Yes)
+}
+
+/// The kprobe PMU's perf event type, when the kernel has one. Read once per process.
+pub fn kprobe_pmu() -> Option<u32> {
+    static PMU: OnceLock<Option<u32>> = OnceLock::new();
+    *PMU.get_or_init(|| probe_types::pmu_type("kprobe"))
 }
 
 /// Whether the kernel can attach kprobes. Tried once per process.

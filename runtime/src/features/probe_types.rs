@@ -17,7 +17,7 @@ const TRACEABLE: &CStr = c"ksys_sync";
 
 /// A perf event kprobe on `ksys_sync` through the kprobe PMU.
 pub fn kprobe() -> Detected {
-    let Some(pmu_type) = pmu_type("kprobe") else { return Detected::No };
+    let Some(pmu_type) = super::kprobe_pmu() else { return Detected::No };
     Detected::from_bool(sys::perf_event_open_kprobe(pmu_type, TRACEABLE, 0, false).is_ok())
 }
 
@@ -81,7 +81,7 @@ pub fn perf_event() -> Detected {
 }
 
 /// The perf PMU `name`'s type, when the kernel has that PMU.
-pub fn pmu_type(name: &str) -> Option<u32> {
+pub(super) fn pmu_type(name: &str) -> Option<u32> {
     let path = Path::new("/sys/bus/event_source/devices").join(name).join("type");
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
