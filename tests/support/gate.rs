@@ -11,12 +11,18 @@ const REQUIRE_VAR: &str = "FERROTRACE_KERNEL_TESTS";
 /// returns false, or panics when the tests are required.
 pub fn kernel_ready() -> bool {
     let Some(why) = unavailable_reason() else { return true };
+    skip_unless_required(&why);
+    false
+}
+
+/// Says why a kernel test cannot run and lets it pass, or fails it when the kernel tests are
+/// required.
+pub fn skip_unless_required(why: &str) {
     assert!(
         std::env::var(REQUIRE_VAR).as_deref() != Ok("require"),
         "kernel tests are required ({REQUIRE_VAR}=require) but {why}"
     );
     eprintln!("skipping kernel test: {why}");
-    false
 }
 
 /// The environment variable that skips the kernel matrix on purpose.

@@ -18,7 +18,7 @@ const fn needs(feature: &'static str, since: (u32, u32), config: &'static [&'sta
     Needs { feature, since, config, policy_may_refuse: false }
 }
 
-/// Features that load a tracing (fentry) program.
+/// Features that load a tracing program (fentry, an iterator).
 const fn tracing(feature: &'static str, since: (u32, u32), config: &'static [&'static str]) -> Needs {
     Needs { feature, since, config, policy_may_refuse: true }
 }
@@ -37,9 +37,9 @@ pub const TRUTH: &[Needs] = &[
     needs("uprobe", (4, 17), &["CONFIG_UPROBE_EVENTS"]),
     needs("uprobe_multi", (6, 6), &["CONFIG_UPROBES"]),
     tracing("fentry", (5, 5), &["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
-    needs("iter", (5, 8), &["CONFIG_DEBUG_INFO_BTF"]),
+    tracing("iter", (5, 8), &["CONFIG_DEBUG_INFO_BTF"]),
     needs("tracepoint", (4, 7), &["CONFIG_BPF_EVENTS"]),
-    needs("perf_event", (4, 9), &["CONFIG_PERF_EVENTS"]),
+    needs("perf_event", (4, 9), &["CONFIG_BPF_EVENTS", "CONFIG_PERF_EVENTS"]),
 ];
 
 /// The running kernel's version and build configuration.
@@ -50,9 +50,18 @@ pub struct RunningKernel {
 }
 
 impl RunningKernel {
-    /// `None` when the configuration is in neither `/boot/config-<release>` (where Debian
-    /// installs it) nor `/proc/config.gz`.
-    pub fn read() -> Option<RunningKernel> {
+    /// The running kernel; `None` (the test skips, or fails when kernel tests are required)
+    /// when its configuration is in neither `/boot/config-<release>` (where Debian installs it)
+    /// nor `/proc/config.gz`.
+    pub fn read_or_skip() -> Option<RunningKernel> {
+        let kernel = RunningKernel::read();
+        if kernel.is_none() {
+            super::gate::skip_unless_required("the kernel's build configuration is in neither /proc/config.gz nor /boot");
+        }
+        kernel
+    }
+
+    fn read() -> Option<RunningKernel> {
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?.trim().to_string();
         let mut numbers = release.split(|c: char| !c.is_ascii_digit()).filter_map(|part| part.parse().ok());
         let version = (numbers.next()?, numbers.next()?);
