@@ -21,27 +21,27 @@ const GETPRIORITY: (u32, u32) = (140, 0);
 const GETP_WILDCARD: &str = "kprobe:__x64_sys_getp*";
 const GETP_PREFIX: &str = "__x64_sys_getp";
 
-/// Whether the kernel has kprobes; where it has none, checks that a kprobe gets the documented
-/// error (E0208), and the caller stops there.
-fn kprobes_or_documented_error(kernel: &RunningKernel) -> bool {
+/// The running kernel when the kernel tests can run there and it has kprobes. Where it has none,
+/// checks that a kprobe gets the documented error (E0208) instead, and the test stops there.
+fn kernel_with_kprobes() -> Option<RunningKernel> {
+    if !kernel_ready() {
+        return None;
+    }
+    let kernel = RunningKernel::read_or_skip()?;
     if kernel.has_feature("kprobe") {
-        return true;
+        return Some(kernel);
     }
     let program = "kprobe:ksys_sync { @ = count(); }";
     let outcome = run(&["-e", program]);
     insta::with_settings!({ description => program, omit_expression => true }, {
         insta::assert_snapshot!("kernel_without_kprobes", outcome.transcript());
     });
-    false
+    None
 }
 
 #[test]
 fn kprobe_counts_the_calls_of_a_function() {
-    if !kernel_ready() {
-        return;
-    }
-    let Some(kernel) = RunningKernel::read_or_skip() else { return };
-    if !kprobes_or_documented_error(&kernel) {
+    if kernel_with_kprobes().is_none() {
         return;
     }
     let comm = Comm::unique();
@@ -54,11 +54,7 @@ fn kprobe_counts_the_calls_of_a_function() {
 /// `exit_group(7)` calls `do_group_exit(7 << 8)`.
 #[test]
 fn kprobe_reads_an_argument() {
-    if !kernel_ready() {
-        return;
-    }
-    let Some(kernel) = RunningKernel::read_or_skip() else { return };
-    if !kprobes_or_documented_error(&kernel) {
+    if kernel_with_kprobes().is_none() {
         return;
     }
     let comm = Comm::unique();
@@ -71,11 +67,7 @@ fn kprobe_reads_an_argument() {
 /// The tiny executable is in this test process's process group.
 #[test]
 fn kretprobe_reads_the_return_value() {
-    if !kernel_ready() {
-        return;
-    }
-    let Some(kernel) = RunningKernel::read_or_skip() else { return };
-    if !kprobes_or_documented_error(&kernel) {
+    if kernel_with_kprobes().is_none() {
         return;
     }
     let comm = Comm::unique();
@@ -92,13 +84,7 @@ fn kretprobe_reads_the_return_value() {
 /// without, one kprobe per function.
 #[test]
 fn kprobe_wildcard_names_the_function_that_fired() {
-    if !kernel_ready() {
-        return;
-    }
-    let Some(kernel) = RunningKernel::read_or_skip() else { return };
-    if !kprobes_or_documented_error(&kernel) {
-        return;
-    }
+    let Some(kernel) = kernel_with_kprobes() else { return };
     let comm = Comm::unique();
     let program = format!("{GETP_WILDCARD} /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
     let tracer = Tracer::start(&["-e", &program]);
@@ -119,13 +105,7 @@ fn kprobe_wildcard_names_the_function_that_fired() {
 /// it is one probe per function, and ferrotrace refuses it with the documented error.
 #[test]
 fn a_wildcard_fits_a_small_probe_limit_only_with_kprobe_multi() {
-    if !kernel_ready() {
-        return;
-    }
-    let Some(kernel) = RunningKernel::read_or_skip() else { return };
-    if !kprobes_or_documented_error(&kernel) {
-        return;
-    }
+    let Some(kernel) = kernel_with_kprobes() else { return };
     let comm = Comm::unique();
     let program = format!("{GETP_WILDCARD} /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
     let limit = [("BPFTRACE_MAX_PROBES", "2")];
