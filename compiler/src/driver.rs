@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::elf::{self, ElfProgram};
 use crate::lir::verify::{verify, Stage};
 use crate::lir::Function;
-use crate::manifest::Manifest;
+use crate::manifest::{Callback, Manifest, ProgramSpec};
 use crate::sema::hir;
 use crate::syntax::ast;
 use crate::{lower, regalloc, sema, syntax};
@@ -62,37 +62,25 @@ pub fn compile_keeping(source: &str, catalog: &dyn Catalog, keep: Keep) -> Resul
     let mut lir = Vec::new();
     let mut allocated = Vec::new();
     let mut programs = Vec::with_capacity(lowered.functions.len());
-    for (func, spec) in lowered.functions.into_iter().zip(&mut manifest.programs) {
-        let internal = |what: &str, detail: String| {
-            Diagnostic::error("E0901", format!("internal compiler error: {what}"))
-                .with_primary(spec.span, "while compiling this probe")
-                .with_note(detail)
-                .with_note("please report this with the script that caused it")
-        };
-        if let Err(errors) = verify(&func, Stage::Virtual) {
-            return Err(vec![internal("lowering produced invalid LIR", join(&errors))]);
+    for (functions, spec) in lowered.functions.into_iter().zip(&mut manifest.programs) {
+        let mut encoded = Vec::with_capacity(functions.len());
+        let mut params = Vec::with_capacity(functions.len());
+        for func in functions {
+            params.push(func.params);
+            let done = allocate(func, spec, keep.lir.then_some(&mut lir))?;
+            encoded.push(bpf::encode(&done).map_err(|e| vec![internal(spec, "encoding failed", e.to_string())])?);
+            if keep.lir {
+                allocated.push(done);
+            }
         }
-        if keep.lir {
-            lir.push(func.clone());
-        }
-        let done = regalloc::allocate(func).map_err(|e| match e {
-            regalloc::RegAllocError::StackOverflow { needed } => vec![Diagnostic::error(
-                "E0601",
-                format!("this probe needs {needed} bytes of BPF stack; the kernel allows 512"),
-            )
-            .with_primary(spec.span, "too much stack")
-            .with_help("split the work across fewer large strings or tuples in one probe")],
-            other => vec![internal("register allocation failed", other.to_string())],
-        })?;
-        if let Err(errors) = verify(&done, Stage::Allocated) {
-            return Err(vec![internal("register allocation produced invalid LIR", join(&errors))]);
-        }
-        let encoded = bpf::encode(&done).map_err(|e| vec![internal("encoding failed", e.to_string())])?;
-        spec.insn_spans = encoded.spans.clone();
-        if keep.lir {
-            allocated.push(done);
-        }
-        programs.push(encoded);
+        let linked = bpf::link(encoded).map_err(|e| vec![internal(spec, "linking loop bodies failed", e.to_string())])?;
+        spec.insn_spans = linked.spans.clone();
+        spec.callbacks = linked.function_starts[1..]
+            .iter()
+            .zip(&params[1..])
+            .map(|(&start, &params)| Callback { insn: start as u32, params })
+            .collect();
+        programs.push(linked);
     }
     let elf_programs: Vec<ElfProgram<'_>> = manifest
         .programs
@@ -107,6 +95,38 @@ pub fn compile_keeping(source: &str, catalog: &dyn Catalog, keep: Keep) -> Resul
         programs = Vec::new();
     }
     Ok(Compiled { ast, hir, lir, allocated, programs, manifest, elf, warnings })
+}
+
+/// Verifies one lowered function, allocates its registers and verifies the result; keeps the
+/// lowered form in `kept` when asked.
+fn allocate(func: Function, spec: &ProgramSpec, kept: Option<&mut Vec<Function>>) -> Result<Function, Vec<Diagnostic>> {
+    if let Err(errors) = verify(&func, Stage::Virtual) {
+        return Err(vec![internal(spec, "lowering produced invalid LIR", join(&errors))]);
+    }
+    if let Some(kept) = kept {
+        kept.push(func.clone());
+    }
+    let done = regalloc::allocate(func).map_err(|e| match e {
+        regalloc::RegAllocError::StackOverflow { needed } => vec![Diagnostic::error(
+            "E0601",
+            format!("this probe needs {needed} bytes of BPF stack; the kernel allows 512"),
+        )
+        .with_primary(spec.span, "too much stack")
+        .with_help("split the work across fewer large strings or tuples in one probe")],
+        other => vec![internal(spec, "register allocation failed", other.to_string())],
+    })?;
+    if let Err(errors) = verify(&done, Stage::Allocated) {
+        return Err(vec![internal(spec, "register allocation produced invalid LIR", join(&errors))]);
+    }
+    Ok(done)
+}
+
+/// An internal compiler error while compiling `spec`'s probe.
+fn internal(spec: &ProgramSpec, what: &str, detail: String) -> Diagnostic {
+    Diagnostic::error("E0901", format!("internal compiler error: {what}"))
+        .with_primary(spec.span, "while compiling this probe")
+        .with_note(detail)
+        .with_note("please report this with the script that caused it")
 }
 
 fn join(errors: &[impl std::fmt::Display]) -> String {

@@ -220,6 +220,18 @@ pub struct ProgramSpec {
     pub span: Span,
     /// For every BPF instruction (by index; an `ld_imm64` takes two), the script span it came from.
     pub insn_spans: Vec<Span>,
+    /// The functions after the program's own code, in order: loop bodies it passes to
+    /// `bpf_loop` or `bpf_for_each_map_elem`. The loader describes them to the kernel in BTF.
+    pub callbacks: Vec<Callback>,
+}
+
+/// A function of a program that the program passes to a helper as a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Callback {
+    /// The instruction where it starts.
+    pub insn: u32,
+    /// How many arguments the helper passes it (`r1`..).
+    pub params: u8,
 }
 
 /// One place a program attaches, and the probe it stands for there.

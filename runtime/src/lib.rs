@@ -8,6 +8,7 @@ pub mod entry;
 pub mod error;
 pub mod events;
 pub mod features;
+mod func_btf;
 mod kprobes;
 mod loader;
 pub mod maps;

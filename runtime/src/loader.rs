@@ -7,14 +7,14 @@
 //! kernel's BTF: the programs make no CO-RE relocations, and skipping it keeps start-up at a few
 //! milliseconds and a few MiB (aya's loader parses all of vmlinux's BTF first).
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
 use crate::sys::prog_type;
-use crate::{kprobes, sys, verifier};
+use crate::{func_btf, kprobes, sys, verifier};
 
 /// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
 const PSEUDO_MAP_FD: u8 = 1;
@@ -89,8 +89,11 @@ fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool
         Some(Attach::Kprobe { .. }) => prog_type::KPROBE,
         None => return Err(LoadError::UnsupportedProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() }),
     };
+    let btf = func_btf::load(spec)
+        .map_err(|error| LoadError::Program { probe: spec.probe_name.clone(), reason: format!("cannot load the BTF of its loop bodies: {error}") })?;
     let program = sys::ProgLoad {
         expected_attach_type: kprobes::expected_attach_type(spec),
+        functions: btf.as_ref().map(|btf| (btf.fd.as_fd(), btf.records.as_slice())),
         ..sys::ProgLoad::new(prog_type, &spec.symbol, code)
     };
     let first_error = match sys::prog_load(&program, None) {

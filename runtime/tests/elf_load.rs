@@ -64,6 +64,7 @@ fn count_into(name: &str, map: MapId) -> Function {
     ];
     Function {
         name: name.to_string(),
+        params: 1,
         insts: insns.into_iter().map(|insn| Inst { insn, span: Span::DUMMY }).collect(),
         slots: vec![SlotInfo { size: 4, align: 4 }],
         vregs: 0,

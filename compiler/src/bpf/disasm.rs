@@ -26,6 +26,9 @@ pub fn disassemble(
     let mut last_line = None;
     let mut slot = 0;
     while let Some(insn) = prog.insns.get(slot) {
+        if let Some(function) = prog.function_starts.iter().position(|&start| start == slot).filter(|&f| f > 0) {
+            let _ = writeln!(out, "func#{function}:");
+        }
         if let Some(source) = source {
             let line = prog.spans.get(slot).copied().and_then(|span| script_line(span, source));
             if let Some((number, text)) = line.filter(|(number, _)| last_line != Some(*number)) {
@@ -76,6 +79,7 @@ fn render(insn: &RawInsn) -> String {
 fn render_ld_imm64(insn: &RawInsn, high: Option<&RawInsn>, map: Option<String>) -> String {
     match (map, high) {
         (Some(map), _) => format!("r{} = map[{map}]", insn.dst),
+        (None, _) if insn.src == op::PSEUDO_FUNC => format!("r{} = func[{:+}]", insn.dst, insn.imm),
         (None, _) if insn.src == op::PSEUDO_MAP_FD => {
             format!("r{} = map[fd:{}]", insn.dst, insn.imm)
         }

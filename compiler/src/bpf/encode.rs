@@ -1,6 +1,6 @@
 //! The encoder: register-allocated LIR in, eBPF instruction slots out.
 //!
-//! Each LIR instruction becomes one slot, except `LoadImm64`/`LoadMap` (two slots, `ld_imm64`),
+//! Each LIR instruction becomes one slot, except `LoadImm64`/`LoadMap`/`LoadFunc` (two slots, `ld_imm64`),
 //! `AddrOf` (a `mov` and an `add`), `Label` (none) and a 64-bit `mov` of a register to itself
 //! (none). Jumps are encoded with a zero offset first and patched once every label's slot is
 //! known, so an offset counts the slots in between, `ld_imm64` as two.
@@ -98,6 +98,10 @@ impl Encoder<'_> {
             }
             Insn::LoadImm64 { dst, imm } => self.ld_imm64(span, phys(index, dst)?, 0, imm),
             Insn::LoadMap { dst, map } => self.load_map(index, span, dst, map)?,
+            Insn::LoadFunc { dst, func } => {
+                self.program.function_refs.push((self.program.insns.len(), func));
+                self.ld_imm64(span, phys(index, dst)?, op::PSEUDO_FUNC, 0);
+            }
             Insn::AddrOf { dst, slot, off } => self.addr_of(index, span, dst, slot.0, off)?,
             Insn::Jump { target } => self.jump(index, span, op::JA, 0, Operand::Imm(0), target)?,
             Insn::Branch { cond, lhs, rhs, target } => {

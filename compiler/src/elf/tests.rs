@@ -40,7 +40,7 @@ fn program(slots: usize, loads: &[(usize, u32)]) -> EncodedProgram {
     }
     insns.push(RawInsn::new(0x95, 0, 0, 0, 0));
     let spans = vec![Span::DUMMY; insns.len()];
-    EncodedProgram { insns, map_relocations, spans }
+    EncodedProgram { insns, map_relocations, spans, ..EncodedProgram::default() }
 }
 
 /// A readelf-like listing of everything aya looks at.

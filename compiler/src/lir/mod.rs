@@ -184,6 +184,10 @@ pub enum Insn {
     LoadImm64 { dst: Reg, imm: i64 },
     /// `dst = &map` (`ld_imm64` with a map relocation, two instruction slots).
     LoadMap { dst: Reg, map: MapId },
+    /// `dst = &function`: the address of another function of the same program, a callback for
+    /// `bpf_loop` or `bpf_for_each_map_elem` (`ld_imm64` with `BPF_PSEUDO_FUNC`, two slots).
+    /// `func` indexes the program's functions; 0 is the program itself.
+    LoadFunc { dst: Reg, func: u32 },
     /// `dst = r10 + slot_offset + off`: the address of stack memory.
     AddrOf { dst: Reg, slot: Slot, off: i16 },
     /// Unconditional jump.
@@ -205,11 +209,15 @@ pub struct Inst {
     pub span: Span,
 }
 
-/// One probe program in LIR.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// One function of a probe program in LIR: the program itself, or a callback it passes to a
+/// helper (a loop body).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Function {
-    /// The program's name (its ELF symbol).
+    /// The program's name (its ELF symbol), or the callback's.
     pub name: String,
+    /// How many argument registers (`r1`..) hold values at entry: 1 for a program (its context),
+    /// up to 5 for a callback.
+    pub params: u8,
     pub insts: Vec<Inst>,
     /// Indexed by `Slot`.
     pub slots: Vec<SlotInfo>,
@@ -219,6 +227,12 @@ pub struct Function {
     pub labels: u32,
     /// After allocation: the frame offset (negative, from r10) of every slot.
     pub frame: Option<Vec<i16>>,
+}
+
+impl Default for Function {
+    fn default() -> Function {
+        Function { name: String::new(), params: 1, insts: Vec::new(), slots: Vec::new(), vregs: 0, labels: 0, frame: None }
+    }
 }
 
 /// BPF helper ids (`enum bpf_func_id`) the compiler calls.
@@ -237,6 +251,8 @@ pub mod helper {
     pub const KTIME_GET_BOOT_NS: u32 = 125;
     pub const RINGBUF_OUTPUT: u32 = 130;
     pub const GET_CURRENT_TASK_BTF: u32 = 158;
+    pub const FOR_EACH_MAP_ELEM: u32 = 164;
+    pub const LOOP: u32 = 181;
     pub const GET_ATTACH_COOKIE: u32 = 174;
     pub const PROBE_READ_USER: u32 = 112;
     pub const PROBE_READ_KERNEL: u32 = 113;
@@ -260,6 +276,8 @@ pub mod helper {
             KTIME_GET_BOOT_NS => "ktime_get_boot_ns",
             RINGBUF_OUTPUT => "ringbuf_output",
             GET_CURRENT_TASK_BTF => "get_current_task_btf",
+            FOR_EACH_MAP_ELEM => "for_each_map_elem",
+            LOOP => "loop",
             GET_ATTACH_COOKIE => "get_attach_cookie",
             PROBE_READ_USER => "probe_read_user",
             PROBE_READ_KERNEL => "probe_read_kernel",

@@ -43,6 +43,7 @@ pub fn dpath() -> Detected {
         attach_btf_id: target,
         name: "ft_dpath",
         insns: &code,
+        functions: None,
     };
     Detected::from_bool(trial::load(&program).is_ok())
 }

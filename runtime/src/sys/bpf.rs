@@ -61,13 +61,38 @@ pub struct ProgLoad<'a> {
     pub name: &'a str,
     /// 8-byte instructions.
     pub insns: &'a [u8],
+    /// For a program with callbacks: the BTF describing its functions, and one
+    /// `bpf_func_info` record (instruction, BTF type id) per function.
+    pub functions: Option<(BorrowedFd<'a>, &'a [FuncInfo])>,
+}
+
+/// `struct bpf_func_info`: where a function of a program starts and its `BTF_KIND_FUNC` type.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncInfo {
+    pub insn_off: u32,
+    pub type_id: u32,
 }
 
 impl<'a> ProgLoad<'a> {
     /// A program of `prog_type` that needs no attach type.
     pub fn new(prog_type: u32, name: &'a str, insns: &'a [u8]) -> ProgLoad<'a> {
-        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, name, insns }
+        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, name, insns, functions: None }
     }
+}
+
+/// `bpf_attr` for `BPF_BTF_LOAD`, up to a field that leaves no padding: a kernel that does not
+/// know a field requires its bytes to be zero, and padding bytes are not.
+#[repr(C)]
+#[derive(Default)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+    /// Written by kernels since 6.4; must stay zero for older ones.
+    btf_log_true_size: u32,
 }
 
 /// `bpf_attr` for `BPF_PROG_TEST_RUN` (the leading fields we use).
@@ -142,6 +167,7 @@ const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_PROG_TEST_RUN: libc::c_int = 10;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
+const BPF_BTF_LOAD: libc::c_int = 18;
 const BPF_MAP_LOOKUP_BATCH: libc::c_int = 24;
 const BPF_LINK_CREATE: libc::c_int = 28;
 
@@ -234,7 +260,25 @@ pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::R
         attach_btf_id: program.attach_btf_id,
         ..Default::default()
     };
+    if let Some((btf, records)) = program.functions {
+        attr.prog_btf_fd = btf.as_raw_fd() as u32;
+        attr.func_info_rec_size = size_of::<FuncInfo>() as u32;
+        attr.func_info = records.as_ptr() as u64;
+        attr.func_info_cnt = records.len() as u32;
+    }
     bpf_fd(BPF_PROG_LOAD, &mut attr)
+}
+
+/// `BPF_BTF_LOAD` of a BTF blob (header, types, strings). With a `log` buffer the kernel
+/// writes why it refused the blob there.
+pub fn btf_load(btf: &[u8], log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
+    let mut attr = BtfLoadAttr { btf: btf.as_ptr() as u64, btf_size: btf.len() as u32, ..Default::default() };
+    if let Some(log) = log {
+        attr.btf_log_buf = log.as_mut_ptr() as u64;
+        attr.btf_log_size = log.len() as u32;
+        attr.btf_log_level = 1;
+    }
+    bpf_fd(BPF_BTF_LOAD, &mut attr)
 }
 
 /// `BPF_PROG_TEST_RUN` of a raw tracepoint program once, with no context arguments; returns

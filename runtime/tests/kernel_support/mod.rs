@@ -138,6 +138,7 @@ pub fn build(maps: Vec<MapSpec>, programs: Vec<TestProgram>) -> (Vec<u8>, Manife
             attach_points: 1,
             span: Span::DUMMY,
             insn_spans: vec![Span::DUMMY; program.code.len()],
+            callbacks: Vec::new(),
         });
     }
     let elf = object.write().expect("elf");

@@ -25,6 +25,7 @@ fn span_of(source: &str, needle: &str) -> Span {
 fn allocated(insts: Vec<Inst>) -> Function {
     Function {
         name: "p0".to_string(),
+        params: 1,
         insts,
         slots: vec![SlotInfo { size: 8, align: 8 }],
         vregs: 0,
@@ -147,6 +148,7 @@ fn raw_slots_without_relocations_still_print() {
         ],
         map_relocations: Vec::new(),
         spans: vec![Span::DUMMY; 5],
+        ..EncodedProgram::default()
     };
     insta::assert_snapshot!(disassemble(&program, &map_name, None), @r"
     0: (ff) <unknown: dst r1 src r2 off 3 imm 4>

@@ -16,6 +16,7 @@ fn function(insns: Vec<Insn>) -> Function {
         .collect();
     Function {
         name: "test".to_string(),
+        params: 1,
         insts,
         slots: vec![SlotInfo { size: 16, align: 8 }],
         vregs: 0,

@@ -12,7 +12,7 @@ use crate::lir::{Insn, Reg};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Held {
     Nothing,
-    /// `r1` at entry.
+    /// `r1` (and a callback's other parameters) at entry.
     Context,
     /// `r1`..`r5` set for the next call.
     Argument,
@@ -42,9 +42,11 @@ struct State {
 }
 
 impl State {
-    fn entry(vregs: u32) -> State {
+    fn entry(vregs: u32, params: u8) -> State {
         let mut phys = [Held::Nothing; 11];
-        phys[1] = Held::Context;
+        for param in phys.iter_mut().skip(1).take(usize::from(params.min(5))) {
+            *param = Held::Context;
+        }
         phys[10] = Held::Value;
         State { vregs: vec![0; (vregs as usize).div_ceil(64)], phys }
     }
@@ -85,7 +87,7 @@ pub(super) fn check(verifier: &mut Verifier<'_>, labels: &[Option<usize>]) {
     let func = verifier.func;
     // The state falling through to the next instruction, `None` after a jump or an exit; jumps
     // leave theirs with their target, the nearest last, to meet the fall-through there.
-    let mut current = Some(State::entry(func.vregs));
+    let mut current = Some(State::entry(func.vregs, func.params));
     let mut jumped: Vec<(usize, State)> = Vec::new();
     let mut previous_reachable = true;
     for (index, inst) in func.insts.iter().enumerate() {

@@ -121,6 +121,9 @@ impl Machine {
             Insn::LoadMap { dst, map } => {
                 self.regs.insert(dst, 0xaa00_0000 + u64::from(map.0));
             }
+            Insn::LoadFunc { dst, func } => {
+                self.regs.insert(dst, 0xfc00_0000 + u64::from(func));
+            }
             Insn::AddrOf { dst, slot, off } => {
                 let base = self.address(Mem::Slot(slot, off))?;
                 self.regs.insert(dst, base);
