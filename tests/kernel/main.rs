@@ -61,3 +61,4 @@ mod matrix;
 mod tracepoints;
 mod syscall_dispatch;
 mod listing;
+mod loops;

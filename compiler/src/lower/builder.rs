@@ -46,6 +46,8 @@ pub struct Builder {
     pub span: Span,
     /// The register holding this CPU's scratch area, once something needs it.
     scratch_base: Option<Reg>,
+    /// Whether the function set `scratch_base` itself, so that no lookup is needed.
+    scratch_base_given: bool,
     /// Bytes of scratch this program uses.
     pub scratch_size: u32,
 }
@@ -56,6 +58,7 @@ impl Builder {
             func: Function { name, ..Function::default() },
             span: Span::DUMMY,
             scratch_base: None,
+            scratch_base_given: false,
             scratch_size: 0,
         }
     }
@@ -95,8 +98,16 @@ impl Builder {
         }
     }
 
+    /// The register holding the scratch base, if the function uses scratch memory and has to
+    /// look the base up.
     pub fn uses_scratch(&self) -> Option<Reg> {
-        self.scratch_base
+        self.scratch_base.filter(|_| !self.scratch_base_given)
+    }
+
+    /// Says that `reg` already holds the scratch base (a loop body gets it from its caller).
+    pub fn provide_scratch_base(&mut self, reg: Reg) {
+        self.scratch_base = Some(reg);
+        self.scratch_base_given = true;
     }
 
     /// Memory for a value of `size` bytes: a stack slot, or scratch space when large.
@@ -104,6 +115,11 @@ impl Builder {
         if size <= STACK_VALUE_LIMIT {
             return Place { base: Base::Slot(self.slot(size)), offset: 0 };
         }
+        self.alloc_scratch(size)
+    }
+
+    /// `size` bytes of this CPU's scratch area, 8-aligned.
+    pub fn alloc_scratch(&mut self, size: u32) -> Place {
         let offset = self.scratch_size.div_ceil(8) * 8;
         self.scratch_size = offset + size.div_ceil(8) * 8;
         Place { base: Base::Ptr(self.scratch_base()), offset: offset as i32 }

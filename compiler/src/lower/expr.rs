@@ -330,12 +330,22 @@ impl FnLowerer<'_> {
     fn inc_dec(&mut self, target: &Expr, increment: bool, prefix: bool) -> Value {
         let delta = if increment { 1 } else { -1 };
         match &target.kind {
-            ExprKind::Local(id) => {
-                let LocalSlot::Reg(reg) = self.locals[id.0 as usize] else { return Value::Void };
-                let old = self.b.copy_reg(reg);
-                self.b.alu(AluOp::Add, reg, Operand::Imm(delta));
-                Value::Reg(if prefix { self.b.copy_reg(reg) } else { old })
-            }
+            ExprKind::Local(id) => match self.locals[id.0 as usize] {
+                LocalSlot::Reg(reg) => {
+                    let old = self.b.copy_reg(reg);
+                    self.b.alu(AluOp::Add, reg, Operand::Imm(delta));
+                    Value::Reg(if prefix { self.b.copy_reg(reg) } else { old })
+                }
+                LocalSlot::ScalarMem(_) => {
+                    let old = self.local_value(*id);
+                    let old = self.scalar(old);
+                    let new = self.b.copy_reg(old);
+                    self.b.alu(AluOp::Add, new, Operand::Imm(delta));
+                    self.assign_local(*id, Value::Reg(new), &target.ty);
+                    Value::Reg(if prefix { new } else { old })
+                }
+                LocalSlot::Mem(_) => Value::Void,
+            },
             ExprKind::MapRead { map, key } => {
                 let old = self.map_read(*map, key.as_deref(), &target.ty);
                 let old = self.scalar(old);

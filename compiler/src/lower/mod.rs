@@ -12,6 +12,7 @@ mod builder;
 mod cond;
 mod dispatch;
 mod expr;
+mod loops;
 mod maps;
 mod stmt;
 
@@ -32,10 +33,11 @@ pub const MAX_MAP_KEYS: u32 = 4096;
 /// Ring buffer size in bytes.
 const RINGBUF_BYTES: u32 = 1 << 20;
 
-/// The lowered program: one LIR function per `manifest.programs` entry, in the same order.
+/// The lowered program: per `manifest.programs` entry, in the same order, its LIR functions:
+/// the program first, then the loop bodies it passes to helpers as callbacks.
 #[derive(Debug, Clone)]
 pub struct Lowered {
-    pub functions: Vec<Function>,
+    pub functions: Vec<Vec<Function>>,
     pub manifest: Manifest,
 }
 
@@ -62,6 +64,8 @@ pub fn lower(program: &hir::Program) -> Lowered {
             (hir, layout, map)
         });
         let func = lowerer.lower_probe(probe, symbol.clone(), dispatch.as_ref());
+        let mut program_functions = vec![func];
+        program_functions.append(&mut lowerer.callbacks);
         programs.push(ProgramSpec {
             symbol,
             section: section_name(&first.attach),
@@ -71,8 +75,9 @@ pub fn lower(program: &hir::Program) -> Lowered {
             attach_points: probe.attach_points,
             span: probe.span,
             insn_spans: Vec::new(),
+            callbacks: Vec::new(),
         });
-        functions.push(func);
+        functions.push(program_functions);
     }
     let mut manifest = lowerer.finish();
     manifest.programs = programs;
@@ -90,6 +95,10 @@ pub(crate) struct Lowerer {
     lost: Option<MapId>,
     scratch_size: u32,
     helpers: HelperBehaviour,
+    /// The loop bodies of the program being lowered, as callbacks: `LoadFunc` index `i + 1`.
+    callbacks: Vec<Function>,
+    /// The next `for` range of the program being lowered, for its start's frame word.
+    next_range: u32,
 }
 
 impl Lowerer {
@@ -105,6 +114,8 @@ impl Lowerer {
             lost: None,
             scratch_size: 0,
             helpers: program.helpers,
+            callbacks: Vec::new(),
+            next_range: 0,
         }
     }
 
@@ -182,6 +193,7 @@ impl Lowerer {
         symbol: String,
         dispatch: Option<&(&hir::SyscallDispatch, DispatchLayout, MapId)>,
     ) -> Function {
+        self.next_range = 0;
         let mut f = FnLowerer::new(self, probe, symbol);
         if let Some((hir, layout, map)) = dispatch {
             f.dispatch_prologue(hir, layout, *map);
@@ -197,21 +209,31 @@ impl Lowerer {
 enum LocalSlot {
     Reg(Reg),
     Mem(Place),
+    /// A scalar kept in memory, so that loop bodies (other functions) see it: its canonical
+    /// 64-bit value, exactly what a register would hold, loaded on each read and stored on
+    /// each write.
+    ScalarMem(Place),
 }
 
-/// The state of lowering one probe.
+/// The state of lowering one function of a probe program: the program itself or a loop body.
 pub(crate) struct FnLowerer<'l> {
     cx: &'l mut Lowerer,
     b: Builder,
     probe: &'l hir::Probe,
     ctx: Reg,
     locals: Vec<LocalSlot>,
+    /// Where control goes to leave the probe: the program's return, or in a loop body, the
+    /// code that tells the enclosing functions to return too.
     exit: crate::lir::Label,
     /// Instructions before the body: the context's copy, and a dispatched program's prologue.
     /// Per-program setup found later (the scratch lookup) goes after them.
     prologue_len: usize,
     /// In a dispatched program, the register holding the fired target's probe id.
     dispatched_probe: Option<Reg>,
+    /// In a probe with loops, the memory its functions share (`loops::Frame`).
+    frame: Option<loops::Frame>,
+    /// In a loop body: where `continue` and `break` go.
+    loop_exits: Option<loops::LoopExits>,
 }
 
 impl<'l> FnLowerer<'l> {
@@ -221,16 +243,22 @@ impl<'l> FnLowerer<'l> {
         let ctx = b.vreg();
         b.mov(ctx, Reg::R1);
         let exit = b.label();
-        let locals = probe
-            .locals
-            .iter()
-            .map(|local| if local.ty.is_scalar() { LocalSlot::Reg(b.vreg()) } else { LocalSlot::Mem(b.alloc(local.ty.size())) })
-            .collect();
+        let frame = probe.body.iter().any(hir::Stmt::has_loop).then(|| loops::Frame::new(&mut b, probe));
+        let mut locals = Vec::with_capacity(probe.locals.len());
+        for (i, local) in probe.locals.iter().enumerate() {
+            locals.push(match &frame {
+                Some(frame) if local.ty.is_scalar() => LocalSlot::ScalarMem(frame.local(&mut b, i)),
+                Some(frame) => LocalSlot::Mem(frame.local(&mut b, i)),
+                None if local.ty.is_scalar() => LocalSlot::Reg(b.vreg()),
+                None => LocalSlot::Mem(b.alloc(local.ty.size())),
+            });
+        }
         let prologue_len = b.func.insts.len();
-        FnLowerer { cx, b, probe, ctx, locals, exit, prologue_len, dispatched_probe: None }
+        FnLowerer { cx, b, probe, ctx, locals, exit, prologue_len, dispatched_probe: None, frame, loop_exits: None }
     }
 
     fn lower_body(&mut self) {
+        self.init_frame();
         self.init_locals();
         if let Some(predicate) = &self.probe.predicate {
             self.b.span = predicate.span;
@@ -256,6 +284,7 @@ impl<'l> FnLowerer<'l> {
             match self.locals[i] {
                 LocalSlot::Reg(reg) => self.b.set_constant(reg, 0),
                 LocalSlot::Mem(place) => self.b.zero(place, local.ty.size()),
+                LocalSlot::ScalarMem(place) => self.b.store_imm(place, 8, 0),
             }
         }
     }
@@ -345,10 +374,29 @@ impl<'l> FnLowerer<'l> {
         place
     }
 
-    fn local_value(&self, id: LocalId) -> Value {
+    fn local_value(&mut self, id: LocalId) -> Value {
         match self.locals[id.0 as usize] {
             LocalSlot::Reg(reg) => Value::Reg(reg),
             LocalSlot::Mem(place) => Value::Mem(place),
+            LocalSlot::ScalarMem(place) => Value::Reg(self.b.load(place, 8)),
+        }
+    }
+
+    /// Gives local `id` the value `v` of type `from`.
+    fn assign_local(&mut self, id: LocalId, v: Value, from: &Ty) {
+        match self.locals[id.0 as usize] {
+            LocalSlot::Reg(reg) => {
+                let src = self.scalar(v);
+                self.b.mov(reg, src);
+            }
+            LocalSlot::ScalarMem(place) => {
+                let src = self.scalar(v);
+                self.b.store(place, 8, src);
+            }
+            LocalSlot::Mem(place) => {
+                let ty = self.local_ty(id);
+                self.store_value(place, ty, v, from);
+            }
         }
     }
 

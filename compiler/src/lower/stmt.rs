@@ -1,6 +1,7 @@
-//! Lowering of statements: assignments, aggregations, `if`, `return` and blocks.
+//! Lowering of statements: assignments, aggregations, `if`, `return`, blocks, and the control
+//! flow of loops (their bodies are in `loops`).
 
-use super::{FnLowerer, LocalSlot};
+use super::FnLowerer;
 use crate::sema::hir::{Action, ExprKind, Stmt, StmtKind};
 
 impl FnLowerer<'_> {
@@ -27,16 +28,7 @@ impl FnLowerer<'_> {
             }
             StmtKind::AssignLocal { local, value } => {
                 let v = self.expr(value);
-                match self.locals[local.0 as usize] {
-                    LocalSlot::Reg(reg) => {
-                        let src = self.scalar(v);
-                        self.b.mov(reg, src);
-                    }
-                    LocalSlot::Mem(place) => {
-                        let ty = self.local_ty(*local);
-                        self.store_value(place, ty, v, &value.ty);
-                    }
-                }
+                self.assign_local(*local, v, &value.ty);
             }
             StmtKind::AssignMap { map, key, value } => {
                 let v = self.expr(value);
@@ -66,6 +58,15 @@ impl FnLowerer<'_> {
                 return false;
             }
             StmtKind::Block(body) => return self.stmts(body),
+            StmtKind::ForRange { var, start, end, body } => self.for_range(*var, start, end, body),
+            StmtKind::ForMap { var, map, body } => self.for_map(*var, *map, body),
+            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::Break | StmtKind::Continue => {
+                let exits = self.loop_exits.expect("sema allows `break` and `continue` only in loops");
+                let target = if matches!(stmt.kind, StmtKind::Break) { exits.stop } else { exits.next };
+                self.b.jump(target);
+                return false;
+            }
         }
         true
     }

@@ -118,6 +118,11 @@ impl Checker {
     }
 
     fn exit(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        if cx.loop_depth > 0 {
+            return self.error_expr(Diagnostic::error("E0430", "`exit()` cannot be called inside a loop")
+                .with_primary(span, "inside `for` or `while`")
+                .with_help("set a variable, `break` out of the loop, and call `exit()` after it"), span);
+        }
         let code = match args {
             [] => None,
             [code] => {

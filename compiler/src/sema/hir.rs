@@ -112,7 +112,19 @@ pub enum StmtKind {
     If { cond: Expr, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
     Return,
     Block(Vec<Stmt>),
+    /// `for ($var : start..end)`: `var` takes each value from `start` up to `end`, exclusive.
+    ForRange { var: LocalId, start: Expr, end: Expr, body: Vec<Stmt> },
+    /// `for ($var : @map)`: `var` is each `(key, value)` of the map, in the kernel's order.
+    ForMap { var: LocalId, map: MapIdx, body: Vec<Stmt> },
+    /// `while (cond)`: at most `WHILE_ITERATIONS` times.
+    While { cond: Expr, body: Vec<Stmt> },
+    /// `break` out of, or `continue` with, the innermost loop.
+    Break,
+    Continue,
 }
+
+/// How often a `while` loop may run at most: `bpf_loop`'s limit (`BPF_MAX_LOOPS`).
+pub const WHILE_ITERATIONS: u32 = 1 << 23;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expr {
@@ -253,8 +265,23 @@ impl Stmt {
             StmtKind::If { cond, then_body, else_body } => {
                 cond.mentions_local(id) || then_body.iter().chain(else_body).any(|s| s.mentions_local(id))
             }
-            StmtKind::Return => false,
+            StmtKind::Return | StmtKind::Break | StmtKind::Continue => false,
             StmtKind::Block(body) => body.iter().any(|s| s.mentions_local(id)),
+            StmtKind::ForRange { var, start, end, body } => {
+                *var == id || start.mentions_local(id) || end.mentions_local(id) || body.iter().any(|s| s.mentions_local(id))
+            }
+            StmtKind::ForMap { var, body, .. } => *var == id || body.iter().any(|s| s.mentions_local(id)),
+            StmtKind::While { cond, body } => cond.mentions_local(id) || body.iter().any(|s| s.mentions_local(id)),
+        }
+    }
+
+    /// Whether this statement is or holds a loop.
+    pub fn has_loop(&self) -> bool {
+        match &self.kind {
+            StmtKind::ForRange { .. } | StmtKind::ForMap { .. } | StmtKind::While { .. } => true,
+            StmtKind::If { then_body, else_body, .. } => then_body.iter().chain(else_body).any(Stmt::has_loop),
+            StmtKind::Block(body) => body.iter().any(Stmt::has_loop),
+            _ => false,
         }
     }
 }

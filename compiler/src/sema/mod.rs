@@ -175,7 +175,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
         let probes = checker.sweep(expanded);
-        if checker.maps.settled() {
+        if checker.maps.settled() && !checker.maps.default_self_assigned() {
             return (probes, checker);
         }
     }
@@ -217,6 +217,8 @@ pub(crate) struct ProbeCx<'a> {
     pub format: Option<&'a TracepointFormat>,
     pub user_pointers: bool,
     pub locals: Locals,
+    /// How many `for` and `while` loops enclose the statement being checked.
+    pub loop_depth: u32,
 }
 
 impl Checker {
@@ -264,6 +266,7 @@ impl Checker {
             format: probe.resolved.format.as_ref(),
             user_pointers,
             locals,
+            loop_depth: 0,
         }
     }
 

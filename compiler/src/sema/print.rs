@@ -71,6 +71,24 @@ fn stmts(out: &mut String, body: &[Stmt], depth: usize) {
                 let _ = writeln!(out, "{pad}block");
                 stmts(out, body, depth + 1);
             }
+            StmtKind::ForRange { var, start, end, body } => {
+                let _ = writeln!(out, "{pad}for local#{} in {}..{}", var.0, expr(start), expr(end));
+                stmts(out, body, depth + 1);
+            }
+            StmtKind::ForMap { var, map, body } => {
+                let _ = writeln!(out, "{pad}for local#{} in map#{}", var.0, map.0);
+                stmts(out, body, depth + 1);
+            }
+            StmtKind::While { cond, body } => {
+                let _ = writeln!(out, "{pad}while {}", expr(cond));
+                stmts(out, body, depth + 1);
+            }
+            StmtKind::Break => {
+                let _ = writeln!(out, "{pad}break");
+            }
+            StmtKind::Continue => {
+                let _ = writeln!(out, "{pad}continue");
+            }
         }
     }
 }

@@ -9,6 +9,9 @@ use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Ty;
 
+/// The largest count `unroll` takes, as in bpftrace.
+const MAX_UNROLL: u64 = 100;
+
 impl Checker {
     pub(crate) fn block(&mut self, block: &ast::Block, cx: &mut ProbeCx<'_>) -> Vec<Stmt> {
         block.stmts.iter().filter_map(|s| self.stmt(s, cx)).collect()
@@ -36,8 +39,123 @@ impl Checker {
             }
             ast::StmtKind::Return => StmtKind::Return,
             ast::StmtKind::Block(block) => StmtKind::Block(self.block(block, cx)),
+            ast::StmtKind::For { var, source, body } => self.for_loop(var, source, body, cx)?,
+            ast::StmtKind::While { cond, body } => {
+                self.report(Diagnostic::warning("W0401", "`while` loops are deprecated and may be removed in the future")
+                    .with_primary(span, "a `while` loop")
+                    .with_help("a `for` loop over a range, `for ($i : start..end) { ... }`, does the same and is bounded"));
+                let cond = self.expr(cond, cx);
+                self.expect_condition(&cond);
+                let body = self.loop_body(body, cx);
+                StmtKind::While { cond, body }
+            }
+            ast::StmtKind::Unroll { count, body } => self.unroll(count, body, cx)?,
+            ast::StmtKind::Break | ast::StmtKind::Continue => {
+                let word = if matches!(stmt.kind, ast::StmtKind::Break) { "break" } else { "continue" };
+                if cx.loop_depth == 0 {
+                    self.report(Diagnostic::error("E0425", format!("`{word}` outside of a loop"))
+                        .with_primary(span, "not inside `for` or `while`"));
+                    return None;
+                }
+                if word == "break" { StmtKind::Break } else { StmtKind::Continue }
+            }
         };
         Some(Stmt { kind, span })
+    }
+
+    /// The body of a `for` or `while` loop, where `break` and `continue` are allowed.
+    fn loop_body(&mut self, body: &ast::Block, cx: &mut ProbeCx<'_>) -> Vec<Stmt> {
+        cx.loop_depth += 1;
+        let body = self.block(body, cx);
+        cx.loop_depth -= 1;
+        body
+    }
+
+    fn for_loop(&mut self, var: &ast::Ident, source: &ast::ForSource, body: &ast::Block, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
+        match source {
+            ast::ForSource::Range { start, end } => {
+                let start = self.expr(start, cx);
+                let end = self.expr(end, cx);
+                let mut bad = false;
+                for bound in [&start, &end] {
+                    if !matches!(bound.ty, Ty::Int(_) | Ty::Error) {
+                        self.report(super::expr::operand_error("a range", bound, "integers at both ends"));
+                        bad = true;
+                    }
+                }
+                let signed = [&start, &end].iter().any(|b| matches!(b.ty, Ty::Int(int) if int.signed));
+                let ty = Ty::Int(crate::types::IntTy { bits: 64, signed });
+                let local = self.declare_loop_var(var, &ty, cx);
+                let body = self.loop_body(body, cx);
+                if bad || start.ty.is_error() || end.ty.is_error() {
+                    return None;
+                }
+                Some(StmtKind::ForRange { var: local?, start, end, body })
+            }
+            ast::ForSource::Map(map) => {
+                if !map.keys.is_empty() {
+                    self.report(Diagnostic::error("E0426", format!("`for` walks a whole map, not `@{}[...]`", map.name))
+                        .with_primary(map.span, "a map with keys")
+                        .with_help(format!("write `for (${} : @{})`", var.name, map.name)));
+                    return None;
+                }
+                let idx = self.maps.index(&map.name, map.span);
+                let entry = self.maps.read(idx);
+                let key = entry.key.as_ref().map(|(key, _)| key.clone());
+                let value = entry.value.as_ref().map(|(value, _)| value.clone());
+                let ty = match (key, value) {
+                    (Some(key), Some(MapValue::Plain(value))) if !key.is_empty() => {
+                        let key = if key.len() == 1 { key[0].clone() } else { Ty::Tuple(key) };
+                        Ty::Tuple(vec![key, value])
+                    }
+                    (Some(key), Some(_)) if key.is_empty() => {
+                        self.report(Diagnostic::error("E0427", format!("`@{}` has no keys to walk", map.name))
+                            .with_primary(map.span, "a map without keys holds one value")
+                            .with_help(format!("read it directly: `@{}`", map.name)));
+                        Ty::Error
+                    }
+                    (_, Some(value)) if !matches!(value, MapValue::Plain(_)) => {
+                        self.report(Diagnostic::error("E0428", format!("`for` cannot walk `@{}` yet: it holds a `{}()` aggregation", map.name, value.function_name()))
+                            .with_primary(map.span, "a per-CPU aggregation")
+                            .with_help("walk a map of plain values, e.g. one assigned with `@m[k] = v`"));
+                        Ty::Error
+                    }
+                    _ => Ty::Error,
+                };
+                let local = self.declare_loop_var(var, &ty, cx);
+                let body = self.loop_body(body, cx);
+                if ty.is_error() {
+                    return None;
+                }
+                Some(StmtKind::ForMap { var: local?, map: idx, body })
+            }
+        }
+    }
+
+    /// Declares a loop's variable with its type.
+    fn declare_loop_var(&mut self, var: &ast::Ident, ty: &Ty, cx: &mut ProbeCx<'_>) -> Option<super::hir::LocalId> {
+        match cx.locals.assign(&var.name, ty, var.span) {
+            Ok(local) => Some(local),
+            Err(diag) => {
+                self.report(diag);
+                None
+            }
+        }
+    }
+
+    /// `unroll(n) { body }`: the checked body `n` times over.
+    fn unroll(&mut self, count: &ast::Expr, body: &ast::Block, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
+        let n = match count.kind {
+            ast::ExprKind::Int(n) if (1..=MAX_UNROLL).contains(&n) => n,
+            _ => {
+                self.report(Diagnostic::error("E0429", format!("`unroll` takes an integer literal from 1 to {MAX_UNROLL}"))
+                    .with_primary(count.span, "not a count from 1 to 100"));
+                self.block(body, cx);
+                return None;
+            }
+        };
+        let body = self.block(body, cx);
+        Some(StmtKind::Block((0..n).map(|_| Stmt { kind: StmtKind::Block(body.clone()), span: count.span }).collect()))
     }
 
     fn assign_map(&mut self, map: &ast::MapRef, op: Option<ast::BinOp>, value: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
@@ -54,6 +172,7 @@ impl Checker {
             }
         }
         let (idx, key) = self.map_ref(map, cx);
+        let reported = self.diags.len() + self.held_back;
         let mut value = self.expr(value, cx);
         if let Some(op) = op {
             if let Some(Some(aggregation)) = self.maps.read(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
@@ -67,6 +186,11 @@ impl Checker {
         }
         if matches!(value.ty, Ty::Void) {
             self.report(super::expr::value_expected(&value));
+        }
+        if value.ty.is_error() && self.diags.len() + self.held_back == reported {
+            // No error, just a map read that has no type yet: a later walk may know it.
+            self.maps.assigned_untyped(idx, value.span);
+            return None;
         }
         if value.ty.is_error() || matches!(value.ty, Ty::Void) {
             // Count the map as assigned so that later uses do not report it again.

@@ -17,6 +17,8 @@ pub struct MapEntry {
     pub first_use: Span,
     pub key: Option<(Vec<Ty>, Span)>,
     pub value: Option<(MapValue, Span)>,
+    /// Assigned only values computed from maps without a type yet, like `@x = @x + 1`.
+    pub self_assigned: Option<Span>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -52,7 +54,7 @@ impl MapTable {
             return idx;
         }
         let idx = MapIdx(self.entries.len() as u32);
-        self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None });
+        self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None, self_assigned: None });
         self.by_name.insert(name.to_string(), idx);
         self.watches.push(Watch { changed: 0, first_consulted: u64::MAX, consulted_in_probe: 0 });
         self.changed(idx);
@@ -131,6 +133,29 @@ impl MapTable {
                 Err(diagnostic)
             }
         }
+    }
+
+    /// Notes an assignment to the map whose value has no type yet because it reads maps that
+    /// have none (`@x = @x + 1`).
+    pub fn assigned_untyped(&mut self, idx: MapIdx, span: Span) {
+        self.entries[idx.0 as usize].self_assigned.get_or_insert(span);
+    }
+
+    /// Gives every map that is assigned only from untyped maps bpftrace's default, `int64`;
+    /// returns whether any was, so that the script is walked again.
+    pub fn default_self_assigned(&mut self) -> bool {
+        let pending: Vec<(usize, Span)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.value.is_none())
+            .filter_map(|(i, entry)| entry.self_assigned.map(|span| (i, span)))
+            .collect();
+        for &(i, span) in &pending {
+            self.entries[i].value = Some((MapValue::Plain(Ty::I64), span));
+            self.changed(MapIdx(i as u32));
+        }
+        !pending.is_empty()
     }
 
     /// Starts watching a walk over the script: which entries it consults, and when.

@@ -61,6 +61,25 @@ pub enum StmtKind {
     Return,
     /// A nested `{ ... }`.
     Block(Block),
+    /// `for ($var : @map) { }` or `for ($var : start..end) { }`.
+    For { var: Ident, source: ForSource, body: Block },
+    /// `while (cond) { }`
+    While { cond: Expr, body: Block },
+    /// `unroll(count) { }`: the body written out `count` times.
+    Unroll { count: Expr, body: Block },
+    /// `break;` leaves the innermost loop.
+    Break,
+    /// `continue;` starts the innermost loop's next iteration.
+    Continue,
+}
+
+/// What a `for` loop walks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForSource {
+    /// Every entry of a map: the variable is the tuple `(key, value)`.
+    Map(MapRef),
+    /// The integers from `start` up to, not including, `end`.
+    Range { start: Expr, end: Expr },
 }
 
 /// A map with its key expressions: `@name` or `@name[k1, k2]`. `@` alone has the name "".

@@ -9,7 +9,7 @@ use pest::iterators::Pair;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::ast::{AttachPoint, Block, Expr, ExprKind, Probe, Program, Stmt, StmtKind};
+use super::ast::{AttachPoint, Block, Expr, ExprKind, ForSource, Probe, Program, Stmt, StmtKind};
 use super::codes;
 use super::trim;
 
@@ -101,6 +101,10 @@ impl Builder {
             Rule::block => StmtKind::Block(self.block(pair)),
             Rule::let_stmt => self.let_stmt(pair),
             Rule::return_stmt => StmtKind::Return,
+            Rule::break_stmt => StmtKind::Break,
+            Rule::continue_stmt => StmtKind::Continue,
+            Rule::for_stmt => self.for_stmt(pair),
+            Rule::while_stmt | Rule::unroll_stmt => self.loop_stmt(pair),
             Rule::assign_stmt => self.assign_stmt(pair),
             Rule::expr_stmt => StmtKind::Expr(self.wrapped_expr(pair)),
             Rule::unsupported => {
@@ -135,6 +139,53 @@ impl Builder {
             cond: cond.unwrap_or_else(|| placeholder(span)),
             then_block: then_block.unwrap_or_else(|| empty_block(span)),
             else_block,
+        }
+    }
+
+    fn for_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
+        let span = trim::span(&pair);
+        let mut var = None;
+        let mut source = None;
+        let mut body = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::var => var = Some(super::build_expr::var_ident(&child)),
+                Rule::map => source = Some(ForSource::Map(self.map_ref(child))),
+                Rule::for_range => {
+                    let mut ends = child.into_inner().filter(|c| c.as_rule() == Rule::expr).map(|e| self.expr(e));
+                    let start = ends.next().unwrap_or_else(|| placeholder(span));
+                    let end = ends.next().unwrap_or_else(|| placeholder(span));
+                    source = Some(ForSource::Range { start, end });
+                }
+                Rule::block => body = Some(self.block(child)),
+                _ => {}
+            }
+        }
+        StmtKind::For {
+            var: var.unwrap_or_else(|| super::ast::Ident { name: String::new(), span }),
+            source: source.unwrap_or_else(|| ForSource::Range { start: placeholder(span), end: placeholder(span) }),
+            body: body.unwrap_or_else(|| empty_block(span)),
+        }
+    }
+
+    /// `while (cond) { }` and `unroll(count) { }`: a parenthesized expression and a block.
+    fn loop_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
+        let span = trim::span(&pair);
+        let unroll = pair.as_rule() == Rule::unroll_stmt;
+        let mut head = None;
+        let mut body = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::expr => head = Some(self.expr(child)),
+                Rule::block => body = Some(self.block(child)),
+                _ => {}
+            }
+        }
+        let head = head.unwrap_or_else(|| placeholder(span));
+        let body = body.unwrap_or_else(|| empty_block(span));
+        match unroll {
+            true => StmtKind::Unroll { count: head, body },
+            false => StmtKind::While { cond: head, body },
         }
     }
 
@@ -202,9 +253,6 @@ impl Builder {
 
 fn with_keyword_help(diagnostic: Diagnostic, word: &str) -> Diagnostic {
     match word {
-        "while" | "for" | "unroll" => {
-            diagnostic.with_help("loops are not supported yet: write the body out once per iteration")
-        }
         "sizeof" | "offsetof" => diagnostic.with_help("write the size or offset as an integer"),
         _ => diagnostic,
     }

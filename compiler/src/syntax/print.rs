@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::ast::{Block, Expr, ExprKind, MapRef, Probe, Program, Stmt, StmtKind};
+use super::ast::{Block, Expr, ExprKind, ForSource, MapRef, Probe, Program, Stmt, StmtKind};
 use crate::span::Span;
 
 /// Renders `program` as an indented tree, one node per line.
@@ -84,6 +84,30 @@ impl Printer {
             }
             StmtKind::Return => self.line(depth, "return", stmt.span),
             StmtKind::Block(block) => self.block(depth, "block", block),
+            StmtKind::For { var, source, body } => {
+                self.line(depth, &format!("for ${}", var.name), stmt.span);
+                match source {
+                    ForSource::Map(map) => self.map(depth + 1, map),
+                    ForSource::Range { start, end } => {
+                        self.line(depth + 1, "range", start.span.to(end.span));
+                        self.expr(depth + 2, start);
+                        self.expr(depth + 2, end);
+                    }
+                }
+                self.block(depth + 1, "body", body);
+            }
+            StmtKind::While { cond, body } => {
+                self.line(depth, "while", stmt.span);
+                self.expr(depth + 1, cond);
+                self.block(depth + 1, "body", body);
+            }
+            StmtKind::Unroll { count, body } => {
+                self.line(depth, "unroll", stmt.span);
+                self.expr(depth + 1, count);
+                self.block(depth + 1, "body", body);
+            }
+            StmtKind::Break => self.line(depth, "break", stmt.span),
+            StmtKind::Continue => self.line(depth, "continue", stmt.span),
         }
     }
 
