@@ -9,12 +9,16 @@ use clap::{Parser, ValueEnum};
 #[command(name = "ferrotrace", version, about, disable_version_flag = true)]
 pub struct Cli {
     /// The program to run, given on the command line.
-    #[arg(short = 'e', value_name = "PROGRAM", conflicts_with = "file")]
+    #[arg(short = 'e', value_name = "PROGRAM")]
     pub program: Option<String>,
 
     /// A script file to run (`-` reads the script from standard input).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    /// The script's parameters: `$1`, `$2`, ... and, after `--`, `--name=value` for `getopt`.
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 
     /// List the probes matching PATTERN (all probes without one), one per line.
     #[arg(short = 'l', value_name = "PATTERN", num_args = 0..=1, default_missing_value = "*")]

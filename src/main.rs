@@ -4,6 +4,7 @@ mod cli;
 mod debug;
 mod info;
 mod listing;
+mod script_options;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -12,7 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cli::{Cli, Stage};
 use ferrotrace_compiler::diagnostic::Diagnostic;
-use ferrotrace_compiler::driver::{compile_keeping, Compiled};
+use ferrotrace_compiler::driver::{compile_with, Compiled};
+use ferrotrace_compiler::options::{CompileOptions, Params};
 use ferrotrace_compiler::render::render;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::run::{run, RunError, RunOptions, DEFAULT_MAX_PROBES};
@@ -39,10 +41,11 @@ fn main() -> ExitCode {
 /// Bytes of standard output held between flushes.
 const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
 
-/// The script and the name diagnostics call it by.
+/// The script, the name diagnostics call it by, and its parameters.
 struct Script {
     source: String,
     name: String,
+    params: Params,
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
@@ -61,7 +64,8 @@ fn execute(cli: &Cli) -> Result<u8> {
     privileges::check()?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
-    let compiled = match compile_keeping(&script.source, &catalog, debug::stages_to_keep(cli)) {
+    let options = CompileOptions { params: script.params.clone() };
+    let compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             report(&diagnostics, &script);
@@ -69,6 +73,9 @@ fn execute(cli: &Cli) -> Result<u8> {
         }
     };
     report(&compiled.warnings, &script);
+    if let Some(code) = script_options::check(&compiled.options, &script.params, &script.name)? {
+        return Ok(code);
+    }
     debug::show_stages(cli, &compiled, &script.source, &mut io::stderr().lock())?;
     if let Some(path) = &cli.emit_elf {
         std::fs::write(path, &compiled.elf).with_context(|| format!("cannot write the ELF object to `{}`", path.display()))?;
@@ -77,18 +84,24 @@ fn execute(cli: &Cli) -> Result<u8> {
     run_compiled(cli, &compiled, &script)
 }
 
+/// The script and its parameters: with `-e`, every word after the options is a parameter;
+/// otherwise the first is the script file and the rest are parameters.
 fn read_script(cli: &Cli) -> Result<Script> {
     match (&cli.program, &cli.file) {
-        (Some(program), _) => Ok(Script { source: program.clone(), name: "stdin".into() }),
+        (Some(program), file) => {
+            let mut args: Vec<String> = file.iter().map(|f| f.display().to_string()).collect();
+            args.extend(cli.args.iter().cloned());
+            Ok(Script { source: program.clone(), name: "stdin".into(), params: Params::from_args(&args) })
+        }
         (None, Some(path)) if path.as_os_str() == "-" => {
             let mut source = String::new();
             io::stdin().read_to_string(&mut source).context("cannot read the script from standard input")?;
-            Ok(Script { source, name: "stdin".into() })
+            Ok(Script { source, name: "stdin".into(), params: Params::from_args(&cli.args) })
         }
         (None, Some(path)) => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read script `{}`", path.display()))?;
             let source = String::from_utf8(bytes).with_context(|| format!("script `{}` is not UTF-8 text", path.display()))?;
-            Ok(Script { source, name: path.display().to_string() })
+            Ok(Script { source, name: path.display().to_string(), params: Params::from_args(&cli.args) })
         }
         (None, None) => bail!("no program given: use `-e 'PROGRAM'`, a script FILE, or `-` for standard input (see --help)"),
     }

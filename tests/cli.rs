@@ -91,12 +91,6 @@ fn unknown_option_exits_1_with_usage() {
 }
 
 #[test]
-fn program_and_file_together_are_refused() {
-    let outcome = run(&["-e", "begin { exit(); }", "script.bt"]);
-    insta::assert_snapshot!(outcome.transcript());
-}
-
-#[test]
 fn parse_error_points_at_the_token() {
     assert_compile_error!("begin { @x = 1 +; }");
 }

@@ -7,6 +7,7 @@ use crate::elf::{self, ElfProgram};
 use crate::lir::verify::{verify, Stage};
 use crate::lir::Function;
 use crate::manifest::{Callback, Manifest, ProgramSpec};
+use crate::options::CompileOptions;
 use crate::sema::hir;
 use crate::syntax::ast;
 use crate::{lower, regalloc, sema, syntax};
@@ -27,6 +28,8 @@ pub struct Compiled {
     /// The relocatable BPF ELF object.
     pub elf: Vec<u8>,
     pub warnings: Vec<Diagnostic>,
+    /// The named parameters the script declares with `getopt`.
+    pub options: Vec<sema::ScriptOption>,
 }
 
 /// Which intermediate stages to keep in `Compiled`. The others are dropped as soon as the next
@@ -51,10 +54,16 @@ pub fn compile(source: &str, catalog: &dyn Catalog) -> Result<Compiled, Vec<Diag
     compile_keeping(source, catalog, Keep::ALL)
 }
 
-/// Compiles `source`, keeping the stages `keep` asks for.
+/// Compiles `source` without parameters, keeping the stages `keep` asks for.
 pub fn compile_keeping(source: &str, catalog: &dyn Catalog, keep: Keep) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_with(source, catalog, &CompileOptions::default(), keep)
+}
+
+/// Compiles `source` with its parameters and settings, keeping the stages `keep` asks for.
+pub fn compile_with(source: &str, catalog: &dyn Catalog, options: &CompileOptions, keep: Keep) -> Result<Compiled, Vec<Diagnostic>> {
     let ast = syntax::parse(source)?;
-    let (hir, warnings) = sema::check(&ast, catalog)?;
+    let (hir, warnings) = sema::check_with(&ast, catalog, options)?;
+    let script_options = hir.options.clone();
     let ast = keep.ast.then_some(ast);
     let lowered = lower::lower(&hir);
     let hir = keep.hir.then_some(hir);
@@ -94,7 +103,7 @@ pub fn compile_keeping(source: &str, catalog: &dyn Catalog, keep: Keep) -> Resul
     if !keep.bpf {
         programs = Vec::new();
     }
-    Ok(Compiled { ast, hir, lir, allocated, programs, manifest, elf, warnings })
+    Ok(Compiled { ast, hir, lir, allocated, programs, manifest, elf, warnings, options: script_options })
 }
 
 /// Verifies one lowered function, allocates its registers and verifies the result; keeps the

@@ -13,6 +13,7 @@ pub mod elf;
 pub mod lir;
 pub mod lower;
 pub mod manifest;
+pub mod options;
 pub mod printf;
 pub mod pt_regs;
 pub mod regalloc;

@@ -126,7 +126,7 @@ fails!(map_given_two_aggregations, "E0402", "begin { @m = count(); @m = sum(pid)
 fails!(variable_assigned_two_types, "E0403", "begin { $x = 1; $x = comm; }");
 fails!(indexing_is_unsupported, "E0404", "begin { $x = 1; print($x[0]); }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");
-fails!(aggregation_read_as_a_value, "E0406", "begin { @c = count(); $x = @c + 1; }");
+fails!(histogram_read_as_a_value, "E0406", "begin { @h = hist(1); $x = @h + 1; }");
 fails!(negative_literal_too_small, "E0407", "begin { $x = -9223372036854775809; }");
 fails!(strings_compared_by_order, "E0408", "begin { if (comm < \"sh\") { exit(); } }");
 fails!(ternary_branches_of_different_types, "E0409", "begin { $x = pid > 1 ? 1 : \"one\"; }");
@@ -267,8 +267,8 @@ fn documented_examples() -> Vec<(String, Option<String>)> {
 }
 
 /// Every example in the error documentation reports the code it illustrates, first. E0205 needs
-/// a kernel without tracefs, E0208 one without kprobes, and E0415 is caught earlier by the parser
-/// as E0109.
+/// a kernel without tracefs, E0208 one without kprobes, E0435 a wrong option value (tested
+/// below), and E0415 is caught earlier by the parser as E0109.
 #[test]
 fn documented_examples_report_their_code() {
     let examples = documented_examples();
@@ -280,7 +280,7 @@ fn documented_examples_report_their_code() {
             Err(diagnostics) => diagnostics.iter().map(|d| d.code).collect(),
         };
         let expected = match code.as_str() {
-            "E0205" | "E0208" => vec![],
+            "E0205" | "E0208" | "E0435" => vec![],
             "E0415" => vec!["E0109"],
             _ => vec![code.as_str()],
         };
@@ -326,4 +326,23 @@ fn emitted_codes(dir: &std::path::Path) -> Vec<String> {
     codes.sort();
     codes.dedup();
     codes
+}
+
+/// An option value that does not fit its `getopt` default is reported at the `getopt`.
+#[test]
+fn option_values_must_fit_their_default() {
+    use ferrotrace_compiler::driver::{compile_with, Keep};
+    use ferrotrace_compiler::options::{CompileOptions, Params};
+    let source = r#"begin { printf("%d %d\n", getopt("n", 3), getopt("b")); }"#;
+    for (args, ok) in [(&["--n=many"][..], false), (&["--b=maybe"], false), (&["--n"], false), (&["--n=0x10", "--b=0"], true)] {
+        let options = CompileOptions { params: Params::from_args(args) };
+        let result = compile_with(source, &support::FakeCatalog, &options, Keep::default());
+        match result {
+            Ok(_) => assert!(ok, "{args:?} was accepted"),
+            Err(diagnostics) => {
+                assert!(!ok, "{args:?} was refused: {diagnostics:?}");
+                assert_eq!(diagnostics[0].code, "E0435");
+            }
+        }
+    }
 }

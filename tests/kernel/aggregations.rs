@@ -1,6 +1,7 @@
-//! Every aggregation's printed form and the order of its keys.
+//! Every aggregation's printed form, the order of its keys, and its value read in a probe.
 
 use super::*;
+use support::syscalls::{run_exiting, Abi};
 
 #[test]
 fn hist_as_in_formats_md() {
@@ -95,4 +96,39 @@ fn keyed_min_and_max_order_by_signed_value() {
                    @x[1] = max(3); @x[2] = max(1); @x[3] = max(-2); }";
     let expected = "\n\n@n[2]: -7\n@n[3]: 0\n@n[1]: 7\n@x[3]: -2\n@x[2]: 1\n@x[1]: 3\n";
     run_program(program).assert_exact(0, expected, ATTACHED_1);
+}
+
+#[test]
+fn aggregations_read_in_a_probe_combine_every_cpu() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        @c = count(); @c = count();
+        @s = sum(5); @s = sum(-7);
+        @mn = min(4); @mn = min(-3);
+        @mx = max(9);
+        @a = avg(10); @a = avg(20);
+        @k["x"] = count();
+        printf("%d %d %d %d %d %d %d\n", @c, @s, @mn, @mx, @a, @k["x"], @k["y"]);
+        exit();
+    }"#;
+    let maps = "@a: 15\n@c: 2\n@k[x]: 1\n@mn: -3\n@mx: 9\n@s: -2\n";
+    run(&["-q", "-e", program]).assert_exact(0, &format!("2 -2 -3 9 15 1 0\n\n\n{maps}"), "");
+}
+
+#[test]
+fn a_count_read_in_its_own_probe_sees_the_events_of_every_cpu() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        r#"tracepoint:syscalls:sys_enter_getppid /comm == "{}"/ {{ @c = count(); if (@c > 2) {{ printf("%d\n", @c); exit(); }} }}"#,
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    run_exiting(&comm, Abi::X86_64, &[(110, 0); 5], 0);
+    let outcome = tracer.finish();
+    assert_eq!(outcome.stdout.lines().next(), Some("3"), "{}", outcome.transcript());
 }

@@ -1,4 +1,5 @@
-//! Where a script comes from: a file with a shebang, or standard input.
+//! Where a script comes from (a file with a shebang, standard input) and the parameters given
+//! after it: positional (`$1`, `$#`, `str($1)`) and named (`getopt`).
 
 use super::*;
 
@@ -26,4 +27,53 @@ fn script_from_stdin() {
         "from stdin\n\n\n",
         ATTACHED_1,
     );
+}
+
+#[test]
+fn positional_parameters_after_a_program() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("%s %d %d\n", str($1), $2, $#); exit(); }"#;
+    run(&["-e", program, "hello", "7"]).assert_exact(0, "hello 7 2\n\n\n", ATTACHED_1);
+}
+
+#[test]
+fn positional_parameters_fold_to_numbers_or_text_and_name_probes() {
+    if !kernel_ready() {
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("ferrotrace-kernel-{}-params.bt", std::process::id()));
+    let source = "interval:ms:$1 { printf(\"%d %s %s %d|%s|%d\\n\", $1 * 2, $2, str($2 + 2), $3, str($4), $4); exit(); }\n";
+    std::fs::write(&path, source).expect("cannot write the script");
+    let outcome = run(&["-q", path.to_str().expect("temp paths are UTF-8"), "20", "words", "-3"]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(outcome.stdout, "40 words rds -3||0\n\n\n", "{}", outcome.transcript());
+    assert!(outcome.stderr.contains("warning[W0402]"), "{}", outcome.transcript());
+}
+
+#[test]
+fn getopt_reads_named_parameters_after_the_separator() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("%d %s %d %d\n", getopt("n", 3), getopt("who", "me"), getopt("v"), getopt("neg", -1)); exit(); }"#;
+    run(&["-q", "-e", program, "--", "--n=9", "--v"]).assert_exact(0, "9 me 1 -1\n\n\n", "");
+    run(&["-q", "-e", program]).assert_exact(0, "3 me 0 -1\n\n\n", "");
+}
+
+#[test]
+fn a_scripts_options_are_listed_by_help_and_checked() {
+    let program = r#"begin { printf("%d\n", getopt("n", 3, "how many")); exit(); }"#;
+    run(&["-e", program, "--", "--help"]).assert_exact(
+        0,
+        "Options of stdin (give them after `--`):\n  --n  how many (default: 3)\n",
+        "",
+    );
+    let unknown = run(&["-e", program, "--", "--m=1"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(unknown.stderr, "ERROR: unexpected script options: --m; its options are --n\n");
+    let wrong = run(&["-e", program, "--", "--n=many"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(wrong.stderr.contains("error[E0435]: command line option `--n` expects an integer (value: `many`)"), "{}", wrong.transcript());
 }

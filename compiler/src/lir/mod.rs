@@ -253,6 +253,7 @@ pub mod helper {
     pub const GET_CURRENT_TASK_BTF: u32 = 158;
     pub const FOR_EACH_MAP_ELEM: u32 = 164;
     pub const LOOP: u32 = 181;
+    pub const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
     pub const GET_ATTACH_COOKIE: u32 = 174;
     pub const PROBE_READ_USER: u32 = 112;
     pub const PROBE_READ_KERNEL: u32 = 113;
@@ -278,6 +279,7 @@ pub mod helper {
             GET_CURRENT_TASK_BTF => "get_current_task_btf",
             FOR_EACH_MAP_ELEM => "for_each_map_elem",
             LOOP => "loop",
+            MAP_LOOKUP_PERCPU_ELEM => "map_lookup_percpu_elem",
             GET_ATTACH_COOKIE => "get_attach_cookie",
             PROBE_READ_USER => "probe_read_user",
             PROBE_READ_KERNEL => "probe_read_kernel",

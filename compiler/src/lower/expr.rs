@@ -26,6 +26,7 @@ impl FnLowerer<'_> {
             ExprKind::ProbeName => Value::Reg(self.probe_value()),
             ExprKind::Local(id) => self.local_value(*id),
             ExprKind::MapRead { map, key } => self.map_read(*map, key.as_deref(), &e.ty),
+            ExprKind::AggregateRead { map, key } => self.aggregate_read(*map, key.as_deref()),
             ExprKind::TracepointField(field) => self.tracepoint_field(field),
             ExprKind::Register(register) => {
                 let dst = self.b.vreg();

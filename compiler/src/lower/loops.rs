@@ -40,7 +40,8 @@ pub(crate) struct Frame {
     stack: Place,
     /// Where the shared part starts in the scratch area.
     shared: i32,
-    /// Each variable's offset in the shared part.
+    /// Each variable's offset in the shared part; empty when the variables stay in the program
+    /// (a probe without loops whose callbacks only combine per-CPU values).
     locals: Vec<u32>,
     /// Offset of the first range start; one 8-byte word per `for` range in the probe.
     ranges: u32,
@@ -54,12 +55,14 @@ pub(crate) struct LoopExits {
 }
 
 impl Frame {
-    /// Lays out the frame of `probe` in the program being built.
-    pub(super) fn new(b: &mut Builder, probe: &hir::Probe) -> Frame {
+    /// Lays out the frame of `probe` in the program being built; its variables go in the frame
+    /// when `share_locals`.
+    pub(super) fn new(b: &mut Builder, probe: &hir::Probe, share_locals: bool) -> Frame {
         let mut size = FIXED_SHARED_BYTES;
         let locals = probe
             .locals
             .iter()
+            .filter(|_| share_locals)
             .map(|local| {
                 // A scalar is kept as its canonical 64-bit value.
                 let bytes = if local.ty.is_scalar() { 8 } else { local.ty.size().div_ceil(8) * 8 };
@@ -74,9 +77,10 @@ impl Frame {
         Frame { stack, shared, locals, ranges }
     }
 
-    /// Where variable `index` lives, seen from the function `b` builds.
-    pub(super) fn local(&self, b: &mut Builder, index: usize) -> Place {
-        self.word(b, self.locals[index])
+    /// Where variable `index` lives, seen from the function `b` builds, if in the frame.
+    pub(super) fn local(&self, b: &mut Builder, index: usize) -> Option<Place> {
+        let offset = *self.locals.get(index)?;
+        Some(self.word(b, offset))
     }
 
     /// The shared word at `offset`, seen from the function `b` builds.
@@ -197,12 +201,9 @@ impl FnLowerer<'_> {
     /// Calls `helper(first, callback, frame, 0)`; if the body can `return`, returns too when it
     /// did.
     fn call_loop(&mut self, helper: u32, first: Reg, callback: u32, body: &[Stmt]) {
-        use super::builder::Arg;
-        let frame = self.frame.clone().expect("a probe with loops has a frame");
-        let func = self.b.vreg();
-        self.b.emit(Insn::LoadFunc { dst: func, func: callback });
-        self.b.call(helper, &[Arg::Reg(first), Arg::Reg(func), Arg::Addr(frame.stack), Arg::Imm(0)]);
+        self.call_with_callback(helper, first, callback);
         if returns(body) {
+            let frame = self.frame.clone().expect("a probe with loops has a frame");
             let word = frame.word(&mut self.b, RETURNED);
             let returned = self.b.load(word, 8);
             let exit = self.exit;
@@ -210,10 +211,19 @@ impl FnLowerer<'_> {
         }
     }
 
+    /// Calls `helper(first, callback, frame, 0)`: `bpf_loop` or `bpf_for_each_map_elem`.
+    pub(super) fn call_with_callback(&mut self, helper: u32, first: Reg, callback: u32) {
+        use super::builder::Arg;
+        let frame = self.frame.clone().expect("a function with callbacks has a frame");
+        let func = self.b.vreg();
+        self.b.emit(Insn::LoadFunc { dst: func, func: callback });
+        self.b.call(helper, &[Arg::Reg(first), Arg::Reg(func), Arg::Addr(frame.stack), Arg::Imm(0)]);
+    }
+
     /// Builds a loop body as a callback taking `params` arguments, the frame's address last;
     /// `body` lowers the statements given the argument registers and says whether control
     /// reaches their end. Returns the callback's function index.
-    fn callback(&mut self, params: u8, body: impl FnOnce(&mut FnLowerer<'_>, &[Reg]) -> bool) -> u32 {
+    pub(super) fn callback(&mut self, params: u8, body: impl FnOnce(&mut FnLowerer<'_>, &[Reg]) -> bool) -> u32 {
         let parent_frame = self.frame.clone().expect("a probe with loops has a frame");
         let name = format!("{}_cb", self.b.func.name);
         let mut b = Builder::new(name);
@@ -238,16 +248,11 @@ impl FnLowerer<'_> {
         });
         let exits = LoopExits { next: b.label(), stop: b.label() };
         let exit = b.label();
-        let locals = self
-            .probe
-            .locals
-            .iter()
-            .enumerate()
-            .map(|(i, local)| {
-                let place = frame.local(&mut b, i);
-                if local.ty.is_scalar() { LocalSlot::ScalarMem(place) } else { LocalSlot::Mem(place) }
-            })
-            .collect();
+        let mut locals = Vec::with_capacity(frame.locals.len());
+        for (i, local) in self.probe.locals.iter().enumerate() {
+            let Some(place) = frame.local(&mut b, i) else { break };
+            locals.push(if local.ty.is_scalar() { LocalSlot::ScalarMem(place) } else { LocalSlot::Mem(place) });
+        }
         let mut body_fn = FnLowerer {
             cx: &mut *self.cx,
             b,

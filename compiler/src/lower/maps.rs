@@ -13,7 +13,7 @@ use crate::types::{tuple_layout, Ty};
 const BPF_ANY: i64 = 0;
 
 impl FnLowerer<'_> {
-    fn user_map(&self, map: MapIdx) -> &UserMap {
+    pub(super) fn user_map(&self, map: MapIdx) -> &UserMap {
         match &self.cx.maps[map.0 as usize].role {
             MapRole::User(user) => user,
             _ => unreachable!("hir map indices are the first manifest maps"),
@@ -21,7 +21,7 @@ impl FnLowerer<'_> {
     }
 
     /// The packed kernel key for `@map[key]`, leaving room for a trailing bucket index.
-    fn map_key(&mut self, map: MapIdx, key: Option<&Expr>, bucket: Option<Reg>) -> Place {
+    pub(super) fn map_key(&mut self, map: MapIdx, key: Option<&Expr>, bucket: Option<Reg>) -> Place {
         let user = self.user_map(map).clone();
         let key_layout = tuple_layout(&user.key);
         match user.storage {

@@ -14,6 +14,7 @@ mod dispatch;
 mod expr;
 mod loops;
 mod maps;
+mod percpu;
 mod stmt;
 
 use std::collections::{HashMap, HashSet};
@@ -243,12 +244,14 @@ impl<'l> FnLowerer<'l> {
         let ctx = b.vreg();
         b.mov(ctx, Reg::R1);
         let exit = b.label();
-        let frame = probe.body.iter().any(hir::Stmt::has_loop).then(|| loops::Frame::new(&mut b, probe));
+        let loops = probe.body.iter().any(hir::Stmt::has_loop);
+        let frame = (loops || percpu::reads_aggregates(probe)).then(|| loops::Frame::new(&mut b, probe, loops));
         let mut locals = Vec::with_capacity(probe.locals.len());
         for (i, local) in probe.locals.iter().enumerate() {
-            locals.push(match &frame {
-                Some(frame) if local.ty.is_scalar() => LocalSlot::ScalarMem(frame.local(&mut b, i)),
-                Some(frame) => LocalSlot::Mem(frame.local(&mut b, i)),
+            let shared = frame.as_ref().and_then(|frame| frame.local(&mut b, i));
+            locals.push(match shared {
+                Some(place) if local.ty.is_scalar() => LocalSlot::ScalarMem(place),
+                Some(place) => LocalSlot::Mem(place),
                 None if local.ty.is_scalar() => LocalSlot::Reg(b.vreg()),
                 None => LocalSlot::Mem(b.alloc(local.ty.size())),
             });

@@ -27,6 +27,7 @@ impl Checker {
             "clear" | "zero" => self.map_action(name, args, span),
             "delete" => self.delete(name, args, span, cx),
             "str" => self.str_call(name, args, span, cx),
+            "getopt" => self.getopt(name, args, span),
             other => match ferrotrace_stdlib::function(other) {
                 Some(f) if f.kind == FunctionKind::Aggregation => self.error_expr(
                     Diagnostic::error("E0501", format!("`{other}()` can only be assigned to a map"))
@@ -183,6 +184,9 @@ impl Checker {
             [ptr, size] => (ptr, Some(size)),
             _ => return self.error_expr(arity(name, "a pointer and an optional length", args.len(), span), span),
         };
+        if let Some(text) = self.positional_text(ptr, size, span) {
+            return text;
+        }
         let ptr = self.expr(ptr, cx);
         let size_expr = size.map(|s| self.expr(s, cx));
         let buffer = match size_expr.as_ref().map(|s| (&s.kind, &s.ty)) {

@@ -25,6 +25,11 @@ impl Checker {
             ast::ExprKind::Bool(b) => Expr::new(ExprKind::Bool(*b), Ty::Bool, span),
             ast::ExprKind::Ident(name) => self.ident(name, span, cx),
             ast::ExprKind::Var(name) => self.read_local(name, span, cx),
+            ast::ExprKind::Positional(n) => self.positional(*n, span),
+            ast::ExprKind::ParamCount => {
+                let count = self.params.positional.len() as u64;
+                Expr::new(ExprKind::Int(count), Ty::Int(literal_type(count)), span)
+            }
             ast::ExprKind::Map(map) => self.read_map(map, cx),
             ast::ExprKind::Call { name, args } => self.call(name, args, span, cx),
             ast::ExprKind::Unary { op, expr } => self.unary(*op, expr, span, cx),
@@ -174,11 +179,15 @@ impl Checker {
         let (idx, key) = self.map_ref(map, cx);
         let ty = match self.maps.read(idx).value.as_ref().map(|v| v.0.clone()) {
             Some(MapValue::Plain(ty)) => ty,
+            Some(MapValue::Count) => return aggregate_read(idx, key, Ty::U64, map.span),
+            Some(MapValue::Sum(int) | MapValue::Min(int) | MapValue::Max(int) | MapValue::Avg(int)) => {
+                return aggregate_read(idx, key, Ty::Int(int), map.span);
+            }
             Some(other) => {
                 return self.error_expr(
                     Diagnostic::error("E0406", format!("the value of `@{}` cannot be read in a probe", map.name))
                         .with_primary(map.span, format!("it holds a `{}()` aggregation", other.function_name()))
-                        .with_help(format!("aggregations are read when printed: `print(@{})`", map.name)),
+                        .with_help(format!("only count, sum, min, max and avg values can be read; print this one: `print(@{})`", map.name)),
                     map.span,
                 );
             }
@@ -451,8 +460,13 @@ fn builtin(name: &str, span: Span) -> Option<Expr> {
     Some(Expr::new(ExprKind::Builtin(builtin), ty, span))
 }
 
+/// The value of an aggregation map, its CPUs' values combined.
+fn aggregate_read(map: hir::MapIdx, key: Option<Expr>, ty: Ty, span: Span) -> Expr {
+    Expr::new(ExprKind::AggregateRead { map, key: key.map(Box::new) }, ty, span)
+}
+
 /// The smallest unsigned type that holds a literal (bpftrace types `1` as `uint8`).
-fn literal_type(v: u64) -> IntTy {
+pub(crate) fn literal_type(v: u64) -> IntTy {
     let bits = match v {
         0..=0xff => 8,
         0x100..=0xffff => 16,
@@ -463,7 +477,7 @@ fn literal_type(v: u64) -> IntTy {
 }
 
 /// `-v` folded into a signed literal of the smallest type, if it fits in an int64.
-fn negative_literal(v: u64, span: Span) -> Option<Expr> {
+pub(crate) fn negative_literal(v: u64, span: Span) -> Option<Expr> {
     let value = 0i64.checked_sub_unsigned(v)?;
     let bits = if value >= i64::from(i8::MIN) {
         8

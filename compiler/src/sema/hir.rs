@@ -29,6 +29,8 @@ pub struct Program {
     pub probe_names: Vec<String>,
     /// How the kernel's helpers behave, as far as the program's lowering depends on it.
     pub helpers: HelperBehaviour,
+    /// The named parameters the script declares with `getopt`.
+    pub options: Vec<super::ScriptOption>,
 }
 
 /// A script map with its final key and value types.
@@ -162,6 +164,9 @@ pub enum ExprKind {
     Local(LocalId),
     /// `@m[key]` read as a value; a missing key reads as zero.
     MapRead { map: MapIdx, key: Option<Box<Expr>> },
+    /// The value of a `count()`, `sum()`, `min()`, `max()` or `avg()` map read in a probe: its
+    /// per-CPU values combined, as printing the map would.
+    AggregateRead { map: MapIdx, key: Option<Box<Expr>> },
     /// `args.field` of a tracepoint record.
     TracepointField(TracepointField),
     /// `arg0`..`arg5` or `retval` of a kprobe: a 64-bit register read from its `pt_regs`.
@@ -220,7 +225,9 @@ impl Expr {
             | ExprKind::Local(_)
             | ExprKind::TracepointField(_)
             | ExprKind::Register(_) => {}
-            ExprKind::MapRead { key, .. } | ExprKind::Delete { key, .. } => key.iter().for_each(|k| each(k)),
+            ExprKind::MapRead { key, .. } | ExprKind::AggregateRead { key, .. } | ExprKind::Delete { key, .. } => {
+                key.iter().for_each(|k| each(k))
+            }
             ExprKind::ReadStr { ptr, size, .. } => {
                 each(ptr);
                 size.iter().for_each(|s| each(s));
@@ -255,23 +262,52 @@ impl Expr {
 }
 
 impl Stmt {
+    /// Calls `f` on every expression in this statement and the statements nested in it.
+    pub fn walk_exprs(&self, f: &mut impl FnMut(&Expr)) {
+        let mut each = |e: &Expr| e.walk(f);
+        match &self.kind {
+            StmtKind::Expr(e) => each(e),
+            StmtKind::AssignLocal { value, .. } => each(value),
+            StmtKind::AssignMap { key, value, .. } => {
+                key.iter().for_each(&mut each);
+                each(value);
+            }
+            StmtKind::Aggregate { key, arg, .. } => key.iter().chain(arg).for_each(each),
+            StmtKind::If { cond, then_body, else_body } => {
+                each(cond);
+                then_body.iter().chain(else_body).for_each(|s| s.walk_exprs(f));
+            }
+            StmtKind::Return | StmtKind::Break | StmtKind::Continue => {}
+            StmtKind::Block(body) | StmtKind::ForMap { body, .. } => body.iter().for_each(|s| s.walk_exprs(f)),
+            StmtKind::ForRange { start, end, body, .. } => {
+                each(start);
+                each(end);
+                body.iter().for_each(|s| s.walk_exprs(f));
+            }
+            StmtKind::While { cond, body } => {
+                each(cond);
+                body.iter().for_each(|s| s.walk_exprs(f));
+            }
+        }
+    }
+
     /// Whether this statement (or anything nested in it) reads or writes local `id`.
     pub fn mentions_local(&self, id: LocalId) -> bool {
+        let mut found = self.assigns_local(id);
+        self.walk_exprs(&mut |e| found |= matches!(e.kind, ExprKind::Local(l) if l == id));
+        found
+    }
+
+    /// Whether this statement or one nested in it gives local `id` a value.
+    fn assigns_local(&self, id: LocalId) -> bool {
         match &self.kind {
-            StmtKind::Expr(e) => e.mentions_local(id),
-            StmtKind::AssignLocal { local, value } => *local == id || value.mentions_local(id),
-            StmtKind::AssignMap { key, value, .. } => key.iter().any(|k| k.mentions_local(id)) || value.mentions_local(id),
-            StmtKind::Aggregate { key, arg, .. } => key.iter().chain(arg).any(|e| e.mentions_local(id)),
-            StmtKind::If { cond, then_body, else_body } => {
-                cond.mentions_local(id) || then_body.iter().chain(else_body).any(|s| s.mentions_local(id))
+            StmtKind::AssignLocal { local, .. } => *local == id,
+            StmtKind::ForRange { var, body, .. } | StmtKind::ForMap { var, body, .. } => {
+                *var == id || body.iter().any(|s| s.assigns_local(id))
             }
-            StmtKind::Return | StmtKind::Break | StmtKind::Continue => false,
-            StmtKind::Block(body) => body.iter().any(|s| s.mentions_local(id)),
-            StmtKind::ForRange { var, start, end, body } => {
-                *var == id || start.mentions_local(id) || end.mentions_local(id) || body.iter().any(|s| s.mentions_local(id))
-            }
-            StmtKind::ForMap { var, body, .. } => *var == id || body.iter().any(|s| s.mentions_local(id)),
-            StmtKind::While { cond, body } => cond.mentions_local(id) || body.iter().any(|s| s.mentions_local(id)),
+            StmtKind::If { then_body, else_body, .. } => then_body.iter().chain(else_body).any(|s| s.assigns_local(id)),
+            StmtKind::Block(body) | StmtKind::While { body, .. } => body.iter().any(|s| s.assigns_local(id)),
+            _ => false,
         }
     }
 

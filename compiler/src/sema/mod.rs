@@ -9,6 +9,7 @@ mod calls;
 mod dispatch;
 mod expr;
 pub mod hir;
+mod params;
 pub mod print;
 mod probes;
 mod stmt;
@@ -16,6 +17,7 @@ mod tables;
 mod unify;
 
 pub use expr::COMM_SIZE;
+pub use params::ScriptOption;
 pub use probes::glob_match;
 pub use unify::storage;
 
@@ -24,6 +26,7 @@ use std::collections::HashMap;
 use crate::catalog::{Catalog, HelperBehaviour, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
+use crate::options::{CompileOptions, Params};
 use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Ty;
@@ -34,23 +37,33 @@ use tables::{Locals, MapTable};
 /// The default size of strings read by `str()` and `__data_loc` fields (bpftrace's `max_strlen`).
 pub const MAX_STRLEN: u32 = 1024;
 
-/// Checks `program` against the kernel facts in `catalog`.
+/// Checks `program` against the kernel facts in `catalog`, with no parameters.
 ///
 /// Returns the HIR and any warnings, or every diagnostic when there is an error.
 pub fn check(program: &ast::Program, catalog: &dyn Catalog) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
+    check_with(program, catalog, &CompileOptions::default())
+}
+
+/// Checks `program` against the kernel facts in `catalog` and the script's `options`.
+pub fn check_with(
+    program: &ast::Program,
+    catalog: &dyn Catalog,
+    options: &CompileOptions,
+) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let expanded = expand_probes(program, catalog, &mut diags);
-    let (checked, mut checker) = check_probes(&expanded);
+    let expanded = expand_probes(program, catalog, &options.params, &mut diags);
+    let (checked, mut checker) = check_probes(&expanded, &options.params);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
+    let options = std::mem::take(&mut checker.script_options);
     let maps = checker.finish_maps(&mut diags);
     dedup(&mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers, options }, diags))
 }
 
 /// The checked probes, with tracepoints that can share a program folded together.
@@ -145,10 +158,18 @@ struct ExpandedProbe<'a> {
     written: String,
 }
 
-fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> Vec<ExpandedProbe<'a>> {
+fn expand_probes<'a>(
+    program: &'a ast::Program,
+    catalog: &dyn Catalog,
+    params: &Params,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ExpandedProbe<'a>> {
     let mut out = Vec::new();
     for block in &program.probes {
-        for ap in &block.attach_points {
+        for written in &block.attach_points {
+            // `interval:s:$1`: positional parameters are text in attach points.
+            let substituted = written.raw.contains('$').then(|| substitute_params(written, params));
+            let ap = substituted.as_ref().unwrap_or(written);
             match probes::resolve(ap, catalog) {
                 Ok(resolved) => out.extend(
                     resolved.into_iter().map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
@@ -162,6 +183,14 @@ fn expand_probes<'a>(program: &'a ast::Program, catalog: &dyn Catalog, diags: &m
     out
 }
 
+/// The attach point with its `$N` and `$#` replaced by the parameters' text.
+fn substitute_params(ap: &ast::AttachPoint, params: &Params) -> ast::AttachPoint {
+    let raw = params.substitute(&ap.raw);
+    let mut pieces = raw.split(':');
+    let provider = pieces.next().unwrap_or_default().to_string();
+    ast::AttachPoint { provider, parts: pieces.map(str::to_string).collect(), raw: raw.clone(), span: ap.span }
+}
+
 /// How many times `check_probes` walks the script to settle the map types before it reports
 /// against whatever they are then.
 const MAX_SWEEPS: usize = 4;
@@ -170,8 +199,16 @@ const MAX_SWEEPS: usize = 4;
 /// probe and assigned in a later one. A walk that consulted each map's types only after their
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
-fn check_probes(expanded: &[ExpandedProbe<'_>]) -> (Vec<hir::Probe>, Checker) {
-    let mut checker = Checker { maps: MapTable::default(), diags: Vec::new(), quiet: false, held_back: 0, reads_comm: false };
+fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params) -> (Vec<hir::Probe>, Checker) {
+    let mut checker = Checker {
+        maps: MapTable::default(),
+        diags: Vec::new(),
+        quiet: false,
+        held_back: 0,
+        reads_comm: false,
+        params: params.clone(),
+        script_options: Vec::new(),
+    };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
         let probes = checker.sweep(expanded);
@@ -206,6 +243,10 @@ pub(crate) struct Checker {
     held_back: usize,
     /// Some probe reads `comm`, whose lowering depends on how the kernel pads it.
     reads_comm: bool,
+    /// The script's command-line parameters.
+    params: Params,
+    /// The named parameters `getopt` declares, in order of first use.
+    script_options: Vec<params::ScriptOption>,
 }
 
 /// What the checker knows about the probe being checked.
@@ -232,6 +273,7 @@ impl Checker {
     /// Checks every probe once, keeping only this walk's diagnostics.
     fn sweep(&mut self, expanded: &[ExpandedProbe<'_>]) -> Vec<hir::Probe> {
         self.diags.clear();
+        self.script_options.clear();
         let mut probes = Vec::with_capacity(expanded.len());
         for (probe_id, probe) in expanded.iter().enumerate() {
             probes.push(self.check_probe(probe, probe_id as u32));

@@ -111,6 +111,9 @@ fn expr(e: &Expr) -> String {
         ExprKind::ProbeName => "probe".to_string(),
         ExprKind::Local(id) => format!("local#{}", id.0),
         ExprKind::MapRead { map, key } => format!("map#{}[{}]", map.0, key.as_deref().map(expr).unwrap_or_default()),
+        ExprKind::AggregateRead { map, key } => {
+            format!("all_cpus(map#{}[{}])", map.0, key.as_deref().map(expr).unwrap_or_default())
+        }
         ExprKind::TracepointField(f) => format!("args.{}@{}", f.name, f.offset),
         ExprKind::Register(register) => format!("{}@pt_regs+{}", register.builtin, register.offset),
         ExprKind::ReadStr { ptr, size, user } => {

@@ -176,9 +176,9 @@ impl Checker {
         let mut value = self.expr(value, cx);
         if let Some(op) = op {
             if let Some(Some(aggregation)) = self.maps.read(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
-                self.report(Diagnostic::error("E0406", format!("the value of `@{}` cannot be read in a probe", map.name))
-                    .with_primary(span, format!("`{}=` reads it, but it holds a `{aggregation}()` aggregation", op.symbol()))
-                    .with_help(format!("aggregations are read when printed: `print(@{})`", map.name)));
+                self.report(Diagnostic::error("E0406", format!("`@{}` holds a `{aggregation}()` aggregation, which `{}=` cannot update", map.name, op.symbol()))
+                    .with_primary(span, "updates an aggregation")
+                    .with_help(format!("assign the aggregation again, e.g. `@{} = {aggregation}(...)`", map.name)));
                 return None;
             }
             let current = Expr::new(ExprKind::MapRead { map: idx, key: key.clone().map(Box::new) }, self.plain_value(idx), map.span);

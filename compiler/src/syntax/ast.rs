@@ -119,6 +119,10 @@ pub enum ExprKind {
     Ident(String),
     /// `$name` (stored without the `$`).
     Var(String),
+    /// `$1`, `$2`, ...: a positional parameter (`$0` is refused later).
+    Positional(u64),
+    /// `$#`: how many positional parameters the script was given.
+    ParamCount,
     /// `@name` or `@name[keys]` read as a value.
     Map(MapRef),
     /// `name(args)`

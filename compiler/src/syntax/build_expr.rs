@@ -227,6 +227,10 @@ impl Builder {
             Rule::string_lit => ExprKind::Str(self.string(pair)),
             Rule::bool_lit => ExprKind::Bool(pair.as_str() == "true"),
             Rule::var => ExprKind::Var(var_ident(&pair).name),
+            Rule::positional => match &pair.as_str()[1..] {
+                "#" => ExprKind::ParamCount,
+                digits => ExprKind::Positional(digits.parse().unwrap_or(u64::MAX)),
+            },
             Rule::map => {
                 let map = self.map_ref(pair);
                 return Expr { span: map.span, kind: ExprKind::Map(map) };

@@ -5,7 +5,7 @@ mod build;
 mod build_expr;
 pub mod codes;
 mod delimiters;
-mod literal;
+pub mod literal;
 mod parse;
 mod pest_error;
 mod trim;

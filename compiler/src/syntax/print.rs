@@ -128,6 +128,8 @@ impl Printer {
             ExprKind::Bool(value) => self.line(depth, &format!("bool {value}"), span),
             ExprKind::Ident(name) => self.line(depth, &format!("ident {name}"), span),
             ExprKind::Var(name) => self.line(depth, &format!("var ${name}"), span),
+            ExprKind::Positional(n) => self.line(depth, &format!("param ${n}"), span),
+            ExprKind::ParamCount => self.line(depth, "param $#", span),
             ExprKind::Map(map) => self.map(depth, map),
             ExprKind::Call { name, args } => self.children(depth, &format!("call {}", name.name), span, args),
             ExprKind::Unary { op, expr } => self.nested(depth, &format!("unary {}", op.symbol()), span, expr),

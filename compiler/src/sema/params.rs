@@ -1,0 +1,227 @@
+//! The script's positional parameters in expressions: `$1` folds to the literal its text
+//! spells (an integer when it reads as one, else a string), `$#` to their count, and
+//! `str($1)` to the text itself; `getopt("name", default)` to the value of `--name` given
+//! after `--`, typed by its default.
+
+use super::expr::{literal_type, negative_literal};
+use super::hir::{Expr, ExprKind};
+use super::Checker;
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+use crate::syntax::ast;
+use crate::syntax::literal::decode_int;
+use crate::types::{IntTy, Ty};
+
+impl Checker {
+    /// `$n` as a literal: an integer if its text is one (`-` allowed), a string otherwise, and
+    /// `0` with a warning when it was not given or is empty.
+    pub(crate) fn positional(&mut self, n: u64, span: Span) -> Expr {
+        if n == 0 {
+            return self.error_expr(
+                Diagnostic::error("E0431", "there is no `$0`")
+                    .with_primary(span, "positional parameters start at `$1`")
+                    .with_help("`$1` is the first word after the script on the command line"),
+                span,
+            );
+        }
+        let text = self.params.positional(n).unwrap_or("").to_string();
+        if text.is_empty() {
+            self.report(Diagnostic::warning("W0402", format!("positional parameter ${n} is empty or not provided"))
+                .with_primary(span, "reads as 0")
+                .with_help(format!("give at least {n} parameter(s) after the script")));
+            return Expr::new(ExprKind::Int(0), Ty::Int(literal_type(0)), span);
+        }
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.as_str()),
+        };
+        match decode_int(digits) {
+            Ok(value) if !negative => Expr::new(ExprKind::Int(value), Ty::Int(literal_type(value)), span),
+            Ok(value) => negative_literal(value, span).unwrap_or_else(|| string_literal(text.as_bytes(), span)),
+            Err(_) => string_literal(text.as_bytes(), span),
+        }
+    }
+
+    /// `str($n)`, `str($n + k)` (the text from byte `k`) and `str($n, len)`: the parameter's
+    /// text as given, whatever it spells; `None` when `arg` is not a positional parameter.
+    pub(crate) fn positional_text(&mut self, arg: &ast::Expr, len: Option<&ast::Expr>, span: Span) -> Option<Expr> {
+        let (n, skip) = match &arg.kind {
+            ast::ExprKind::Positional(n) => (*n, 0),
+            ast::ExprKind::Binary { op: ast::BinOp::Add, lhs, rhs } => match (&lhs.kind, &rhs.kind) {
+                (ast::ExprKind::Positional(n), ast::ExprKind::Int(k)) => (*n, *k),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let text = self.params.positional(n).unwrap_or("").as_bytes();
+        let Some(rest) = usize::try_from(skip).ok().and_then(|skip| text.get(skip..)) else {
+            return Some(self.error_expr(
+                Diagnostic::error("E0432", format!("`str(${n} + {skip})` starts past the end of `${n}`"))
+                    .with_primary(arg.span, format!("`${n}` is {} bytes long", text.len())),
+                span,
+            ));
+        };
+        let limit = match len.map(|l| &l.kind) {
+            None => rest.len(),
+            Some(ast::ExprKind::Int(len)) => rest.len().min(usize::try_from(*len).unwrap_or(usize::MAX)),
+            Some(_) => return None,
+        };
+        Some(string_literal(&rest[..limit], span))
+    }
+}
+
+fn string_literal(bytes: &[u8], span: Span) -> Expr {
+    Expr::new(ExprKind::Str(bytes.to_vec()), Ty::Str(bytes.len() as u32 + 1), span)
+}
+
+/// A named parameter the script declares with `getopt`, for `-- --help` and for refusing
+/// options it does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptOption {
+    pub name: String,
+    /// The default as the script spells it: `false`, `3`, `"text"`.
+    pub default: String,
+    pub doc: Option<String>,
+}
+
+/// The kind of value a `getopt` takes, from its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OptionDefault {
+    Bool(bool),
+    Int(i128),
+    Str(Vec<u8>),
+}
+
+impl Checker {
+    /// `getopt("name"[, default[, "description"]])`.
+    pub(crate) fn getopt(&mut self, name_ident: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
+        let (name, default, doc) = match args {
+            [name] => (name, None, None),
+            [name, default] => (name, Some(default), None),
+            [name, default, doc] => (name, Some(default), Some(doc)),
+            _ => {
+                let message = format!("`getopt` takes a name, a default and a description, but was given {} argument(s)", args.len());
+                return self.error_expr(
+                    Diagnostic::error("E0513", message).with_primary(span, "wrong number of arguments").with_secondary(name_ident.span, "this function"),
+                    span,
+                );
+            }
+        };
+        let ast::ExprKind::Str(name_bytes) = &name.kind else {
+            return self.error_expr(
+                Diagnostic::error("E0433", "the first argument of `getopt` must be a string literal").with_primary(name.span, "not a string literal"),
+                span,
+            );
+        };
+        let option = String::from_utf8_lossy(name_bytes).into_owned();
+        let default_value = match default.map(|d| &d.kind) {
+            None => OptionDefault::Bool(false),
+            Some(ast::ExprKind::Bool(b)) => OptionDefault::Bool(*b),
+            Some(ast::ExprKind::Int(v)) => OptionDefault::Int(i128::from(*v)),
+            Some(ast::ExprKind::Unary { op: ast::UnaryOp::Neg, expr }) if matches!(expr.kind, ast::ExprKind::Int(_)) => {
+                let ast::ExprKind::Int(v) = expr.kind else { unreachable!() };
+                OptionDefault::Int(-i128::from(v))
+            }
+            Some(ast::ExprKind::Str(s)) => OptionDefault::Str(s.clone()),
+            Some(_) => {
+                let default = default.expect("matched Some");
+                return self.error_expr(
+                    Diagnostic::error("E0433", "the default of `getopt` must be a string, integer or boolean literal")
+                        .with_primary(default.span, "not a literal"),
+                    span,
+                );
+            }
+        };
+        let doc = match doc.map(|d| &d.kind) {
+            None => None,
+            Some(ast::ExprKind::Str(d)) => Some(String::from_utf8_lossy(d).into_owned()),
+            Some(_) => {
+                let doc = doc.expect("matched Some");
+                return self.error_expr(
+                    Diagnostic::error("E0433", "the description of `getopt` must be a string literal").with_primary(doc.span, "not a string literal"),
+                    span,
+                );
+            }
+        };
+        let spelled = match &default_value {
+            OptionDefault::Bool(b) => b.to_string(),
+            OptionDefault::Int(v) => v.to_string(),
+            OptionDefault::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
+        };
+        if let Some(known) = self.script_options.iter().find(|o| o.name == option) {
+            if known.default != spelled {
+                let message = format!("option `--{option}` has two different defaults");
+                let diag = Diagnostic::error("E0434", message)
+                    .with_primary(default.map_or(span, |d| d.span), format!("here it is {spelled}"))
+                    .with_note(format!("elsewhere it is {}", known.default));
+                return self.error_expr(diag, span);
+            }
+        } else {
+            self.script_options.push(ScriptOption { name: option.clone(), default: spelled, doc });
+        }
+        let given = self.params.named.iter().rev().find(|p| p.name == option).map(|p| p.value.clone());
+        match option_value(&default_value, given) {
+            Ok(expr) => Expr::new(expr.0, expr.1, span),
+            Err(expects) => {
+                let shown = self.params.named.iter().rev().find(|p| p.name == option).and_then(|p| p.value.clone()).unwrap_or_default();
+                self.error_expr(
+                    Diagnostic::error("E0435", format!("command line option `--{option}` expects {expects} (value: `{shown}`)"))
+                        .with_primary(span, format!("`--{option}` declared here"))
+                        .with_help(format!("pass it after `--`, e.g. `-- --{option}={}`", example(&default_value))),
+                    span,
+                )
+            }
+        }
+    }
+}
+
+/// The literal an option's value stands for, or what it should have been.
+fn option_value(default: &OptionDefault, given: Option<Option<String>>) -> Result<(ExprKind, Ty), &'static str> {
+    match (default, given) {
+        (OptionDefault::Bool(b), None) => Ok((ExprKind::Bool(*b), Ty::Bool)),
+        (OptionDefault::Bool(_), Some(None)) => Ok((ExprKind::Bool(true), Ty::Bool)),
+        (OptionDefault::Bool(_), Some(Some(value))) => match value.as_str() {
+            "true" | "1" => Ok((ExprKind::Bool(true), Ty::Bool)),
+            "false" | "0" => Ok((ExprKind::Bool(false), Ty::Bool)),
+            _ => Err("a boolean (true, false, 1 or 0)"),
+        },
+        (OptionDefault::Int(v), given) => {
+            let signed = *v < 0;
+            let value = match given {
+                None => *v,
+                Some(None) => return Err("an integer"),
+                Some(Some(text)) => parse_int(&text).ok_or("an integer")?,
+            };
+            let fits = if signed { i64::try_from(value).is_ok() } else { u64::try_from(value).is_ok() };
+            if !fits {
+                return Err("an integer in range");
+            }
+            let ty = if signed { IntTy::I64 } else { IntTy::U64 };
+            Ok((ExprKind::Int(value as u64), Ty::Int(ty)))
+        }
+        (OptionDefault::Str(s), given) => {
+            let bytes = match given {
+                None => s.clone(),
+                Some(None) => return Err("a string"),
+                Some(Some(text)) => text.into_bytes(),
+            };
+            let ty = Ty::Str(bytes.len() as u32 + 1);
+            Ok((ExprKind::Str(bytes), ty))
+        }
+    }
+}
+
+fn parse_int(text: &str) -> Option<i128> {
+    match text.strip_prefix('-') {
+        Some(digits) => decode_int(digits).ok().map(|v| -i128::from(v)),
+        None => decode_int(text).ok().map(i128::from),
+    }
+}
+
+fn example(default: &OptionDefault) -> &'static str {
+    match default {
+        OptionDefault::Bool(_) => "true",
+        OptionDefault::Int(_) => "10",
+        OptionDefault::Str(_) => "text",
+    }
+}
