@@ -14,10 +14,11 @@ use clap::Parser;
 use cli::{Cli, Stage};
 use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Compiled};
+use ferrotrace_compiler::config::Config;
 use ferrotrace_compiler::options::{CompileOptions, Params};
 use ferrotrace_compiler::render::render;
 use ferrotrace_runtime::catalog::KernelCatalog;
-use ferrotrace_runtime::run::{run, RunError, RunOptions, DEFAULT_MAX_PROBES};
+use ferrotrace_runtime::run::{run, RunError, RunOptions};
 use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{privileges, LoadError};
 
@@ -64,7 +65,7 @@ fn execute(cli: &Cli) -> Result<u8> {
     privileges::check()?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
-    let options = CompileOptions { params: script.params.clone() };
+    let options = CompileOptions { params: script.params.clone(), env: config_environment()? };
     let compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
@@ -112,7 +113,6 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
         quiet: cli.quiet,
         dry_run: cli.dry_run,
         verifier_log: cli.shows(Stage::Verifier),
-        max_probes: max_probes()?,
     };
     // Block-buffered: the runner flushes after each batch of records, not after every line.
     let mut stdout = io::BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout().lock());
@@ -130,13 +130,13 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
     }
 }
 
-/// bpftrace's `max_probes`, from `BPFTRACE_MAX_PROBES` when set.
-fn max_probes() -> Result<usize> {
-    const VAR: &str = "BPFTRACE_MAX_PROBES";
-    match std::env::var(VAR) {
-        Err(_) => Ok(DEFAULT_MAX_PROBES),
-        Ok(value) => value.trim().parse().with_context(|| format!("{VAR}=`{value}` is not a whole number of probes")),
+/// The `BPFTRACE_*` environment variables, checked: they override the script's config block.
+fn config_environment() -> Result<Vec<(String, String)>> {
+    let vars: Vec<(String, String)> = std::env::vars().filter(|(name, _)| name.starts_with("BPFTRACE_")).collect();
+    for warning in Config::default().apply_environment(&vars).map_err(anyhow::Error::msg)? {
+        eprintln!("WARNING: {warning}");
     }
+    Ok(vars)
 }
 
 /// Renders diagnostics to stderr, in color on a terminal.

@@ -7,6 +7,7 @@
 pub mod bpf;
 pub mod buckets;
 pub mod catalog;
+pub mod config;
 pub mod diagnostic;
 pub mod driver;
 pub mod elf;

@@ -20,6 +20,38 @@ pub struct Manifest {
     pub actions: Vec<Action>,
     /// The names the `probe` builtin's values index, e.g. `tracepoint:syscalls:sys_enter_openat`.
     pub probe_names: Vec<String>,
+    /// How the script's configuration asks the runtime to behave.
+    pub settings: RuntimeSettings,
+}
+
+/// The configuration keys the runtime acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeSettings {
+    /// Print every map at exit (`print_maps_on_exit`).
+    pub print_maps_on_exit: bool,
+    /// Refuse to attach more probes than this (`max_probes`).
+    pub max_probes: u32,
+    /// The license the programs are loaded under (`license`).
+    pub license: String,
+    /// Bytes of verifier log kept for a rejected program (`log_size`).
+    pub log_size: u32,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> RuntimeSettings {
+        RuntimeSettings::from(&crate::config::Config::default())
+    }
+}
+
+impl From<&crate::config::Config> for RuntimeSettings {
+    fn from(config: &crate::config::Config) -> RuntimeSettings {
+        RuntimeSettings {
+            print_maps_on_exit: config.print_maps_on_exit,
+            max_probes: config.max_probes,
+            license: config.license.clone(),
+            log_size: config.log_size,
+        }
+    }
 }
 
 impl Manifest {

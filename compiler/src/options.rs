@@ -72,6 +72,9 @@ impl Params {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompileOptions {
     pub params: Params,
+    /// The `BPFTRACE_<KEY>` environment variables, which override the script's config block.
+    /// The caller checks them first (`Config::apply_environment`); here a bad one is ignored.
+    pub env: Vec<(String, String)>,
 }
 
 #[cfg(test)]

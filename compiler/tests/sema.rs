@@ -335,7 +335,7 @@ fn option_values_must_fit_their_default() {
     use ferrotrace_compiler::options::{CompileOptions, Params};
     let source = r#"begin { printf("%d %d\n", getopt("n", 3), getopt("b")); }"#;
     for (args, ok) in [(&["--n=many"][..], false), (&["--b=maybe"], false), (&["--n"], false), (&["--n=0x10", "--b=0"], true)] {
-        let options = CompileOptions { params: Params::from_args(args) };
+        let options = CompileOptions { params: Params::from_args(args), ..CompileOptions::default() };
         let result = compile_with(source, &support::FakeCatalog, &options, Keep::default());
         match result {
             Ok(_) => assert!(ok, "{args:?} was accepted"),

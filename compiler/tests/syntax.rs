@@ -42,6 +42,8 @@ macro_rules! fails {
 
 // ---- Probes and attach points ----
 
+parses!(config_block_items, "config = { max_strlen = 64; stack_mode = perf; license = \"GPL\"; print_maps_on_exit = false; }\nbegin { }");
+fails!(second_config_block, "config = { max_strlen = 64 }\nconfig = { max_map_keys = 2 }\nbegin { }");
 parses!(
     loops_of_every_kind,
     "begin {\n  for ($kv : @m) { break; }\n  for ($i : 0..$n) { continue; }\n  while ($i < 3) { $i++; }\n  unroll(2) { }\n}"

@@ -9,7 +9,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec};
+use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec, RuntimeSettings};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
@@ -23,8 +23,10 @@ const INSN_SIZE: usize = 8;
 /// Verifier log levels: the rejected path with statistics, or every instruction's state.
 const LOG_ON_REJECTION: u32 = 1 | 4;
 const LOG_VERBOSE: u32 = 2 | 4;
-/// The log buffer starts here and grows (up to the kernel's limit) while the log does not fit.
+/// The log buffer starts here and grows (up to the kernel's limit and the script's `log_size`)
+/// while the log does not fit; the kernel refuses buffers below `LOG_MIN_BYTES`.
 const LOG_START_BYTES: usize = 64 * 1024;
+const LOG_MIN_BYTES: usize = 128;
 const LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// The kernel objects of one loaded script, indexed like the manifest's maps and programs.
@@ -52,7 +54,7 @@ pub(crate) fn load(elf: &[u8], manifest: &Manifest, verbose_log: bool) -> Result
         .enumerate()
         .map(|(index, spec)| {
             let code = program_code(&file, spec, manifest, &maps)?;
-            load_program(index, spec, &code, verbose_log)
+            load_program(index, spec, &manifest.settings, &code, verbose_log)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded { maps, programs })
@@ -81,7 +83,7 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
 }
 
 /// Loads one program; on rejection loads it again with a log buffer to say why.
-fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
+fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
     let prog_type = match spec.targets.first().map(|target| &target.attach) {
         Some(Attach::Begin | Attach::End) => prog_type::RAW_TRACEPOINT,
         Some(Attach::Tracepoint { .. }) => prog_type::TRACEPOINT,
@@ -91,9 +93,11 @@ fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool
     };
     let btf = func_btf::load(spec)
         .map_err(|error| LoadError::Program { probe: spec.probe_name.clone(), reason: format!("cannot load the BTF of its loop bodies: {error}") })?;
+    let license = std::ffi::CString::new(settings.license.as_str()).ok();
     let program = sys::ProgLoad {
         expected_attach_type: kprobes::expected_attach_type(spec),
         functions: btf.as_ref().map(|btf| (btf.fd.as_fd(), btf.records.as_slice())),
+        license: license.as_deref(),
         ..sys::ProgLoad::new(prog_type, &spec.symbol, code)
     };
     let first_error = match sys::prog_load(&program, None) {
@@ -101,12 +105,12 @@ fn load_program(index: usize, spec: &ProgramSpec, code: &[u8], verbose_log: bool
         Err(error) => error,
     };
     let level = if verbose_log { LOG_VERBOSE } else { LOG_ON_REJECTION };
-    let mut log = vec![0u8; LOG_START_BYTES];
+    let mut log = vec![0u8; LOG_START_BYTES.min(settings.log_size as usize).max(LOG_MIN_BYTES)];
     loop {
         match sys::prog_load(&program, Some((&mut log, level))) {
             // Accepted the second time: report the first refusal as it was.
             Ok(_) => return Err(LoadError::Program { probe: spec.probe_name.clone(), reason: first_error.to_string() }),
-            Err(error) if error.raw_os_error() == Some(libc::ENOSPC) && log.len() < LOG_MAX_BYTES => {
+            Err(error) if error.raw_os_error() == Some(libc::ENOSPC) && log.len() < LOG_MAX_BYTES.min(settings.log_size as usize) => {
                 log = vec![0u8; log.len() * 4];
             }
             Err(error) => {

@@ -19,7 +19,7 @@ use crate::signals;
 /// How long one wait on the ring buffer lasts before the stop flag is checked again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
     /// No `Attached N probes` line.
     pub quiet: bool,
@@ -27,17 +27,6 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Ask the kernel for its verifier log.
     pub verifier_log: bool,
-    /// Refuse to attach more probes than this (bpftrace's `max_probes`).
-    pub max_probes: usize,
-}
-
-/// bpftrace's default `max_probes`.
-pub const DEFAULT_MAX_PROBES: usize = 1024;
-
-impl Default for RunOptions {
-    fn default() -> RunOptions {
-        RunOptions { quiet: false, dry_run: false, verifier_log: false, max_probes: DEFAULT_MAX_PROBES }
-    }
 }
 
 #[derive(Debug, Error)]
@@ -63,7 +52,7 @@ pub enum RunError {
 pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
     signals::install().map_err(RunError::Signals)?;
     let mut session = Session::load(elf, manifest, options.verifier_log)?;
-    let probes = session.probes_within(options.max_probes)?;
+    let probes = session.probes_within(manifest.settings.max_probes as usize)?;
     session.write_config(monotonic_ns())?;
     let mut events = session.take_events()?;
     if options.dry_run {
@@ -211,8 +200,13 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
-    /// The end-of-run dump: two newlines, then every map by name.
+    /// The end-of-run dump: two newlines, then every map by name; nothing when the script's
+    /// `print_maps_on_exit` is false.
     fn print_all_maps(&mut self, session: &Session) -> Result<(), RunError> {
+        if !self.manifest.settings.print_maps_on_exit {
+            self.out.flush()?;
+            return Ok(());
+        }
         let mut maps: Vec<(MapId, &str)> = self
             .manifest
             .user_maps()

@@ -7,7 +7,6 @@ mod kernel_support;
 use std::time::{Duration, Instant};
 
 use ferrotrace_compiler::manifest::{Attach, BpfMapType, MapId, MapRole};
-use ferrotrace_runtime::run::DEFAULT_MAX_PROBES;
 use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{signals, LoadError, Session};
 use kernel_support::asm::Code;
@@ -60,6 +59,9 @@ fn begin_end_session() -> Session {
     Session::load(&elf, &manifest, false).expect("load")
 }
 
+/// bpftrace's default `max_probes`.
+const MAX_PROBES: usize = 1024;
+
 #[test]
 fn begin_and_end_run_once_and_their_records_arrive() {
     if !kernel_available() {
@@ -87,7 +89,7 @@ fn begin_and_end_run_once_and_their_records_arrive() {
     let expected: Vec<u8> = [7u64.to_ne_bytes(), 42u64.to_ne_bytes()].concat();
     assert_eq!(records, [expected]);
 
-    assert_eq!(session.probes_within(DEFAULT_MAX_PROBES).expect("count"), 2, "begin and end count as probes");
+    assert_eq!(session.probes_within(MAX_PROBES).expect("count"), 2, "begin and end count as probes");
     session.attach_all().expect("attach");
     session.detach_all().expect("detach");
     session.run_end().expect("end");
@@ -186,7 +188,7 @@ fn tracepoint_interval_and_profile_probes_fire_until_detached() {
     let mut session = Session::load(&elf, &manifest, false).expect("load");
     let refused = session.probes_within(2).expect_err("three probes, a limit of two");
     assert_eq!(refused.to_string(), "the script attaches 3 probes, more than the 2 BPFTRACE_MAX_PROBES allows");
-    assert_eq!(session.probes_within(DEFAULT_MAX_PROBES).expect("within the limit"), 3);
+    assert_eq!(session.probes_within(MAX_PROBES).expect("within the limit"), 3);
     session.attach_all().expect("attach");
     getppid_many(10);
     let busy_until = Instant::now() + Duration::from_millis(100);

@@ -93,6 +93,6 @@ fn probe_limit_that_is_not_a_number_is_refused() {
     run_with_env(&["-e", "begin { exit(); }"], &[("BPFTRACE_MAX_PROBES", "lots")]).assert_exact(
         1,
         "",
-        "ERROR: BPFTRACE_MAX_PROBES=`lots` is not a whole number of probes: invalid digit found in string\n",
+        "ERROR: BPFTRACE_MAX_PROBES=lots: `max_probes` takes a number, not `lots`\n",
     );
 }

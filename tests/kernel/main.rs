@@ -55,6 +55,7 @@ mod lifecycle;
 mod inputs;
 mod kprobes;
 mod aggregations;
+mod config;
 mod features;
 mod maps;
 mod matrix;

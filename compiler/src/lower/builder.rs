@@ -5,9 +5,6 @@ use crate::lir::{AluOp, Cond, Function, Inst, Insn, Label, Mem, Operand, Reg, Si
 use crate::manifest::MapId;
 use crate::span::Span;
 
-/// Values bigger than this live in the per-CPU scratch map instead of the stack.
-pub const STACK_VALUE_LIMIT: u32 = 64;
-
 /// Copies up to this many bytes are inlined as loads and stores; bigger ones use a helper.
 const INLINE_COPY_LIMIT: u32 = 128;
 
@@ -50,6 +47,9 @@ pub struct Builder {
     scratch_base_given: bool,
     /// Bytes of scratch this program uses.
     pub scratch_size: u32,
+    /// Values bigger than this live in the per-CPU scratch map instead of the stack
+    /// (`on_stack_limit`).
+    pub stack_limit: u32,
 }
 
 impl Builder {
@@ -60,6 +60,7 @@ impl Builder {
             scratch_base: None,
             scratch_base_given: false,
             scratch_size: 0,
+            stack_limit: crate::config::Config::default().on_stack_limit,
         }
     }
 
@@ -112,7 +113,7 @@ impl Builder {
 
     /// Memory for a value of `size` bytes: a stack slot, or scratch space when large.
     pub fn alloc(&mut self, size: u32) -> Place {
-        if size <= STACK_VALUE_LIMIT {
+        if size <= self.stack_limit {
             return Place { base: Base::Slot(self.slot(size)), offset: 0 };
         }
         self.alloc_scratch(size)

@@ -158,7 +158,7 @@ impl FnLowerer<'_> {
                 self.b.alu(AluOp::And, loc, Operand::Imm(0xffff));
                 let src = self.b.copy_reg(self.ctx);
                 self.b.alu(AluOp::Add, src, Operand::Reg(loc));
-                Value::Mem(self.read_str_into(src, None, false, crate::sema::MAX_STRLEN))
+                Value::Mem(self.read_str_into(src, None, false, self.cx.settings.max_strlen))
             }
         }
     }

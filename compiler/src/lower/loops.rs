@@ -227,6 +227,7 @@ impl FnLowerer<'_> {
         let parent_frame = self.frame.clone().expect("a probe with loops has a frame");
         let name = format!("{}_cb", self.b.func.name);
         let mut b = Builder::new(name);
+        b.stack_limit = self.b.stack_limit;
         b.span = self.b.span;
         b.func.params = params;
         b.scratch_size = self.b.scratch_size;

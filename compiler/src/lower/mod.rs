@@ -29,10 +29,6 @@ use crate::manifest::{
 use crate::sema::hir::{self, LocalId};
 use crate::types::Ty;
 
-/// Entries of a keyed map (bpftrace's `max_map_keys`).
-pub const MAX_MAP_KEYS: u32 = 4096;
-/// Ring buffer size in bytes.
-const RINGBUF_BYTES: u32 = 1 << 20;
 
 /// The lowered program: per `manifest.programs` entry, in the same order, its LIR functions:
 /// the program first, then the loop bodies it passes to helpers as callbacks.
@@ -100,12 +96,14 @@ pub(crate) struct Lowerer {
     callbacks: Vec<Function>,
     /// The next `for` range of the program being lowered, for its start's frame word.
     next_range: u32,
+    /// The script's configuration.
+    settings: crate::config::Config,
 }
 
 impl Lowerer {
     fn new(program: &hir::Program) -> Lowerer {
         let mut used = Symbols::default();
-        let maps = program.maps.iter().map(|decl| user_map_spec(decl, &mut used)).collect();
+        let maps = program.maps.iter().map(|decl| user_map_spec(decl, program.config.max_map_keys, &mut used)).collect();
         Lowerer {
             maps,
             actions: Vec::new(),
@@ -117,6 +115,7 @@ impl Lowerer {
             helpers: program.helpers,
             callbacks: Vec::new(),
             next_range: 0,
+            settings: program.config.clone(),
         }
     }
 
@@ -129,7 +128,8 @@ impl Lowerer {
         if let Some(id) = self.ringbuf {
             return id;
         }
-        let def = BpfMapDef { map_type: BpfMapType::RingBuf, key_size: 0, value_size: 0, max_entries: RINGBUF_BYTES, flags: 0 };
+        let bytes = self.settings.ring_buffer_bytes();
+        let def = BpfMapDef { map_type: BpfMapType::RingBuf, key_size: 0, value_size: 0, max_entries: bytes, flags: 0 };
         let id = self.internal_map("ringbuf", def, MapRole::RingBuf);
         self.ringbuf = Some(id);
         id
@@ -185,7 +185,8 @@ impl Lowerer {
         if let Some(id) = self.scratch {
             self.maps[id.0 as usize].def.value_size = self.scratch_size.max(8);
         }
-        Manifest { maps: self.maps, actions: self.actions, ..Manifest::default() }
+        let settings = (&self.settings).into();
+        Manifest { maps: self.maps, actions: self.actions, settings, ..Manifest::default() }
     }
 
     fn lower_probe(
@@ -240,6 +241,7 @@ pub(crate) struct FnLowerer<'l> {
 impl<'l> FnLowerer<'l> {
     fn new(cx: &'l mut Lowerer, probe: &'l hir::Probe, symbol: String) -> FnLowerer<'l> {
         let mut b = Builder::new(symbol);
+        b.stack_limit = cx.settings.on_stack_limit;
         b.span = probe.span;
         let ctx = b.vreg();
         b.mov(ctx, Reg::R1);
@@ -418,7 +420,7 @@ fn assigned_before_use(body: &[hir::Stmt], id: LocalId) -> bool {
 }
 
 /// The kernel map definition and manifest entry of a script map.
-fn user_map_spec(decl: &hir::MapDecl, used: &mut Symbols) -> MapSpec {
+fn user_map_spec(decl: &hir::MapDecl, max_map_keys: u32, used: &mut Symbols) -> MapSpec {
     let key: Vec<Ty> = match decl.key.as_slice() {
         [Ty::Tuple(fields)] => fields.clone(),
         other => other.to_vec(),
@@ -426,15 +428,15 @@ fn user_map_spec(decl: &hir::MapDecl, used: &mut Symbols) -> MapSpec {
     let key_size = crate::types::tuple_layout(&key).size;
     let keyed = !key.is_empty();
     let (map_type, storage, key_size, max_entries) = match &decl.value {
-        MapValue::Plain(_) => (BpfMapType::Hash, if keyed { KeyStorage::Packed } else { KeyStorage::Scalar }, key_size.max(8), MAX_MAP_KEYS),
+        MapValue::Plain(_) => (BpfMapType::Hash, if keyed { KeyStorage::Packed } else { KeyStorage::Scalar }, key_size.max(8), max_map_keys),
         MapValue::Hist { k } if !keyed => (BpfMapType::PercpuArray, KeyStorage::BucketIndex, 4, crate::buckets::hist_bucket_count(*k) as u32),
         MapValue::Lhist { min, max, step } if !keyed => {
             (BpfMapType::PercpuArray, KeyStorage::BucketIndex, 4, crate::buckets::lhist_bucket_count(*min, *max, *step) as u32)
         }
         MapValue::Hist { .. } | MapValue::Lhist { .. } => {
-            (BpfMapType::PercpuHash, KeyStorage::PackedWithBucket, key_size.div_ceil(8) * 8 + 8, MAX_MAP_KEYS * 16)
+            (BpfMapType::PercpuHash, KeyStorage::PackedWithBucket, key_size.div_ceil(8) * 8 + 8, max_map_keys * 16)
         }
-        _ if keyed => (BpfMapType::PercpuHash, KeyStorage::Packed, key_size, MAX_MAP_KEYS),
+        _ if keyed => (BpfMapType::PercpuHash, KeyStorage::Packed, key_size, max_map_keys),
         _ => (BpfMapType::PercpuArray, KeyStorage::Scalar, 4, 1),
     };
     let value_size = decl.value.size();

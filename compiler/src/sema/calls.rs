@@ -3,7 +3,7 @@
 
 use super::expr::value_expected;
 use super::hir::{Action, Expr, ExprKind, MapIdx};
-use super::{Checker, ProbeCx, MAX_STRLEN};
+use super::{Checker, ProbeCx};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::MapValue;
 use crate::printf;
@@ -190,8 +190,8 @@ impl Checker {
         let ptr = self.expr(ptr, cx);
         let size_expr = size.map(|s| self.expr(s, cx));
         let buffer = match size_expr.as_ref().map(|s| (&s.kind, &s.ty)) {
-            Some((ExprKind::Int(n), _)) => (*n).clamp(1, u64::from(MAX_STRLEN)) as u32,
-            Some((_, Ty::Int(_) | Ty::Error)) | None => MAX_STRLEN,
+            Some((ExprKind::Int(n), _)) => (*n).clamp(1, u64::from(self.config.max_strlen)) as u32,
+            Some((_, Ty::Int(_) | Ty::Error)) | None => self.config.max_strlen,
             Some((_, ty)) => {
                 let message = format!("the length of `str` must be an integer, not `{ty}`");
                 return self.error_expr(Diagnostic::error("E0507", message).with_primary(size.map_or(span, |s| s.span), "not an integer"), span);

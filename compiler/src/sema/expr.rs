@@ -3,7 +3,7 @@
 
 use super::hir::{self, Builtin, Expr, ExprKind};
 use super::unify::{storage, unify};
-use super::{Checker, ProbeCx, MAX_STRLEN};
+use super::{Checker, ProbeCx};
 use crate::catalog::{FieldKind, TracepointField};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::{Attach, MapValue};
@@ -344,7 +344,7 @@ impl Checker {
             };
             return self.error_expr(diag, span);
         };
-        match field_type(tp_field, cx.user_pointers) {
+        match field_type(tp_field, cx.user_pointers, self.config.max_strlen) {
             Some(ty) => Expr::new(ExprKind::TracepointField(tp_field.clone()), ty, span),
             None => self.error_expr(
                 Diagnostic::error("E0412", format!("field `{}` has type `{}`, which ferrotrace cannot read yet", tp_field.name, tp_field.c_type))
@@ -506,7 +506,7 @@ fn int_type_named(name: &str) -> Option<IntTy> {
 }
 
 /// The language type of a tracepoint field, if ferrotrace can read it.
-fn field_type(field: &TracepointField, user_pointers: bool) -> Option<Ty> {
+fn field_type(field: &TracepointField, user_pointers: bool, max_strlen: u32) -> Option<Ty> {
     match field.kind {
         FieldKind::Int => {
             let bits = u8::try_from(field.size * 8).ok().filter(|b| matches!(b, 8 | 16 | 32 | 64))?;
@@ -514,7 +514,7 @@ fn field_type(field: &TracepointField, user_pointers: bool) -> Option<Ty> {
         }
         FieldKind::Pointer => Some(Ty::Ptr { user: user_pointers }),
         FieldKind::CharArray(n) => Some(Ty::Str(n)),
-        FieldKind::DataLocString => Some(Ty::Str(MAX_STRLEN)),
+        FieldKind::DataLocString => Some(Ty::Str(max_strlen)),
         FieldKind::Other => None,
     }
 }

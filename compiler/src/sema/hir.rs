@@ -31,6 +31,8 @@ pub struct Program {
     pub helpers: HelperBehaviour,
     /// The named parameters the script declares with `getopt`.
     pub options: Vec<super::ScriptOption>,
+    /// The script's configuration, the environment applied.
+    pub config: crate::config::Config,
 }
 
 /// A script map with its final key and value types.

@@ -12,6 +12,7 @@ pub mod hir;
 mod params;
 pub mod print;
 mod probes;
+mod settings;
 mod stmt;
 mod tables;
 mod unify;
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 use crate::catalog::{Catalog, HelperBehaviour, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
+use crate::config::{Config, MissingProbes};
 use crate::options::{CompileOptions, Params};
 use crate::span::Span;
 use crate::syntax::ast;
@@ -33,9 +35,6 @@ use crate::types::Ty;
 use hir::MapDecl;
 use probes::ResolvedProbe;
 use tables::{Locals, MapTable};
-
-/// The default size of strings read by `str()` and `__data_loc` fields (bpftrace's `max_strlen`).
-pub const MAX_STRLEN: u32 = 1024;
 
 /// Checks `program` against the kernel facts in `catalog`, with no parameters.
 ///
@@ -51,8 +50,9 @@ pub fn check_with(
     options: &CompileOptions,
 ) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let expanded = expand_probes(program, catalog, &options.params, &mut diags);
-    let (checked, mut checker) = check_probes(&expanded, &options.params);
+    let config = settings::resolve(&program.config, &options.env, &mut diags);
+    let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, &mut diags);
+    let (checked, mut checker) = check_probes(&expanded, &options.params, &config);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
@@ -63,7 +63,11 @@ pub fn check_with(
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, options }, diags))
+    if probes.len() > config.max_bpf_progs as usize {
+        diags.push(settings::too_many_programs(probes.len(), &config, program));
+        return Err(diags);
+    }
+    Ok((hir::Program { probes, maps, probe_names, helpers, options, config }, diags))
 }
 
 /// The checked probes, with tracepoints that can share a program folded together.
@@ -162,6 +166,7 @@ fn expand_probes<'a>(
     program: &'a ast::Program,
     catalog: &dyn Catalog,
     params: &Params,
+    missing: MissingProbes,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExpandedProbe<'a>> {
     let mut out = Vec::new();
@@ -174,7 +179,7 @@ fn expand_probes<'a>(
                 Ok(resolved) => out.extend(
                     resolved.into_iter().map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
                 ),
-                Err(diag) => diags.push(diag),
+                Err(diag) => diags.extend(settings::missing_probe(diag, missing)),
             }
         }
     }
@@ -199,7 +204,7 @@ const MAX_SWEEPS: usize = 4;
 /// probe and assigned in a later one. A walk that consulted each map's types only after their
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
-fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params) -> (Vec<hir::Probe>, Checker) {
+fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config) -> (Vec<hir::Probe>, Checker) {
     let mut checker = Checker {
         maps: MapTable::default(),
         diags: Vec::new(),
@@ -208,6 +213,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params) -> (Vec<hir::Pr
         reads_comm: false,
         params: params.clone(),
         script_options: Vec::new(),
+        config: config.clone(),
     };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
@@ -247,6 +253,8 @@ pub(crate) struct Checker {
     params: Params,
     /// The named parameters `getopt` declares, in order of first use.
     script_options: Vec<params::ScriptOption>,
+    /// The script's configuration, the environment applied.
+    config: Config,
 }
 
 /// What the checker knows about the probe being checked.

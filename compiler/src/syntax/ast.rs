@@ -5,8 +5,19 @@ use crate::span::Span;
 /// A whole script: its probe blocks in source order (the `#!` line and comments are gone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
+    /// The items of its `config = { ... }` block, in order.
+    pub config: Vec<ConfigItem>,
     pub probes: Vec<Probe>,
     pub span: Span,
+}
+
+/// `key = value` in a config block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigItem {
+    pub key: Ident,
+    pub value: crate::config::ConfigValue,
+    /// The value's span.
+    pub value_span: Span,
 }
 
 /// `attach[, attach...] [/predicate/] { statements }`

@@ -9,7 +9,8 @@ use pest::iterators::Pair;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::ast::{AttachPoint, Block, Expr, ExprKind, ForSource, Probe, Program, Stmt, StmtKind};
+use super::ast::{AttachPoint, Block, ConfigItem, Expr, ExprKind, ForSource, Probe, Program, Stmt, StmtKind};
+use crate::config::ConfigValue;
 use super::codes;
 use super::trim;
 
@@ -17,15 +18,29 @@ use super::trim;
 pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnostic>> {
     let mut builder = Builder::default();
     let mut probes = Vec::new();
+    let mut config: Option<(Vec<ConfigItem>, Span)> = None;
     for child in pair.into_inner() {
         match child.as_rule() {
             Rule::probe => probes.push(builder.probe(child)),
             Rule::unsupported => builder.unsupported(&child),
+            Rule::config_block => {
+                let block_span = trim::span(&child);
+                let items = builder.config_block(child);
+                match &config {
+                    Some((_, first)) => builder.diagnostics.push(
+                        Diagnostic::error(codes::DUPLICATE_CONFIG, "a script has one `config` block")
+                            .with_primary(block_span, "a second config block")
+                            .with_secondary(*first, "the first one")
+                            .with_help("put every key in one block"),
+                    ),
+                    None => config = Some((items, block_span)),
+                }
+            }
             _ => {}
         }
     }
     if builder.diagnostics.is_empty() {
-        Ok(Program { probes, span })
+        Ok(Program { config: config.map(|(items, _)| items).unwrap_or_default(), probes, span })
     } else {
         Err(builder.diagnostics)
     }
@@ -70,6 +85,25 @@ impl Builder {
         let built = build(self);
         self.depth -= levels;
         Some(built)
+    }
+
+    /// The `key = value` items of a config block.
+    fn config_block(&mut self, pair: Pair<'_, Rule>) -> Vec<ConfigItem> {
+        let mut items = Vec::new();
+        for item in pair.into_inner().filter(|c| c.as_rule() == Rule::config_item) {
+            let mut parts = item.into_inner();
+            let (Some(key), Some(value)) = (parts.next(), parts.next()) else { continue };
+            let key = super::ast::Ident { name: key.as_str().to_string(), span: trim::span(&key) };
+            let value_span = trim::span(&value);
+            let value = match value.as_rule() {
+                Rule::int_lit => ConfigValue::Int(self.int(&value)),
+                Rule::bool_lit => ConfigValue::Bool(value.as_str() == "true"),
+                Rule::string_lit => ConfigValue::Text(String::from_utf8_lossy(&self.string(value)).into_owned()),
+                _ => ConfigValue::Text(value.as_str().to_string()),
+            };
+            items.push(ConfigItem { key, value, value_span });
+        }
+        items
     }
 
     fn probe(&mut self, pair: Pair<'_, Rule>) -> Probe {

@@ -292,7 +292,7 @@ impl Builder {
         }
     }
 
-    fn int(&mut self, pair: &Pair<'_, Rule>) -> u64 {
+    pub(super) fn int(&mut self, pair: &Pair<'_, Rule>) -> u64 {
         literal::decode_int(pair.as_str()).unwrap_or_else(|error| {
             let mut diagnostic = Diagnostic::error(codes::BAD_INTEGER, error.message)
                 .with_primary(trim::span(pair), "invalid integer literal");
@@ -304,7 +304,7 @@ impl Builder {
         })
     }
 
-    fn string(&mut self, pair: Pair<'_, Rule>) -> Vec<u8> {
+    pub(super) fn string(&mut self, pair: Pair<'_, Rule>) -> Vec<u8> {
         let Some(body) = pair.into_inner().next() else { return Vec::new() };
         let body_start = body.as_span().start();
         literal::decode_string(body.as_str()).unwrap_or_else(|errors| {

@@ -20,3 +20,5 @@ pub const MISMATCHED_DELIMITER: &str = "E0108";
 pub const BAD_INC_DEC_TARGET: &str = "E0109";
 /// Brackets, blocks or expressions nested deeper than the compiler accepts.
 pub const NESTED_TOO_DEEPLY: &str = "E0110";
+/// A second `config = { ... }` block.
+pub const DUPLICATE_CONFIG: &str = "E0111";

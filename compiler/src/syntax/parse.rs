@@ -27,7 +27,7 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     let span = crate::span::Span::new(0, source.len());
     match program {
         Some(program) => build::program(program, span),
-        None => Ok(ast::Program { probes: Vec::new(), span }),
+        None => Ok(ast::Program { config: Vec::new(), probes: Vec::new(), span }),
     }
 }
 

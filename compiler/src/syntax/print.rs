@@ -10,6 +10,10 @@ use crate::span::Span;
 pub fn print_ast(program: &Program) -> String {
     let mut printer = Printer::default();
     printer.line(0, "program", program.span);
+    for item in &program.config {
+        let text = format!("config {} = {:?}", item.key.name, item.value);
+        printer.line(1, &text, item.key.span.to(item.value_span));
+    }
     for probe in &program.probes {
         printer.probe(1, probe);
     }

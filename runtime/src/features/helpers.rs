@@ -44,6 +44,7 @@ pub fn dpath() -> Detected {
         name: "ft_dpath",
         insns: &code,
         functions: None,
+        license: None,
     };
     Detected::from_bool(trial::load(&program).is_ok())
 }

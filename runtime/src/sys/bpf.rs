@@ -64,6 +64,8 @@ pub struct ProgLoad<'a> {
     /// For a program with callbacks: the BTF describing its functions, and one
     /// `bpf_func_info` record (instruction, BTF type id) per function.
     pub functions: Option<(BorrowedFd<'a>, &'a [FuncInfo])>,
+    /// The license, NUL-terminated; `None` for GPL.
+    pub license: Option<&'a CStr>,
 }
 
 /// `struct bpf_func_info`: where a function of a program starts and its `BTF_KIND_FUNC` type.
@@ -77,7 +79,7 @@ pub struct FuncInfo {
 impl<'a> ProgLoad<'a> {
     /// A program of `prog_type` that needs no attach type.
     pub fn new(prog_type: u32, name: &'a str, insns: &'a [u8]) -> ProgLoad<'a> {
-        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, name, insns, functions: None }
+        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, name, insns, functions: None, license: None }
     }
 }
 
@@ -242,7 +244,7 @@ fn object_name(name: &str) -> [u8; OBJ_NAME_LEN] {
 /// `BPF_PROG_LOAD` of `program` under the GPL. With a `log` buffer the verifier writes its log
 /// there at `log_level` (1 = the path it rejected, 2 = every instruction, `| 4` statistics).
 pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::Result<OwnedFd> {
-    const LICENSE: &[u8] = b"GPL\0";
+    const GPL: &CStr = c"GPL";
     let (log_buf, log_size, log_level) = match log {
         Some((buf, level)) => (buf.as_mut_ptr() as u64, buf.len() as u32, level),
         None => (0, 0, 0),
@@ -251,7 +253,7 @@ pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::R
         prog_type: program.prog_type,
         insn_cnt: (program.insns.len() / 8) as u32,
         insns: program.insns.as_ptr() as u64,
-        license: LICENSE.as_ptr() as u64,
+        license: program.license.unwrap_or(GPL).as_ptr() as u64,
         log_level,
         log_size,
         log_buf,

@@ -1,0 +1,61 @@
+//! A script's `config = { ... }` block and the `BPFTRACE_<KEY>` environment variables, which
+//! win over it.
+
+use super::*;
+
+#[test]
+fn print_maps_on_exit_false_prints_no_map() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "config = { print_maps_on_exit = false } begin { @a = 1; exit(); }";
+    run_program(program).assert_exact(0, "", ATTACHED_1);
+}
+
+#[test]
+fn the_environment_wins_over_the_config_block() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "config = { print_maps_on_exit = false } begin { @a = 1; exit(); }";
+    run_with_env(&["-e", program], &[("BPFTRACE_PRINT_MAPS_ON_EXIT", "true")]).assert_exact(0, "\n\n@a: 1\n", ATTACHED_1);
+    let refused = run_with_env(&["-e", program], &[("BPFTRACE_PRINT_MAPS_ON_EXIT", "maybe")]);
+    refused.assert_exact(1, "", "ERROR: BPFTRACE_PRINT_MAPS_ON_EXIT=maybe: `print_maps_on_exit` takes true, false, 1 or 0\n");
+}
+
+#[test]
+fn max_strlen_sizes_the_strings_str_reads() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "config = {{ MAX_STRLEN = 5 }} {}",
+        openat_program(&comm, "", r#"printf("%s\n", str(args.filename)); exit();"#)
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 1);
+    tracer.finish().assert_exact(0, "/etc\n\n\n", ATTACHED_1);
+}
+
+#[test]
+fn max_map_keys_bounds_maps_without_a_declaration() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "config = { max_map_keys = 2 } begin { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }";
+    run(&["-q", "-e", program]).assert_exact(0, "\n\n@m[1]: 1\n@m[2]: 2\n", "");
+}
+
+#[test]
+fn missing_probes_warn_skips_what_this_kernel_lacks() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "config = { missing_probes = warn } tracepoint:nope:nothing { } begin { printf(\"ran\\n\"); exit(); }";
+    let outcome = run(&["-q", "-e", program]);
+    assert_eq!(outcome.stdout, "ran\n\n\n", "{}", outcome.transcript());
+    assert!(outcome.stderr.contains("warning[E0204]"), "{}", outcome.transcript());
+    let ignored = run(&["-q", "-e", &program.replace("warn", "ignore")]);
+    ignored.assert_exact(0, "ran\n\n\n", "");
+}
