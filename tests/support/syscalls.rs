@@ -34,10 +34,23 @@ pub fn run_exiting(comm: &Comm, abi: Abi, calls: &[Call], code: u8) {
     let path = dir.join(comm.name());
     fs::write(&path, executable(abi, calls, code)).expect("cannot write the executable");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("cannot make it executable");
-    let status = Command::new(&path).status();
+    let status = run_written_executable(&path);
     let _ = fs::remove_dir_all(&dir);
     let status = status.expect("cannot run the tiny executable");
     assert_eq!(status.code(), Some(i32::from(code)), "the tiny executable failed: {status}");
+}
+
+/// Runs an executable just written. Another test thread that forks while the file is still open
+/// for writing holds a copy of that descriptor until its child execs, and the kernel refuses to
+/// run a file open for writing (`ETXTBSY`): wait for the other child to exec and try again.
+fn run_written_executable(path: &std::path::Path) -> std::io::Result<std::process::ExitStatus> {
+    for _ in 0..50 {
+        match Command::new(path).status() {
+            Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            other => return other,
+        }
+    }
+    Command::new(path).status()
 }
 
 fn executable(abi: Abi, calls: &[Call], exit_code: u8) -> Vec<u8> {
