@@ -126,6 +126,9 @@ fails!(map_given_two_aggregations, "E0402", "begin { @m = count(); @m = sum(pid)
 fails!(variable_assigned_two_types, "E0403", "begin { $x = 1; $x = comm; }");
 fails!(indexing_is_unsupported, "E0404", "begin { $x = 1; print($x[0]); }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");
+fails!(function_like_define_used, "E0440", "#define TWICE(x) ((x) * 2)\nbegin { $x = TWICE; }");
+fails!(define_expanding_to_itself, "E0441", "#define A (B + 1)\n#define B A\nbegin { $x = A; }");
+fails!(define_that_is_not_an_expression, "E0442", "#define BAD 1 +\nbegin { $x = BAD; }");
 fails!(histogram_read_as_a_value, "E0406", "begin { @h = hist(1); $x = @h + 1; }");
 fails!(negative_literal_too_small, "E0407", "begin { $x = -9223372036854775809; }");
 fails!(strings_compared_by_order, "E0408", "begin { if (comm < \"sh\") { exit(); } }");

@@ -42,6 +42,12 @@ macro_rules! fails {
 
 // ---- Probes and attach points ----
 
+parses!(
+    preprocessor_lines_are_blanked,
+    "#include <linux/sched.h>\n#if defined(BPFTRACE_HAVE_BTF) && 1\nbegin { }\n#else\nend { }\n#endif\n"
+);
+fails!(unclosed_if_group, "#ifdef BPFTRACE_HAVE_BTF\nbegin { }\n");
+fails!(error_directive_taken, "#ifndef NOT_DEFINED\n#error this kernel is not supported\n#endif\nbegin { }\n");
 parses!(config_block_items, "config = { max_strlen = 64; stack_mode = perf; license = \"GPL\"; print_maps_on_exit = false; }\nbegin { }");
 fails!(second_config_block, "config = { max_strlen = 64 }\nconfig = { max_map_keys = 2 }\nbegin { }");
 parses!(

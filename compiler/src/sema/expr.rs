@@ -112,6 +112,9 @@ impl Checker {
     }
 
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        if let Some(expr) = self.expand_define(name, span, cx) {
+            return expr;
+        }
         if let Some(expr) = self.builtin(name, span) {
             return expr;
         }

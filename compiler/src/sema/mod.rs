@@ -6,6 +6,7 @@
 //! map types is the result. Each probe is checked against its final local variable types.
 
 mod calls;
+mod defines;
 mod dispatch;
 mod expr;
 pub mod hir;
@@ -28,6 +29,7 @@ use crate::catalog::{Catalog, HelperBehaviour, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
+use crate::syntax::preprocess::Define;
 use crate::options::{CompileOptions, Params};
 use crate::span::Span;
 use crate::syntax::ast;
@@ -49,10 +51,10 @@ pub fn check_with(
     catalog: &dyn Catalog,
     options: &CompileOptions,
 ) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+    let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
     let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, &mut diags);
-    let (checked, mut checker) = check_probes(&expanded, &options.params, &config);
+    let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
@@ -204,7 +206,7 @@ const MAX_SWEEPS: usize = 4;
 /// probe and assigned in a later one. A walk that consulted each map's types only after their
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
-fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config) -> (Vec<hir::Probe>, Checker) {
+fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config, defines: &[Define]) -> (Vec<hir::Probe>, Checker) {
     let mut checker = Checker {
         maps: MapTable::default(),
         diags: Vec::new(),
@@ -214,6 +216,8 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config
         params: params.clone(),
         script_options: Vec::new(),
         config: config.clone(),
+        defines: defines.iter().map(|d| (d.name.clone(), d.clone())).collect(),
+        expanding: Vec::new(),
     };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
@@ -255,6 +259,10 @@ pub(crate) struct Checker {
     script_options: Vec<params::ScriptOption>,
     /// The script's configuration, the environment applied.
     config: Config,
+    /// The script's `#define`s by name.
+    defines: HashMap<String, Define>,
+    /// The `#define`s being expanded, innermost last, to stop a name that expands to itself.
+    expanding: Vec<String>,
 }
 
 /// What the checker knows about the probe being checked.

@@ -8,6 +8,10 @@ pub struct Program {
     /// The items of its `config = { ... }` block, in order.
     pub config: Vec<ConfigItem>,
     pub probes: Vec<Probe>,
+    /// The `#define`s in effect at the end of the script (`BPFTRACE_HAVE_BTF` included).
+    pub defines: Vec<super::preprocess::Define>,
+    /// Warnings found while parsing (a header that is not read).
+    pub warnings: Vec<crate::diagnostic::Diagnostic>,
     pub span: Span,
 }
 
@@ -186,6 +190,56 @@ pub enum BinOp {
     Le,
     Gt,
     Ge,
+}
+
+impl Expr {
+    /// Calls `f` on each expression directly inside this one.
+    pub fn children_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        match &mut self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Ident(_)
+            | ExprKind::Var(_)
+            | ExprKind::Positional(_)
+            | ExprKind::ParamCount => {}
+            ExprKind::Map(map) => map.keys.iter_mut().for_each(f),
+            ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.iter_mut().for_each(f),
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Field { expr, .. }
+            | ExprKind::TupleIndex { expr, .. }
+            | ExprKind::Cast { expr, .. } => f(expr),
+            ExprKind::IncDec { target, .. } => f(target),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs);
+            }
+            ExprKind::Index { expr, index } => {
+                f(expr);
+                f(index);
+            }
+            ExprKind::Ternary { cond, then_expr, else_expr } => {
+                f(cond);
+                f(then_expr);
+                f(else_expr);
+            }
+        }
+    }
+
+    /// Gives this expression and everything in it `span`: text that came from elsewhere (a
+    /// `#define`) is reported where it was used.
+    pub fn relocate(&mut self, span: Span) {
+        self.span = span;
+        match &mut self.kind {
+            ExprKind::Map(map) => map.span = span,
+            ExprKind::Call { name, .. } => name.span = span,
+            ExprKind::Field { field, .. } => field.span = span,
+            ExprKind::TupleIndex { index_span, .. } => *index_span = span,
+            ExprKind::Cast { ty, .. } => ty.span = span,
+            _ => {}
+        }
+        self.children_mut(&mut |child| child.relocate(span));
+    }
 }
 
 impl BinOp {

@@ -40,9 +40,20 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
         }
     }
     if builder.diagnostics.is_empty() {
-        Ok(Program { config: config.map(|(items, _)| items).unwrap_or_default(), probes, span })
+        let config = config.map(|(items, _)| items).unwrap_or_default();
+        Ok(Program { config, probes, defines: Vec::new(), warnings: Vec::new(), span })
     } else {
         Err(builder.diagnostics)
+    }
+}
+
+/// Builds one expression from an `expr` pair, or returns the diagnostics found on the way.
+pub fn expression(pair: Pair<'_, Rule>) -> Result<Expr, Vec<Diagnostic>> {
+    let mut builder = Builder::default();
+    let expr = builder.expr(pair);
+    match builder.diagnostics.is_empty() {
+        true => Ok(expr),
+        false => Err(builder.diagnostics),
     }
 }
 

@@ -22,3 +22,7 @@ pub const BAD_INC_DEC_TARGET: &str = "E0109";
 pub const NESTED_TOO_DEEPLY: &str = "E0110";
 /// A second `config = { ... }` block.
 pub const DUPLICATE_CONFIG: &str = "E0111";
+/// A malformed or unknown preprocessor directive, or an `#if` never closed.
+pub const BAD_DIRECTIVE: &str = "E0112";
+/// An `#error` directive in a branch that is taken.
+pub const ERROR_DIRECTIVE: &str = "E0113";

@@ -8,8 +8,9 @@ mod delimiters;
 pub mod literal;
 mod parse;
 mod pest_error;
+pub mod preprocess;
 mod trim;
 pub mod print;
 
-pub use parse::parse;
+pub use parse::{parse, parse_expr};
 pub use print::print_ast;
