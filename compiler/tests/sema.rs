@@ -129,6 +129,11 @@ fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { pr
 fails!(function_like_define_used, "E0440", "#define TWICE(x) ((x) * 2)\nbegin { $x = TWICE; }");
 fails!(define_expanding_to_itself, "E0441", "#define A (B + 1)\n#define B A\nbegin { $x = A; }");
 fails!(define_that_is_not_an_expression, "E0442", "#define BAD 1 +\nbegin { $x = BAD; }");
+fails!(macro_uses_a_map_it_was_not_given, "E0443", "macro m(x) { @q = x; }\nbegin { m(1); }");
+fails!(macro_arguments_match_no_definition, "E0444", "macro m(@a) { @a = 1; }\nbegin { m(1); }");
+fails!(macro_calls_itself, "E0445", "macro a(x) { b(x) }\nmacro b(x) { a(x) }\nbegin { print(a(1)); }");
+fails!(macro_defined_twice, "E0446", "macro m(x) { x }\nmacro m(y) { y }\nbegin { print(m(1)); }");
+fails!(statement_macro_used_as_a_value, "E0418", "macro set($x) { $x = 1; }\nbegin { $a = 0; $b = set($a); }");
 fails!(histogram_read_as_a_value, "E0406", "begin { @h = hist(1); $x = @h + 1; }");
 fails!(negative_literal_too_small, "E0407", "begin { $x = -9223372036854775809; }");
 fails!(strings_compared_by_order, "E0408", "begin { if (comm < \"sh\") { exit(); } }");

@@ -96,3 +96,35 @@ fn probe_limit_that_is_not_a_number_is_refused() {
         "ERROR: BPFTRACE_MAX_PROBES=lots: `max_probes` takes a number, not `lots`\n",
     );
 }
+
+#[test]
+fn macros_expand_hygienically() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["-q", "-e", r#"macro add1($x) { $x + 1 } begin { printf("%d\n", add1(41)); exit(); }"#]).assert_exact(0, "42\n\n\n", "");
+    let program = r#"
+        macro one() { 1 }
+        macro add_one(x) { x + 1 }
+        macro bump($a, @b) { $a += 1; @b += 1; }
+        macro thrice(x) { x; x; x; }
+        macro twice_plus_one(x) { add_one(x * 2) }
+        macro local() { $a = 100; $a }
+        begin {
+            $a = 10; @b = 5;
+            bump($a, @b);
+            thrice({ printf("hi") });
+            printf("\n%d %d %d %d %d %d %d\n", one, one(), add_one($a), add_one(1 + 1), twice_plus_one(3), local(), $a);
+            exit();
+        }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "hihihi\n1 1 12 3 7 100 11\n\n\n@b: 6\n", "");
+}
+
+#[test]
+fn block_expressions_have_the_value_of_their_last_expression() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { $x = { let $b = 2; $b * 21 }; printf("%d\n", $x); exit(); }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "42\n\n\n", "");
+}

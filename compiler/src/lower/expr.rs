@@ -47,6 +47,12 @@ impl FnLowerer<'_> {
                 Value::Void
             }
             ExprKind::Delete { map, key } => self.delete(*map, key.as_deref()),
+            ExprKind::Block { stmts, value } => {
+                if !self.stmts(stmts) {
+                    return Value::Void;
+                }
+                value.as_deref().map_or(Value::Void, |v| self.expr(v))
+            }
         }
     }
 

@@ -194,6 +194,8 @@ pub enum ExprKind {
     Action(Action),
     /// `delete(@m, key)`: true if the key existed.
     Delete { map: MapIdx, key: Option<Box<Expr>> },
+    /// `{ statements; value }`: the statements run, then the value (none: `Ty::Void`).
+    Block { stmts: Vec<Stmt>, value: Option<Box<Expr>> },
 }
 
 /// Async actions, each matching a `manifest::Action`.
@@ -246,6 +248,10 @@ impl Expr {
                 each(else_expr);
             }
             ExprKind::Tuple(items) => items.iter().for_each(each),
+            ExprKind::Block { stmts, value } => {
+                stmts.iter().for_each(|s| s.walk_exprs(&mut *f));
+                value.iter().for_each(|v| v.walk(&mut *f));
+            }
             ExprKind::Action(action) => match action {
                 Action::Printf { args, .. } => args.iter().for_each(each),
                 Action::PrintValue(e) => each(e),
@@ -313,13 +319,20 @@ impl Stmt {
         }
     }
 
-    /// Whether this statement is or holds a loop.
+    /// Whether this statement is or holds a loop (in a block expression too).
     pub fn has_loop(&self) -> bool {
-        match &self.kind {
-            StmtKind::ForRange { .. } | StmtKind::ForMap { .. } | StmtKind::While { .. } => true,
+        let nested = match &self.kind {
+            StmtKind::ForRange { .. } | StmtKind::ForMap { .. } | StmtKind::While { .. } => return true,
             StmtKind::If { then_body, else_body, .. } => then_body.iter().chain(else_body).any(Stmt::has_loop),
             StmtKind::Block(body) => body.iter().any(Stmt::has_loop),
             _ => false,
-        }
+        };
+        let mut in_expr = false;
+        self.walk_exprs(&mut |e| {
+            if let ExprKind::Block { stmts, .. } = &e.kind {
+                in_expr |= stmts.iter().any(Stmt::has_loop);
+            }
+        });
+        nested || in_expr
     }
 }

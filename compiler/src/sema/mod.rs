@@ -10,6 +10,7 @@ mod defines;
 mod dispatch;
 mod expr;
 pub mod hir;
+mod macros;
 mod params;
 pub mod print;
 mod probes;
@@ -51,6 +52,7 @@ pub fn check_with(
     catalog: &dyn Catalog,
     options: &CompileOptions,
 ) -> Result<(hir::Program, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let program = &*macros::expand(program)?;
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
     let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, &mut diags);

@@ -143,6 +143,12 @@ fn expr(e: &Expr) -> String {
             Action::Exit(code) => format!("exit({})", code.as_deref().map(expr).unwrap_or_default()),
         },
         ExprKind::Delete { map, key } => format!("delete(map#{}, {})", map.0, key.as_deref().map(expr).unwrap_or_default()),
+        ExprKind::Block { stmts: body, value } => {
+            let mut inner = String::new();
+            stmts(&mut inner, body, 0);
+            let lines: Vec<&str> = inner.lines().collect();
+            format!("{{ {}{} }}", lines.iter().map(|l| format!("{}; ", l.trim())).collect::<String>(), value.as_deref().map(expr).unwrap_or_default())
+        }
     };
     format!("{inner}: {}", e.ty)
 }

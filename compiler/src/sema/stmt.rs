@@ -17,6 +17,22 @@ impl Checker {
         block.stmts.iter().filter_map(|s| self.stmt(s, cx)).collect()
     }
 
+    /// `{ statements; value }` as an expression: its type is the value's, or none.
+    pub(crate) fn block_expr(&mut self, block: &ast::Block, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let (body, value) = match (block.has_value, block.stmts.split_last()) {
+            (true, Some((ast::Stmt { kind: ast::StmtKind::Expr(value), .. }, body))) => (body, Some(value)),
+            _ => (&block.stmts[..], None),
+        };
+        let stmts: Vec<Stmt> = body.iter().filter_map(|s| self.stmt(s, cx)).collect();
+        let value = value.map(|v| self.expr(v, cx));
+        let ty = match &value {
+            Some(v) if v.ty.is_error() => return Expr::new(ExprKind::Int(0), Ty::Error, span),
+            Some(v) => v.ty.clone(),
+            None => Ty::Void,
+        };
+        Expr::new(ExprKind::Block { stmts, value: value.map(Box::new) }, ty, span)
+    }
+
     fn stmt(&mut self, stmt: &ast::Stmt, cx: &mut ProbeCx<'_>) -> Option<Stmt> {
         let span = stmt.span;
         let kind = match &stmt.kind {

@@ -10,9 +10,39 @@ pub struct Program {
     pub probes: Vec<Probe>,
     /// The `#define`s in effect at the end of the script (`BPFTRACE_HAVE_BTF` included).
     pub defines: Vec<super::preprocess::Define>,
+    /// The script's `macro` definitions, in order.
+    pub macros: Vec<MacroDef>,
     /// Warnings found while parsing (a header that is not read).
     pub warnings: Vec<crate::diagnostic::Diagnostic>,
     pub span: Span,
+}
+
+/// `macro name(params) { body }`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacroDef {
+    pub name: Ident,
+    pub params: Vec<MacroParam>,
+    pub body: Block,
+    pub span: Span,
+}
+
+/// A macro parameter: how the argument is passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MacroParam {
+    /// `$x`: a variable, by reference (name without `$`).
+    Var(Ident),
+    /// `@m`: a map, by reference (name without `@`).
+    Map(Ident),
+    /// `x`: any expression, written in wherever `x` appears.
+    Expr(Ident),
+}
+
+impl MacroParam {
+    pub fn ident(&self) -> &Ident {
+        match self {
+            MacroParam::Var(i) | MacroParam::Map(i) | MacroParam::Expr(i) => i,
+        }
+    }
 }
 
 /// `key = value` in a config block.
@@ -50,6 +80,8 @@ pub struct AttachPoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
+    /// Whether the last statement is an expression without `;`, the block's value.
+    pub has_value: bool,
     pub span: Span,
 }
 
@@ -158,6 +190,8 @@ pub enum ExprKind {
     IncDec { target: Box<Expr>, increment: bool, prefix: bool },
     /// `(type)expr`, e.g. `(uint16)$x`.
     Cast { ty: Ident, expr: Box<Expr> },
+    /// `{ statements; value }` as an expression; also what a macro call expands to.
+    Block(Block),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,6 +257,7 @@ impl Expr {
                 f(then_expr);
                 f(else_expr);
             }
+            ExprKind::Block(_) => {}
         }
     }
 

@@ -9,7 +9,7 @@ use pest::iterators::Pair;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::ast::{AttachPoint, Block, ConfigItem, Expr, ExprKind, ForSource, Probe, Program, Stmt, StmtKind};
+use super::ast::{AttachPoint, Block, ConfigItem, Expr, ExprKind, ForSource, MacroDef, MacroParam, Probe, Program, Stmt, StmtKind};
 use crate::config::ConfigValue;
 use super::codes;
 use super::trim;
@@ -19,9 +19,11 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     let mut builder = Builder::default();
     let mut probes = Vec::new();
     let mut config: Option<(Vec<ConfigItem>, Span)> = None;
+    let mut macros = Vec::new();
     for child in pair.into_inner() {
         match child.as_rule() {
             Rule::probe => probes.push(builder.probe(child)),
+            Rule::macro_def => macros.push(builder.macro_def(child)),
             Rule::unsupported => builder.unsupported(&child),
             Rule::config_block => {
                 let block_span = trim::span(&child);
@@ -41,7 +43,7 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     }
     if builder.diagnostics.is_empty() {
         let config = config.map(|(items, _)| items).unwrap_or_default();
-        Ok(Program { config, probes, defines: Vec::new(), warnings: Vec::new(), span })
+        Ok(Program { config, probes, defines: Vec::new(), macros, warnings: Vec::new(), span })
     } else {
         Err(builder.diagnostics)
     }
@@ -133,9 +135,35 @@ impl Builder {
 
     pub(super) fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
         let span = trim::span(&pair);
+        let has_value = pair.clone().into_inner().last().is_some_and(|last| last.as_rule() == Rule::block_value);
         let stmts = self
             .nested(span, |builder| pair.into_inner().filter_map(|child| builder.statement(child)).collect());
-        Block { stmts: stmts.unwrap_or_default(), span }
+        Block { stmts: stmts.unwrap_or_default(), has_value, span }
+    }
+
+    /// `macro name(params) { body }`
+    fn macro_def(&mut self, pair: Pair<'_, Rule>) -> MacroDef {
+        let span = trim::span(&pair);
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut body = None;
+        for child in pair.into_inner() {
+            let ident = |text: &str| super::ast::Ident { name: text.to_string(), span: trim::span(&child) };
+            match child.as_rule() {
+                Rule::ident if name.is_none() => name = Some(ident(child.as_str())),
+                Rule::ident => params.push(MacroParam::Expr(ident(child.as_str()))),
+                Rule::var => params.push(MacroParam::Var(ident(&child.as_str()[1..]))),
+                Rule::map_name => params.push(MacroParam::Map(ident(&child.as_str()[1..]))),
+                Rule::block => body = Some(self.block(child)),
+                _ => {}
+            }
+        }
+        MacroDef {
+            name: name.unwrap_or_else(|| super::ast::Ident { name: String::new(), span }),
+            params,
+            body: body.unwrap_or_else(|| empty_block(span)),
+            span,
+        }
     }
 
     /// Builds one statement; `None` for a construct that was reported instead.
@@ -151,7 +179,7 @@ impl Builder {
             Rule::for_stmt => self.for_stmt(pair),
             Rule::while_stmt | Rule::unroll_stmt => self.loop_stmt(pair),
             Rule::assign_stmt => self.assign_stmt(pair),
-            Rule::expr_stmt => StmtKind::Expr(self.wrapped_expr(pair)),
+            Rule::expr_stmt | Rule::block_value => StmtKind::Expr(self.wrapped_expr(pair)),
             Rule::unsupported => {
                 self.unsupported(&pair);
                 return None;
@@ -175,7 +203,7 @@ impl Builder {
                     let child_span = trim::span(&child);
                     let kind = self.nested(child_span, |builder| builder.if_stmt(child));
                     let stmts = kind.map(|kind| Stmt { kind, span: child_span }).into_iter().collect();
-                    else_block = Some(Block { stmts, span: child_span });
+                    else_block = Some(Block { stmts, has_value: false, span: child_span });
                 }
                 _ => {}
             }
@@ -241,7 +269,7 @@ impl Builder {
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::var => var = Some(super::build_expr::var_ident(&child)),
-                Rule::expr => value = Some(self.expr(child)),
+                Rule::expr | Rule::block_expr => value = Some(self.expr(child)),
                 _ => {}
             }
         }
@@ -258,7 +286,7 @@ impl Builder {
             match child.as_rule() {
                 Rule::map | Rule::var => target = Some(child),
                 Rule::assign_op => op = compound_op(child.as_str()),
-                Rule::expr => value = Some(self.expr(child)),
+                Rule::expr | Rule::block_expr => value = Some(self.expr(child)),
                 _ => {}
             }
         }
@@ -321,7 +349,7 @@ fn compound_op(text: &str) -> Option<super::ast::BinOp> {
 }
 
 fn empty_block(span: Span) -> Block {
-    Block { stmts: Vec::new(), span }
+    Block { stmts: Vec::new(), has_value: false, span }
 }
 
 /// Stands in for an expression that could not be built; a diagnostic was already recorded.

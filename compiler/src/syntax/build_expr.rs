@@ -73,6 +73,10 @@ impl Builder {
     /// A chain of n operands is n levels deep: n - 1 `Binary` nodes under a possible `Ternary`.
     pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
+        if pair.as_rule() == Rule::block_expr {
+            let block = pair.into_inner().next().map(|b| self.block(b));
+            return block.map_or_else(|| placeholder(span), |block| Expr { kind: ExprKind::Block(block), span });
+        }
         let children = pair.into_inner();
         let levels = children.clone().filter(|child| child.as_rule() == Rule::unary).count();
         self.nested_by(levels, span, |builder| builder.expr_at_depth(children, span))

@@ -132,7 +132,8 @@ fn from_rule(rule: Rule) -> Option<Expected> {
         | Rule::int_lit
         | Rule::string_lit
         | Rule::bool_lit
-        | Rule::unsupported_expr => Expected::Expression,
+        | Rule::unsupported_expr
+        | Rule::block_expr => Expected::Expression,
         Rule::block => Expected::Token("{".into()),
         Rule::if_stmt | Rule::let_stmt | Rule::return_stmt | Rule::assign_stmt | Rule::expr_stmt => {
             Expected::Statement
@@ -167,8 +168,10 @@ fn from_token(token: &str) -> Option<Expected> {
 /// a ternary only continues an attach point.
 fn simplify(expected: &mut BTreeSet<Expected>) {
     if expected.contains(&Expected::Expression) {
+        // A variable, a parenthesized expression and a block expression are all expressions.
         expected.remove(&Expected::Variable);
         expected.remove(&Expected::Token("(".into()));
+        expected.remove(&Expected::Token("{".into()));
     }
     if !expected.contains(&Expected::Operator) {
         expected.remove(&Expected::Token(":".into()));

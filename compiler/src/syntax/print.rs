@@ -14,6 +14,19 @@ pub fn print_ast(program: &Program) -> String {
         let text = format!("config {} = {:?}", item.key.name, item.value);
         printer.line(1, &text, item.key.span.to(item.value_span));
     }
+    for def in &program.macros {
+        let params: Vec<String> = def
+            .params
+            .iter()
+            .map(|p| match p {
+                super::ast::MacroParam::Var(i) => format!("${}", i.name),
+                super::ast::MacroParam::Map(i) => format!("@{}", i.name),
+                super::ast::MacroParam::Expr(i) => i.name.clone(),
+            })
+            .collect();
+        printer.line(1, &format!("macro {}({})", def.name.name, params.join(", ")), def.span);
+        printer.block(2, "body", &def.body);
+    }
     for probe in &program.probes {
         printer.probe(1, probe);
     }
@@ -50,7 +63,8 @@ impl Printer {
     }
 
     fn block(&mut self, depth: usize, label: &str, block: &Block) {
-        self.line(depth, label, block.span);
+        let label = if block.has_value { format!("{label} (with value)") } else { label.to_string() };
+        self.line(depth, &label, block.span);
         for stmt in &block.stmts {
             self.stmt(depth + 1, stmt);
         }
@@ -125,6 +139,7 @@ impl Printer {
     fn expr(&mut self, depth: usize, expr: &Expr) {
         let span = expr.span;
         match &expr.kind {
+            ExprKind::Block(block) => self.block(depth, "block-expr", block),
             ExprKind::Int(value) => self.line(depth, &format!("int {value}"), span),
             ExprKind::Str(bytes) => {
                 self.line(depth, &format!("str \"{}\"", bytes.escape_ascii()), span);
