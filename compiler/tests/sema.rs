@@ -156,7 +156,11 @@ fails!(exit_code_that_is_a_string, "E0419", "begin { exit(\"failed\"); }");
 fails!(string_cast_to_integer, "E0419", "begin { $x = (uint32)comm; }");
 fails!(string_used_as_a_number, "E0420", "begin { $x = comm + 1; }");
 fails!(number_plus_string, "E0420", "begin { $x = 1 + comm; }");
-fails!(let_without_a_value, "E0421", "begin { let $x; }");
+warns!(value_computed_and_dropped, "W0405", "begin { $x = 1; $x + 1; }");
+fails!(variable_declared_again, "E0447", "begin { $x = 1; if (pid > 0) { let $x = 2; } }");
+fails!(variable_used_outside_its_block, "E0303", "begin { if (pid > 0) { $x = 1; } else { $x = 2; } print($x); }");
+fails!(unknown_declared_type, "E0448", "begin { let $x: float = 1; }");
+fails!(literal_out_of_declared_range, "E0449", "begin { let $x: uint8 = 300; }");
 fails!(constant_division_by_zero, "E0422", "begin { @x = pid / 0; }");
 fails!(shift_of_64_bits, "E0423", "begin { @x = pid << 64; }");
 

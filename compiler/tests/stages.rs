@@ -88,7 +88,7 @@ const STRING_COMPARE: &str = "tracepoint:syscalls:sys_enter_getppid /comm == \"s
 const PRINTF: &str = "tracepoint:syscalls:sys_enter_openat { printf(\"%s opened %s (%d)\\n\", comm, str(args.filename), args.flags); }";
 const TERNARY: &str = "tracepoint:syscalls:sys_exit_openat { @ok[args.ret < 0 ? \"failed\" : \"opened\"] = count(); $fd = args.ret >= 0 ? args.ret : -1; print($fd); }";
 const TUPLE: &str = "begin { $t = (pid, comm, 7); @last = $t; printf(\"%d %s\\n\", $t.0, $t.1); }";
-const BRANCH_LOCALS: &str = "tracepoint:syscalls:sys_enter_read { if (args.count > 4096) { $size = \"big\"; $n = 2; } else { $size = \"small\"; $n = 1; } @sizes[$size] = sum($n); }";
+const BRANCH_LOCALS: &str = "tracepoint:syscalls:sys_enter_read { let $size; let $n; if (args.count > 4096) { $size = \"big\"; $n = 2; } else { $size = \"small\"; $n = 1; } @sizes[$size] = sum($n); }";
 
 const SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[probe] = count(); }";
 const KPROBE_ARGS: &str = "kprobe:vfs_read /arg2 > 4096/ { @[comm] = sum(arg2); }";

@@ -52,6 +52,10 @@ parses!(
     macros_and_block_expressions,
     "macro add1($x) { $x + 1 }\nmacro log(@m, x) { @m = x; }\nbegin { $y = { let $b = 1; $b }; log(@l, add1($y)); }"
 );
+parses!(
+    value_forms,
+    "begin { $a = $b ?: 7; $x = if ($a) { 1 } else if ($b) { 2 } else { 3 }; _ = $x + 1; let $u: uint16 = 5; let $s: string[8]; let $z; }"
+);
 parses!(config_block_items, "config = { max_strlen = 64; stack_mode = perf; license = \"GPL\"; print_maps_on_exit = false; }\nbegin { }");
 fails!(second_config_block, "config = { max_strlen = 64 }\nconfig = { max_map_keys = 2 }\nbegin { }");
 parses!(

@@ -128,3 +128,23 @@ fn block_expressions_have_the_value_of_their_last_expression() {
     let program = r#"begin { $x = { let $b = 2; $b * 21 }; printf("%d\n", $x); exit(); }"#;
     run(&["-q", "-e", program]).assert_exact(0, "42\n\n\n", "");
 }
+
+#[test]
+fn elvis_if_expressions_discards_and_typed_variables() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $a = 0; $b = 5;
+        printf("%d %d\n", $a ?: 7, $b ?: 7);
+        $x = if ($b > 9) { 10 } else if ($b > 1) { 20 } else { 30 };
+        _ = $x + 1;
+        let $u: uint8 = 250;
+        $u = $u + 10;
+        let $z;
+        if ($b > 1) { let $scoped = 1; $z = $scoped + 1; } else { let $scoped = 2; $z = $scoped; }
+        printf("%d %d %d\n", $x, $u, $z);
+        exit();
+    }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "7 5\n20 4 2\n\n\n", "");
+}

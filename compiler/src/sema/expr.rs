@@ -495,7 +495,7 @@ pub(crate) fn negative_literal(v: u64, span: Span) -> Option<Expr> {
     Some(Expr::new(ExprKind::Int(value as u64), Ty::Int(IntTy { bits, signed: true }), span))
 }
 
-fn int_type_named(name: &str) -> Option<IntTy> {
+pub(crate) fn int_type_named(name: &str) -> Option<IntTy> {
     Some(match name {
         "uint8" | "u8" | "uint8_t" => IntTy::U8,
         "uint16" | "u16" | "uint16_t" => IntTy::U16,

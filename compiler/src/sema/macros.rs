@@ -100,15 +100,18 @@ impl<'p> Expander<'p> {
     fn stmt(&mut self, stmt: &Stmt, scope: &Scope) -> Stmt {
         let kind = match &stmt.kind {
             StmtKind::Expr(e) => StmtKind::Expr(self.expr(e, scope)),
+            StmtKind::Discard(e) => StmtKind::Discard(self.expr(e, scope)),
             StmtKind::AssignMap { map, op, value } => {
                 StmtKind::AssignMap { map: self.map(map, scope), op: *op, value: self.expr(value, scope) }
             }
             StmtKind::AssignVar { var, op, value } => {
                 StmtKind::AssignVar { var: self.ident(var, scope), op: *op, value: self.expr(value, scope) }
             }
-            StmtKind::Let { var, value } => {
-                StmtKind::Let { var: self.ident(var, scope), value: value.as_ref().map(|v| self.expr(v, scope)) }
-            }
+            StmtKind::Let { var, ty, value } => StmtKind::Let {
+                var: self.ident(var, scope),
+                ty: ty.clone(),
+                value: value.as_ref().map(|v| self.expr(v, scope)),
+            },
             StmtKind::If { cond, then_block, else_block } => StmtKind::If {
                 cond: self.expr(cond, scope),
                 then_block: self.block(then_block, scope),

@@ -10,6 +10,7 @@ mod defines;
 mod dispatch;
 mod expr;
 pub mod hir;
+mod locals;
 mod macros;
 mod params;
 pub mod print;
@@ -37,7 +38,8 @@ use crate::syntax::ast;
 use crate::types::Ty;
 use hir::MapDecl;
 use probes::ResolvedProbe;
-use tables::{Locals, MapTable};
+use locals::Locals;
+use tables::MapTable;
 
 /// Checks `program` against the kernel facts in `catalog`, with no parameters.
 ///
@@ -318,7 +320,8 @@ impl Checker {
         self.finish_probe(probe, cx, predicate, body, probe_id)
     }
 
-    fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, locals: Locals) -> ProbeCx<'a> {
+    fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, mut locals: Locals) -> ProbeCx<'a> {
+        locals.restart();
         let user_pointers = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
         ProbeCx {
             name: &probe.resolved.name,
@@ -364,7 +367,7 @@ impl Checker {
             span: probe.span,
             predicate,
             body,
-            locals: cx.locals.vars.iter().map(|(name, ty, _)| hir::Local { name: name.clone(), ty: ty.clone() }).collect(),
+            locals: cx.locals.vars.iter().map(|v| hir::Local { name: v.name.clone(), ty: v.ty.clone().unwrap_or(Ty::I64) }).collect(),
             user_pointers: cx.user_pointers,
             dispatch: None,
         }

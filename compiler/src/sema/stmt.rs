@@ -12,9 +12,120 @@ use crate::types::Ty;
 /// The largest count `unroll` takes, as in bpftrace.
 const MAX_UNROLL: u64 = 100;
 
+/// Whether evaluating `e` changes nothing: no call, no action, no `++`/`--`, no statement.
+fn has_no_effect(e: &Expr) -> bool {
+    let mut effect = false;
+    e.walk(&mut |part| {
+        effect |= matches!(
+            part.kind,
+            ExprKind::IncDec { .. } | ExprKind::Action(_) | ExprKind::Delete { .. } | ExprKind::Block { .. } | ExprKind::ReadStr { .. }
+        )
+    });
+    !effect
+}
+
+/// The type `let $x: name` declares, if `name` is one.
+fn declared_type(name: &str, max_strlen: u32) -> Option<Ty> {
+    if let Some(int) = super::expr::int_type_named(name) {
+        return Some(Ty::Int(int));
+    }
+    match name {
+        "bool" => Some(Ty::Bool),
+        "string" => Some(Ty::Str(max_strlen)),
+        _ => {
+            let size = name.strip_prefix("string[")?.strip_suffix(']')?.parse::<u32>().ok()?;
+            (size > 0).then_some(Ty::Str(size))
+        }
+    }
+}
+
+/// Whether the literal `v` (signed when `signed`) is a value of `int`.
+fn fits(v: u64, signed: bool, int: crate::types::IntTy) -> bool {
+    let value = if signed { i128::from(v as i64) } else { i128::from(v) };
+    let (min, max) = match int.signed {
+        true => (-(1i128 << (int.bits - 1)), (1i128 << (int.bits - 1)) - 1),
+        false => (0, (1i128 << int.bits) - 1),
+    };
+    (min..=max).contains(&value)
+}
+
 impl Checker {
+    /// A block's statements, in a scope of their own.
     pub(crate) fn block(&mut self, block: &ast::Block, cx: &mut ProbeCx<'_>) -> Vec<Stmt> {
-        block.stmts.iter().filter_map(|s| self.stmt(s, cx)).collect()
+        cx.locals.push_scope();
+        let stmts = block.stmts.iter().filter_map(|s| self.stmt(s, cx)).collect();
+        cx.locals.pop_scope();
+        stmts
+    }
+
+    /// `let $x[: type][ = value]`: a new variable in the innermost block; without a value it
+    /// starts at zero.
+    fn let_stmt(&mut self, var: &ast::Ident, ty: Option<&ast::Ident>, value: Option<&ast::Expr>, span: Span, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
+        let declared = match ty {
+            None => None,
+            Some(ty) => match declared_type(&ty.name, self.config.max_strlen) {
+                Some(declared) => Some(declared),
+                None => {
+                    self.report(Diagnostic::error("E0448", format!("`{}` is not a type a variable can be declared with", ty.name))
+                        .with_primary(ty.span, "unknown type")
+                        .with_help("variables take int8..int64, uint8..uint64, bool, string and string[N]"));
+                    return None;
+                }
+            },
+        };
+        let value = value.map(|v| self.expr(v, cx));
+        let id = match cx.locals.declare(&var.name, declared.clone(), declared.is_some(), var.span) {
+            Ok(id) => id,
+            Err(diag) => {
+                self.report(diag);
+                return None;
+            }
+        };
+        // Without a value it is zeroed at the probe's start, like any variable read before it
+        // is assigned: nothing to run here.
+        let value = value?;
+        if matches!(value.ty, Ty::Void) {
+            self.report(super::expr::value_expected(&value));
+            return None;
+        }
+        if value.ty.is_error() {
+            return None;
+        }
+        let value = match declared {
+            Some(to) => self.convert(value, &to, span)?,
+            None => {
+                if let Err(diag) = cx.locals.assign(&var.name, &value.ty, var.span) {
+                    self.report(diag);
+                    return None;
+                }
+                value
+            }
+        };
+        Some(StmtKind::AssignLocal { local: id, value })
+    }
+
+    /// `value` as the declared type `to`: an integer is truncated to it (a literal must fit);
+    /// other types must match.
+    fn convert(&mut self, value: Expr, to: &Ty, span: Span) -> Option<Expr> {
+        match (&value.ty, to) {
+            (Ty::Int(_), Ty::Int(int)) => {
+                if let ExprKind::Int(v) = value.kind {
+                    if !fits(v, value.ty.as_int().is_some_and(|i| i.signed), *int) {
+                        self.report(Diagnostic::error("E0449", format!("{} does not fit in `{int}`", v as i64))
+                            .with_primary(value.span, format!("out of `{int}`'s range"))
+                            .with_help(format!("cast it if that is meant: `({int}){}`", v as i64)));
+                        return None;
+                    }
+                }
+                Some(Expr::new(ExprKind::Cast { to: *int, expr: Box::new(value) }, to.clone(), span))
+            }
+            (Ty::Str(_), Ty::Str(_)) | (Ty::Bool, Ty::Bool) => Some(value),
+            (from, to) if super::unify::unify(from, to).as_ref() == Some(to) => Some(value),
+            _ => {
+                self.report(super::expr::operand_error(&format!("a `{to}` variable"), &value, &format!("a `{to}`")));
+                None
+            }
+        }
     }
 
     /// `{ statements; value }` as an expression: its type is the value's, or none.
@@ -23,8 +134,10 @@ impl Checker {
             (true, Some((ast::Stmt { kind: ast::StmtKind::Expr(value), .. }, body))) => (body, Some(value)),
             _ => (&block.stmts[..], None),
         };
+        cx.locals.push_scope();
         let stmts: Vec<Stmt> = body.iter().filter_map(|s| self.stmt(s, cx)).collect();
         let value = value.map(|v| self.expr(v, cx));
+        cx.locals.pop_scope();
         let ty = match &value {
             Some(v) if v.ty.is_error() => return Expr::new(ExprKind::Int(0), Ty::Error, span),
             Some(v) => v.ty.clone(),
@@ -36,16 +149,19 @@ impl Checker {
     fn stmt(&mut self, stmt: &ast::Stmt, cx: &mut ProbeCx<'_>) -> Option<Stmt> {
         let span = stmt.span;
         let kind = match &stmt.kind {
-            ast::StmtKind::Expr(e) => StmtKind::Expr(self.expr(e, cx)),
+            ast::StmtKind::Expr(e) => {
+                let e = self.expr(e, cx);
+                if !matches!(e.ty, Ty::Void | Ty::Error) && has_no_effect(&e) {
+                    self.report(Diagnostic::warning("W0405", "this value is computed and dropped")
+                        .with_primary(e.span, format!("a `{}` nothing uses", e.ty))
+                        .with_help("assign it, or write `_ = ...` to drop it on purpose"));
+                }
+                StmtKind::Expr(e)
+            }
+            ast::StmtKind::Discard(e) => StmtKind::Expr(self.expr(e, cx)),
             ast::StmtKind::AssignMap { map, op, value } => self.assign_map(map, *op, value, span, cx)?,
             ast::StmtKind::AssignVar { var, op, value } => self.assign_var(var, *op, value, span, cx)?,
-            ast::StmtKind::Let { var, value: Some(value) } => self.assign_var(var, None, value, span, cx)?,
-            ast::StmtKind::Let { var, value: None } => {
-                self.report(Diagnostic::error("E0421", format!("`let ${}` needs a value here", var.name))
-                    .with_primary(var.span, "declared without a value")
-                    .with_help(format!("write `let ${} = 0;`", var.name)));
-                return None;
-            }
+            ast::StmtKind::Let { var, ty, value } => self.let_stmt(var, ty.as_ref(), value.as_ref(), span, cx)?,
             ast::StmtKind::If { cond, then_block, else_block } => {
                 let cond = self.expr(cond, cx);
                 self.expect_condition(&cond);
@@ -87,7 +203,15 @@ impl Checker {
         body
     }
 
+    /// A `for` loop, its variable visible in its body only.
     fn for_loop(&mut self, var: &ast::Ident, source: &ast::ForSource, body: &ast::Block, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
+        cx.locals.push_scope();
+        let checked = self.for_loop_in_scope(var, source, body, cx);
+        cx.locals.pop_scope();
+        checked
+    }
+
+    fn for_loop_in_scope(&mut self, var: &ast::Ident, source: &ast::ForSource, body: &ast::Block, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
         match source {
             ast::ForSource::Range { start, end } => {
                 let start = self.expr(start, cx);
@@ -150,7 +274,7 @@ impl Checker {
 
     /// Declares a loop's variable with its type.
     fn declare_loop_var(&mut self, var: &ast::Ident, ty: &Ty, cx: &mut ProbeCx<'_>) -> Option<super::hir::LocalId> {
-        match cx.locals.assign(&var.name, ty, var.span) {
+        match cx.locals.declare(&var.name, Some(ty.clone()), false, var.span) {
             Ok(local) => Some(local),
             Err(diag) => {
                 self.report(diag);
@@ -252,6 +376,11 @@ impl Checker {
                 let _ = cx.locals.assign(&var.name, &Ty::Error, var.span);
             }
             return None;
+        }
+        if let Some(id) = cx.locals.find(&var.name).filter(|&id| cx.locals.var(id).fixed) {
+            let to = cx.locals.read(id);
+            let value = self.convert(value, &to, span)?;
+            return Some(StmtKind::AssignLocal { local: id, value });
         }
         match cx.locals.assign(&var.name, &value.ty, var.span) {
             Ok(local) => Some(StmtKind::AssignLocal { local, value }),

@@ -1,9 +1,9 @@
-//! What the checker learns while it walks the script: the maps with their key and value types,
-//! and each probe's local variables.
+//! What the checker learns about the script's maps while it walks the script: their key and
+//! value types, and when each changed.
 
 use std::collections::HashMap;
 
-use super::hir::{LocalId, MapIdx};
+use super::hir::MapIdx;
 use super::unify::{describe_map_value, storage, unify, unify_map_value};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::MapValue;
@@ -204,54 +204,5 @@ fn describe_key(key: &[Ty]) -> String {
         [] => "absent (a keyless map)".to_string(),
         [one] => format!("`{one}`"),
         many => format!("`{}`", Ty::Tuple(many.to_vec())),
-    }
-}
-
-/// The `$variables` of the probe being checked.
-#[derive(Debug, Clone, Default)]
-pub struct Locals {
-    pub vars: Vec<(String, Ty, Span)>,
-    /// Per variable, in the same order: whether its type was read.
-    read: Vec<bool>,
-    /// Whether a variable's type changed after it was read.
-    changed_after_read: bool,
-}
-
-impl Locals {
-    pub fn find(&self, name: &str) -> Option<LocalId> {
-        self.vars.iter().position(|(n, _, _)| n == name).map(|i| LocalId(i as u32))
-    }
-
-    /// The type of variable `id`, noting that it was read.
-    pub fn read(&mut self, id: LocalId) -> &Ty {
-        self.read[id.0 as usize] = true;
-        &self.vars[id.0 as usize].1
-    }
-
-    /// Whether every read of a variable saw its final type.
-    pub fn settled(&self) -> bool {
-        !self.changed_after_read
-    }
-
-    /// Declares `$name` with `ty` or joins `ty` into its type; errors when they cannot join.
-    pub fn assign(&mut self, name: &str, ty: &Ty, span: Span) -> Result<LocalId, Diagnostic> {
-        let Some(id) = self.find(name) else {
-            self.vars.push((name.to_string(), ty.clone(), span));
-            self.read.push(false);
-            return Ok(LocalId(self.vars.len() as u32 - 1));
-        };
-        let (_, known, first) = &mut self.vars[id.0 as usize];
-        match unify(known, ty) {
-            Some(joined) => {
-                if joined != *known && self.read[id.0 as usize] {
-                    self.changed_after_read = true;
-                }
-                *known = joined;
-                Ok(id)
-            }
-            None => Err(Diagnostic::error("E0403", format!("variable `${name}` is assigned two different types"))
-                .with_primary(span, format!("this is `{ty}`"))
-                .with_secondary(*first, format!("here it is `{known}`"))),
-        }
     }
 }

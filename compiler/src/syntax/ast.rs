@@ -95,12 +95,14 @@ pub struct Stmt {
 pub enum StmtKind {
     /// An expression evaluated for its effect: `printf(...)`, `@x++`, `exit()`.
     Expr(Expr),
+    /// `_ = e`: `e` evaluated and its value dropped on purpose.
+    Discard(Expr),
     /// `@m = e`, `@m[k1, k2] = e`, `@m += e` (`op` is the compound operator).
     AssignMap { map: MapRef, op: Option<BinOp>, value: Expr },
     /// `$x = e`, `$x += e`.
     AssignVar { var: Ident, op: Option<BinOp>, value: Expr },
-    /// `let $x;` or `let $x = e;`
-    Let { var: Ident, value: Option<Expr> },
+    /// `let $x;`, `let $x = e;`, `let $x: type = e;` (the type as written).
+    Let { var: Ident, ty: Option<Ident>, value: Option<Expr> },
     /// `if (cond) { .. } else if (..) { .. } else { .. }`; an `else if` is an `If` statement
     /// alone in the else block.
     If { cond: Expr, then_block: Block, else_block: Option<Block> },

@@ -265,16 +265,18 @@ impl Builder {
     fn let_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
         let span = trim::span(&pair);
         let mut var = None;
+        let mut ty = None;
         let mut value = None;
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::var => var = Some(super::build_expr::var_ident(&child)),
-                Rule::expr | Rule::block_expr => value = Some(self.expr(child)),
+                Rule::type_name => ty = Some(super::ast::Ident { name: child.as_str().to_string(), span: trim::span(&child) }),
+                Rule::expr | Rule::block_expr | Rule::if_expr => value = Some(self.expr(child)),
                 _ => {}
             }
         }
         let var = var.unwrap_or_else(|| super::ast::Ident { name: String::new(), span });
-        StmtKind::Let { var, value }
+        StmtKind::Let { var, ty, value }
     }
 
     fn assign_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
@@ -284,9 +286,9 @@ impl Builder {
         let mut value = None;
         for child in pair.into_inner() {
             match child.as_rule() {
-                Rule::map | Rule::var => target = Some(child),
+                Rule::map | Rule::var | Rule::discard => target = Some(child),
                 Rule::assign_op => op = compound_op(child.as_str()),
-                Rule::expr | Rule::block_expr => value = Some(self.expr(child)),
+                Rule::expr | Rule::block_expr | Rule::if_expr => value = Some(self.expr(child)),
                 _ => {}
             }
         }
@@ -295,6 +297,7 @@ impl Builder {
             Some(target) if target.as_rule() == Rule::map => {
                 StmtKind::AssignMap { map: self.map_ref(target), op, value }
             }
+            Some(target) if target.as_rule() == Rule::discard => StmtKind::Discard(value),
             Some(target) => StmtKind::AssignVar { var: super::build_expr::var_ident(&target), op, value },
             None => StmtKind::Expr(value),
         }

@@ -73,6 +73,9 @@ impl Builder {
     /// A chain of n operands is n levels deep: n - 1 `Binary` nodes under a possible `Ternary`.
     pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
+        if pair.as_rule() == Rule::if_expr {
+            return self.if_expr(pair);
+        }
         if pair.as_rule() == Rule::block_expr {
             let block = pair.into_inner().next().map(|b| self.block(b));
             return block.map_or_else(|| placeholder(span), |block| Expr { kind: ExprKind::Block(block), span });
@@ -99,6 +102,13 @@ impl Builder {
                 }
                 Rule::infix_op => pending_op = binary_op(child.as_str()),
                 Rule::expr => branches.push(self.expr(child)),
+                Rule::elvis => {
+                    // `a ?: b` is `a ? a : b`: `a` is evaluated again when it is true.
+                    let otherwise = self.first_expr(child, span);
+                    let cond = climb(first.take().unwrap_or_else(|| placeholder(span)), &mut std::mem::take(&mut rest).into_iter().peekable(), 0);
+                    branches = vec![cond.clone(), otherwise];
+                    first = Some(cond);
+                }
                 _ => {}
             }
         }
@@ -287,6 +297,26 @@ impl Builder {
             }
         }
         MapRef { name, keys, span }
+    }
+
+    /// `if (c) { a } else { b }` as a value: `c ? { a } : { b }`.
+    fn if_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let mut cond = None;
+        let mut branches = Vec::new();
+        for child in pair.into_inner() {
+            let child_span = trim::span(&child);
+            match child.as_rule() {
+                Rule::expr => cond = Some(self.expr(child)),
+                Rule::block => branches.push(Expr { kind: ExprKind::Block(self.block(child)), span: child_span }),
+                Rule::if_expr => branches.push(self.if_expr(child)),
+                _ => {}
+            }
+        }
+        let mut branches = branches.into_iter();
+        let (Some(then_expr), Some(else_expr)) = (branches.next(), branches.next()) else { return placeholder(span) };
+        let cond = cond.unwrap_or_else(|| placeholder(span));
+        Expr { kind: ExprKind::Ternary { cond: Box::new(cond), then_expr: Box::new(then_expr), else_expr: Box::new(else_expr) }, span }
     }
 
     fn first_expr(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {

@@ -76,6 +76,10 @@ impl Printer {
                 self.line(depth, "expr-stmt", stmt.span);
                 self.expr(depth + 1, expr);
             }
+            StmtKind::Discard(expr) => {
+                self.line(depth, "discard", stmt.span);
+                self.expr(depth + 1, expr);
+            }
             StmtKind::AssignMap { map, op, value } => {
                 self.line(depth, &format!("assign {}=", op.map_or("", |op| op.symbol())), stmt.span);
                 self.map(depth + 1, map);
@@ -86,8 +90,9 @@ impl Printer {
                 self.line(depth, &text, stmt.span);
                 self.expr(depth + 1, value);
             }
-            StmtKind::Let { var, value } => {
-                self.line(depth, &format!("let ${}", var.name), stmt.span);
+            StmtKind::Let { var, ty, value } => {
+                let ty = ty.as_ref().map(|t| format!(": {}", t.name)).unwrap_or_default();
+                self.line(depth, &format!("let ${}{ty}", var.name), stmt.span);
                 if let Some(value) = value {
                     self.expr(depth + 1, value);
                 }
