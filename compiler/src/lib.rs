@@ -21,6 +21,7 @@ pub mod regalloc;
 pub mod render;
 pub mod sema;
 pub mod span;
+pub mod stdlib;
 pub mod syntax;
 pub mod syscalls;
 pub mod types;

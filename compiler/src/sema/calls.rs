@@ -1,5 +1,6 @@
-//! Type checking of function calls: printf, print, exit, clear, zero, delete, str, and the
-//! aggregations, which are only valid as the value of a map assignment.
+//! Type checking of function calls: the registry (`crate::stdlib`) finds each function's
+//! check; the checks of printf, print, exit, clear, zero, delete and str live here, and the
+//! aggregations' as the value of a map assignment.
 
 use super::expr::value_expected;
 use super::hir::{Action, Expr, ExprKind, MapIdx};
@@ -10,46 +11,37 @@ use crate::printf;
 use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::{IntTy, Ty};
-use ferrotrace_stdlib::FunctionKind;
+use crate::stdlib;
 
 impl Checker {
+    /// A call `name(args)`, or a bare `name` that is a builtin: checked by its registry entry.
     pub(crate) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
-        if let Some(expr) = self.builtin(&name.name, span) {
-            return match args {
-                [] => expr,
-                _ => self.error_expr(arity(name, "no arguments", args.len(), span), span),
-            };
+        match stdlib::lookup(&name.name) {
+            Some(function) => (function.check)(self, &stdlib::Call { name, args, span }, cx),
+            None => self.unknown_function(name, span),
         }
-        match name.name.as_str() {
-            "printf" => self.printf(name, args, span, cx),
-            "print" => self.print(name, args, span, cx),
-            "exit" => self.exit(name, args, span, cx),
-            "clear" | "zero" => self.map_action(name, args, span),
-            "delete" => self.delete(name, args, span, cx),
-            "str" => self.str_call(name, args, span, cx),
-            "getopt" => self.getopt(name, args, span),
-            other => match ferrotrace_stdlib::function(other) {
-                Some(f) if f.kind == FunctionKind::Aggregation => self.error_expr(
-                    Diagnostic::error("E0501", format!("`{other}()` can only be assigned to a map"))
-                        .with_primary(span, "an aggregation, not a value")
-                        .with_help(format!("write `@name = {other}(...)`")),
-                    span,
-                ),
-                _ => self.unknown_function(name, span),
-            },
-        }
+    }
+
+    /// The error for a call with the wrong number of arguments.
+    pub(crate) fn arity_error(&mut self, call: &stdlib::Call<'_>, expected: &str) -> Expr {
+        self.error_expr(arity(call.name, expected, call.args.len(), call.span), call.span)
+    }
+
+    /// Notes that the script reads `comm`, whose lowering depends on the kernel.
+    pub(crate) fn note_comm_read(&mut self) {
+        self.reads_comm = true;
     }
 
     fn unknown_function(&mut self, name: &ast::Ident, span: Span) -> Expr {
         let diag = Diagnostic::error("E0305", format!("unknown function `{}`", name.name)).with_primary(name.span, "no such function");
-        let diag = match did_you_mean(&closest(&name.name, ferrotrace_stdlib::all_names())) {
+        let diag = match did_you_mean(&closest(&name.name, stdlib::all_names())) {
             Some(help) => diag.with_help(help),
             None => diag,
         };
         self.error_expr(diag, span)
     }
 
-    fn printf(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    pub(crate) fn printf(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         let Some((fmt, rest)) = args.split_first() else {
             return self.error_expr(arity(name, "a format string", 0, span), span);
         };
@@ -91,7 +83,7 @@ impl Checker {
         e
     }
 
-    fn print(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    pub(crate) fn print(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         match args {
             [] => self.error_expr(arity(name, "a map or a value", 0, span), span),
             [ast::Expr { kind: ast::ExprKind::Map(map), .. }, rest @ ..] if map.keys.is_empty() && rest.len() <= 2 => {
@@ -118,7 +110,7 @@ impl Checker {
         }
     }
 
-    fn exit(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    pub(crate) fn exit(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         if cx.loop_depth > 0 {
             return self.error_expr(Diagnostic::error("E0430", "`exit()` cannot be called inside a loop")
                 .with_primary(span, "inside `for` or `while`")
@@ -138,7 +130,7 @@ impl Checker {
         Expr::new(ExprKind::Action(Action::Exit(code)), Ty::Void, span)
     }
 
-    fn map_action(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
+    pub(crate) fn map_action(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
         let Some(idx) = self.map_argument(name, args, span) else {
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         };
@@ -164,7 +156,7 @@ impl Checker {
         }
     }
 
-    fn delete(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    pub(crate) fn delete(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         let (map, key) = match args {
             [ast::Expr { kind: ast::ExprKind::Map(map), .. }] => (map.clone(), None),
             [ast::Expr { kind: ast::ExprKind::Map(map), .. }, key] if map.keys.is_empty() => (map.clone(), Some(key)),
@@ -178,7 +170,7 @@ impl Checker {
         Expr::new(ExprKind::Delete { map: idx, key: key.map(Box::new) }, Ty::Bool, span)
     }
 
-    fn str_call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    pub(crate) fn str_call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         let (ptr, size) = match args {
             [ptr] => (ptr, None),
             [ptr, size] => (ptr, Some(size)),

@@ -1,7 +1,7 @@
 //! Type checking of expressions: literals, builtins, variables, maps, operators, tracepoint
 //! fields.
 
-use super::hir::{self, Builtin, Expr, ExprKind};
+use super::hir::{self, Expr, ExprKind};
 use super::unify::{storage, unify};
 use super::{Checker, ProbeCx};
 use crate::catalog::{FieldKind, TracepointField};
@@ -105,39 +105,30 @@ impl Checker {
         Some(Expr::new(ExprKind::Register(register), ty, span))
     }
 
-    /// The builtin variable `name`, if it is one, noting a read of `comm`.
-    pub(crate) fn builtin(&mut self, name: &str, span: Span) -> Option<Expr> {
-        let expr = builtin(name, span)?;
-        self.reads_comm |= expr.kind == ExprKind::Builtin(Builtin::Comm);
-        Some(expr)
-    }
-
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         if let Some(expr) = self.expand_define(name, span, cx) {
-            return expr;
-        }
-        if let Some(expr) = self.builtin(name, span) {
             return expr;
         }
         if let Some(expr) = self.register(name, span, cx) {
             return expr;
         }
-        if name == "args" {
-            return self.error_expr(
-                Diagnostic::error("E0405", "`args` can only be used through a field here")
-                    .with_primary(span, "write `args.field`"),
-                span,
-            );
-        }
-        if ferrotrace_stdlib::function(name).is_some() {
+        if crate::stdlib::lookup(name).is_some() {
             return self.call(&ast::Ident { name: name.to_string(), span }, &[], span, cx);
         }
         let diag = Diagnostic::error("E0302", format!("unknown identifier `{name}`")).with_primary(span, "not a builtin");
-        let diag = match did_you_mean(&closest(name, ferrotrace_stdlib::all_names())) {
+        let diag = match did_you_mean(&closest(name, crate::stdlib::all_names())) {
             Some(help) => diag.with_help(help),
             None => diag.with_note("variables start with `$` and maps with `@`"),
         };
         self.error_expr(diag, span)
+    }
+
+    /// `args` without a field.
+    pub(crate) fn args_without_field(&mut self, span: Span) -> Expr {
+        self.error_expr(
+            Diagnostic::error("E0405", "`args` can only be used through a field here").with_primary(span, "write `args.field`"),
+            span,
+        )
     }
 
     fn read_local(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
@@ -444,24 +435,6 @@ impl Checker {
             );
         }
     }
-}
-
-/// The builtin variable `name`, if it is one.
-fn builtin(name: &str, span: Span) -> Option<Expr> {
-    let (builtin, ty) = match name {
-        "pid" => (Builtin::Pid, Ty::Int(IntTy::U32)),
-        "tid" => (Builtin::Tid, Ty::Int(IntTy::U32)),
-        "uid" => (Builtin::Uid, Ty::U64),
-        "gid" => (Builtin::Gid, Ty::U64),
-        "comm" => (Builtin::Comm, Ty::Str(COMM_SIZE)),
-        "nsecs" => (Builtin::Nsecs, Ty::U64),
-        "elapsed" => (Builtin::Elapsed, Ty::U64),
-        "cpu" => (Builtin::Cpu, Ty::Int(IntTy::U32)),
-        "rand" => (Builtin::Rand, Ty::Int(IntTy::U32)),
-        "probe" => return Some(Expr::new(ExprKind::ProbeName, Ty::Probe, span)),
-        _ => return None,
-    };
-    Some(Expr::new(ExprKind::Builtin(builtin), ty, span))
 }
 
 /// The value of an aggregation map, its CPUs' values combined.

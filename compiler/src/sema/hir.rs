@@ -196,6 +196,8 @@ pub enum ExprKind {
     Delete { map: MapIdx, key: Option<Box<Expr>> },
     /// `{ statements; value }`: the statements run, then the value (none: `Ty::Void`).
     Block { stmts: Vec<Stmt>, value: Option<Box<Expr>> },
+    /// A call of the standard library function named `func`, lowered by its registry entry.
+    Call { func: &'static str, args: Vec<Expr> },
 }
 
 /// Async actions, each matching a `manifest::Action`.
@@ -247,7 +249,7 @@ impl Expr {
                 each(then_expr);
                 each(else_expr);
             }
-            ExprKind::Tuple(items) => items.iter().for_each(each),
+            ExprKind::Tuple(items) | ExprKind::Call { args: items, .. } => items.iter().for_each(each),
             ExprKind::Block { stmts, value } => {
                 stmts.iter().for_each(|s| s.walk_exprs(&mut *f));
                 value.iter().for_each(|v| v.walk(&mut *f));

@@ -1,0 +1,130 @@
+//! The standard library: every builtin and function a script can name, in one registry. Each
+//! entry is one unit: its name, signature and documentation, its type rule (`check`: the call
+//! to HIR), and for a function that computes a value in the probe, its lowering (`lower`: the
+//! HIR call to instructions). Adding a function is adding an entry to the module of its group;
+//! `docs/stdlib.md` is generated from the registry, so the two cannot drift.
+
+mod aggregations;
+mod builtins;
+mod maps;
+mod output;
+mod strings;
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use crate::lower::{FnLowerer, Value};
+use crate::sema::hir;
+use crate::sema::{Checker, ProbeCx};
+use crate::span::Span;
+use crate::syntax::ast;
+
+/// What kind of name an entry is, as the documentation groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// A value of the probe's context, used bare (`pid`) or called (`pid()`).
+    Builtin,
+    /// Computes a value in the probe.
+    Value,
+    /// Reads or changes a map from the probe.
+    Map,
+    /// Sends a record to userspace, which acts on it later (bpftrace's "async" functions).
+    Async,
+    /// Only valid as the value of a map assignment: `@m[k] = count()`.
+    Aggregation,
+}
+
+impl Kind {
+    fn heading(self) -> &'static str {
+        match self {
+            Kind::Builtin => "Builtins",
+            Kind::Value => "Functions",
+            Kind::Map => "Map functions",
+            Kind::Async => "Output and control",
+            Kind::Aggregation => "Aggregations",
+        }
+    }
+}
+
+/// A call as written: the name, the arguments, and whether it was written bare (`pid`).
+pub(crate) struct Call<'a> {
+    pub name: &'a ast::Ident,
+    pub args: &'a [ast::Expr],
+    pub span: Span,
+}
+
+/// Checks a call and builds its HIR (reporting what is wrong with it).
+pub(crate) type Check = fn(&mut Checker, &Call<'_>, &mut ProbeCx<'_>) -> hir::Expr;
+/// Lowers a checked `hir::ExprKind::Call` of the entry: the call expression and its arguments.
+pub(crate) type Lower = fn(&mut FnLowerer<'_>, &hir::Expr, &[hir::Expr]) -> Value;
+
+/// One builtin or function.
+pub struct Function {
+    pub name: &'static str,
+    /// As the documentation writes it: `uint64 strlen(string s)`.
+    pub signature: &'static str,
+    pub kind: Kind,
+    pub doc: &'static str,
+    pub(crate) check: Check,
+    /// For entries whose `check` builds `hir::ExprKind::Call`.
+    pub(crate) lower: Option<Lower>,
+}
+
+/// Every entry, group by group.
+pub fn all() -> impl Iterator<Item = &'static Function> {
+    [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+}
+
+/// The entry named `name`.
+pub fn lookup(name: &str) -> Option<&'static Function> {
+    static BY_NAME: OnceLock<HashMap<&'static str, &'static Function>> = OnceLock::new();
+    BY_NAME.get_or_init(|| all().map(|f| (f.name, f)).collect()).get(name).copied()
+}
+
+/// Every name a script can call or use bare, for suggestions.
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    all().map(|f| f.name)
+}
+
+/// `docs/stdlib.md`: every entry, grouped by kind, with its signature and documentation.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Standard library\n\n\
+         Generated from ferrotrace's registry (`compiler/src/stdlib/`); do not edit by hand. A test\n\
+         compares this file with the registry; `FERROTRACE_UPDATE_DOCS=1 cargo test -p\n\
+         ferrotrace-compiler --test docs` rewrites it.\n",
+    );
+    let mut entries: Vec<&Function> = all().collect();
+    entries.sort_by_key(|f| (f.kind, f.name));
+    let mut kind = None;
+    for f in entries {
+        if kind != Some(f.kind) {
+            kind = Some(f.kind);
+            let _ = write!(out, "\n## {}\n", f.kind.heading());
+        }
+        let _ = write!(out, "\n### `{}`\n\n```\n{}\n```\n\n{}\n", f.name, f.signature, f.doc);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = all_names().collect();
+        let before = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), before);
+    }
+
+    #[test]
+    fn lookups_find_entries() {
+        assert_eq!(lookup("comm").map(|f| f.kind), Some(Kind::Builtin));
+        assert_eq!(lookup("hist").map(|f| f.kind), Some(Kind::Aggregation));
+        assert!(lookup("nope").is_none());
+    }
+}

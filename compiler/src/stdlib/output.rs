@@ -1,0 +1,46 @@
+//! Output and control: functions that send a record to userspace, which prints or acts on it.
+
+use super::{Function, Kind};
+
+pub(super) const ENTRIES: &[Function] = &[
+    Function {
+        name: "printf",
+        signature: "void printf(const string fmt, args...)",
+        kind: Kind::Async,
+        doc: "Formats and prints its arguments; the formatting happens in userspace.",
+        check: |c, call, cx| c.printf(call.name, call.args, call.span, cx),
+        lower: None,
+    },
+    Function {
+        name: "print",
+        signature: "void print(@map [, top [, div]]) | void print(value)",
+        kind: Kind::Async,
+        doc: "Prints a map, or a value, with the default formatting of its type.",
+        check: |c, call, cx| c.print(call.name, call.args, call.span, cx),
+        lower: None,
+    },
+    Function {
+        name: "exit",
+        signature: "void exit([int code])",
+        kind: Kind::Async,
+        doc: "Stops tracing: runs the end probes, prints the maps and exits with `code`.",
+        check: |c, call, cx| c.exit(call.name, call.args, call.span, cx),
+        lower: None,
+    },
+    Function {
+        name: "clear",
+        signature: "void clear(@map)",
+        kind: Kind::Async,
+        doc: "Deletes every entry of a map.",
+        check: |c, call, _| c.map_action(call.name, call.args, call.span),
+        lower: None,
+    },
+    Function {
+        name: "zero",
+        signature: "void zero(@map)",
+        kind: Kind::Async,
+        doc: "Sets every value of a map to zero, keeping its keys.",
+        check: |c, call, _| c.map_action(call.name, call.args, call.span),
+        lower: None,
+    },
+];
