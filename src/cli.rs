@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use ferrotrace_compiler::options::Mode;
 
 /// A bpftrace-compatible tracer that compiles scripts straight to eBPF.
 #[derive(Debug, Parser)]
@@ -44,6 +45,14 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["program", "file", "list", "dry_run", "emit_elf"])]
     pub info: bool,
 
+    /// Run the script's `test:` probes, each once, and report which pass (gtest style).
+    #[arg(long, conflicts_with_all = ["bench", "dry_run", "emit_elf"])]
+    pub test: bool,
+
+    /// Run the script's `bench:` probes, each many times, and report their average time.
+    #[arg(long, conflicts_with_all = ["dry_run", "emit_elf"])]
+    pub bench: bool,
+
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,
@@ -67,6 +76,15 @@ pub enum Stage {
 }
 
 impl Cli {
+    /// Which probes the script is compiled for.
+    pub fn mode(&self) -> Mode {
+        match (self.test, self.bench) {
+            (true, _) => Mode::Test,
+            (_, true) => Mode::Bench,
+            _ => Mode::Run,
+        }
+    }
+
     pub fn shows(&self, stage: Stage) -> bool {
         self.debug.iter().any(|s| *s == stage || *s == Stage::All)
     }

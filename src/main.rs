@@ -15,12 +15,12 @@ use cli::{Cli, Stage};
 use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Compiled};
 use ferrotrace_compiler::config::Config;
-use ferrotrace_compiler::options::{CompileOptions, Params};
+use ferrotrace_compiler::options::{CompileOptions, Mode, Params};
 use ferrotrace_compiler::render::render;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::run::{run, RunError, RunOptions};
 use ferrotrace_runtime::tracefs::Tracefs;
-use ferrotrace_runtime::{privileges, LoadError};
+use ferrotrace_runtime::{privileges, suite, LoadError};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -65,8 +65,8 @@ fn execute(cli: &Cli) -> Result<u8> {
     privileges::check()?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
-    let options = CompileOptions { params: script.params.clone(), env: config_environment()? };
-    let compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
+    let options = CompileOptions { params: script.params.clone(), env: config_environment()?, mode: cli.mode() };
+    let mut compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             report(&diagnostics, &script);
@@ -74,6 +74,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         }
     };
     report(&compiled.warnings, &script);
+    compiled.manifest.script_name = script.name.clone();
     if let Some(code) = script_options::check(&compiled.options, &script.params, &script.name)? {
         return Ok(code);
     }
@@ -117,7 +118,15 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
     // Block-buffered: the runner flushes after each batch of records, not after every line.
     let mut stdout = io::BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout().lock());
     let mut stderr = io::stderr();
-    match run(&compiled.elf, &compiled.manifest, options, &mut stdout, &mut stderr) {
+    let result = match cli.mode() {
+        Mode::Run => run(&compiled.elf, &compiled.manifest, options, &mut stdout, &mut stderr),
+        Mode::Test => {
+            let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            suite::run_tests(&compiled.elf, &compiled.manifest, &mut stdout, &mut stderr, color)
+        }
+        Mode::Bench => suite::run_benches(&compiled.elf, &compiled.manifest, &mut stdout, &mut stderr),
+    };
+    match result {
         Ok(code) => Ok(code as u8),
         Err(RunError::Load(LoadError::Verifier { program, insn, reason, log })) => {
             if cli.shows(Stage::Verifier) {

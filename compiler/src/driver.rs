@@ -68,6 +68,7 @@ pub fn compile_with(source: &str, catalog: &dyn Catalog, options: &CompileOption
     let lowered = lower::lower(&hir);
     let hir = keep.hir.then_some(hir);
     let mut manifest = lowered.manifest;
+    manifest.line_starts = std::iter::once(0).chain(source.match_indices('\n').map(|(at, _)| at as u32 + 1)).collect();
     let mut lir = Vec::new();
     let mut allocated = Vec::new();
     let mut programs = Vec::with_capacity(lowered.functions.len());

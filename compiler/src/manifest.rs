@@ -22,6 +22,10 @@ pub struct Manifest {
     pub probe_names: Vec<String>,
     /// How the script's configuration asks the runtime to behave.
     pub settings: RuntimeSettings,
+    /// Where each line of the script starts, to name the line and column of a span.
+    pub line_starts: Vec<u32>,
+    /// What runtime messages call the script (`stdin`, or its file name); set by the caller.
+    pub script_name: String,
 }
 
 /// The configuration keys the runtime acts on.
@@ -55,6 +59,13 @@ impl From<&crate::config::Config> for RuntimeSettings {
 }
 
 impl Manifest {
+    /// `LINE:COL-COL` of `span` in the script (1-based), for messages the runtime prints.
+    pub fn locate(&self, span: Span) -> String {
+        let line = self.line_starts.partition_point(|&start| start <= span.start).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        format!("{line}:{}-{}", span.start - start + 1, span.end.max(span.start + 1) - start)
+    }
+
     pub fn map(&self, id: MapId) -> &MapSpec {
         &self.maps[id.0 as usize]
     }
@@ -291,6 +302,18 @@ pub enum Attach {
     /// A kprobe on a kernel function (of `module`, or of the kernel image), `offset` bytes into
     /// it; a kretprobe on its return when `retprobe`.
     Kprobe { function: String, module: Option<String>, offset: u64, retprobe: bool },
+    /// `test:NAME`: run once with `BPF_PROG_TEST_RUN` by `--test`; it passes when it returns 0.
+    Test { name: String },
+    /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the
+    /// average time of one run.
+    Bench { name: String },
+}
+
+impl Attach {
+    /// Whether the program runs from userspace with `BPF_PROG_TEST_RUN` instead of attaching.
+    pub fn runs_once(&self) -> bool {
+        matches!(self, Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. })
+    }
 }
 
 /// How a program serving many `syscalls:` tracepoints is attached: to `raw_syscalls:sys_enter`
@@ -321,8 +344,9 @@ pub struct RawSyscallAttachment {
 /// (`types::tuple_layout`) starting at offset 8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// `printf(fmt, args...)`: the parsed format and the argument types.
-    Printf { format: Vec<FormatPiece>, args: Vec<Ty> },
+    /// `printf(fmt, args...)` (and `errorf`, `warnf`): the parsed format, the argument types,
+    /// and where the text goes.
+    Printf { format: Vec<FormatPiece>, args: Vec<Ty>, stream: Stream },
     /// `print(value)`: one argument of this type, printed on its own line.
     PrintValue { ty: Ty },
     /// `print(@map, top, div)`: print one map now (`top`/`div` 0 mean all / undivided).
@@ -345,6 +369,18 @@ impl Action {
             Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } => Vec::new(),
         }
     }
+}
+
+/// Where formatted text goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The script's output (`printf`).
+    Stdout,
+    /// Standard error as `SCRIPT:LINE:COL-COL: ERROR: text` (`errorf`): a runtime error, which
+    /// fails a `test:` probe.
+    Error(Span),
+    /// Standard error as `SCRIPT:LINE:COL-COL: WARNING: text` (`warnf`).
+    Warning(Span),
 }
 
 /// Size of the action id that starts every ring buffer record.

@@ -68,10 +68,35 @@ impl Params {
     }
 }
 
+/// What the script is compiled for: a run, its `test:` probes, or its `bench:` probes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Every probe but `test:` and `bench:`.
+    #[default]
+    Run,
+    /// Only the `test:` probes (`--test`).
+    Test,
+    /// Only the `bench:` probes (`--bench`).
+    Bench,
+}
+
+impl Mode {
+    /// Whether a probe attached at `attach` is compiled in this mode.
+    pub fn runs(self, attach: &crate::manifest::Attach) -> bool {
+        use crate::manifest::Attach;
+        match attach {
+            Attach::Test { .. } => self == Mode::Test,
+            Attach::Bench { .. } => self == Mode::Bench,
+            _ => self == Mode::Run,
+        }
+    }
+}
+
 /// Everything a compile takes besides the script and the kernel's facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompileOptions {
     pub params: Params,
+    pub mode: Mode,
     /// The `BPFTRACE_<KEY>` environment variables, which override the script's config block.
     /// The caller checks them first (`Config::apply_environment`); here a bad one is ignored.
     pub env: Vec<(String, String)>,

@@ -136,7 +136,7 @@ fails!(ternary_missing_else, "begin { $x = 1 ? 2; }");
 fails!(let_needs_a_variable, "begin { let x = 1; }");
 fails!(else_needs_a_block, "begin { if (1) { } else print(1); }");
 fails!(if_needs_parentheses, "begin { if $x > 1 { } }");
-fails!(return_takes_no_value, "begin { return 1; }");
+parses!(return_with_a_value, "test:t { return 1; } begin { return; }");
 fails!(field_name_missing, "begin { $x = args.; }");
 fails!(empty_map_key, "begin { @x[] = 1; }");
 fails!(cast_without_operand, "begin { (uint8); }");

@@ -18,6 +18,7 @@ pub mod probes;
 pub mod run;
 pub mod session;
 pub mod signals;
+pub mod suite;
 pub mod sys;
 pub mod tracefs;
 pub mod verifier;

@@ -85,7 +85,7 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
 /// Loads one program; on rejection loads it again with a log buffer to say why.
 fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
     let prog_type = match spec.targets.first().map(|target| &target.attach) {
-        Some(Attach::Begin | Attach::End) => prog_type::RAW_TRACEPOINT,
+        Some(Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. }) => prog_type::RAW_TRACEPOINT,
         Some(Attach::Tracepoint { .. }) => prog_type::TRACEPOINT,
         Some(Attach::Interval { .. } | Attach::Profile { .. }) => prog_type::PERF_EVENT,
         Some(Attach::Kprobe { .. }) => prog_type::KPROBE,

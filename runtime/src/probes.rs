@@ -96,6 +96,12 @@ impl Session {
         .map_err(|error| AttachError::Probe { probe: spec.probe_name.clone(), reason: error.to_string() })
     }
 
+    /// Runs program `index` once with `BPF_PROG_TEST_RUN`; returns what it returned.
+    pub fn run_program(&self, index: usize) -> Result<u32, AttachError> {
+        let spec = &self.manifest.programs[index];
+        sys::prog_test_run(self.program_fd(index)).map_err(|error| AttachError::Run { probe: spec.probe_name.clone(), reason: error.to_string() })
+    }
+
     fn run_once(&mut self, wanted: impl Fn(&Attach) -> bool) -> Result<(), AttachError> {
         for (index, spec) in self.manifest.programs.iter().enumerate() {
             if spec.targets.iter().any(|target| wanted(&target.attach)) {
@@ -140,7 +146,7 @@ fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> R
     let attach_error = |reason: String| AttachError::Probe { probe: spec.probe_name.clone(), reason };
     let cookie = u64::from(target.probe_id);
     match &target.attach {
-        Attach::Begin | Attach::End => Ok(Vec::new()),
+        Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. } => Ok(Vec::new()),
         Attach::Tracepoint { category, name, event_id } => {
             let perf_event = sys::perf_event_open_tracepoint(*event_id).map_err(|error| format!("perf_event_open: {error}"));
             let attached = perf_event.and_then(|perf_event| link(program, perf_event, cookie)).map_err(|reason| {

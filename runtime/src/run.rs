@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use ferrotrace_compiler::manifest::{Action, Attach, Manifest, MapId, RECORD_HEADER_SIZE};
+use ferrotrace_compiler::manifest::{Action, Manifest, MapId, Stream, RECORD_HEADER_SIZE};
 use thiserror::Error;
 
 use crate::error::{AttachError, LoadError};
@@ -62,7 +62,7 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
         session.release_perf_events();
         return Ok(0);
     }
-    let mut runner = Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0 };
+    let mut runner = Runner::new(manifest, out, err);
     session.run_begin()?;
     session.attach_all()?;
     report_attached(runner.err, probes, options.quiet)?;
@@ -92,21 +92,32 @@ fn report_attached(err: &mut dyn Write, count: usize, quiet: bool) -> io::Result
 
 /// Whether anything but `begin`/`end` runs: otherwise the script ends after `begin`.
 fn has_event_probes(manifest: &Manifest) -> bool {
-    manifest.programs.iter().flat_map(|p| &p.targets).any(|t| !matches!(t.attach, Attach::Begin | Attach::End))
+    manifest.programs.iter().flat_map(|p| &p.targets).any(|t| !t.attach.runs_once())
 }
 
 /// Acts on ring buffer records while the probes run.
-struct Runner<'s, 'o> {
+pub(crate) struct Runner<'s, 'o> {
     manifest: &'s Manifest,
-    out: &'o mut dyn Write,
+    pub(crate) out: &'o mut dyn Write,
     /// Lifecycle messages and lost-event reports.
     err: &'o mut dyn Write,
     /// Lost records already reported.
     lost_reported: u64,
     /// Set by an `exit()` record.
-    exit_code: Option<i32>,
+    pub(crate) exit_code: Option<i32>,
     /// Maps `clear()`ed since they were last written are not printed at exit.
     cleared: HashSet<MapId>,
+    /// `errorf` records seen.
+    pub(crate) errors: u32,
+    /// The script's name in runtime messages.
+    script: String,
+}
+
+impl<'s, 'o> Runner<'s, 'o> {
+    pub(crate) fn new(manifest: &'s Manifest, out: &'o mut dyn Write, err: &'o mut dyn Write) -> Runner<'s, 'o> {
+        let script = if manifest.script_name.is_empty() { "stdin".to_string() } else { manifest.script_name.clone() };
+        Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0, errors: 0, script }
+    }
 }
 
 impl Runner<'_, '_> {
@@ -134,7 +145,7 @@ impl Runner<'_, '_> {
     }
 
     /// Handles every record already in the ring buffer.
-    fn drain(&mut self, session: &Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
+    pub(crate) fn drain(&mut self, session: &Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
         let Some(source) = events else { return Ok(()) };
         let mut failure = None;
         source.drain(&mut |record| {
@@ -166,9 +177,18 @@ impl Runner<'_, '_> {
         let args = &record[header..];
         let names = &self.manifest.probe_names;
         match action {
-            Action::Printf { format, args: types } => {
+            Action::Printf { format, args: types, stream } => {
                 let text = output::render_printf(format, types, args, names)?;
-                self.out.write_all(&text)?;
+                match stream {
+                    Stream::Stdout => self.out.write_all(&text)?,
+                    Stream::Error(span) | Stream::Warning(span) => {
+                        let level = if matches!(stream, Stream::Error(_)) { "ERROR" } else { "WARNING" };
+                        self.errors += u32::from(matches!(stream, Stream::Error(_)));
+                        let location = self.manifest.locate(*span);
+                        let text = String::from_utf8_lossy(&text);
+                        writeln!(self.err, "{}:{location}: {level}: {}", self.script, text.trim_end_matches('\n'))?;
+                    }
+                }
             }
             Action::PrintValue { ty } => {
                 let text = output::render_print_value(ty, args, names)?;

@@ -63,3 +63,4 @@ mod tracepoints;
 mod syscall_dispatch;
 mod listing;
 mod loops;
+mod selftests;

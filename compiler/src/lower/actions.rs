@@ -12,9 +12,9 @@ use crate::types::{tuple_layout, Ty};
 impl FnLowerer<'_> {
     pub(crate) fn action(&mut self, action: &Action) {
         match action {
-            Action::Printf { format, args } => {
+            Action::Printf { format, args, stream } => {
                 let types = args.iter().map(|a| storage(&a.ty)).collect();
-                let id = self.cx.action(manifest::Action::Printf { format: format.clone(), args: types });
+                let id = self.cx.action(manifest::Action::Printf { format: format.clone(), args: types, stream: *stream });
                 self.send_record(id, args);
             }
             Action::PrintValue(value) => {

@@ -110,7 +110,7 @@ fn count_ranges(body: &[Stmt]) -> u32 {
 /// Whether `body` holds a `return`, in nested loops too.
 fn returns(body: &[Stmt]) -> bool {
     body.iter().any(|stmt| match &stmt.kind {
-        StmtKind::Return => true,
+        StmtKind::Return(_) => true,
         StmtKind::ForRange { body, .. } | StmtKind::ForMap { body, .. } | StmtKind::While { body, .. } | StmtKind::Block(body) => {
             returns(body)
         }

@@ -492,6 +492,8 @@ impl Symbols {
 fn section_name(attach: &Attach) -> String {
     match attach {
         Attach::Begin => "raw_tp/begin".to_string(),
+        Attach::Test { .. } => "raw_tp/test".to_string(),
+        Attach::Bench { .. } => "raw_tp/bench".to_string(),
         Attach::End => "raw_tp/end".to_string(),
         Attach::Tracepoint { category, name, .. } => format!("tracepoint/{category}/{name}"),
         Attach::Interval { .. } | Attach::Profile { .. } => "perf_event".to_string(),

@@ -52,9 +52,17 @@ impl FnLowerer<'_> {
                 self.b.place_label(done);
                 return then_goes_on || else_goes_on;
             }
-            StmtKind::Return => {
+            StmtKind::Return(None) => {
                 let exit = self.exit;
                 self.b.jump(exit);
+                return false;
+            }
+            StmtKind::Return(Some(value)) => {
+                // Sema allows a value only outside loops: this is the program itself.
+                let v = self.expr(value);
+                let v = self.scalar(v);
+                self.b.emit(crate::lir::Insn::Alu64 { op: crate::lir::AluOp::Mov, dst: crate::lir::Reg::R0, src: crate::lir::Operand::Reg(v) });
+                self.b.emit(crate::lir::Insn::Exit);
                 return false;
             }
             StmtKind::Block(body) => return self.stmts(body),

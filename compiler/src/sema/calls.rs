@@ -6,7 +6,7 @@ use super::expr::value_expected;
 use super::hir::{Action, Expr, ExprKind, MapIdx};
 use super::{Checker, ProbeCx};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
-use crate::manifest::MapValue;
+use crate::manifest::{MapValue, Stream};
 use crate::printf;
 use crate::span::Span;
 use crate::syntax::ast;
@@ -41,7 +41,8 @@ impl Checker {
         self.error_expr(diag, span)
     }
 
-    pub(crate) fn printf(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    /// `printf`, `errorf` and `warnf`: a literal format and its arguments.
+    pub(crate) fn printf(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span, cx: &mut ProbeCx<'_>, stream: Stream) -> Expr {
         let Some((fmt, rest)) = args.split_first() else {
             return self.error_expr(arity(name, "a format string", 0, span), span);
         };
@@ -71,7 +72,7 @@ impl Checker {
             }
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         }
-        Expr::new(ExprKind::Action(Action::Printf { format: pieces, args: values }), Ty::Void, span)
+        Expr::new(ExprKind::Action(Action::Printf { format: pieces, args: values, stream }), Ty::Void, span)
     }
 
     /// An argument copied into a ring buffer record: stored in its storage form.

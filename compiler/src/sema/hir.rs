@@ -114,7 +114,8 @@ pub enum StmtKind {
     /// `@m[key] = count()` and the other aggregations; `arg` is the aggregated value.
     Aggregate { map: MapIdx, key: Option<Expr>, arg: Option<Expr> },
     If { cond: Expr, then_body: Vec<Stmt>, else_body: Vec<Stmt> },
-    Return,
+    /// `return [value]`: the probe ends, its program returning `value` (0 without one).
+    Return(Option<Expr>),
     Block(Vec<Stmt>),
     /// `for ($var : start..end)`: `var` takes each value from `start` up to `end`, exclusive.
     ForRange { var: LocalId, start: Expr, end: Expr, body: Vec<Stmt> },
@@ -203,7 +204,7 @@ pub enum ExprKind {
 /// Async actions, each matching a `manifest::Action`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Printf { format: Vec<crate::printf::FormatPiece>, args: Vec<Expr> },
+    Printf { format: Vec<crate::printf::FormatPiece>, args: Vec<Expr>, stream: crate::manifest::Stream },
     PrintValue(Box<Expr>),
     PrintMap { map: MapIdx, top: u64, div: u64 },
     Clear(MapIdx),
@@ -287,7 +288,8 @@ impl Stmt {
                 each(cond);
                 then_body.iter().chain(else_body).for_each(|s| s.walk_exprs(f));
             }
-            StmtKind::Return | StmtKind::Break | StmtKind::Continue => {}
+            StmtKind::Return(value) => value.iter().for_each(each),
+            StmtKind::Break | StmtKind::Continue => {}
             StmtKind::Block(body) | StmtKind::ForMap { body, .. } => body.iter().for_each(|s| s.walk_exprs(f)),
             StmtKind::ForRange { start, end, body, .. } => {
                 each(start);

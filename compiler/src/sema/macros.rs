@@ -19,12 +19,20 @@ use crate::syntax::ast::{Block, Expr, ExprKind, ForSource, Ident, MacroDef, Macr
 /// How deep expansions may nest before the script is refused (a chain, not a cycle).
 const MAX_DEPTH: usize = 64;
 
-/// `program` with every macro call expanded; the program itself when it defines no macros.
+/// `program` with every macro call expanded, the library's (`stdlib::library_macros`)
+/// included; the program itself when it defines no macros and calls none of the library's.
 pub(super) fn expand(program: &Program) -> Result<Cow<'_, Program>, Vec<Diagnostic>> {
-    if program.macros.is_empty() {
+    let library = crate::stdlib::library_macros();
+    let library_names: Vec<&str> = library.iter().map(|m| m.name.name.as_str()).collect();
+    if program.macros.is_empty() && !program.probes.iter().any(|p| mentions_any(p, &library_names)) {
         return Ok(Cow::Borrowed(program));
     }
     let mut expander = Expander { macros: HashMap::new(), diags: Vec::new(), chain: Vec::new(), expansions: 0 };
+    for def in library {
+        if !program.macros.iter().any(|own| own.name.name == def.name.name && same_signature(own, def)) {
+            expander.macros.entry(def.name.name.as_str()).or_default().push(def);
+        }
+    }
     for def in &program.macros {
         let overloads = expander.macros.entry(def.name.name.as_str()).or_default();
         if let Some(same) = overloads.iter().find(|known| same_signature(known, def)) {
@@ -47,6 +55,42 @@ pub(super) fn expand(program: &Program) -> Result<Cow<'_, Program>, Vec<Diagnost
         true => Ok(Cow::Owned(expanded)),
         false => Err(expander.diags),
     }
+}
+
+/// Whether `probe` calls or names any of `names`.
+fn mentions_any(probe: &crate::syntax::ast::Probe, names: &[&str]) -> bool {
+    fn block(b: &Block, names: &[&str]) -> bool {
+        b.stmts.iter().any(|s| stmt(s, names))
+    }
+    fn stmt(s: &Stmt, names: &[&str]) -> bool {
+        match &s.kind {
+            StmtKind::Expr(e) | StmtKind::Discard(e) => expr(e, names),
+            StmtKind::AssignMap { map, value, .. } => map.keys.iter().any(|k| expr(k, names)) || expr(value, names),
+            StmtKind::AssignVar { value, .. } => expr(value, names),
+            StmtKind::Let { value, .. } | StmtKind::Return(value) => value.as_ref().is_some_and(|v| expr(v, names)),
+            StmtKind::If { cond, then_block, else_block } => {
+                expr(cond, names) || block(then_block, names) || else_block.as_ref().is_some_and(|b| block(b, names))
+            }
+            StmtKind::Block(b) | StmtKind::While { body: b, .. } | StmtKind::Unroll { body: b, .. } => block(b, names),
+            StmtKind::For { body, source, .. } => {
+                block(body, names)
+                    || matches!(source, ForSource::Range { start, end } if expr(start, names) || expr(end, names))
+            }
+            StmtKind::Break | StmtKind::Continue => false,
+        }
+    }
+    fn expr(e: &Expr, names: &[&str]) -> bool {
+        let named = match &e.kind {
+            ExprKind::Call { name, .. } => names.contains(&name.name.as_str()),
+            ExprKind::Ident(name) => names.contains(&name.as_str()),
+            ExprKind::Block(b) => block(b, names),
+            _ => false,
+        };
+        let mut found = named;
+        e.children(&mut |child| found |= expr(child, names));
+        found
+    }
+    probe.predicate.as_ref().is_some_and(|p| expr(p, names)) || block(&probe.body, names)
 }
 
 /// Whether two definitions take the same kinds of parameters, in the same order.
@@ -117,7 +161,7 @@ impl<'p> Expander<'p> {
                 then_block: self.block(then_block, scope),
                 else_block: else_block.as_ref().map(|b| self.block(b, scope)),
             },
-            StmtKind::Return => StmtKind::Return,
+            StmtKind::Return(value) => StmtKind::Return(value.as_ref().map(|v| self.expr(v, scope))),
             StmtKind::Break => StmtKind::Break,
             StmtKind::Continue => StmtKind::Continue,
             StmtKind::Block(block) => StmtKind::Block(self.block(block, scope)),
@@ -233,9 +277,78 @@ impl<'p> Expander<'p> {
         self.chain.push((&def.name.name, span));
         let mut body = self.block(&def.body, &inner);
         self.chain.pop();
+        if crate::stdlib::library_macros().iter().any(|library| std::ptr::eq(library, def)) {
+            // The library's text is not the script's: report everything it does at the call.
+            relocate_block(&mut body, span);
+        }
         body.stmts.splice(0..0, by_value);
         Expr { kind: ExprKind::Block(body), span }
     }
+}
+
+/// Gives every node of `block` the span `span`.
+fn relocate_block(block: &mut Block, span: Span) {
+    block.span = span;
+    for stmt in &mut block.stmts {
+        stmt.span = span;
+        let mut each = |e: &mut Expr| relocate_expr(e, span);
+        match &mut stmt.kind {
+            StmtKind::Expr(e) | StmtKind::Discard(e) => each(e),
+            StmtKind::AssignMap { map, value, .. } => {
+                map.span = span;
+                map.keys.iter_mut().for_each(&mut each);
+                each(value);
+            }
+            StmtKind::AssignVar { var, value, .. } => {
+                var.span = span;
+                each(value);
+            }
+            StmtKind::Let { var, value, .. } => {
+                var.span = span;
+                value.iter_mut().for_each(each);
+            }
+            StmtKind::Return(value) => value.iter_mut().for_each(each),
+            StmtKind::If { cond, then_block, else_block } => {
+                each(cond);
+                relocate_block(then_block, span);
+                else_block.iter_mut().for_each(|b| relocate_block(b, span));
+            }
+            StmtKind::Block(b) => relocate_block(b, span),
+            StmtKind::While { cond, body } => {
+                each(cond);
+                relocate_block(body, span);
+            }
+            StmtKind::Unroll { count, body } => {
+                each(count);
+                relocate_block(body, span);
+            }
+            StmtKind::For { var, source, body } => {
+                var.span = span;
+                match source {
+                    ForSource::Map(map) => map.span = span,
+                    ForSource::Range { start, end } => {
+                        each(start);
+                        each(end);
+                    }
+                }
+                relocate_block(body, span);
+            }
+            StmtKind::Break | StmtKind::Continue => {}
+        }
+    }
+}
+
+/// `Expr::relocate`, into block expressions too.
+fn relocate_expr(e: &mut Expr, span: Span) {
+    e.relocate(span);
+    relocate_nested_blocks(e, span);
+}
+
+fn relocate_nested_blocks(e: &mut Expr, span: Span) {
+    if let ExprKind::Block(block) = &mut e.kind {
+        relocate_block(block, span);
+    }
+    e.children_mut(&mut |child| relocate_nested_blocks(child, span));
 }
 
 /// Whether `def` takes `args`: as many, `$var` parameters given anything but a map, `@map`

@@ -32,7 +32,7 @@ use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
 use crate::syntax::preprocess::Define;
-use crate::options::{CompileOptions, Params};
+use crate::options::{CompileOptions, Mode, Params};
 use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Ty;
@@ -57,7 +57,7 @@ pub fn check_with(
     let program = &*macros::expand(program)?;
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
-    let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, &mut diags);
+    let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, &mut diags);
     let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
@@ -108,7 +108,7 @@ impl Shares {
         match attach {
             Attach::Tracepoint { .. } => Some(Shares::Tracepoints),
             Attach::Kprobe { retprobe, .. } => Some(Shares::Kprobes { retprobe: *retprobe }),
-            Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } => None,
+            Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } | Attach::Test { .. } | Attach::Bench { .. } => None,
         }
     }
 }
@@ -173,6 +173,7 @@ fn expand_probes<'a>(
     catalog: &dyn Catalog,
     params: &Params,
     missing: MissingProbes,
+    mode: Mode,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExpandedProbe<'a>> {
     let mut out = Vec::new();
@@ -183,7 +184,7 @@ fn expand_probes<'a>(
             let ap = substituted.as_ref().unwrap_or(written);
             match probes::resolve(ap, catalog) {
                 Ok(resolved) => out.extend(
-                    resolved.into_iter().map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
+                    resolved.into_iter().filter(|r| mode.runs(&r.attach)).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
                 ),
                 Err(diag) => diags.extend(settings::missing_probe(diag, missing)),
             }

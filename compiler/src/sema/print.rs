@@ -64,8 +64,8 @@ fn stmts(out: &mut String, body: &[Stmt], depth: usize) {
                     stmts(out, else_body, depth + 1);
                 }
             }
-            StmtKind::Return => {
-                let _ = writeln!(out, "{pad}return");
+            StmtKind::Return(value) => {
+                let _ = writeln!(out, "{pad}return {}", value.as_ref().map(expr).unwrap_or_default());
             }
             StmtKind::Block(body) => {
                 let _ = writeln!(out, "{pad}block");

@@ -38,7 +38,7 @@ const UNSUPPORTED_PROVIDERS: &[(&str, &str)] = &[
     ("iter", "not supported yet"),
 ];
 
-const PROVIDERS: &[&str] = &["begin", "end", "tracepoint", "kprobe", "kretprobe", "interval", "profile"];
+const PROVIDERS: &[&str] = &["begin", "end", "tracepoint", "kprobe", "kretprobe", "interval", "profile", "test", "bench"];
 
 /// Expands one attach point; on failure returns the diagnostic.
 pub fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
@@ -50,10 +50,29 @@ pub fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedPr
         "kretprobe" | "kr" => resolve_kprobe(ap, catalog, true),
         "interval" | "i" => resolve_timer(ap, "interval"),
         "profile" | "p" => resolve_timer(ap, "profile"),
+        "test" | "bench" => resolve_self_test(ap),
         "begin" | "end" => Err(Diagnostic::error("E0201", format!("`{provider}` takes no arguments"))
             .with_primary(ap.span, "remove everything after the probe name")),
         _ => Err(unknown_provider(ap)),
     }
+}
+
+/// `test:NAME` and `bench:NAME`.
+fn resolve_self_test(ap: &AttachPoint) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    let kind = ap.provider.to_ascii_lowercase();
+    let [name] = ap.parts.as_slice() else {
+        return Err(Diagnostic::error("E0207", format!("a {kind} probe is written `{kind}:NAME`"))
+            .with_primary(ap.span, "one name after the colon"));
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Diagnostic::error("E0207", format!("`{name}` is not a {kind} name"))
+            .with_primary(ap.span, "names are letters, digits and `_`"));
+    }
+    let attach = match kind.as_str() {
+        "test" => Attach::Test { name: name.clone() },
+        _ => Attach::Bench { name: name.clone() },
+    };
+    Ok(vec![ResolvedProbe { attach, name: format!("{kind}:{name}"), format: None }])
 }
 
 fn special(provider: &str) -> ResolvedProbe {

@@ -169,7 +169,24 @@ impl Checker {
                 let else_body = else_block.as_ref().map(|b| self.block(b, cx)).unwrap_or_default();
                 StmtKind::If { cond, then_body, else_body }
             }
-            ast::StmtKind::Return => StmtKind::Return,
+            ast::StmtKind::Return(None) => StmtKind::Return(None),
+            ast::StmtKind::Return(Some(value)) => {
+                let value = self.expr(value, cx);
+                if value.ty.is_error() {
+                    return None;
+                }
+                if !matches!(value.ty, Ty::Int(_) | Ty::Bool) {
+                    self.report(super::expr::operand_error("`return`", &value, "an integer"));
+                    return None;
+                }
+                if cx.loop_depth > 0 {
+                    self.report(Diagnostic::error("E0450", "`return` with a value inside a loop is not supported")
+                        .with_primary(span, "inside `for` or `while`")
+                        .with_help("set a variable, `break`, and return it after the loop"));
+                    return None;
+                }
+                StmtKind::Return(Some(value))
+            }
             ast::StmtKind::Block(block) => StmtKind::Block(self.block(block, cx)),
             ast::StmtKind::For { var, source, body } => self.for_loop(var, source, body, cx)?,
             ast::StmtKind::While { cond, body } => {

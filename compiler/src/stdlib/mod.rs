@@ -71,6 +71,16 @@ pub struct Function {
     pub(crate) lower: Option<Lower>,
 }
 
+/// The library macros written in the language (`library.bt`), parsed once.
+pub fn library_macros() -> &'static [ast::MacroDef] {
+    static LIBRARY: OnceLock<Vec<ast::MacroDef>> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        crate::syntax::parse(include_str!("library.bt")).map(|program| program.macros).unwrap_or_else(|diags| {
+            unreachable!("the library does not parse: {diags:?}")
+        })
+    })
+}
+
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
     [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, aggregations::ENTRIES].into_iter().flatten()

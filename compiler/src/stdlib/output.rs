@@ -1,6 +1,7 @@
 //! Output and control: functions that send a record to userspace, which prints or acts on it.
 
 use super::{Function, Kind};
+use crate::manifest::Stream;
 
 pub(super) const ENTRIES: &[Function] = &[
     Function {
@@ -8,7 +9,33 @@ pub(super) const ENTRIES: &[Function] = &[
         signature: "void printf(const string fmt, args...)",
         kind: Kind::Async,
         doc: "Formats and prints its arguments; the formatting happens in userspace.",
-        check: |c, call, cx| c.printf(call.name, call.args, call.span, cx),
+        check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::Stdout),
+        lower: None,
+    },
+    Function {
+        name: "errorf",
+        signature: "void errorf(const string fmt, args...)",
+        kind: Kind::Async,
+        doc: "Prints a runtime error on standard error, `SCRIPT:LINE:COL-COL: ERROR: text`, and goes \
+              on; a `test:` probe that calls it fails.",
+        check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::Error(call.span)),
+        lower: None,
+    },
+    Function {
+        name: "assert",
+        signature: "void assert(bool cond, string msg)",
+        kind: Kind::Async,
+        doc: "When `cond` is false: `errorf(\"assert failed: %s\", msg)` and `exit(1)`. A macro of the \
+              library written in the language (`compiler/src/stdlib/library.bt`).",
+        check: |c, call, _| c.arity_error(call, "a condition and a message"),
+        lower: None,
+    },
+    Function {
+        name: "warnf",
+        signature: "void warnf(const string fmt, args...)",
+        kind: Kind::Async,
+        doc: "Prints a warning on standard error, `SCRIPT:LINE:COL-COL: WARNING: text`.",
+        check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::Warning(call.span)),
         lower: None,
     },
     Function {

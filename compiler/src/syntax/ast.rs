@@ -106,8 +106,9 @@ pub enum StmtKind {
     /// `if (cond) { .. } else if (..) { .. } else { .. }`; an `else if` is an `If` statement
     /// alone in the else block.
     If { cond: Expr, then_block: Block, else_block: Option<Block> },
-    /// `return;` leaves the probe.
-    Return,
+    /// `return;` leaves the probe; `return value;` also gives its program's result (a `test:`
+    /// probe passes when it is 0).
+    Return(Option<Expr>),
     /// A nested `{ ... }`.
     Block(Block),
     /// `for ($var : @map) { }` or `for ($var : start..end) { }`.
@@ -229,6 +230,40 @@ pub enum BinOp {
 }
 
 impl Expr {
+    /// Calls `f` on each expression directly inside this one (not into block expressions).
+    pub fn children(&self, f: &mut impl FnMut(&Expr)) {
+        match &self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Ident(_)
+            | ExprKind::Var(_)
+            | ExprKind::Positional(_)
+            | ExprKind::ParamCount => {}
+            ExprKind::Map(map) => map.keys.iter().for_each(f),
+            ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.iter().for_each(f),
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Field { expr, .. }
+            | ExprKind::TupleIndex { expr, .. }
+            | ExprKind::Cast { expr, .. } => f(expr),
+            ExprKind::IncDec { target, .. } => f(target),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs);
+            }
+            ExprKind::Index { expr, index } => {
+                f(expr);
+                f(index);
+            }
+            ExprKind::Ternary { cond, then_expr, else_expr } => {
+                f(cond);
+                f(then_expr);
+                f(else_expr);
+            }
+            ExprKind::Block(_) => {}
+        }
+    }
+
     /// Calls `f` on each expression directly inside this one.
     pub fn children_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
         match &mut self.kind {

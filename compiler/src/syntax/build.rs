@@ -173,7 +173,7 @@ impl Builder {
             Rule::if_stmt => self.if_stmt(pair),
             Rule::block => StmtKind::Block(self.block(pair)),
             Rule::let_stmt => self.let_stmt(pair),
-            Rule::return_stmt => StmtKind::Return,
+            Rule::return_stmt => StmtKind::Return(pair.into_inner().find(|c| c.as_rule() == Rule::expr).map(|e| self.expr(e))),
             Rule::break_stmt => StmtKind::Break,
             Rule::continue_stmt => StmtKind::Continue,
             Rule::for_stmt => self.for_stmt(pair),

@@ -105,7 +105,12 @@ impl Printer {
                     self.block(depth + 1, "else", else_block);
                 }
             }
-            StmtKind::Return => self.line(depth, "return", stmt.span),
+            StmtKind::Return(value) => {
+                self.line(depth, "return", stmt.span);
+                if let Some(value) = value {
+                    self.expr(depth + 1, value);
+                }
+            }
             StmtKind::Block(block) => self.block(depth, "block", block),
             StmtKind::For { var, source, body } => {
                 self.line(depth, &format!("for ${}", var.name), stmt.span);

@@ -284,7 +284,8 @@ pub fn btf_load(btf: &[u8], log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
 }
 
 /// `BPF_PROG_TEST_RUN` of a raw tracepoint program once, with no context arguments; returns
-/// what the program returned.
+/// what the program returned. (Raw tracepoint programs take no `repeat`: a benchmark calls
+/// this in a loop.)
 pub fn prog_test_run(program: BorrowedFd<'_>) -> io::Result<u32> {
     let mut attr = TestRunAttr { prog_fd: program.as_raw_fd() as u32, ..Default::default() };
     bpf(BPF_PROG_TEST_RUN, &mut attr)?;

@@ -149,7 +149,7 @@ pub fn build(maps: Vec<MapSpec>, programs: Vec<TestProgram>) -> (Vec<u8>, Manife
             programs: specs,
             actions: Vec::new(),
             probe_names: Vec::new(),
-            settings: Default::default(),
+            ..Manifest::default()
         },
     )
 }
