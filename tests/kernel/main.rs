@@ -64,3 +64,4 @@ mod syscall_dispatch;
 mod listing;
 mod loops;
 mod selftests;
+mod stdlib;

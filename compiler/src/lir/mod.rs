@@ -250,7 +250,11 @@ pub mod helper {
     pub const PROBE_READ_STR: u32 = 45;
     pub const KTIME_GET_BOOT_NS: u32 = 125;
     pub const RINGBUF_OUTPUT: u32 = 130;
+    pub const GET_NUMA_NODE_ID: u32 = 42;
+    pub const GET_CURRENT_CGROUP_ID: u32 = 80;
+    pub const JIFFIES64: u32 = 118;
     pub const GET_CURRENT_TASK_BTF: u32 = 158;
+    pub const KTIME_GET_TAI_NS: u32 = 208;
     pub const FOR_EACH_MAP_ELEM: u32 = 164;
     pub const LOOP: u32 = 181;
     pub const MAP_LOOKUP_PERCPU_ELEM: u32 = 195;
@@ -277,6 +281,10 @@ pub mod helper {
             KTIME_GET_BOOT_NS => "ktime_get_boot_ns",
             RINGBUF_OUTPUT => "ringbuf_output",
             GET_CURRENT_TASK_BTF => "get_current_task_btf",
+            GET_NUMA_NODE_ID => "get_numa_node_id",
+            GET_CURRENT_CGROUP_ID => "get_current_cgroup_id",
+            JIFFIES64 => "jiffies64",
+            KTIME_GET_TAI_NS => "ktime_get_tai_ns",
             FOR_EACH_MAP_ELEM => "for_each_map_elem",
             LOOP => "loop",
             MAP_LOOKUP_PERCPU_ELEM => "map_lookup_percpu_elem",

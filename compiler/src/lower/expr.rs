@@ -47,7 +47,7 @@ impl FnLowerer<'_> {
                 Value::Void
             }
             ExprKind::Delete { map, key } => self.delete(*map, key.as_deref()),
-            ExprKind::Call { func, args } => {
+            ExprKind::Call { func, args, .. } => {
                 let lower = crate::stdlib::lookup(func).and_then(|f| f.lower);
                 let lower = lower.unwrap_or_else(|| unreachable!("`{func}` builds a call with no lowering"));
                 lower(self, e, args)

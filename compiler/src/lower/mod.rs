@@ -8,7 +8,7 @@
 
 mod actions;
 mod buckets;
-mod builder;
+pub(crate) mod builder;
 mod cond;
 mod dispatch;
 mod expr;
@@ -313,6 +313,33 @@ impl<'l> FnLowerer<'l> {
         }
         crate::lir::dce::remove_unreachable(&mut self.b.func);
         self.b.func
+    }
+
+    // ---- what the standard library's lowerings use (`crate::stdlib`) ----
+
+    /// The instruction builder of the function being lowered.
+    pub(crate) fn builder(&mut self) -> &mut Builder {
+        &mut self.b
+    }
+
+    /// Lowers `e` to a value.
+    pub(crate) fn value(&mut self, e: &hir::Expr) -> Value {
+        self.expr(e)
+    }
+
+    /// `value` in a register (a scalar, or the first word of memory).
+    pub(crate) fn register(&mut self, value: Value) -> Reg {
+        self.scalar(value)
+    }
+
+    /// `value` of type `from` in memory laid out as `ty`.
+    pub(crate) fn in_memory(&mut self, value: Value, from: &Ty, ty: &Ty) -> Place {
+        self.materialize(value, from, ty)
+    }
+
+    /// The packed key of `@map[key]` in memory.
+    pub(crate) fn key_of(&mut self, map: hir::MapIdx, key: Option<&hir::Expr>) -> Place {
+        self.map_key(map, key, None)
     }
 
     // ---- shared helpers for the lowering modules ----

@@ -283,7 +283,7 @@ fn arity(name: &ast::Ident, expected: &str, got: usize, span: Span) -> Diagnosti
 }
 
 /// `(a, b)` as a key of `delete(@m, (a, b))` means the keys `a, b`.
-fn flatten_tuple(key: &ast::Expr) -> Vec<ast::Expr> {
+pub(crate) fn flatten_tuple(key: &ast::Expr) -> Vec<ast::Expr> {
     match &key.kind {
         ast::ExprKind::Tuple(items) => items.clone(),
         _ => vec![key.clone()],

@@ -58,6 +58,11 @@ impl Checker {
         }
     }
 
+    /// The placeholder of an expression whose errors are already reported.
+    pub(crate) fn error_expr_silent(&mut self, span: Span) -> Expr {
+        Expr::new(ExprKind::Int(0), Ty::Error, span)
+    }
+
     pub(crate) fn error_expr(&mut self, diag: Diagnostic, span: Span) -> Expr {
         self.report(diag);
         Expr::new(ExprKind::Int(0), Ty::Error, span)

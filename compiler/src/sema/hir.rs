@@ -197,8 +197,9 @@ pub enum ExprKind {
     Delete { map: MapIdx, key: Option<Box<Expr>> },
     /// `{ statements; value }`: the statements run, then the value (none: `Ty::Void`).
     Block { stmts: Vec<Stmt>, value: Option<Box<Expr>> },
-    /// A call of the standard library function named `func`, lowered by its registry entry.
-    Call { func: &'static str, args: Vec<Expr> },
+    /// A call of the standard library function named `func`, lowered by its registry entry;
+    /// `map` is the map a map function works on.
+    Call { func: &'static str, map: Option<MapIdx>, args: Vec<Expr> },
 }
 
 /// Async actions, each matching a `manifest::Action`.

@@ -5,7 +5,7 @@
 //! may be read in one probe and assigned in a later one); the first check that saw only final
 //! map types is the result. Each probe is checked against its final local variable types.
 
-mod calls;
+pub(crate) mod calls;
 mod defines;
 mod dispatch;
 mod expr;
@@ -21,6 +21,7 @@ mod tables;
 mod unify;
 
 pub use expr::COMM_SIZE;
+pub(crate) use expr::operand_error;
 pub use params::ScriptOption;
 pub use probes::glob_match;
 pub use unify::storage;
@@ -284,7 +285,7 @@ pub(crate) struct ProbeCx<'a> {
 }
 
 impl Checker {
-    fn report(&mut self, diag: Diagnostic) {
+    pub(crate) fn report(&mut self, diag: Diagnostic) {
         match self.quiet {
             true => self.held_back += 1,
             false => self.diags.push(diag),

@@ -128,7 +128,10 @@ fn expr(e: &Expr) -> String {
         ExprKind::StrEq { lhs, rhs, negate } => format!("({} {} {})", expr(lhs), if *negate { "!=" } else { "==" }, expr(rhs)),
         ExprKind::Ternary { cond, then_expr, else_expr } => format!("({} ? {} : {})", expr(cond), expr(then_expr), expr(else_expr)),
         ExprKind::Tuple(items) => format!("({})", list(items)),
-        ExprKind::Call { func, args } => format!("{func}({})", list(args)),
+        ExprKind::Call { func, map, args } => {
+            let map = map.map(|m| format!("map#{}, ", m.0)).unwrap_or_default();
+            format!("{func}({map}{})", list(args))
+        }
         ExprKind::TupleIndex { expr: inner, index } => format!("{}.{index}", expr(inner)),
         ExprKind::Cast { to, expr: inner } => format!("({to}){}", expr(inner)),
         ExprKind::IncDec { target, increment, prefix } => {

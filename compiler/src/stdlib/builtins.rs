@@ -1,6 +1,8 @@
 //! Builtins: values of the probe's context, used bare (`pid`) or called (`pid()`).
 
 use super::{Call, Function, Kind};
+use crate::diagnostic::Diagnostic;
+use crate::lir::helper;
 use crate::sema::hir::{Builtin, Expr, ExprKind};
 use crate::sema::{Checker, COMM_SIZE};
 use crate::types::{IntTy, Ty};
@@ -48,11 +50,43 @@ pub(super) const ENTRIES: &[Function] = &[
     },
     Function {
         name: "nsecs",
-        signature: "uint64 nsecs",
+        signature: "uint64 nsecs | uint64 nsecs(boot | monotonic | tai)",
         kind: Kind::Builtin,
-        doc: "Nanoseconds since boot, including suspend (CLOCK_BOOTTIME).",
-        check: |c, call, _| builtin(c, call, Builtin::Nsecs, Ty::U64),
-        lower: None,
+        doc: "Nanoseconds by a clock: `boot` (the default, CLOCK_BOOTTIME, counting suspend), \
+              `monotonic` (CLOCK_MONOTONIC) or `tai` (CLOCK_TAI, Linux 6.1).",
+        check: check_nsecs,
+        lower: Some(|f, _, args| {
+            let helper = match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Int(CLOCK_MONOTONIC)) => helper::KTIME_GET_NS,
+                Some(ExprKind::Int(CLOCK_TAI)) => helper::KTIME_GET_TAI_NS,
+                _ => helper::KTIME_GET_BOOT_NS,
+            };
+            super::helper_result(f, helper)
+        }),
+    },
+    Function {
+        name: "jiffies",
+        signature: "uint64 jiffies",
+        kind: Kind::Builtin,
+        doc: "The kernel's jiffies counter (`bpf_jiffies64`).",
+        check: |c, call, _| intrinsic(c, call, "jiffies"),
+        lower: Some(|f, _, _| super::helper_result(f, helper::JIFFIES64)),
+    },
+    Function {
+        name: "numaid",
+        signature: "uint32 numaid",
+        kind: Kind::Builtin,
+        doc: "The NUMA node of the CPU running the probe.",
+        check: |c, call, _| intrinsic(c, call, "numaid"),
+        lower: Some(|f, _, _| super::helper_result(f, helper::GET_NUMA_NODE_ID)),
+    },
+    Function {
+        name: "cgroup",
+        signature: "uint64 cgroup",
+        kind: Kind::Builtin,
+        doc: "The id of the current thread's cgroup (v2).",
+        check: |c, call, _| intrinsic(c, call, "cgroup"),
+        lower: Some(|f, _, _| super::helper_result(f, helper::GET_CURRENT_CGROUP_ID)),
     },
     Function {
         name: "elapsed",
@@ -108,6 +142,50 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: None,
     },
 ];
+
+/// `nsecs(monotonic)` and friends: the clock, as an integer argument of the call.
+const CLOCK_BOOT: u64 = 0;
+const CLOCK_MONOTONIC: u64 = 1;
+const CLOCK_TAI: u64 = 2;
+
+fn check_nsecs(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_>) -> Expr {
+    let clock = match call.args {
+        [] => return builtin(c, call, Builtin::Nsecs, Ty::U64),
+        [arg] => match &arg.kind {
+            crate::syntax::ast::ExprKind::Ident(name) => match name.as_str() {
+                "boot" => Some(CLOCK_BOOT),
+                "monotonic" => Some(CLOCK_MONOTONIC),
+                "tai" => Some(CLOCK_TAI),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => return c.arity_error(call, "at most a clock"),
+    };
+    let Some(clock) = clock else {
+        let arg = &call.args[0];
+        return c.error_expr(
+            Diagnostic::error("E0514", "`nsecs` takes a clock: `boot`, `monotonic` or `tai`")
+                .with_primary(arg.span, "not a clock ferrotrace reads")
+                .with_note("bpftrace's `sw_tai` is not supported yet"),
+            call.span,
+        );
+    };
+    let arg = Expr::new(ExprKind::Int(clock), Ty::U64, call.args[0].span);
+    super::call_expr("nsecs", vec![arg], Ty::U64, call.span)
+}
+
+/// A builtin computed by its registry entry's lowering: no arguments, `uint64`/`uint32`.
+fn intrinsic(c: &mut Checker, call: &Call<'_>, name: &'static str) -> Expr {
+    if !call.args.is_empty() {
+        return c.arity_error(call, "no arguments");
+    }
+    let ty = match name {
+        "numaid" => Ty::Int(IntTy::U32),
+        _ => Ty::U64,
+    };
+    super::call_expr(name, Vec::new(), ty, call.span)
+}
 
 /// A context builtin: no arguments, one intrinsic.
 fn builtin(c: &mut Checker, call: &Call<'_>, builtin: Builtin, ty: Ty) -> Expr {

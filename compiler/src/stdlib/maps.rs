@@ -1,12 +1,68 @@
 //! Map functions: reading and changing a map from the probe.
 
-use super::{Function, Kind};
+use super::{Call, Function, Kind};
+use crate::diagnostic::Diagnostic;
+use crate::lir::{helper, Cond, Operand};
+use crate::lower::builder::Arg;
+use crate::lower::Value;
+use crate::manifest::MapId;
+use crate::sema::hir::{Expr, ExprKind};
+use crate::sema::{Checker, ProbeCx};
+use crate::syntax::ast;
+use crate::types::Ty;
 
-pub(super) const ENTRIES: &[Function] = &[Function {
-    name: "delete",
-    signature: "bool delete(@map, key) | bool delete(@map[key])",
-    kind: Kind::Map,
-    doc: "Deletes one key from a map; true if it was there.",
-    check: |c, call, cx| c.delete(call.name, call.args, call.span, cx),
-    lower: None,
-}];
+pub(super) const ENTRIES: &[Function] = &[
+    Function {
+        name: "delete",
+        signature: "bool delete(@map, key) | bool delete(@map[key])",
+        kind: Kind::Map,
+        doc: "Deletes one key from a map; true if it was there.",
+        check: |c, call, cx| c.delete(call.name, call.args, call.span, cx),
+        lower: None,
+    },
+    Function {
+        name: "has_key",
+        signature: "bool has_key(@map, key)",
+        kind: Kind::Map,
+        doc: "Whether `@map` has the key `key` (one lookup; the map is not changed).",
+        check: check_has_key,
+        lower: Some(|f, call, args| {
+            let ExprKind::Call { map: Some(map), .. } = call.kind else { unreachable!("has_key names its map") };
+            let key = f.key_of(map, args.first());
+            let b = f.builder();
+            let found = b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(MapId(map.0)), Arg::Addr(key)]);
+            let out = b.constant(0);
+            let done = b.label();
+            b.branch(Cond::Eq, found, Operand::Imm(0), done);
+            b.set_constant(out, 1);
+            b.place_label(done);
+            Value::Reg(out)
+        }),
+    },
+];
+
+fn check_has_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
+    if let [ast::Expr { kind: ast::ExprKind::Map(map), .. }] = call.args {
+        if !map.keys.is_empty() {
+            return c.error_expr(
+                Diagnostic::error("E0516", "`has_key` takes the map and the key apart: `has_key(@m, key)`")
+                    .with_primary(map.span, "a map with keys"),
+                call.span,
+            );
+        }
+    }
+    let [ast::Expr { kind: ast::ExprKind::Map(map), .. }, key] = call.args else {
+        return c.arity_error(call, "a map and a key: `has_key(@m, key)`");
+    };
+    if !map.keys.is_empty() {
+        return c.error_expr(
+            Diagnostic::error("E0516", "`has_key` takes the map and the key apart: `has_key(@m, key)`")
+                .with_primary(map.span, "a map with keys"),
+            call.span,
+        );
+    }
+    let keyed = ast::MapRef { keys: crate::sema::calls::flatten_tuple(key), ..map.clone() };
+    let (idx, key) = c.map_ref(&keyed, cx);
+    let args = key.into_iter().collect();
+    Expr::new(ExprKind::Call { func: "has_key", map: Some(idx), args }, Ty::Bool, call.span)
+}

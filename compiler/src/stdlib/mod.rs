@@ -118,6 +118,16 @@ pub fn markdown() -> String {
     out
 }
 
+/// The HIR of a call of entry `func` with checked `args`, of type `ty`.
+pub(crate) fn call_expr(func: &'static str, args: Vec<hir::Expr>, ty: crate::types::Ty, span: Span) -> hir::Expr {
+    hir::Expr::new(hir::ExprKind::Call { func, map: None, args }, ty, span)
+}
+
+/// A helper taking no arguments, its result a value (`jiffies`, `numaid`, ...).
+pub(crate) fn helper_result(f: &mut FnLowerer<'_>, helper: u32) -> Value {
+    Value::Reg(f.builder().call(helper, &[]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,42 @@
+//! Functions of the standard library, run in the kernel: each result against what it must be.
+
+use super::*;
+
+#[test]
+fn string_functions() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $s = "hello";
+        printf("%d %d %d %d %d\n", strlen($s), strlen(""), strncmp($s, "help", 3), strncmp($s, "help", 4), strncmp("ab", "ab", 100));
+        exit();
+    }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "5 0 0 1 0\n\n\n", "");
+}
+
+#[test]
+fn integer_and_map_functions() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        @m[1, "a"] = 1;
+        printf("%x %x %x %d %d\n", bswap((uint16)0x1234), bswap((uint32)0x12345678), bswap((uint8)0x12), has_key(@m, (1, "a")), has_key(@m, (2, "a")));
+        exit();
+    }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "3412 78563412 12 1 0\n\n\n@m[1, a]: 1\n", "");
+}
+
+#[test]
+fn clocks_and_context_builtins() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $mono = nsecs(monotonic); $boot = nsecs(boot);
+        printf("%d %d %d %d %d\n", $boot >= $mono, $mono > 0, jiffies > 0, cgroup > 0, numaid < 1024);
+        exit();
+    }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "1 1 1 1 1\n\n\n", "");
+}
