@@ -9,7 +9,7 @@ use crate::span::Span;
 impl Checker {
     /// The expansion of `name` if it is a `#define`, checked; `None` when it is not one.
     pub(crate) fn expand_define(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Option<Expr> {
-        let define = self.defines.get(name)?.clone();
+        let define = self.defines.iter().find(|d| d.name == name)?.clone();
         let Some(text) = define.value else {
             return Some(self.error_expr(
                 Diagnostic::error("E0440", format!("`{name}` is a function-like `#define`, which ferrotrace does not expand"))

@@ -326,18 +326,40 @@ impl Stmt {
 
     /// Whether this statement is or holds a loop (in a block expression too).
     pub fn has_loop(&self) -> bool {
-        let nested = match &self.kind {
+        match &self.kind {
             StmtKind::ForRange { .. } | StmtKind::ForMap { .. } | StmtKind::While { .. } => return true,
-            StmtKind::If { then_body, else_body, .. } => then_body.iter().chain(else_body).any(Stmt::has_loop),
-            StmtKind::Block(body) => body.iter().any(Stmt::has_loop),
-            _ => false,
-        };
+            StmtKind::If { then_body, else_body, .. } if then_body.iter().chain(else_body).any(Stmt::has_loop) => return true,
+            StmtKind::Block(body) if body.iter().any(Stmt::has_loop) => return true,
+            _ => {}
+        }
+        // Block expressions are rare: look for one only in this statement's own expressions.
         let mut in_expr = false;
-        self.walk_exprs(&mut |e| {
-            if let ExprKind::Block { stmts, .. } = &e.kind {
-                in_expr |= stmts.iter().any(Stmt::has_loop);
-            }
+        self.own_exprs(&mut |e| {
+            e.walk(&mut |part| {
+                if let ExprKind::Block { stmts, .. } = &part.kind {
+                    in_expr |= stmts.iter().any(Stmt::has_loop);
+                }
+            })
         });
-        nested || in_expr
+        in_expr
+    }
+
+    /// Calls `f` on the expressions of this statement itself, not of statements nested in it.
+    fn own_exprs(&self, f: &mut impl FnMut(&Expr)) {
+        match &self.kind {
+            StmtKind::Expr(e) | StmtKind::AssignLocal { value: e, .. } => f(e),
+            StmtKind::AssignMap { key, value, .. } => {
+                key.iter().for_each(&mut *f);
+                f(value);
+            }
+            StmtKind::Aggregate { key, arg, .. } => key.iter().chain(arg).for_each(f),
+            StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => f(cond),
+            StmtKind::ForRange { start, end, .. } => {
+                f(start);
+                f(end);
+            }
+            StmtKind::Return(value) => value.iter().for_each(f),
+            StmtKind::Block(_) | StmtKind::ForMap { .. } | StmtKind::Break | StmtKind::Continue => {}
+        }
     }
 }

@@ -222,7 +222,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config
         params: params.clone(),
         script_options: Vec::new(),
         config: config.clone(),
-        defines: defines.iter().map(|d| (d.name.clone(), d.clone())).collect(),
+        defines: defines.to_vec(),
         expanding: Vec::new(),
     };
     for _ in 0..MAX_SWEEPS {
@@ -265,8 +265,8 @@ pub(crate) struct Checker {
     script_options: Vec<params::ScriptOption>,
     /// The script's configuration, the environment applied.
     config: Config,
-    /// The script's `#define`s by name.
-    defines: HashMap<String, Define>,
+    /// The script's `#define`s (a few; a scan beats hashing every identifier).
+    defines: Vec<Define>,
     /// The `#define`s being expanded, innermost last, to stop a name that expands to itself.
     expanding: Vec<String>,
 }

@@ -10,7 +10,6 @@ mod maps;
 mod output;
 mod strings;
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
@@ -88,8 +87,15 @@ pub fn all() -> impl Iterator<Item = &'static Function> {
 
 /// The entry named `name`.
 pub fn lookup(name: &str) -> Option<&'static Function> {
-    static BY_NAME: OnceLock<HashMap<&'static str, &'static Function>> = OnceLock::new();
-    BY_NAME.get_or_init(|| all().map(|f| (f.name, f)).collect()).get(name).copied()
+    // Sorted by name: a binary search is cheaper than hashing, and every identifier of a script
+    // is looked up.
+    static BY_NAME: OnceLock<Vec<&'static Function>> = OnceLock::new();
+    let sorted = BY_NAME.get_or_init(|| {
+        let mut entries: Vec<&'static Function> = all().collect();
+        entries.sort_by_key(|f| f.name);
+        entries
+    });
+    sorted.binary_search_by_key(&name, |f| f.name).ok().map(|at| sorted[at])
 }
 
 /// Every name a script can call or use bare, for suggestions.

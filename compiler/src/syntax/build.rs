@@ -135,9 +135,15 @@ impl Builder {
 
     pub(super) fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
         let span = trim::span(&pair);
-        let has_value = pair.clone().into_inner().last().is_some_and(|last| last.as_rule() == Rule::block_value);
-        let stmts = self
-            .nested(span, |builder| pair.into_inner().filter_map(|child| builder.statement(child)).collect());
+        let mut has_value = false;
+        let stmts = self.nested(span, |builder| {
+            pair.into_inner()
+                .filter_map(|child| {
+                    has_value = child.as_rule() == Rule::block_value;
+                    builder.statement(child)
+                })
+                .collect()
+        });
         Block { stmts: stmts.unwrap_or_default(), has_value, span }
     }
 
