@@ -5,10 +5,29 @@
 /// A script of exactly `lines` lines. Probe blocks cycle through three shapes (file opens,
 /// read sizes, context switches), each with its own maps; comment lines pad the end.
 pub fn generate(lines: usize) -> String {
+    generate_with(lines, Vec::new(), probe_block)
+}
+
+/// The same, written with what bpftrace 0.17 lacks: macros at the top, and blocks whose
+/// bodies call them and loop over ranges and maps. Only ferrotrace compiles it.
+pub fn generate_modern(lines: usize) -> String {
+    let header = [
+        "// helpers for every unit",
+        "macro bucket(x) { x / 64 }",
+        "macro bump($n, @m) { @m[$n] = count(); $n + 1 }",
+        "",
+    ];
+    generate_with(lines, header.iter().map(|l| l.to_string()).collect(), modern_block)
+}
+
+fn generate_with(lines: usize, header: Vec<String>, block_of: fn(usize) -> Vec<String>) -> String {
     let mut out: Vec<String> = Vec::with_capacity(lines + 16);
+    if header.len() <= lines {
+        out.extend(header);
+    }
     let mut unit = 0;
     loop {
-        let block = probe_block(unit);
+        let block = block_of(unit);
         if out.len() + block.len() > lines {
             break;
         }
@@ -76,14 +95,49 @@ tracepoint:sched:sched_switch
     text.lines().map(str::to_string).collect()
 }
 
+/// Probe block number `k` of the modern script: every third one a plain one, the others with
+/// macros and loops.
+fn modern_block(k: usize) -> Vec<String> {
+    if k % 3 == 0 {
+        return probe_block(k);
+    }
+    let text = format!(
+        r#"// unit {k}: read sizes in buckets, with loops
+tracepoint:syscalls:sys_enter_read
+/comm == "unit{k}"/
+{{
+  $n = args->count;
+  $b = bucket($n);
+  $next = bump($b, @buckets_{k});
+  for ($i : 0..4) {{
+    @steps_{k}[$i] = sum($n >> $i);
+    if ($i == 2) {{ break; }}
+  }}
+  for ($kv : @last_{k}) {{
+    @seen_{k} = sum($kv.1);
+  }}
+  @last_{k}[tid] = $next;
+}}
+"#
+    );
+    text.lines().map(str::to_string).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::generate;
+    use super::{generate, generate_modern};
 
     #[test]
     fn scripts_have_exactly_the_lines_asked_for() {
         for lines in [0, 1, 17, 100, 1000, 10_000] {
             assert_eq!(generate(lines).lines().count(), lines, "{lines}-line script");
+        }
+    }
+
+    #[test]
+    fn modern_scripts_have_exactly_the_lines_asked_for() {
+        for lines in [0, 1, 17, 100, 1000, 10_000] {
+            assert_eq!(generate_modern(lines).lines().count(), lines, "{lines}-line script");
         }
     }
 

@@ -1,5 +1,6 @@
 //! Row 4, compile: the whole process of `TOOL --emit-elf OUT SCRIPT` on generated scripts of
-//! 100, 1,000 and 10,000 lines, and how the time grows from 1,000 to 10,000 lines.
+//! 100, 1,000 and 10,000 lines, how the time grows from 1,000 to 10,000 lines, and 10,000 lines
+//! written with macros and loops (ferrotrace alone: bpftrace 0.17 has neither).
 
 use std::fs;
 use std::path::Path;
@@ -11,7 +12,7 @@ use crate::process::Running;
 use crate::report::{Cell, Row, Target, Unit};
 use crate::rows::attach::shown;
 use crate::rows::{Bench, PerTool};
-use crate::script::generate;
+use crate::script::{generate, generate_modern};
 use crate::stats::Samples;
 use crate::tools::Tool;
 
@@ -37,6 +38,11 @@ pub fn run(bench: &Bench) -> Vec<Row> {
         rows.push(row);
         by_size.push(times);
     }
+    let modern = time_script(bench, "modern-10000", &generate_modern(10_000), 3, true);
+    rows.push(
+        Row::new("compile", "10,000 lines, macros and loops", Unit::Ms, modern.ferrotrace.cell(), modern.bpftrace.cell())
+            .target(Target::Below(100.0)),
+    );
     let (thousand, ten_thousand) = (&by_size[1], &by_size[2]);
     rows.push(
         Row::new(
@@ -55,32 +61,38 @@ pub fn run(bench: &Bench) -> Vec<Row> {
 /// `runs` timed compiles of a `lines`-line script by each tool, interleaved; a tool that timed
 /// out on this size is not run on it again.
 fn time_size(bench: &Bench, lines: usize, runs: usize) -> PerTool<Samples> {
+    time_script(bench, &format!("generated-{lines}"), &generate(lines), runs, false)
+}
+
+/// `runs` timed compiles of `text` by each tool (by ferrotrace alone when `ferrotrace_only`),
+/// interleaved.
+fn time_script(bench: &Bench, name: &str, text: &str, runs: usize, ferrotrace_only: bool) -> PerTool<Samples> {
     let mut times = PerTool::<Samples>::default();
-    let script = bench.scratch.path(&format!("generated-{lines}.bt"));
-    if let Err(error) = fs::write(&script, generate(lines)) {
+    let script = bench.scratch.path(&format!("{name}.bt"));
+    if let Err(error) = fs::write(&script, text) {
         for tool in bench.tools.each() {
             times.get_mut(tool.kind).fail(format!("cannot write {}: {error}", script.display()));
         }
         return times;
     }
     for run in 1..=runs {
-        for tool in bench.tools.each() {
+        for tool in bench.tools.each().filter(|tool| !ferrotrace_only || tool.name() == "ferrotrace") {
             let samples = times.get_mut(tool.kind);
             if samples.stopped() {
                 continue;
             }
-            let elf = bench.scratch.path(&format!("{}-{lines}.o", tool.name()));
+            let elf = bench.scratch.path(&format!("{}-{name}.o", tool.name()));
             match once(tool, &script, &elf) {
                 Ok(Some(ms)) => {
-                    eprintln!("compile: {} {lines} lines run {run}/{runs}: {ms:.1} ms", tool.name());
+                    eprintln!("compile: {} {name} run {run}/{runs}: {ms:.1} ms", tool.name());
                     samples.push(ms);
                 }
                 Ok(None) => {
-                    eprintln!("compile: {} {lines} lines: timed out after {} s", tool.name(), TIMEOUT.as_secs());
+                    eprintln!("compile: {} {name}: timed out after {} s", tool.name(), TIMEOUT.as_secs());
                     samples.time_out();
                 }
                 Err(error) => {
-                    eprintln!("compile: {} {lines} lines failed: {error:#}", tool.name());
+                    eprintln!("compile: {} {name} failed: {error:#}", tool.name());
                     samples.fail(format!("{error:#}"));
                 }
             }
