@@ -98,7 +98,7 @@ tracepoint:sched:sched_switch
 /// Probe block number `k` of the modern script: every third one a plain one, the others with
 /// macros and loops.
 fn modern_block(k: usize) -> Vec<String> {
-    if k % 3 == 0 {
+    if k.is_multiple_of(3) {
         return probe_block(k);
     }
     let text = format!(

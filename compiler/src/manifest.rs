@@ -106,12 +106,19 @@ pub enum BpfMapType {
     Array = 2,
     PercpuHash = 5,
     PercpuArray = 6,
+    LruHash = 9,
+    LruPercpuHash = 10,
     RingBuf = 27,
 }
 
 impl BpfMapType {
     pub fn is_percpu(self) -> bool {
-        matches!(self, BpfMapType::PercpuHash | BpfMapType::PercpuArray)
+        matches!(self, BpfMapType::PercpuHash | BpfMapType::PercpuArray | BpfMapType::LruPercpuHash)
+    }
+
+    /// Whether the map is keyed by hashing, and refuses new keys when full (LRU maps evict).
+    pub fn refuses_when_full(self) -> bool {
+        matches!(self, BpfMapType::Hash | BpfMapType::PercpuHash)
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use ferrotrace_compiler::manifest::{Action, Manifest, MapId, Stream, RECORD_HEADER_SIZE};
+use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole, Stream, RECORD_HEADER_SIZE};
 use thiserror::Error;
 
 use crate::error::{AttachError, LoadError};
@@ -107,6 +107,8 @@ pub(crate) struct Runner<'s, 'o> {
     pub(crate) exit_code: Option<i32>,
     /// Maps `clear()`ed since they were last written are not printed at exit.
     cleared: HashSet<MapId>,
+    /// Maps found full and reported.
+    full_reported: HashSet<MapId>,
     /// `errorf` records seen.
     pub(crate) errors: u32,
     /// The script's name in runtime messages.
@@ -116,7 +118,7 @@ pub(crate) struct Runner<'s, 'o> {
 impl<'s, 'o> Runner<'s, 'o> {
     pub(crate) fn new(manifest: &'s Manifest, out: &'o mut dyn Write, err: &'o mut dyn Write) -> Runner<'s, 'o> {
         let script = if manifest.script_name.is_empty() { "stdin".to_string() } else { manifest.script_name.clone() };
-        Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), lost_reported: 0, errors: 0, script }
+        Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0, script }
     }
 }
 
@@ -215,8 +217,31 @@ impl Runner<'_, '_> {
             return Ok(());
         };
         let entries = session.map_entries(id)?;
+        self.warn_if_full(id, &user.name, entries.len())?;
         let text = output::render_map_text(user, &entries, top, div, &self.manifest.probe_names)?;
         self.out.write_all(&text)?;
+        Ok(())
+    }
+
+    /// Warns, once per map, when a map that refuses new keys once full has as many entries as
+    /// it can hold: inserts of new keys were (or will be) dropped. Noticed where the map is read,
+    /// so the probes pay nothing for it.
+    fn warn_if_full(&mut self, id: MapId, name: &str, entries: usize) -> Result<(), RunError> {
+        let def = self.manifest.map(id).def;
+        let user_entries = match self.manifest.map(id).role {
+            MapRole::User(ref user) if user.storage == KeyStorage::PackedWithBucket => return Ok(()),
+            _ => entries,
+        };
+        if !def.map_type.refuses_when_full() || user_entries < def.max_entries as usize || !self.full_reported.insert(id) {
+            return Ok(());
+        }
+        let kind = if def.map_type.is_percpu() { "percpuhash" } else { "hash" };
+        writeln!(
+            self.err,
+            "WARNING: map {name} is full ({} entries): keys added after it filled were dropped. Raise max_map_keys or declare the map bigger, e.g. `let {name} = {kind}({});`",
+            def.max_entries,
+            u64::from(def.max_entries) * 2
+        )?;
         Ok(())
     }
 

@@ -43,8 +43,10 @@ fn max_map_keys_bounds_maps_without_a_declaration() {
     if !kernel_ready() {
         return;
     }
-    let program = "config = { max_map_keys = 2 } begin { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }";
-    run(&["-q", "-e", program]).assert_exact(0, "\n\n@m[1]: 1\n@m[2]: 2\n", "");
+    let program = "config = { max_map_keys = 2 } begin { @m[1] = 1; @m[2] = 2; @m[3] = 3; @c[1] = count(); @c[2] = count(); @c[3] = count(); exit(); }";
+    let warnings = "WARNING: map @c is full (2 entries): keys added after it filled were dropped. Raise max_map_keys or declare the map bigger, e.g. `let @c = percpuhash(4);`\n\
+                    WARNING: map @m is full (2 entries): keys added after it filled were dropped. Raise max_map_keys or declare the map bigger, e.g. `let @m = hash(4);`\n";
+    run(&["-q", "-e", program]).assert_exact(0, "\n\n@c[1]: 1\n@c[2]: 1\n@m[1]: 1\n@m[2]: 2\n", warnings);
 }
 
 #[test]
@@ -58,4 +60,13 @@ fn missing_probes_warn_skips_what_this_kernel_lacks() {
     assert!(outcome.stderr.contains("warning[E0204]"), "{}", outcome.transcript());
     let ignored = run(&["-q", "-e", &program.replace("warn", "ignore")]);
     ignored.assert_exact(0, "ran\n\n\n", "");
+}
+
+#[test]
+fn declared_maps_take_their_kind_and_size() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "let @recent = lruhash(2); let @per_cpu = percpuhash(10); begin { @recent[1] = 1; @recent[2] = 2; @recent[3] = 3; @per_cpu[7] = count(); exit(); }";
+    run(&["-q", "-e", program]).assert_exact(0, "\n\n@per_cpu[7]: 1\n@recent[2]: 2\n@recent[3]: 3\n", "");
 }

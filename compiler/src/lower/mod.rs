@@ -466,6 +466,13 @@ fn user_map_spec(decl: &hir::MapDecl, max_map_keys: u32, used: &mut Symbols) -> 
         _ if keyed => (BpfMapType::PercpuHash, KeyStorage::Packed, key_size, max_map_keys),
         _ => (BpfMapType::PercpuArray, KeyStorage::Scalar, 4, 1),
     };
+    let (map_type, max_entries) = match decl.declared {
+        // A declaration sets a keyed map's kind and size; a bucketed histogram needs an entry per
+        // key and bucket, as it does undeclared.
+        Some(declared) if keyed && storage == KeyStorage::PackedWithBucket => (declared.map_type, declared.entries.saturating_mul(16)),
+        Some(declared) if keyed => (declared.map_type, declared.entries),
+        _ => (map_type, max_entries),
+    };
     let value_size = decl.value.size();
     MapSpec {
         symbol: map_symbol(&decl.name, used),

@@ -45,6 +45,15 @@ pub struct MapDecl {
     pub value: MapValue,
     /// Where the map is first used, for messages.
     pub span: Span,
+    /// The kind and size a `let @m = kind(n);` gave it.
+    pub declared: Option<DeclaredMap>,
+}
+
+/// A map's declaration: its kernel map type and entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeclaredMap {
+    pub map_type: crate::manifest::BpfMapType,
+    pub entries: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

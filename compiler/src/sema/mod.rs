@@ -6,6 +6,7 @@
 //! map types is the result. Each probe is checked against its final local variable types.
 
 pub(crate) mod calls;
+mod declarations;
 mod defines;
 mod dispatch;
 mod expr;
@@ -65,7 +66,8 @@ pub fn check_with(
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
     let options = std::mem::take(&mut checker.script_options);
-    let maps = checker.finish_maps(&mut diags);
+    let mut maps = checker.finish_maps(&mut diags);
+    declarations::apply(&program.map_decls, &mut maps, &mut diags);
     dedup(&mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
@@ -393,7 +395,7 @@ impl Checker {
                     }
                 };
                 let key = entry.key.map(|k| k.0).unwrap_or_default();
-                MapDecl { name: entry.name, key, value, span: entry.first_use }
+                MapDecl { name: entry.name, key, value, span: entry.first_use, declared: None }
             })
             .collect()
     }

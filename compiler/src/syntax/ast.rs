@@ -12,8 +12,21 @@ pub struct Program {
     pub defines: Vec<super::preprocess::Define>,
     /// The script's `macro` definitions, in order.
     pub macros: Vec<MacroDef>,
+    /// The script's map declarations (`let @m = hash(100);`), in order.
+    pub map_decls: Vec<MapDeclaration>,
     /// Warnings found while parsing (a header that is not read).
     pub warnings: Vec<crate::diagnostic::Diagnostic>,
+    pub span: Span,
+}
+
+/// `let @name = kind(size);`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDeclaration {
+    /// Without the `@`.
+    pub name: String,
+    /// `hash`, `lruhash`, `percpuhash` or `percpulruhash`, unchecked.
+    pub kind: Ident,
+    pub size: u64,
     pub span: Span,
 }
 

@@ -9,7 +9,9 @@ use pest::iterators::Pair;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::ast::{AttachPoint, Block, ConfigItem, Expr, ExprKind, ForSource, MacroDef, MacroParam, Probe, Program, Stmt, StmtKind};
+use super::ast::{
+    AttachPoint, Block, ConfigItem, Expr, ExprKind, ForSource, MacroDef, MacroParam, MapDeclaration, Probe, Program, Stmt, StmtKind,
+};
 use crate::config::ConfigValue;
 use super::codes;
 use super::trim;
@@ -20,10 +22,12 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     let mut probes = Vec::new();
     let mut config: Option<(Vec<ConfigItem>, Span)> = None;
     let mut macros = Vec::new();
+    let mut map_decls = Vec::new();
     for child in pair.into_inner() {
         match child.as_rule() {
             Rule::probe => probes.push(builder.probe(child)),
             Rule::macro_def => macros.push(builder.macro_def(child)),
+            Rule::map_decl => map_decls.push(builder.map_decl(child)),
             Rule::unsupported => builder.unsupported(&child),
             Rule::config_block => {
                 let block_span = trim::span(&child);
@@ -43,7 +47,7 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     }
     if builder.diagnostics.is_empty() {
         let config = config.map(|(items, _)| items).unwrap_or_default();
-        Ok(Program { config, probes, defines: Vec::new(), macros, warnings: Vec::new(), span })
+        Ok(Program { config, probes, defines: Vec::new(), macros, map_decls, warnings: Vec::new(), span })
     } else {
         Err(builder.diagnostics)
     }
@@ -145,6 +149,23 @@ impl Builder {
                 .collect()
         });
         Block { stmts: stmts.unwrap_or_default(), has_value, span }
+    }
+
+    /// `let @name = kind(size);`
+    fn map_decl(&mut self, pair: Pair<'_, Rule>) -> MapDeclaration {
+        let span = trim::span(&pair);
+        let mut name = String::new();
+        let mut kind = super::ast::Ident { name: String::new(), span };
+        let mut size = 0;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::map_name => name = child.as_str()[1..].to_string(),
+                Rule::ident => kind = super::ast::Ident { name: child.as_str().to_string(), span: trim::span(&child) },
+                Rule::int_lit => size = self.int(&child),
+                _ => {}
+            }
+        }
+        MapDeclaration { name, kind, size, span }
     }
 
     /// `macro name(params) { body }`

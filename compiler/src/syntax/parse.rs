@@ -30,7 +30,15 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
     let span = crate::span::Span::new(0, source.len());
     let mut program = match program {
         Some(program) => build::program(program, span)?,
-        None => ast::Program { config: Vec::new(), probes: Vec::new(), defines: Vec::new(), macros: Vec::new(), warnings: Vec::new(), span },
+        None => ast::Program {
+            config: Vec::new(),
+            probes: Vec::new(),
+            defines: Vec::new(),
+            macros: Vec::new(),
+            map_decls: Vec::new(),
+            warnings: Vec::new(),
+            span,
+        },
     };
     program.defines = preprocessed.defines;
     program.warnings = preprocessed.warnings;

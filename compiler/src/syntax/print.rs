@@ -14,6 +14,9 @@ pub fn print_ast(program: &Program) -> String {
         let text = format!("config {} = {:?}", item.key.name, item.value);
         printer.line(1, &text, item.key.span.to(item.value_span));
     }
+    for decl in &program.map_decls {
+        printer.line(1, &format!("let @{} = {}({})", decl.name, decl.kind.name, decl.size), decl.span);
+    }
     for def in &program.macros {
         let params: Vec<String> = def
             .params
