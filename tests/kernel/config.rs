@@ -68,5 +68,11 @@ fn declared_maps_take_their_kind_and_size() {
         return;
     }
     let program = "let @recent = lruhash(2); let @per_cpu = percpuhash(10); begin { @recent[1] = 1; @recent[2] = 2; @recent[3] = 3; @per_cpu[7] = count(); exit(); }";
-    run(&["-q", "-e", program]).assert_exact(0, "\n\n@per_cpu[7]: 1\n@recent[2]: 2\n@recent[3]: 3\n", "");
+    let outcome = run(&["-q", "-e", program]);
+    // The least recently used keys made room for the last one; how many an insert evicts
+    // depends on the kernel (its LRU lists are per CPU), but never more than the map holds.
+    let recent: Vec<&str> = outcome.stdout.lines().filter(|line| line.starts_with("@recent")).collect();
+    assert!(recent.contains(&"@recent[3]: 3") && recent.len() <= 2, "{}", outcome.transcript());
+    assert!(outcome.stdout.contains("@per_cpu[7]: 1\n"), "{}", outcome.transcript());
+    assert_eq!((outcome.status.code(), outcome.stderr.as_str()), (Some(0), ""));
 }

@@ -40,3 +40,17 @@ fn clocks_and_context_builtins() {
     }"#;
     run(&["-q", "-e", program]).assert_exact(0, "1 1 1 1 1\n\n\n", "");
 }
+
+#[test]
+fn substring_search() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $s = "hello world";
+        $n = "o w";
+        printf("%d %d %d %d %d %d\n", strcontains($s, "world"), strcontains($s, "xyz"), strstr($s, $n), strstr($s, "hello"), strstr($s, ""), strcontains($s, $s));
+        exit();
+    }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "1 0 4 0 0 1\n\n\n", "");
+}

@@ -48,7 +48,7 @@ impl FnLowerer<'_> {
             }
             ExprKind::Delete { map, key } => self.delete(*map, key.as_deref()),
             ExprKind::Call { func, args, .. } => {
-                let lower = crate::stdlib::lookup(func).and_then(|f| f.lower);
+                let lower = crate::stdlib::lookup(func).and_then(|f| f.lower.function());
                 let lower = lower.unwrap_or_else(|| unreachable!("`{func}` builds a call with no lowering"));
                 lower(self, e, args)
             }

@@ -211,6 +211,17 @@ impl FnLowerer<'_> {
         }
     }
 
+    /// For the standard library (`stdlib::Lowering::WithLoop`): runs `body` as a `bpf_loop`
+    /// callback `count` times; `body` gets the iteration's index and the label that stops the
+    /// loop, and says whether control reaches its end (the next iteration).
+    pub(crate) fn run_loop(&mut self, count: Reg, body: impl FnOnce(&mut FnLowerer<'_>, Reg, Label) -> bool) {
+        let callback = self.callback(2, |body_fn, args| {
+            let stop = body_fn.loop_exits.expect("a loop body has exits").stop;
+            body(body_fn, args[0], stop)
+        });
+        self.call_with_callback(helper::LOOP, count, callback);
+    }
+
     /// Calls `helper(first, callback, frame, 0)`: `bpf_loop` or `bpf_for_each_map_elem`.
     pub(super) fn call_with_callback(&mut self, helper: u32, first: Reg, callback: u32) {
         use super::builder::Arg;

@@ -247,7 +247,7 @@ impl<'l> FnLowerer<'l> {
         b.mov(ctx, Reg::R1);
         let exit = b.label();
         let loops = probe.body.iter().any(hir::Stmt::has_loop);
-        let frame = (loops || percpu::reads_aggregates(probe)).then(|| loops::Frame::new(&mut b, probe, loops));
+        let frame = (loops || percpu::runs_callbacks(probe)).then(|| loops::Frame::new(&mut b, probe, loops));
         let mut locals = Vec::with_capacity(probe.locals.len());
         for (i, local) in probe.locals.iter().enumerate() {
             let shared = frame.as_ref().and_then(|frame| frame.local(&mut b, i));

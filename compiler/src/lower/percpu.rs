@@ -16,10 +16,17 @@ const MAX_CPUS: i64 = 8192;
 /// and whether a min/max has a value yet.
 const ACC_BYTES: u32 = 24;
 
-/// Whether `probe` reads an aggregation's value somewhere.
-pub(super) fn reads_aggregates(probe: &hir::Probe) -> bool {
+/// Whether `probe` runs a callback outside a loop statement: it reads an aggregation's value,
+/// or calls a function that loops (`strcontains`).
+pub(super) fn runs_callbacks(probe: &hir::Probe) -> bool {
     let mut found = false;
-    let mut look = |e: &Expr| found |= matches!(e.kind, ExprKind::AggregateRead { .. });
+    let mut look = |e: &Expr| {
+        found |= match &e.kind {
+            ExprKind::AggregateRead { .. } => true,
+            ExprKind::Call { func, .. } => crate::stdlib::runs_a_loop(func),
+            _ => false,
+        }
+    };
     probe.predicate.iter().for_each(|p| p.walk(&mut look));
     probe.body.iter().for_each(|s| s.walk_exprs(&mut look));
     found

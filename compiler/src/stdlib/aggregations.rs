@@ -1,7 +1,7 @@
 //! Aggregations: only valid as the value of a map assignment (`@m[k] = count()`), where
 //! `sema` checks them; called anywhere else they are an error.
 
-use super::{Call, Function, Kind};
+use super::{Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
 use crate::sema::hir::Expr;
 use crate::sema::Checker;
@@ -18,7 +18,7 @@ pub(super) const ENTRIES: &[Function] = &[
 ];
 
 const fn aggregation(name: &'static str, signature: &'static str, doc: &'static str) -> Function {
-    Function { name, signature, kind: Kind::Aggregation, doc, check: outside_a_map_assignment, lower: None }
+    Function { name, signature, kind: Kind::Aggregation, doc, check: outside_a_map_assignment, lower: Lowering::Elsewhere }
 }
 
 fn outside_a_map_assignment(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_>) -> Expr {

@@ -1,6 +1,6 @@
 //! Builtins: values of the probe's context, used bare (`pid`) or called (`pid()`).
 
-use super::{Call, Function, Kind};
+use super::{Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
 use crate::lir::helper;
 use crate::sema::hir::{Builtin, Expr, ExprKind};
@@ -14,7 +14,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "Process id (thread group id) of the current thread.",
         check: |c, call, _| builtin(c, call, Builtin::Pid, Ty::Int(IntTy::U32)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "tid",
@@ -22,7 +22,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "Thread id of the current thread.",
         check: |c, call, _| builtin(c, call, Builtin::Tid, Ty::Int(IntTy::U32)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "uid",
@@ -30,7 +30,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "User id of the current thread.",
         check: |c, call, _| builtin(c, call, Builtin::Uid, Ty::U64),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "gid",
@@ -38,7 +38,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "Group id of the current thread.",
         check: |c, call, _| builtin(c, call, Builtin::Gid, Ty::U64),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "comm",
@@ -46,7 +46,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "Name of the current thread (16 bytes at most).",
         check: |c, call, _| builtin(c, call, Builtin::Comm, Ty::Str(COMM_SIZE)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "nsecs",
@@ -55,7 +55,7 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "Nanoseconds by a clock: `boot` (the default, CLOCK_BOOTTIME, counting suspend), \
               `monotonic` (CLOCK_MONOTONIC) or `tai` (CLOCK_TAI, Linux 6.1).",
         check: check_nsecs,
-        lower: Some(|f, _, args| {
+        lower: Lowering::Inline(|f, _, args| {
             let helper = match args.first().map(|a| &a.kind) {
                 Some(ExprKind::Int(CLOCK_MONOTONIC)) => helper::KTIME_GET_NS,
                 Some(ExprKind::Int(CLOCK_TAI)) => helper::KTIME_GET_TAI_NS,
@@ -70,7 +70,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The kernel's jiffies counter (`bpf_jiffies64`).",
         check: |c, call, _| intrinsic(c, call, "jiffies"),
-        lower: Some(|f, _, _| super::helper_result(f, helper::JIFFIES64)),
+        lower: Lowering::Inline(|f, _, _| super::helper_result(f, helper::JIFFIES64)),
     },
     Function {
         name: "numaid",
@@ -78,7 +78,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The NUMA node of the CPU running the probe.",
         check: |c, call, _| intrinsic(c, call, "numaid"),
-        lower: Some(|f, _, _| super::helper_result(f, helper::GET_NUMA_NODE_ID)),
+        lower: Lowering::Inline(|f, _, _| super::helper_result(f, helper::GET_NUMA_NODE_ID)),
     },
     Function {
         name: "cgroup",
@@ -86,7 +86,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The id of the current thread's cgroup (v2).",
         check: |c, call, _| intrinsic(c, call, "cgroup"),
-        lower: Some(|f, _, _| super::helper_result(f, helper::GET_CURRENT_CGROUP_ID)),
+        lower: Lowering::Inline(|f, _, _| super::helper_result(f, helper::GET_CURRENT_CGROUP_ID)),
     },
     Function {
         name: "elapsed",
@@ -94,7 +94,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "Nanoseconds since ferrotrace started.",
         check: |c, call, _| builtin(c, call, Builtin::Elapsed, Ty::U64),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "cpu",
@@ -102,7 +102,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The CPU running the probe.",
         check: |c, call, _| builtin(c, call, Builtin::Cpu, Ty::Int(IntTy::U32)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "rand",
@@ -110,7 +110,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "A pseudo-random number.",
         check: |c, call, _| builtin(c, call, Builtin::Rand, Ty::Int(IntTy::U32)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "probe",
@@ -121,7 +121,7 @@ pub(super) const ENTRIES: &[Function] = &[
             [] => Expr::new(ExprKind::ProbeName, Ty::Probe, call.span),
             _ => c.arity_error(call, "no arguments"),
         },
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "args",
@@ -129,7 +129,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The arguments of a tracepoint: `args.field` or `args->field`.",
         check: |c, call, _| c.args_without_field(call.span),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "getopt",
@@ -139,7 +139,7 @@ pub(super) const ENTRIES: &[Function] = &[
               the default; its type is the default's (bool without one). `-- --help` lists the \
               script's options with their descriptions.",
         check: |c, call, _| c.getopt(call.name, call.args, call.span),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
 ];
 

@@ -1,6 +1,6 @@
 //! Map functions: reading and changing a map from the probe.
 
-use super::{Call, Function, Kind};
+use super::{Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
 use crate::lir::{helper, Cond, Operand};
 use crate::lower::builder::Arg;
@@ -18,7 +18,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Map,
         doc: "Deletes one key from a map; true if it was there.",
         check: |c, call, cx| c.delete(call.name, call.args, call.span, cx),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "has_key",
@@ -26,7 +26,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Map,
         doc: "Whether `@map` has the key `key` (one lookup; the map is not changed).",
         check: check_has_key,
-        lower: Some(|f, call, args| {
+        lower: Lowering::Inline(|f, call, args| {
             let ExprKind::Call { map: Some(map), .. } = call.kind else { unreachable!("has_key names its map") };
             let key = f.key_of(map, args.first());
             let b = f.builder();

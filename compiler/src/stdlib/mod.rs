@@ -66,8 +66,34 @@ pub struct Function {
     pub kind: Kind,
     pub doc: &'static str,
     pub(crate) check: Check,
-    /// For entries whose `check` builds `hir::ExprKind::Call`.
-    pub(crate) lower: Option<Lower>,
+    /// How a `hir::ExprKind::Call` the entry's `check` builds is lowered.
+    pub(crate) lower: Lowering,
+}
+
+/// How an entry's calls are lowered.
+pub(crate) enum Lowering {
+    /// `check` builds other HIR, which `lower` handles (`printf`, `delete`, the builtins...).
+    Elsewhere,
+    /// By this function, inline in the probe.
+    Inline(Lower),
+    /// By this function, which runs a `bpf_loop` callback: the probe needs the frame that
+    /// callbacks share (`lower::loops`).
+    WithLoop(Lower),
+}
+
+impl Lowering {
+    /// The lowering function, if the entry builds `hir::ExprKind::Call`.
+    pub(crate) fn function(&self) -> Option<Lower> {
+        match self {
+            Lowering::Elsewhere => None,
+            Lowering::Inline(f) | Lowering::WithLoop(f) => Some(*f),
+        }
+    }
+}
+
+/// Whether calling the entry named `name` runs a callback.
+pub(crate) fn runs_a_loop(name: &str) -> bool {
+    lookup(name).is_some_and(|f| matches!(f.lower, Lowering::WithLoop(_)))
 }
 
 /// The library macros written in the language (`library.bt`), parsed once.

@@ -1,6 +1,6 @@
 //! Output and control: functions that send a record to userspace, which prints or acts on it.
 
-use super::{Function, Kind};
+use super::{Function, Kind, Lowering};
 use crate::manifest::Stream;
 
 pub(super) const ENTRIES: &[Function] = &[
@@ -10,7 +10,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Async,
         doc: "Formats and prints its arguments; the formatting happens in userspace.",
         check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::Stdout),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "errorf",
@@ -19,7 +19,7 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "Prints a runtime error on standard error, `SCRIPT:LINE:COL-COL: ERROR: text`, and goes \
               on; a `test:` probe that calls it fails.",
         check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::Error(call.span)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "assert",
@@ -28,7 +28,7 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "When `cond` is false: `errorf(\"assert failed: %s\", msg)` and `exit(1)`. A macro of the \
               library written in the language (`compiler/src/stdlib/library.bt`).",
         check: |c, call, _| c.arity_error(call, "a condition and a message"),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "warnf",
@@ -36,7 +36,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Async,
         doc: "Prints a warning on standard error, `SCRIPT:LINE:COL-COL: WARNING: text`.",
         check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::Warning(call.span)),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "print",
@@ -44,7 +44,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Async,
         doc: "Prints a map, or a value, with the default formatting of its type.",
         check: |c, call, cx| c.print(call.name, call.args, call.span, cx),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "exit",
@@ -52,7 +52,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Async,
         doc: "Stops tracing: runs the end probes, prints the maps and exits with `code`.",
         check: |c, call, cx| c.exit(call.name, call.args, call.span, cx),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "clear",
@@ -60,7 +60,7 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Async,
         doc: "Deletes every entry of a map.",
         check: |c, call, _| c.map_action(call.name, call.args, call.span),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "zero",
@@ -68,6 +68,6 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Async,
         doc: "Sets every value of a map to zero, keeping its keys.",
         check: |c, call, _| c.map_action(call.name, call.args, call.span),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
 ];

@@ -1,9 +1,9 @@
 //! Strings and buffers.
 
-use super::{call_expr, Call, Function, Kind};
+use super::{call_expr, Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
-use crate::lir::{helper, AluOp, Cond, Operand};
-use crate::lower::builder::{chunks, Arg};
+use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Size};
+use crate::lower::builder::{chunks, Arg, Base, Place};
 use crate::lower::{FnLowerer, Value};
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
@@ -17,7 +17,7 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "Reads a NUL-terminated string from kernel or user memory. `str($1)` is the text of a \
               positional parameter as given.",
         check: |c, call, cx| c.str_call(call.name, call.args, call.span, cx),
-        lower: None,
+        lower: Lowering::Elsewhere,
     },
     Function {
         name: "strlen",
@@ -28,7 +28,7 @@ pub(super) const ENTRIES: &[Function] = &[
             let Some(s) = strings(c, call, cx, 1) else { return c.error_expr_silent(call.span) };
             call_expr("strlen", s, Ty::U64, call.span)
         },
-        lower: Some(strlen),
+        lower: Lowering::Inline(strlen),
     },
     Function {
         name: "strncmp",
@@ -37,7 +37,30 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "0 when the first `n` bytes of `s1` and `s2` (up to a NUL) are the same, 1 otherwise; \
               `n` is an integer literal.",
         check: check_strncmp,
-        lower: Some(strncmp),
+        lower: Lowering::Inline(strncmp),
+    },
+    Function {
+        name: "strcontains",
+        signature: "bool strcontains(string haystack, string needle)",
+        kind: Kind::Value,
+        doc: "Whether `needle` occurs in `haystack`. A `bpf_loop` over the haystack's positions \
+              (Linux 5.17); a literal needle is compared as constants.",
+        check: |c, call, cx| {
+            let Some(args) = strings(c, call, cx, 2) else { return c.error_expr_silent(call.span) };
+            call_expr("strcontains", args, Ty::Bool, call.span)
+        },
+        lower: Lowering::WithLoop(|f, _, args| search(f, args, false)),
+    },
+    Function {
+        name: "strstr",
+        signature: "int64 strstr(string haystack, string needle)",
+        kind: Kind::Value,
+        doc: "Where `needle` first occurs in `haystack`, as a byte index, or -1.",
+        check: |c, call, cx| {
+            let Some(args) = strings(c, call, cx, 2) else { return c.error_expr_silent(call.span) };
+            call_expr("strstr", args, Ty::I64, call.span)
+        },
+        lower: Lowering::WithLoop(|f, _, args| search(f, args, true)),
     },
     Function {
         name: "bswap",
@@ -54,7 +77,7 @@ pub(super) const ENTRIES: &[Function] = &[
                 _ => c.error_expr(crate::sema::operand_error("`bswap`", &value, "an integer"), call.span),
             }
         },
-        lower: Some(bswap),
+        lower: Lowering::Inline(bswap),
     },
 ];
 
@@ -158,5 +181,89 @@ fn bswap(f: &mut FnLowerer<'_>, call: &Expr, args: &[Expr]) -> Value {
         }
         b.alu(AluOp::Or, out, Operand::Reg(byte));
     }
+    Value::Reg(out)
+}
+
+/// `strstr`, and `strcontains` (`found` as a bool): the haystack copied to scratch memory padded
+/// with zeros to a power of two (so a masked position keeps every read in bounds), then a
+/// `bpf_loop` over its positions compares the needle at each and stops at the first match or
+/// at the haystack's end.
+fn search(f: &mut FnLowerer<'_>, args: &[Expr], index: bool) -> Value {
+    let (haystack, needle) = (&args[0], &args[1]);
+    let size = haystack.ty.size();
+    let span = size.next_power_of_two();
+    let literal = match &needle.kind {
+        ExprKind::Str(bytes) => Some(bytes.clone()),
+        _ => None,
+    };
+    let needle_size = needle.ty.size();
+    let value = f.value(haystack);
+    let haystack_place = f.in_memory(value, &haystack.ty, &haystack.ty);
+    let needle_place = match literal {
+        Some(_) => None,
+        None => {
+            let value = f.value(needle);
+            Some(f.in_memory(value, &needle.ty, &needle.ty))
+        }
+    };
+    let b = f.builder();
+    let padded = span + needle_size.div_ceil(8) * 8;
+    let area = b.alloc_scratch(padded + needle_size.div_ceil(8) * 8 + 8);
+    let needle_at = area.at(padded);
+    let result_at = needle_at.at(needle_size.div_ceil(8) * 8);
+    b.zero(area, padded);
+    b.copy(area, haystack_place, size);
+    if let Some(place) = needle_place {
+        b.copy(needle_at, place, needle_size);
+    }
+    b.store_imm(result_at, 8, -1);
+    let count = b.constant(i64::from(size));
+    f.run_loop(count, |body, i, stop| {
+        let b = body.builder();
+        let base = b.scratch_base();
+        let position = b.copy_reg(i);
+        b.alu(AluOp::And, position, Operand::Imm(span as i32 - 1));
+        let at = b.copy_reg(base);
+        b.alu(AluOp::Add, at, Operand::Imm(area.offset));
+        b.alu(AluOp::Add, at, Operand::Reg(position));
+        let found = b.label();
+        let next = b.label();
+        let bytes = needle_size - 1;
+        for j in 0..bytes {
+            let want = match &literal {
+                Some(text) => match text.get(j as usize) {
+                    Some(&byte) => Operand::Imm(i32::from(byte)),
+                    None => break,
+                },
+                None => {
+                    let byte = b.load(Place { base: Base::Ptr(base), offset: needle_at.offset + j as i32 }, 1);
+                    b.branch(Cond::Eq, byte, Operand::Imm(0), found);
+                    Operand::Reg(byte)
+                }
+            };
+            let have = b.vreg();
+            b.emit(Insn::Load { size: Size::B, dst: have, mem: Mem::Reg(at, j as i16) });
+            if j == 0 {
+                // The haystack ends here: no later position can match a non-empty needle.
+                b.branch(Cond::Eq, have, Operand::Imm(0), stop);
+            }
+            b.branch(Cond::Ne, have, want, next);
+        }
+        b.place_label(found);
+        b.store(Place { base: Base::Ptr(base), offset: result_at.offset }, 8, position);
+        b.jump(stop);
+        b.place_label(next);
+        true
+    });
+    let b = f.builder();
+    let result = b.load(result_at, 8);
+    if index {
+        return Value::Reg(result);
+    }
+    let out = b.constant(0);
+    let done = b.label();
+    b.branch(Cond::SLt, result, Operand::Imm(0), done);
+    b.set_constant(out, 1);
+    b.place_label(done);
     Value::Reg(out)
 }
