@@ -160,7 +160,9 @@ pub enum MapRole {
 pub mod config_layout {
     /// `u64`: `bpf_ktime_get_ns()` when ferrotrace started; `elapsed` subtracts it.
     pub const START_NS: u32 = 0;
-    pub const SIZE: u32 = 8;
+    /// `u64`: the number of online CPUs (`ncpus`).
+    pub const NCPUS: u32 = 8;
+    pub const SIZE: u32 = 16;
 }
 
 /// A script map: its name, key and value types, and how they sit in the kernel map.
@@ -364,6 +366,8 @@ pub enum Action {
     Zero { map: MapId },
     /// `exit(code)`: one `i64` argument, the exit status. Stops tracing.
     Exit,
+    /// `time(fmt)`: no arguments; the runtime prints its wall-clock time by `strftime(3)`.
+    Time { format: String },
 }
 
 impl Action {
@@ -373,7 +377,7 @@ impl Action {
             Action::Printf { args, .. } => args.clone(),
             Action::PrintValue { ty } => vec![ty.clone()],
             Action::Exit => vec![Ty::I64],
-            Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } => Vec::new(),
+            Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } | Action::Time { .. } => Vec::new(),
         }
     }
 }

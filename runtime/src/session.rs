@@ -60,6 +60,9 @@ impl Session {
         let mut value = vec![0u8; config_layout::SIZE as usize];
         let start = config_layout::START_NS as usize;
         value[start..start + 8].copy_from_slice(&start_ns.to_ne_bytes());
+        let ncpus = config_layout::NCPUS as usize;
+        let online = crate::cpus::online().map_or(1, |cpus| cpus.len()) as u64;
+        value[ncpus..ncpus + 8].copy_from_slice(&online.to_ne_bytes());
         self.kernel_map(id, |map| map.update(&0u32.to_ne_bytes(), &value))
     }
 

@@ -54,3 +54,16 @@ fn substring_search() {
     }"#;
     run(&["-q", "-e", program]).assert_exact(0, "1 0 4 0 0 1\n\n\n", "");
 }
+
+#[test]
+fn map_length_cpu_count_and_wall_clock() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { @m[1] = 1; @m[2] = 2; @c[5] = count(); printf("%d %d %d|", len(@m), len(@c), ncpus > 0); time("%Y"); printf("\n"); exit(); }"#;
+    let outcome = run(&["-q", "-e", program]);
+    let first = outcome.stdout.lines().next().unwrap_or_default().to_string();
+    let (numbers, year) = first.split_once('|').unwrap_or_default();
+    assert_eq!(numbers, "2 1 1", "{}", outcome.transcript());
+    assert!(year.len() == 4 && year.parse::<u32>().is_ok_and(|y| y >= 2024), "{}", outcome.transcript());
+}

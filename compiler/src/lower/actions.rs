@@ -49,6 +49,12 @@ impl FnLowerer<'_> {
         }
     }
 
+    /// For the standard library: sends a record of `action` with `args`.
+    pub(crate) fn send(&mut self, action: manifest::Action, args: &[Expr]) {
+        let id = self.cx.action(action);
+        self.send_record(id, args);
+    }
+
     fn send_record(&mut self, id: u32, args: &[Expr]) {
         let values: Vec<(Value, Ty, Ty)> = args
             .iter()

@@ -222,6 +222,15 @@ impl FnLowerer<'_> {
         self.call_with_callback(helper::LOOP, count, callback);
     }
 
+    /// For the standard library: runs `body` as a `bpf_for_each_map_elem` callback over the
+    /// entries of script map `map`; `body` says whether control reaches its end.
+    pub(crate) fn run_map_loop(&mut self, map: MapIdx, body: impl FnOnce(&mut FnLowerer<'_>) -> bool) {
+        let callback = self.callback(4, |body_fn, _| body(body_fn));
+        let map_reg = self.b.vreg();
+        self.b.emit(Insn::LoadMap { dst: map_reg, map: MapId(map.0) });
+        self.call_with_callback(helper::FOR_EACH_MAP_ELEM, map_reg, callback);
+    }
+
     /// Calls `helper(first, callback, frame, 0)`: `bpf_loop` or `bpf_for_each_map_elem`.
     pub(super) fn call_with_callback(&mut self, helper: u32, first: Reg, callback: u32) {
         use super::builder::Arg;

@@ -27,6 +27,11 @@ impl Checker {
         self.error_expr(arity(call.name, expected, call.args.len(), call.span), call.span)
     }
 
+    /// The index of the map named by `map` (its keys, if any, are the caller's business).
+    pub(crate) fn map_index(&mut self, map: &ast::MapRef) -> MapIdx {
+        self.maps.index(&map.name, map.span)
+    }
+
     /// Notes that the script reads `comm`, whose lowering depends on the kernel.
     pub(crate) fn note_comm_read(&mut self) {
         self.reads_comm = true;

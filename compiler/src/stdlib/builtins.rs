@@ -65,6 +65,14 @@ pub(super) const ENTRIES: &[Function] = &[
         }),
     },
     Function {
+        name: "ncpus",
+        signature: "uint64 ncpus",
+        kind: Kind::Builtin,
+        doc: "The number of online CPUs, as ferrotrace found it at start.",
+        check: |c, call, _| intrinsic(c, call, "ncpus"),
+        lower: Lowering::Inline(|f, _, _| crate::lower::Value::Reg(f.config_word(crate::manifest::config_layout::NCPUS))),
+    },
+    Function {
         name: "jiffies",
         signature: "uint64 jiffies",
         kind: Kind::Builtin,

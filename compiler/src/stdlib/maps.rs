@@ -21,6 +21,29 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Elsewhere,
     },
     Function {
+        name: "len",
+        signature: "int64 len(@map)",
+        kind: Kind::Map,
+        doc: "How many keys `@map` has: a `bpf_for_each_map_elem` walk (Linux 5.13).",
+        check: check_len,
+        lower: Lowering::WithLoop(|f, call, _| {
+            let ExprKind::Call { map: Some(map), .. } = call.kind else { unreachable!("len names its map") };
+            let b = f.builder();
+            let counter = b.alloc_scratch(8);
+            b.store_imm(counter, 8, 0);
+            f.run_map_loop(map, |body| {
+                let b = body.builder();
+                let base = b.scratch_base();
+                let at = crate::lower::builder::Place { base: crate::lower::builder::Base::Ptr(base), offset: counter.offset };
+                let n = b.load(at, 8);
+                b.alu(crate::lir::AluOp::Add, n, Operand::Imm(1));
+                b.store(at, 8, n);
+                true
+            });
+            Value::Reg(f.builder().load(counter, 8))
+        }),
+    },
+    Function {
         name: "has_key",
         signature: "bool has_key(@map, key)",
         kind: Kind::Map,
@@ -40,6 +63,20 @@ pub(super) const ENTRIES: &[Function] = &[
         }),
     },
 ];
+
+fn check_len(c: &mut Checker, call: &Call<'_>, _: &mut ProbeCx<'_>) -> Expr {
+    let [ast::Expr { kind: ast::ExprKind::Map(map), .. }] = call.args else {
+        return c.arity_error(call, "a map: `len(@m)`");
+    };
+    if !map.keys.is_empty() {
+        return c.error_expr(
+            Diagnostic::error("E0516", "`len` takes a whole map: `len(@m)`").with_primary(map.span, "a map with keys"),
+            call.span,
+        );
+    }
+    let idx = c.map_index(map);
+    Expr::new(ExprKind::Call { func: "len", map: Some(idx), args: Vec::new() }, Ty::I64, call.span)
+}
 
 fn check_has_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     if let [ast::Expr { kind: ast::ExprKind::Map(map), .. }] = call.args {

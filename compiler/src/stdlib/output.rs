@@ -2,6 +2,8 @@
 
 use super::{Function, Kind, Lowering};
 use crate::manifest::Stream;
+use crate::sema::hir::{Expr, ExprKind};
+use crate::types::Ty;
 
 pub(super) const ENTRIES: &[Function] = &[
     Function {
@@ -53,6 +55,34 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "Stops tracing: runs the end probes, prints the maps and exits with `code`.",
         check: |c, call, cx| c.exit(call.name, call.args, call.span, cx),
         lower: Lowering::Elsewhere,
+    },
+    Function {
+        name: "time",
+        signature: "void time([const string fmt])",
+        kind: Kind::Async,
+        doc: "Prints the wall-clock time when the record is handled, by `strftime(3)` (`fmt` \
+              defaults to `\"%H:%M:%S\\n\"`).",
+        check: |c, call, _| {
+            let format = match call.args {
+                [] => "%H:%M:%S\n".as_bytes().to_vec(),
+                [crate::syntax::ast::Expr { kind: crate::syntax::ast::ExprKind::Str(format), .. }] => format.clone(),
+                [other] => {
+                    return c.error_expr(
+                        crate::diagnostic::Diagnostic::error("E0502", "the format of `time` must be a string literal")
+                            .with_primary(other.span, "not a string literal"),
+                        call.span,
+                    )
+                }
+                _ => return c.arity_error(call, "an optional format"),
+            };
+            let format = Expr::new(ExprKind::Str(format.clone()), Ty::Str(format.len() as u32 + 1), call.span);
+            super::call_expr("time", vec![format], Ty::Void, call.span)
+        },
+        lower: Lowering::Inline(|f, _, args| {
+            let ExprKind::Str(format) = &args[0].kind else { unreachable!("time's format is a literal") };
+            f.send(crate::manifest::Action::Time { format: String::from_utf8_lossy(format).into_owned() }, &[]);
+            crate::lower::Value::Void
+        }),
     },
     Function {
         name: "clear",

@@ -2,13 +2,14 @@
 //!
 //! Pure functions over bytes, in two steps: `decode`/`merge`/`table` turn kernel bytes into the
 //! value model of `value`, and `text` renders that model (a JSON renderer would be a sibling of
-//! `text`). `printf` formats printf records.
+//! `text`). `printf` formats printf records, `clock` the time of `time()` records.
 //!
 //! What bpftrace 0.26 prints around maps (its `TextOutput::map` and the exit path in
 //! `BPFtrace::run`): at exit it prints `"\n\n"`, then each map with no separator of its own; a
 //! keyless map is one line `@m: 1`, a keyed map one line per entry, and a histogram is `@m:`
 //! (or `@m[key]:` per key), its bucket lines, then one empty line. `print(@m)` prints the same.
 
+mod clock;
 mod decode;
 mod error;
 mod histogram;
@@ -26,6 +27,7 @@ use ferrotrace_compiler::types::Ty;
 
 use crate::entry::RawEntry;
 
+pub use clock::wall_clock;
 pub use error::OutputError;
 pub use printf::render_printf;
 pub use table::dump_map;
