@@ -74,6 +74,10 @@ const TOKENS: &[&str] = &[
     "args.prev_comm", "args.args", "cpu", "0", "1", "-1", "255", "4096", "0x10", "18446744073709551615",
     "1ms", "\"s\"", "\"%d\\n\"", "\"%s %d\\n\"", "printf", "print", "exit", "clear", "zero", "delete", "str",
     "count()", "sum", "hist", "lhist", "avg", "stats", "min", "max", "true", "false", ".0", ".1", "\n",
+    "for", "($kv : @m)", "($i : 0..5)", "..", "unroll(3)", "break", "continue", "macro", "m($x)", "m(1)",
+    "config", "= {", "max_strlen = 8", "let @d = hash(10);", "let $z: uint16", "_ =", "?:", "$1", "$#",
+    "getopt(\"n\", 3)", "#define N 3\n", "#if 1\n", "#endif\n", "N", "test:t", "bench:b", "strlen",
+    "strcontains", "has_key(@m, 1)", "len(@m)", "assert", "time()", "errorf",
 ];
 
 #[test]
