@@ -148,3 +148,24 @@ fn elvis_if_expressions_discards_and_typed_variables() {
     }"#;
     run(&["-q", "-e", program]).assert_exact(0, "7 5\n20 4 2\n\n\n", "");
 }
+
+/// Every example, and the corpus script of the whole language (loops, macros, callbacks),
+/// passes this kernel's verifier and attaches.
+#[test]
+fn examples_and_the_language_corpus_load_and_attach() {
+    if !kernel_ready() {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut scripts: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("examples"))
+        .expect("examples exist")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "bt"))
+        .collect();
+    scripts.push(root.join("tests/corpus/language.bt"));
+    for script in scripts {
+        let outcome = run(&["--dry-run", script.to_str().expect("paths are UTF-8")]);
+        assert_eq!(outcome.status.code(), Some(0), "{}:\n{}", script.display(), outcome.transcript());
+        assert!(outcome.stderr.starts_with("Attached "), "{}:\n{}", script.display(), outcome.transcript());
+    }
+}

@@ -86,7 +86,11 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
     initramfs
         .bytes("/etc/hostname", "matrix\n", 0o644)
         .bytes("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644);
-    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel/snapshots");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let snapshots = root.join("tests/kernel/snapshots");
+    // Scripts some tests load from the checkout.
+    let examples = root.join("examples");
+    let language = root.join("tests/corpus/language.bt");
     let added = initramfs
         .executable("/bin/busybox", &busybox)
         // The tests start processes through symlinks to /bin/sh named after a comm, which
@@ -98,6 +102,8 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
             initramfs.executable(ferrotrace, Path::new(ferrotrace))
         })
         .and_then(|initramfs| initramfs.tree(path_str(&snapshots), &snapshots))
+        .and_then(|initramfs| initramfs.tree(path_str(&examples), &examples))
+        .and_then(|initramfs| initramfs.file(path_str(&language), &language))
         .and_then(|initramfs| initramfs.file(&format!("/boot/config-{}", kernel.release), &kernel.config));
     if let Err(error) = added {
         panic!("cannot assemble the initramfs: {error}");
