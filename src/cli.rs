@@ -53,6 +53,10 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["dry_run", "emit_elf"])]
     pub bench: bool,
 
+    /// Allow functions that change the system: `system`, `signal`.
+    #[arg(long = "unsafe")]
+    pub unsafe_functions: bool,
+
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,

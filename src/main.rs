@@ -65,7 +65,12 @@ fn execute(cli: &Cli) -> Result<u8> {
     privileges::check()?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
-    let options = CompileOptions { params: script.params.clone(), env: config_environment()?, mode: cli.mode() };
+    let options = CompileOptions {
+        params: script.params.clone(),
+        env: config_environment()?,
+        mode: cli.mode(),
+        unsafe_functions: cli.unsafe_functions,
+    };
     let mut compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {

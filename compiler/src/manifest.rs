@@ -39,6 +39,8 @@ pub struct RuntimeSettings {
     pub license: String,
     /// Bytes of verifier log kept for a rejected program (`log_size`).
     pub log_size: u32,
+    /// Bytes `cat` prints at most (`max_cat_bytes`).
+    pub max_cat_bytes: u32,
 }
 
 impl Default for RuntimeSettings {
@@ -54,6 +56,7 @@ impl From<&crate::config::Config> for RuntimeSettings {
             max_probes: config.max_probes,
             license: config.license.clone(),
             log_size: config.log_size,
+            max_cat_bytes: config.max_cat_bytes,
         }
     }
 }
@@ -392,6 +395,10 @@ pub enum Stream {
     Error(Span),
     /// Standard error as `SCRIPT:LINE:COL-COL: WARNING: text` (`warnf`).
     Warning(Span),
+    /// A shell command whose output is printed (`system`, with `--unsafe`).
+    Command,
+    /// A file whose contents are printed (`cat`), at most `max_cat_bytes`.
+    File,
 }
 
 /// Size of the action id that starts every ring buffer record.

@@ -97,6 +97,8 @@ impl Mode {
 pub struct CompileOptions {
     pub params: Params,
     pub mode: Mode,
+    /// `--unsafe`: functions that change the system (`system`, `signal`) are allowed.
+    pub unsafe_functions: bool,
     /// The `BPFTRACE_<KEY>` environment variables, which override the script's config block.
     /// The caller checks them first (`Config::apply_environment`); here a bad one is ignored.
     pub env: Vec<(String, String)>,

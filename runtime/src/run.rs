@@ -183,6 +183,14 @@ impl Runner<'_, '_> {
                 let text = output::render_printf(format, types, args, names)?;
                 match stream {
                     Stream::Stdout => self.out.write_all(&text)?,
+                    Stream::Command => self.out.write_all(&crate::output::command_output(&text))?,
+                    Stream::File => {
+                        let limit = self.manifest.settings.max_cat_bytes as usize;
+                        match crate::output::file_contents(&text, limit) {
+                            Ok(contents) => self.out.write_all(&contents)?,
+                            Err(error) => writeln!(self.err, "ERROR: cat: cannot read `{}`: {error}", String::from_utf8_lossy(&text))?,
+                        }
+                    }
                     Stream::Error(span) | Stream::Warning(span) => {
                         let level = if matches!(stream, Stream::Error(_)) { "ERROR" } else { "WARNING" };
                         self.errors += u32::from(matches!(stream, Stream::Error(_)));

@@ -67,3 +67,29 @@ fn map_length_cpu_count_and_wall_clock() {
     assert_eq!(numbers, "2 1 1", "{}", outcome.transcript());
     assert!(year.len() == 4 && year.parse::<u32>().is_ok_and(|y| y >= 2024), "{}", outcome.transcript());
 }
+
+#[test]
+fn unsafe_functions_need_the_flag() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { system("echo %s from sh", "hi"); cat("/proc/sys/kernel/ostype"); exit(); }"#;
+    run(&["-q", "--unsafe", "-e", program]).assert_exact(0, "hi from sh\nLinux\n\n\n", "");
+    let refused = run(&["-q", "-e", program]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stderr.contains("error[E0517]: `system` is unsafe"), "{}", refused.transcript());
+}
+
+#[test]
+fn signal_reaches_the_traced_process() {
+    use std::os::unix::process::ExitStatusExt;
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(r#"tracepoint:syscalls:sys_enter_getppid /comm == "{}"/ {{ signal("SIGKILL"); exit(); }}"#, comm.name());
+    let tracer = Tracer::start(&["--unsafe", "-e", &program]);
+    let status = support::syscalls::run_for_status(&comm, support::syscalls::Abi::X86_64, &[(110, 0)], 0);
+    tracer.finish().assert_exact(0, "\n\n", ATTACHED_1);
+    assert_eq!(status.signal(), Some(9), "{status}");
+}

@@ -29,6 +29,13 @@ pub fn run_as(comm: &Comm, abi: Abi, calls: &[Call]) {
 
 /// `run_as`, the executable then exiting with `code` (and checked to have done so).
 pub fn run_exiting(comm: &Comm, abi: Abi, calls: &[Call], code: u8) {
+    let status = run_for_status(comm, abi, calls, code);
+    assert_eq!(status.code(), Some(i32::from(code)), "the tiny executable failed: {status}");
+}
+
+/// Runs an executable named `comm` making `calls` then exiting with `code`; returns how it
+/// ended (a signal may have ended it first).
+pub fn run_for_status(comm: &Comm, abi: Abi, calls: &[Call], code: u8) -> std::process::ExitStatus {
     let dir = std::env::temp_dir().join(format!("ferrotrace-exec-{}-{}", std::process::id(), comm.name()));
     fs::create_dir_all(&dir).expect("cannot create the executable's directory");
     let path = dir.join(comm.name());
@@ -36,8 +43,7 @@ pub fn run_exiting(comm: &Comm, abi: Abi, calls: &[Call], code: u8) {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("cannot make it executable");
     let status = run_written_executable(&path);
     let _ = fs::remove_dir_all(&dir);
-    let status = status.expect("cannot run the tiny executable");
-    assert_eq!(status.code(), Some(i32::from(code)), "the tiny executable failed: {status}");
+    status.expect("cannot run the tiny executable")
 }
 
 /// Runs an executable just written. Another test thread that forks while the file is still open

@@ -252,6 +252,7 @@ pub mod helper {
     pub const RINGBUF_OUTPUT: u32 = 130;
     pub const GET_NUMA_NODE_ID: u32 = 42;
     pub const GET_CURRENT_CGROUP_ID: u32 = 80;
+    pub const SEND_SIGNAL: u32 = 109;
     pub const JIFFIES64: u32 = 118;
     pub const GET_CURRENT_TASK_BTF: u32 = 158;
     pub const KTIME_GET_TAI_NS: u32 = 208;
@@ -284,6 +285,7 @@ pub mod helper {
             GET_NUMA_NODE_ID => "get_numa_node_id",
             GET_CURRENT_CGROUP_ID => "get_current_cgroup_id",
             JIFFIES64 => "jiffies64",
+            SEND_SIGNAL => "send_signal",
             KTIME_GET_TAI_NS => "ktime_get_tai_ns",
             FOR_EACH_MAP_ELEM => "for_each_map_elem",
             LOOP => "loop",

@@ -32,6 +32,20 @@ impl Checker {
         self.maps.index(&map.name, map.span)
     }
 
+    /// `None` when unsafe functions are allowed (`--unsafe`); otherwise the error for `call`.
+    pub(crate) fn require_unsafe(&mut self, call: &stdlib::Call<'_>) -> Option<Expr> {
+        if self.unsafe_functions {
+            return None;
+        }
+        let name = &call.name.name;
+        Some(self.error_expr(
+            Diagnostic::error("E0517", format!("`{name}` is unsafe: it changes the system, not only observes it"))
+                .with_primary(call.span, "needs `--unsafe`")
+                .with_help("run with `--unsafe` to allow it"),
+            call.span,
+        ))
+    }
+
     /// Notes that the script reads `comm`, whose lowering depends on the kernel.
     pub(crate) fn note_comm_read(&mut self) {
         self.reads_comm = true;

@@ -60,7 +60,7 @@ pub fn check_with(
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
     let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, &mut diags);
-    let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines);
+    let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines, options.unsafe_functions);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
@@ -214,7 +214,13 @@ const MAX_SWEEPS: usize = 4;
 /// probe and assigned in a later one. A walk that consulted each map's types only after their
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
-fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config, defines: &[Define]) -> (Vec<hir::Probe>, Checker) {
+fn check_probes(
+    expanded: &[ExpandedProbe<'_>],
+    params: &Params,
+    config: &Config,
+    defines: &[Define],
+    unsafe_functions: bool,
+) -> (Vec<hir::Probe>, Checker) {
     let mut checker = Checker {
         maps: MapTable::default(),
         diags: Vec::new(),
@@ -226,6 +232,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], params: &Params, config: &Config
         config: config.clone(),
         defines: defines.to_vec(),
         expanding: Vec::new(),
+        unsafe_functions,
     };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
@@ -271,6 +278,8 @@ pub(crate) struct Checker {
     defines: Vec<Define>,
     /// The `#define`s being expanded, innermost last, to stop a name that expands to itself.
     expanding: Vec<String>,
+    /// `--unsafe` was given.
+    unsafe_functions: bool,
 }
 
 /// What the checker knows about the probe being checked.

@@ -8,6 +8,7 @@ mod aggregations;
 mod builtins;
 mod maps;
 mod output;
+mod process;
 mod strings;
 
 use std::fmt::Write;
@@ -108,7 +109,7 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`.

@@ -85,6 +85,27 @@ pub(super) const ENTRIES: &[Function] = &[
         }),
     },
     Function {
+        name: "system",
+        signature: "void system(const string fmt, args...)",
+        kind: Kind::Async,
+        doc: "Runs the formatted command with `sh -c` when the record is handled and prints its \
+              output; tracing waits for it. Unsafe: needs `--unsafe`.",
+        check: |c, call, cx| match c.require_unsafe(call) {
+            Some(refused) => refused,
+            None => c.printf(call.name, call.args, call.span, cx, Stream::Command),
+        },
+        lower: Lowering::Elsewhere,
+    },
+    Function {
+        name: "cat",
+        signature: "void cat(const string fmt, args...)",
+        kind: Kind::Async,
+        doc: "Prints the contents of the file the format names (at most `max_cat_bytes`) when the \
+              record is handled.",
+        check: |c, call, cx| c.printf(call.name, call.args, call.span, cx, Stream::File),
+        lower: Lowering::Elsewhere,
+    },
+    Function {
         name: "clear",
         signature: "void clear(@map)",
         kind: Kind::Async,

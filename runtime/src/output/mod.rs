@@ -13,6 +13,7 @@ mod clock;
 mod decode;
 mod error;
 mod histogram;
+mod outside;
 mod merge;
 mod printf;
 mod table;
@@ -29,6 +30,7 @@ use crate::entry::RawEntry;
 
 pub use clock::wall_clock;
 pub use error::OutputError;
+pub use outside::{command_output, file_contents};
 pub use printf::render_printf;
 pub use table::dump_map;
 pub use value::{BucketLabel, HistRow, Histogram, LabelNumber, MapBody, MapDump, Value};
