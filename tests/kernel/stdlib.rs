@@ -93,3 +93,12 @@ fn signal_reaches_the_traced_process() {
     tracer.finish().assert_exact(0, "\n\n", ATTACHED_1);
     assert_eq!(status.signal(), Some(9), "{status}");
 }
+
+#[test]
+fn type_questions_are_constants() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { $s = "x"; printf("%d %d %d %d %d %d\n", is_integer(pid), is_unsigned_integer(-1), is_str($s), is_str(1), is_literal(1), is_literal($s)); exit(); }"#;
+    run(&["-q", "-e", program]).assert_exact(0, "1 0 1 0 1 0\n\n\n", "");
+}

@@ -6,6 +6,7 @@
 
 mod aggregations;
 mod builtins;
+mod introspection;
 mod maps;
 mod output;
 mod process;
@@ -109,7 +110,7 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`.
