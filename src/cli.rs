@@ -57,6 +57,10 @@ pub struct Cli {
     #[arg(long = "unsafe")]
     pub unsafe_functions: bool,
 
+    /// Also look for imports in DIR (after the importing script's own directory; repeatable).
+    #[arg(short = 'I', value_name = "DIR")]
+    pub include_dirs: Vec<PathBuf>,
+
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod debug;
+mod imports;
 mod info;
 mod listing;
 mod script_options;
@@ -16,7 +17,8 @@ use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Compiled};
 use ferrotrace_compiler::config::Config;
 use ferrotrace_compiler::options::{CompileOptions, Mode, Params};
-use ferrotrace_compiler::render::render;
+use ferrotrace_compiler::render::render_files;
+use ferrotrace_compiler::sources::{self, SourceMap};
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::run::{run, RunError, RunOptions};
 use ferrotrace_runtime::tracefs::Tracefs;
@@ -42,11 +44,13 @@ fn main() -> ExitCode {
 /// Bytes of standard output held between flushes.
 const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
 
-/// The script, the name diagnostics call it by, and its parameters.
+/// The script (with what it imports), the name diagnostics call it by, and its parameters.
 struct Script {
     source: String,
     name: String,
     params: Params,
+    /// Which file each byte of `source` came from.
+    files: SourceMap,
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
@@ -61,7 +65,20 @@ fn execute(cli: &Cli) -> Result<u8> {
         listing::list(&tracefs, pattern, &mut io::stdout().lock())?;
         return Ok(0);
     }
-    let script = read_script(cli)?;
+    let mut script = read_script(cli)?;
+    let loader = imports::FileLoader { search: cli.include_dirs.clone() };
+    match sources::assemble(&script.name, &script.source, &loader) {
+        Ok((text, files)) => {
+            script.source = text;
+            script.files = files;
+        }
+        Err(failure) => {
+            let (diagnostic, files) = *failure;
+            script.files = files;
+            report(&[diagnostic], &script);
+            return Ok(1);
+        }
+    }
     privileges::check()?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
@@ -70,6 +87,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         env: config_environment()?,
         mode: cli.mode(),
         unsafe_functions: cli.unsafe_functions,
+        imports_start: script.files.files.get(1).map(|file| file.start),
     };
     let mut compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
         Ok(compiled) => compiled,
@@ -98,17 +116,17 @@ fn read_script(cli: &Cli) -> Result<Script> {
         (Some(program), file) => {
             let mut args: Vec<String> = file.iter().map(|f| f.display().to_string()).collect();
             args.extend(cli.args.iter().cloned());
-            Ok(Script { source: program.clone(), name: "stdin".into(), params: Params::from_args(&args) })
+            Ok(Script { files: SourceMap::single("stdin", program), source: program.clone(), name: "stdin".into(), params: Params::from_args(&args) })
         }
         (None, Some(path)) if path.as_os_str() == "-" => {
             let mut source = String::new();
             io::stdin().read_to_string(&mut source).context("cannot read the script from standard input")?;
-            Ok(Script { source, name: "stdin".into(), params: Params::from_args(&cli.args) })
+            Ok(Script { files: SourceMap::single("stdin", &source), source, name: "stdin".into(), params: Params::from_args(&cli.args) })
         }
         (None, Some(path)) => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read script `{}`", path.display()))?;
             let source = String::from_utf8(bytes).with_context(|| format!("script `{}` is not UTF-8 text", path.display()))?;
-            Ok(Script { source, name: path.display().to_string(), params: Params::from_args(&cli.args) })
+            Ok(Script { files: SourceMap::single(&path.display().to_string(), &source), source, name: path.display().to_string(), params: Params::from_args(&cli.args) })
         }
         (None, None) => bail!("no program given: use `-e 'PROGRAM'`, a script FILE, or `-` for standard input (see --help)"),
     }
@@ -159,5 +177,5 @@ fn report(diagnostics: &[Diagnostic], script: &Script) {
         return;
     }
     let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = io::stderr().write_all(render(diagnostics, &script.source, &script.name, color).as_bytes());
+    let _ = io::stderr().write_all(render_files(diagnostics, &script.files, color).as_bytes());
 }

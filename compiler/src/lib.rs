@@ -20,6 +20,7 @@ pub mod pt_regs;
 pub mod regalloc;
 pub mod render;
 pub mod sema;
+pub mod sources;
 pub mod span;
 pub mod stdlib;
 pub mod syntax;

@@ -99,6 +99,9 @@ pub struct CompileOptions {
     pub mode: Mode,
     /// `--unsafe`: functions that change the system (`system`, `signal`) are allowed.
     pub unsafe_functions: bool,
+    /// Where the imported files start in the script's text (`sources::assemble`): their
+    /// `begin` and `end` probes run before the script's own, as in bpftrace.
+    pub imports_start: Option<u32>,
     /// The `BPFTRACE_<KEY>` environment variables, which override the script's config block.
     /// The caller checks them first (`Config::apply_environment`); here a bad one is ignored.
     pub env: Vec<(String, String)>,

@@ -1,30 +1,36 @@
 //! Renders diagnostics as text with source excerpts; the only module that knows ariadne.
 
-use ariadne::{Color, Config, IndexType, Label, Report, ReportKind, Source};
+use ariadne::{sources, Color, Config, IndexType, Label, Report, ReportKind};
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::sources::SourceMap;
 
 /// Renders every diagnostic against `source` (named `filename` in the output), in order.
 pub fn render(diagnostics: &[Diagnostic], source: &str, filename: &str, color: bool) -> String {
-    let rendered: Vec<String> =
-        diagnostics.iter().map(|diagnostic| render_one(diagnostic, source, filename, color)).collect();
+    render_files(diagnostics, &SourceMap::single(filename, source), color)
+}
+
+/// Renders every diagnostic against the files of `map` (a script and its imports), each label
+/// shown in the file its span falls in.
+pub fn render_files(diagnostics: &[Diagnostic], map: &SourceMap, color: bool) -> String {
+    let rendered: Vec<String> = diagnostics.iter().map(|diagnostic| render_one(diagnostic, map, color)).collect();
     rendered.join("\n")
 }
 
-fn render_one(diagnostic: &Diagnostic, source: &str, filename: &str, color: bool) -> String {
+fn render_one(diagnostic: &Diagnostic, map: &SourceMap, color: bool) -> String {
     let (severity, primary_color) = match diagnostic.severity {
         Severity::Error => ("error", Color::Red),
         Severity::Warning => ("warning", Color::Yellow),
     };
     // `error[E0101]: message`, rustc's header shape, rather than ariadne's `[E0101] Error:`.
     let header = format!("{severity}[{}]", diagnostic.code);
-    let clamp = |span: crate::span::Span| {
-        let end = (span.end as usize).min(source.len());
-        (span.start as usize).min(end)..end
+    let locate = |span: crate::span::Span| {
+        let (file, local) = map.local(span);
+        (file.name.clone(), local.start as usize..local.end as usize)
     };
-    let primary = diagnostic.primary_span().map_or(0..0, clamp);
+    let primary = diagnostic.primary_span().map_or((map.files[0].name.clone(), 0..0), locate);
     let config = Config::default().with_color(color).with_index_type(IndexType::Byte);
-    let mut report = Report::build(ReportKind::Custom(&header, primary_color), (filename, primary))
+    let mut report = Report::build(ReportKind::Custom(&header, primary_color), primary)
         .with_config(config)
         .with_message(&diagnostic.message);
     // ariadne starts a new source excerpt whenever a label sits above the previous one, so
@@ -33,9 +39,7 @@ fn render_one(diagnostic: &Diagnostic, source: &str, filename: &str, color: bool
     labels.sort_by_key(|label| label.span);
     for label in labels {
         let label_color = if label.primary { primary_color } else { Color::Blue };
-        report.add_label(
-            Label::new((filename, clamp(label.span))).with_message(&label.message).with_color(label_color),
-        );
+        report.add_label(Label::new(locate(label.span)).with_message(&label.message).with_color(label_color));
     }
     for note in &diagnostic.notes {
         report.add_note(note);
@@ -44,7 +48,8 @@ fn render_one(diagnostic: &Diagnostic, source: &str, filename: &str, color: bool
         report.add_help(help);
     }
     let mut out = Vec::new();
-    match report.finish().write((filename, Source::from(source)), &mut out) {
+    let files = sources(map.files.iter().map(|file| (file.name.clone(), file.text.clone())));
+    match report.finish().write(files, &mut out) {
         Ok(()) if color => String::from_utf8_lossy(&out).into_owned(),
         Ok(()) => uncolored_header(&String::from_utf8_lossy(&out), &header),
         Err(error) => format!("{header}: {} ({error})\n", diagnostic.message),

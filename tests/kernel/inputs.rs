@@ -87,3 +87,36 @@ fn preprocessor_lines_bpftrace_tools_carry() {
     let source = "#!/usr/bin/env ferrotrace\n#include <linux/sched.h>\n#ifndef BPFTRACE_HAVE_BTF\n#include <linux/socket.h>\n#error no BTF\n#else\n#define HAVE 1\n#endif\n#define BASE 40\n#define ANSWER (BASE + 2)\n#define GREETING \"hi\"\nbegin { printf(\"%s %d %d\\n\", GREETING, ANSWER, HAVE); exit(); }\n";
     run_with_stdin(&["-q", "-"], source).assert_exact(0, "hi 42 1\n\n\n", "");
 }
+
+#[test]
+fn imports_bring_macros_and_probes_from_other_files() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrotrace-imports-{}", std::process::id()));
+    let lib = dir.join("lib");
+    std::fs::create_dir_all(&lib).expect("cannot make the import directory");
+    let write = |path: &std::path::Path, text: &str| std::fs::write(path, text).expect("cannot write a script");
+    write(&lib.join("helpers.bt"), "#!/usr/bin/env ferrotrace\nmacro twice(x) { x * 2 }\nbegin { printf(\"helpers first\\n\"); }\n");
+    write(&lib.join("more.bt"), "import \"helpers.bt\";\nmacro thrice(x) { x * 3 }\n");
+    write(&dir.join("main.bt"), "import \"lib/more.bt\";\nbegin { printf(\"%d %d\\n\", twice(21), thrice(2)); exit(); }\n");
+    write(&dir.join("from_dir.bt"), "import \"lib\";\nbegin { printf(\"%d\\n\", thrice(3)); exit(); }\n");
+    write(&dir.join("searched.bt"), "import \"helpers.bt\";\nbegin { printf(\"%d\\n\", twice(4)); exit(); }\n");
+    write(&dir.join("missing.bt"), "import \"lib/none.bt\";\nbegin { }\n");
+    write(&lib.join("loop_a.bt"), "import \"loop_b.bt\";\n");
+    write(&lib.join("loop_b.bt"), "import \"loop_a.bt\";\n");
+    write(&dir.join("cycle.bt"), "import \"lib/loop_a.bt\";\nbegin { }\n");
+    let path = |name: &str| dir.join(name).display().to_string();
+    let main = run(&["-q", &path("main.bt")]);
+    let from_dir = run(&["-q", &path("from_dir.bt")]);
+    let searched = run(&["-q", "-I", &lib.display().to_string(), &path("searched.bt")]);
+    let missing = run(&["-q", &path("missing.bt")]);
+    let cycle = run(&["-q", &path("cycle.bt")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    main.assert_exact(0, "helpers first\n42 6\n\n\n", "");
+    from_dir.assert_exact(0, "helpers first\n9\n\n\n", "");
+    searched.assert_exact(0, "helpers first\n8\n\n\n", "");
+    assert!(missing.stderr.contains("error[E0120]: cannot import `lib/none.bt`"), "{}", missing.transcript());
+    assert!(cycle.stderr.contains("error[E0121]: imports form a cycle"), "{}", cycle.transcript());
+    assert!(cycle.stderr.contains("loop_b.bt"), "{}", cycle.transcript());
+}

@@ -59,7 +59,11 @@ pub fn check_with(
     let program = &*macros::expand(program)?;
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
-    let expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, &mut diags);
+    let mut expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, &mut diags);
+    if let Some(imports_start) = options.imports_start {
+        // Imported files' `begin` and `end` probes first; the sort is stable.
+        expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
+    }
     let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines, options.unsafe_functions);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
