@@ -35,10 +35,10 @@ fn clocks_and_context_builtins() {
     }
     let program = r#"begin {
         $mono = nsecs(monotonic); $boot = nsecs(boot);
-        printf("%d %d %d %d %d\n", $boot >= $mono, $mono > 0, jiffies > 0, cgroup > 0, numaid < 1024);
+        printf("%d %d %d %d %d %d\n", $boot >= $mono, $mono > 0, jiffies > 0, cgroup > 0, numaid < 1024, __builtin_pid == pid);
         exit();
     }"#;
-    run(&["-q", "-e", program]).assert_exact(0, "1 1 1 1 1\n\n\n", "");
+    run(&["-q", "-e", program]).assert_exact(0, "1 1 1 1 1 1\n\n\n", "");
 }
 
 #[test]

@@ -113,8 +113,16 @@ pub fn all() -> impl Iterator<Item = &'static Function> {
     [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
-/// The entry named `name`.
+/// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in
+/// bpftrace's own library.
 pub fn lookup(name: &str) -> Option<&'static Function> {
+    if let Some(builtin) = name.strip_prefix("__builtin_") {
+        return find(builtin).filter(|f| f.kind == Kind::Builtin);
+    }
+    find(name)
+}
+
+fn find(name: &str) -> Option<&'static Function> {
     // Sorted by name: a binary search is cheaper than hashing, and every identifier of a script
     // is looked up.
     static BY_NAME: OnceLock<Vec<&'static Function>> = OnceLock::new();
@@ -173,6 +181,12 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), before);
+    }
+
+    #[test]
+    fn builtin_names_have_their_intrinsic_spelling() {
+        assert_eq!(lookup("__builtin_comm").map(|f| f.name), Some("comm"));
+        assert!(lookup("__builtin_printf").is_none());
     }
 
     #[test]
