@@ -161,6 +161,16 @@ impl Builder {
         self.emit(Insn::Branch { cond, lhs, rhs, target });
     }
 
+    /// A fresh register holding 1 when `lhs cond rhs` holds, else 0.
+    pub fn flag(&mut self, cond: Cond, lhs: Reg, rhs: Operand) -> Reg {
+        let out = self.constant(1);
+        let done = self.label();
+        self.branch(cond, lhs, rhs, done);
+        self.set_constant(out, 0);
+        self.place_label(done);
+        out
+    }
+
     pub fn jump(&mut self, target: Label) {
         self.emit(Insn::Jump { target });
     }

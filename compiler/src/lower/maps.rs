@@ -153,13 +153,7 @@ impl FnLowerer<'_> {
                 self.b.emit(Insn::Load { size: Size::DW, dst: is_set, mem: at(8) });
                 let store = self.b.label();
                 self.b.branch(Cond::Eq, is_set, Operand::Imm(0), store);
-                let better = match (kind, int.signed) {
-                    (MapValue::Min(_), true) => Cond::SLt,
-                    (MapValue::Min(_), false) => Cond::Lt,
-                    (_, true) => Cond::SGt,
-                    (_, false) => Cond::Gt,
-                };
-                self.b.branch(better.negate(), n, Operand::Reg(current), keep);
+                self.b.branch(better(kind, int.signed).negate(), n, Operand::Reg(current), keep);
                 self.b.place_label(store);
                 self.b.emit(Insn::Store { size: Size::DW, mem: at(0), src: n });
                 self.b.emit(Insn::StoreImm { size: Size::DW, mem: at(8), imm: 1 });
@@ -169,7 +163,7 @@ impl FnLowerer<'_> {
         }
     }
 
-    fn add_to(&mut self, mem: Mem, amount: Operand) {
+    pub(super) fn add_to(&mut self, mem: Mem, amount: Operand) {
         let reg = self.b.vreg();
         self.b.emit(Insn::Load { size: Size::DW, dst: reg, mem });
         self.b.alu(AluOp::Add, reg, amount);
@@ -194,5 +188,15 @@ impl FnLowerer<'_> {
             MapValue::Plain(_) => self.b.zero(place, size),
         }
         place
+    }
+}
+
+/// How a new value beats the kept one in a `min` (less) or `max` (greater) map.
+pub(super) fn better(kind: &MapValue, signed: bool) -> Cond {
+    match (kind, signed) {
+        (MapValue::Min(_), true) => Cond::SLt,
+        (MapValue::Min(_), false) => Cond::Lt,
+        (_, true) => Cond::SGt,
+        (_, false) => Cond::Gt,
     }
 }

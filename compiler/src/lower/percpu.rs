@@ -104,13 +104,7 @@ impl FnLowerer<'_> {
                 let have = self.b.load(acc.at(16), 8);
                 self.b.branch(Cond::Eq, have, Operand::Imm(0), take);
                 let current = self.b.load(acc, 8);
-                let better = match (kind, int.signed) {
-                    (MapValue::Min(_), true) => Cond::SLt,
-                    (MapValue::Min(_), false) => Cond::Lt,
-                    (_, true) => Cond::SGt,
-                    (_, false) => Cond::Gt,
-                };
-                self.b.branch(better.negate(), v, Operand::Reg(current), skip);
+                self.b.branch(super::maps::better(kind, int.signed).negate(), v, Operand::Reg(current), skip);
                 self.b.place_label(take);
                 self.b.store(acc, 8, v);
                 self.b.store_imm(acc.at(16), 8, 1);

@@ -54,12 +54,7 @@ pub(super) const ENTRIES: &[Function] = &[
             let key = f.key_of(map, args.first());
             let b = f.builder();
             let found = b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(MapId(map.0)), Arg::Addr(key)]);
-            let out = b.constant(0);
-            let done = b.label();
-            b.branch(Cond::Eq, found, Operand::Imm(0), done);
-            b.set_constant(out, 1);
-            b.place_label(done);
-            Value::Reg(out)
+            Value::Reg(b.flag(Cond::Ne, found, Operand::Imm(0)))
         }),
     },
 ];

@@ -260,10 +260,5 @@ fn search(f: &mut FnLowerer<'_>, args: &[Expr], index: bool) -> Value {
     if index {
         return Value::Reg(result);
     }
-    let out = b.constant(0);
-    let done = b.label();
-    b.branch(Cond::SLt, result, Operand::Imm(0), done);
-    b.set_constant(out, 1);
-    b.place_label(done);
-    Value::Reg(out)
+    Value::Reg(b.flag(Cond::SGe, result, Operand::Imm(0)))
 }

@@ -242,73 +242,52 @@ pub enum BinOp {
     Ge,
 }
 
+/// The body of `Expr::children` and `Expr::children_mut`: one list of where an expression's
+/// direct children are, for both borrows.
+macro_rules! each_child {
+    ($kind:expr, $f:ident, $iter:ident) => {
+        match $kind {
+            ExprKind::Int(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Ident(_)
+            | ExprKind::Var(_)
+            | ExprKind::Positional(_)
+            | ExprKind::ParamCount
+            | ExprKind::Block(_) => {}
+            ExprKind::Map(map) => map.keys.$iter().for_each($f),
+            ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.$iter().for_each($f),
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Field { expr, .. }
+            | ExprKind::TupleIndex { expr, .. }
+            | ExprKind::Cast { expr, .. } => $f(expr),
+            ExprKind::IncDec { target, .. } => $f(target),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                $f(lhs);
+                $f(rhs);
+            }
+            ExprKind::Index { expr, index } => {
+                $f(expr);
+                $f(index);
+            }
+            ExprKind::Ternary { cond, then_expr, else_expr } => {
+                $f(cond);
+                $f(then_expr);
+                $f(else_expr);
+            }
+        }
+    };
+}
+
 impl Expr {
     /// Calls `f` on each expression directly inside this one (not into block expressions).
     pub fn children(&self, f: &mut impl FnMut(&Expr)) {
-        match &self.kind {
-            ExprKind::Int(_)
-            | ExprKind::Str(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Ident(_)
-            | ExprKind::Var(_)
-            | ExprKind::Positional(_)
-            | ExprKind::ParamCount => {}
-            ExprKind::Map(map) => map.keys.iter().for_each(f),
-            ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.iter().for_each(f),
-            ExprKind::Unary { expr, .. }
-            | ExprKind::Field { expr, .. }
-            | ExprKind::TupleIndex { expr, .. }
-            | ExprKind::Cast { expr, .. } => f(expr),
-            ExprKind::IncDec { target, .. } => f(target),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                f(lhs);
-                f(rhs);
-            }
-            ExprKind::Index { expr, index } => {
-                f(expr);
-                f(index);
-            }
-            ExprKind::Ternary { cond, then_expr, else_expr } => {
-                f(cond);
-                f(then_expr);
-                f(else_expr);
-            }
-            ExprKind::Block(_) => {}
-        }
+        each_child!(&self.kind, f, iter)
     }
 
-    /// Calls `f` on each expression directly inside this one.
+    /// Calls `f` on each expression directly inside this one (not into block expressions).
     pub fn children_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
-        match &mut self.kind {
-            ExprKind::Int(_)
-            | ExprKind::Str(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Ident(_)
-            | ExprKind::Var(_)
-            | ExprKind::Positional(_)
-            | ExprKind::ParamCount => {}
-            ExprKind::Map(map) => map.keys.iter_mut().for_each(f),
-            ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.iter_mut().for_each(f),
-            ExprKind::Unary { expr, .. }
-            | ExprKind::Field { expr, .. }
-            | ExprKind::TupleIndex { expr, .. }
-            | ExprKind::Cast { expr, .. } => f(expr),
-            ExprKind::IncDec { target, .. } => f(target),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                f(lhs);
-                f(rhs);
-            }
-            ExprKind::Index { expr, index } => {
-                f(expr);
-                f(index);
-            }
-            ExprKind::Ternary { cond, then_expr, else_expr } => {
-                f(cond);
-                f(then_expr);
-                f(else_expr);
-            }
-            ExprKind::Block(_) => {}
-        }
+        each_child!(&mut self.kind, f, iter_mut)
     }
 
     /// Gives this expression and everything in it `span`: text that came from elsewhere (a
