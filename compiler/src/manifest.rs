@@ -371,6 +371,9 @@ pub enum Action {
     Exit,
     /// `time(fmt)`: no arguments; the runtime prints its wall-clock time by `strftime(3)`.
     Time { format: String },
+    /// `join(argv, sep)`: a `u64` count, then `strings` strings of `size` bytes; the runtime
+    /// prints the first `count` joined by `separator`, and a newline.
+    Join { separator: String, strings: u32, size: u32 },
 }
 
 impl Action {
@@ -381,6 +384,9 @@ impl Action {
             Action::PrintValue { ty } => vec![ty.clone()],
             Action::Exit => vec![Ty::I64],
             Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } | Action::Time { .. } => Vec::new(),
+            Action::Join { strings, size, .. } => {
+                std::iter::once(Ty::U64).chain(std::iter::repeat_n(Ty::Str(*size), *strings as usize)).collect()
+            }
         }
     }
 }

@@ -211,6 +211,9 @@ impl Runner<'_, '_> {
             }
             Action::Zero { map } => session.zero_map(*map)?,
             Action::Time { format } => self.out.write_all(&crate::output::wall_clock(format))?,
+            Action::Join { separator, strings, size } => {
+                self.out.write_all(&crate::output::joined(args, separator, *strings, *size))?;
+            }
             Action::Exit => {
                 if self.exit_code.is_none() {
                     let code = args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));

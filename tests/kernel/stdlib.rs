@@ -102,3 +102,15 @@ fn type_questions_are_constants() {
     let program = r#"begin { $s = "x"; printf("%d %d %d %d %d %d\n", is_integer(pid), is_unsigned_integer(-1), is_str($s), is_str(1), is_literal(1), is_literal($s)); exit(); }"#;
     run(&["-q", "-e", program]).assert_exact(0, "1 0 1 0 1 0\n\n\n", "");
 }
+
+#[test]
+fn join_prints_an_argument_vector() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(r#"tracepoint:syscalls:sys_enter_execve /comm == "{}"/ {{ join(args.argv, ","); exit(); }}"#, comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.sh("exec /bin/true one two");
+    tracer.finish().assert_exact(0, "/bin/true,one,two\n\n\n", ATTACHED_1);
+}

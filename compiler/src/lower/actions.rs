@@ -1,7 +1,7 @@
 //! Async actions: a record (action id, then the packed arguments) sent through the ring buffer
 //! for userspace to format and act on.
 
-use super::builder::Arg;
+use super::builder::{Arg, Place};
 use super::{FnLowerer, Value};
 use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
 use crate::manifest::{self, MapId, RECORD_HEADER_SIZE};
@@ -53,6 +53,16 @@ impl FnLowerer<'_> {
     pub(crate) fn send(&mut self, action: manifest::Action, args: &[Expr]) {
         let id = self.cx.action(action);
         self.send_record(id, args);
+    }
+
+    /// For the standard library: outputs `size` bytes at `place` as a record of `action`,
+    /// whose first 8 bytes this fills with the action's id.
+    pub(crate) fn output_record(&mut self, action: manifest::Action, place: Place, size: u32) {
+        let id = self.cx.action(action);
+        self.b.store_imm(place, 8, id as i32);
+        let ringbuf = self.cx.ringbuf();
+        let status = self.b.call(helper::RINGBUF_OUTPUT, &[Arg::Map(ringbuf), Arg::Addr(place), Arg::Imm(i64::from(size)), Arg::Imm(0)]);
+        self.count_lost_record(status);
     }
 
     fn send_record(&mut self, id: u32, args: &[Expr]) {

@@ -337,6 +337,11 @@ impl<'l> FnLowerer<'l> {
         self.materialize(value, from, ty)
     }
 
+    /// The size of strings read from memory (`max_strlen`).
+    pub(crate) fn string_size(&self) -> u32 {
+        self.cx.settings.max_strlen
+    }
+
     /// The packed key of `@map[key]` in memory.
     pub(crate) fn key_of(&mut self, map: hir::MapIdx, key: Option<&hir::Expr>) -> Place {
         self.map_key(map, key, None)

@@ -106,6 +106,16 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Elsewhere,
     },
     Function {
+        name: "join",
+        signature: "void join(char *argv[] [, const string sep])",
+        kind: Kind::Async,
+        doc: "Prints the strings of a NULL-terminated array of string pointers (a `char **`, like \
+              `args.argv`) on one line, separated by `sep` (a space by default): at most 16 \
+              strings of `max_strlen` bytes.",
+        check: check_join,
+        lower: Lowering::Inline(lower_join),
+    },
+    Function {
         name: "clear",
         signature: "void clear(@map)",
         kind: Kind::Async,
@@ -122,3 +132,65 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Elsewhere,
     },
 ];
+
+/// How many strings `join` reads at most, as bpftrace.
+const JOIN_STRINGS: u32 = 16;
+
+fn check_join(c: &mut crate::sema::Checker, call: &super::Call<'_>, cx: &mut crate::sema::ProbeCx<'_>) -> Expr {
+    let (array, separator) = match call.args {
+        [array] => (array, b" ".to_vec()),
+        [array, crate::syntax::ast::Expr { kind: crate::syntax::ast::ExprKind::Str(sep), .. }] => (array, sep.clone()),
+        [_, other] => {
+            return c.error_expr(
+                crate::diagnostic::Diagnostic::error("E0502", "the separator of `join` must be a string literal")
+                    .with_primary(other.span, "not a string literal"),
+                call.span,
+            )
+        }
+        _ => return c.arity_error(call, "an array of strings and an optional separator"),
+    };
+    let array = c.expr(array, cx);
+    match array.ty {
+        Ty::Ptr { .. } | Ty::Int(_) => {}
+        Ty::Error => return array,
+        _ => return c.error_expr(crate::sema::operand_error("`join`", &array, "a pointer to string pointers"), call.span),
+    }
+    let separator = Expr::new(ExprKind::Str(separator.clone()), Ty::Str(separator.len() as u32 + 1), call.span);
+    super::call_expr("join", vec![array, separator], Ty::Void, call.span)
+}
+
+/// Reads up to `JOIN_STRINGS` pointers from the array, and the string each points to, into one
+/// record in scratch memory: a count, then the strings.
+fn lower_join(f: &mut crate::lower::FnLowerer<'_>, _: &Expr, args: &[Expr]) -> crate::lower::Value {
+    use crate::lir::{helper, Cond, Operand};
+    use crate::lower::builder::Arg;
+    let user = matches!(args[0].ty, Ty::Ptr { user: true });
+    let (read, read_str) = match user {
+        true => (helper::PROBE_READ_USER, helper::PROBE_READ_USER_STR),
+        false => (helper::PROBE_READ_KERNEL, helper::PROBE_READ_KERNEL_STR),
+    };
+    let ExprKind::Str(separator) = &args[1].kind else { unreachable!("the separator is a literal") };
+    let size = f.string_size();
+    let value = f.value(&args[0]);
+    let array = f.register(value);
+    let b = f.builder();
+    let total = 16 + JOIN_STRINGS * size;
+    let record = b.alloc_scratch(total);
+    b.zero(record, total);
+    let pointer = b.alloc(8);
+    let done = b.label();
+    for i in 0..JOIN_STRINGS {
+        let at = b.copy_reg(array);
+        b.alu(crate::lir::AluOp::Add, at, Operand::Imm(8 * i as i32));
+        let status = b.call(read, &[Arg::Addr(pointer), Arg::Imm(8), Arg::Reg(at)]);
+        b.branch(Cond::Ne, status, Operand::Imm(0), done);
+        let string = b.load(pointer, 8);
+        b.branch(Cond::Eq, string, Operand::Imm(0), done);
+        b.call(read_str, &[Arg::Addr(record.at(16 + i * size)), Arg::Imm(i64::from(size)), Arg::Reg(string)]);
+        b.store_imm(record.at(8), 8, i as i32 + 1);
+    }
+    b.place_label(done);
+    let action = crate::manifest::Action::Join { separator: String::from_utf8_lossy(separator).into_owned(), strings: JOIN_STRINGS, size };
+    f.output_record(action, record, total);
+    crate::lower::Value::Void
+}

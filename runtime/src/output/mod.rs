@@ -13,6 +13,7 @@ mod clock;
 mod decode;
 mod error;
 mod histogram;
+mod joined;
 mod outside;
 mod merge;
 mod printf;
@@ -30,6 +31,7 @@ use crate::entry::RawEntry;
 
 pub use clock::wall_clock;
 pub use error::OutputError;
+pub use joined::joined;
 pub use outside::{command_output, file_contents};
 pub use printf::render_printf;
 pub use table::dump_map;
