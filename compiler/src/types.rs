@@ -42,6 +42,8 @@ pub enum Ty {
     /// A fixed-size, zero-padded string buffer of this many bytes (including room for the NUL).
     Str(u32),
     Tuple(Vec<Ty>),
+    /// Named fields, laid out as a tuple of `fields` in the order the record was first written.
+    Record { names: Vec<String>, fields: Vec<Ty> },
     /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
     Probe,
     /// A pointer (printed in hex). `user` says whether it points into user memory.
@@ -61,7 +63,7 @@ impl Ty {
             Ty::Int(int) => int.bytes(),
             Ty::Bool => 1,
             Ty::Str(len) => *len,
-            Ty::Tuple(fields) => tuple_layout(fields).size,
+            Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).size,
             Ty::Probe | Ty::Ptr { .. } => 8,
             Ty::Void | Ty::Error => 0,
         }
@@ -71,7 +73,7 @@ impl Ty {
         match self {
             Ty::Int(int) => int.bytes(),
             Ty::Bool | Ty::Str(_) => 1,
-            Ty::Tuple(fields) => tuple_layout(fields).align,
+            Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).align,
             Ty::Probe | Ty::Ptr { .. } => 8,
             Ty::Void | Ty::Error => 1,
         }
@@ -84,6 +86,14 @@ impl Ty {
         }
     }
 
+    /// The fields of a tuple or a record, in layout order.
+    pub fn fields(&self) -> Option<&[Ty]> {
+        match self {
+            Ty::Tuple(fields) | Ty::Record { fields, .. } => Some(fields),
+            _ => None,
+        }
+    }
+
     /// Fits in a register: integers, bools, pointers and probe ids.
     pub fn is_scalar(&self) -> bool {
         matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. })
@@ -92,7 +102,7 @@ impl Ty {
     pub fn is_error(&self) -> bool {
         match self {
             Ty::Error => true,
-            Ty::Tuple(fields) => fields.iter().any(Ty::is_error),
+            Ty::Tuple(fields) | Ty::Record { fields, .. } => fields.iter().any(Ty::is_error),
             _ => false,
         }
     }
@@ -113,6 +123,16 @@ impl fmt::Display for Ty {
                     write!(f, "{field}")?;
                 }
                 f.write_str(")")
+            }
+            Ty::Record { names, fields } => {
+                f.write_str("record { ")?;
+                for (i, (name, field)) in names.iter().zip(fields).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}: {field}")?;
+                }
+                f.write_str(" }")
             }
             Ty::Probe => f.write_str("probe"),
             Ty::Ptr { user: true } => f.write_str("user pointer"),

@@ -124,7 +124,13 @@ fails!(map_used_with_and_without_a_key, "E0401", "begin { @m[pid] = 1; @m = 2; }
 fails!(map_given_two_kinds_of_value, "E0402", "begin { @m = 1; }\nend { @m = \"one\"; }");
 fails!(map_given_two_aggregations, "E0402", "begin { @m = count(); @m = sum(pid); }");
 fails!(variable_assigned_two_types, "E0403", "begin { $x = 1; $x = comm; }");
-fails!(indexing_is_unsupported, "E0404", "begin { $x = 1; print($x[0]); }");
+fails!(integers_cannot_be_indexed, "E0404", "begin { $x = 1; print($x[0]); }");
+fails!(record_fields_are_named_once, "E0455", "begin { $r = (a = 1, a = 2); }");
+fails!(tuple_index_must_be_constant, "E0456", "begin { $t = (1, \"a\"); $i = (uint64)1; print($t[$i]); }");
+fails!(string_index_out_of_bounds, "E0457", "begin { $s = \"abc\"; print($s[4]); }");
+fails!(string_index_must_be_unsigned, "E0458", "begin { $s = \"abc\"; $i = -1; print($s[$i]); }");
+fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
+fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");
 fails!(function_like_define_used, "E0440", "#define TWICE(x) ((x) * 2)\nbegin { $x = TWICE; }");
 fails!(define_expanding_to_itself, "E0441", "#define A (B + 1)\n#define B A\nbegin { $x = A; }");

@@ -58,6 +58,7 @@ mod aggregations;
 mod config;
 mod features;
 mod maps;
+mod values;
 mod matrix;
 mod tracepoints;
 mod syscall_dispatch;

@@ -6,6 +6,7 @@ use super::{FnLowerer, Value};
 use crate::lir::{Cond, Label, Operand};
 use crate::sema::hir::{Expr, ExprKind};
 use crate::syntax::ast::{BinOp, UnaryOp};
+use crate::types::Ty;
 
 impl FnLowerer<'_> {
     /// Jumps to `target` when `e` is false (zero); falls through when true.
@@ -37,6 +38,13 @@ impl FnLowerer<'_> {
             ExprKind::StrEq { lhs, rhs, negate: true } => {
                 let differ = self.b.label();
                 self.branch_if_strings_differ(lhs, rhs, differ);
+                self.b.jump(target);
+                self.b.place_label(differ);
+            }
+            ExprKind::TupleEq { lhs, rhs, common, negate: false } => self.branch_if_tuples_differ(lhs, rhs, common, target),
+            ExprKind::TupleEq { lhs, rhs, common, negate: true } => {
+                let differ = self.b.label();
+                self.branch_if_tuples_differ(lhs, rhs, common, differ);
                 self.b.jump(target);
                 self.b.place_label(differ);
             }
@@ -90,6 +98,20 @@ impl FnLowerer<'_> {
             let longer = if ls > rs { l } else { r };
             let byte = self.b.load(longer.at(common), 1);
             self.b.branch(Cond::Ne, byte, Operand::Imm(0), target);
+        }
+    }
+
+    /// Jumps to `target` unless the two tuples (or records) are equal. Both are laid out as
+    /// `common`, whose padding and string tails are zero, so equal values have equal bytes.
+    fn branch_if_tuples_differ(&mut self, lhs: &Expr, rhs: &Expr, common: &Ty, target: Label) {
+        let l = self.expr(lhs);
+        let l = self.materialize(l, &lhs.ty, common);
+        let r = self.expr(rhs);
+        let r = self.materialize(r, &rhs.ty, common);
+        for (offset, size) in chunks(l.offset.min(r.offset), common.size(), alignment(l.offset, r.offset)) {
+            let a = self.b.load(l.at(offset), size);
+            let b = self.b.load(r.at(offset), size);
+            self.b.branch(Cond::Ne, a, Operand::Reg(b), target);
         }
     }
 

@@ -36,10 +36,13 @@ impl FnLowerer<'_> {
             ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs, signed } if !op.is_comparison() => self.arith(*op, lhs, rhs, *signed),
-            ExprKind::Binary { .. } | ExprKind::Logical { .. } | ExprKind::StrEq { .. } => self.boolean(e),
+            ExprKind::Binary { .. } | ExprKind::Logical { .. } | ExprKind::StrEq { .. } | ExprKind::TupleEq { .. } => {
+                self.boolean(e)
+            }
             ExprKind::Ternary { cond, then_expr, else_expr } => self.ternary(cond, then_expr, else_expr, &e.ty),
             ExprKind::Tuple(items) => self.tuple(items, &e.ty),
             ExprKind::TupleIndex { expr, index } => self.tuple_index(expr, *index),
+            ExprKind::StrIndex { expr, index } => self.str_index(expr, index),
             ExprKind::Cast { to, expr } => self.cast(*to, expr),
             ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix),
             ExprKind::Action(action) => {
@@ -320,19 +323,19 @@ impl FnLowerer<'_> {
     }
 
     fn tuple(&mut self, items: &[Expr], ty: &Ty) -> Value {
-        let Ty::Tuple(fields) = ty else { return Value::Void };
+        let Some(fields) = ty.fields() else { return Value::Void };
         let layout = tuple_layout(fields);
         let place = self.b.alloc(layout.size);
-        self.b.zero(place, layout.size);
         for ((item, field), offset) in items.iter().zip(fields).zip(&layout.offsets) {
             let v = self.expr(item);
             self.store_value(place.at(*offset), field, v, &item.ty);
         }
+        self.zero_padding(place, fields);
         Value::Mem(place)
     }
 
     fn tuple_index(&mut self, tuple: &Expr, index: usize) -> Value {
-        let Ty::Tuple(fields) = &tuple.ty else { return Value::Void };
+        let Some(fields) = tuple.ty.fields() else { return Value::Void };
         let Value::Mem(place) = self.expr(tuple) else { return Value::Void };
         let field_place = place.at(tuple_layout(fields).offsets[index]);
         let field = &fields[index];
@@ -341,6 +344,29 @@ impl FnLowerer<'_> {
         } else {
             Value::Mem(field_place)
         }
+    }
+
+    /// A byte of a string, sign-extended as bpftrace's `int8`.
+    fn str_index(&mut self, string: &Expr, index: &Expr) -> Value {
+        let size = string.ty.size();
+        let Value::Mem(place) = self.expr(string) else { return Value::Void };
+        let byte = if let ExprKind::Int(n) = index.kind {
+            self.b.load(place.at(n as u32), 1)
+        } else {
+            let i = self.expr(index);
+            let i = self.scalar(i);
+            let byte = self.b.constant(0);
+            let past_the_end = self.b.label();
+            self.b.branch(Cond::Ge, i, Operand::Imm(size as i32), past_the_end);
+            let address = self.b.addr(place);
+            self.b.alu(AluOp::Add, address, Operand::Reg(i));
+            self.b.emit(Insn::Load { size: Size::B, dst: byte, mem: Mem::Reg(address, 0) });
+            self.b.place_label(past_the_end);
+            byte
+        };
+        self.b.alu(AluOp::Lsh, byte, Operand::Imm(56));
+        self.b.alu(AluOp::Arsh, byte, Operand::Imm(56));
+        Value::Reg(byte)
     }
 
     fn cast(&mut self, to: IntTy, inner: &Expr) -> Value {

@@ -374,15 +374,24 @@ impl<'l> FnLowerer<'l> {
     /// Stores `value` (of type `from`) into `dst` laid out as type `to` (same kind, maybe wider).
     fn store_value(&mut self, dst: Place, to: &Ty, value: Value, from: &Ty) {
         match (to, value) {
-            (Ty::Tuple(to_fields), Value::Mem(src)) => {
-                let Ty::Tuple(from_fields) = from else { return };
+            (Ty::Tuple(to_fields) | Ty::Record { fields: to_fields, .. }, Value::Mem(src)) => {
+                let Some(from_fields) = from.fields() else { return };
                 let to_layout = crate::types::tuple_layout(to_fields);
                 let from_layout = crate::types::tuple_layout(from_fields);
-                for (i, (t, f)) in to_fields.iter().zip(from_fields).enumerate() {
-                    let src_field = src.at(from_layout.offsets[i]);
+                for (i, t) in to_fields.iter().enumerate() {
+                    // A record's fields are matched by name: their order may differ.
+                    let j = match (to, from) {
+                        (Ty::Record { names: to_names, .. }, Ty::Record { names, .. }) => {
+                            names.iter().position(|n| *n == to_names[i]).unwrap_or(i)
+                        }
+                        _ => i,
+                    };
+                    let f = &from_fields[j];
+                    let src_field = src.at(from_layout.offsets[j]);
                     let field_value = if f.is_scalar() { Value::Reg(self.load_scalar(src_field, f)) } else { Value::Mem(src_field) };
                     self.store_value(dst.at(to_layout.offsets[i]), t, field_value, f);
                 }
+                self.zero_padding(dst, to_fields);
             }
             (Ty::Str(to_size), Value::Mem(src)) => {
                 let from_size = from.size().min(*to_size);
@@ -404,11 +413,21 @@ impl<'l> FnLowerer<'l> {
             return place;
         }
         let place = self.b.alloc(ty.size());
-        if matches!(ty, Ty::Tuple(_)) {
-            self.b.zero(place, ty.size());
-        }
         self.store_value(place, ty, value, from);
         place
+    }
+
+    /// Clears the bytes between the fields of a tuple at `dst` and after the last one: equal
+    /// tuples must have equal bytes, as map keys and in comparisons.
+    fn zero_padding(&mut self, dst: Place, fields: &[Ty]) {
+        let layout = crate::types::tuple_layout(fields);
+        let ends = fields.iter().zip(&layout.offsets).map(|(field, offset)| offset + field.size());
+        let starts = layout.offsets.iter().skip(1).copied().chain([layout.size]);
+        for (end, next) in ends.zip(starts) {
+            if next > end {
+                self.b.zero(dst.at(end), next - end);
+            }
+        }
     }
 
     fn local_value(&mut self, id: LocalId) -> Value {

@@ -44,14 +44,10 @@ impl Checker {
                 let ty = Ty::Tuple(items.iter().map(|i| storage(&i.ty)).collect());
                 Expr::new(ExprKind::Tuple(items), ty, span)
             }
+            ast::ExprKind::Record(fields) => self.record(fields, span, cx),
             ast::ExprKind::Field { expr, field, .. } => self.field(expr, field, span, cx),
             ast::ExprKind::TupleIndex { expr, index, index_span } => self.tuple_index(expr, *index, *index_span, span, cx),
-            ast::ExprKind::Index { expr, .. } => self.error_expr(
-                Diagnostic::error("E0404", "indexing with `[]` is not supported yet")
-                    .with_primary(span, "cannot index this")
-                    .with_secondary(expr.span, "this value"),
-                span,
-            ),
+            ast::ExprKind::Index { expr, index } => self.index(expr, index, span, cx),
             ast::ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix, span, cx),
             ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span, cx),
             ast::ExprKind::Block(block) => self.block_expr(block, span, cx),
@@ -235,6 +231,13 @@ impl Checker {
         if let (Ty::Str(_), Ty::Str(_)) = (&lhs.ty, &rhs.ty) {
             return self.string_compare(op, lhs, rhs, span);
         }
+        if lhs.ty.fields().is_some() && rhs.ty.fields().is_some() && matches!(op, BinOp::Eq | BinOp::Ne) {
+            let Some(common) = unify(&lhs.ty, &rhs.ty) else {
+                return self.error_expr(binary_operand_error(op, &lhs, &rhs), span);
+            };
+            let kind = ExprKind::TupleEq { lhs: Box::new(lhs), rhs: Box::new(rhs), common: storage(&common), negate: op == BinOp::Ne };
+            return Expr::new(kind, Ty::Bool, span);
+        }
         let Some(signed) = self.arith_signedness(op, &lhs, &rhs) else {
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         };
@@ -316,6 +319,9 @@ impl Checker {
             if e.ty.is_error() {
                 return e;
             }
+            if let Ty::Record { names, fields } = &e.ty {
+                return self.record_field(e.clone(), names, fields, field, span);
+            }
             return self.error_expr(
                 Diagnostic::error("E0410", format!("`{}` has no fields", e.ty))
                     .with_primary(field.span, "no such field")
@@ -354,8 +360,111 @@ impl Checker {
         }
     }
 
+    /// `(a = 1, b = "x")`: a record, its fields in the order written.
+    fn record(&mut self, fields: &[(ast::Ident, ast::Expr)], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let mut names: Vec<String> = Vec::with_capacity(fields.len());
+        for (i, (name, _)) in fields.iter().enumerate() {
+            if let Some((first, _)) = fields[..i].iter().find(|(earlier, _)| earlier.name == name.name) {
+                self.report(
+                    Diagnostic::error("E0455", format!("the record names field `{}` twice", name.name))
+                        .with_primary(name.span, "named again here")
+                        .with_secondary(first.span, "first named here"),
+                );
+            }
+            names.push(name.name.clone());
+        }
+        let items: Vec<Expr> = fields.iter().map(|(_, value)| self.tuple_item(value, cx)).collect();
+        let ty = Ty::Record { names, fields: items.iter().map(|i| storage(&i.ty)).collect() };
+        Expr::new(ExprKind::Tuple(items), ty, span)
+    }
+
+    /// `record.name`.
+    fn record_field(&mut self, record: Expr, names: &[String], fields: &[Ty], field: &ast::Ident, span: Span) -> Expr {
+        match names.iter().position(|n| *n == field.name) {
+            Some(index) => Expr::new(ExprKind::TupleIndex { expr: Box::new(record), index }, fields[index].clone(), span),
+            None => {
+                let diag = Diagnostic::error("E0410", format!("the record has no field `{}`", field.name))
+                    .with_primary(field.span, "no such field")
+                    .with_secondary(record.span, format!("this is `{}`", record.ty));
+                let diag = match did_you_mean(&closest(&field.name, names.iter().map(String::as_str))) {
+                    Some(help) => diag.with_help(help),
+                    None => diag.with_note(format!("its fields: {}", names.join(", "))),
+                };
+                self.error_expr(diag, span)
+            }
+        }
+    }
+
     fn tuple_index(&mut self, base: &ast::Expr, index: u32, index_span: Span, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         let e = self.expr(base, cx);
+        self.tuple_field(e, u64::from(index), index_span, span)
+    }
+
+    /// `base[index]`: a byte of a string, or a field of a tuple (by a constant index).
+    fn index(&mut self, base: &ast::Expr, index: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let e = self.expr(base, cx);
+        let i = self.expr(index, cx);
+        if e.ty.is_error() || i.ty.is_error() {
+            return Expr::new(ExprKind::Int(0), Ty::Error, span);
+        }
+        let constant = super::fold::constant(&i);
+        match (&e.ty, constant) {
+            (Ty::Tuple(_), Some(n)) => match u64::try_from(n) {
+                Ok(n) => self.tuple_field(e, n, i.span, span),
+                Err(_) => self.out_of_bounds(n, &e, i.span, span),
+            },
+            (Ty::Tuple(_), None) => self.error_expr(
+                Diagnostic::error("E0456", "a tuple's `[]` index must be a constant")
+                    .with_primary(i.span, "not known until the probe runs")
+                    .with_note("each field of a tuple may have a different type, so the field is chosen when compiling"),
+                span,
+            ),
+            (Ty::Str(size), Some(n)) => {
+                if !(0..i128::from(*size)).contains(&n) {
+                    return self.out_of_bounds(n, &e, i.span, span);
+                }
+                let index = Expr::new(ExprKind::Int(n as u64), Ty::U64, i.span);
+                Expr::new(ExprKind::StrIndex { expr: Box::new(e), index: Box::new(index) }, Ty::Int(IntTy::I8), span)
+            }
+            (Ty::Str(_), None) => match i.ty {
+                Ty::Int(IntTy { signed: false, .. }) => {
+                    Expr::new(ExprKind::StrIndex { expr: Box::new(e), index: Box::new(i) }, Ty::Int(IntTy::I8), span)
+                }
+                _ => self.error_expr(
+                    Diagnostic::error("E0458", format!("an index must be an unsigned integer, but this is `{}`", i.ty))
+                        .with_primary(i.span, "not unsigned")
+                        .with_help("cast it: `(uint64)index`"),
+                    span,
+                ),
+            },
+            _ => {
+                let diag = Diagnostic::error("E0404", format!("a `{}` cannot be indexed with `[]`", e.ty))
+                    .with_primary(e.span, "cannot index this")
+                    .with_note("`[]` indexes strings, tuples and maps");
+                let diag = match e.ty {
+                    Ty::Ptr { .. } => diag.with_note("indexing a pointer needs the type it points to, which kernel types (BTF) will give"),
+                    _ => diag,
+                };
+                self.error_expr(diag, span)
+            }
+        }
+    }
+
+    fn out_of_bounds(&mut self, n: i128, e: &Expr, at: Span, span: Span) -> Expr {
+        let (what, len) = match &e.ty {
+            Ty::Str(size) => ("string", *size as usize),
+            other => ("tuple", other.fields().map_or(0, <[Ty]>::len)),
+        };
+        self.error_expr(
+            Diagnostic::error("E0457", format!("index {n} is out of bounds"))
+                .with_primary(at, format!("the {what} has {len} {}", if what == "string" { "bytes" } else { "fields" }))
+                .with_secondary(e.span, format!("this is `{}`", e.ty)),
+            span,
+        )
+    }
+
+    /// Field `index` of the tuple `e`.
+    fn tuple_field(&mut self, e: Expr, index: u64, index_span: Span, span: Span) -> Expr {
         let fields = match &e.ty {
             Ty::Error => return e,
             Ty::Tuple(fields) => fields.clone(),

@@ -193,9 +193,16 @@ pub enum ExprKind {
     Logical { and: bool, lhs: Box<Expr>, rhs: Box<Expr> },
     /// `==` / `!=` on strings.
     StrEq { lhs: Box<Expr>, rhs: Box<Expr>, negate: bool },
+    /// `==` / `!=` on tuples or records, both compared as `common`: field by field, records by
+    /// name.
+    TupleEq { lhs: Box<Expr>, rhs: Box<Expr>, common: Ty, negate: bool },
     Ternary { cond: Box<Expr>, then_expr: Box<Expr>, else_expr: Box<Expr> },
+    /// A tuple, or a record: its type says which, and its items are in the type's field order.
     Tuple(Vec<Expr>),
     TupleIndex { expr: Box<Expr>, index: usize },
+    /// `s[i]`: the byte of a string at an unsigned index (a constant one is in bounds; a
+    /// computed one past the end reads 0).
+    StrIndex { expr: Box<Expr>, index: Box<Expr> },
     /// An integer cast: truncate to `to` and re-extend by its signedness.
     Cast { to: IntTy, expr: Box<Expr> },
     /// `$x++`, `--@m[k]`, ...: `target` is a `Local` or `MapRead`.
@@ -251,7 +258,9 @@ impl Expr {
             }
             ExprKind::Unary { expr, .. } | ExprKind::TupleIndex { expr, .. } | ExprKind::Cast { expr, .. } => each(expr),
             ExprKind::IncDec { target, .. } => each(target),
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Logical { lhs, rhs, .. } | ExprKind::StrEq { lhs, rhs, .. } => {
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Logical { lhs, rhs, .. } | ExprKind::StrEq { lhs, rhs, .. }
+            | ExprKind::TupleEq { lhs, rhs, .. }
+            | ExprKind::StrIndex { expr: lhs, index: rhs } => {
                 each(lhs);
                 each(rhs);
             }

@@ -10,6 +10,7 @@ mod declarations;
 mod defines;
 mod dispatch;
 mod expr;
+mod fold;
 pub mod hir;
 mod locals;
 mod macros;

@@ -125,7 +125,7 @@ fn expr(e: &Expr) -> String {
             format!("({} {}{} {})", expr(lhs), op.symbol(), if *signed { "s" } else { "" }, expr(rhs))
         }
         ExprKind::Logical { and, lhs, rhs } => format!("({} {} {})", expr(lhs), if *and { "&&" } else { "||" }, expr(rhs)),
-        ExprKind::StrEq { lhs, rhs, negate } => format!("({} {} {})", expr(lhs), if *negate { "!=" } else { "==" }, expr(rhs)),
+        ExprKind::StrEq { lhs, rhs, negate } | ExprKind::TupleEq { lhs, rhs, negate, .. } => format!("({} {} {})", expr(lhs), if *negate { "!=" } else { "==" }, expr(rhs)),
         ExprKind::Ternary { cond, then_expr, else_expr } => format!("({} ? {} : {})", expr(cond), expr(then_expr), expr(else_expr)),
         ExprKind::Tuple(items) => format!("({})", list(items)),
         ExprKind::Call { func, map, args } => {
@@ -133,6 +133,7 @@ fn expr(e: &Expr) -> String {
             format!("{func}({map}{})", list(args))
         }
         ExprKind::TupleIndex { expr: inner, index } => format!("{}.{index}", expr(inner)),
+        ExprKind::StrIndex { expr: inner, index } => format!("{}[{}]", expr(inner), expr(index)),
         ExprKind::Cast { to, expr: inner } => format!("({to}){}", expr(inner)),
         ExprKind::IncDec { target, increment, prefix } => {
             let op = if *increment { "++" } else { "--" };

@@ -10,6 +10,7 @@ pub fn storage(ty: &Ty) -> Ty {
     match ty {
         Ty::Int(int) => Ty::Int(IntTy { bits: 64, signed: int.signed }),
         Ty::Tuple(fields) => Ty::Tuple(fields.iter().map(storage).collect()),
+        Ty::Record { names, fields } => Ty::Record { names: names.clone(), fields: fields.iter().map(storage).collect() },
         other => other.clone(),
     }
 }
@@ -22,6 +23,18 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
         (Ty::Str(x), Ty::Str(y)) => Some(Ty::Str(*x.max(y))),
         (Ty::Tuple(xs), Ty::Tuple(ys)) if xs.len() == ys.len() => {
             xs.iter().zip(ys).map(|(x, y)| unify(x, y)).collect::<Option<Vec<_>>>().map(Ty::Tuple)
+        }
+        (Ty::Record { names: xn, fields: xs }, Ty::Record { names: yn, fields: ys }) if xn.len() == yn.len() => {
+            // Records join by name, in `a`'s field order.
+            let fields = xn
+                .iter()
+                .zip(xs)
+                .map(|(name, x)| {
+                    let at = yn.iter().position(|n| n == name)?;
+                    unify(x, &ys[at])
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(Ty::Record { names: xn.clone(), fields })
         }
         (Ty::Ptr { user: x }, Ty::Ptr { user: y }) => Some(Ty::Ptr { user: *x || *y }),
         (x, y) if x == y => Some(x.clone()),
@@ -70,6 +83,16 @@ mod tests {
     fn strings_take_the_larger_size() {
         assert_eq!(unify(&Ty::Str(16), &Ty::Str(1024)), Some(Ty::Str(1024)));
         assert_eq!(unify(&Ty::Str(16), &Ty::U64), None);
+    }
+
+    #[test]
+    fn records_join_by_name_in_the_first_order() {
+        let record = |names: &[&str], fields: Vec<Ty>| Ty::Record { names: names.iter().map(|n| n.to_string()).collect(), fields };
+        let ab = record(&["a", "b"], vec![Ty::Int(IntTy::U8), Ty::Str(2)]);
+        let ba = record(&["b", "a"], vec![Ty::Str(8), Ty::U64]);
+        assert_eq!(unify(&ab, &ba), Some(record(&["a", "b"], vec![Ty::U64, Ty::Str(8)])));
+        assert_eq!(unify(&ab, &record(&["a", "c"], vec![Ty::U64, Ty::Str(8)])), None);
+        assert_eq!(unify(&ab, &Ty::Tuple(vec![Ty::U64, Ty::Str(8)])), None);
     }
 
     #[test]

@@ -194,8 +194,10 @@ pub enum ExprKind {
     Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
     /// `cond ? then : otherwise`
     Ternary { cond: Box<Expr>, then_expr: Box<Expr>, else_expr: Box<Expr> },
-    /// `(a, b, ...)` with at least two elements.
+    /// `(a, b, ...)`, `(a,)` or `()`.
     Tuple(Vec<Expr>),
+    /// `(name = value, ...)`: named fields, in the order written.
+    Record(Vec<(Ident, Expr)>),
     /// `expr.field` or `expr->field`.
     Field { expr: Box<Expr>, field: Ident, arrow: bool },
     /// `expr.0`
@@ -257,6 +259,7 @@ macro_rules! each_child {
             | ExprKind::Block(_) => {}
             ExprKind::Map(map) => map.keys.$iter().for_each($f),
             ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.$iter().for_each($f),
+            ExprKind::Record(fields) => fields.$iter().for_each(|(_, value)| $f(value)),
             ExprKind::Unary { expr, .. }
             | ExprKind::Field { expr, .. }
             | ExprKind::TupleIndex { expr, .. }

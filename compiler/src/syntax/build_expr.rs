@@ -251,6 +251,7 @@ impl Builder {
             }
             Rule::name_or_call => return self.name_or_call(pair),
             Rule::parenthesized => return self.parenthesized(pair),
+            Rule::record => return self.record(pair),
             Rule::unsupported_expr => {
                 let span = trim::span(&pair);
                 self.unsupported(&pair);
@@ -261,14 +262,36 @@ impl Builder {
         Expr { kind, span: token }
     }
 
-    /// `(a)` is `a` itself; `(a, b, ...)` is a tuple.
+    /// `(a)` is `a` itself; `(a, b, ...)`, `(a,)` and `()` are tuples.
     fn parenthesized(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let span = trim::span(&pair);
-        let mut elements: Vec<Expr> = pair.into_inner().map(|child| self.expr(child)).collect();
+        let mut trailing_comma = false;
+        let mut elements = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::trailing_comma => trailing_comma = true,
+                _ => elements.push(self.expr(child)),
+            }
+        }
         match elements.len() {
-            1 => elements.pop().unwrap_or_else(|| placeholder(span)),
+            1 if !trailing_comma => elements.pop().unwrap_or_else(|| placeholder(span)),
             _ => Expr { kind: ExprKind::Tuple(elements), span },
         }
+    }
+
+    /// `(name = value, ...)`.
+    fn record(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = trim::span(&pair);
+        let fields = pair
+            .into_inner()
+            .filter_map(|field| {
+                let mut parts = field.into_inner();
+                let name = parts.next()?;
+                let name = Ident { name: name.as_str().to_string(), span: trim::token_span(&name) };
+                Some((name, self.expr(parts.next()?)))
+            })
+            .collect();
+        Expr { kind: ExprKind::Record(fields), span }
     }
 
     /// A name alone is an identifier (`comm`); with arguments it is a call (`count()`).

@@ -177,6 +177,12 @@ impl Printer {
                 }
             }
             ExprKind::Tuple(elements) => self.children(depth, "tuple", span, elements),
+            ExprKind::Record(fields) => {
+                self.line(depth, "record", span);
+                for (name, value) in fields {
+                    self.nested(depth + 1, &format!("field {}", name.name), name.span, value);
+                }
+            }
             ExprKind::Field { expr, field, arrow } => {
                 let text = format!("field {}{}", if *arrow { "->" } else { "." }, field.name);
                 self.nested(depth, &text, span, expr);

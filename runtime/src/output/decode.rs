@@ -37,6 +37,12 @@ fn decode_at(
         Ty::Bool => Ok(Value::Bool(field[0] != 0)),
         Ty::Str(_) => Ok(decode_str(field)),
         Ty::Tuple(fields) => Ok(Value::Tuple(decode_fields(fields, field, probe_names)?)),
+        Ty::Record { names, fields } => {
+            let values = decode_fields(fields, field, probe_names)?;
+            Ok(Value::Record(
+                names.iter().map(|name| name.clone().into()).zip(values).collect(),
+            ))
+        }
         Ty::Probe => {
             let index = read_u64(field);
             let name = usize::try_from(index).ok().and_then(|i| probe_names.get(i));

@@ -55,9 +55,9 @@ impl Merged {
                 match map_value {
                     MapValue::Stats(_) => Value::Record(vec![
                         // bpftrace keeps a signed `stats` count as `int64`.
-                        ("count", typed(signed, count)),
-                        ("average", average),
-                        ("total", typed(signed, total)),
+                        ("count".into(), typed(signed, count)),
+                        ("average".into(), average),
+                        ("total".into(), typed(signed, total)),
                     ]),
                     _ => average,
                 }
@@ -251,9 +251,9 @@ mod tests {
         );
         let stats = avg.into_value(&MapValue::Stats(IntTy::U64), 1);
         let expected = Value::Record(vec![
-            ("count", Value::UInt(3)),
-            ("average", Value::UInt(2)),
-            ("total", Value::UInt(6)),
+            ("count".into(), Value::UInt(3)),
+            ("average".into(), Value::UInt(2)),
+            ("total".into(), Value::UInt(6)),
         ]);
         assert_eq!(stats, expected);
     }
@@ -274,9 +274,9 @@ mod tests {
         let stats = merge(&MapValue::Stats(IntTy::U64), &[cpu(&[2, 10])]);
         let divided = stats.into_value(&MapValue::Stats(IntTy::U64), 5);
         let expected = Value::Record(vec![
-            ("count", Value::UInt(2)),
-            ("average", Value::UInt(1)),
-            ("total", Value::UInt(10)),
+            ("count".into(), Value::UInt(2)),
+            ("average".into(), Value::UInt(1)),
+            ("total".into(), Value::UInt(10)),
         ]);
         assert_eq!(divided, expected);
     }

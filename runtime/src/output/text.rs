@@ -1,5 +1,7 @@
 //! Text rendering, byte for byte as bpftrace 0.26 prints: values, whole maps, histograms.
 
+use std::borrow::Cow;
+
 use super::value::{BucketLabel, HistRow, Histogram, LabelNumber, MapBody, MapDump, Value};
 
 /// Where value text goes. Plain output writes straight through; printf's `%s` goes through a
@@ -56,7 +58,7 @@ pub fn write_value(sink: &mut impl TextSink, value: &Value) {
     }
 }
 
-fn write_record(sink: &mut impl TextSink, fields: &[(&'static str, Value)]) {
+fn write_record(sink: &mut impl TextSink, fields: &[(Cow<'static, str>, Value)]) {
     if fields.is_empty() {
         sink.text(b"{}");
         return;

@@ -1,6 +1,8 @@
 //! The value model between decoding and rendering: what a map entry or an argument means,
 //! independent of how it is printed (text now, JSON later).
 
+use std::borrow::Cow;
+
 use ferrotrace_compiler::buckets::BucketBounds;
 
 /// One decoded value.
@@ -18,8 +20,8 @@ pub enum Value {
         truncated: bool,
     },
     Tuple(Vec<Value>),
-    /// Named fields in order, such as a `stats()` value.
-    Record(Vec<(&'static str, Value)>),
+    /// Named fields in order: a record, or a `stats()` value.
+    Record(Vec<(Cow<'static, str>, Value)>),
     /// The `probe` builtin: the probe's full name.
     Probe(String),
     Pointer(u64),
@@ -44,6 +46,12 @@ impl Value {
             Value::Tuple(fields) => {
                 Value::Tuple(fields.into_iter().map(|field| field.divided(div)).collect())
             }
+            Value::Record(fields) => Value::Record(
+                fields
+                    .into_iter()
+                    .map(|(name, field)| (name, field.divided(div)))
+                    .collect(),
+            ),
             other => other,
         }
     }

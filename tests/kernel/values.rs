@@ -1,0 +1,76 @@
+//! Tuples, records and strings as values: building them, their fields and bytes, comparing
+//! them, and using them as map keys.
+
+use super::*;
+
+#[test]
+fn records_have_named_fields_printed_in_order() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $r = (color = "green", size = 2);
+        printf("%s %d\n", $r.color, $r.size);
+        print($r);
+        $r = (size = 5, color = "red");
+        print($r);
+        @nested = (1, (2, "a"), (c = 3, d = (4, 5)));
+        exit();
+    }"#;
+    let expected = "green 2\n{ .color = green, .size = 2 }\n{ .color = red, .size = 5 }\n\n\n@nested: (1, (2, a), { .c = 3, .d = (4, 5) })\n";
+    run_program(program).assert_exact(0, expected, ATTACHED_1);
+}
+
+#[test]
+fn tuples_and_records_compare_field_by_field() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $t = (1, "abc");
+        printf("%d %d %d\n", $t == (1, "abc"), $t != (1, "abd"), $t == (2, "abc"));
+        if ((a = 1, b = "hello") == (b = "hello", a = 1)) { printf("records ignore field order\n"); }
+        $x = (a = 1, b = (2, "x")) != (a = 1, b = (2, "y"));
+        printf("%d\n", $x);
+        exit();
+    }"#;
+    run_program(program).assert_exact(0, "1 1 0\nrecords ignore field order\n1\n\n\n", ATTACHED_1);
+}
+
+/// A tuple held in a variable and the same tuple written out are one key: the bytes between
+/// fields are cleared wherever a tuple is built.
+#[test]
+fn equal_tuples_and_records_are_one_key() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $t = (5, "yy");
+        @t[$t] = 1;
+        @t[(5, "yy")] += 1;
+        $r = (b = "x", a = 7);
+        @r[$r] = 1;
+        @r[(a = 7, b = "x")] += 1;
+        exit();
+    }"#;
+    run_program(program).assert_exact(0, "\n\n@r[{ .b = x, .a = 7 }]: 2\n@t[5, yy]: 2\n", ATTACHED_1);
+}
+
+#[test]
+fn strings_and_tuples_are_indexed_with_brackets() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $s = "abc";
+        $i = (uint64)2;
+        printf("%c %c %d %d\n", $s[0], $s[$i], $s[3], $s[(uint64)100]);
+        $t = (1, "hello");
+        printf("%s %d\n", $t[1], $t[2 - 2]);
+        $n = (uint64)0;
+        for ($k : 0..16) { if ($s[$n] != 0) { $n++; } }
+        printf("length %d\n", $n);
+        exit();
+    }"#;
+    run_program(program).assert_exact(0, "a c 0 0\nhello 1\nlength 3\n\n\n", ATTACHED_1);
+}
