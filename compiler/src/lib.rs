@@ -14,6 +14,7 @@ pub mod elf;
 pub mod lir;
 pub mod lower;
 pub mod manifest;
+pub mod names;
 pub mod options;
 pub mod printf;
 pub mod pt_regs;

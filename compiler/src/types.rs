@@ -44,6 +44,8 @@ pub enum Ty {
     Tuple(Vec<Ty>),
     /// Named fields, laid out as a tuple of `fields` in the order the record was first written.
     Record { names: Vec<String>, fields: Vec<Ty> },
+    /// A number the probe computes and userspace prints by name (`strerror(n)`, `username`).
+    Symbol(Symbol),
     /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
     Probe,
     /// A pointer (printed in hex). `user` says whether it points into user memory.
@@ -64,7 +66,7 @@ impl Ty {
             Ty::Bool => 1,
             Ty::Str(len) => *len,
             Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).size,
-            Ty::Probe | Ty::Ptr { .. } => 8,
+            Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
             Ty::Void | Ty::Error => 0,
         }
     }
@@ -74,7 +76,7 @@ impl Ty {
             Ty::Int(int) => int.bytes(),
             Ty::Bool | Ty::Str(_) => 1,
             Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).align,
-            Ty::Probe | Ty::Ptr { .. } => 8,
+            Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
             Ty::Void | Ty::Error => 1,
         }
     }
@@ -96,7 +98,7 @@ impl Ty {
 
     /// Fits in a register: integers, bools, pointers and probe ids.
     pub fn is_scalar(&self) -> bool {
-        matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. })
+        matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_))
     }
 
     pub fn is_error(&self) -> bool {
@@ -135,10 +137,40 @@ impl fmt::Display for Ty {
                 f.write_str(" }")
             }
             Ty::Probe => f.write_str("probe"),
+            Ty::Symbol(symbol) => f.write_str(symbol.type_name()),
             Ty::Ptr { user: true } => f.write_str("user pointer"),
             Ty::Ptr { user: false } => f.write_str("pointer"),
             Ty::Void => f.write_str("none"),
             Ty::Error => f.write_str("{error}"),
+        }
+    }
+}
+
+/// What a `Ty::Symbol` number names, and so how it is printed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Symbol {
+    /// An errno value, printed as the kernel's message for it (`strerror`).
+    Errno,
+    /// A signal number, printed as its description (`signal_name`).
+    Signal,
+    /// A syscall number, printed as the syscall's name (`syscall_name`).
+    Syscall,
+    /// A user id, printed as the user's name (`username`).
+    User,
+    /// Nanoseconds since boot (or by CLOCK_TAI), printed as local wall-clock time by a
+    /// `strftime(3)` format with `%f` for microseconds (`strftime`).
+    Time { format: String, tai: bool },
+}
+
+impl Symbol {
+    /// The type's name in messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Symbol::Errno => "strerror",
+            Symbol::Signal => "signal_name",
+            Symbol::Syscall => "syscall_name",
+            Symbol::User => "username",
+            Symbol::Time { .. } => "timestamp",
         }
     }
 }

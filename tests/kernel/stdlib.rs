@@ -114,3 +114,49 @@ fn join_prints_an_argument_vector() {
     comm.sh("exec /bin/true one two");
     tracer.finish().assert_exact(0, "/bin/true,one,two\n\n\n", ATTACHED_1);
 }
+
+/// Numbers the probe keeps and ferrotrace prints by name, with the constants of the headers
+/// scripts include for them.
+#[test]
+fn errno_signal_and_syscall_names() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+begin {
+    print(strerror(EPERM));
+    printf("%s|%s|%s|%s|%s\n", strerror(-EBADF), strerror(0), signal_name(SIGINT), signal_name(35), signal_name(99));
+    printf("%s|%s|%s\n", syscall_name(__NR_openat), syscall_name(SYS_uname), syscall_name(100000));
+    @errors[strerror(ENOENT)] = count();
+    @errors[strerror(-2)] = count();
+    exit();
+}"#;
+    let expected = "Operation not permitted\nBad file number|Success|Interrupt|Real-time signal 1|N/A\nopenat|uname|Unknown syscall\n\n\n@errors[No such file or directory]: 2\n";
+    run(&["-q", "-e", program]).assert_exact(0, expected, "");
+}
+
+/// `username` names the uid as `/etc/passwd` does (the number where no user has it), and
+/// `strftime` formats a probe's timestamp as the same local date `time` prints.
+#[test]
+fn user_names_and_timestamps() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("%s %d|%s|%s|", username, uid, strftime("%Y-%m-%d %H", nsecs), strftime("%f", nsecs(tai))); time("%Y-%m-%d %H\n"); exit(); }"#;
+    let outcome = run(&["-q", "-e", program]);
+    let first = outcome.stdout.lines().next().unwrap_or_default().to_string();
+    let fields: Vec<&str> = first.split('|').collect();
+    let [user, stamp, micros, now] = fields[..] else { panic!("{}", outcome.transcript()) };
+    let (name, uid) = user.split_once(' ').unwrap_or_default();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let expected_name = passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.len() > 2 && fields[2] == uid)
+        .map_or(uid.to_string(), |fields| fields[0].to_string());
+    assert_eq!(name, expected_name, "{}", outcome.transcript());
+    assert_eq!(stamp, now, "{}", outcome.transcript());
+    assert!(micros.len() == 6 && micros.parse::<u32>().is_ok(), "{}", outcome.transcript());
+}

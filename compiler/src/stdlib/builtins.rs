@@ -153,8 +153,8 @@ pub(super) const ENTRIES: &[Function] = &[
 
 /// `nsecs(monotonic)` and friends: the clock, as an integer argument of the call.
 const CLOCK_BOOT: u64 = 0;
-const CLOCK_MONOTONIC: u64 = 1;
-const CLOCK_TAI: u64 = 2;
+pub(super) const CLOCK_MONOTONIC: u64 = 1;
+pub(super) const CLOCK_TAI: u64 = 2;
 
 fn check_nsecs(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_>) -> Expr {
     let clock = match call.args {

@@ -8,6 +8,7 @@ mod aggregations;
 mod builtins;
 mod introspection;
 mod maps;
+mod names;
 mod output;
 mod process;
 mod strings;
@@ -110,7 +111,7 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in

@@ -27,14 +27,6 @@ pub(super) const ENTRIES: &[Function] = &[Function {
     }),
 }];
 
-/// The signals by name, as `kill -l` numbers them on x86-64.
-const SIGNALS: &[(&str, u64)] = &[
-    ("HUP", 1), ("INT", 2), ("QUIT", 3), ("ILL", 4), ("TRAP", 5), ("ABRT", 6), ("BUS", 7), ("FPE", 8), ("KILL", 9),
-    ("USR1", 10), ("SEGV", 11), ("USR2", 12), ("PIPE", 13), ("ALRM", 14), ("TERM", 15), ("STKFLT", 16),
-    ("CHLD", 17), ("CONT", 18), ("STOP", 19), ("TSTP", 20), ("TTIN", 21), ("TTOU", 22), ("URG", 23),
-    ("XCPU", 24), ("XFSZ", 25), ("VTALRM", 26), ("PROF", 27), ("WINCH", 28), ("IO", 29), ("PWR", 30), ("SYS", 31),
-];
-
 fn check_signal(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     if let Some(refused) = c.require_unsafe(call) {
         return refused;
@@ -51,9 +43,8 @@ fn check_signal(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr 
     let number = match &arg.kind {
         ast::ExprKind::Str(name) => {
             let name = String::from_utf8_lossy(name);
-            let bare = name.strip_prefix("SIG").unwrap_or(&name);
-            match SIGNALS.iter().find(|(known, _)| *known == bare) {
-                Some(&(_, n)) => Expr::new(ExprKind::Int(n), Ty::U64, arg.span),
+            match crate::names::signal_number(&name) {
+                Some(n) => Expr::new(ExprKind::Int(u64::from(n)), Ty::U64, arg.span),
                 None => return bad_signal(c, arg.span, call.span, &format!("`{name}` is not a signal name")),
             }
         }

@@ -1,5 +1,6 @@
 //! The C preprocessor lines bpftrace scripts carry, handled without a C compiler: `#include`
-//! (types come from BTF, so a header is not read), `#define NAME value` (expanded where `NAME`
+//! (types come from BTF, so a header is not read; `<errno.h>`, `<signal.h>` and
+//! `<sys/syscall.h>` define their constants), `#define NAME value` (expanded where `NAME`
 //! is used as a bare identifier), `#undef`, and `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/
 //! `#endif` with `BPFTRACE_HAVE_BTF` defined.
 //!
@@ -160,6 +161,14 @@ fn directive(
         }
         "undef" => defines.retain(|d| d.name != rest),
         "include" | "include_next" => {
+            let system_header = rest.strip_prefix('<').and_then(|r| r.strip_suffix('>'));
+            if let Some(constants) = system_header.and_then(crate::names::header_constants) {
+                for (name, value) in constants {
+                    if !defines.iter().any(|d| d.name == name) {
+                        defines.push(Define { name, value: Some(value), value_span: Span::DUMMY });
+                    }
+                }
+            }
             if rest.starts_with('"') {
                 warnings.push(
                     Diagnostic::warning("W0404", format!("`#include {rest}` is not read"))

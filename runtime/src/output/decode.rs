@@ -55,6 +55,10 @@ fn decode_at(
             }
         }
         Ty::Ptr { .. } => Ok(Value::Pointer(read_u64(field))),
+        Ty::Symbol(symbol) => Ok(Value::Str {
+            bytes: super::symbols::render(symbol, read_u64(field)),
+            truncated: false,
+        }),
         Ty::Void | Ty::Error => Err(OutputError::Unprintable { ty: ty.to_string() }),
     }
 }
