@@ -132,6 +132,7 @@ fails!(string_index_must_be_unsigned, "E0458", "begin { $s = \"abc\"; $i = -1; p
 fails!(strftime_format_is_a_literal, "E0520", "begin { $f = \"%H\"; print(strftime($f, nsecs)); }");
 fails!(strftime_of_monotonic_time, "E0521", "begin { print(strftime(\"%H:%M\", nsecs(monotonic))); }");
 fails!(named_numbers_print_with_percent_s, "E0504", "begin { printf(\"%d\", strerror(1)); }");
+fails!(find_needs_a_declared_variable, "E0459", "begin { @m[1] = 2; if (find(@m, 1, $v)) { print($v); } }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");

@@ -160,3 +160,23 @@ fn user_names_and_timestamps() {
     assert_eq!(stamp, now, "{}", outcome.transcript());
     assert!(micros.len() == 6 && micros.parse::<u32>().is_ok(), "{}", outcome.transcript());
 }
+
+#[test]
+fn find_reads_a_value_into_a_variable() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        @map[2] = (1, "hello");
+        let $val;
+        if (find(@map, 2, $val)) { print($val); }
+        if (!find(@map, 3, $val)) { printf("no 3, still %s\n", $val.1); }
+        @n[1, "a"] = 5;
+        let $x;
+        $ok = find(@n, (1, "a"), $x);
+        printf("%d %d\n", $ok, $x);
+        exit();
+    }"#;
+    let expected = "(1, hello)\nno 3, still hello\n1 5\n\n\n@map[2]: (1, hello)\n@n[1, a]: 5\n";
+    run(&["-q", "-e", program]).assert_exact(0, expected, "");
+}

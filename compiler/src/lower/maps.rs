@@ -5,7 +5,7 @@ use super::builder::{Arg, Place};
 use super::{FnLowerer, Value};
 use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
 use crate::manifest::{KeyStorage, MapId, MapRole, MapValue, UserMap};
-use crate::sema::hir::{Expr, MapIdx};
+use crate::sema::hir::{Expr, LocalId, MapIdx};
 use crate::types::{tuple_layout, Ty};
 
 /// `BPF_ANY`: insert or replace. For per-CPU maps an update from a probe only writes this CPU's
@@ -82,6 +82,21 @@ impl FnLowerer<'_> {
         self.b.copy(place, Place { base: super::builder::Base::Ptr(ptr), offset: 0 }, ty.size());
         self.b.place_label(done);
         Value::Mem(place)
+    }
+
+    /// `find(@map, key, $local)`: one lookup; the value found goes into `local`. A 0/1 flag.
+    pub(crate) fn find_into(&mut self, map: MapIdx, key: &Expr, local: LocalId) -> Value {
+        let MapValue::Plain(ty) = self.user_map(map).value.clone() else { return Value::Void };
+        let key = self.map_key(map, Some(key), None);
+        let ptr = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key)]);
+        let found = self.b.flag(Cond::Ne, ptr, Operand::Imm(0));
+        let missing = self.b.label();
+        self.b.branch(Cond::Eq, ptr, Operand::Imm(0), missing);
+        let place = Place { base: super::builder::Base::Ptr(ptr), offset: 0 };
+        let value = if ty.is_scalar() { Value::Reg(self.load_scalar(place, &ty)) } else { Value::Mem(place) };
+        self.assign_local(local, value, &ty);
+        self.b.place_label(missing);
+        Value::Reg(found)
     }
 
     /// `@map[key] = value` for a plain map.

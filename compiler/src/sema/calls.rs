@@ -32,6 +32,11 @@ impl Checker {
         self.maps.index(&map.name, map.span)
     }
 
+    /// The value kind of map `idx` as known so far (`None` before any probe gives it a value).
+    pub(crate) fn map_value(&mut self, idx: MapIdx) -> Option<crate::manifest::MapValue> {
+        self.maps.read(idx).value.as_ref().map(|v| v.0.clone())
+    }
+
     /// `None` when unsafe functions are allowed (`--unsafe`); otherwise the error for `call`.
     pub(crate) fn require_unsafe(&mut self, call: &stdlib::Call<'_>) -> Option<Expr> {
         if self.unsafe_functions {

@@ -18,7 +18,13 @@ fn has_no_effect(e: &Expr) -> bool {
     e.walk(&mut |part| {
         effect |= matches!(
             part.kind,
-            ExprKind::IncDec { .. } | ExprKind::Action(_) | ExprKind::Delete { .. } | ExprKind::Block { .. } | ExprKind::ReadStr { .. }
+            ExprKind::IncDec { .. }
+                | ExprKind::Action(_)
+                | ExprKind::Delete { .. }
+                | ExprKind::Block { .. }
+                | ExprKind::ReadStr { .. }
+                // It assigns its variable.
+                | ExprKind::Call { func: "find", .. }
         )
     });
     !effect

@@ -5,7 +5,8 @@ use crate::diagnostic::Diagnostic;
 use crate::lir::{helper, Cond, Operand};
 use crate::lower::builder::Arg;
 use crate::lower::Value;
-use crate::manifest::MapId;
+use crate::manifest::{MapId, MapValue};
+use crate::sema::hir::MapIdx;
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
 use crate::syntax::ast;
@@ -57,6 +58,19 @@ pub(super) const ENTRIES: &[Function] = &[
             Value::Reg(b.flag(Cond::Ne, found, Operand::Imm(0)))
         }),
     },
+    Function {
+        name: "find",
+        signature: "bool find(@map, key, $var)",
+        kind: Kind::Map,
+        doc: "Looks `key` up once: if `@map` has it, its value goes into `$var` (declared before, \
+              `let $var;`) and the result is true; otherwise `$var` is unchanged and the result false.",
+        check: check_find,
+        lower: Lowering::Inline(|f, call, args| {
+            let ExprKind::Call { map: Some(map), .. } = call.kind else { unreachable!("find names its map") };
+            let ExprKind::Local(local) = args[1].kind else { unreachable!("find stores into a variable") };
+            f.find_into(map, &args[0], local)
+        }),
+    },
 ];
 
 fn check_len(c: &mut Checker, call: &Call<'_>, _: &mut ProbeCx<'_>) -> Expr {
@@ -74,27 +88,77 @@ fn check_len(c: &mut Checker, call: &Call<'_>, _: &mut ProbeCx<'_>) -> Expr {
 }
 
 fn check_has_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
-    if let [ast::Expr { kind: ast::ExprKind::Map(map), .. }] = call.args {
-        if !map.keys.is_empty() {
-            return c.error_expr(
-                Diagnostic::error("E0516", "`has_key` takes the map and the key apart: `has_key(@m, key)`")
-                    .with_primary(map.span, "a map with keys"),
-                call.span,
-            );
-        }
-    }
-    let [ast::Expr { kind: ast::ExprKind::Map(map), .. }, key] = call.args else {
-        return c.arity_error(call, "a map and a key: `has_key(@m, key)`");
+    let (idx, key) = match map_and_key(c, call, cx, "has_key(@m, key)") {
+        Ok(found) => found,
+        Err(error) => return error,
+    };
+    Expr::new(ExprKind::Call { func: "has_key", map: Some(idx), args: vec![key] }, Ty::Bool, call.span)
+}
+
+/// The map and the key of `f(@m, key, ...)`, checked; the error otherwise. `usage` shows the
+/// call as it should be.
+fn map_and_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>, usage: &str) -> Result<(MapIdx, Expr), Expr> {
+    let Some(ast::Expr { kind: ast::ExprKind::Map(map), .. }) = call.args.first() else {
+        return Err(c.arity_error(call, &format!("a map and a key: `{usage}`")));
     };
     if !map.keys.is_empty() {
-        return c.error_expr(
-            Diagnostic::error("E0516", "`has_key` takes the map and the key apart: `has_key(@m, key)`")
+        return Err(c.error_expr(
+            Diagnostic::error("E0516", format!("`{}` takes the map and the key apart: `{usage}`", call.name.name))
                 .with_primary(map.span, "a map with keys"),
             call.span,
-        );
+        ));
     }
+    let Some(key) = call.args.get(1) else { return Err(c.arity_error(call, &format!("a map and a key: `{usage}`"))) };
     let keyed = ast::MapRef { keys: crate::sema::calls::flatten_tuple(key), ..map.clone() };
     let (idx, key) = c.map_ref(&keyed, cx);
-    let args = key.into_iter().collect();
-    Expr::new(ExprKind::Call { func: "has_key", map: Some(idx), args }, Ty::Bool, call.span)
+    match key {
+        Some(key) => Ok((idx, key)),
+        None => Err(c.error_expr_silent(call.span)),
+    }
+}
+
+fn check_find(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
+    const USAGE: &str = "find(@m, key, $v)";
+    let [_, _, target] = call.args else { return c.arity_error(call, &format!("a map, a key and a variable: `{USAGE}`")) };
+    let (idx, key) = match map_and_key(c, call, cx, USAGE) {
+        Ok(found) => found,
+        Err(error) => return error,
+    };
+    let ast::ExprKind::Var(name) = &target.kind else {
+        return c.error_expr(
+            Diagnostic::error("E0459", "`find` stores the value it finds in a `$variable`").with_primary(target.span, "not a variable"),
+            call.span,
+        );
+    };
+    let Some(local) = cx.locals.find(name) else {
+        // Declared now, so that its later uses are not reported too.
+        let _ = cx.locals.assign(name, &Ty::Error, target.span);
+        return c.error_expr(
+            Diagnostic::error("E0459", format!("`find` stores into `${name}`, which is not declared here"))
+                .with_primary(target.span, "not declared")
+                .with_help(format!("declare it first: `let ${name};`")),
+            call.span,
+        );
+    };
+    let ty = match c.map_value(idx) {
+        Some(MapValue::Plain(ty)) => ty,
+        None => return c.error_expr_silent(call.span),
+        Some(other) => {
+            let name = match &call.args[0].kind {
+                ast::ExprKind::Map(map) => map.name.as_str(),
+                _ => "",
+            };
+            return c.error_expr(
+                Diagnostic::error("E0406", format!("`find` cannot read `@{name}`"))
+                    .with_primary(call.args[0].span, format!("it holds a `{}()` aggregation", other.function_name()))
+                    .with_help("find reads maps of plain values; read an aggregation with `@m[key]`"),
+                call.span,
+            )
+        }
+    };
+    if let Err(diag) = cx.locals.assign(name, &ty, target.span) {
+        return c.error_expr(diag, call.span);
+    }
+    let target = Expr::new(ExprKind::Local(local), ty, target.span);
+    Expr::new(ExprKind::Call { func: "find", map: Some(idx), args: vec![key, target] }, Ty::Bool, call.span)
 }
