@@ -88,42 +88,40 @@ fn check_len(c: &mut Checker, call: &Call<'_>, _: &mut ProbeCx<'_>) -> Expr {
 }
 
 fn check_has_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
-    let (idx, key) = match map_and_key(c, call, cx, "has_key(@m, key)") {
-        Ok(found) => found,
-        Err(error) => return error,
-    };
+    let Some((idx, key)) = map_and_key(c, call, cx, "has_key(@m, key)") else { return c.error_expr_silent(call.span) };
     Expr::new(ExprKind::Call { func: "has_key", map: Some(idx), args: vec![key] }, Ty::Bool, call.span)
 }
 
-/// The map and the key of `f(@m, key, ...)`, checked; the error otherwise. `usage` shows the
-/// call as it should be.
-fn map_and_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>, usage: &str) -> Result<(MapIdx, Expr), Expr> {
-    let Some(ast::Expr { kind: ast::ExprKind::Map(map), .. }) = call.args.first() else {
-        return Err(c.arity_error(call, &format!("a map and a key: `{usage}`")));
+/// The map and the key of `f(@m, key, ...)`, checked; `None` after reporting what is wrong.
+/// `usage` shows the call as it should be.
+fn map_and_key(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>, usage: &str) -> Option<(MapIdx, Expr)> {
+    let map = match call.args.first() {
+        Some(ast::Expr { kind: ast::ExprKind::Map(map), .. }) if !map.keys.is_empty() => {
+            c.report(
+                Diagnostic::error("E0516", format!("`{}` takes the map and the key apart: `{usage}`", call.name.name))
+                    .with_primary(map.span, "a map with keys"),
+            );
+            return None;
+        }
+        Some(ast::Expr { kind: ast::ExprKind::Map(map), .. }) => map,
+        _ => {
+            c.arity_error(call, &format!("a map and a key: `{usage}`"));
+            return None;
+        }
     };
-    if !map.keys.is_empty() {
-        return Err(c.error_expr(
-            Diagnostic::error("E0516", format!("`{}` takes the map and the key apart: `{usage}`", call.name.name))
-                .with_primary(map.span, "a map with keys"),
-            call.span,
-        ));
-    }
-    let Some(key) = call.args.get(1) else { return Err(c.arity_error(call, &format!("a map and a key: `{usage}`"))) };
+    let Some(key) = call.args.get(1) else {
+        c.arity_error(call, &format!("a map and a key: `{usage}`"));
+        return None;
+    };
     let keyed = ast::MapRef { keys: crate::sema::calls::flatten_tuple(key), ..map.clone() };
     let (idx, key) = c.map_ref(&keyed, cx);
-    match key {
-        Some(key) => Ok((idx, key)),
-        None => Err(c.error_expr_silent(call.span)),
-    }
+    Some((idx, key?))
 }
 
 fn check_find(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     const USAGE: &str = "find(@m, key, $v)";
     let [_, _, target] = call.args else { return c.arity_error(call, &format!("a map, a key and a variable: `{USAGE}`")) };
-    let (idx, key) = match map_and_key(c, call, cx, USAGE) {
-        Ok(found) => found,
-        Err(error) => return error,
-    };
+    let Some((idx, key)) = map_and_key(c, call, cx, USAGE) else { return c.error_expr_silent(call.span) };
     let ast::ExprKind::Var(name) = &target.kind else {
         return c.error_expr(
             Diagnostic::error("E0459", "`find` stores the value it finds in a `$variable`").with_primary(target.span, "not a variable"),
