@@ -133,6 +133,10 @@ fails!(strftime_format_is_a_literal, "E0520", "begin { $f = \"%H\"; print(strfti
 fails!(strftime_of_monotonic_time, "E0521", "begin { print(strftime(\"%H:%M\", nsecs(monotonic))); }");
 fails!(named_numbers_print_with_percent_s, "E0504", "begin { printf(\"%d\", strerror(1)); }");
 fails!(find_needs_a_declared_variable, "E0459", "begin { @m[1] = 2; if (find(@m, 1, $v)) { print($v); } }");
+fails!(comptime_needs_a_constant, "E0460", "begin { $x = comptime pid; }");
+fails!(static_assert_message_is_a_literal, "E0461", "begin { $m = \"no\"; static_assert(1 == 1, $m); }");
+fails!(static_assert_that_fails, "E0462", "begin { static_assert(probetype == \"kprobe\", \"this script needs a kprobe\"); }");
+fails!(fail_outside_a_dropped_branch, "E0462", "begin { if comptime (probetype == \"special\") { fail(\"no %s here\", \"begin\"); } }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");

@@ -180,3 +180,25 @@ fn find_reads_a_value_into_a_variable() {
     let expected = "(1, hello)\nno 3, still hello\n1 5\n\n\n@map[2]: (1, hello)\n@n[1, a]: 5\n";
     run(&["-q", "-e", program]).assert_exact(0, expected, "");
 }
+
+/// `comptime`, `if comptime`, `static_assert` and the constants they decide on, and the
+/// string functions that build new strings.
+#[test]
+fn compile_time_choices_and_new_strings() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        if comptime (probetype == "special") { printf("%s %s %d\n", probetype, __builtin_arch, __builtin_safe_mode); }
+        else { fail("not reached: %s", "dropped"); }
+        static_assert(is_str("a") && 2 * 3 == 6, "holds");
+        $n = comptime (3 * 4);
+        $s = str_concat("hello ", "world");
+        printf("%d %s %d %d\n", $n, $s, strcap($s), strlen($s));
+        @joined[str_concat("a", "b")] = count();
+        @joined[str_concat("a", "b")] = count();
+        exit();
+    }"#;
+    let expected = format!("special {} 1\n12 hello world 12 11\n\n\n@joined[ab]: 2\n", std::env::consts::ARCH);
+    run(&["-q", "-e", program]).assert_exact(0, &expected, "");
+}

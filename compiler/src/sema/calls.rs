@@ -37,6 +37,11 @@ impl Checker {
         self.maps.read(idx).value.as_ref().map(|v| v.0.clone())
     }
 
+    /// Whether unsafe functions are refused (no `--unsafe`).
+    pub(crate) fn safe_mode(&self) -> bool {
+        !self.unsafe_functions
+    }
+
     /// `None` when unsafe functions are allowed (`--unsafe`); otherwise the error for `call`.
     pub(crate) fn require_unsafe(&mut self, call: &stdlib::Call<'_>) -> Option<Expr> {
         if self.unsafe_functions {

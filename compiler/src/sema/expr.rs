@@ -51,6 +51,7 @@ impl Checker {
             ast::ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix, span, cx),
             ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span, cx),
             ast::ExprKind::Block(block) => self.block_expr(block, span, cx),
+            ast::ExprKind::Comptime(inner) => self.comptime(inner, span, cx),
         }
     }
 

@@ -1,30 +1,88 @@
-//! Integer constant expressions, evaluated while checking: a tuple's `[]` index and a literal
-//! string index are chosen at compile time, so `(1, "a")[1 - 1]` works as bpftrace's does.
+//! Constant expressions, evaluated while checking: a tuple's `[]` index and a constant string
+//! index (`(1, "a")[1 - 1]`), `comptime e`, `if comptime (c)` and `static_assert`.
 
 use crate::sema::hir::{Expr, ExprKind};
 use crate::syntax::ast::{BinOp, UnaryOp};
 
+/// A value known while compiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Const {
+    Int(i128),
+    Bool(bool),
+    Str(Vec<u8>),
+}
+
+impl Const {
+    /// As a condition: a non-zero integer or `true`.
+    pub(crate) fn truth(&self) -> Option<bool> {
+        match self {
+            Const::Int(n) => Some(*n != 0),
+            Const::Bool(b) => Some(*b),
+            Const::Str(_) => None,
+        }
+    }
+}
+
 /// The value of `e` if it is an integer computed from literals alone; `None` if it depends on
 /// the probe, or overflows, or divides by zero.
 pub(crate) fn constant(e: &Expr) -> Option<i128> {
-    match &e.kind {
-        // A negative literal is stored as its two's complement, typed signed.
-        ExprKind::Int(n) if e.ty.as_int().is_some_and(|int| int.signed) => Some(i128::from(*n as i64)),
-        ExprKind::Int(n) => Some(i128::from(*n)),
-        ExprKind::Unary { op: UnaryOp::Neg, expr } => constant(expr)?.checked_neg(),
-        ExprKind::Binary { op, lhs, rhs, .. } => {
-            let (l, r) = (constant(lhs)?, constant(rhs)?);
-            match op {
-                BinOp::Add => l.checked_add(r),
-                BinOp::Sub => l.checked_sub(r),
-                BinOp::Mul => l.checked_mul(r),
-                BinOp::Div => l.checked_div(r),
-                BinOp::Mod => l.checked_rem(r),
-                _ => None,
-            }
-        }
+    match evaluate(e)? {
+        Const::Int(n) => Some(n),
         _ => None,
     }
+}
+
+/// The value of `e` if literals alone decide it (`comptime`, `static_assert`, `if comptime`).
+pub(crate) fn evaluate(e: &Expr) -> Option<Const> {
+    Some(match &e.kind {
+        // A negative literal is stored as its two's complement, typed signed.
+        ExprKind::Int(n) if e.ty.as_int().is_some_and(|int| int.signed) => Const::Int(i128::from(*n as i64)),
+        ExprKind::Int(n) => Const::Int(i128::from(*n)),
+        ExprKind::Bool(b) => Const::Bool(*b),
+        ExprKind::Str(bytes) => Const::Str(bytes.clone()),
+        ExprKind::Unary { op, expr } => match (op, evaluate(expr)?) {
+            (UnaryOp::Neg, Const::Int(n)) => Const::Int(n.checked_neg()?),
+            (UnaryOp::BitNot, Const::Int(n)) => Const::Int(i128::from(!(n as i64))),
+            (UnaryOp::LogicalNot, value) => Const::Bool(!value.truth()?),
+            _ => return None,
+        },
+        ExprKind::Binary { op, lhs, rhs, .. } => {
+            let (Const::Int(l), Const::Int(r)) = (evaluate(lhs)?, evaluate(rhs)?) else { return None };
+            match op {
+                BinOp::Add => Const::Int(l.checked_add(r)?),
+                BinOp::Sub => Const::Int(l.checked_sub(r)?),
+                BinOp::Mul => Const::Int(l.checked_mul(r)?),
+                BinOp::Div => Const::Int(l.checked_div(r)?),
+                BinOp::Mod => Const::Int(l.checked_rem(r)?),
+                BinOp::BitAnd => Const::Int(l & r),
+                BinOp::BitOr => Const::Int(l | r),
+                BinOp::BitXor => Const::Int(l ^ r),
+                BinOp::Eq => Const::Bool(l == r),
+                BinOp::Ne => Const::Bool(l != r),
+                BinOp::Lt => Const::Bool(l < r),
+                BinOp::Le => Const::Bool(l <= r),
+                BinOp::Gt => Const::Bool(l > r),
+                BinOp::Ge => Const::Bool(l >= r),
+                _ => return None,
+            }
+        }
+        ExprKind::Logical { and, lhs, rhs } => {
+            let l = evaluate(lhs)?.truth()?;
+            // Short-circuits as the probe would: the right side need not be constant.
+            if l != *and {
+                return Some(Const::Bool(l));
+            }
+            Const::Bool(evaluate(rhs)?.truth()?)
+        }
+        ExprKind::StrEq { lhs, rhs, negate } => {
+            let (Const::Str(l), Const::Str(r)) = (evaluate(lhs)?, evaluate(rhs)?) else { return None };
+            Const::Bool((l == r) != *negate)
+        }
+        ExprKind::Ternary { cond, then_expr, else_expr } => {
+            evaluate(if evaluate(cond)?.truth()? { then_expr } else { else_expr })?
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -47,6 +105,19 @@ mod tests {
         assert_eq!(constant(&binary(BinOp::Mul, int(3), binary(BinOp::Add, int(1), int(2)))), Some(9));
         let negated = Expr::new(ExprKind::Unary { op: UnaryOp::Neg, expr: Box::new(int(2)) }, Ty::I64, Span::default());
         assert_eq!(constant(&negated), Some(-2));
+    }
+
+    #[test]
+    fn comparisons_and_logic_fold_to_bools() {
+        let str_lit = |text: &str| Expr::new(ExprKind::Str(text.as_bytes().to_vec()), Ty::Str(text.len() as u32 + 1), Span::default());
+        let same = Expr::new(ExprKind::StrEq { lhs: Box::new(str_lit("kprobe")), rhs: Box::new(str_lit("kprobe")), negate: false }, Ty::Bool, Span::default());
+        assert_eq!(evaluate(&same), Some(Const::Bool(true)));
+        assert_eq!(evaluate(&binary(BinOp::Lt, int(1), int(2))), Some(Const::Bool(true)));
+        let probe = Expr::new(ExprKind::ProbeName, Ty::Probe, Span::default());
+        let short = Expr::new(ExprKind::Logical { and: true, lhs: Box::new(binary(BinOp::Gt, int(1), int(2))), rhs: Box::new(probe.clone()) }, Ty::Bool, Span::default());
+        assert_eq!(evaluate(&short), Some(Const::Bool(false)));
+        let runtime = Expr::new(ExprKind::Logical { and: true, lhs: Box::new(int(1)), rhs: Box::new(probe) }, Ty::Bool, Span::default());
+        assert_eq!(evaluate(&runtime), None);
     }
 
     #[test]

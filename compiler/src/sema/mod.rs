@@ -6,6 +6,7 @@
 //! map types is the result. Each probe is checked against its final local variable types.
 
 pub(crate) mod calls;
+mod comptime;
 mod declarations;
 mod defines;
 mod dispatch;

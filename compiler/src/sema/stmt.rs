@@ -168,6 +168,9 @@ impl Checker {
             ast::StmtKind::AssignMap { map, op, value } => self.assign_map(map, *op, value, span, cx)?,
             ast::StmtKind::AssignVar { var, op, value } => self.assign_var(var, *op, value, span, cx)?,
             ast::StmtKind::Let { var, ty, value } => self.let_stmt(var, ty.as_ref(), value.as_ref(), span, cx)?,
+            ast::StmtKind::If { cond: ast::Expr { kind: ast::ExprKind::Comptime(cond), .. }, then_block, else_block } => {
+                self.comptime_if(cond, then_block, else_block.as_ref(), cx)?
+            }
             ast::StmtKind::If { cond, then_block, else_block } => {
                 let cond = self.expr(cond, cx);
                 self.expect_condition(&cond);

@@ -8,6 +8,7 @@ mod aggregations;
 mod builtins;
 mod introspection;
 mod maps;
+mod meta;
 mod names;
 mod output;
 mod process;
@@ -111,14 +112,15 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in
 /// bpftrace's own library.
 pub fn lookup(name: &str) -> Option<&'static Function> {
     if let Some(builtin) = name.strip_prefix("__builtin_") {
-        return find(builtin).filter(|f| f.kind == Kind::Builtin);
+        // `__builtin_arch` and the like exist only by their intrinsic name.
+        return find(builtin).filter(|f| f.kind == Kind::Builtin).or_else(|| find(name));
     }
     find(name)
 }

@@ -63,6 +63,29 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::WithLoop(|f, _, args| search(f, args, true)),
     },
     Function {
+        name: "strcap",
+        signature: "int64 strcap(string s)",
+        kind: Kind::Value,
+        doc: "The capacity of `s`: the bytes its buffer holds, the NUL included (a constant).",
+        check: |c, call, cx| {
+            let Some(s) = strings(c, call, cx, 1) else { return c.error_expr_silent(call.span) };
+            Expr::new(ExprKind::Int(u64::from(s[0].ty.size())), Ty::I64, call.span)
+        },
+        lower: Lowering::Elsewhere,
+    },
+    Function {
+        name: "str_concat",
+        signature: "string str_concat(string s1, string s2)",
+        kind: Kind::Value,
+        doc: "`s1` followed by `s2`, in a string as big as both.",
+        check: |c, call, cx| {
+            let Some(args) = strings(c, call, cx, 2) else { return c.error_expr_silent(call.span) };
+            let size = args[0].ty.size() + args[1].ty.size() - 1;
+            call_expr("str_concat", args, Ty::Str(size), call.span)
+        },
+        lower: Lowering::Inline(concat),
+    },
+    Function {
         name: "bswap",
         signature: "uintN bswap(intN n)",
         kind: Kind::Value,
@@ -134,6 +157,34 @@ fn strlen(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
     b.alu(AluOp::Sub, out, Operand::Imm(1));
     b.place_label(done);
     Value::Reg(out)
+}
+
+/// The first string copied into a zeroed buffer by `bpf_probe_read_kernel_str`, whose result
+/// (its length with the NUL) says where the second one is copied to.
+fn concat(f: &mut FnLowerer<'_>, call: &Expr, args: &[Expr]) -> Value {
+    let (first, second) = (&args[0], &args[1]);
+    let (first_size, second_size) = (first.ty.size(), second.ty.size());
+    let value = f.value(first);
+    let first_place = f.in_memory(value, &first.ty, &first.ty);
+    let value = f.value(second);
+    let second_place = f.in_memory(value, &second.ty, &second.ty);
+    let b = f.builder();
+    let out = b.alloc(call.ty.size());
+    b.zero(out, call.ty.size());
+    let src = b.addr(first_place);
+    let copied = b.call(helper::PROBE_READ_KERNEL_STR, &[Arg::Addr(out), Arg::Imm(i64::from(first_size)), Arg::Reg(src)]);
+    let done = b.label();
+    // The length with its NUL, from 1 to the buffer's size: the bounds the verifier needs too.
+    b.branch(Cond::SLe, copied, Operand::Imm(0), done);
+    b.branch(Cond::SGt, copied, Operand::Imm(first_size as i32), done);
+    let length = b.copy_reg(copied);
+    b.alu(AluOp::Sub, length, Operand::Imm(1));
+    let end = b.addr(out);
+    b.alu(AluOp::Add, end, Operand::Reg(length));
+    let src = b.addr(second_place);
+    b.call(helper::PROBE_READ_KERNEL_STR, &[Arg::Reg(end), Arg::Imm(i64::from(second_size)), Arg::Reg(src)]);
+    b.place_label(done);
+    Value::Mem(out)
 }
 
 /// Both strings zero-extended to the compared length, then compared word by word (bytes after

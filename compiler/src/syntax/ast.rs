@@ -210,6 +210,8 @@ pub enum ExprKind {
     Cast { ty: Ident, expr: Box<Expr> },
     /// `{ statements; value }` as an expression; also what a macro call expands to.
     Block(Block),
+    /// `comptime e`: `e`, which must be known while compiling.
+    Comptime(Box<Expr>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -263,7 +265,8 @@ macro_rules! each_child {
             ExprKind::Unary { expr, .. }
             | ExprKind::Field { expr, .. }
             | ExprKind::TupleIndex { expr, .. }
-            | ExprKind::Cast { expr, .. } => $f(expr),
+            | ExprKind::Cast { expr, .. }
+            | ExprKind::Comptime(expr) => $f(expr),
             ExprKind::IncDec { target, .. } => $f(target),
             ExprKind::Binary { lhs, rhs, .. } => {
                 $f(lhs);

@@ -219,11 +219,19 @@ impl Builder {
     fn if_stmt(&mut self, pair: Pair<'_, Rule>) -> StmtKind {
         let span = trim::span(&pair);
         let mut cond = None;
+        let mut comptime = None;
         let mut then_block = None;
         let mut else_block = None;
         for child in pair.into_inner() {
             match child.as_rule() {
-                Rule::expr => cond = Some(self.expr(child)),
+                Rule::if_comptime => comptime = Some(trim::span(&child)),
+                Rule::expr => {
+                    let expr = self.expr(child);
+                    cond = Some(match comptime {
+                        Some(at) => Expr { span: at.to(expr.span), kind: ExprKind::Comptime(Box::new(expr)) },
+                        None => expr,
+                    });
+                }
                 Rule::block if then_block.is_none() => then_block = Some(self.block(child)),
                 Rule::block => else_block = Some(self.block(child)),
                 Rule::if_stmt => {

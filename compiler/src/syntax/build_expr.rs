@@ -179,6 +179,7 @@ impl Builder {
             (_, "--") => self.inc_dec(expr, trim::span(&pair), false, true),
             (_, "-") => ExprKind::Unary { op: UnaryOp::Neg, expr: Box::new(expr) },
             (_, "!") => ExprKind::Unary { op: UnaryOp::LogicalNot, expr: Box::new(expr) },
+            (_, "comptime") => ExprKind::Comptime(Box::new(expr)),
             _ => ExprKind::Unary { op: UnaryOp::BitNot, expr: Box::new(expr) },
         };
         Expr { kind, span }

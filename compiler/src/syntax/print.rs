@@ -177,6 +177,7 @@ impl Printer {
                 }
             }
             ExprKind::Tuple(elements) => self.children(depth, "tuple", span, elements),
+            ExprKind::Comptime(expr) => self.nested(depth, "comptime", span, expr),
             ExprKind::Record(fields) => {
                 self.line(depth, "record", span);
                 for (name, value) in fields {
