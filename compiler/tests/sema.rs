@@ -157,7 +157,6 @@ fails!(args_outside_a_tracepoint, "E0411", "begin { print(args.filename); }");
 fails!(field_of_unsupported_type, "E0412", "tracepoint:raw_syscalls:sys_enter { print(args.args); }");
 fails!(tuple_index_on_a_non_tuple, "E0413", "begin { print(pid.0); }");
 fails!(tuple_index_out_of_range, "E0414", "begin { $t = (1, \"two\"); print($t.2); }");
-fails!(cast_to_a_non_integer_type, "E0416", "begin { $x = (bool)pid; }");
 fails!(argument_outside_a_kprobe, "E0424", "tracepoint:syscalls:sys_enter_openat { print(arg0); }");
 fails!(argument_in_a_kretprobe, "E0424", "kretprobe:vfs_read { print(arg1); }");
 fails!(retval_in_a_kprobe, "E0424", "kprobe:vfs_read { print(retval); }");

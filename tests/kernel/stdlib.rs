@@ -202,3 +202,22 @@ fn compile_time_choices_and_new_strings() {
     let expected = format!("special {} 1\n12 hello world 12 11\n\n\n@joined[ab]: 2\n", std::env::consts::ARCH);
     run(&["-q", "-e", program]).assert_exact(0, &expected, "");
 }
+
+/// `debugf` writes to the kernel's trace buffer, with a warning that it is for debugging.
+#[test]
+fn debugf_writes_to_the_trace_buffer() {
+    if !kernel_ready() {
+        return;
+    }
+    let token = std::process::id();
+    let program = format!(r#"begin {{ debugf("ferrotrace-debugf %d %s %x", {token}, "text", 255); exit(); }}"#);
+    let outcome = run(&["-q", "-e", &program]);
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    assert!(outcome.stderr.contains("warning[W0407]"), "{}", outcome.transcript());
+    let trace = ["/sys/kernel/tracing/trace", "/sys/kernel/debug/tracing/trace"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .expect("tracefs is mounted once ferrotrace has run");
+    let line = format!("ferrotrace-debugf {token} text ff");
+    assert!(trace.lines().any(|l| l.ends_with(&line)), "no `{line}` in the trace buffer:\n{}", outcome.transcript());
+}

@@ -74,3 +74,12 @@ fn strings_and_tuples_are_indexed_with_brackets() {
     }"#;
     run_program(program).assert_exact(0, "a c 0 0\nhello 1\nlength 3\n\n\n", ATTACHED_1);
 }
+
+#[test]
+fn casts_to_bool_test_for_zero() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { $a = (bool)5; $b = (bool)0; print(($a, $b, (bool)true)); if ((bool)pid) { printf("pid\n"); } @m[(bool)2] = 1; exit(); }"#;
+    run_program(program).assert_exact(0, "(true, false, true)\npid\n\n\n@m[true]: 1\n", ATTACHED_1);
+}

@@ -242,6 +242,7 @@ pub mod helper {
     pub const MAP_DELETE_ELEM: u32 = 3;
     pub const PROBE_READ: u32 = 4;
     pub const KTIME_GET_NS: u32 = 5;
+    pub const TRACE_PRINTK: u32 = 6;
     pub const GET_PRANDOM_U32: u32 = 7;
     pub const GET_SMP_PROCESSOR_ID: u32 = 8;
     pub const GET_CURRENT_PID_TGID: u32 = 14;
@@ -273,6 +274,7 @@ pub mod helper {
             MAP_DELETE_ELEM => "map_delete_elem",
             PROBE_READ => "probe_read",
             KTIME_GET_NS => "ktime_get_ns",
+            TRACE_PRINTK => "trace_printk",
             GET_PRANDOM_U32 => "get_prandom_u32",
             GET_SMP_PROCESSOR_ID => "get_smp_processor_id",
             GET_CURRENT_PID_TGID => "get_current_pid_tgid",

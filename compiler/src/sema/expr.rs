@@ -525,14 +525,19 @@ impl Checker {
 
     fn cast(&mut self, ty: &ast::Ident, inner: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         let e = self.expr(inner, cx);
-        let Some(to) = int_type_named(&ty.name) else {
-            return self.error_expr(
-                Diagnostic::error("E0416", format!("cannot cast to `{}`", ty.name))
-                    .with_primary(ty.span, "not an integer type")
-                    .with_help("casts take int8, int16, int32, int64 and their uint forms"),
-                span,
-            );
-        };
+        if ty.name == "bool" {
+            // True when not zero (a pointer when not null).
+            return match &e.ty {
+                Ty::Error | Ty::Bool => e,
+                Ty::Int(_) | Ty::Ptr { .. } => {
+                    let zero = Expr::new(ExprKind::Int(0), e.ty.clone(), e.span);
+                    Expr::new(ExprKind::Binary { op: BinOp::Ne, lhs: Box::new(e), rhs: Box::new(zero), signed: false }, Ty::Bool, span)
+                }
+                _ => self.error_expr(operand_error("a cast to `bool`", &e, "an integer or a pointer"), span),
+            };
+        }
+        // The grammar reads only `bool` and the integer types as cast types.
+        let to = int_type_named(&ty.name).unwrap_or(IntTy::I64);
         match &e.ty {
             Ty::Error => e,
             Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => Expr::new(ExprKind::Cast { to, expr: Box::new(e) }, Ty::Int(to), span),

@@ -6,6 +6,7 @@
 
 mod aggregations;
 mod builtins;
+mod debug;
 mod introspection;
 mod maps;
 mod meta;
@@ -112,7 +113,7 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in
