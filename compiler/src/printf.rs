@@ -74,6 +74,19 @@ pub enum Conversion {
     Char,
     /// `%p`
     Pointer,
+    /// `%r`, `%rx`, `%rh`: a buffer.
+    Buffer(BufferStyle),
+}
+
+/// How `%r` prints a buffer's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferStyle {
+    /// `%r`: printable ASCII as is, other bytes as `\xNN`.
+    Escaped,
+    /// `%rx`: every byte as `\xNN`.
+    Hex,
+    /// `%rh`: every byte as two hex digits, separated by spaces.
+    HexSpaced,
 }
 
 /// A format string problem: where it is (a byte range within the format string, without the
@@ -93,7 +106,7 @@ pub struct ArgError {
     pub message: String,
 }
 
-const CONVERSIONS_HELP: &str = "use one of %d %i %u %x %X %o %s %c %p %%";
+const CONVERSIONS_HELP: &str = "use one of %d %i %u %x %X %o %s %c %p %r %rx %rh %%";
 
 /// Parses a printf format string (escapes already resolved) into literals and conversions.
 ///
@@ -163,6 +176,17 @@ impl SpecParser<'_> {
             b's' => Conversion::Str,
             b'c' => Conversion::Char,
             b'p' => Conversion::Pointer,
+            b'r' => Conversion::Buffer(match self.peek() {
+                Some(b'x') => {
+                    self.pos += 1;
+                    BufferStyle::Hex
+                }
+                Some(b'h') => {
+                    self.pos += 1;
+                    BufferStyle::HexSpaced
+                }
+                _ => BufferStyle::Escaped,
+            }),
             _ => {
                 let text = String::from_utf8_lossy(&self.format[self.start..self.pos]);
                 let message = format!("`{text}` is not a printf conversion; {CONVERSIONS_HELP}");
@@ -289,6 +313,10 @@ fn type_error(spec: &FormatSpec, ty: &Ty) -> Option<ArgError> {
         Ty::Error => return None,
         Ty::Void => format!("argument {number} has no value to print"),
         _ if spec.conversion == Conversion::Str => return None,
+        Ty::Buffer(_) if matches!(spec.conversion, Conversion::Buffer(_)) => return None,
+        _ if matches!(spec.conversion, Conversion::Buffer(_)) => {
+            format!("`%r` prints a buffer, but argument {number} is {}; make one with `buf(...)`", describe(ty))
+        }
         Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => return None,
         _ => format!(
             "`%{}` needs an integer, bool or pointer, but argument {number} is {}; use `%s`",
@@ -320,6 +348,7 @@ impl Conversion {
             Conversion::Octal => 'o',
             Conversion::Str => 's',
             Conversion::Char => 'c',
+            Conversion::Buffer(_) => 'r',
             Conversion::Pointer => 'p',
         }
     }

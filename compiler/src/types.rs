@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+/// The bytes before a buffer's data: how many of them are used, a native `u32`.
+pub const BUFFER_HEADER: u32 = 4;
+
 /// An integer type: 8, 16, 32 or 64 bits, signed or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IntTy {
@@ -44,6 +47,8 @@ pub enum Ty {
     Tuple(Vec<Ty>),
     /// Named fields, laid out as a tuple of `fields` in the order the record was first written.
     Record { names: Vec<String>, fields: Vec<Ty> },
+    /// `buf(...)`: up to this many bytes, after a `u32` count of those used.
+    Buffer(u32),
     /// A number the probe computes and userspace prints by name (`strerror(n)`, `username`).
     Symbol(Symbol),
     /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
@@ -65,6 +70,7 @@ impl Ty {
             Ty::Int(int) => int.bytes(),
             Ty::Bool => 1,
             Ty::Str(len) => *len,
+            Ty::Buffer(capacity) => BUFFER_HEADER + capacity,
             Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).size,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
             Ty::Void | Ty::Error => 0,
@@ -75,6 +81,7 @@ impl Ty {
         match self {
             Ty::Int(int) => int.bytes(),
             Ty::Bool | Ty::Str(_) => 1,
+            Ty::Buffer(_) => BUFFER_HEADER,
             Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).align,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
             Ty::Void | Ty::Error => 1,
@@ -116,6 +123,7 @@ impl fmt::Display for Ty {
             Ty::Int(int) => write!(f, "{int}"),
             Ty::Bool => f.write_str("bool"),
             Ty::Str(len) => write!(f, "string[{len}]"),
+            Ty::Buffer(capacity) => write!(f, "buffer[{capacity}]"),
             Ty::Tuple(fields) => {
                 f.write_str("(")?;
                 for (i, field) in fields.iter().enumerate() {

@@ -221,3 +221,22 @@ fn debugf_writes_to_the_trace_buffer() {
     let line = format!("ferrotrace-debugf {token} text ff");
     assert!(trace.lines().any(|l| l.ends_with(&line)), "no `{line}` in the trace buffer:\n{}", outcome.transcript());
 }
+
+/// `buf` reads bytes of a string or of memory; `%r`, `%rx` and `%rh` print them.
+#[test]
+fn buffers_print_their_bytes() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $s = "ab\ncd\x01";
+        $n = 3;
+        printf("%r|%rx|%rh|%r|%r\n", buf($s, 6), buf($s, 2), buf("xyz", 3), buf($s, $n), buf($s, 0));
+        print(buf("hi", 2));
+        @b[buf("k", 1)] = count();
+        @b[buf("k", 1)] = count();
+        exit();
+    }"#;
+    let expected = "ab\\x0acd\\x01|\\x61\\x62|78 79 7a|ab\\x0a|\nhi\n\n\n@b[k]: 2\n";
+    run(&["-q", "-e", program]).assert_exact(0, expected, "");
+}

@@ -393,7 +393,10 @@ impl<'l> FnLowerer<'l> {
                 }
                 self.zero_padding(dst, to_fields);
             }
-            (Ty::Str(to_size), Value::Mem(src)) => {
+            (Ty::Str(_) | Ty::Buffer(_), Value::Mem(src)) => {
+                // Bytes, zero after the source's end: a string's after its NUL, a buffer's
+                // after its used bytes (its count says how many).
+                let to_size = &to.size();
                 let from_size = from.size().min(*to_size);
                 self.b.copy(dst, src, from_size);
                 if *to_size > from_size {

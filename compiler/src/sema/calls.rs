@@ -37,6 +37,11 @@ impl Checker {
         self.maps.read(idx).value.as_ref().map(|v| v.0.clone())
     }
 
+    /// The size of strings and buffers read from memory (`max_strlen`).
+    pub(crate) fn max_strlen(&self) -> u32 {
+        self.config.max_strlen
+    }
+
     /// Whether unsafe functions are refused (no `--unsafe`).
     pub(crate) fn safe_mode(&self) -> bool {
         !self.unsafe_functions

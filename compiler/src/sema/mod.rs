@@ -12,6 +12,7 @@ mod defines;
 mod dispatch;
 mod expr;
 mod fold;
+pub(crate) use fold::constant as fold_constant;
 pub mod hir;
 mod locals;
 mod macros;

@@ -7,7 +7,7 @@ use crate::lower::builder::{chunks, Arg, Base, Place};
 use crate::lower::{FnLowerer, Value};
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
-use crate::types::{IntTy, Ty};
+use crate::types::{IntTy, Ty, BUFFER_HEADER};
 
 pub(super) const ENTRIES: &[Function] = &[
     Function {
@@ -86,6 +86,16 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Inline(concat),
     },
     Function {
+        name: "buf",
+        signature: "buffer buf(string | void *data, int64 length)",
+        kind: Kind::Value,
+        doc: "`length` bytes of `data` (a string, or kernel or user memory at a pointer or address), \
+              at most `max_strlen`. Printed by `%r` (printable bytes as they are, others as `\\xNN`), \
+              `%rx` (every byte `\\xNN`) or `%rh` (hex digits separated by spaces).",
+        check: check_buf,
+        lower: Lowering::Inline(buffer),
+    },
+    Function {
         name: "bswap",
         signature: "uintN bswap(intN n)",
         kind: Kind::Value,
@@ -157,6 +167,76 @@ fn strlen(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
     b.alu(AluOp::Sub, out, Operand::Imm(1));
     b.place_label(done);
     Value::Reg(out)
+}
+
+fn check_buf(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
+    let [data, length] = call.args else {
+        if let [data] = call.args {
+            return c.error_expr(
+                Diagnostic::error("E0464", "`buf` needs the number of bytes to read")
+                    .with_primary(data.span, "read how many bytes?")
+                    .with_help("give a length: `buf(data, 16)`"),
+                call.span,
+            );
+        }
+        return c.arity_error(call, "data and a length");
+    };
+    let data = c.expr(data, cx);
+    let length = c.expr(length, cx);
+    if data.ty.is_error() || length.ty.is_error() {
+        return c.error_expr_silent(call.span);
+    }
+    let limit = match data.ty {
+        Ty::Str(size) => size,
+        Ty::Ptr { .. } | Ty::Int(_) => c.max_strlen(),
+        _ => return c.error_expr(crate::sema::operand_error("`buf`", &data, "a string, a pointer or an address"), call.span),
+    }
+    .min(c.max_strlen());
+    let capacity = match (crate::sema::fold_constant(&length), &length.ty) {
+        (Some(n), _) if n < 0 => {
+            return c.error_expr(
+                Diagnostic::error("E0464", format!("`buf` cannot read {n} bytes")).with_primary(length.span, "a negative length"),
+                call.span,
+            )
+        }
+        (Some(n), _) => u32::try_from(n).unwrap_or(u32::MAX).min(limit),
+        (None, Ty::Int(_)) => limit,
+        (None, _) => return c.error_expr(crate::sema::operand_error("the length of `buf`", &length, "an integer"), call.span),
+    };
+    call_expr("buf", vec![data, length], Ty::Buffer(capacity), call.span)
+}
+
+/// `length` bytes (clamped to the buffer) read by `bpf_probe_read_*` after the count.
+fn buffer(f: &mut FnLowerer<'_>, call: &Expr, args: &[Expr]) -> Value {
+    let Ty::Buffer(capacity) = call.ty else { unreachable!("buf is typed a buffer") };
+    let (data, length) = (&args[0], &args[1]);
+    let value = f.value(data);
+    let (source, read) = match data.ty {
+        Ty::Str(_) => {
+            let place = f.in_memory(value, &data.ty, &data.ty);
+            (f.builder().addr(place), helper::PROBE_READ_KERNEL)
+        }
+        Ty::Ptr { user: true } => (f.register(value), helper::PROBE_READ_USER),
+        _ => (f.register(value), helper::PROBE_READ_KERNEL),
+    };
+    let value = f.value(length);
+    let length = f.register(value);
+    let b = f.builder();
+    let n = b.copy_reg(length);
+    let not_negative = b.label();
+    b.branch(Cond::SGe, n, Operand::Imm(0), not_negative);
+    b.set_constant(n, 0);
+    b.place_label(not_negative);
+    let fits = b.label();
+    b.branch(Cond::Le, n, Operand::Imm(capacity as i32), fits);
+    b.set_constant(n, i64::from(capacity));
+    b.place_label(fits);
+    let out = b.alloc(call.ty.size());
+    b.zero(out, call.ty.size());
+    b.store(out, BUFFER_HEADER, n);
+    let bytes = out.at(BUFFER_HEADER);
+    b.call(read, &[Arg::Addr(bytes), Arg::Reg(n), Arg::Reg(source)]);
+    Value::Mem(out)
 }
 
 /// The first string copied into a zeroed buffer by `bpf_probe_read_kernel_str`, whose result

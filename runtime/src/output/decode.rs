@@ -1,7 +1,7 @@
 //! Bytes to values: reads a value of a known type from a map entry or a ring buffer record,
 //! following the layouts in `ferrotrace_compiler::types` (native byte order).
 
-use ferrotrace_compiler::types::{tuple_layout, IntTy, Ty};
+use ferrotrace_compiler::types::{tuple_layout, IntTy, Ty, BUFFER_HEADER};
 
 use super::error::OutputError;
 use super::value::Value;
@@ -55,6 +55,11 @@ fn decode_at(
             }
         }
         Ty::Ptr { .. } => Ok(Value::Pointer(read_u64(field))),
+        Ty::Buffer(capacity) => {
+            let header = BUFFER_HEADER as usize;
+            let used = (read_uint(&field[..header]) as usize).min(*capacity as usize);
+            Ok(Value::Buffer(field[header..header + used].to_vec()))
+        }
         Ty::Symbol(symbol) => Ok(Value::Str {
             bytes: super::symbols::render(symbol, read_u64(field)),
             truncated: false,

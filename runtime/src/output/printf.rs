@@ -17,7 +17,7 @@ use ferrotrace_compiler::types::Ty;
 
 use super::decode::decode_fields;
 use super::error::OutputError;
-use super::text::{value_text, write_value, TextSink};
+use super::text::{buffer_text, value_text, write_value, TextSink};
 use super::value::Value;
 
 /// Formats one printf record: `args` are the record's bytes after the 8-byte action id,
@@ -50,6 +50,10 @@ fn format_spec(spec: &FormatSpec, value: &Value) -> Vec<u8> {
         write_value(&mut field, value);
         return field.out;
     }
+    if let (Conversion::Buffer(style), Value::Buffer(bytes)) = (spec.conversion, value) {
+        field.text(&buffer_text(bytes, style));
+        return field.out;
+    }
     let Some(bits) = value.integer_bits() else {
         // bpftrace's own marker for a value it cannot format as a number.
         let mut out = b"!{invalid integer conversion: ".to_vec();
@@ -64,7 +68,7 @@ fn format_spec(spec: &FormatSpec, value: &Value) -> Vec<u8> {
         }
         Conversion::Char => field.text(&[bits as u8]),
         Conversion::Pointer => field.pointer(bits),
-        Conversion::Str => {}
+        Conversion::Str | Conversion::Buffer(_) => {}
     }
     field.out
 }

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use ferrotrace_compiler::printf::BufferStyle;
+
 use super::value::{BucketLabel, HistRow, Histogram, LabelNumber, MapBody, MapDump, Value};
 
 /// Where value text goes. Plain output writes straight through; printf's `%s` goes through a
@@ -42,6 +44,7 @@ pub fn write_value(sink: &mut impl TextSink, value: &Value) {
             }
             sink.text(&text);
         }
+        Value::Buffer(bytes) => sink.text(&buffer_text(bytes, BufferStyle::Escaped)),
         Value::Tuple(fields) => {
             sink.text(b"(");
             for (i, field) in fields.iter().enumerate() {
@@ -182,4 +185,22 @@ fn number_text(number: LabelNumber) -> String {
         Some(suffix) => format!("{}{suffix}", number.mantissa),
         None => number.mantissa.to_string(),
     }
+}
+
+/// A buffer's bytes as `%r` (and `print`), `%rx` or `%rh` show them.
+pub fn buffer_text(bytes: &[u8], style: BufferStyle) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    for (i, &byte) in bytes.iter().enumerate() {
+        match style {
+            BufferStyle::Escaped if (32..=126).contains(&byte) => out.push(byte),
+            BufferStyle::Escaped | BufferStyle::Hex => out.extend_from_slice(format!("\\x{byte:02x}").as_bytes()),
+            BufferStyle::HexSpaced => {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                out.extend_from_slice(format!("{byte:02x}").as_bytes());
+            }
+        }
+    }
+    out
 }

@@ -19,6 +19,8 @@ pub enum Value {
         bytes: Vec<u8>,
         truncated: bool,
     },
+    /// The bytes of a `buf(...)`.
+    Buffer(Vec<u8>),
     Tuple(Vec<Value>),
     /// Named fields in order: a record, or a `stats()` value.
     Record(Vec<(Cow<'static, str>, Value)>),
