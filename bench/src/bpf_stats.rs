@@ -12,6 +12,7 @@ const STATS_SYSCTL: &str = "/proc/sys/kernel/bpf_stats_enabled";
 
 /// `BPF_PROG_TYPE_TRACEPOINT` in the kernel's `enum bpf_prog_type`.
 const TRACEPOINT_PROGRAM: u32 = 5;
+const PERF_EVENT_PROGRAM: u32 = 7;
 
 /// `kernel.bpf_stats_enabled` set to 1 while this lives; the old value comes back on drop.
 pub struct StatsSwitch {
@@ -53,8 +54,8 @@ impl ProgramStats {
     }
 }
 
-/// Every loaded program: its stats and whether it is a tracepoint program.
-fn all_programs() -> Result<Vec<(ProgramStats, bool)>> {
+/// Every loaded program: its stats and its program type.
+fn all_programs() -> Result<Vec<(ProgramStats, u32)>> {
     let mut programs = Vec::new();
     let mut first_error = None;
     for info in loaded_programs() {
@@ -66,7 +67,7 @@ fn all_programs() -> Result<Vec<(ProgramStats, bool)>> {
                     run_count: info.run_count(),
                     translated_insns: u64::from(info.size_translated().unwrap_or(0) / 8),
                 },
-                info.program_type() as u32 == TRACEPOINT_PROGRAM,
+                info.program_type() as u32,
             )),
             // A program unloaded between listing and opening it is not an error.
             Err(error) => {
@@ -93,6 +94,16 @@ pub fn read(id: u32) -> Result<Option<ProgramStats>> {
 /// Tracepoint programs that process `pid` holds a file descriptor to and that were not loaded
 /// when `before` was taken: the programs a freshly started tracer loaded, and no one else's.
 pub fn new_tracepoint_programs(pid: libc::pid_t, before: &HashSet<u32>) -> Result<Vec<ProgramStats>> {
+    new_programs(pid, before, TRACEPOINT_PROGRAM)
+}
+
+/// Like `new_tracepoint_programs`, for the perf-event programs of `interval` and `profile`
+/// probes.
+pub fn new_perf_event_programs(pid: libc::pid_t, before: &HashSet<u32>) -> Result<Vec<ProgramStats>> {
+    new_programs(pid, before, PERF_EVENT_PROGRAM)
+}
+
+fn new_programs(pid: libc::pid_t, before: &HashSet<u32>, program_type: u32) -> Result<Vec<ProgramStats>> {
     let held = programs_held_by(pid);
     if held.is_empty() {
         return Ok(Vec::new());
@@ -100,7 +111,7 @@ pub fn new_tracepoint_programs(pid: libc::pid_t, before: &HashSet<u32>) -> Resul
     let programs = all_programs()?;
     Ok(programs
         .into_iter()
-        .filter(|(stats, tracepoint)| *tracepoint && held.contains(&stats.id) && !before.contains(&stats.id))
+        .filter(|(stats, kind)| *kind == program_type && held.contains(&stats.id) && !before.contains(&stats.id))
         .map(|(stats, _)| stats)
         .collect())
 }

@@ -88,6 +88,7 @@ fn run(cli: Cli) -> Result<()> {
             RowName::Printf => rows::printf::run(&bench),
             RowName::Compile => rows::compile::run(&bench),
             RowName::Wildcards => rows::wildcards::run(&bench),
+            RowName::MapWalk => rows::map_walk::run(&bench),
         });
     }
     print!("{}", table::render(&report));

@@ -30,6 +30,41 @@ pub trait Catalog {
     fn helper_behaviour(&self) -> HelperBehaviour {
         HelperBehaviour::default()
     }
+
+    /// Where `member` is in the kernel's `struct strukt`, in bytes, from BTF; `None` when the
+    /// kernel has no BTF or no such member.
+    fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {
+        None
+    }
+}
+
+/// A member of a kernel struct that a program reads (`task_struct.real_parent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KernelMember {
+    pub strukt: &'static str,
+    pub member: &'static str,
+}
+
+impl fmt::Display for KernelMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.strukt, self.member)
+    }
+}
+
+/// The offsets of the kernel struct members a script's programs read, as the catalog gave them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberOffsets(Vec<(KernelMember, u32)>);
+
+impl MemberOffsets {
+    pub fn insert(&mut self, member: KernelMember, offset: u32) {
+        if self.get(member).is_none() {
+            self.0.push((member, offset));
+        }
+    }
+
+    pub fn get(&self, member: KernelMember) -> Option<u32> {
+        self.0.iter().find(|(known, _)| *known == member).map(|(_, offset)| *offset)
+    }
 }
 
 /// A kernel function kprobes may attach to.

@@ -22,6 +22,9 @@ const ARGUMENTS: [Register; 6] = [
 ];
 
 /// `rax`.
+/// The code segment selector: its low two bits are the privilege level the CPU was in (3 for
+/// user mode).
+pub const CODE_SEGMENT: Register = Register { builtin: "usermode", offset: 136 };
 pub const RETURN_VALUE: Register = Register { builtin: "retval", offset: 80 };
 
 /// The register of argument `index`, if it is one passed in a register.

@@ -139,6 +139,8 @@ fails!(static_assert_that_fails, "E0462", "begin { static_assert(probetype == \"
 fails!(fail_outside_a_dropped_branch, "E0462", "begin { if comptime (probetype == \"special\") { fail(\"no %s here\", \"begin\"); } }");
 fails!(buf_needs_a_length, "E0464", "begin { $b = buf(\"abc\"); }");
 fails!(percent_r_needs_a_buffer, "E0504", "begin { printf(\"%r\", 5); }");
+fails!(task_members_need_btf, "E0465", "begin { print(ppid); }");
+fails!(usermode_needs_registers, "E0466", "begin { print(usermode); }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");

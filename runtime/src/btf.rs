@@ -12,8 +12,15 @@ const KIND_STRUCT: u32 = 4;
 const KIND_FUNC: u32 = 12;
 
 /// The kernel's BTF, as bytes.
+#[derive(Clone)]
 pub struct Btf {
     data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Btf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Btf({} bytes)", self.data.len())
+    }
 }
 
 impl Btf {

@@ -23,6 +23,7 @@ pub struct KernelCatalog {
     formats: RefCell<HashMap<(String, String), TracepointFormat>>,
     syscall_abi: OnceCell<Option<SyscallAbi>>,
     kernel_functions: OnceCell<Result<Vec<KernelFunction>, CatalogError>>,
+    btf: OnceCell<Option<Btf>>,
 }
 
 impl KernelCatalog {
@@ -33,6 +34,7 @@ impl KernelCatalog {
             formats: RefCell::new(HashMap::new()),
             syscall_abi: OnceCell::new(),
             kernel_functions: OnceCell::new(),
+            btf: OnceCell::new(),
         }
     }
 }
@@ -83,6 +85,10 @@ impl Catalog for KernelCatalog {
 
     fn helper_behaviour(&self) -> HelperBehaviour {
         HelperBehaviour { comm_zero_padded: features::comm_zero_padded() }
+    }
+
+    fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
+        self.btf.get_or_init(Btf::vmlinux).as_ref()?.member_offset(strukt, member)
     }
 }
 

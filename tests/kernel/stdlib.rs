@@ -240,3 +240,38 @@ fn buffers_print_their_bytes() {
     let expected = "ab\\x0acd\\x01|\\x61\\x62|78 79 7a|ab\\x0a|\nhi\n\n\n@b[k]: 2\n";
     run(&["-q", "-e", program]).assert_exact(0, expected, "");
 }
+
+/// `ppid`, `pcomm`, `leader_tid` and `leader_comm` read the task's relatives through BTF
+/// offsets: here a named thread of this test process, whose leader is the process itself.
+#[test]
+fn parent_and_leader_of_the_current_task() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let body = r#"printf("%d %s %d %s\n", ppid, pcomm, leader_tid, leader_comm); exit();"#;
+    let program = openat_program(&comm, "", body);
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/dev/null", 1);
+    let outcome = tracer.finish();
+    let own_comm = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim_end().to_string();
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() } as u32;
+    let leader = std::process::id();
+    let expected = format!("{parent} {} {leader} {}\n\n\n", own_comm(parent), own_comm(leader));
+    outcome.assert_exact(0, &expected, ATTACHED_1);
+}
+
+/// `usermode` tells samples of a shell's arithmetic loop (user code) apart by the saved `cs`.
+#[test]
+fn usermode_sees_user_code_running() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(r#"profile:hz:997 /comm == "{}"/ {{ @[usermode] = count(); }}"#, comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.sh("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done");
+    let outcome = tracer.stop(libc::SIGINT);
+    assert!(outcome.stdout.contains("@[1]: "), "no sample in user mode:\n{}", outcome.transcript());
+}

@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod compile;
 pub mod cost;
+pub mod map_walk;
 pub mod printf;
 pub mod startup;
 pub mod wildcards;
@@ -26,15 +27,17 @@ pub enum RowName {
     Compile,
     /// `tracepoint:syscalls:sys_enter_*` attached and detached.
     Wildcards,
+    /// An `interval` probe walking a 10,000-key map with `for`.
+    MapWalk,
 }
 
 impl RowName {
-    pub const ALL: [RowName; 5] =
-        [RowName::Startup, RowName::Cost, RowName::Printf, RowName::Compile, RowName::Wildcards];
+    pub const ALL: [RowName; 6] =
+        [RowName::Startup, RowName::Cost, RowName::Printf, RowName::Compile, RowName::Wildcards, RowName::MapWalk];
 
     /// Whether the row reads BPF run-time statistics (which must be switched on).
     pub fn needs_bpf_stats(self) -> bool {
-        matches!(self, RowName::Cost | RowName::Printf)
+        matches!(self, RowName::Cost | RowName::Printf | RowName::MapWalk)
     }
 }
 

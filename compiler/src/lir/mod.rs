@@ -248,6 +248,7 @@ pub mod helper {
     pub const GET_CURRENT_PID_TGID: u32 = 14;
     pub const GET_CURRENT_UID_GID: u32 = 15;
     pub const GET_CURRENT_COMM: u32 = 16;
+    pub const GET_CURRENT_TASK: u32 = 35;
     pub const PROBE_READ_STR: u32 = 45;
     pub const KTIME_GET_BOOT_NS: u32 = 125;
     pub const RINGBUF_OUTPUT: u32 = 130;
@@ -280,6 +281,7 @@ pub mod helper {
             GET_CURRENT_PID_TGID => "get_current_pid_tgid",
             GET_CURRENT_UID_GID => "get_current_uid_gid",
             GET_CURRENT_COMM => "get_current_comm",
+            GET_CURRENT_TASK => "get_current_task",
             PROBE_READ_STR => "probe_read_str",
             KTIME_GET_BOOT_NS => "ktime_get_boot_ns",
             RINGBUF_OUTPUT => "ringbuf_output",

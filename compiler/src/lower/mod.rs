@@ -92,6 +92,8 @@ pub(crate) struct Lowerer {
     lost: Option<MapId>,
     scratch_size: u32,
     helpers: HelperBehaviour,
+    /// Where the kernel struct members the probes read are.
+    members: crate::catalog::MemberOffsets,
     /// The loop bodies of the program being lowered, as callbacks: `LoadFunc` index `i + 1`.
     callbacks: Vec<Function>,
     /// The next `for` range of the program being lowered, for its start's frame word.
@@ -113,6 +115,7 @@ impl Lowerer {
             lost: None,
             scratch_size: 0,
             helpers: program.helpers,
+            members: program.members.clone(),
             callbacks: Vec::new(),
             next_range: 0,
             settings: program.config.clone(),
@@ -335,6 +338,11 @@ impl<'l> FnLowerer<'l> {
     /// `value` of type `from` in memory laid out as `ty`.
     pub(crate) fn in_memory(&mut self, value: Value, from: &Ty, ty: &Ty) -> Place {
         self.materialize(value, from, ty)
+    }
+
+    /// Where `member` is in its kernel struct (checking made sure the catalog knew).
+    pub(crate) fn member_offset(&self, member: crate::catalog::KernelMember) -> u32 {
+        self.cx.members.get(member).unwrap_or_else(|| unreachable!("checking resolved `{member}`"))
     }
 
     /// The size of strings read from memory (`max_strlen`).

@@ -5,6 +5,7 @@
 use super::expr::value_expected;
 use super::hir::{Action, Expr, ExprKind, MapIdx};
 use super::{Checker, ProbeCx};
+use crate::catalog::KernelMember;
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::{MapValue, Stream};
 use crate::printf;
@@ -40,6 +41,16 @@ impl Checker {
     /// The size of strings and buffers read from memory (`max_strlen`).
     pub(crate) fn max_strlen(&self) -> u32 {
         self.config.max_strlen
+    }
+
+    /// Notes that a probe reads kernel struct `members` (their offsets come from the catalog
+    /// after checking); `span` is where.
+    pub(crate) fn need_members(&mut self, members: &[KernelMember], span: Span) {
+        for &member in members {
+            if !self.kernel_members.iter().any(|(known, _)| *known == member) {
+                self.kernel_members.push((member, span));
+            }
+        }
     }
 
     /// Whether unsafe functions are refused (no `--unsafe`).

@@ -29,6 +29,8 @@ pub struct Program {
     pub probe_names: Vec<String>,
     /// How the kernel's helpers behave, as far as the program's lowering depends on it.
     pub helpers: HelperBehaviour,
+    /// Where the kernel struct members the probes read are.
+    pub members: crate::catalog::MemberOffsets,
     /// The named parameters the script declares with `getopt`.
     pub options: Vec<super::ScriptOption>,
     /// The script's configuration, the environment applied.

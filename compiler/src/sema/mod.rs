@@ -32,7 +32,7 @@ pub use unify::storage;
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, HelperBehaviour, TracepointFormat};
+use crate::catalog::{Catalog, HelperBehaviour, KernelMember, MemberOffsets, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
@@ -69,6 +69,7 @@ pub fn check_with(
     }
     let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines, options.unsafe_functions);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
+    let members = resolve_members(&checker.kernel_members, catalog, &mut diags);
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
@@ -83,7 +84,24 @@ pub fn check_with(
         diags.push(settings::too_many_programs(probes.len(), &config, program));
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, options, config }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers, members, options, config }, diags))
+}
+
+/// The offsets of the kernel struct members the probes read, from the catalog; an error at the
+/// first use of each one the kernel does not describe.
+fn resolve_members(needed: &[(KernelMember, Span)], catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> MemberOffsets {
+    let mut offsets = MemberOffsets::default();
+    for &(member, span) in needed {
+        match catalog.member_offset(member.strukt, member.member) {
+            Some(offset) => offsets.insert(member, offset),
+            None => diags.push(
+                Diagnostic::error("E0465", format!("the kernel's BTF does not describe `{member}`"))
+                    .with_primary(span, "needs it")
+                    .with_note("ferrotrace reads kernel structs with the offsets in /sys/kernel/btf/vmlinux, and this kernel has no such member (or no BTF)"),
+            ),
+        }
+    }
+    offsets
 }
 
 /// The checked probes, with tracepoints that can share a program folded together.
@@ -240,6 +258,7 @@ fn check_probes(
         defines: defines.to_vec(),
         expanding: Vec::new(),
         unsafe_functions,
+        kernel_members: Vec::new(),
     };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
@@ -287,6 +306,8 @@ pub(crate) struct Checker {
     expanding: Vec<String>,
     /// `--unsafe` was given.
     unsafe_functions: bool,
+    /// The kernel struct members the probes read, each with the first place that needs it.
+    kernel_members: Vec<(KernelMember, Span)>,
 }
 
 /// What the checker knows about the probe being checked.

@@ -14,6 +14,7 @@ mod names;
 mod output;
 mod process;
 mod strings;
+mod task;
 
 use std::fmt::Write;
 use std::sync::OnceLock;
@@ -113,7 +114,7 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in
