@@ -165,7 +165,10 @@ pub mod config_layout {
     pub const START_NS: u32 = 0;
     /// `u64`: the number of online CPUs (`ncpus`).
     pub const NCPUS: u32 = 8;
-    pub const SIZE: u32 = 16;
+    /// `i64`: CLOCK_TAI minus CLOCK_BOOTTIME when ferrotrace started; `nsecs(sw_tai)` adds it
+    /// to the boot clock.
+    pub const TAI_OFFSET_NS: u32 = 16;
+    pub const SIZE: u32 = 24;
 }
 
 /// A script map: its name, key and value types, and how they sit in the kernel map.

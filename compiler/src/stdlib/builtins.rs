@@ -3,6 +3,7 @@
 use super::{Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
 use crate::lir::helper;
+use crate::lower::Value;
 use crate::sema::hir::{Builtin, Expr, ExprKind};
 use crate::sema::{Checker, COMM_SIZE};
 use crate::types::{IntTy, Ty};
@@ -50,15 +51,24 @@ pub(super) const ENTRIES: &[Function] = &[
     },
     Function {
         name: "nsecs",
-        signature: "uint64 nsecs | uint64 nsecs(boot | monotonic | tai)",
+        signature: "uint64 nsecs | uint64 nsecs(boot | monotonic | tai | sw_tai)",
         kind: Kind::Builtin,
         doc: "Nanoseconds by a clock: `boot` (the default, CLOCK_BOOTTIME, counting suspend), \
-              `monotonic` (CLOCK_MONOTONIC) or `tai` (CLOCK_TAI, Linux 6.1).",
+              `monotonic` (CLOCK_MONOTONIC), `tai` (CLOCK_TAI, Linux 6.1) or `sw_tai` (the boot clock \
+              plus TAI's offset from it as ferrotrace measured it at start, for older kernels).",
         check: check_nsecs,
         lower: Lowering::Inline(|f, _, args| {
             let helper = match args.first().map(|a| &a.kind) {
                 Some(ExprKind::Int(CLOCK_MONOTONIC)) => helper::KTIME_GET_NS,
                 Some(ExprKind::Int(CLOCK_TAI)) => helper::KTIME_GET_TAI_NS,
+                Some(ExprKind::Int(CLOCK_SW_TAI)) => {
+                    // The boot clock plus TAI's offset from it, measured by ferrotrace at start.
+                    let offset = f.config_word(crate::manifest::config_layout::TAI_OFFSET_NS);
+                    let b = f.builder();
+                    let now = b.call(helper::KTIME_GET_BOOT_NS, &[]);
+                    b.alu(crate::lir::AluOp::Add, now, crate::lir::Operand::Reg(offset));
+                    return Value::Reg(now);
+                }
                 _ => helper::KTIME_GET_BOOT_NS,
             };
             super::helper_result(f, helper)
@@ -155,6 +165,7 @@ pub(super) const ENTRIES: &[Function] = &[
 const CLOCK_BOOT: u64 = 0;
 pub(super) const CLOCK_MONOTONIC: u64 = 1;
 pub(super) const CLOCK_TAI: u64 = 2;
+pub(super) const CLOCK_SW_TAI: u64 = 3;
 
 fn check_nsecs(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_>) -> Expr {
     let clock = match call.args {
@@ -164,6 +175,7 @@ fn check_nsecs(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_
                 "boot" => Some(CLOCK_BOOT),
                 "monotonic" => Some(CLOCK_MONOTONIC),
                 "tai" => Some(CLOCK_TAI),
+                "sw_tai" => Some(CLOCK_SW_TAI),
                 _ => None,
             },
             _ => None,
@@ -173,9 +185,8 @@ fn check_nsecs(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_
     let Some(clock) = clock else {
         let arg = &call.args[0];
         return c.error_expr(
-            Diagnostic::error("E0514", "`nsecs` takes a clock: `boot`, `monotonic` or `tai`")
-                .with_primary(arg.span, "not a clock ferrotrace reads")
-                .with_note("bpftrace's `sw_tai` is not supported yet"),
+            Diagnostic::error("E0514", "`nsecs` takes a clock: `boot`, `monotonic`, `tai` or `sw_tai`")
+                .with_primary(arg.span, "not a clock ferrotrace reads"),
             call.span,
         );
     };

@@ -150,7 +150,7 @@ fn check_strftime(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
                 call.span,
             )
         }
-        Some(ExprKind::Int(super::builtins::CLOCK_TAI)) => true,
+        Some(ExprKind::Int(super::builtins::CLOCK_TAI | super::builtins::CLOCK_SW_TAI)) => true,
         _ => false,
     };
     call_expr("strftime", vec![timestamp], Ty::Symbol(Symbol::Time { format, tai }), call.span)

@@ -40,6 +40,15 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Inline(strncmp),
     },
     Function {
+        name: "memcmp",
+        signature: "int32 memcmp(string left, string right, uint64 count)",
+        kind: Kind::Value,
+        doc: "Compares the first `count` bytes (an integer literal) as signed chars: 0 when they are \
+              the same, else the difference of the first two that differ.",
+        check: check_memcmp,
+        lower: Lowering::Inline(memcmp),
+    },
+    Function {
         name: "strcontains",
         signature: "bool strcontains(string haystack, string needle)",
         kind: Kind::Value,
@@ -148,6 +157,68 @@ fn check_strncmp(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr
     let Some(mut args) = strings(c, &inner, cx, 2) else { return c.error_expr_silent(call.span) };
     args.push(Expr::new(ExprKind::Int(length), Ty::U64, n.span));
     call_expr("strncmp", args, Ty::U64, call.span)
+}
+
+fn check_memcmp(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
+    let [_, _, n] = call.args else { return c.arity_error(call, "two strings and a count") };
+    let crate::syntax::ast::ExprKind::Int(count) = n.kind else {
+        return c.error_expr(
+            Diagnostic::error("E0467", "the count of `memcmp` must be an integer literal").with_primary(n.span, "not a literal"),
+            call.span,
+        );
+    };
+    let inner = Call { name: call.name, args: &call.args[..2], span: call.span };
+    let Some(mut args) = strings(c, &inner, cx, 2) else { return c.error_expr_silent(call.span) };
+    args.push(Expr::new(ExprKind::Int(count), Ty::U64, n.span));
+    call_expr("memcmp", args, Ty::Int(IntTy::I32), call.span)
+}
+
+/// Word by word; at the first word that differs, its bytes one by one from the lowest address
+/// (the lowest bits: BPF is little-endian here) until two differ.
+fn memcmp(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
+    let ExprKind::Int(n) = args[2].kind else { unreachable!("the count is a literal") };
+    let length = u32::try_from(n).unwrap_or(u32::MAX).min(args[0].ty.size()).min(args[1].ty.size());
+    let places: Vec<_> = args[..2]
+        .iter()
+        .map(|s| {
+            let value = f.value(s);
+            f.in_memory(value, &s.ty, &s.ty)
+        })
+        .collect();
+    let b = f.builder();
+    let out = b.constant(0);
+    let (left, right) = (b.constant(0), b.constant(0));
+    let differ = b.label();
+    let done = b.label();
+    for (offset, size) in chunks(places[0].offset.min(places[1].offset), length, crate::lower::builder::alignment_limit(places[0].offset, places[1].offset)) {
+        let l = b.load(places[0].at(offset), size);
+        let r = b.load(places[1].at(offset), size);
+        let next = b.label();
+        b.branch(Cond::Eq, l, Operand::Reg(r), next);
+        b.mov(left, l);
+        b.mov(right, r);
+        b.jump(differ);
+        b.place_label(next);
+    }
+    b.jump(done);
+    b.place_label(differ);
+    for _ in 0..8 {
+        let (l, r) = (b.copy_reg(left), b.copy_reg(right));
+        for byte in [l, r] {
+            b.alu(AluOp::Lsh, byte, Operand::Imm(56));
+            b.alu(AluOp::Arsh, byte, Operand::Imm(56));
+        }
+        let same = b.label();
+        b.branch(Cond::Eq, l, Operand::Reg(r), same);
+        b.mov(out, l);
+        b.alu(AluOp::Sub, out, Operand::Reg(r));
+        b.jump(done);
+        b.place_label(same);
+        b.alu(AluOp::Rsh, left, Operand::Imm(8));
+        b.alu(AluOp::Rsh, right, Operand::Imm(8));
+    }
+    b.place_label(done);
+    Value::Reg(out)
 }
 
 /// `bpf_probe_read_kernel_str` copies the string and returns its length with the NUL.

@@ -20,6 +20,15 @@ pub fn timestamp(format: &str, nanos: u64, tai: bool) -> Vec<u8> {
     local_time(&with_microseconds(format, micros as u32), seconds as libc::time_t)
 }
 
+/// CLOCK_TAI minus CLOCK_BOOTTIME, in nanoseconds: the TAI reading against the middle of two
+/// boot readings around it.
+pub fn tai_minus_boot_ns() -> i64 {
+    let before = now(libc::CLOCK_BOOTTIME);
+    let tai = now(libc::CLOCK_TAI);
+    let after = now(libc::CLOCK_BOOTTIME);
+    (tai - (before + after) / 2) as i64
+}
+
 /// Nanoseconds by `clock`.
 fn now(clock: libc::clockid_t) -> i128 {
     // SAFETY: an all-zero `timespec` is valid, and `clock_gettime` writes the one it is given.

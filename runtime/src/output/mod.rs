@@ -9,7 +9,7 @@
 //! keyless map is one line `@m: 1`, a keyed map one line per entry, and a histogram is `@m:`
 //! (or `@m[key]:` per key), its bucket lines, then one empty line. `print(@m)` prints the same.
 
-mod clock;
+pub(crate) mod clock;
 mod decode;
 mod error;
 mod histogram;
