@@ -196,8 +196,8 @@ fn check_nsecs(c: &mut Checker, call: &Call<'_>, _: &mut crate::sema::ProbeCx<'_
 
 /// A builtin computed by its registry entry's lowering: no arguments, `uint64`/`uint32`.
 fn intrinsic(c: &mut Checker, call: &Call<'_>, name: &'static str) -> Expr {
-    if !call.args.is_empty() {
-        return c.arity_error(call, "no arguments");
+    if let Some(error) = super::arguments_given(c, call) {
+        return error;
     }
     let ty = match name {
         "numaid" => Ty::Int(IntTy::U32),
@@ -208,8 +208,8 @@ fn intrinsic(c: &mut Checker, call: &Call<'_>, name: &'static str) -> Expr {
 
 /// A context builtin: no arguments, one intrinsic.
 fn builtin(c: &mut Checker, call: &Call<'_>, builtin: Builtin, ty: Ty) -> Expr {
-    if !call.args.is_empty() {
-        return c.arity_error(call, "no arguments");
+    if let Some(error) = super::arguments_given(c, call) {
+        return error;
     }
     if builtin == Builtin::Comm {
         c.note_comm_read();

@@ -18,8 +18,8 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "The provider of the probe being compiled, a constant: `tracepoint`, `kprobe`, \
               `kretprobe`, `interval`, `profile`, `test`, `bench`, or `special` for `begin` and `end`.",
         check: |c, call, cx| {
-            if !call.args.is_empty() {
-                return c.arity_error(call, "no arguments");
+            if let Some(error) = super::arguments_given(c, call) {
+                return error;
             }
             string(probe_type(cx.attach), call.span)
         },
@@ -31,8 +31,8 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The architecture ferrotrace runs on, a constant: `x86_64`.",
         check: |c, call, _| {
-            if !call.args.is_empty() {
-                return c.arity_error(call, "no arguments");
+            if let Some(error) = super::arguments_given(c, call) {
+                return error;
             }
             string(std::env::consts::ARCH, call.span)
         },
@@ -44,8 +44,8 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "Whether unsafe functions are refused (no `--unsafe`), a constant.",
         check: |c, call, _| {
-            if !call.args.is_empty() {
-                return c.arity_error(call, "no arguments");
+            if let Some(error) = super::arguments_given(c, call) {
+                return error;
             }
             Expr::new(ExprKind::Bool(c.safe_mode()), Ty::Bool, call.span)
         },

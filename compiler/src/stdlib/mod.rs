@@ -170,6 +170,11 @@ pub(crate) fn call_expr(func: &'static str, args: Vec<hir::Expr>, ty: crate::typ
     hir::Expr::new(hir::ExprKind::Call { func, map: None, args }, ty, span)
 }
 
+/// The arity error of a builtin given arguments; `None` when it has none.
+pub(crate) fn arguments_given(c: &mut Checker, call: &Call<'_>) -> Option<hir::Expr> {
+    (!call.args.is_empty()).then(|| c.arity_error(call, "no arguments"))
+}
+
 /// A helper taking no arguments, its result a value (`jiffies`, `numaid`, ...).
 pub(crate) fn helper_result(f: &mut FnLowerer<'_>, helper: u32) -> Value {
     Value::Reg(f.builder().call(helper, &[]))

@@ -79,8 +79,8 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "The name of the current thread's user, looked up when printed (its uid if the user \
               has no name).",
         check: |c, call, _| {
-            if !call.args.is_empty() {
-                return c.arity_error(call, "no arguments");
+            if let Some(error) = super::arguments_given(c, call) {
+                return error;
             }
             Expr::new(ExprKind::Builtin(Builtin::Uid), Ty::Symbol(Symbol::User), call.span)
         },

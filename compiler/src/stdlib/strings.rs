@@ -146,31 +146,36 @@ fn strings(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>, count: usize)
 }
 
 fn check_strncmp(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
-    let [_, _, n] = call.args else { return c.arity_error(call, "two strings and a length") };
-    let crate::syntax::ast::ExprKind::Int(length) = n.kind else {
-        return c.error_expr(
-            Diagnostic::error("E0515", "the length of `strncmp` must be an integer literal").with_primary(n.span, "not a literal"),
-            call.span,
-        );
-    };
-    let inner = Call { name: call.name, args: &call.args[..2], span: call.span };
-    let Some(mut args) = strings(c, &inner, cx, 2) else { return c.error_expr_silent(call.span) };
-    args.push(Expr::new(ExprKind::Int(length), Ty::U64, n.span));
-    call_expr("strncmp", args, Ty::U64, call.span)
+    two_strings_and_a_literal(c, call, cx, "strncmp", ("E0515", "length"), Ty::U64)
 }
 
 fn check_memcmp(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
-    let [_, _, n] = call.args else { return c.arity_error(call, "two strings and a count") };
+    two_strings_and_a_literal(c, call, cx, "memcmp", ("E0467", "count"), Ty::Int(IntTy::I32))
+}
+
+/// `func(s1, s2, n)` with `n` an integer literal (`strncmp`, `memcmp`); `literal` is the code
+/// and the name of `n` for the error when it is not one.
+fn two_strings_and_a_literal(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>, func: &'static str, literal: (&'static str, &str), ty: Ty) -> Expr {
+    let (code, what) = literal;
+    let [_, _, n] = call.args else { return c.arity_error(call, &format!("two strings and a {what}")) };
     let crate::syntax::ast::ExprKind::Int(count) = n.kind else {
         return c.error_expr(
-            Diagnostic::error("E0467", "the count of `memcmp` must be an integer literal").with_primary(n.span, "not a literal"),
+            Diagnostic::error(code, format!("the {what} of `{func}` must be an integer literal")).with_primary(n.span, "not a literal"),
             call.span,
         );
     };
     let inner = Call { name: call.name, args: &call.args[..2], span: call.span };
     let Some(mut args) = strings(c, &inner, cx, 2) else { return c.error_expr_silent(call.span) };
     args.push(Expr::new(ExprKind::Int(count), Ty::U64, n.span));
-    call_expr("memcmp", args, Ty::Int(IntTy::I32), call.span)
+    call_expr(func, args, ty, call.span)
+}
+
+/// Both arguments of a comparison, in memory as they are.
+fn both_in_memory(f: &mut FnLowerer<'_>, args: &[Expr]) -> [Place; 2] {
+    [&args[0], &args[1]].map(|s| {
+        let value = f.value(s);
+        f.in_memory(value, &s.ty, &s.ty)
+    })
 }
 
 /// Word by word; at the first word that differs, its bytes one by one from the lowest address
@@ -178,13 +183,7 @@ fn check_memcmp(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr 
 fn memcmp(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
     let ExprKind::Int(n) = args[2].kind else { unreachable!("the count is a literal") };
     let length = u32::try_from(n).unwrap_or(u32::MAX).min(args[0].ty.size()).min(args[1].ty.size());
-    let places: Vec<_> = args[..2]
-        .iter()
-        .map(|s| {
-            let value = f.value(s);
-            f.in_memory(value, &s.ty, &s.ty)
-        })
-        .collect();
+    let places = both_in_memory(f, args);
     let b = f.builder();
     let out = b.constant(0);
     let (left, right) = (b.constant(0), b.constant(0));

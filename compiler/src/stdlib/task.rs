@@ -66,8 +66,8 @@ pub(super) const ENTRIES: &[Function] = &[
 ];
 
 fn check_usermode(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
-    if !call.args.is_empty() {
-        return c.arity_error(call, "no arguments");
+    if let Some(error) = super::arguments_given(c, call) {
+        return error;
     }
     if !matches!(cx.attach, Attach::Kprobe { .. } | Attach::Profile { .. } | Attach::Interval { .. }) {
         return c.error_expr(
@@ -87,8 +87,8 @@ fn check_usermode(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
 
 /// A builtin that reads `members` of the current task's relatives.
 fn relative(c: &mut Checker, call: &Call<'_>, func: &'static str, members: &[KernelMember], ty: Ty) -> Expr {
-    if !call.args.is_empty() {
-        return c.arity_error(call, "no arguments");
+    if let Some(error) = super::arguments_given(c, call) {
+        return error;
     }
     c.need_members(members, call.span);
     call_expr(func, Vec::new(), ty, call.span)
