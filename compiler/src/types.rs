@@ -45,8 +45,9 @@ pub enum Ty {
     /// A fixed-size, zero-padded string buffer of this many bytes (including room for the NUL).
     Str(u32),
     Tuple(Vec<Ty>),
-    /// Named fields, laid out as a tuple of `fields` in the order the record was first written.
-    Record { names: Vec<String>, fields: Vec<Ty> },
+    /// Named fields, laid out as a tuple in the order the record was first written (boxed: a
+    /// rare type should not make every `Ty` bigger).
+    Record(Box<RecordTy>),
     /// `buf(...)`: up to this many bytes, after a `u32` count of those used.
     Buffer(u32),
     /// A number the probe computes and userspace prints by name (`strerror(n)`, `username`).
@@ -71,7 +72,8 @@ impl Ty {
             Ty::Bool => 1,
             Ty::Str(len) => *len,
             Ty::Buffer(capacity) => BUFFER_HEADER + capacity,
-            Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).size,
+            Ty::Tuple(fields) => tuple_layout(fields).size,
+            Ty::Record(record) => tuple_layout(&record.fields).size,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
             Ty::Void | Ty::Error => 0,
         }
@@ -82,7 +84,8 @@ impl Ty {
             Ty::Int(int) => int.bytes(),
             Ty::Bool | Ty::Str(_) => 1,
             Ty::Buffer(_) => BUFFER_HEADER,
-            Ty::Tuple(fields) | Ty::Record { fields, .. } => tuple_layout(fields).align,
+            Ty::Tuple(fields) => tuple_layout(fields).align,
+            Ty::Record(record) => tuple_layout(&record.fields).align,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
             Ty::Void | Ty::Error => 1,
         }
@@ -98,7 +101,8 @@ impl Ty {
     /// The fields of a tuple or a record, in layout order.
     pub fn fields(&self) -> Option<&[Ty]> {
         match self {
-            Ty::Tuple(fields) | Ty::Record { fields, .. } => Some(fields),
+            Ty::Tuple(fields) => Some(fields),
+            Ty::Record(record) => Some(&record.fields),
             _ => None,
         }
     }
@@ -111,7 +115,8 @@ impl Ty {
     pub fn is_error(&self) -> bool {
         match self {
             Ty::Error => true,
-            Ty::Tuple(fields) | Ty::Record { fields, .. } => fields.iter().any(Ty::is_error),
+            Ty::Tuple(fields) => fields.iter().any(Ty::is_error),
+            Ty::Record(record) => record.fields.iter().any(Ty::is_error),
             _ => false,
         }
     }
@@ -134,9 +139,9 @@ impl fmt::Display for Ty {
                 }
                 f.write_str(")")
             }
-            Ty::Record { names, fields } => {
+            Ty::Record(record) => {
                 f.write_str("record { ")?;
-                for (i, (name, field)) in names.iter().zip(fields).enumerate() {
+                for (i, (name, field)) in record.names.iter().zip(&record.fields).enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
@@ -154,6 +159,19 @@ impl fmt::Display for Ty {
     }
 }
 
+/// The fields of a record: `names[i]` names `fields[i]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordTy {
+    pub names: Vec<String>,
+    pub fields: Vec<Ty>,
+}
+
+impl Ty {
+    pub fn record(names: Vec<String>, fields: Vec<Ty>) -> Ty {
+        Ty::Record(Box::new(RecordTy { names, fields }))
+    }
+}
+
 /// What a `Ty::Symbol` number names, and so how it is printed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Symbol {
@@ -167,7 +185,14 @@ pub enum Symbol {
     User,
     /// Nanoseconds since boot (or by CLOCK_TAI), printed as local wall-clock time by a
     /// `strftime(3)` format with `%f` for microseconds (`strftime`).
-    Time { format: String, tai: bool },
+    Time(Box<TimeFormat>),
+}
+
+/// How a timestamp prints: its clock (TAI, or boot time) and its `strftime(3)` format.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TimeFormat {
+    pub format: String,
+    pub tai: bool,
 }
 
 impl Symbol {
@@ -178,7 +203,7 @@ impl Symbol {
             Symbol::Signal => "signal_name",
             Symbol::Syscall => "syscall_name",
             Symbol::User => "username",
-            Symbol::Time { .. } => "timestamp",
+            Symbol::Time(_) => "timestamp",
         }
     }
 }
@@ -213,6 +238,12 @@ pub fn align_up(value: u32, align: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every checked expression carries a `Ty`: rare types are boxed to keep it small.
+    #[test]
+    fn types_stay_three_words() {
+        assert_eq!(std::mem::size_of::<Ty>(), 24);
+    }
 
     #[test]
     fn tuple_fields_are_naturally_aligned() {

@@ -382,15 +382,16 @@ impl<'l> FnLowerer<'l> {
     /// Stores `value` (of type `from`) into `dst` laid out as type `to` (same kind, maybe wider).
     fn store_value(&mut self, dst: Place, to: &Ty, value: Value, from: &Ty) {
         match (to, value) {
-            (Ty::Tuple(to_fields) | Ty::Record { fields: to_fields, .. }, Value::Mem(src)) => {
+            (Ty::Tuple(_) | Ty::Record(_), Value::Mem(src)) => {
+                let Some(to_fields) = to.fields() else { return };
                 let Some(from_fields) = from.fields() else { return };
                 let to_layout = crate::types::tuple_layout(to_fields);
                 let from_layout = crate::types::tuple_layout(from_fields);
                 for (i, t) in to_fields.iter().enumerate() {
                     // A record's fields are matched by name: their order may differ.
                     let j = match (to, from) {
-                        (Ty::Record { names: to_names, .. }, Ty::Record { names, .. }) => {
-                            names.iter().position(|n| *n == to_names[i]).unwrap_or(i)
+                        (Ty::Record(to_record), Ty::Record(from_record)) => {
+                            from_record.names.iter().position(|n| *n == to_record.names[i]).unwrap_or(i)
                         }
                         _ => i,
                     };

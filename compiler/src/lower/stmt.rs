@@ -22,7 +22,7 @@ impl FnLowerer<'_> {
         match &stmt.kind {
             StmtKind::Expr(e) => {
                 self.expr(e);
-                if matches!(e.kind, ExprKind::Action(Action::Exit(_))) {
+                if matches!(&e.kind, ExprKind::Action(action) if matches!(**action, Action::Exit(_))) {
                     return false;
                 }
             }

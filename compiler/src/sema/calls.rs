@@ -117,7 +117,7 @@ impl Checker {
             }
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         }
-        Expr::new(ExprKind::Action(Action::Printf { format: pieces, args: values, stream }), Ty::Void, span)
+        Expr::new(ExprKind::Action(Box::new(Action::Printf { format: pieces, args: values, stream })), Ty::Void, span)
     }
 
     /// An argument copied into a ring buffer record: stored in its storage form.
@@ -137,7 +137,7 @@ impl Checker {
                 let top = rest.first().map_or(Some(0), const_u64);
                 let div = rest.get(1).map_or(Some(0), const_u64);
                 match (top, div) {
-                    (Some(top), Some(div)) => Expr::new(ExprKind::Action(Action::PrintMap { map: idx, top, div }), Ty::Void, span),
+                    (Some(top), Some(div)) => Expr::new(ExprKind::Action(Box::new(Action::PrintMap { map: idx, top, div })), Ty::Void, span),
                     _ => self.error_expr(
                         Diagnostic::error("E0505", "`print`'s `top` and `div` must be integer literals")
                             .with_primary(rest[0].span.to(rest[rest.len() - 1].span), "not a literal"),
@@ -150,7 +150,7 @@ impl Checker {
                 if e.ty.is_error() {
                     return e;
                 }
-                Expr::new(ExprKind::Action(Action::PrintValue(Box::new(e))), Ty::Void, span)
+                Expr::new(ExprKind::Action(Box::new(Action::PrintValue(Box::new(e)))), Ty::Void, span)
             }
             _ => self.error_expr(arity(name, "one value, or a map with optional top and div", args.len(), span), span),
         }
@@ -173,7 +173,7 @@ impl Checker {
             }
             _ => return self.error_expr(arity(name, "at most one exit code", args.len(), span), span),
         };
-        Expr::new(ExprKind::Action(Action::Exit(code)), Ty::Void, span)
+        Expr::new(ExprKind::Action(Box::new(Action::Exit(code))), Ty::Void, span)
     }
 
     pub(crate) fn map_action(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
@@ -181,7 +181,7 @@ impl Checker {
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         };
         let action = if name.name == "clear" { Action::Clear(idx) } else { Action::Zero(idx) };
-        Expr::new(ExprKind::Action(action), Ty::Void, span)
+        Expr::new(ExprKind::Action(Box::new(action)), Ty::Void, span)
     }
 
     /// The single `@map` argument of `clear`/`zero`.

@@ -320,8 +320,9 @@ impl Checker {
             if e.ty.is_error() {
                 return e;
             }
-            if let Ty::Record { names, fields } = &e.ty {
-                return self.record_field(e.clone(), names, fields, field, span);
+            if let Ty::Record(record) = &e.ty {
+                let record = record.clone();
+                return self.record_field(e, &record.names, &record.fields, field, span);
             }
             return self.error_expr(
                 Diagnostic::error("E0410", format!("`{}` has no fields", e.ty))
@@ -352,7 +353,7 @@ impl Checker {
             return self.error_expr(diag, span);
         };
         match field_type(tp_field, cx.user_pointers, self.config.max_strlen) {
-            Some(ty) => Expr::new(ExprKind::TracepointField(tp_field.clone()), ty, span),
+            Some(ty) => Expr::new(ExprKind::TracepointField(Box::new(tp_field.clone())), ty, span),
             None => self.error_expr(
                 Diagnostic::error("E0412", format!("field `{}` has type `{}`, which ferrotrace cannot read yet", tp_field.name, tp_field.c_type))
                     .with_primary(field.span, "unsupported field type"),
@@ -375,7 +376,7 @@ impl Checker {
             names.push(name.name.clone());
         }
         let items: Vec<Expr> = fields.iter().map(|(_, value)| self.tuple_item(value, cx)).collect();
-        let ty = Ty::Record { names, fields: items.iter().map(|i| storage(&i.ty)).collect() };
+        let ty = Ty::record(names, items.iter().map(|i| storage(&i.ty)).collect());
         Expr::new(ExprKind::Tuple(items), ty, span)
     }
 

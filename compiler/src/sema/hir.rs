@@ -182,7 +182,8 @@ pub enum ExprKind {
     /// per-CPU values combined, as printing the map would.
     AggregateRead { map: MapIdx, key: Option<Box<Expr>> },
     /// `args.field` of a tracepoint record.
-    TracepointField(TracepointField),
+    /// Boxed: a field description is big next to the other kinds.
+    TracepointField(Box<TracepointField>),
     /// `arg0`..`arg5` or `retval` of a kprobe: a 64-bit register read from its `pt_regs`.
     Register(Register),
     /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.
@@ -210,7 +211,8 @@ pub enum ExprKind {
     /// `$x++`, `--@m[k]`, ...: `target` is a `Local` or `MapRead`.
     IncDec { target: Box<Expr>, increment: bool, prefix: bool },
     /// An action sent to userspace through the ring buffer.
-    Action(Action),
+    /// Boxed: the biggest kind, and rare next to operators and reads.
+    Action(Box<Action>),
     /// `delete(@m, key)`: true if the key existed.
     Delete { map: MapIdx, key: Option<Box<Expr>> },
     /// `{ statements; value }`: the statements run, then the value (none: `Ty::Void`).
@@ -276,7 +278,7 @@ impl Expr {
                 stmts.iter().for_each(|s| s.walk_exprs(&mut *f));
                 value.iter().for_each(|v| v.walk(&mut *f));
             }
-            ExprKind::Action(action) => match action {
+            ExprKind::Action(action) => match &**action {
                 Action::Printf { args, .. } => args.iter().for_each(each),
                 Action::PrintValue(e) => each(e),
                 Action::Exit(code) => code.iter().for_each(|c| each(c)),

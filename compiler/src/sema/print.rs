@@ -139,7 +139,7 @@ fn expr(e: &Expr) -> String {
             let op = if *increment { "++" } else { "--" };
             if *prefix { format!("{op}{}", expr(target)) } else { format!("{}{op}", expr(target)) }
         }
-        ExprKind::Action(action) => match action {
+        ExprKind::Action(action) => match &**action {
             Action::Printf { args, .. } => format!("printf({})", list(args)),
             Action::PrintValue(v) => format!("print({})", expr(v)),
             Action::PrintMap { map, top, div } => format!("print(map#{}, {top}, {div})", map.0),

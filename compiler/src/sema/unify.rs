@@ -10,7 +10,7 @@ pub fn storage(ty: &Ty) -> Ty {
     match ty {
         Ty::Int(int) => Ty::Int(IntTy { bits: 64, signed: int.signed }),
         Ty::Tuple(fields) => Ty::Tuple(fields.iter().map(storage).collect()),
-        Ty::Record { names, fields } => Ty::Record { names: names.clone(), fields: fields.iter().map(storage).collect() },
+        Ty::Record(record) => Ty::record(record.names.clone(), record.fields.iter().map(storage).collect()),
         other => other.clone(),
     }
 }
@@ -24,7 +24,8 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
         (Ty::Tuple(xs), Ty::Tuple(ys)) if xs.len() == ys.len() => {
             xs.iter().zip(ys).map(|(x, y)| unify(x, y)).collect::<Option<Vec<_>>>().map(Ty::Tuple)
         }
-        (Ty::Record { names: xn, fields: xs }, Ty::Record { names: yn, fields: ys }) if xn.len() == yn.len() => {
+        (Ty::Record(x), Ty::Record(y)) if x.names.len() == y.names.len() => {
+            let (xn, xs, yn, ys) = (&x.names, &x.fields, &y.names, &y.fields);
             // Records join by name, in `a`'s field order.
             let fields = xn
                 .iter()
@@ -34,7 +35,7 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
                     unify(x, &ys[at])
                 })
                 .collect::<Option<Vec<_>>>()?;
-            Some(Ty::Record { names: xn.clone(), fields })
+            Some(Ty::record(xn.clone(), fields))
         }
         (Ty::Ptr { user: x }, Ty::Ptr { user: y }) => Some(Ty::Ptr { user: *x || *y }),
         (x, y) if x == y => Some(x.clone()),
@@ -87,7 +88,7 @@ mod tests {
 
     #[test]
     fn records_join_by_name_in_the_first_order() {
-        let record = |names: &[&str], fields: Vec<Ty>| Ty::Record { names: names.iter().map(|n| n.to_string()).collect(), fields };
+        let record = |names: &[&str], fields: Vec<Ty>| Ty::record(names.iter().map(|n| n.to_string()).collect(), fields);
         let ab = record(&["a", "b"], vec![Ty::Int(IntTy::U8), Ty::Str(2)]);
         let ba = record(&["b", "a"], vec![Ty::Str(8), Ty::U64]);
         assert_eq!(unify(&ab, &ba), Some(record(&["a", "b"], vec![Ty::U64, Ty::Str(8)])));

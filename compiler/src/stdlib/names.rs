@@ -8,7 +8,7 @@ use crate::lower::{FnLowerer, Value};
 use crate::sema::hir::{Builtin, Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
 use crate::syntax::ast;
-use crate::types::{Symbol, Ty};
+use crate::types::{Symbol, TimeFormat, Ty};
 
 pub(super) const ENTRIES: &[Function] = &[
     Function {
@@ -153,5 +153,5 @@ fn check_strftime(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
         Some(ExprKind::Int(super::builtins::CLOCK_TAI | super::builtins::CLOCK_SW_TAI)) => true,
         _ => false,
     };
-    call_expr("strftime", vec![timestamp], Ty::Symbol(Symbol::Time { format, tai }), call.span)
+    call_expr("strftime", vec![timestamp], Ty::Symbol(Symbol::Time(Box::new(TimeFormat { format, tai }))), call.span)
 }

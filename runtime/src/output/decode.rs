@@ -37,10 +37,10 @@ fn decode_at(
         Ty::Bool => Ok(Value::Bool(field[0] != 0)),
         Ty::Str(_) => Ok(decode_str(field)),
         Ty::Tuple(fields) => Ok(Value::Tuple(decode_fields(fields, field, probe_names)?)),
-        Ty::Record { names, fields } => {
-            let values = decode_fields(fields, field, probe_names)?;
+        Ty::Record(record) => {
+            let values = decode_fields(&record.fields, field, probe_names)?;
             Ok(Value::Record(
-                names.iter().map(|name| name.clone().into()).zip(values).collect(),
+                record.names.iter().map(|name| name.clone().into()).zip(values).collect(),
             ))
         }
         Ty::Probe => {

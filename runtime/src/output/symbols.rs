@@ -19,7 +19,7 @@ pub fn render(symbol: &Symbol, raw: u64) -> Vec<u8> {
         Symbol::Signal => names::signal_description(int).into_bytes(),
         Symbol::Syscall => names::syscall_name(Arch::X86_64, int).as_bytes().to_vec(),
         Symbol::User => user_name(raw as u32).into_bytes(),
-        Symbol::Time { format, tai } => clock::timestamp(format, raw, *tai),
+        Symbol::Time(time) => clock::timestamp(&time.format, raw, time.tai),
     }
 }
 
