@@ -330,10 +330,8 @@ fn type_error(spec: &FormatSpec, ty: &Ty) -> Option<ArgError> {
 /// The type with an article, for messages: `a string[16]`, `an int64`.
 fn describe(ty: &Ty) -> String {
     match ty {
-        Ty::Int(int) if !int.signed => format!("a {ty}"),
-        Ty::Int(_) => format!("an {ty}"),
         Ty::Tuple(_) => format!("a tuple {ty}"),
-        _ => format!("a {ty}"),
+        _ => format!("{} {ty}", ty.article()),
     }
 }
 

@@ -98,6 +98,14 @@ impl Ty {
         }
     }
 
+    /// "a" or "an", as the type's name is said: "an `int8`", "a `uint8`".
+    pub fn article(&self) -> &'static str {
+        match self.to_string().chars().next() {
+            Some('a' | 'e' | 'i' | 'o') => "an",
+            _ => "a",
+        }
+    }
+
     /// The fields of a tuple or a record, in layout order.
     pub fn fields(&self) -> Option<&[Ty]> {
         match self {

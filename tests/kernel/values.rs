@@ -83,3 +83,21 @@ fn casts_to_bool_test_for_zero() {
     let program = r#"begin { $a = (bool)5; $b = (bool)0; print(($a, $b, (bool)true)); if ((bool)pid) { printf("pid\n"); } @m[(bool)2] = 1; exit(); }"#;
     run_program(program).assert_exact(0, "(true, false, true)\npid\n\n\n@m[true]: 1\n", ATTACHED_1);
 }
+
+/// bpftrace 0.26's integers: literals are signed, a difference is signed, and signed division
+/// and remainder follow C (built from unsigned instructions, so they run before Linux 6.6).
+#[test]
+fn differences_are_signed_and_division_follows_c() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $b = 5; $c = 7;
+        print(1 - 2); print($b - $c); print((uint64)1 - (uint64)2);
+        $a = -7; $two = 2; $minus_two = -2;
+        printf("%d %d %d %d %d %d\n", $a / $two, $a % $two, 7 / $minus_two, 7 % $minus_two, $a / $minus_two, $a % $minus_two);
+        @d = 3 - 4;
+        exit();
+    }"#;
+    run_program(program).assert_exact(0, "-1\n-2\n-1\n-3 -1 -3 1 3 -1\n\n\n@d: -1\n", ATTACHED_1);
+}

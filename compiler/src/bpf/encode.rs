@@ -142,13 +142,13 @@ impl Encoder<'_> {
         src: Operand,
     ) -> Result<(), EncodeError> {
         let dst = phys(index, dst)?;
-        let (operation, off) = alu_bits(alu);
+        let operation = alu_bits(alu);
         let insn = match (alu, src) {
             // `neg` takes no operand; the verifier rejects anything in the source fields.
-            (AluOp::Neg, _) => RawInsn::new(class | operation | op::K, dst, 0, off, 0),
-            (_, Operand::Imm(imm)) => RawInsn::new(class | operation | op::K, dst, 0, off, imm),
+            (AluOp::Neg, _) => RawInsn::new(class | operation | op::K, dst, 0, 0, 0),
+            (_, Operand::Imm(imm)) => RawInsn::new(class | operation | op::K, dst, 0, 0, imm),
             (_, Operand::Reg(src)) => {
-                RawInsn::new(class | operation | op::X, dst, phys(index, src)?, off, 0)
+                RawInsn::new(class | operation | op::X, dst, phys(index, src)?, 0, 0)
             }
         };
         self.emit(span, insn);
@@ -279,24 +279,23 @@ fn size_bits(size: Size) -> u8 {
     }
 }
 
-/// The operation bits of an ALU op, and the `off` that selects its signed form.
-fn alu_bits(alu: AluOp) -> (u8, i16) {
+/// The operation bits of an ALU op. Signed division is built from unsigned instructions
+/// (`Builder::signed_div_mod`): BPF's own (cpu v4) needs Linux 6.6.
+fn alu_bits(alu: AluOp) -> u8 {
     match alu {
-        AluOp::Add => (op::ADD, 0),
-        AluOp::Sub => (op::SUB, 0),
-        AluOp::Mul => (op::MUL, 0),
-        AluOp::Div => (op::DIV, 0),
-        AluOp::SDiv => (op::DIV, op::OFF_SIGNED),
-        AluOp::Or => (op::OR, 0),
-        AluOp::And => (op::AND, 0),
-        AluOp::Lsh => (op::LSH, 0),
-        AluOp::Rsh => (op::RSH, 0),
-        AluOp::Arsh => (op::ARSH, 0),
-        AluOp::Mod => (op::MOD, 0),
-        AluOp::SMod => (op::MOD, op::OFF_SIGNED),
-        AluOp::Xor => (op::XOR, 0),
-        AluOp::Mov => (op::MOV, 0),
-        AluOp::Neg => (op::NEG, 0),
+        AluOp::Add => op::ADD,
+        AluOp::Sub => op::SUB,
+        AluOp::Mul => op::MUL,
+        AluOp::Div => op::DIV,
+        AluOp::Or => op::OR,
+        AluOp::And => op::AND,
+        AluOp::Lsh => op::LSH,
+        AluOp::Rsh => op::RSH,
+        AluOp::Arsh => op::ARSH,
+        AluOp::Mod => op::MOD,
+        AluOp::Xor => op::XOR,
+        AluOp::Mov => op::MOV,
+        AluOp::Neg => op::NEG,
     }
 }
 

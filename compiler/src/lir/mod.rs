@@ -110,8 +110,6 @@ pub enum AluOp {
     Mul,
     /// Unsigned division.
     Div,
-    /// Signed division (`sdiv`, cpu v4).
-    SDiv,
     Or,
     And,
     Lsh,
@@ -121,8 +119,6 @@ pub enum AluOp {
     Arsh,
     /// Unsigned remainder.
     Mod,
-    /// Signed remainder (`smod`, cpu v4).
-    SMod,
     Xor,
     Mov,
     /// Negation: `src` is ignored (`Imm(0)` by convention).

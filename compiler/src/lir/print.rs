@@ -144,14 +144,12 @@ fn write_alu(
         AluOp::Sub => "-=",
         AluOp::Mul => "*=",
         AluOp::Div => "/=",
-        AluOp::SDiv => "s/=",
         AluOp::Or => "|=",
         AluOp::And => "&=",
         AluOp::Lsh => "<<=",
         AluOp::Rsh => ">>=",
         AluOp::Arsh => "s>>=",
         AluOp::Mod => "%=",
-        AluOp::SMod => "s%=",
         AluOp::Xor => "^=",
     };
     write!(f, "{dst} {symbol} {src}")

@@ -215,7 +215,7 @@ impl Verifier<'_> {
     fn check_immediate(&mut self, at: Location, op: AluOp, src: Operand, bits: i32) {
         let Operand::Imm(imm) = src else { return };
         match op {
-            AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod if imm == 0 => {
+            AluOp::Div | AluOp::Mod if imm == 0 => {
                 self.report(at, Problem::DivByZero)
             }
             AluOp::Lsh | AluOp::Rsh | AluOp::Arsh if !(0..bits).contains(&imm) => {

@@ -157,6 +157,44 @@ impl Builder {
         self.emit(Insn::Alu64 { op, dst, src });
     }
 
+    /// `dst /= divisor` (or `%=` when `remainder`) on signed values, with unsigned instructions
+    /// on the magnitudes and the sign put back: BPF's own signed division (cpu v4) needs Linux
+    /// 6.6. A quotient is negative when the signs differ, a remainder takes the dividend's sign,
+    /// as in C.
+    pub fn signed_div_mod(&mut self, dst: Reg, divisor: Operand, remainder: bool) {
+        let negate = self.constant(0);
+        let dividend_positive = self.label();
+        self.branch(Cond::SGe, dst, Operand::Imm(0), dividend_positive);
+        self.alu(AluOp::Neg, dst, Operand::Imm(0));
+        self.set_constant(negate, 1);
+        self.place_label(dividend_positive);
+        let divisor = match divisor {
+            Operand::Imm(imm) if imm < 0 => {
+                if !remainder {
+                    self.alu(AluOp::Xor, negate, Operand::Imm(1));
+                }
+                Operand::Imm(imm.unsigned_abs() as i32)
+            }
+            Operand::Imm(imm) => Operand::Imm(imm),
+            Operand::Reg(reg) => {
+                let magnitude = self.copy_reg(reg);
+                let divisor_positive = self.label();
+                self.branch(Cond::SGe, magnitude, Operand::Imm(0), divisor_positive);
+                self.alu(AluOp::Neg, magnitude, Operand::Imm(0));
+                if !remainder {
+                    self.alu(AluOp::Xor, negate, Operand::Imm(1));
+                }
+                self.place_label(divisor_positive);
+                Operand::Reg(magnitude)
+            }
+        };
+        self.alu(if remainder { AluOp::Mod } else { AluOp::Div }, dst, divisor);
+        let done = self.label();
+        self.branch(Cond::Eq, negate, Operand::Imm(0), done);
+        self.alu(AluOp::Neg, dst, Operand::Imm(0));
+        self.place_label(done);
+    }
+
     pub fn branch(&mut self, cond: Cond, lhs: Reg, rhs: Operand, target: Label) {
         self.emit(Insn::Branch { cond, lhs, rhs, target });
     }

@@ -247,13 +247,15 @@ impl FnLowerer<'_> {
         let l = self.scalar(l);
         let r = self.operand(rhs);
         let out = self.b.copy_reg(l);
+        if signed && matches!(op, BinOp::Div | BinOp::Mod) {
+            self.b.signed_div_mod(out, r, op == BinOp::Mod);
+            return Value::Reg(out);
+        }
         let alu = match op {
             BinOp::Add => AluOp::Add,
             BinOp::Sub => AluOp::Sub,
             BinOp::Mul => AluOp::Mul,
-            BinOp::Div if signed => AluOp::SDiv,
             BinOp::Div => AluOp::Div,
-            BinOp::Mod if signed => AluOp::SMod,
             BinOp::Mod => AluOp::Mod,
             BinOp::BitAnd => AluOp::And,
             BinOp::BitOr => AluOp::Or,

@@ -71,7 +71,11 @@ impl FnLowerer<'_> {
             let out = self.b.constant(0);
             self.b.branch(Cond::Eq, result, Operand::Imm(0), done);
             self.b.mov(out, total);
-            self.b.alu(if int.signed { AluOp::SDiv } else { AluOp::Div }, out, Operand::Reg(result));
+            if int.signed {
+                self.b.signed_div_mod(out, Operand::Reg(result), false);
+            } else {
+                self.b.alu(AluOp::Div, out, Operand::Reg(result));
+            }
             self.b.place_label(done);
             return Value::Reg(out);
         }

@@ -250,7 +250,8 @@ impl Checker {
         } else if matches!(lhs.ty, Ty::Ptr { .. }) {
             lhs.ty.clone()
         } else {
-            Ty::Int(IntTy { bits: 64, signed })
+            // bpftrace 0.26: a difference is signed, whatever its operands (`(uint64)1 - 2` is -1).
+            Ty::Int(IntTy { bits: 64, signed: signed || op == BinOp::Sub })
         };
         Expr::new(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), signed }, ty, span)
     }
@@ -259,7 +260,8 @@ impl Checker {
     fn arith_signedness(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> Option<bool> {
         let pointer_ok = matches!(op, BinOp::Add | BinOp::Sub) || op.is_comparison();
         let numeric = |e: &Expr| match &e.ty {
-            Ty::Int(int) => Some((int.signed, matches!(e.kind, ExprKind::Int(_)) && !int.signed)),
+            // A literal that is not negative is flexible: it takes the other side's sign.
+            Ty::Int(int) => Some((int.signed, matches!(e.kind, ExprKind::Int(v) if !int.signed || v as i64 >= 0))),
             Ty::Bool if op.is_comparison() => Some((false, false)),
             Ty::Ptr { .. } if pointer_ok => Some((false, false)),
             _ => None,
@@ -440,7 +442,7 @@ impl Checker {
                 ),
             },
             _ => {
-                let diag = Diagnostic::error("E0404", format!("a `{}` cannot be indexed with `[]`", e.ty))
+                let diag = Diagnostic::error("E0404", format!("{} `{}` cannot be indexed with `[]`", e.ty.article(), e.ty))
                     .with_primary(e.span, "cannot index this")
                     .with_note("`[]` indexes strings, tuples and maps");
                 let diag = match e.ty {
@@ -550,7 +552,7 @@ impl Checker {
     pub(crate) fn expect_condition(&mut self, e: &Expr) {
         if !matches!(e.ty, Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } | Ty::Error) {
             self.report(
-                Diagnostic::error("E0417", format!("a `{}` cannot be used as a condition", e.ty))
+                Diagnostic::error("E0417", format!("{} `{}` cannot be used as a condition", e.ty.article(), e.ty))
                     .with_primary(e.span, "not true or false")
                     .with_help(if matches!(e.ty, Ty::Str(_)) { "compare it: `x == \"text\"`" } else { "compare it with a value" }),
             );
@@ -563,15 +565,16 @@ fn aggregate_read(map: hir::MapIdx, key: Option<Expr>, ty: Ty, span: Span) -> Ex
     Expr::new(ExprKind::AggregateRead { map, key: key.map(Box::new) }, ty, span)
 }
 
-/// The smallest unsigned type that holds a literal (bpftrace types `1` as `uint8`).
+/// The type of an integer literal.
 pub(crate) fn literal_type(v: u64) -> IntTy {
-    let bits = match v {
-        0..=0xff => 8,
-        0x100..=0xffff => 16,
-        0x1_0000..=0xffff_ffff => 32,
-        _ => 64,
-    };
-    IntTy { bits, signed: false }
+    // bpftrace 0.26: the smallest signed type that holds it, `uint64` past the largest int64.
+    match v {
+        0..=0x7f => IntTy::I8,
+        0x80..=0x7fff => IntTy::I16,
+        0x8000..=0x7fff_ffff => IntTy::I32,
+        0x8000_0000..=0x7fff_ffff_ffff_ffff => IntTy::I64,
+        _ => IntTy::U64,
+    }
 }
 
 /// `-v` folded into a signed literal of the smallest type, if it fits in an int64.

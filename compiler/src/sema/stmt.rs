@@ -128,7 +128,7 @@ impl Checker {
             (Ty::Str(_), Ty::Str(_)) | (Ty::Bool, Ty::Bool) => Some(value),
             (from, to) if super::unify::unify(from, to).as_ref() == Some(to) => Some(value),
             _ => {
-                self.report(super::expr::operand_error(&format!("a `{to}` variable"), &value, &format!("a `{to}`")));
+                self.report(super::expr::operand_error(&format!("{} `{to}` variable", to.article()), &value, &format!("{} `{to}`", to.article())));
                 None
             }
         }
@@ -159,7 +159,7 @@ impl Checker {
                 let e = self.expr(e, cx);
                 if !matches!(e.ty, Ty::Void | Ty::Error) && has_no_effect(&e) {
                     self.report(Diagnostic::warning("W0405", "this value is computed and dropped")
-                        .with_primary(e.span, format!("a `{}` nothing uses", e.ty))
+                        .with_primary(e.span, format!("{} `{}` nothing uses", e.ty.article(), e.ty))
                         .with_help("assign it, or write `_ = ...` to drop it on purpose"));
                 }
                 StmtKind::Expr(e)

@@ -55,7 +55,7 @@ fn check_signal(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr 
             match value.ty {
                 Ty::Int(int) if !int.signed => value,
                 Ty::Error => return value,
-                _ => return bad_signal(c, arg.span, call.span, &format!("a `{}` is not a signal", value.ty)),
+                _ => return bad_signal(c, arg.span, call.span, &format!("{} `{}` is not a signal", value.ty.article(), value.ty)),
             }
         }
     };

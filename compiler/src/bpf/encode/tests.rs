@@ -70,20 +70,18 @@ fn alu_forms() {
         (alu64(AluOp::Sub, Operand::Reg(R2)), "1f 21 00 00 00 00 00 00"),
         (alu64(AluOp::Mul, Operand::Imm(3)), "27 01 00 00 03 00 00 00"),
         (alu64(AluOp::Div, Operand::Reg(R2)), "3f 21 00 00 00 00 00 00"),
-        (alu64(AluOp::SDiv, Operand::Reg(R2)), "3f 21 01 00 00 00 00 00"),
         (alu64(AluOp::Or, Operand::Imm(1)), "47 01 00 00 01 00 00 00"),
         (alu64(AluOp::And, Operand::Imm(255)), "57 01 00 00 ff 00 00 00"),
         (alu64(AluOp::Lsh, Operand::Imm(32)), "67 01 00 00 20 00 00 00"),
         (alu64(AluOp::Rsh, Operand::Imm(32)), "77 01 00 00 20 00 00 00"),
         (alu64(AluOp::Arsh, Operand::Imm(32)), "c7 01 00 00 20 00 00 00"),
         (alu64(AluOp::Mod, Operand::Reg(R2)), "9f 21 00 00 00 00 00 00"),
-        (alu64(AluOp::SMod, Operand::Imm(7)), "97 01 01 00 07 00 00 00"),
         (alu64(AluOp::Xor, Operand::Reg(R2)), "af 21 00 00 00 00 00 00"),
         (alu64(AluOp::Mov, Operand::Reg(R2)), "bf 21 00 00 00 00 00 00"),
         (alu64(AluOp::Neg, Operand::Imm(0)), "87 01 00 00 00 00 00 00"),
         (alu32(AluOp::Mov, Operand::Imm(1)), "b4 01 00 00 01 00 00 00"),
         (alu32(AluOp::Add, Operand::Reg(R2)), "0c 21 00 00 00 00 00 00"),
-        (alu32(AluOp::SDiv, Operand::Reg(R2)), "3c 21 01 00 00 00 00 00"),
+        (alu32(AluOp::Div, Operand::Reg(R2)), "3c 21 00 00 00 00 00 00"),
     ];
     for (insn, bytes) in cases {
         assert_eq!(hex(vec![insn.clone()]), bytes, "{insn:?}");

@@ -11,7 +11,7 @@ fn every_instruction_kind() {
     let slot = b.slot(16, 8);
     let (v0, v1, v2) = (b.vreg(), b.vreg(), b.vreg());
     let (skip, end) = (b.label(), b.label());
-    b.mov(v0, Reg::R1).alu(AluOp::Add, v0, Operand::Imm(4)).alu(AluOp::SDiv, v0, Operand::Reg(v1));
+    b.mov(v0, Reg::R1).alu(AluOp::Add, v0, Operand::Imm(4)).alu(AluOp::Div, v0, Operand::Reg(v1));
     b.alu(AluOp::Arsh, v0, Operand::Imm(3)).alu(AluOp::Neg, v0, Operand::Imm(0));
     b.push(Insn::Alu32 { op: AluOp::Xor, dst: v1, src: Operand::Reg(v2) });
     b.push(Insn::Alu32 { op: AluOp::Mov, dst: Reg::R2, src: Operand::Imm(-1) });

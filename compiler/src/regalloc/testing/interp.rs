@@ -212,14 +212,12 @@ fn alu(op: AluOp, a: u64, b: u64) -> u64 {
         AluOp::Sub => a.wrapping_sub(b),
         AluOp::Mul => a.wrapping_mul(b),
         AluOp::Div => a.checked_div(b).unwrap_or(0),
-        AluOp::SDiv => (a as i64).checked_div(b as i64).unwrap_or(0) as u64,
         AluOp::Or => a | b,
         AluOp::And => a & b,
         AluOp::Lsh => a.wrapping_shl(b as u32),
         AluOp::Rsh => a.wrapping_shr(b as u32),
         AluOp::Arsh => (a as i64).wrapping_shr(b as u32) as u64,
         AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-        AluOp::SMod => (a as i64).checked_rem(b as i64).unwrap_or(a as i64) as u64,
         AluOp::Xor => a ^ b,
         AluOp::Mov => b,
         AluOp::Neg => a.wrapping_neg(),
@@ -229,8 +227,6 @@ fn alu(op: AluOp, a: u64, b: u64) -> u64 {
 fn alu32(op: AluOp, a: u64, b: u64) -> u64 {
     let (a, b) = (a as u32, b as u32);
     let result = match op {
-        AluOp::SDiv => (a as i32).checked_div(b as i32).unwrap_or(0) as u32,
-        AluOp::SMod => (a as i32).checked_rem(b as i32).unwrap_or(a as i32) as u32,
         AluOp::Arsh => (a as i32).wrapping_shr(b) as u32,
         _ => alu(op, u64::from(a), u64::from(b)) as u32,
     };
