@@ -157,6 +157,8 @@ pub enum MapRole {
     Lost,
     /// A dispatched program's syscall table (`SyscallDispatch`), filled in before attaching.
     SyscallDispatch,
+    /// A one-entry `Array` never written: the zeros a new `tseries` key starts from.
+    Zeros,
 }
 
 /// The layout of the config map's single value. Offsets are fixed: programs read them.
@@ -215,7 +217,45 @@ pub enum MapValue {
     Hist { k: u8 },
     /// `lhist(n, min, max, step)`: each entry is one bucket's `u64` count (see `buckets`).
     Lhist { min: i64, max: i64, step: i64 },
+    /// `tseries(n, interval, intervals[, agg])`: `intervals` slots of `TseriesSlot`, slot
+    /// `epoch % intervals` holding the interval `epoch` (TAI nanoseconds / `interval_ns`).
+    Tseries { interval_ns: u64, intervals: u32, agg: TseriesAgg },
 }
+
+/// How a `tseries` combines the values written in one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TseriesAgg {
+    /// The last value written (bpftrace's default).
+    Last,
+    Sum,
+    Min,
+    Max,
+    Avg,
+}
+
+impl TseriesAgg {
+    pub fn name(self) -> &'static str {
+        match self {
+            TseriesAgg::Last => "last",
+            TseriesAgg::Sum => "sum",
+            TseriesAgg::Min => "min",
+            TseriesAgg::Max => "max",
+            TseriesAgg::Avg => "avg",
+        }
+    }
+}
+
+/// One interval of a `tseries` value: `u64` epoch (0: never written), `i64` value, and `u64`
+/// extra: the count of values for `avg`, the TAI time of the last write for `last`.
+pub mod tseries_slot {
+    pub const EPOCH: u32 = 0;
+    pub const VALUE: u32 = 8;
+    pub const EXTRA: u32 = 16;
+    pub const SIZE: u32 = 24;
+}
+
+/// The most intervals a `tseries` keeps: one CPU's value of a per-CPU map is at most 32 KiB.
+pub const TSERIES_MAX_INTERVALS: u32 = 32 * 1024 / tseries_slot::SIZE - 1;
 
 impl MapValue {
     /// Bytes of one CPU's value in the kernel map.
@@ -224,6 +264,7 @@ impl MapValue {
             MapValue::Plain(ty) => ty.size(),
             MapValue::Count | MapValue::Sum(_) | MapValue::Hist { .. } | MapValue::Lhist { .. } => 8,
             MapValue::Min(_) | MapValue::Max(_) | MapValue::Avg(_) | MapValue::Stats(_) => 16,
+            MapValue::Tseries { intervals, .. } => intervals * tseries_slot::SIZE,
         }
     }
 
@@ -239,6 +280,7 @@ impl MapValue {
             MapValue::Stats(_) => "stats",
             MapValue::Hist { .. } => "hist",
             MapValue::Lhist { .. } => "lhist",
+            MapValue::Tseries { .. } => "tseries",
         }
     }
 

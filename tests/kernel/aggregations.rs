@@ -132,3 +132,33 @@ fn a_count_read_in_its_own_probe_sees_the_events_of_every_cpu() {
     let outcome = tracer.finish();
     assert_eq!(outcome.stdout.lines().next(), Some("3"), "{}", outcome.transcript());
 }
+
+/// `tseries` keeps a value per interval and prints a chart of them: here one hour-long
+/// interval, the last value written to `@last` and the smallest to `@low`.
+#[test]
+fn tseries_charts_the_values_of_each_interval() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { @last = tseries(3, 1h, 4); @last = tseries(5, 1h, 4); @low = tseries(-5, 1h, 4, "min"); @low = tseries(7, 1h, 4, "min"); exit(); }"#;
+    let outcome = run_program(program);
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    let margin = " ".repeat(13);
+    let centre = format!("|{}*{}|", " ".repeat(25), " ".repeat(25));
+    let chart = |name: &str, value: i64| {
+        let range = format!("{margin}{:<21}{:>32}", value - 1, value + 1);
+        let ruler = "_".repeat(51);
+        format!("{name}:\n{range}\nhh:mm:ss.ms  |{ruler}|\nHH:MM:SS.000 {centre} {value}\n{margin}v{ruler}v\n{range}\n\n")
+    };
+    // The interval starts on the hour, in the local time zone: its clock is the part that varies.
+    let is_clock = |text: &str| text.len() == 8 && text.bytes().enumerate().all(|(i, b)| if i % 3 == 2 { b == b':' } else { b.is_ascii_digit() });
+    let stdout: String = outcome
+        .stdout
+        .lines()
+        .map(|line| match (line.get(..8), line.get(8..)) {
+            (Some(clock), Some(rest)) if is_clock(clock) && rest.starts_with(".000 ") => format!("HH:MM:SS{rest}\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    assert_eq!(stdout, format!("\n\n{}{}", chart("@last", 5), chart("@low", -5)), "{}", outcome.transcript());
+}

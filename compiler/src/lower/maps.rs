@@ -4,13 +4,15 @@
 use super::builder::{Arg, Place};
 use super::{FnLowerer, Value};
 use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
-use crate::manifest::{KeyStorage, MapId, MapRole, MapValue, UserMap};
+use crate::manifest::{KeyStorage, MapId, MapRole, MapValue, TseriesAgg, UserMap};
 use crate::sema::hir::{Expr, LocalId, MapIdx};
 use crate::types::{tuple_layout, Ty};
 
 /// `BPF_ANY`: insert or replace. For per-CPU maps an update from a probe only writes this CPU's
 /// copy, so two CPUs inserting the same new key both keep their counts.
 const BPF_ANY: i64 = 0;
+/// `BPF_NOEXIST`: insert only; another CPU may have inserted the key first.
+const BPF_NOEXIST: i64 = 1;
 
 impl FnLowerer<'_> {
     pub(super) fn user_map(&self, map: MapIdx) -> &UserMap {
@@ -125,6 +127,10 @@ impl FnLowerer<'_> {
             let v = self.expr(a);
             self.scalar(v)
         });
+        if let MapValue::Tseries { interval_ns, intervals, agg } = kind {
+            self.tseries(map, key, n.expect("tseries has an argument"), (interval_ns, intervals, agg));
+            return;
+        }
         let bucket = match &kind {
             MapValue::Hist { k } => Some(self.hist_bucket(n.expect("hist has an argument"), *k)),
             MapValue::Lhist { min, max, step } => Some(self.lhist_bucket(n.expect("lhist has an argument"), *min, *max, *step)),
@@ -174,8 +180,81 @@ impl FnLowerer<'_> {
                 self.b.emit(Insn::StoreImm { size: Size::DW, mem: at(8), imm: 1 });
                 self.b.place_label(keep);
             }
-            MapValue::Plain(_) => {}
+            MapValue::Plain(_) | MapValue::Tseries { .. } => {}
         }
+    }
+
+    /// `@map[key] = tseries(n, interval, intervals, agg)`: the slot of the current interval
+    /// (TAI time / `interval`, modulo `intervals`) restarts when it holds an older interval, then
+    /// takes `n` by `agg`. A key seen first starts from the zeros map's value.
+    fn tseries(&mut self, map: MapIdx, key: Option<&Expr>, n: Reg, (interval_ns, intervals, agg): (u64, u32, TseriesAgg)) {
+        use crate::manifest::tseries_slot::{EPOCH, EXTRA, SIZE, VALUE};
+        let now = self.b.call(helper::KTIME_GET_TAI_NS, &[]);
+        let epoch = self.b.copy_reg(now);
+        let interval = match i32::try_from(interval_ns) {
+            Ok(imm) => Operand::Imm(imm),
+            Err(_) => Operand::Reg(self.b.constant(interval_ns as i64)),
+        };
+        self.b.alu(AluOp::Div, epoch, interval);
+        let slot_offset = self.b.copy_reg(epoch);
+        self.b.alu(AluOp::Mod, slot_offset, Operand::Imm(intervals as i32));
+        let done = self.b.label();
+        // Bounds the offset for the verifier, which does not follow `%`.
+        self.b.branch(Cond::Ge, slot_offset, Operand::Imm(intervals as i32), done);
+        self.b.alu(AluOp::Mul, slot_offset, Operand::Imm(SIZE as i32));
+        let key = self.map_key(map, key, None);
+        let id = Self::map_id(map);
+        let mut ptr = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(id), Arg::Addr(key)]);
+        if !matches!(self.user_map(map).storage, KeyStorage::Scalar) {
+            let merged = self.b.copy_reg(ptr);
+            let found = self.b.label();
+            self.b.branch(Cond::Ne, ptr, Operand::Imm(0), found);
+            let zeros = self.cx.zeros();
+            let zero_key = self.b.alloc(4);
+            self.b.store_imm(zero_key, 4, 0);
+            let zeros = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(zeros), Arg::Addr(zero_key)]);
+            self.b.branch(Cond::Eq, zeros, Operand::Imm(0), done);
+            self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(id), Arg::Addr(key), Arg::Reg(zeros), Arg::Imm(BPF_NOEXIST)]);
+            let inserted = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(id), Arg::Addr(key)]);
+            self.b.mov(merged, inserted);
+            self.b.place_label(found);
+            ptr = merged;
+        }
+        self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
+        let slot = self.b.copy_reg(ptr);
+        self.b.alu(AluOp::Add, slot, Operand::Reg(slot_offset));
+        let at = |off: u32| Mem::Reg(slot, off as i16);
+        let held = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: held, mem: at(EPOCH) });
+        let restart = self.b.label();
+        self.b.branch(Cond::Ne, held, Operand::Reg(epoch), restart);
+        match agg {
+            TseriesAgg::Last => {
+                self.b.emit(Insn::Store { size: Size::DW, mem: at(VALUE), src: n });
+                self.b.emit(Insn::Store { size: Size::DW, mem: at(EXTRA), src: now });
+            }
+            TseriesAgg::Sum => self.add_to(at(VALUE), Operand::Reg(n)),
+            TseriesAgg::Avg => {
+                self.add_to(at(VALUE), Operand::Reg(n));
+                self.add_to(at(EXTRA), Operand::Imm(1));
+            }
+            TseriesAgg::Min | TseriesAgg::Max => {
+                let current = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::DW, dst: current, mem: at(VALUE) });
+                let keep = self.b.label();
+                let better = if agg == TseriesAgg::Max { Cond::SGt } else { Cond::SLt };
+                self.b.branch(better.negate(), n, Operand::Reg(current), keep);
+                self.b.emit(Insn::Store { size: Size::DW, mem: at(VALUE), src: n });
+                self.b.place_label(keep);
+            }
+        }
+        self.b.jump(done);
+        self.b.place_label(restart);
+        self.b.emit(Insn::Store { size: Size::DW, mem: at(EPOCH), src: epoch });
+        self.b.emit(Insn::Store { size: Size::DW, mem: at(VALUE), src: n });
+        let extra = if agg == TseriesAgg::Last { now } else { self.b.constant(1) };
+        self.b.emit(Insn::Store { size: Size::DW, mem: at(EXTRA), src: extra });
+        self.b.place_label(done);
     }
 
     pub(super) fn add_to(&mut self, mem: Mem, amount: Operand) {
@@ -200,7 +279,7 @@ impl FnLowerer<'_> {
                 self.b.store(place, 8, n.expect("min/max have an argument"));
                 self.b.store_imm(place.at(8), 8, 1);
             }
-            MapValue::Plain(_) => self.b.zero(place, size),
+            MapValue::Plain(_) | MapValue::Tseries { .. } => self.b.zero(place, size),
         }
         place
     }

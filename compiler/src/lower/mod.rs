@@ -90,6 +90,7 @@ pub(crate) struct Lowerer {
     scratch: Option<MapId>,
     config: Option<MapId>,
     lost: Option<MapId>,
+    zeros: Option<MapId>,
     scratch_size: u32,
     helpers: HelperBehaviour,
     /// Where the kernel struct members the probes read are.
@@ -113,6 +114,7 @@ impl Lowerer {
             scratch: None,
             config: None,
             lost: None,
+            zeros: None,
             scratch_size: 0,
             helpers: program.helpers,
             members: program.members.clone(),
@@ -156,6 +158,21 @@ impl Lowerer {
         let def = BpfMapDef { map_type: BpfMapType::Array, key_size: 4, value_size: size, max_entries: 1, flags: 0 };
         let id = self.internal_map("config", def, MapRole::Config);
         self.config = Some(id);
+        id
+    }
+
+    /// The zeros a new `tseries` key starts from, as big as the biggest `tseries` value.
+    fn zeros(&mut self) -> MapId {
+        if let Some(id) = self.zeros {
+            return id;
+        }
+        let size = self.maps.iter().filter_map(|m| match &m.role {
+            MapRole::User(UserMap { value: MapValue::Tseries { .. }, .. }) => Some(m.def.value_size),
+            _ => None,
+        });
+        let def = BpfMapDef { map_type: BpfMapType::Array, key_size: 4, value_size: size.max().unwrap_or(8), max_entries: 1, flags: 0 };
+        let id = self.internal_map("zeros", def, MapRole::Zeros);
+        self.zeros = Some(id);
         id
     }
 

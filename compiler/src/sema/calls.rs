@@ -7,7 +7,7 @@ use super::hir::{Action, Expr, ExprKind, MapIdx};
 use super::{Checker, ProbeCx};
 use crate::catalog::KernelMember;
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
-use crate::manifest::{MapValue, Stream};
+use crate::manifest::{MapValue, Stream, TseriesAgg, TSERIES_MAX_INTERVALS};
 use crate::printf;
 use crate::span::Span;
 use crate::syntax::ast;
@@ -259,6 +259,8 @@ impl Checker {
             "hist" if args.len() == 2 => 2,
             "hist" => 1,
             "lhist" => 4,
+            "tseries" if args.len() == 4 => 4,
+            "tseries" => 3,
             _ => return None,
         };
         if args.len() != expected {
@@ -284,6 +286,7 @@ impl Checker {
             "avg" => MapValue::Avg(int),
             "stats" => MapValue::Stats(int),
             "hist" => self.hist_kind(&args[1..])?,
+            "tseries" => self.tseries_kind(&args[1..], span)?,
             _ => self.lhist_kind(&args[1..], span)?,
         };
         Some((kind, value))
@@ -302,6 +305,40 @@ impl Checker {
             },
         };
         Some(MapValue::Hist { k })
+    }
+
+    fn tseries_kind(&mut self, rest: &[ast::Expr], span: Span) -> Option<MapValue> {
+        let interval = rest.first().and_then(const_u64).filter(|&n| n >= 1);
+        let intervals = rest.get(1).and_then(const_u64).filter(|&n| (1..=u64::from(TSERIES_MAX_INTERVALS)).contains(&n));
+        let (Some(interval_ns), Some(intervals)) = (interval, intervals) else {
+            self.report(
+                Diagnostic::error("E0468", "`tseries` needs an interval of at least 1 ns and a number of intervals, both literals")
+                    .with_primary(rest[0].span.to(rest[1].span), format!("the interval (`100ms`, `1s`) and 1 to {TSERIES_MAX_INTERVALS} intervals"))
+                    .with_secondary(span, "in this tseries"),
+            );
+            return Some(MapValue::Plain(Ty::Error));
+        };
+        let agg = match rest.get(2).map(|a| &a.kind) {
+            None => TseriesAgg::Last,
+            Some(ast::ExprKind::Str(name)) => match name.as_slice() {
+                b"avg" => TseriesAgg::Avg,
+                b"max" => TseriesAgg::Max,
+                b"min" => TseriesAgg::Min,
+                b"sum" => TseriesAgg::Sum,
+                _ => return self.bad_tseries_agg(&rest[2]),
+            },
+            Some(_) => return self.bad_tseries_agg(&rest[2]),
+        };
+        Some(MapValue::Tseries { interval_ns, intervals: intervals as u32, agg })
+    }
+
+    fn bad_tseries_agg(&mut self, arg: &ast::Expr) -> Option<MapValue> {
+        self.report(
+            Diagnostic::error("E0469", "`tseries` combines an interval's values by \"avg\", \"max\", \"min\" or \"sum\"")
+                .with_primary(arg.span, "not one of them")
+                .with_note("without it, an interval shows the last value written"),
+        );
+        Some(MapValue::Plain(Ty::Error))
     }
 
     fn lhist_kind(&mut self, rest: &[ast::Expr], span: Span) -> Option<MapValue> {

@@ -66,6 +66,7 @@ pub fn describe_map_value(value: &MapValue) -> String {
         MapValue::Plain(ty) => format!("`{ty}`"),
         MapValue::Hist { k } if *k > 0 => format!("`hist(_, {k})`"),
         MapValue::Lhist { min, max, step } => format!("`lhist(_, {min}, {max}, {step})`"),
+        MapValue::Tseries { interval_ns, intervals, agg } => format!("`tseries(_, {interval_ns}, {intervals}, \"{}\")`", agg.name()),
         other => format!("`{}()`", other.function_name()),
     }
 }

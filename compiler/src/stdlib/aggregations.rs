@@ -15,6 +15,12 @@ pub(super) const ENTRIES: &[Function] = &[
     aggregation("stats", "@m = stats(int n)", "Keeps count, average and total of its argument."),
     aggregation("hist", "@m = hist(int n [, int k])", "A power-of-two histogram; `k` (0-5) splits each power of two into 2^k buckets."),
     aggregation("lhist", "@m = lhist(int n, int min, int max, int step)", "A linear histogram from `min` to `max` in steps of `step`."),
+    aggregation(
+        "tseries",
+        "@m = tseries(int n, int interval, int intervals [, \"avg\" | \"max\" | \"min\" | \"sum\"])",
+        "A time series: `n` in each `interval` (a literal: `100ms`, `1s`) of the last `intervals`, \
+         the last value written or their average, maximum, minimum or sum. Printed as a chart.",
+    ),
 ];
 
 const fn aggregation(name: &'static str, signature: &'static str, doc: &'static str) -> Function {

@@ -29,6 +29,14 @@ pub fn tai_minus_boot_ns() -> i64 {
     (tai - (before + after) / 2) as i64
 }
 
+/// A CLOCK_TAI time as local `%H:%M:%S`. TAI is ahead of UTC by whole seconds, so the
+/// offset is rounded to them: a time on a second's boundary stays on it.
+pub fn wall_time(tai_ns: u64) -> Vec<u8> {
+    let offset = (now(libc::CLOCK_TAI) - now(libc::CLOCK_REALTIME) + 500_000_000).div_euclid(1_000_000_000);
+    let seconds = i128::from(tai_ns).div_euclid(1_000_000_000) - offset;
+    local_time("%H:%M:%S", seconds as libc::time_t)
+}
+
 /// Nanoseconds by `clock`.
 fn now(clock: libc::clockid_t) -> i128 {
     // SAFETY: an all-zero `timespec` is valid, and `clock_gettime` writes the one it is given.

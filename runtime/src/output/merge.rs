@@ -117,6 +117,8 @@ pub fn merge_cpus(
         MapValue::Hist { .. } | MapValue::Lhist { .. } => {
             Ok(Merged::Total(Value::UInt(bucket_count(map, cpus)?)))
         }
+        // Printed by `series`, never merged as one value.
+        MapValue::Tseries { .. } => Err(OutputError::Unprintable { ty: "tseries".into() }),
     }
 }
 

@@ -17,6 +17,7 @@ mod joined;
 mod outside;
 mod merge;
 mod printf;
+mod series;
 mod symbols;
 mod table;
 mod text;

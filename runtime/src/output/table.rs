@@ -15,6 +15,7 @@ use super::decode::{decode, decode_fields, read_uint};
 use super::error::OutputError;
 use super::histogram::{build_histogram, HistogramKind};
 use super::merge::{bucket_count, merge_cpus, Merged};
+use super::series::{merge_slots, window, SeriesShape};
 use super::value::{MapBody, MapDump, Value};
 use crate::entry::RawEntry;
 
@@ -28,6 +29,11 @@ pub fn dump_map(
     probe_names: &[String],
 ) -> Result<Option<MapDump>, OutputError> {
     let div = div.max(1);
+    if let MapValue::Tseries { interval_ns, intervals, agg } = map.value {
+        let shape = SeriesShape { interval_ns, intervals, agg };
+        let body = dump_series(map, shape, entries, top, probe_names)?;
+        return Ok(body.map(|body| MapDump { name: map.name.clone(), body }));
+    }
     let body = match histogram_kind(&map.value) {
         Some(kind) => dump_histograms(map, kind, entries, top, div, probe_names)?,
         None => dump_values(map, entries, top, div, probe_names)?,
@@ -86,6 +92,39 @@ fn dump_values(
         })
         .collect::<Result<Vec<_>, OutputError>>()?;
     Ok((!keyed.is_empty()).then_some(MapBody::Keyed(keyed)))
+}
+
+/// Every key's series in the window of the newest interval any key has, keys ordered by their
+/// newest interval.
+fn dump_series(
+    map: &UserMap,
+    shape: SeriesShape,
+    entries: &[RawEntry],
+    top: u64,
+    probe_names: &[String],
+) -> Result<Option<MapBody>, OutputError> {
+    let mut rows: Vec<Row<BTreeMap<u64, i64>>> = entries
+        .iter()
+        .map(|entry| Row { key: entry.key.as_slice(), value: merge_slots(&entry.values, shape) })
+        .filter(|row| !row.value.is_empty())
+        .collect();
+    let Some(last_epoch) = rows.iter().filter_map(|row| row.value.keys().next_back()).max().copied() else {
+        return Ok(None);
+    };
+    order_by_key(&map.key, &mut rows);
+    rows.sort_by_key(|row| row.value.keys().next_back().copied());
+    let rows = keep_top(rows, top);
+    let series = rows
+        .into_iter()
+        .map(|row| {
+            let key = match map.key.is_empty() {
+                true => None,
+                false => Some(decode_key(&map.key, row.key, probe_names)?),
+            };
+            Ok((key, window(&row.value, last_epoch, shape)))
+        })
+        .collect::<Result<Vec<_>, OutputError>>()?;
+    Ok(Some(MapBody::Series(series)))
 }
 
 fn dump_histograms(

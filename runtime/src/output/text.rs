@@ -112,6 +112,17 @@ pub fn map_text(map: &MapDump) -> Vec<u8> {
             write_histogram(&mut out, histogram);
             out.push(b'\n');
         }
+        MapBody::Series(entries) => {
+            for (key, series) in entries {
+                match key {
+                    Some(key) => write_key(&mut out, name, key),
+                    None => out.extend_from_slice(name),
+                }
+                out.extend_from_slice(b":\n");
+                out.extend_from_slice(&super::series::chart(series));
+                out.push(b'\n');
+            }
+        }
         MapBody::KeyedHistograms(entries) => {
             for (key, histogram) in entries {
                 write_key(&mut out, name, key);

@@ -77,6 +77,16 @@ pub enum MapBody {
     Histogram(Histogram),
     /// One histogram per key, in print order.
     KeyedHistograms(Vec<(Value, Histogram)>),
+    /// A `tseries` per key (`None` for a keyless map), in print order.
+    Series(Vec<(Option<Value>, Series)>),
+}
+
+/// A `tseries` key's intervals in its window, oldest first: epoch and value, `None` where
+/// nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub interval_ns: u64,
+    pub points: Vec<(u64, Option<i64>)>,
 }
 
 /// The printed rows of one histogram: from the first to the last non-zero bucket.
