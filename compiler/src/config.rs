@@ -154,7 +154,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "str_trunc_trailer", kind: KeyKind::Text, doc: "Appended to strings cut at `max_strlen`.", honoured: false },
     Key { name: "unstable_dw_ustack", kind: UNSTABLE, doc: "Whether `dw_ustack()` may be used.", honoured: false },
     Key { name: "unstable_import_statement", kind: UNSTABLE, doc: "Whether `import` may appear inside a block.", honoured: false },
-    Key { name: "unstable_tseries", kind: UNSTABLE, doc: "Whether `tseries()` may be used.", honoured: false },
+    Key { name: "unstable_tseries", kind: UNSTABLE, doc: "Whether `tseries()` may be used.", honoured: true },
     Key { name: "unstable_typeinfo", kind: UNSTABLE, doc: "Whether `typeinfo()` may be used.", honoured: false },
     Key { name: "use_blazesym", kind: KeyKind::Bool, doc: "Symbolicate with blazesym.", honoured: false },
 ];

@@ -144,6 +144,7 @@ fails!(usermode_needs_registers, "E0466", "begin { print(usermode); }");
 fails!(memcmp_count_is_a_literal, "E0467", "begin { $n = 2; print(memcmp(\"ab\", \"ac\", $n)); }");
 fails!(tseries_interval_is_a_literal, "E0468", "begin { @s = tseries(1, 0, 10); }");
 fails!(tseries_aggregation_is_known, "E0469", "begin { @s = tseries(1, 1s, 10, \"median\"); }");
+fails!(tseries_refused_by_config, "E0470", "config = { unstable_tseries = error }\nbegin { @s = tseries(1, 1s, 10); }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");

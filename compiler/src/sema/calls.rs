@@ -7,6 +7,7 @@ use super::hir::{Action, Expr, ExprKind, MapIdx};
 use super::{Checker, ProbeCx};
 use crate::catalog::KernelMember;
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
+use crate::config::Unstable;
 use crate::manifest::{MapValue, Stream, TseriesAgg, TSERIES_MAX_INTERVALS};
 use crate::printf;
 use crate::span::Span;
@@ -329,6 +330,18 @@ impl Checker {
             },
             Some(_) => return self.bad_tseries_agg(&rest[2]),
         };
+        let unstable = |d: Diagnostic| {
+            d.with_primary(span, "tseries is unstable in bpftrace 0.26")
+                .with_help("set `config = { unstable_tseries = enable }` to use it without this")
+        };
+        match self.config.unstable_tseries {
+            Unstable::Enable => {}
+            Unstable::Warn => self.report(unstable(Diagnostic::warning("W0408", "`tseries` is an unstable feature"))),
+            Unstable::Error => {
+                self.report(unstable(Diagnostic::error("E0470", "`tseries` is an unstable feature, and `unstable_tseries` is `error`")));
+                return Some(MapValue::Plain(Ty::Error));
+            }
+        }
         Some(MapValue::Tseries { interval_ns, intervals: intervals as u32, agg })
     }
 
