@@ -77,7 +77,11 @@ const TOKENS: &[&str] = &[
     "for", "($kv : @m)", "($i : 0..5)", "..", "unroll(3)", "break", "continue", "macro", "m($x)", "m(1)",
     "config", "= {", "max_strlen = 8", "let @d = hash(10);", "let $z: uint16", "_ =", "?:", "$1", "$#",
     "getopt(\"n\", 3)", "#define N 3\n", "#if 1\n", "#endif\n", "N", "test:t", "bench:b", "strlen",
-    "strcontains", "has_key(@m, 1)", "len(@m)", "assert", "time()", "errorf",
+    "strcontains", "has_key(@m, 1)", "len(@m)", "assert", "time()", "errorf", "(a = 1, b = \"x\")", ".a",
+    "comptime", "if comptime", "fail(\"x %d\", 1)", "static_assert(1, \"m\")", "probetype", "tseries(1, 1s, 5)",
+    "buf(\"ab\", 2)", "\"%r\"", "strerror(2)", "signal_name", "find(@m, 1, $x)", "ppid", "pcomm", "usermode",
+    "debugf(\"%d\", 1)", "[0]", "(1,)", "()", "str_concat(\"a\", comm)", "memcmp(comm, \"b\", 1)", "nsecs(sw_tai)",
+    "#include <errno.h>\n", "EPERM", "__NR_read",
 ];
 
 #[test]
@@ -114,12 +118,12 @@ const PROBES: &[(&str, &[&str], &[&str])] = &[
     ("tracepoint:syscalls:sys_enter_*", &["args.__syscall_nr"], &[]),
 ];
 const INT_LEAVES: &[&str] =
-    &["pid", "tid", "uid", "gid", "nsecs", "elapsed", "cpu", "rand", "0", "1", "7", "-3", "4096", "0xffffffff", "18446744073709551615", "$i", "$t.0", "@n", "@k[pid]"];
+    &["pid", "tid", "uid", "gid", "nsecs", "elapsed", "cpu", "rand", "0", "1", "7", "-3", "4096", "0xffffffff", "18446744073709551615", "$i", "$t.0", "@n", "@k[pid]", "comm[1]", "memcmp(comm, \"ab\", 2)", "strcap(comm)"];
 const STR_LEAVES: &[&str] = &["comm", "\"\"", "\"a\"", "\"a longer string literal\"", "$s", "$t.1"];
 const INT_OPS: &[&str] = &["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"];
 const CMP_OPS: &[&str] = &["==", "!=", "<", "<=", ">", ">="];
 const AGGREGATIONS: &[&str] =
-    &["@c[K] = count()", "@sum[K] = sum(E)", "@min = min(E)", "@max[K] = max(E)", "@avg = avg(E)", "@stats[pid, comm] = stats(E)", "@h = hist(E)", "@h2[K] = hist(E, 2)", "@lh = lhist(E, -10, 100, 10)"];
+    &["@c[K] = count()", "@sum[K] = sum(E)", "@min = min(E)", "@max[K] = max(E)", "@avg = avg(E)", "@stats[pid, comm] = stats(E)", "@h = hist(E)", "@h2[K] = hist(E, 2)", "@lh = lhist(E, -10, 100, 10)", "@ts[K] = tseries(E, 100ms, 8, \"max\")"];
 
 impl ProgramGen {
     fn int(&mut self, depth: u32) -> String {
