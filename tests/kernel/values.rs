@@ -70,9 +70,11 @@ fn strings_and_tuples_are_indexed_with_brackets() {
         $n = (uint64)0;
         for ($k : 0..16) { if ($s[$n] != 0) { $n++; } }
         printf("length %d\n", $n);
+        $j = 1; $neg = -1;
+        printf("%c %d\n", $s[$j], $s[$neg]);
         exit();
     }"#;
-    run_program(program).assert_exact(0, "a c 0 0\nhello 1\nlength 3\n\n\n", ATTACHED_1);
+    run_program(program).assert_exact(0, "a c 0 0\nhello 1\nlength 3\nb 0\n\n\n", ATTACHED_1);
 }
 
 #[test]

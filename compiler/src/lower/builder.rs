@@ -169,6 +169,13 @@ impl Builder {
         self.set_constant(negate, 1);
         self.place_label(dividend_positive);
         let divisor = match divisor {
+            // Its magnitude does not fit an immediate, which the CPU sign-extends.
+            Operand::Imm(i32::MIN) => {
+                if !remainder {
+                    self.alu(AluOp::Xor, negate, Operand::Imm(1));
+                }
+                Operand::Reg(self.constant(1 << 31))
+            }
             Operand::Imm(imm) if imm < 0 => {
                 if !remainder {
                     self.alu(AluOp::Xor, negate, Operand::Imm(1));

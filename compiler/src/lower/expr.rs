@@ -359,6 +359,7 @@ impl FnLowerer<'_> {
             let i = self.scalar(i);
             let byte = self.b.constant(0);
             let past_the_end = self.b.label();
+            // Unsigned: a negative index is a huge one, past the end too.
             self.b.branch(Cond::Ge, i, Operand::Imm(size as i32), past_the_end);
             let address = self.b.addr(place);
             self.b.alu(AluOp::Add, address, Operand::Reg(i));

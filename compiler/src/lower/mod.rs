@@ -501,8 +501,10 @@ fn assigned_before_use(body: &[hir::Stmt], id: LocalId) -> bool {
 
 /// The kernel map definition and manifest entry of a script map.
 fn user_map_spec(decl: &hir::MapDecl, max_map_keys: u32, used: &mut Symbols) -> MapSpec {
+    // `@m[(a, b)]` is `@m[a, b]`; a one-field tuple stays whole, so that the key's type comes
+    // back the same from `map_key` (one field is the key itself).
     let key: Vec<Ty> = match decl.key.as_slice() {
-        [Ty::Tuple(fields)] => fields.clone(),
+        [Ty::Tuple(fields)] if fields.len() > 1 => fields.clone(),
         other => other.to_vec(),
     };
     let key_size = crate::types::tuple_layout(&key).size;

@@ -164,6 +164,10 @@ impl Checker {
         let idx = self.maps.index(&map.name, map.span);
         let key = self.map_key(map, cx);
         let key_tys = key.as_ref().map(|k| std::slice::from_ref(&k.ty)).unwrap_or_default();
+        if let Some(empty) = key.as_ref().filter(|k| k.ty.size() == 0 && !k.ty.is_error()) {
+            self.report(empty_in_a_map(empty));
+            return (idx, None);
+        }
         if !key_tys.iter().any(Ty::is_error) {
             if let Err(diag) = self.maps.use_key(idx, key_tys, key.as_ref().map_or(map.span, |k| k.span)) {
                 self.report(diag);
@@ -431,15 +435,9 @@ impl Checker {
                 Expr::new(ExprKind::StrIndex { expr: Box::new(e), index: Box::new(index) }, Ty::Int(IntTy::I8), span)
             }
             (Ty::Str(_), None) => match i.ty {
-                Ty::Int(IntTy { signed: false, .. }) => {
-                    Expr::new(ExprKind::StrIndex { expr: Box::new(e), index: Box::new(i) }, Ty::Int(IntTy::I8), span)
-                }
-                _ => self.error_expr(
-                    Diagnostic::error("E0458", format!("an index must be an unsigned integer, but this is `{}`", i.ty))
-                        .with_primary(i.span, "not unsigned")
-                        .with_help("cast it: `(uint64)index`"),
-                    span,
-                ),
+                // A computed index outside the string (negative, or past its end) reads 0.
+                Ty::Int(_) => Expr::new(ExprKind::StrIndex { expr: Box::new(e), index: Box::new(i) }, Ty::Int(IntTy::I8), span),
+                _ => self.error_expr(operand_error("an index", &i, "an integer"), span),
             },
             _ => {
                 let diag = Diagnostic::error("E0404", format!("{} `{}` cannot be indexed with `[]`", e.ty.article(), e.ty))
@@ -563,6 +561,13 @@ impl Checker {
 /// The value of an aggregation map, its CPUs' values combined.
 fn aggregate_read(map: hir::MapIdx, key: Option<Expr>, ty: Ty, span: Span) -> Expr {
     Expr::new(ExprKind::AggregateRead { map, key: key.map(Box::new) }, ty, span)
+}
+
+/// The error for a value of no bytes (`()`) as a map key or value: kernel maps cannot hold one.
+pub(crate) fn empty_in_a_map(e: &Expr) -> Diagnostic {
+    Diagnostic::error("E0471", format!("a map cannot hold `{}`, which has no bytes", e.ty))
+        .with_primary(e.span, "an empty value")
+        .with_help("store a value, or use a keyless map: `@m = 1`")
 }
 
 /// The type of an integer literal.

@@ -46,25 +46,28 @@ pub(crate) fn evaluate(e: &Expr) -> Option<Const> {
             (UnaryOp::LogicalNot, value) => Const::Bool(!value.truth()?),
             _ => return None,
         },
-        ExprKind::Binary { op, lhs, rhs, .. } => {
+        ExprKind::Binary { op, lhs, rhs, signed } => {
             let (Const::Int(l), Const::Int(r)) = (evaluate(lhs)?, evaluate(rhs)?) else { return None };
-            match op {
-                BinOp::Add => Const::Int(l.checked_add(r)?),
-                BinOp::Sub => Const::Int(l.checked_sub(r)?),
-                BinOp::Mul => Const::Int(l.checked_mul(r)?),
-                BinOp::Div => Const::Int(l.checked_div(r)?),
-                BinOp::Mod => Const::Int(l.checked_rem(r)?),
-                BinOp::BitAnd => Const::Int(l & r),
-                BinOp::BitOr => Const::Int(l | r),
-                BinOp::BitXor => Const::Int(l ^ r),
-                BinOp::Eq => Const::Bool(l == r),
-                BinOp::Ne => Const::Bool(l != r),
-                BinOp::Lt => Const::Bool(l < r),
-                BinOp::Le => Const::Bool(l <= r),
-                BinOp::Gt => Const::Bool(l > r),
-                BinOp::Ge => Const::Bool(l >= r),
+            // As the probe computes: on 64 bits, compared with the operation's signedness.
+            let (l, r) = (wrap(l, *signed), wrap(r, *signed));
+            let result = match op {
+                BinOp::Add => l.checked_add(r)?,
+                BinOp::Sub => l.checked_sub(r)?,
+                BinOp::Mul => l.checked_mul(r)?,
+                BinOp::Div => l.checked_div(r)?,
+                BinOp::Mod => l.checked_rem(r)?,
+                BinOp::BitAnd => l & r,
+                BinOp::BitOr => l | r,
+                BinOp::BitXor => l ^ r,
+                BinOp::Eq => return Some(Const::Bool(l == r)),
+                BinOp::Ne => return Some(Const::Bool(l != r)),
+                BinOp::Lt => return Some(Const::Bool(l < r)),
+                BinOp::Le => return Some(Const::Bool(l <= r)),
+                BinOp::Gt => return Some(Const::Bool(l > r)),
+                BinOp::Ge => return Some(Const::Bool(l >= r)),
                 _ => return None,
-            }
+            };
+            Const::Int(wrap(result, e.ty.as_int().is_some_and(|int| int.signed)))
         }
         ExprKind::Logical { and, lhs, rhs } => {
             let l = evaluate(lhs)?.truth()?;
@@ -83,6 +86,14 @@ pub(crate) fn evaluate(e: &Expr) -> Option<Const> {
         }
         _ => return None,
     })
+}
+
+/// `value`'s low 64 bits, read as signed or not.
+fn wrap(value: i128, signed: bool) -> i128 {
+    match signed {
+        true => i128::from(value as i64),
+        false => i128::from(value as u64),
+    }
 }
 
 #[cfg(test)]

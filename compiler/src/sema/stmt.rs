@@ -353,6 +353,11 @@ impl Checker {
         if matches!(value.ty, Ty::Void) {
             self.report(super::expr::value_expected(&value));
         }
+        if value.ty.size() == 0 && !value.ty.is_error() && !matches!(value.ty, Ty::Void) {
+            self.report(super::expr::empty_in_a_map(&value));
+            self.record_value(idx, MapValue::Plain(Ty::Error), value.span);
+            return None;
+        }
         if value.ty.is_error() && self.diags.len() + self.held_back == reported {
             // No error, just a map read that has no type yet: a later walk may know it.
             self.maps.assigned_untyped(idx, value.span);

@@ -154,6 +154,19 @@ fn check_find(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
             )
         }
     };
+    let var = cx.locals.var(local);
+    if var.fixed && var.ty.as_ref() != Some(&ty) {
+        // A declared type is kept, and `find` copies the value as it is in the map.
+        let declared = var.ty.clone().unwrap_or(Ty::Error);
+        let declared_at = var.span;
+        return c.error_expr(
+            Diagnostic::error("E0403", format!("`find` would store a `{ty}` in `${name}`, which is declared `{declared}`"))
+                .with_primary(target.span, format!("`{ty}` values come from the map"))
+                .with_secondary(declared_at, format!("declared `{declared}` here"))
+                .with_help(format!("declare it without a type (`let ${name};`) or as `{ty}`")),
+            call.span,
+        );
+    }
     if let Err(diag) = cx.locals.assign(name, &ty, target.span) {
         return c.error_expr(diag, call.span);
     }

@@ -27,8 +27,13 @@ pub(super) const ENTRIES: &[Function] = &[
             b.branch(Cond::SGe, n, Operand::Imm(0), positive);
             b.alu(AluOp::Mul, n, Operand::Imm(-1));
             b.place_label(positive);
-            let known = b.label();
-            b.branch(Cond::Le, n, Operand::Imm(crate::names::LAST_ERRNO), known);
+            let (unknown, known) = (b.label(), b.label());
+            b.branch(Cond::Gt, n, Operand::Imm(crate::names::LAST_ERRNO), unknown);
+            for hole in crate::names::ERRNO_HOLES {
+                b.branch(Cond::Eq, n, Operand::Imm(hole), unknown);
+            }
+            b.jump(known);
+            b.place_label(unknown);
             b.set_constant(n, UNKNOWN);
             b.place_label(known);
             Value::Reg(n)
@@ -61,7 +66,19 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Value,
         doc: "The name of a syscall number on this architecture, `read` for 0, or `Unknown syscall`.",
         check: |c, call, cx| named(c, call, cx, "syscall_name", Symbol::Syscall),
-        lower: Lowering::Inline(|f, _, args| Value::Reg(c_int(f, &args[0]))),
+        lower: Lowering::Inline(|f, _, args| {
+            // Every number outside the table's range is one `Unknown syscall`.
+            let n = c_int(f, &args[0]);
+            let b = f.builder();
+            let known = b.label();
+            let out_of_range = b.label();
+            b.branch(Cond::SLt, n, Operand::Imm(0), out_of_range);
+            b.branch(Cond::Lt, n, Operand::Imm(crate::syscalls::Arch::X86_64.number_limit() as i32), known);
+            b.place_label(out_of_range);
+            b.set_constant(n, UNKNOWN);
+            b.place_label(known);
+            Value::Reg(n)
+        }),
     },
     Function {
         name: "strftime",

@@ -53,7 +53,7 @@ fn check_signal(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr 
         _ => {
             let value = c.expr(arg, cx);
             match value.ty {
-                Ty::Int(int) if !int.signed => value,
+                Ty::Int(_) => value,
                 Ty::Error => return value,
                 _ => return bad_signal(c, arg.span, call.span, &format!("{} `{}` is not a signal", value.ty.article(), value.ty)),
             }
