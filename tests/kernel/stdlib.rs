@@ -195,6 +195,7 @@ fn compile_time_choices_and_new_strings() {
         if comptime (probetype == "special") { printf("%s %s %d\n", probetype, __builtin_arch, __builtin_safe_mode); }
         else { fail("not reached: %s", "dropped"); }
         static_assert(is_str("a") && 2 * 3 == 6, "holds");
+        assert_str(comm);
         $n = comptime (3 * 4);
         $s = str_concat("hello ", "world");
         printf("%d %s %d %d\n", $n, $s, strcap($s), strlen($s));

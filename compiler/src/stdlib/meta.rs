@@ -1,6 +1,6 @@
 //! What the compiler knows about the script itself, as constants (`probetype`,
 //! `__builtin_arch`, `__builtin_safe_mode`), and the checks that stop compiling (`fail`,
-//! `static_assert`).
+//! `static_assert`, `assert_str`).
 
 use super::{Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
@@ -58,6 +58,26 @@ pub(super) const ENTRIES: &[Function] = &[
         doc: "Stops compiling with the formatted message, where the call is not in a branch \
               `if comptime` dropped. Every argument is a literal.",
         check: check_fail,
+        lower: Lowering::Elsewhere,
+    },
+    Function {
+        name: "assert_str",
+        signature: "void assert_str(value)",
+        kind: Kind::Async,
+        doc: "Stops compiling unless `value` is string-like (a string, or a pointer a string can be \
+              read from); for macros that take strings.",
+        check: |c, call, cx| {
+            let [arg] = call.args else { return c.arity_error(call, "a value") };
+            let value = c.expr(arg, cx);
+            match value.ty {
+                Ty::Str(_) | Ty::Ptr { .. } | Ty::Error => nothing(call.span),
+                _ => c.error_expr(
+                    Diagnostic::error("E0472", format!("string-like values are strings or pointers, not {} `{}`", value.ty.article(), value.ty))
+                        .with_primary(arg.span, "not string-like"),
+                    call.span,
+                ),
+            }
+        },
         lower: Lowering::Elsewhere,
     },
     Function {
