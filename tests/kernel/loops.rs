@@ -133,3 +133,27 @@ fn exit_inside_a_loop_is_refused() {
     assert_eq!(outcome.status.code(), Some(1));
     assert!(outcome.stderr.contains("error[E0430]"), "{}", outcome.transcript());
 }
+
+/// A map of `count()`, `sum()`, `avg()` or `max()` is walked with each entry's value combined
+/// over the CPUs, as printing it shows.
+#[test]
+fn map_loop_over_aggregations_sees_their_values() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        @c["a"] = count(); @c["a"] = count(); @c["b"] = count();
+        @s[1] = sum(5); @s[1] = sum(7); @s[2] = sum(-2);
+        @a[1] = avg(10); @a[1] = avg(20);
+        @m[1] = max(3); @m[1] = max(9);
+        $count = 0; $sum = 0; $avg = 0; $max = 0;
+        for ($kv : @c) { $count += $kv.1; }
+        for ($kv : @s) { $sum += $kv.1; }
+        for ($kv : @a) { $avg += $kv.1; }
+        for ($kv : @m) { $max += $kv.1; }
+        printf("%d %d %d %d\n", $count, $sum, $avg, $max);
+        clear(@c); clear(@s); clear(@a); clear(@m);
+        exit();
+    }"#;
+    run_program(program).assert_exact(0, "3 10 15 9\n\n\n", ATTACHED_1);
+}

@@ -166,7 +166,10 @@ impl FnLowerer<'_> {
 
     /// `for ($var : @map)`: `bpf_for_each_map_elem(map, body)`, the variable the entry's
     /// `(key, value)`.
+    /// An aggregation's entry (`count()`, `sum()`, ...) takes its value summed over the CPUs, as
+    /// reading `@m[k]` does: the callback only sees this CPU's.
     pub(super) fn for_map(&mut self, var: LocalId, map: MapIdx, body: &[Stmt]) {
+        let aggregation = !matches!(self.user_map(map).value, crate::manifest::MapValue::Plain(_));
         let callback = self.callback(4, |body_fn, args| {
             let (key, value) = (args[1], args[2]);
             let Ty::Tuple(fields) = body_fn.local_ty(var).clone() else { unreachable!("sema types a map entry as a tuple") };
@@ -176,9 +179,14 @@ impl FnLowerer<'_> {
                 other => unreachable!("a map entry is a tuple in memory, not {other:?}"),
             };
             body_fn.b.zero(place, layout.size);
-            for (field, (ty, offset)) in [key, value].into_iter().zip(fields.iter().zip(&layout.offsets)) {
-                let src = Place { base: Base::Ptr(field), offset: 0 };
-                body_fn.b.copy(place.at(*offset), src, ty.size());
+            let key_place = Place { base: Base::Ptr(key), offset: 0 };
+            body_fn.b.copy(place.at(layout.offsets[0]), key_place, fields[0].size());
+            let value_at = place.at(layout.offsets[1]);
+            if aggregation {
+                let total = body_fn.aggregate_at(map, key_place);
+                body_fn.store_value(value_at, &fields[1], total, &fields[1]);
+            } else {
+                body_fn.b.copy(value_at, Place { base: Base::Ptr(value), offset: 0 }, fields[1].size());
             }
             body_fn.stmts(body)
         });

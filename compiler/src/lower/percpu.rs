@@ -35,9 +35,14 @@ pub(super) fn runs_callbacks(probe: &hir::Probe) -> bool {
 impl FnLowerer<'_> {
     /// The combined value of `@map[key]` across CPUs; zero when no CPU has the key.
     pub(super) fn aggregate_read(&mut self, map: MapIdx, key: Option<&Expr>) -> Value {
+        let key = self.map_key(map, key, None);
+        self.aggregate_at(map, key)
+    }
+
+    /// The combined value of the entry of `map` whose kernel key is at `key`.
+    pub(super) fn aggregate_at(&mut self, map: MapIdx, key: Place) -> Value {
         let kind = self.user_map(map).value.clone();
         let key_size = self.cx.maps[map.0 as usize].def.key_size;
-        let key = self.map_key(map, key, None);
         let area = self.b.alloc_scratch(key_size + ACC_BYTES);
         let acc = area.offset + key_size.div_ceil(8) as i32 * 8;
         self.b.copy(area, key, key_size);

@@ -30,6 +30,17 @@ fn has_no_effect(e: &Expr) -> bool {
     !effect
 }
 
+/// The value `for ($kv : @m)` gives `$kv.1` for a map holding `value`: a plain value, or the
+/// combined value of a count, sum, min, max or avg; `None` for what has no single value.
+fn entry_value(value: &MapValue) -> Option<Ty> {
+    match value {
+        MapValue::Plain(ty) => Some(ty.clone()),
+        MapValue::Count => Some(Ty::U64),
+        MapValue::Sum(int) | MapValue::Min(int) | MapValue::Max(int) | MapValue::Avg(int) => Some(Ty::Int(*int)),
+        _ => None,
+    }
+}
+
 /// The type `let $x: name` declares, if `name` is one.
 fn declared_type(name: &str, max_strlen: u32) -> Option<Ty> {
     if let Some(int) = super::expr::int_type_named(name) {
@@ -270,9 +281,9 @@ impl Checker {
                 let key = entry.key.as_ref().map(|(key, _)| key.clone());
                 let value = entry.value.as_ref().map(|(value, _)| value.clone());
                 let ty = match (key, value) {
-                    (Some(key), Some(MapValue::Plain(value))) if !key.is_empty() => {
+                    (Some(key), Some(value)) if !key.is_empty() && entry_value(&value).is_some() => {
                         let key = if key.len() == 1 { key[0].clone() } else { Ty::Tuple(key) };
-                        Ty::Tuple(vec![key, value])
+                        Ty::Tuple(vec![key, entry_value(&value).unwrap_or(Ty::Error)])
                     }
                     (Some(key), Some(_)) if key.is_empty() => {
                         self.report(Diagnostic::error("E0427", format!("`@{}` has no keys to walk", map.name))
@@ -282,8 +293,8 @@ impl Checker {
                     }
                     (_, Some(value)) if !matches!(value, MapValue::Plain(_)) => {
                         self.report(Diagnostic::error("E0428", format!("`for` cannot walk `@{}` yet: it holds a `{}()` aggregation", map.name, value.function_name()))
-                            .with_primary(map.span, "a per-CPU aggregation")
-                            .with_help("walk a map of plain values, e.g. one assigned with `@m[k] = v`"));
+                            .with_primary(map.span, "an aggregation with no single value")
+                            .with_help("walk a map of plain values or of count, sum, min, max or avg"));
                         Ty::Error
                     }
                     _ => Ty::Error,
