@@ -50,6 +50,8 @@ pub enum Ty {
     Record(Box<RecordTy>),
     /// `buf(...)`: up to this many bytes, after a `u32` count of those used.
     Buffer(u32),
+    /// An address printed in its usual form (`ntop`, `macaddr`).
+    Address(AddressKind),
     /// A number the probe computes and userspace prints by name (`strerror(n)`, `username`).
     Symbol(Symbol),
     /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
@@ -72,6 +74,7 @@ impl Ty {
             Ty::Bool => 1,
             Ty::Str(len) => *len,
             Ty::Buffer(capacity) => BUFFER_HEADER + capacity,
+            Ty::Address(kind) => kind.size(),
             Ty::Tuple(fields) => tuple_layout(fields).size,
             Ty::Record(record) => tuple_layout(&record.fields).size,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
@@ -84,6 +87,8 @@ impl Ty {
             Ty::Int(int) => int.bytes(),
             Ty::Bool | Ty::Str(_) => 1,
             Ty::Buffer(_) => BUFFER_HEADER,
+            Ty::Address(AddressKind::Inet) => 4,
+            Ty::Address(AddressKind::Mac) => 1,
             Ty::Tuple(fields) => tuple_layout(fields).align,
             Ty::Record(record) => tuple_layout(&record.fields).align,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
@@ -137,6 +142,8 @@ impl fmt::Display for Ty {
             Ty::Bool => f.write_str("bool"),
             Ty::Str(len) => write!(f, "string[{len}]"),
             Ty::Buffer(capacity) => write!(f, "buffer[{capacity}]"),
+            Ty::Address(AddressKind::Inet) => f.write_str("inet"),
+            Ty::Address(AddressKind::Mac) => f.write_str("macaddr"),
             Ty::Tuple(fields) => {
                 f.write_str("(")?;
                 for (i, field) in fields.iter().enumerate() {
@@ -177,6 +184,28 @@ pub struct RecordTy {
 impl Ty {
     pub fn record(names: Vec<String>, fields: Vec<Ty>) -> Ty {
         Ty::Record(Box::new(RecordTy { names, fields }))
+    }
+}
+
+/// Which address a `Ty::Address` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressKind {
+    /// `ntop`: a `u32` address family (`AF_INET` 2 or `AF_INET6` 10), then 16 bytes of which
+    /// an IPv4 address uses the first 4, in network order.
+    Inet,
+    /// `macaddr`: 6 bytes.
+    Mac,
+}
+
+impl AddressKind {
+    pub const AF_INET: u32 = 2;
+    pub const AF_INET6: u32 = 10;
+
+    pub fn size(self) -> u32 {
+        match self {
+            AddressKind::Inet => 4 + 16,
+            AddressKind::Mac => 6,
+        }
     }
 }
 

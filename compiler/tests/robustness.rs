@@ -81,7 +81,7 @@ const TOKENS: &[&str] = &[
     "comptime", "if comptime", "fail(\"x %d\", 1)", "static_assert(1, \"m\")", "probetype", "tseries(1, 1s, 5)",
     "buf(\"ab\", 2)", "\"%r\"", "strerror(2)", "signal_name", "find(@m, 1, $x)", "ppid", "pcomm", "usermode",
     "debugf(\"%d\", 1)", "[0]", "(1,)", "()", "str_concat(\"a\", comm)", "memcmp(comm, \"b\", 1)", "nsecs(sw_tai)",
-    "#include <errno.h>\n", "EPERM", "__NR_read",
+    "#include <errno.h>\n", "EPERM", "__NR_read", "ntop(1)", "pton(\"::1\")", "macaddr",
 ];
 
 #[test]

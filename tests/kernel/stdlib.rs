@@ -288,3 +288,20 @@ fn usermode_sees_user_code_running() {
     let outcome = tracer.stop(libc::SIGINT);
     assert!(outcome.stdout.contains("@[1]: "), "no sample in user mode:\n{}", outcome.transcript());
 }
+
+/// `ntop` prints integers and 4- or 16-byte buffers as IP addresses, `pton` makes those bytes,
+/// `macaddr` prints six of them.
+#[test]
+fn network_addresses() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        printf("%s %s %s %s\n", ntop(0x0100007f), ntop(pton("10.1.2.3")), ntop(10, pton("fe80::1")), ntop(2, 0x0101a8c0));
+        print(macaddr(buf("\x18\xc0\x4d\x08\x2e\xbb", 6)));
+        @[ntop(pton("1.1.1.1"))] = count();
+        exit();
+    }"#;
+    let expected = "127.0.0.1 10.1.2.3 fe80::1 192.168.1.1\n18:C0:4D:08:2E:BB\n\n\n@[1.1.1.1]: 1\n";
+    run(&["-q", "-e", program]).assert_exact(0, expected, "");
+}

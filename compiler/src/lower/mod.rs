@@ -419,7 +419,7 @@ impl<'l> FnLowerer<'l> {
                 }
                 self.zero_padding(dst, to_fields);
             }
-            (Ty::Str(_) | Ty::Buffer(_), Value::Mem(src)) => {
+            (Ty::Str(_) | Ty::Buffer(_) | Ty::Address(_), Value::Mem(src)) => {
                 // Bytes, zero after the source's end: a string's after its NUL, a buffer's
                 // after its used bytes (its count says how many).
                 let to_size = &to.size();

@@ -11,6 +11,7 @@ mod introspection;
 mod maps;
 mod meta;
 mod names;
+mod net;
 mod output;
 mod process;
 mod strings;
@@ -114,7 +115,7 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, net::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in

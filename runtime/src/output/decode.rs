@@ -1,7 +1,7 @@
 //! Bytes to values: reads a value of a known type from a map entry or a ring buffer record,
 //! following the layouts in `ferrotrace_compiler::types` (native byte order).
 
-use ferrotrace_compiler::types::{tuple_layout, IntTy, Ty, BUFFER_HEADER};
+use ferrotrace_compiler::types::{tuple_layout, AddressKind, IntTy, Ty, BUFFER_HEADER};
 
 use super::error::OutputError;
 use super::value::Value;
@@ -60,11 +60,37 @@ fn decode_at(
             let used = (read_uint(&field[..header]) as usize).min(*capacity as usize);
             Ok(Value::Buffer(field[header..header + used].to_vec()))
         }
+        Ty::Address(kind) => Ok(Value::Str {
+            bytes: address_text(*kind, field).into_bytes(),
+            truncated: false,
+        }),
         Ty::Symbol(symbol) => Ok(Value::Str {
             bytes: super::symbols::render(symbol, read_u64(field)),
             truncated: false,
         }),
         Ty::Void | Ty::Error => Err(OutputError::Unprintable { ty: ty.to_string() }),
+    }
+}
+
+/// An address as it is usually written: `127.0.0.1`, `::1`, `AA:BB:CC:DD:EE:FF`.
+fn address_text(kind: AddressKind, bytes: &[u8]) -> String {
+    match kind {
+        AddressKind::Mac => bytes
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+        AddressKind::Inet => {
+            let family = read_uint(&bytes[..4]) as u32;
+            let address = &bytes[4..];
+            if family == AddressKind::AF_INET6 {
+                let octets: [u8; 16] = address[..16].try_into().unwrap_or([0; 16]);
+                std::net::Ipv6Addr::from(octets).to_string()
+            } else {
+                let octets: [u8; 4] = address[..4].try_into().unwrap_or([0; 4]);
+                std::net::Ipv4Addr::from(octets).to_string()
+            }
+        }
     }
 }
 
