@@ -105,6 +105,7 @@ fn kernel_catalog_unavailable() {
     insta::assert_snapshot!("kernel_catalog_unavailable", snapshot);
 }
 
+warns!(signed_and_uint64_join_as_int64, "W0409", "begin { $c = (uint64)1; $d = (int64)-1; $c = $d; print($c); }");
 warns!(predicate_on_begin_is_checked_once, "W0201", "begin /pid > 1/ { printf(\"hi\\n\"); }");
 
 // ---- E03xx: names ----

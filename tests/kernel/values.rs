@@ -99,7 +99,9 @@ fn differences_are_signed_and_division_follows_c() {
         $a = -7; $two = 2; $minus_two = -2;
         printf("%d %d %d %d %d %d\n", $a / $two, $a % $two, 7 / $minus_two, 7 % $minus_two, $a / $minus_two, $a % $minus_two);
         @d = 3 - 4;
+        $flexible = 1; $flexible = (uint64)18446744073709551615;
+        print($flexible);
         exit();
     }"#;
-    run_program(program).assert_exact(0, "-1\n-2\n-1\n-3 -1 -3 1 3 -1\n\n\n@d: -1\n", ATTACHED_1);
+    run_program(program).assert_exact(0, "-1\n-2\n-1\n-3 -1 -3 1 3 -1\n18446744073709551615\n\n\n@d: -1\n", ATTACHED_1);
 }

@@ -265,7 +265,7 @@ impl Checker {
         let pointer_ok = matches!(op, BinOp::Add | BinOp::Sub) || op.is_comparison();
         let numeric = |e: &Expr| match &e.ty {
             // A literal that is not negative is flexible: it takes the other side's sign.
-            Ty::Int(int) => Some((int.signed, matches!(e.kind, ExprKind::Int(v) if !int.signed || v as i64 >= 0))),
+            Ty::Int(int) => Some((int.signed, is_flexible_literal(e))),
             Ty::Bool if op.is_comparison() => Some((false, false)),
             Ty::Ptr { .. } if pointer_ok => Some((false, false)),
             _ => None,
@@ -561,6 +561,12 @@ impl Checker {
 /// The value of an aggregation map, its CPUs' values combined.
 fn aggregate_read(map: hir::MapIdx, key: Option<Expr>, ty: Ty, span: Span) -> Expr {
     Expr::new(ExprKind::AggregateRead { map, key: key.map(Box::new) }, ty, span)
+}
+
+/// Whether `e` is an integer literal that is not negative: bpftrace 0.26 lets it take the sign
+/// of what it meets.
+pub(crate) fn is_flexible_literal(e: &Expr) -> bool {
+    matches!((&e.kind, &e.ty), (ExprKind::Int(v), Ty::Int(int)) if !int.signed || *v as i64 >= 0)
 }
 
 /// The error for a value of no bytes (`()`) as a map key or value: kernel maps cannot hold one.

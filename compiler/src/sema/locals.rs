@@ -22,6 +22,12 @@ pub struct Var {
     pub span: Span,
     /// Declared with a type (`let $x: uint16`): values are converted to it, never widen it.
     pub fixed: bool,
+    /// Every value so far was a literal that is not negative: its type is flexible, and an
+    /// unsigned value makes it unsigned (`$a = 1; $a = (uint64)2` is a `uint64`).
+    pub flexible: bool,
+    /// A value no type holds together with the others (a signed one with a `uint64`), which
+    /// made it an `int64`: where, and the two types. Kept across walks, reported once.
+    pub sign_mismatch: Option<(Span, Ty, Ty)>,
     /// Whether its type was read.
     read: bool,
 }
@@ -91,12 +97,16 @@ impl Locals {
 
     /// `$name = value`: joins `ty` into the visible variable's type, or declares it in the
     /// innermost block. Returns the variable and whether it has a fixed type.
-    pub fn assign(&mut self, name: &str, ty: &Ty, span: Span) -> Result<LocalId, Diagnostic> {
+    /// A value of type `ty` for `$name` (declared here if it is not visible); `flexible` when it
+    /// is a literal that is not negative, which takes the variable's sign.
+    pub fn assign(&mut self, name: &str, ty: &Ty, flexible: bool, span: Span) -> Result<LocalId, Diagnostic> {
         let Some(id) = self.find(name) else {
-            return Ok(self.add(name, Some(ty.clone()), false, span));
+            let id = self.add(name, Some(ty.clone()), false, span);
+            self.vars[id.0 as usize].flexible = flexible;
+            return Ok(id);
         };
         let var = &mut self.vars[id.0 as usize];
-        let Some(known) = var.ty.clone() else {
+        let Some(mut known) = var.ty.clone() else {
             var.ty = Some(ty.clone());
             if var.read {
                 self.changed_after_read = true;
@@ -106,6 +116,20 @@ impl Locals {
         if var.fixed {
             return Ok(id);
         }
+        let mut ty = ty.clone();
+        match (&mut known, &mut ty) {
+            (Ty::Int(k), Ty::Int(v)) if flexible && !k.signed => v.signed = false,
+            (Ty::Int(k), Ty::Int(v)) if var.flexible && !v.signed => k.signed = false,
+            _ => {}
+        }
+        if let (Ty::Int(k), Ty::Int(v)) = (&known, &ty) {
+            let unsigned_64 = |int: &crate::types::IntTy| !int.signed && int.bits == 64;
+            if !flexible && !var.flexible && k.signed != v.signed && (unsigned_64(k) || unsigned_64(v)) {
+                var.sign_mismatch.get_or_insert((span, known.clone(), ty.clone()));
+            }
+        }
+        var.flexible &= flexible;
+        let ty = &ty;
         match unify(&known, ty) {
             Some(joined) => {
                 if joined != known && var.read {
@@ -135,7 +159,7 @@ impl Locals {
                 var.fixed = fixed;
                 var.span = span;
             }
-            None => self.vars.push(Var { name: name.to_string(), ty, span, fixed, read: false }),
+            None => self.vars.push(Var { name: name.to_string(), ty, span, fixed, flexible: false, sign_mismatch: None, read: false }),
         }
         if let Some(scope) = self.scopes.last_mut() {
             scope.push((name.to_string(), id));

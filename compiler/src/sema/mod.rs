@@ -396,6 +396,16 @@ impl Checker {
         body: Vec<hir::Stmt>,
         probe_id: u32,
     ) -> hir::Probe {
+        for var in &cx.locals.vars {
+            if let Some((span, before, after)) = &var.sign_mismatch {
+                self.report(
+                    Diagnostic::warning("W0409", format!("`${}` holds `{before}` and then `{after}`: it becomes an `int64`", var.name))
+                        .with_primary(*span, format!("this is `{after}`"))
+                        .with_secondary(var.span, format!("here it is `{before}`"))
+                        .with_help("cast one of them so that both have the same sign"),
+                );
+            }
+        }
         if matches!(probe.resolved.attach, Attach::Begin | Attach::End) && predicate.is_some() {
             let span = probe.block.predicate.as_ref().map_or(probe.span, |p| p.span);
             self.report(Diagnostic::warning("W0201", "a predicate on `begin`/`end` is checked once, when the probe runs")

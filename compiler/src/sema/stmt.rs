@@ -111,7 +111,7 @@ impl Checker {
         let value = match declared {
             Some(to) => self.convert(value, &to, span)?,
             None => {
-                if let Err(diag) = cx.locals.assign(&var.name, &value.ty, var.span) {
+                if let Err(diag) = cx.locals.assign(&var.name, &value.ty, super::expr::is_flexible_literal(&value), var.span) {
                     self.report(diag);
                     return None;
                 }
@@ -415,7 +415,7 @@ impl Checker {
         if value.ty.is_error() || matches!(value.ty, Ty::Void) {
             // Declare the variable anyway so that later uses do not report it again.
             if cx.locals.find(&var.name).is_none() {
-                let _ = cx.locals.assign(&var.name, &Ty::Error, var.span);
+                let _ = cx.locals.assign(&var.name, &Ty::Error, false, var.span);
             }
             return None;
         }
@@ -424,7 +424,8 @@ impl Checker {
             let value = self.convert(value, &to, span)?;
             return Some(StmtKind::AssignLocal { local: id, value });
         }
-        match cx.locals.assign(&var.name, &value.ty, var.span) {
+        let flexible = super::expr::is_flexible_literal(&value);
+        match cx.locals.assign(&var.name, &value.ty, flexible, var.span) {
             Ok(local) => Some(StmtKind::AssignLocal { local, value }),
             Err(diag) => {
                 self.report(diag);

@@ -130,7 +130,7 @@ fn check_find(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     };
     let Some(local) = cx.locals.find(name) else {
         // Declared now, so that its later uses are not reported too.
-        let _ = cx.locals.assign(name, &Ty::Error, target.span);
+        let _ = cx.locals.assign(name, &Ty::Error, false, target.span);
         return c.error_expr(
             Diagnostic::error("E0459", format!("`find` stores into `${name}`, which is not declared here"))
                 .with_primary(target.span, "not declared")
@@ -167,7 +167,7 @@ fn check_find(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
             call.span,
         );
     }
-    if let Err(diag) = cx.locals.assign(name, &ty, target.span) {
+    if let Err(diag) = cx.locals.assign(name, &ty, false, target.span) {
         return c.error_expr(diag, call.span);
     }
     let target = Expr::new(ExprKind::Local(local), ty, target.span);
