@@ -151,7 +151,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "print_maps_on_exit", kind: KeyKind::Bool, doc: "Print every map at exit.", honoured: true },
     Key { name: "show_debug_info", kind: KeyKind::Bool, doc: "Show file and line in user stacks.", honoured: false },
     Key { name: "stack_mode", kind: KeyKind::Choice(&["bpftrace", "perf", "raw", "build_id"]), doc: "How stacks are printed.", honoured: false },
-    Key { name: "str_trunc_trailer", kind: KeyKind::Text, doc: "Appended to strings cut at `max_strlen`.", honoured: false },
+    Key { name: "str_trunc_trailer", kind: KeyKind::Text, doc: "Appended to strings cut at `max_strlen`.", honoured: true },
     Key { name: "unstable_dw_ustack", kind: UNSTABLE, doc: "Whether `dw_ustack()` may be used.", honoured: false },
     Key { name: "unstable_import_statement", kind: UNSTABLE, doc: "Whether `import` may appear inside a block.", honoured: false },
     Key { name: "unstable_tseries", kind: UNSTABLE, doc: "Whether `tseries()` may be used.", honoured: true },

@@ -41,6 +41,8 @@ pub struct RuntimeSettings {
     pub log_size: u32,
     /// Bytes `cat` prints at most (`max_cat_bytes`).
     pub max_cat_bytes: u32,
+    /// Printed after a string cut at its size (`str_trunc_trailer`).
+    pub str_trunc_trailer: String,
 }
 
 impl Default for RuntimeSettings {
@@ -57,6 +59,7 @@ impl From<&crate::config::Config> for RuntimeSettings {
             license: config.license.clone(),
             log_size: config.log_size,
             max_cat_bytes: config.max_cat_bytes,
+            str_trunc_trailer: config.str_trunc_trailer.clone(),
         }
     }
 }

@@ -37,6 +37,7 @@ pub use joined::joined;
 pub use outside::{command_output, file_contents};
 pub use printf::render_printf;
 pub use table::dump_map;
+pub use text::set_truncation_trailer;
 pub use value::{BucketLabel, HistRow, Histogram, LabelNumber, MapBody, MapDump, Value};
 
 /// Renders a whole user map for end-of-run printing or `print(@m, top, div)` in text mode,

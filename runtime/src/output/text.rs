@@ -40,7 +40,7 @@ pub fn write_value(sink: &mut impl TextSink, value: &Value) {
         Value::Str { bytes, truncated } => {
             let mut text = bytes.clone();
             if *truncated {
-                text.extend_from_slice(b"..");
+                text.extend_from_slice(truncation_trailer());
             }
             sink.text(&text);
         }
@@ -214,4 +214,17 @@ pub fn buffer_text(bytes: &[u8], style: BufferStyle) -> Vec<u8> {
         }
     }
     out
+}
+
+/// What follows a string cut at its size: the script's `str_trunc_trailer`, set once when it
+/// starts; `..` until then.
+static TRAILER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Sets the text printed after a string cut at its size (the first call wins).
+pub fn set_truncation_trailer(trailer: &str) {
+    let _ = TRAILER.set(trailer.as_bytes().to_vec());
+}
+
+fn truncation_trailer() -> &'static [u8] {
+    TRAILER.get().map_or(b"..", Vec::as_slice)
 }
