@@ -98,6 +98,7 @@ fn execute(cli: &Cli) -> Result<u8> {
     };
     report(&compiled.warnings, &script);
     compiled.manifest.script_name = script.name.clone();
+    compiled.manifest.imported = script.files.files.iter().skip(1).map(|file| (file.start, file.name.clone())).collect();
     if let Some(code) = script_options::check(&compiled.options, &script.params, &script.name)? {
         return Ok(code);
     }

@@ -26,6 +26,9 @@ pub struct Manifest {
     pub line_starts: Vec<u32>,
     /// What runtime messages call the script (`stdin`, or its file name); set by the caller.
     pub script_name: String,
+    /// The files the script imports, by where each starts in the compiled text; set by the
+    /// caller. Runtime messages name the file a span is in, and its line there.
+    pub imported: Vec<(u32, String)>,
 }
 
 /// The configuration keys the runtime acts on.
@@ -65,11 +68,18 @@ impl From<&crate::config::Config> for RuntimeSettings {
 }
 
 impl Manifest {
-    /// `LINE:COL-COL` of `span` in the script (1-based), for messages the runtime prints.
+    /// `FILE:LINE:COL-COL` of `span` (1-based) in the file it comes from, for messages the
+    /// runtime prints.
     pub fn locate(&self, span: Span) -> String {
-        let line = self.line_starts.partition_point(|&start| start <= span.start).max(1);
+        let line_of = |offset: u32| self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let line = line_of(span.start);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        format!("{line}:{}-{}", span.start - start + 1, span.end.max(span.start + 1) - start)
+        let columns = format!("{}-{}", span.start - start + 1, span.end.max(span.start + 1) - start);
+        let script = if self.script_name.is_empty() { "stdin" } else { self.script_name.as_str() };
+        match self.imported.iter().rev().find(|(file_start, _)| *file_start <= span.start) {
+            Some((file_start, name)) => format!("{name}:{}:{columns}", line - line_of(*file_start) + 1),
+            None => format!("{script}:{line}:{columns}"),
+        }
     }
 
     pub fn map(&self, id: MapId) -> &MapSpec {

@@ -112,14 +112,11 @@ pub(crate) struct Runner<'s, 'o> {
     full_reported: HashSet<MapId>,
     /// `errorf` records seen.
     pub(crate) errors: u32,
-    /// The script's name in runtime messages.
-    script: String,
 }
 
 impl<'s, 'o> Runner<'s, 'o> {
     pub(crate) fn new(manifest: &'s Manifest, out: &'o mut dyn Write, err: &'o mut dyn Write) -> Runner<'s, 'o> {
-        let script = if manifest.script_name.is_empty() { "stdin".to_string() } else { manifest.script_name.clone() };
-        Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0, script }
+        Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0 }
     }
 }
 
@@ -197,7 +194,7 @@ impl Runner<'_, '_> {
                         self.errors += u32::from(matches!(stream, Stream::Error(_)));
                         let location = self.manifest.locate(*span);
                         let text = String::from_utf8_lossy(&text);
-                        writeln!(self.err, "{}:{location}: {level}: {}", self.script, text.trim_end_matches('\n'))?;
+                        writeln!(self.err, "{location}: {level}: {}", text.trim_end_matches('\n'))?;
                     }
                 }
             }

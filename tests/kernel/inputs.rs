@@ -106,12 +106,17 @@ fn imports_bring_macros_and_probes_from_other_files() {
     write(&lib.join("loop_a.bt"), "import \"loop_b.bt\";\n");
     write(&lib.join("loop_b.bt"), "import \"loop_a.bt\";\n");
     write(&dir.join("cycle.bt"), "import \"lib/loop_a.bt\";\nbegin { }\n");
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).expect("cannot make the second import directory");
+    write(&other.join("noisy.bt"), "\n\nbegin { errorf(\"from the import\"); }\n");
+    write(&dir.join("noisy_main.bt"), "import \"other/noisy.bt\";\nbegin { exit(); }\n");
     let path = |name: &str| dir.join(name).display().to_string();
     let main = run(&["-q", &path("main.bt")]);
     let from_dir = run(&["-q", &path("from_dir.bt")]);
     let searched = run(&["-q", "-I", &lib.display().to_string(), &path("searched.bt")]);
     let missing = run(&["-q", &path("missing.bt")]);
     let cycle = run(&["-q", &path("cycle.bt")]);
+    let noisy = run(&["-q", &path("noisy_main.bt")]);
     let _ = std::fs::remove_dir_all(&dir);
     main.assert_exact(0, "helpers first\n42 6\n\n\n", "");
     from_dir.assert_exact(0, "helpers first\n9\n\n\n", "");
@@ -119,4 +124,7 @@ fn imports_bring_macros_and_probes_from_other_files() {
     assert!(missing.stderr.contains("error[E0120]: cannot import `lib/none.bt`"), "{}", missing.transcript());
     assert!(cycle.stderr.contains("error[E0121]: imports form a cycle"), "{}", cycle.transcript());
     assert!(cycle.stderr.contains("loop_b.bt"), "{}", cycle.transcript());
+    // A runtime error names the imported file it is written in, and its line there.
+    let noisy_at = format!("{}:3:9-33: ERROR: from the import\n", other.join("noisy.bt").display());
+    noisy.assert_exact(0, "\n\n", &noisy_at);
 }
