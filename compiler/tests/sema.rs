@@ -149,6 +149,7 @@ fails!(empty_tuple_in_a_map, "E0471", "begin { @m = (); }");
 fails!(find_keeps_a_declared_type, "E0403", "begin { @m[1] = \"hello\"; let $v: uint64; find(@m, 1, $v); }");
 fails!(assert_str_needs_a_string, "E0472", "begin { assert_str(1); }");
 fails!(pton_needs_an_address, "E0473", "begin { print(pton(\"localhost\")); }");
+fails!(strftime_of_a_monotonic_variable, "E0521", "begin { $m = nsecs(monotonic); print(strftime(\"%H\", $m)); }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
 fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");

@@ -147,7 +147,7 @@ fn user_names_and_timestamps() {
     if !kernel_ready() {
         return;
     }
-    let program = r#"begin { printf("%s %d|%s|%s|", username, uid, strftime("%Y-%m-%d %H", nsecs), strftime("%f", nsecs(tai))); time("%Y-%m-%d %H\n"); exit(); }"#;
+    let program = r#"begin { $tai = nsecs(tai); printf("%s %d|%s|%s|", username, uid, strftime("%Y-%m-%d %H", nsecs), strftime("%f", $tai)); time("%Y-%m-%d %H\n"); exit(); }"#;
     let outcome = run(&["-q", "-e", program]);
     let first = outcome.stdout.lines().next().unwrap_or_default().to_string();
     let fields: Vec<&str> = first.split('|').collect();

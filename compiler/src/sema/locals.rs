@@ -42,6 +42,9 @@ pub struct Locals {
     scopes: Vec<Vec<(String, LocalId)>>,
     /// Declarations made so far in this walk: the next one gets this id.
     declared: usize,
+    /// The clock of the timestamp each variable holds, as far as this walk knows: set by an
+    /// assignment of `nsecs` (or `nsecs(clock)`), `None` once another value is assigned.
+    clocks: Vec<(LocalId, Option<u64>)>,
 }
 
 impl Locals {
@@ -49,6 +52,22 @@ impl Locals {
     pub fn restart(&mut self) {
         self.scopes = vec![Vec::new()];
         self.declared = 0;
+        self.clocks.clear();
+    }
+
+    /// Notes that `id` was given a timestamp of `clock` (`None`: not a timestamp). A variable
+    /// keeps a clock only while every value it was given had that one.
+    pub fn note_clock(&mut self, id: LocalId, clock: Option<u64>) {
+        match self.clocks.iter_mut().find(|(known, _)| *known == id) {
+            Some((_, known)) if *known != clock => *known = None,
+            Some(_) => {}
+            None => self.clocks.push((id, clock)),
+        }
+    }
+
+    /// The clock of the timestamp variable `id` holds, if it is known.
+    pub fn clock(&self, id: LocalId) -> Option<u64> {
+        self.clocks.iter().find(|(known, _)| *known == id).and_then(|(_, clock)| *clock)
     }
 
     pub fn push_scope(&mut self) {

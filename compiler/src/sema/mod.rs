@@ -43,7 +43,7 @@ use crate::syntax::ast;
 use crate::types::Ty;
 use hir::MapDecl;
 use probes::ResolvedProbe;
-use locals::Locals;
+pub(crate) use locals::Locals;
 use tables::MapTable;
 
 /// Checks `program` against the kernel facts in `catalog`, with no parameters.

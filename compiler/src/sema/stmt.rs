@@ -426,7 +426,10 @@ impl Checker {
         }
         let flexible = super::expr::is_flexible_literal(&value);
         match cx.locals.assign(&var.name, &value.ty, flexible, var.span) {
-            Ok(local) => Some(StmtKind::AssignLocal { local, value }),
+            Ok(local) => {
+                cx.locals.note_clock(local, crate::stdlib::clock_of(&value, &cx.locals));
+                Some(StmtKind::AssignLocal { local, value })
+            }
             Err(diag) => {
                 self.report(diag);
                 None

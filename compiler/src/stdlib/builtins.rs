@@ -162,7 +162,7 @@ pub(super) const ENTRIES: &[Function] = &[
 ];
 
 /// `nsecs(monotonic)` and friends: the clock, as an integer argument of the call.
-const CLOCK_BOOT: u64 = 0;
+pub(super) const CLOCK_BOOT: u64 = 0;
 pub(super) const CLOCK_MONOTONIC: u64 = 1;
 pub(super) const CLOCK_TAI: u64 = 2;
 pub(super) const CLOCK_SW_TAI: u64 = 3;
@@ -215,4 +215,18 @@ fn builtin(c: &mut Checker, call: &Call<'_>, builtin: Builtin, ty: Ty) -> Expr {
         c.note_comm_read();
     }
     Expr::new(ExprKind::Builtin(builtin), ty, call.span)
+}
+
+/// The clock of the timestamp `e` is, when `e` is `nsecs`, `nsecs(clock)` or a variable that
+/// holds one of them.
+pub(crate) fn clock_of(e: &Expr, locals: &crate::sema::Locals) -> Option<u64> {
+    match &e.kind {
+        ExprKind::Builtin(Builtin::Nsecs) => Some(CLOCK_BOOT),
+        ExprKind::Call { func: "nsecs", args, .. } => match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Int(clock)) => Some(*clock),
+            _ => Some(CLOCK_BOOT),
+        },
+        ExprKind::Local(id) => locals.clock(*id),
+        _ => None,
+    }
 }

@@ -113,6 +113,8 @@ pub fn library_macros() -> &'static [ast::MacroDef] {
     })
 }
 
+pub(crate) use builtins::clock_of;
+
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
     [builtins::ENTRIES, strings::ENTRIES, names::ENTRIES, net::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, aggregations::ENTRIES].into_iter().flatten()

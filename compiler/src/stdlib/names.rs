@@ -154,12 +154,8 @@ fn check_strftime(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
     };
     let format = String::from_utf8_lossy(text).into_owned();
     let Some(timestamp) = integer(c, call, nsecs, cx) else { return c.error_expr_silent(call.span) };
-    let clock = match &timestamp.kind {
-        ExprKind::Call { func: "nsecs", args, .. } => args.first().map(|a| &a.kind),
-        _ => None,
-    };
-    let tai = match clock {
-        Some(ExprKind::Int(super::builtins::CLOCK_MONOTONIC)) => {
+    let tai = match super::clock_of(&timestamp, &cx.locals) {
+        Some(super::builtins::CLOCK_MONOTONIC) => {
             return c.error_expr(
                 Diagnostic::error("E0521", "`strftime` cannot take a monotonic timestamp")
                     .with_primary(nsecs.span, "CLOCK_MONOTONIC has no date")
@@ -167,7 +163,7 @@ fn check_strftime(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
                 call.span,
             )
         }
-        Some(ExprKind::Int(super::builtins::CLOCK_TAI | super::builtins::CLOCK_SW_TAI)) => true,
+        Some(super::builtins::CLOCK_TAI | super::builtins::CLOCK_SW_TAI) => true,
         _ => false,
     };
     call_expr("strftime", vec![timestamp], Ty::Symbol(Symbol::Time(Box::new(TimeFormat { format, tai }))), call.span)
