@@ -106,6 +106,7 @@ fn kernel_catalog_unavailable() {
 }
 
 warns!(signed_and_uint64_join_as_int64, "W0409", "begin { $c = (uint64)1; $d = (int64)-1; $c = $d; print($c); }");
+warns!(map_given_uint64_and_signed_values, "W0409", "begin { @c = (uint64)1; }\nend { @c = (int64)-1; }");
 warns!(predicate_on_begin_is_checked_once, "W0201", "begin /pid > 1/ { printf(\"hi\\n\"); }");
 
 // ---- E03xx: names ----

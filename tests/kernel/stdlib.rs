@@ -141,17 +141,22 @@ begin {
 }
 
 /// `username` names the uid as `/etc/passwd` does (the number where no user has it), and
-/// `strftime` formats a probe's timestamp as the same local date `time` prints.
+/// `strftime` formats a probe's timestamp as the same local date `time` prints, whether it is
+/// boot time or TAI, and a TAI one kept in a map too.
 #[test]
 fn user_names_and_timestamps() {
     if !kernel_ready() {
         return;
     }
-    let program = r#"begin { $tai = nsecs(tai); printf("%s %d|%s|%s|", username, uid, strftime("%Y-%m-%d %H", nsecs), strftime("%f", $tai)); time("%Y-%m-%d %H\n"); exit(); }"#;
+    let program = r#"begin {
+        $tai = nsecs(tai); @kept = $tai;
+        printf("%s %d|%s|%s|%s|", username, uid, strftime("%Y-%m-%d %H", nsecs), strftime("%f", $tai), strftime("%Y-%m-%d %H", @kept));
+        time("%Y-%m-%d %H\n"); clear(@kept); exit();
+    }"#;
     let outcome = run(&["-q", "-e", program]);
     let first = outcome.stdout.lines().next().unwrap_or_default().to_string();
     let fields: Vec<&str> = first.split('|').collect();
-    let [user, stamp, micros, now] = fields[..] else { panic!("{}", outcome.transcript()) };
+    let [user, stamp, micros, kept, now] = fields[..] else { panic!("{}", outcome.transcript()) };
     let (name, uid) = user.split_once(' ').unwrap_or_default();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let expected_name = passwd
@@ -161,6 +166,7 @@ fn user_names_and_timestamps() {
         .map_or(uid.to_string(), |fields| fields[0].to_string());
     assert_eq!(name, expected_name, "{}", outcome.transcript());
     assert_eq!(stamp, now, "{}", outcome.transcript());
+    assert_eq!(kept, now, "{}", outcome.transcript());
     assert!(micros.len() == 6 && micros.parse::<u32>().is_ok(), "{}", outcome.transcript());
 }
 

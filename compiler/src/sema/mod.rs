@@ -44,7 +44,7 @@ use crate::types::Ty;
 use hir::MapDecl;
 use probes::ResolvedProbe;
 pub(crate) use locals::Locals;
-use tables::MapTable;
+pub(crate) use tables::MapTable;
 
 /// Checks `program` against the kernel facts in `catalog`, with no parameters.
 ///
@@ -264,11 +264,22 @@ fn check_probes(
         checker.maps.begin_walk();
         let probes = checker.sweep(expanded);
         if checker.maps.settled() && !checker.maps.default_self_assigned() {
+            checker.report_map_sign_mismatches();
             return (probes, checker);
         }
     }
     let probes = checker.sweep(expanded);
+    checker.report_map_sign_mismatches();
     (probes, checker)
+}
+
+/// W0409: `name`, a variable or a map, holds a `uint64` and a signed value, so it becomes an
+/// `int64` in which large unsigned values turn negative.
+fn sign_mismatch(name: &str, span: Span, earlier: Span, before: &Ty, after: &Ty) -> Diagnostic {
+    Diagnostic::warning("W0409", format!("`{name}` holds `{before}` and then `{after}`: it becomes an `int64`"))
+        .with_primary(span, format!("this is `{after}`"))
+        .with_secondary(earlier, format!("here it is `{before}`"))
+        .with_help("cast one of them so that both have the same sign")
 }
 
 fn dedup(diags: &mut Vec<Diagnostic>) {
@@ -332,6 +343,27 @@ impl Checker {
     }
 
     /// Checks every probe once, keeping only this walk's diagnostics.
+    /// The script's maps, for library functions that follow what a map holds.
+    pub(crate) fn maps_mut(&mut self) -> &mut MapTable {
+        &mut self.maps
+    }
+
+    /// Warns about each map given both a `uint64` and a signed value, as bpftrace does.
+    fn report_map_sign_mismatches(&mut self) {
+        let mismatches: Vec<_> = self
+            .maps
+            .entries
+            .iter()
+            .filter_map(|entry| {
+                let first_value = entry.value.as_ref().map_or(entry.first_use, |(_, span)| *span);
+                entry.sign_mismatch.clone().map(|m| (entry.name.clone(), first_value, m))
+            })
+            .collect();
+        for (name, first_use, (span, before, after)) in mismatches {
+            self.report(sign_mismatch(&name, span, first_use, &before, &after));
+        }
+    }
+
     fn sweep(&mut self, expanded: &[ExpandedProbe<'_>]) -> Vec<hir::Probe> {
         self.diags.clear();
         self.script_options.clear();
@@ -398,12 +430,7 @@ impl Checker {
     ) -> hir::Probe {
         for var in &cx.locals.vars {
             if let Some((span, before, after)) = &var.sign_mismatch {
-                self.report(
-                    Diagnostic::warning("W0409", format!("`${}` holds `{before}` and then `{after}`: it becomes an `int64`", var.name))
-                        .with_primary(*span, format!("this is `{after}`"))
-                        .with_secondary(var.span, format!("here it is `{before}`"))
-                        .with_help("cast one of them so that both have the same sign"),
-                );
+                self.report(sign_mismatch(&format!("${}", var.name), *span, var.span, before, after));
             }
         }
         if matches!(probe.resolved.attach, Attach::Begin | Attach::End) && predicate.is_some() {

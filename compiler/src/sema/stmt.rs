@@ -379,7 +379,11 @@ impl Checker {
             self.record_value(idx, MapValue::Plain(Ty::Error), value.span);
             return None;
         }
-        self.record_value(idx, MapValue::Plain(value.ty.clone()), value.span);
+        let flexible = super::expr::is_flexible_literal(&value);
+        let clock = crate::stdlib::clock_of(&value, &cx.locals, &mut self.maps);
+        if let Err(diag) = self.maps.use_plain_value(idx, value.ty.clone(), flexible, clock, value.span) {
+            self.report(diag);
+        }
         Some(StmtKind::AssignMap { map: idx, key, value })
     }
 
@@ -427,7 +431,8 @@ impl Checker {
         let flexible = super::expr::is_flexible_literal(&value);
         match cx.locals.assign(&var.name, &value.ty, flexible, var.span) {
             Ok(local) => {
-                cx.locals.note_clock(local, crate::stdlib::clock_of(&value, &cx.locals));
+                let clock = crate::stdlib::clock_of(&value, &cx.locals, &mut self.maps);
+                cx.locals.note_clock(local, clock);
                 Some(StmtKind::AssignLocal { local, value })
             }
             Err(diag) => {

@@ -19,6 +19,22 @@ pub struct MapEntry {
     pub value: Option<(MapValue, Span)>,
     /// Assigned only values computed from maps without a type yet, like `@x = @x + 1`.
     pub self_assigned: Option<Span>,
+    /// Every plain value stored so far was a literal that is not negative, which takes the
+    /// sign of the others (bpftrace 0.26).
+    flexible: bool,
+    /// A `uint64` and a signed value were both stored: where the second was, and the two types.
+    pub sign_mismatch: Option<(Span, Ty, Ty)>,
+    /// The clock of the timestamps the map holds, for `strftime`.
+    clock: Clock,
+}
+
+/// What the checker knows of the clock behind a map's values: nothing stored yet, one clock
+/// (`nsecs(tai)` everywhere), or values that are not all timestamps of one clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    Unknown,
+    Known(u64),
+    Mixed,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -54,7 +70,16 @@ impl MapTable {
             return idx;
         }
         let idx = MapIdx(self.entries.len() as u32);
-        self.entries.push(MapEntry { name: format!("@{name}"), first_use: span, key: None, value: None, self_assigned: None });
+        self.entries.push(MapEntry {
+            name: format!("@{name}"),
+            first_use: span,
+            key: None,
+            value: None,
+            self_assigned: None,
+            flexible: true,
+            sign_mismatch: None,
+            clock: Clock::Unknown,
+        });
         self.by_name.insert(name.to_string(), idx);
         self.watches.push(Watch { changed: 0, first_consulted: u64::MAX, consulted_in_probe: 0 });
         self.changed(idx);
@@ -132,6 +157,50 @@ impl MapTable {
                 self.consulted(idx);
                 Err(diagnostic)
             }
+        }
+    }
+
+    /// Records a plain value stored into the map by an assignment: `flexible` when it is a
+    /// literal that is not negative, which takes the sign of the map's other values, and the
+    /// clock of the timestamp it is, if it is one. Notes a `uint64` joined with a signed value,
+    /// which bpftrace warns about.
+    pub fn use_plain_value(&mut self, idx: MapIdx, ty: Ty, flexible: bool, clock: Option<u64>, span: Span) -> Result<(), Diagnostic> {
+        let mut ty = storage(&ty);
+        let entry = &mut self.entries[idx.0 as usize];
+        let clock = match (entry.clock, clock) {
+            (Clock::Unknown, Some(clock)) => Clock::Known(clock),
+            (Clock::Known(known), Some(clock)) if known == clock => Clock::Known(known),
+            _ => Clock::Mixed,
+        };
+        let mut changed = clock != entry.clock;
+        entry.clock = clock;
+        if let (Some((MapValue::Plain(Ty::Int(known)), _)), Ty::Int(new)) = (&mut entry.value, &mut ty) {
+            if flexible && !known.signed {
+                new.signed = false;
+            } else if entry.flexible && known.signed && !new.signed {
+                // Every earlier value was a literal, which takes this one's sign.
+                known.signed = false;
+                changed = true;
+            }
+            let unsigned_64 = |int: &crate::types::IntTy| !int.signed && int.bits == 64;
+            if !flexible && !entry.flexible && known.signed != new.signed && (unsigned_64(known) || unsigned_64(new)) {
+                entry.sign_mismatch.get_or_insert((span, Ty::Int(*known), Ty::Int(*new)));
+            }
+        }
+        entry.flexible &= flexible;
+        if changed {
+            self.changed(idx);
+        }
+        self.use_value(idx, MapValue::Plain(ty), span)
+    }
+
+    /// The clock of the timestamps map `idx` holds, when every value stored in it is a
+    /// timestamp of that one clock.
+    pub fn clock(&mut self, idx: MapIdx) -> Option<u64> {
+        self.consulted(idx);
+        match self.entries[idx.0 as usize].clock {
+            Clock::Known(clock) => Some(clock),
+            Clock::Unknown | Clock::Mixed => None,
         }
     }
 

@@ -217,9 +217,9 @@ fn builtin(c: &mut Checker, call: &Call<'_>, builtin: Builtin, ty: Ty) -> Expr {
     Expr::new(ExprKind::Builtin(builtin), ty, call.span)
 }
 
-/// The clock of the timestamp `e` is, when `e` is `nsecs`, `nsecs(clock)` or a variable that
-/// holds one of them.
-pub(crate) fn clock_of(e: &Expr, locals: &crate::sema::Locals) -> Option<u64> {
+/// The clock of the timestamp `e` is, when `e` is `nsecs`, `nsecs(clock)`, or a variable or
+/// map that holds only timestamps of one clock.
+pub(crate) fn clock_of(e: &Expr, locals: &crate::sema::Locals, maps: &mut crate::sema::MapTable) -> Option<u64> {
     match &e.kind {
         ExprKind::Builtin(Builtin::Nsecs) => Some(CLOCK_BOOT),
         ExprKind::Call { func: "nsecs", args, .. } => match args.first().map(|a| &a.kind) {
@@ -227,6 +227,7 @@ pub(crate) fn clock_of(e: &Expr, locals: &crate::sema::Locals) -> Option<u64> {
             _ => Some(CLOCK_BOOT),
         },
         ExprKind::Local(id) => locals.clock(*id),
+        ExprKind::MapRead { map, .. } => maps.clock(*map),
         _ => None,
     }
 }

@@ -154,7 +154,7 @@ fn check_strftime(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
     };
     let format = String::from_utf8_lossy(text).into_owned();
     let Some(timestamp) = integer(c, call, nsecs, cx) else { return c.error_expr_silent(call.span) };
-    let tai = match super::clock_of(&timestamp, &cx.locals) {
+    let tai = match super::clock_of(&timestamp, &cx.locals, c.maps_mut()) {
         Some(super::builtins::CLOCK_MONOTONIC) => {
             return c.error_expr(
                 Diagnostic::error("E0521", "`strftime` cannot take a monotonic timestamp")
