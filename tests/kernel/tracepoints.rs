@@ -189,6 +189,16 @@ fn interval_fires_until_exit() {
     run_program(program).assert_exact(0, "five\n\n\n@x: 5\n", ATTACHED_1);
 }
 
+/// A count without a unit is nanoseconds, for `interval` and `profile` alike.
+#[test]
+fn timers_with_a_bare_count_are_nanoseconds() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "profile:1000000 { @[probe] = 1; } interval:10000000 { @n++; if (@n == 3) { exit(); } }";
+    run_program(program).assert_exact(0, "\n\n@[profile:ns:1000000]: 1\n@n: 3\n", "Attached 2 probes\n");
+}
+
 /// A profile probe samples every CPU; whichever CPU it sampled, it sets the same key.
 #[test]
 fn profile_fires_until_interval_exits() {

@@ -275,7 +275,7 @@ fn no_such_function(
 }
 
 /// `interval:s:1`, `interval:ms:10`, `interval:us:N`, `interval:hz:N`, `interval:1s`,
-/// `profile:hz:99`, `profile:ms:10`.
+/// `interval:N` (nanoseconds), `profile:hz:99`, `profile:ms:10`.
 fn resolve_timer(ap: &AttachPoint, provider: &str) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     let bad = |message: String| {
         Diagnostic::error("E0206", message)
@@ -284,6 +284,8 @@ fn resolve_timer(ap: &AttachPoint, provider: &str) -> Result<Vec<ResolvedProbe>,
     };
     let (unit, count) = match ap.parts.as_slice() {
         [unit, count] => (unit.as_str(), count.as_str()),
+        // A count without a unit is nanoseconds, as in bpftrace.
+        [count] if !count.is_empty() && count.chars().all(|c| c.is_ascii_digit() || c == '_') => ("ns", count.as_str()),
         [combined] => split_number_unit(combined).ok_or_else(|| bad(format!("`{combined}` is not a rate")))?,
         _ => return Err(bad(format!("`{provider}` takes a unit and a count"))),
     };
