@@ -190,6 +190,10 @@ warns!(declared_map_never_used, "W0406", "let @unused = hash(10);\nbegin { @used
 fails!(variable_declared_again, "E0447", "begin { $x = 1; if (pid > 0) { let $x = 2; } }");
 fails!(variable_used_outside_its_block, "E0303", "begin { if (pid > 0) { $x = 1; } else { $x = 2; } print($x); }");
 fails!(unknown_declared_type, "E0448", "begin { let $x: float = 1; }");
+fails!(c_type_name_in_sizeof, "E0448", "begin { print(sizeof(int)); }");
+fails!(cast_to_a_string_type, "E0474", "begin { $s = (typeof(comm))1; }");
+fails!(kernel_type_in_sizeof, "E0475", "begin { print(sizeof(struct task_struct)); }");
+fails!(offsetof_an_unknown_field, "E0410", "begin { $r = (a = 1, b = (c = 2)); print(offsetof($r, b.d)); }");
 fails!(literal_out_of_declared_range, "E0449", "begin { let $x: uint8 = 300; }");
 fails!(constant_division_by_zero, "E0422", "begin { @x = pid / 0; }");
 fails!(shift_of_64_bits, "E0423", "begin { @x = pid << 64; }");

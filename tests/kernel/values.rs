@@ -105,3 +105,21 @@ fn differences_are_signed_and_division_follows_c() {
     }"#;
     run_program(program).assert_exact(0, "-1\n-2\n-1\n-3 -1 -3 1 3 -1\n18446744073709551615\n\n\n@d: -1\n", ATTACHED_1);
 }
+
+/// `sizeof` and `offsetof` are known while compiling; `typeof` gives a cast or a declaration
+/// the type of another value.
+#[test]
+fn sizes_offsets_and_types_of_values() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin {
+        $x = (uint16)3;
+        $r = (a = (uint8)1, b = (uint64)2);
+        let $y: typeof($x) = 7000;
+        $z = (typeof($x))70000;
+        printf("%d %d %d %d %d %d %d\n", sizeof(uint32), sizeof($x), sizeof(comm), offsetof($r, b), $y, $z, sizeof(typeof($y)));
+        exit();
+    }"#;
+    run_program(program).assert_exact(0, "4 2 16 8 7000 4464 2\n\n\n", ATTACHED_1);
+}

@@ -50,6 +50,8 @@ impl Checker {
             ast::ExprKind::Index { expr, index } => self.index(expr, index, span, cx),
             ast::ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix, span, cx),
             ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span, cx),
+            ast::ExprKind::Sizeof(ty) => self.size_of(ty, span, cx),
+            ast::ExprKind::Offsetof { ty, path } => self.offset_of(ty, path, span, cx),
             ast::ExprKind::Block(block) => self.block_expr(block, span, cx),
             ast::ExprKind::Comptime(inner) => self.comptime(inner, span, cx),
         }
@@ -524,25 +526,34 @@ impl Checker {
         Expr::new(ExprKind::MapRead { map: idx, key: key.map(Box::new) }, ty, span)
     }
 
-    fn cast(&mut self, ty: &ast::Ident, inner: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+    fn cast(&mut self, ty: &ast::TypeSpec, inner: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let Some(to) = self.written_type(ty, cx) else {
+            // Check the operand anyway, for its own errors.
+            let _ = self.expr(inner, cx);
+            return self.error_expr_silent(span);
+        };
         let e = self.expr(inner, cx);
-        if ty.name == "bool" {
+        match to {
             // True when not zero (a pointer when not null).
-            return match &e.ty {
+            Ty::Bool => match &e.ty {
                 Ty::Error | Ty::Bool => e,
                 Ty::Int(_) | Ty::Ptr { .. } => {
                     let zero = Expr::new(ExprKind::Int(0), e.ty.clone(), e.span);
                     Expr::new(ExprKind::Binary { op: BinOp::Ne, lhs: Box::new(e), rhs: Box::new(zero), signed: false }, Ty::Bool, span)
                 }
                 _ => self.error_expr(operand_error("a cast to `bool`", &e, "an integer or a pointer"), span),
-            };
-        }
-        // The grammar reads only `bool` and the integer types as cast types.
-        let to = int_type_named(&ty.name).unwrap_or(IntTy::I64);
-        match &e.ty {
-            Ty::Error => e,
-            Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => Expr::new(ExprKind::Cast { to, expr: Box::new(e) }, Ty::Int(to), span),
-            _ => self.error_expr(operand_error("a cast", &e, "an integer"), span),
+            },
+            Ty::Int(to) => match &e.ty {
+                Ty::Error => e,
+                Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => Expr::new(ExprKind::Cast { to, expr: Box::new(e) }, Ty::Int(to), span),
+                _ => self.error_expr(operand_error("a cast", &e, "an integer"), span),
+            },
+            other => self.error_expr(
+                Diagnostic::error("E0474", format!("cannot cast to `{other}`"))
+                    .with_primary(ty.span(), format!("this is `{other}`"))
+                    .with_help("a cast converts to an integer type or `bool`"),
+                span,
+            ),
         }
     }
 

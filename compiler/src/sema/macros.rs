@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
-use crate::syntax::ast::{Block, Expr, ExprKind, ForSource, Ident, MacroDef, MacroParam, MapRef, Program, Stmt, StmtKind};
+use crate::syntax::ast::{Block, Expr, ExprKind, ForSource, Ident, MacroDef, MacroParam, MapRef, Program, Stmt, StmtKind, TypeSpec};
 
 /// How deep expansions may nest before the script is refused (a chain, not a cycle).
 const MAX_DEPTH: usize = 64;
@@ -153,7 +153,10 @@ impl<'p> Expander<'p> {
             }
             StmtKind::Let { var, ty, value } => StmtKind::Let {
                 var: self.ident(var, scope),
-                ty: ty.clone(),
+                ty: match ty {
+                    Some(TypeSpec::Typeof(of)) => Some(TypeSpec::Typeof(Box::new(self.expr(of, scope)))),
+                    other => other.clone(),
+                },
                 value: value.as_ref().map(|v| self.expr(v, scope)),
             },
             StmtKind::If { cond, then_block, else_block } => StmtKind::If {

@@ -23,6 +23,7 @@ mod settings;
 mod stmt;
 mod tables;
 mod unify;
+mod written_types;
 
 pub use expr::COMM_SIZE;
 pub(crate) use expr::operand_error;

@@ -41,21 +41,6 @@ fn entry_value(value: &MapValue) -> Option<Ty> {
     }
 }
 
-/// The type `let $x: name` declares, if `name` is one.
-fn declared_type(name: &str, max_strlen: u32) -> Option<Ty> {
-    if let Some(int) = super::expr::int_type_named(name) {
-        return Some(Ty::Int(int));
-    }
-    match name {
-        "bool" => Some(Ty::Bool),
-        "string" => Some(Ty::Str(max_strlen)),
-        _ => {
-            let size = name.strip_prefix("string[")?.strip_suffix(']')?.parse::<u32>().ok()?;
-            (size > 0).then_some(Ty::Str(size))
-        }
-    }
-}
-
 /// Whether the literal `v` (signed when `signed`) is a value of `int`.
 fn fits(v: u64, signed: bool, int: crate::types::IntTy) -> bool {
     let value = if signed { i128::from(v as i64) } else { i128::from(v) };
@@ -77,18 +62,19 @@ impl Checker {
 
     /// `let $x[: type][ = value]`: a new variable in the innermost block; without a value it
     /// starts at zero.
-    fn let_stmt(&mut self, var: &ast::Ident, ty: Option<&ast::Ident>, value: Option<&ast::Expr>, span: Span, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
+    fn let_stmt(&mut self, var: &ast::Ident, ty: Option<&ast::TypeSpec>, value: Option<&ast::Expr>, span: Span, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
         let declared = match ty {
             None => None,
-            Some(ty) => match declared_type(&ty.name, self.config.max_strlen) {
-                Some(declared) => Some(declared),
-                None => {
-                    self.report(Diagnostic::error("E0448", format!("`{}` is not a type a variable can be declared with", ty.name))
-                        .with_primary(ty.span, "unknown type")
+            Some(spec) => {
+                let ty = self.written_type(spec, cx)?;
+                if !matches!(ty, Ty::Int(_) | Ty::Bool | Ty::Str(_)) {
+                    self.report(Diagnostic::error("E0448", format!("`{ty}` is not a type a variable can be declared with"))
+                        .with_primary(spec.span(), "not declarable")
                         .with_help("variables take int8..int64, uint8..uint64, bool, string and string[N]"));
                     return None;
                 }
-            },
+                Some(ty)
+            }
         };
         let value = value.map(|v| self.expr(v, cx));
         let id = match cx.locals.declare(&var.name, declared.clone(), declared.is_some(), var.span) {

@@ -115,7 +115,7 @@ pub enum StmtKind {
     /// `$x = e`, `$x += e`.
     AssignVar { var: Ident, op: Option<BinOp>, value: Expr },
     /// `let $x;`, `let $x = e;`, `let $x: type = e;` (the type as written).
-    Let { var: Ident, ty: Option<Ident>, value: Option<Expr> },
+    Let { var: Ident, ty: Option<TypeSpec>, value: Option<Expr> },
     /// `if (cond) { .. } else if (..) { .. } else { .. }`; an `else if` is an `If` statement
     /// alone in the else block.
     If { cond: Expr, then_block: Block, else_block: Option<Block> },
@@ -206,12 +206,44 @@ pub enum ExprKind {
     Index { expr: Box<Expr>, index: Box<Expr> },
     /// `x++`, `++x`, `x--`, `--x` on a variable or a map.
     IncDec { target: Box<Expr>, increment: bool, prefix: bool },
-    /// `(type)expr`, e.g. `(uint16)$x`.
-    Cast { ty: Ident, expr: Box<Expr> },
+    /// `(type)expr`, e.g. `(uint16)$x` or `(typeof($y))$x`.
+    Cast { ty: TypeSpec, expr: Box<Expr> },
+    /// `sizeof(type)` or `sizeof(expr)`: the size in bytes, known while compiling.
+    Sizeof(TypeSpec),
+    /// `offsetof(type, a.b)` or `offsetof(expr, a.b)`: where field `a.b` starts, in bytes.
+    Offsetof { ty: TypeSpec, path: Vec<Ident> },
     /// `{ statements; value }` as an expression; also what a macro call expands to.
     Block(Block),
     /// `comptime e`: `e`, which must be known while compiling.
     Comptime(Box<Expr>),
+}
+
+/// A type as a script writes it, in a cast, a `let`, `sizeof`, `offsetof` or `typeof`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeSpec {
+    /// A type by name: `uint16`, `bool`, `string`, `string[8]`, `struct task_struct`.
+    Named(Ident),
+    /// `typeof(e)`, or an expression where a type or an expression may stand (`sizeof($x)`):
+    /// the type of `e`, which is not evaluated.
+    Typeof(Box<Expr>),
+}
+
+impl TypeSpec {
+    pub fn span(&self) -> Span {
+        match self {
+            TypeSpec::Named(name) => name.span,
+            TypeSpec::Typeof(e) => e.span,
+        }
+    }
+}
+
+impl std::fmt::Display for TypeSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TypeSpec::Named(name) => f.write_str(&name.name),
+            TypeSpec::Typeof(_) => f.write_str("typeof(...)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,8 +297,18 @@ macro_rules! each_child {
             ExprKind::Unary { expr, .. }
             | ExprKind::Field { expr, .. }
             | ExprKind::TupleIndex { expr, .. }
-            | ExprKind::Cast { expr, .. }
             | ExprKind::Comptime(expr) => $f(expr),
+            ExprKind::Cast { ty, expr } => {
+                if let TypeSpec::Typeof(of) = ty {
+                    $f(of);
+                }
+                $f(expr);
+            }
+            ExprKind::Sizeof(ty) | ExprKind::Offsetof { ty, .. } => {
+                if let TypeSpec::Typeof(of) = ty {
+                    $f(of);
+                }
+            }
             ExprKind::IncDec { target, .. } => $f(target),
             ExprKind::Binary { lhs, rhs, .. } => {
                 $f(lhs);
@@ -305,7 +347,13 @@ impl Expr {
             ExprKind::Call { name, .. } => name.span = span,
             ExprKind::Field { field, .. } => field.span = span,
             ExprKind::TupleIndex { index_span, .. } => *index_span = span,
-            ExprKind::Cast { ty, .. } => ty.span = span,
+            ExprKind::Cast { ty: TypeSpec::Named(ty), .. } | ExprKind::Sizeof(TypeSpec::Named(ty)) => ty.span = span,
+            ExprKind::Offsetof { ty, path } => {
+                if let TypeSpec::Named(ty) = ty {
+                    ty.span = span;
+                }
+                path.iter_mut().for_each(|field| field.span = span);
+            }
             _ => {}
         }
         self.children_mut(&mut |child| child.relocate(span));

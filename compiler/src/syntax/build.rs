@@ -305,7 +305,10 @@ impl Builder {
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::var => var = Some(super::build_expr::var_ident(&child)),
-                Rule::type_name => ty = Some(super::ast::Ident { name: child.as_str().to_string(), span: trim::span(&child) }),
+                Rule::type_name => {
+                    ty = Some(super::ast::TypeSpec::Named(super::ast::Ident { name: child.as_str().to_string(), span: trim::span(&child) }))
+                }
+                Rule::typeof_type => ty = Some(self.typeof_type(child)),
                 Rule::expr | Rule::block_expr | Rule::if_expr => value = Some(self.expr(child)),
                 _ => {}
             }

@@ -12,7 +12,7 @@ use pest::iterators::{Pair, Pairs};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 
-use super::ast::{BinOp, Expr, ExprKind, Ident, MapRef, UnaryOp};
+use super::ast::{BinOp, Expr, ExprKind, Ident, MapRef, TypeSpec, UnaryOp};
 use super::build::{placeholder, Builder};
 use super::codes;
 use super::literal;
@@ -169,10 +169,11 @@ impl Builder {
         let span = trim::span(&pair).to(expr.span);
         let kind = match (pair.as_rule(), pair.as_str()) {
             (Rule::cast, _) => {
-                let ty = pair.into_inner().next().map_or_else(
-                    || Ident { name: String::new(), span },
-                    |ty| Ident { name: ty.as_str().to_string(), span: trim::token_span(&ty) },
-                );
+                let ty = match pair.into_inner().next() {
+                    Some(ty) if ty.as_rule() == Rule::typeof_type => self.typeof_type(ty),
+                    Some(ty) => TypeSpec::Named(Ident { name: ty.as_str().to_string(), span: trim::token_span(&ty) }),
+                    None => TypeSpec::Named(Ident { name: String::new(), span }),
+                };
                 ExprKind::Cast { ty, expr: Box::new(expr) }
             }
             (_, "++") => self.inc_dec(expr, trim::span(&pair), true, true),
@@ -253,6 +254,18 @@ impl Builder {
             Rule::name_or_call => return self.name_or_call(pair),
             Rule::parenthesized => return self.parenthesized(pair),
             Rule::record => return self.record(pair),
+            Rule::sizeof_expr => {
+                let span = trim::span(&pair);
+                let operand = pair.into_inner().find(|c| c.as_rule() != Rule::kw_sizeof);
+                return Expr { kind: ExprKind::Sizeof(self.type_operand(operand, span)), span };
+            }
+            Rule::offsetof_expr => {
+                let span = trim::span(&pair);
+                let mut parts = pair.into_inner().filter(|c| c.as_rule() != Rule::kw_offsetof);
+                let ty = self.type_operand(parts.next(), span);
+                let path = parts.map(|field| Ident { name: field.as_str().to_string(), span: trim::token_span(&field) }).collect();
+                return Expr { kind: ExprKind::Offsetof { ty, path }, span };
+            }
             Rule::unsupported_expr => {
                 let span = trim::span(&pair);
                 self.unsupported(&pair);
@@ -261,6 +274,27 @@ impl Builder {
             _ => return placeholder(trim::span(&pair)),
         };
         Expr { kind, span: token }
+    }
+
+    /// `typeof(struct x)` or `typeof(e)`.
+    pub(super) fn typeof_type(&mut self, pair: Pair<'_, Rule>) -> TypeSpec {
+        let span = trim::span(&pair);
+        let operand = pair.into_inner().find(|c| c.as_rule() != Rule::kw_typeof);
+        self.type_operand(operand, span)
+    }
+
+    /// What `sizeof`, `offsetof` and `typeof` take: a kernel type by name (`struct x`), or an
+    /// expression, of which a bare type name (`uint32`) is told apart while checking.
+    fn type_operand(&mut self, operand: Option<Pair<'_, Rule>>, span: Span) -> TypeSpec {
+        match operand {
+            Some(pair) if pair.as_rule() == Rule::typeof_type => self.typeof_type(pair),
+            Some(pair) if pair.as_rule() == Rule::struct_type => {
+                let name = pair.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
+                TypeSpec::Named(Ident { name, span: trim::span(&pair) })
+            }
+            Some(pair) => TypeSpec::Typeof(Box::new(self.expr(pair))),
+            None => TypeSpec::Typeof(Box::new(placeholder(span))),
+        }
     }
 
     /// `(a)` is `a` itself; `(a, b, ...)`, `(a,)` and `()` are tuples.

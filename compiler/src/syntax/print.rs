@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::ast::{Block, Expr, ExprKind, ForSource, MapRef, Probe, Program, Stmt, StmtKind};
+use super::ast::{Block, Expr, ExprKind, ForSource, MapRef, Probe, Program, Stmt, StmtKind, TypeSpec};
 use crate::span::Span;
 
 /// Renders `program` as an indented tree, one node per line.
@@ -94,8 +94,11 @@ impl Printer {
                 self.expr(depth + 1, value);
             }
             StmtKind::Let { var, ty, value } => {
-                let ty = ty.as_ref().map(|t| format!(": {}", t.name)).unwrap_or_default();
-                self.line(depth, &format!("let ${}{ty}", var.name), stmt.span);
+                let shown = ty.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
+                self.line(depth, &format!("let ${}{shown}", var.name), stmt.span);
+                if let Some(TypeSpec::Typeof(of)) = ty {
+                    self.expr(depth + 1, of);
+                }
                 if let Some(value) = value {
                     self.expr(depth + 1, value);
                 }
@@ -201,7 +204,27 @@ impl Printer {
                 let text = if *prefix { format!("pre {op}") } else { format!("post {op}") };
                 self.nested(depth, &text, span, target);
             }
-            ExprKind::Cast { ty, expr } => self.nested(depth, &format!("cast ({})", ty.name), span, expr),
+            ExprKind::Cast { ty, expr } => {
+                self.line(depth, &format!("cast ({ty})"), span);
+                self.type_operand(depth + 1, ty);
+                self.expr(depth + 1, expr);
+            }
+            ExprKind::Sizeof(ty) => {
+                self.line(depth, &format!("sizeof ({ty})"), span);
+                self.type_operand(depth + 1, ty);
+            }
+            ExprKind::Offsetof { ty, path } => {
+                let path: Vec<&str> = path.iter().map(|field| field.name.as_str()).collect();
+                self.line(depth, &format!("offsetof ({ty}) {}", path.join(".")), span);
+                self.type_operand(depth + 1, ty);
+            }
+        }
+    }
+
+    /// The expression a `typeof` takes the type of, if the type is written that way.
+    fn type_operand(&mut self, depth: usize, ty: &TypeSpec) {
+        if let TypeSpec::Typeof(of) = ty {
+            self.expr(depth, of);
         }
     }
 
