@@ -31,6 +31,12 @@ pub trait Catalog {
         HelperBehaviour::default()
     }
 
+    /// The PID namespace ferrotrace runs in, when it is not the initial one. Asked only when a
+    /// script reads `pid` or `tid`; the default is the initial namespace.
+    fn pid_namespace(&self) -> Option<PidNamespace> {
+        None
+    }
+
     /// Where `member` is in the kernel's `struct strukt`, in bytes, from BTF; `None` when the
     /// kernel has no BTF or no such member.
     fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {
@@ -82,6 +88,14 @@ pub struct HelperBehaviour {
     /// Before, the bytes after the NUL keep whatever the stack held, so lowering clears the
     /// buffer first: every string in memory is zero-padded, and equal names are equal keys.
     pub comm_zero_padded: bool,
+}
+
+/// A PID namespace other than the initial one, as `bpf_get_ns_current_pid_tgid` names it: the
+/// device of the nsfs (the kernel's `dev_t` encoding) and the namespace's inode there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidNamespace {
+    pub dev: u64,
+    pub ino: u64,
 }
 
 /// What a BPF program needs to tell which native syscall a `raw_syscalls` record is.

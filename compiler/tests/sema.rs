@@ -150,6 +150,7 @@ fails!(empty_tuple_in_a_map, "E0471", "begin { @m = (); }");
 fails!(find_keeps_a_declared_type, "E0403", "begin { @m[1] = \"hello\"; let $v: uint64; find(@m, 1, $v); }");
 fails!(assert_str_needs_a_string, "E0472", "begin { assert_str(1); }");
 fails!(pton_needs_an_address, "E0473", "begin { print(pton(\"localhost\")); }");
+fails!(pid_of_an_unknown_namespace, "E0522", "begin { print(pid(host)); }");
 fails!(strftime_of_a_monotonic_variable, "E0521", "begin { $m = nsecs(monotonic); print(strftime(\"%H\", $m)); }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
@@ -219,7 +220,7 @@ fails!(lhist_bounds_not_literals, "E0511", "begin { @h = lhist(pid, 0, 10, 1); }
 fails!(lhist_with_max_below_min, "E0512", "begin { @h = lhist(pid, 0, 100, 10); }\nend { @h = lhist(pid, 100, 0, 10); }");
 fails!(lhist_with_too_many_buckets, "E0512", "begin { @h = lhist(pid, 0, 100, 1); }\nend { @h = lhist(pid, 0, 1000000, 1); }");
 fails!(aggregation_with_the_wrong_arity, "E0513", "begin { @c = count(); }\nend { @c = count(pid); }");
-fails!(builtin_called_with_arguments, "E0513", "begin { print(pid(1)); }");
+fails!(builtin_called_with_arguments, "E0513", "begin { print(uid(1)); }");
 fails!(exit_with_two_codes, "E0513", "begin { exit(1, 2); }");
 fails!(printf_without_a_format, "E0513", "begin { printf(); }");
 

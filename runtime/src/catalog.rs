@@ -1,12 +1,14 @@
 //! The compiler's `Catalog` answered from the running kernel's tracefs (BTF for the syscall
-//! ABI, trials for kprobes and how helpers pad), remembering what it read: a script naming the same tracepoint a thousand times reads its format once, and the
-//! listing (a `readdir` of every category) is read at most once per compile.
+//! ABI, trials for kprobes and how helpers pad, `/proc/self/ns/pid` for the PID namespace),
+//! remembering what it read: a script naming the same tracepoint a thousand times reads its
+//! format once, and the listing (a `readdir` of every category) is read at most once per
+//! compile.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use ferrotrace_compiler::catalog::{
-    Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, SyscallAbi, TracepointFormat,
+    Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat,
 };
 use ferrotrace_compiler::syscalls::Arch;
 
@@ -87,6 +89,10 @@ impl Catalog for KernelCatalog {
         HelperBehaviour { comm_zero_padded: features::comm_zero_padded() }
     }
 
+    fn pid_namespace(&self) -> Option<PidNamespace> {
+        own_pid_namespace()
+    }
+
     fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
         self.btf.get_or_init(Btf::vmlinux).as_ref()?.member_offset(strukt, member)
     }
@@ -113,4 +119,20 @@ fn to_catalog_error(error: TracefsError) -> CatalogError {
         }
         other => CatalogError::Unavailable(other.to_string()),
     }
+}
+
+/// The inode of the initial PID namespace (`PROC_PID_INIT_INO`), the same on every kernel.
+const INITIAL_PID_NAMESPACE_INODE: u64 = 0xEFFF_FFFC;
+
+/// ferrotrace's PID namespace when it is not the initial one, named as the kernel's
+/// `bpf_get_ns_current_pid_tgid` compares it: the nsfs device in the kernel's own `dev_t`
+/// encoding (major in the top 12 bits, minor in the low 20) and the namespace's inode.
+fn own_pid_namespace() -> Option<PidNamespace> {
+    use std::os::unix::fs::MetadataExt;
+    let link = std::fs::metadata("/proc/self/ns/pid").ok()?;
+    if link.ino() == INITIAL_PID_NAMESPACE_INODE {
+        return None;
+    }
+    let (major, minor) = (libc::major(link.dev()), libc::minor(link.dev()));
+    Some(PidNamespace { dev: (u64::from(major) << 20) | u64::from(minor), ino: link.ino() })
 }

@@ -11,7 +11,7 @@ mod support;
 
 use support::comm::Comm;
 use support::gate::kernel_ready;
-use support::process::{run, run_with_env, run_with_stdin, Outcome, Tracer};
+use support::process::{run, run_in_new_pid_namespace, run_with_env, run_with_stdin, Outcome, Tracer};
 
 const ATTACHED_1: &str = "Attached 1 probe\n";
 

@@ -311,3 +311,22 @@ fn network_addresses() {
     let expected = "127.0.0.1 10.1.2.3 fe80::1 192.168.1.1\n18:C0:4D:08:2E:BB\n\n\n@[1.1.1.1]: 1\n";
     run(&["-q", "-e", program]).assert_exact(0, expected, "");
 }
+
+/// `pid` and `tid` are seen from ferrotrace's PID namespace by default and from the initial
+/// one with `init`: in a new namespace ferrotrace itself, which runs `begin`, is 1.
+#[test]
+fn pid_and_tid_are_seen_from_ferrotraces_namespace() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("%d %d %d %d\n", pid, tid(curr_ns), pid(init), tid(init)); exit(); }"#;
+    let host = run(&["-q", "-e", program]);
+    let ids: Vec<&str> = host.stdout.split_whitespace().collect();
+    assert!(ids.len() == 4 && ids.iter().all(|id| *id == ids[0]) && ids[0] != "1", "{}", host.transcript());
+    let inner = run_in_new_pid_namespace(&["-q", "-e", program]);
+    let ids: Vec<&str> = inner.stdout.split_whitespace().collect();
+    let [pid, tid, init_pid, init_tid] = ids[..] else { panic!("{}", inner.transcript()) };
+    assert_eq!((pid, tid), ("1", "1"), "{}", inner.transcript());
+    assert!(init_pid == init_tid && init_pid.parse::<u32>().is_ok_and(|id| id > 1), "{}", inner.transcript());
+}
+

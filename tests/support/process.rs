@@ -40,6 +40,14 @@ pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Outcome {
     run_command(command, "")
 }
 
+/// Runs the binary to completion as the first process of a new PID namespace (`unshare -p -f`,
+/// from util-linux or busybox), where it is pid 1.
+pub fn run_in_new_pid_namespace(args: &[&str]) -> Outcome {
+    let mut command = Command::new("unshare");
+    command.args(["-p", "-f", env!("CARGO_BIN_EXE_ferrotrace")]).args(args).env("NO_COLOR", "1").env_remove("RUST_BACKTRACE");
+    run_command(command, "")
+}
+
 fn run_command(mut command: Command, input: &str) -> Outcome {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().expect("cannot start the ferrotrace binary");

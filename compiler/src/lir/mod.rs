@@ -246,6 +246,7 @@ pub mod helper {
     pub const GET_CURRENT_COMM: u32 = 16;
     pub const GET_CURRENT_TASK: u32 = 35;
     pub const PROBE_READ_STR: u32 = 45;
+    pub const GET_NS_CURRENT_PID_TGID: u32 = 120;
     pub const KTIME_GET_BOOT_NS: u32 = 125;
     pub const RINGBUF_OUTPUT: u32 = 130;
     pub const GET_NUMA_NODE_ID: u32 = 42;
@@ -275,6 +276,7 @@ pub mod helper {
             GET_PRANDOM_U32 => "get_prandom_u32",
             GET_SMP_PROCESSOR_ID => "get_smp_processor_id",
             GET_CURRENT_PID_TGID => "get_current_pid_tgid",
+            GET_NS_CURRENT_PID_TGID => "get_ns_current_pid_tgid",
             GET_CURRENT_UID_GID => "get_current_uid_gid",
             GET_CURRENT_COMM => "get_current_comm",
             GET_CURRENT_TASK => "get_current_task",

@@ -79,9 +79,12 @@ impl FnLowerer<'_> {
 
     fn builtin(&mut self, builtin: Builtin) -> Value {
         let reg = match builtin {
-            Builtin::Pid | Builtin::Tid => {
+            Builtin::Pid | Builtin::Tid if self.cx.pid_namespace.is_some() => {
+                return self.namespaced_id(builtin == Builtin::Pid);
+            }
+            Builtin::Pid | Builtin::Tid | Builtin::InitPid | Builtin::InitTid => {
                 let id = self.b.call(helper::GET_CURRENT_PID_TGID, &[]);
-                self.high_or_low(id, builtin == Builtin::Pid)
+                self.high_or_low(id, matches!(builtin, Builtin::Pid | Builtin::InitPid))
             }
             Builtin::Uid | Builtin::Gid => {
                 let id = self.b.call(helper::GET_CURRENT_UID_GID, &[]);
@@ -105,6 +108,19 @@ impl FnLowerer<'_> {
     }
 
     /// The upper or lower 32 bits of `reg` in a fresh register.
+    /// The current task's process id (`pid`) or thread id as seen from ferrotrace's PID
+    /// namespace, which is not the initial one: 0 for a task outside it.
+    fn namespaced_id(&mut self, pid: bool) -> Value {
+        let Some(namespace) = self.cx.pid_namespace else { unreachable!("asked only with a namespace") };
+        // `struct bpf_pidns_info { u32 pid; u32 tgid; }`, zeroed by the helper when it fails.
+        let info = self.b.alloc(8);
+        self.b.call(
+            helper::GET_NS_CURRENT_PID_TGID,
+            &[Arg::Imm(namespace.dev as i64), Arg::Imm(namespace.ino as i64), Arg::Addr(info), Arg::Imm(8)],
+        );
+        Value::Reg(self.b.load(info.at(if pid { 4 } else { 0 }), 4))
+    }
+
     fn high_or_low(&mut self, reg: Reg, high: bool) -> Reg {
         let out = self.b.vreg();
         if high {

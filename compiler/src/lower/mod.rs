@@ -93,6 +93,9 @@ pub(crate) struct Lowerer {
     zeros: Option<MapId>,
     scratch_size: u32,
     helpers: HelperBehaviour,
+    /// ferrotrace's PID namespace, when `pid` and `tid` are seen from one that is not the
+    /// initial namespace.
+    pid_namespace: Option<crate::catalog::PidNamespace>,
     /// Where the kernel struct members the probes read are.
     members: crate::catalog::MemberOffsets,
     /// The loop bodies of the program being lowered, as callbacks: `LoadFunc` index `i + 1`.
@@ -117,6 +120,7 @@ impl Lowerer {
             zeros: None,
             scratch_size: 0,
             helpers: program.helpers,
+            pid_namespace: program.pid_namespace,
             members: program.members.clone(),
             callbacks: Vec::new(),
             next_range: 0,

@@ -78,6 +78,11 @@ impl Checker {
         self.reads_comm = true;
     }
 
+    /// Notes that a probe reads `pid` or `tid` as seen from ferrotrace's PID namespace.
+    pub(crate) fn note_namespaced_id_read(&mut self) {
+        self.reads_namespaced_ids = true;
+    }
+
     fn unknown_function(&mut self, name: &ast::Ident, span: Span) -> Expr {
         let diag = Diagnostic::error("E0305", format!("unknown function `{}`", name.name)).with_primary(name.span, "no such function");
         let diag = match did_you_mean(&closest(&name.name, stdlib::all_names())) {

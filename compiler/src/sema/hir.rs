@@ -4,7 +4,7 @@
 //! A `hir::Program` is only built by `sema::check`, and only when checking found no error; that
 //! is the proof lowering relies on: no `Ty::Error` and no unresolved name reaches it.
 
-use crate::catalog::{CompatFlag, HelperBehaviour, TracepointField};
+use crate::catalog::{CompatFlag, HelperBehaviour, PidNamespace, TracepointField};
 use crate::manifest::{MapValue, Target};
 use crate::pt_regs::Register;
 use crate::span::Span;
@@ -29,6 +29,9 @@ pub struct Program {
     pub probe_names: Vec<String>,
     /// How the kernel's helpers behave, as far as the program's lowering depends on it.
     pub helpers: HelperBehaviour,
+    /// ferrotrace's PID namespace when it is not the initial one and the script reads `pid` or
+    /// `tid` in it.
+    pub pid_namespace: Option<PidNamespace>,
     /// Where the kernel struct members the probes read are.
     pub members: crate::catalog::MemberOffsets,
     /// The named parameters the script declares with `getopt`.
@@ -152,8 +155,12 @@ pub struct Expr {
 /// The context-free builtins (`pid`, `comm`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
+    /// `pid` and `tid`: as seen from ferrotrace's PID namespace (`curr_ns`, the default).
     Pid,
     Tid,
+    /// `pid(init)` and `tid(init)`: as seen from the initial PID namespace.
+    InitPid,
+    InitTid,
     Uid,
     Gid,
     Comm,

@@ -70,6 +70,7 @@ pub fn check_with(
     }
     let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines, options.unsafe_functions);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
+    let pid_namespace = if checker.reads_namespaced_ids { catalog.pid_namespace() } else { None };
     let members = resolve_members(&checker.kernel_members, catalog, &mut diags);
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
@@ -85,7 +86,7 @@ pub fn check_with(
         diags.push(settings::too_many_programs(probes.len(), &config, program));
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, members, options, config }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, options, config }, diags))
 }
 
 /// The offsets of the kernel struct members the probes read, from the catalog; an error at the
@@ -253,6 +254,7 @@ fn check_probes(
         quiet: false,
         held_back: 0,
         reads_comm: false,
+        reads_namespaced_ids: false,
         params: params.clone(),
         script_options: Vec::new(),
         config: config.clone(),
@@ -306,6 +308,8 @@ pub(crate) struct Checker {
     held_back: usize,
     /// Some probe reads `comm`, whose lowering depends on how the kernel pads it.
     reads_comm: bool,
+    /// Some probe reads `pid` or `tid` as seen from ferrotrace's PID namespace.
+    reads_namespaced_ids: bool,
     /// The script's command-line parameters.
     params: Params,
     /// The named parameters `getopt` declares, in order of first use.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::hir::{Action, Expr, ExprKind, Program, Stmt, StmtKind};
+use super::hir::{Action, Builtin, Expr, ExprKind, Program, Stmt, StmtKind};
 use crate::manifest::Attach;
 
 /// Renders the whole checked program.
@@ -107,6 +107,8 @@ fn expr(e: &Expr) -> String {
         ExprKind::Int(v) => format!("{}", *v as i64),
         ExprKind::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
         ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Builtin(Builtin::InitPid) => "pid(init)".to_string(),
+        ExprKind::Builtin(Builtin::InitTid) => "tid(init)".to_string(),
         ExprKind::Builtin(b) => format!("{b:?}").to_lowercase(),
         ExprKind::ProbeName => "probe".to_string(),
         ExprKind::Local(id) => format!("local#{}", id.0),

@@ -11,18 +11,21 @@ use crate::types::{IntTy, Ty};
 pub(super) const ENTRIES: &[Function] = &[
     Function {
         name: "pid",
-        signature: "uint32 pid",
+        signature: "uint32 pid | uint32 pid(curr_ns | init)",
         kind: Kind::Builtin,
-        doc: "Process id (thread group id) of the current thread.",
-        check: |c, call, _| builtin(c, call, Builtin::Pid, Ty::Int(IntTy::U32)),
+        doc: "Process id (thread group id) of the current thread, as seen from ferrotrace's PID \
+              namespace (`curr_ns`, the default; 0 for a task outside it) or from the initial one \
+              (`init`).",
+        check: |c, call, _| namespaced_id(c, call, Builtin::Pid, Builtin::InitPid),
         lower: Lowering::Elsewhere,
     },
     Function {
         name: "tid",
-        signature: "uint32 tid",
+        signature: "uint32 tid | uint32 tid(curr_ns | init)",
         kind: Kind::Builtin,
-        doc: "Thread id of the current thread.",
-        check: |c, call, _| builtin(c, call, Builtin::Tid, Ty::Int(IntTy::U32)),
+        doc: "Thread id of the current thread, as seen from ferrotrace's PID namespace (`curr_ns`, \
+              the default; 0 for a task outside it) or from the initial one (`init`).",
+        check: |c, call, _| namespaced_id(c, call, Builtin::Tid, Builtin::InitTid),
         lower: Lowering::Elsewhere,
     },
     Function {
@@ -204,6 +207,30 @@ fn intrinsic(c: &mut Checker, call: &Call<'_>, name: &'static str) -> Expr {
         _ => Ty::U64,
     };
     super::call_expr(name, Vec::new(), ty, call.span)
+}
+
+/// `pid` or `tid`, optionally naming the PID namespace to see it from: `curr_ns`, ferrotrace's
+/// own (the default, as in bpftrace), or `init`.
+fn namespaced_id(c: &mut Checker, call: &Call<'_>, current: Builtin, init: Builtin) -> Expr {
+    let namespace = match call.args {
+        [] => current,
+        [arg] => match &arg.kind {
+            crate::syntax::ast::ExprKind::Ident(name) if name == "curr_ns" => current,
+            crate::syntax::ast::ExprKind::Ident(name) if name == "init" => init,
+            _ => {
+                return c.error_expr(
+                    Diagnostic::error("E0522", format!("`{}` takes a PID namespace: `curr_ns` or `init`", call.name.name))
+                        .with_primary(arg.span, "not a namespace"),
+                    call.span,
+                )
+            }
+        },
+        _ => return c.arity_error(call, "at most a namespace"),
+    };
+    if namespace == current {
+        c.note_namespaced_id_read();
+    }
+    Expr::new(ExprKind::Builtin(namespace), Ty::Int(IntTy::U32), call.span)
 }
 
 /// A context builtin: no arguments, one intrinsic.
