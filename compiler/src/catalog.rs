@@ -37,6 +37,11 @@ pub trait Catalog {
         None
     }
 
+    /// The id of the cgroup (v2) whose directory is `path`, or why there is none.
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        Err(format!("cannot read cgroup ids here (asked for `{path}`)"))
+    }
+
     /// Where `member` is in the kernel's `struct strukt`, in bytes, from BTF; `None` when the
     /// kernel has no BTF or no such member.
     fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {
@@ -70,6 +75,22 @@ impl MemberOffsets {
 
     pub fn get(&self, member: KernelMember) -> Option<u32> {
         self.0.iter().find(|(known, _)| *known == member).map(|(_, offset)| *offset)
+    }
+}
+
+/// The ids of the cgroups a script names by path (`cgroupid`), read while compiling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CgroupIds(Vec<(String, u64)>);
+
+impl CgroupIds {
+    pub fn insert(&mut self, path: String, id: u64) {
+        if self.get(&path).is_none() {
+            self.0.push((path, id));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<u64> {
+        self.0.iter().find(|(known, _)| known == path).map(|(_, id)| *id)
     }
 }
 

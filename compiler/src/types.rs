@@ -223,6 +223,9 @@ pub enum Symbol {
     /// Nanoseconds since boot (or by CLOCK_TAI), printed as local wall-clock time by a
     /// `strftime(3)` format with `%f` for microseconds (`strftime`).
     Time(Box<TimeFormat>),
+    /// A cgroup id, printed as its path in each mounted hierarchy whose name matches the
+    /// wildcard (`cgroup_path`).
+    CgroupPath(Box<String>),
 }
 
 /// How a timestamp prints: its clock (TAI, or boot time) and its `strftime(3)` format.
@@ -241,6 +244,7 @@ impl Symbol {
             Symbol::Syscall => "syscall_name",
             Symbol::User => "username",
             Symbol::Time(_) => "timestamp",
+            Symbol::CgroupPath(_) => "cgroup_path",
         }
     }
 }

@@ -89,6 +89,10 @@ impl Catalog for KernelCatalog {
         HelperBehaviour { comm_zero_padded: features::comm_zero_padded() }
     }
 
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        crate::cgroups::id_of(path)
+    }
+
     fn pid_namespace(&self) -> Option<PidNamespace> {
         own_pid_namespace()
     }

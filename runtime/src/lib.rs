@@ -2,6 +2,7 @@
 //! their output and prints the maps. The only crate that makes syscalls.
 
 mod btf;
+pub mod cgroups;
 pub mod catalog;
 pub mod cpus;
 pub mod entry;

@@ -330,3 +330,39 @@ fn pid_and_tid_are_seen_from_ferrotraces_namespace() {
     assert!(init_pid == init_tid && init_pid.parse::<u32>().is_ok_and(|id| id > 1), "{}", inner.transcript());
 }
 
+
+/// `cgroupid` reads a cgroup directory's id while compiling, the same id `cgroup` gives in the
+/// probe, and `cgroup_path` prints an id as its path in each matching hierarchy. A guest
+/// without cgroup v2 mounted gets it mounted at `/sys/fs/cgroup`.
+#[test]
+fn cgroup_ids_and_paths() {
+    if !kernel_ready() {
+        return;
+    }
+    let v2_roots = || -> Vec<String> {
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        mounts.lines().filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.len() > 2 && fields[2] == "cgroup2").then(|| fields[1].to_string())
+        }).collect()
+    };
+    if v2_roots().is_empty() {
+        let status = std::process::Command::new("mount").args(["-t", "cgroup2", "none", "/sys/fs/cgroup"]).status();
+        assert!(status.is_ok_and(|s| s.success()), "cannot mount cgroup v2 at /sys/fs/cgroup");
+    }
+    let roots = v2_roots();
+    let root = &roots[0];
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own = own.lines().find_map(|line| line.strip_prefix("0::")).unwrap_or("/").to_string();
+    let child = format!("ferrotrace-test-{}", std::process::id());
+    let child_dir = format!("{root}/{child}");
+    std::fs::create_dir(&child_dir).expect("cannot make a cgroup");
+    let own_dir = format!("{root}{}", if own == "/" { String::new() } else { own.clone() });
+    let program = format!(
+        r#"begin {{ printf("%d|%s|%s\n", cgroupid("{own_dir}") == cgroup, cgroup_path(cgroupid("{child_dir}"), "unified"), cgroup_path(cgroup, "no-such-hierarchy")); exit(); }}"#
+    );
+    let outcome = run(&["-q", "-e", &program]);
+    let _ = std::fs::remove_dir(&child_dir);
+    let each_root = vec![format!("unified:/{child}"); roots.len()].join(",");
+    outcome.assert_exact(0, &format!("1|{each_root}|\n\n\n"), "");
+}

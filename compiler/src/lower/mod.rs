@@ -96,6 +96,8 @@ pub(crate) struct Lowerer {
     /// ferrotrace's PID namespace, when `pid` and `tid` are seen from one that is not the
     /// initial namespace.
     pid_namespace: Option<crate::catalog::PidNamespace>,
+    /// The ids of the cgroups `cgroupid` names.
+    cgroup_ids: crate::catalog::CgroupIds,
     /// Where the kernel struct members the probes read are.
     members: crate::catalog::MemberOffsets,
     /// The loop bodies of the program being lowered, as callbacks: `LoadFunc` index `i + 1`.
@@ -121,6 +123,7 @@ impl Lowerer {
             scratch_size: 0,
             helpers: program.helpers,
             pid_namespace: program.pid_namespace,
+            cgroup_ids: program.cgroup_ids.clone(),
             members: program.members.clone(),
             callbacks: Vec::new(),
             next_range: 0,
@@ -364,6 +367,11 @@ impl<'l> FnLowerer<'l> {
     /// Where `member` is in its kernel struct (checking made sure the catalog knew).
     pub(crate) fn member_offset(&self, member: crate::catalog::KernelMember) -> u32 {
         self.cx.members.get(member).unwrap_or_else(|| unreachable!("checking resolved `{member}`"))
+    }
+
+    /// The id of the cgroup at `path` (checking made sure the catalog knew).
+    pub(crate) fn cgroup_id(&self, path: &str) -> u64 {
+        self.cx.cgroup_ids.get(path).unwrap_or_else(|| unreachable!("checking resolved cgroup `{path}`"))
     }
 
     /// The size of strings read from memory (`max_strlen`).

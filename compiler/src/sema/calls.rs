@@ -54,6 +54,14 @@ impl Checker {
         }
     }
 
+    /// Notes that a probe needs the id of the cgroup at `path` (read from the catalog after
+    /// checking); `span` is where.
+    pub(crate) fn need_cgroup_id(&mut self, path: &str, span: Span) {
+        if !self.cgroup_paths.iter().any(|(known, _)| known == path) {
+            self.cgroup_paths.push((path.to_string(), span));
+        }
+    }
+
     /// Whether unsafe functions are refused (no `--unsafe`).
     pub(crate) fn safe_mode(&self) -> bool {
         !self.unsafe_functions

@@ -4,7 +4,7 @@
 //! A `hir::Program` is only built by `sema::check`, and only when checking found no error; that
 //! is the proof lowering relies on: no `Ty::Error` and no unresolved name reaches it.
 
-use crate::catalog::{CompatFlag, HelperBehaviour, PidNamespace, TracepointField};
+use crate::catalog::{CgroupIds, CompatFlag, HelperBehaviour, PidNamespace, TracepointField};
 use crate::manifest::{MapValue, Target};
 use crate::pt_regs::Register;
 use crate::span::Span;
@@ -32,6 +32,8 @@ pub struct Program {
     /// ferrotrace's PID namespace when it is not the initial one and the script reads `pid` or
     /// `tid` in it.
     pub pid_namespace: Option<PidNamespace>,
+    /// The ids of the cgroups `cgroupid` names.
+    pub cgroup_ids: CgroupIds,
     /// Where the kernel struct members the probes read are.
     pub members: crate::catalog::MemberOffsets,
     /// The named parameters the script declares with `getopt`.

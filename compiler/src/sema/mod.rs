@@ -33,7 +33,7 @@ pub use unify::storage;
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, HelperBehaviour, KernelMember, MemberOffsets, TracepointFormat};
+use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelMember, MemberOffsets, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
@@ -72,6 +72,7 @@ pub fn check_with(
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let pid_namespace = if checker.reads_namespaced_ids { catalog.pid_namespace() } else { None };
     let members = resolve_members(&checker.kernel_members, catalog, &mut diags);
+    let cgroup_ids = resolve_cgroup_ids(&checker.cgroup_paths, catalog, &mut diags);
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
@@ -86,7 +87,7 @@ pub fn check_with(
         diags.push(settings::too_many_programs(probes.len(), &config, program));
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, options, config }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, options, config }, diags))
 }
 
 /// The offsets of the kernel struct members the probes read, from the catalog; an error at the
@@ -104,6 +105,23 @@ fn resolve_members(needed: &[(KernelMember, Span)], catalog: &dyn Catalog, diags
         }
     }
     offsets
+}
+
+/// The id of each cgroup path `cgroupid` names; E0524 for one the catalog cannot read.
+fn resolve_cgroup_ids(needed: &[(String, Span)], catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> CgroupIds {
+    let mut ids = CgroupIds::default();
+    for (path, span) in needed {
+        match catalog.cgroup_id(path) {
+            Ok(id) => ids.insert(path.clone(), id),
+            Err(why) => diags.push(
+                Diagnostic::error("E0524", format!("cannot read the id of cgroup `{path}`"))
+                    .with_primary(*span, "no cgroup id")
+                    .with_note(why)
+                    .with_help("name a directory of the cgroup v2 hierarchy, such as `/sys/fs/cgroup/system.slice`"),
+            ),
+        }
+    }
+    ids
 }
 
 /// The checked probes, with tracepoints that can share a program folded together.
@@ -262,6 +280,7 @@ fn check_probes(
         expanding: Vec::new(),
         unsafe_functions,
         kernel_members: Vec::new(),
+        cgroup_paths: Vec::new(),
     };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
@@ -324,6 +343,8 @@ pub(crate) struct Checker {
     unsafe_functions: bool,
     /// The kernel struct members the probes read, each with the first place that needs it.
     kernel_members: Vec<(KernelMember, Span)>,
+    /// The cgroup paths `cgroupid` names, and where; their ids are read after checking.
+    cgroup_paths: Vec<(String, Span)>,
 }
 
 /// What the checker knows about the probe being checked.

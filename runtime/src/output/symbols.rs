@@ -1,5 +1,5 @@
 //! Numbers printed by name (`Ty::Symbol`): an errno's message, a signal's description, a
-//! syscall's name, a user's name, a timestamp's local time.
+//! syscall's name, a user's name, a timestamp's local time, a cgroup's paths.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -20,6 +20,7 @@ pub fn render(symbol: &Symbol, raw: u64) -> Vec<u8> {
         Symbol::Syscall => names::syscall_name(Arch::X86_64, int).as_bytes().to_vec(),
         Symbol::User => user_name(raw as u32).into_bytes(),
         Symbol::Time(time) => clock::timestamp(&time.format, raw, time.tai),
+        Symbol::CgroupPath(filter) => crate::cgroups::paths_of(raw, filter).into_bytes(),
     }
 }
 
