@@ -278,7 +278,7 @@ impl Checker {
                         Ty::Error
                     }
                     (_, Some(value)) if !matches!(value, MapValue::Plain(_)) => {
-                        self.report(Diagnostic::error("E0428", format!("`for` cannot walk `@{}` yet: it holds a `{}()` aggregation", map.name, value.function_name()))
+                        self.report(Diagnostic::error("E0428", format!("`for` cannot walk `@{}`: a `{}()` entry has no single value", map.name, value.function_name()))
                             .with_primary(map.span, "an aggregation with no single value")
                             .with_help("walk a map of plain values or of count, sum, min, max or avg"));
                         Ty::Error
