@@ -46,6 +46,9 @@ pub struct RuntimeSettings {
     pub max_cat_bytes: u32,
     /// Printed after a string cut at its size (`str_trunc_trailer`).
     pub str_trunc_trailer: String,
+    /// The size of the strings `str()` reads (`max_strlen`): one that fills it up to its NUL
+    /// was cut there.
+    pub max_strlen: u32,
 }
 
 impl Default for RuntimeSettings {
@@ -63,6 +66,7 @@ impl From<&crate::config::Config> for RuntimeSettings {
             log_size: config.log_size,
             max_cat_bytes: config.max_cat_bytes,
             str_trunc_trailer: config.str_trunc_trailer.clone(),
+            max_strlen: config.max_strlen,
         }
     }
 }

@@ -52,6 +52,7 @@ pub enum RunError {
 pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
     signals::install().map_err(RunError::Signals)?;
     crate::output::set_truncation_trailer(&manifest.settings.str_trunc_trailer);
+    crate::output::set_string_read_size(manifest.settings.max_strlen);
     let mut session = Session::load(elf, manifest, options.verifier_log)?;
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
     session.write_config(monotonic_ns())?;

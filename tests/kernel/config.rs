@@ -23,19 +23,23 @@ fn the_environment_wins_over_the_config_block() {
     refused.assert_exact(1, "", "ERROR: BPFTRACE_PRINT_MAPS_ON_EXIT=maybe: `print_maps_on_exit` takes true, false, 1 or 0\n");
 }
 
+/// `max_strlen` sizes what `str()` reads, and a read cut there ends with `str_trunc_trailer`
+/// (`..` by default), as bpftrace marks it; a shorter explicit size is not marked.
 #[test]
 fn max_strlen_sizes_the_strings_str_reads() {
     if !kernel_ready() {
         return;
     }
     let comm = Comm::unique();
-    let program = format!(
-        "config = {{ MAX_STRLEN = 5 }} {}",
-        openat_program(&comm, "", r#"printf("%s\n", str(args.filename)); exit();"#)
-    );
+    let body = r#"printf("%s|%s\n", str(args.filename), str(args.filename, 3)); exit();"#;
+    let program = format!("config = {{ MAX_STRLEN = 5 }} {}", openat_program(&comm, "", body));
     let tracer = Tracer::start(&["-e", &program]);
     comm.open_file("/etc/hostname", 1);
-    tracer.finish().assert_exact(0, "/etc\n\n\n", ATTACHED_1);
+    tracer.finish().assert_exact(0, "/etc..|/e\n\n\n", ATTACHED_1);
+    let program = format!("config = {{ max_strlen = 5; str_trunc_trailer = \"~\" }} {}", openat_program(&comm, "", body));
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 1);
+    tracer.finish().assert_exact(0, "/etc~|/e\n\n\n", ATTACHED_1);
 }
 
 #[test]

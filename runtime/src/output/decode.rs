@@ -134,11 +134,22 @@ fn decode_int(int: IntTy, bytes: &[u8]) -> Value {
     }
 }
 
+/// The size of the strings `str()` reads (`max_strlen`), set once when a script starts.
+static READ_SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Sets the size of the strings `str()` reads (the first call wins).
+pub fn set_string_read_size(max_strlen: u32) {
+    let _ = READ_SIZE.set(max_strlen as usize);
+}
+
+/// A string up to its NUL. It was cut, as bpftrace judges, when it fills its buffer without a
+/// NUL (a `char[N]` field) or up to the NUL of a `max_strlen` buffer (a `str()` read that
+/// stopped there).
 fn decode_str(buffer: &[u8]) -> Value {
     match buffer.iter().position(|&b| b == 0) {
         Some(len) => Value::Str {
             bytes: buffer[..len].to_vec(),
-            truncated: false,
+            truncated: len + 1 == buffer.len() && READ_SIZE.get() == Some(&buffer.len()),
         },
         None => Value::Str {
             bytes: buffer.to_vec(),

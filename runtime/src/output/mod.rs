@@ -37,6 +37,7 @@ pub use joined::joined;
 pub use outside::{command_output, file_contents};
 pub use printf::render_printf;
 pub use table::dump_map;
+pub use decode::set_string_read_size;
 pub use text::set_truncation_trailer;
 pub use value::{BucketLabel, HistRow, Histogram, LabelNumber, MapBody, MapDump, Value};
 
