@@ -195,7 +195,7 @@ fn timers_with_a_bare_count_are_nanoseconds() {
     if !kernel_ready() {
         return;
     }
-    let program = "profile:1000000 { @[probe] = 1; } interval:10000000 { @n++; if (@n == 3) { exit(); } }";
+    let program = "profile:1000000 { @[probe] = 1; } interval:10000000 /@n < 3/ { @n++; if (@n == 3) { exit(); } }";
     run_program(program).assert_exact(0, "\n\n@[profile:ns:1000000]: 1\n@n: 3\n", "Attached 2 probes\n");
 }
 
