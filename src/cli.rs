@@ -26,8 +26,21 @@ pub struct Cli {
     pub list: Option<String>,
 
     /// Quieter: no `Attached N probes` line.
-    #[arg(short = 'q')]
+    #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+
+    /// Output format: bpftrace's text, or one JSON object per line.
+    #[arg(short = 'f', value_name = "FORMAT", value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Write the script's output to FILE (created or truncated); diagnostics stay on stderr.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// How output is buffered: `line` (written at each newline), `full` (when the buffer
+    /// fills and at exit) or `none`; by default after each batch of events.
+    #[arg(short = 'B', value_name = "MODE", value_enum)]
+    pub buffering: Option<Buffering>,
 
     /// Show a compiler stage on stderr (repeatable).
     #[arg(short = 'd', value_name = "STAGE", value_enum)]
@@ -64,6 +77,26 @@ pub struct Cli {
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,
+}
+
+/// The formats `-f` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// bpftrace's text output.
+    Text,
+    /// Newline-delimited JSON, bpftrace's schema.
+    Json,
+}
+
+/// The buffering modes `-B` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Buffering {
+    /// Written at each newline.
+    Line,
+    /// Written when the buffer fills, and at exit.
+    Full,
+    /// Written at once.
+    None,
 }
 
 /// The stages `-d` can show.

@@ -5,6 +5,7 @@ mod debug;
 mod imports;
 mod info;
 mod listing;
+mod output;
 mod script_options;
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use cli::{Cli, Stage};
+use cli::{Cli, OutputFormat, Stage};
 use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Compiled};
 use ferrotrace_compiler::config::Config;
@@ -20,6 +21,7 @@ use ferrotrace_compiler::options::{CompileOptions, Mode, Params};
 use ferrotrace_compiler::render::render_files;
 use ferrotrace_compiler::sources::{self, SourceMap};
 use ferrotrace_runtime::catalog::KernelCatalog;
+use ferrotrace_runtime::output::Format;
 use ferrotrace_runtime::run::{run, RunError, RunOptions};
 use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{privileges, suite, LoadError};
@@ -40,9 +42,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Bytes of standard output held between flushes.
-const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The script (with what it imports), the name diagnostics call it by, and its parameters.
 struct Script {
@@ -134,22 +133,22 @@ fn read_script(cli: &Cli) -> Result<Script> {
 }
 
 fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
-    let options = RunOptions {
-        quiet: cli.quiet,
-        dry_run: cli.dry_run,
-        verifier_log: cli.shows(Stage::Verifier),
+    let format = match cli.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
     };
-    // Block-buffered: the runner flushes after each batch of records, not after every line.
-    let mut stdout = io::BufWriter::with_capacity(STDOUT_BUFFER_BYTES, io::stdout().lock());
+    let options = RunOptions { quiet: cli.quiet, dry_run: cli.dry_run, verifier_log: cli.shows(Stage::Verifier), format };
+    let mut stdout = output::Output::open(cli.output.as_deref(), cli.buffering)?;
     let mut stderr = io::stderr();
     let result = match cli.mode() {
         Mode::Run => run(&compiled.elf, &compiled.manifest, options, &mut stdout, &mut stderr),
         Mode::Test => {
-            let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            suite::run_tests(&compiled.elf, &compiled.manifest, &mut stdout, &mut stderr, color)
+            let color = cli.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            suite::run_tests(&compiled.elf, &compiled.manifest, format, &mut stdout, &mut stderr, color)
         }
-        Mode::Bench => suite::run_benches(&compiled.elf, &compiled.manifest, &mut stdout, &mut stderr),
+        Mode::Bench => suite::run_benches(&compiled.elf, &compiled.manifest, format, &mut stdout, &mut stderr),
     };
+    stdout.finish()?;
     match result {
         Ok(code) => Ok(code as u8),
         Err(RunError::Load(LoadError::Verifier { program, insn, reason, log })) => {

@@ -71,18 +71,33 @@ impl From<&crate::config::Config> for RuntimeSettings {
     }
 }
 
+/// A place in a script's files: 1-based line and first and last columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: u32,
+    pub columns: (u32, u32),
+}
+
+/// `FILE:LINE:COL-COL`, as bpftrace names a place in a message.
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}-{}", self.file, self.line, self.columns.0, self.columns.1)
+    }
+}
+
 impl Manifest {
-    /// `FILE:LINE:COL-COL` of `span` (1-based) in the file it comes from, for messages the
-    /// runtime prints.
-    pub fn locate(&self, span: Span) -> String {
+    /// Where `span` is in the file it comes from (the script or an import it made), for
+    /// messages the runtime prints.
+    pub fn locate(&self, span: Span) -> SourceLocation {
         let line_of = |offset: u32| self.line_starts.partition_point(|&start| start <= offset).max(1);
         let line = line_of(span.start);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let columns = format!("{}-{}", span.start - start + 1, span.end.max(span.start + 1) - start);
+        let columns = (span.start - start + 1, span.end.max(span.start + 1) - start);
         let script = if self.script_name.is_empty() { "stdin" } else { self.script_name.as_str() };
         match self.imported.iter().rev().find(|(file_start, _)| *file_start <= span.start) {
-            Some((file_start, name)) => format!("{name}:{}:{columns}", line - line_of(*file_start) + 1),
-            None => format!("{script}:{line}:{columns}"),
+            Some((file_start, name)) => SourceLocation { file: name.clone(), line: (line - line_of(*file_start) + 1) as u32, columns },
+            None => SourceLocation { file: script.to_string(), line: line as u32, columns },
         }
     }
 

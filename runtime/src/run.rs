@@ -12,7 +12,7 @@ use thiserror::Error;
 use crate::error::{AttachError, LoadError};
 use crate::events::{EventSource, EventsError};
 use crate::maps::MapError;
-use crate::output::{self, OutputError};
+use crate::output::{self, Format, Level, OutputError, Printer};
 use crate::session::Session;
 use crate::signals;
 
@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Ask the kernel for its verifier log.
     pub verifier_log: bool,
+    /// Text or JSON lines.
+    pub format: Format,
 }
 
 #[derive(Debug, Error)]
@@ -57,17 +59,21 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
     session.write_config(monotonic_ns())?;
     let mut events = session.take_events()?;
+    let mut runner = Runner::new(manifest, output::printer(options.format, out, err));
     if options.dry_run {
         session.attach_all()?;
-        report_attached(err, probes, options.quiet)?;
+        if !options.quiet {
+            runner.printer.attached(probes)?;
+        }
         session.detach_all()?;
         session.release_perf_events();
         return Ok(0);
     }
-    let mut runner = Runner::new(manifest, out, err);
     session.run_begin()?;
     session.attach_all()?;
-    report_attached(runner.err, probes, options.quiet)?;
+    if !options.quiet {
+        runner.printer.attached(probes)?;
+    }
     runner.drain(&session, &mut events)?;
     if runner.exit_code.is_none() && has_event_probes(manifest) {
         runner.stream(&session, &mut events)?;
@@ -78,18 +84,11 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     runner.drain(&session, &mut events)?;
     runner.print_all_maps(&session)?;
     if runner.lost_reported > 0 {
-        writeln!(runner.err, "WARNING: Total lost event count: {}", runner.lost_reported)?;
+        runner.printer.notice(&format!("WARNING: Total lost event count: {}", runner.lost_reported))?;
     }
-    runner.out.flush()?;
+    runner.printer.flush()?;
     session.release_perf_events();
     Ok(runner.exit_code.unwrap_or(0))
-}
-
-fn report_attached(err: &mut dyn Write, count: usize, quiet: bool) -> io::Result<()> {
-    if !quiet {
-        writeln!(err, "Attached {count} probe{}", if count == 1 { "" } else { "s" })?;
-    }
-    Ok(())
 }
 
 /// Whether anything but `begin`/`end` runs: otherwise the script ends after `begin`.
@@ -100,9 +99,8 @@ fn has_event_probes(manifest: &Manifest) -> bool {
 /// Acts on ring buffer records while the probes run.
 pub(crate) struct Runner<'s, 'o> {
     manifest: &'s Manifest,
-    pub(crate) out: &'o mut dyn Write,
-    /// Lifecycle messages and lost-event reports.
-    err: &'o mut dyn Write,
+    /// Where the output goes, as text or JSON.
+    pub(crate) printer: Box<dyn Printer + 'o>,
     /// Lost records already reported.
     lost_reported: u64,
     /// Set by an `exit()` record.
@@ -116,8 +114,8 @@ pub(crate) struct Runner<'s, 'o> {
 }
 
 impl<'s, 'o> Runner<'s, 'o> {
-    pub(crate) fn new(manifest: &'s Manifest, out: &'o mut dyn Write, err: &'o mut dyn Write) -> Runner<'s, 'o> {
-        Runner { manifest, out, err, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0 }
+    pub(crate) fn new(manifest: &'s Manifest, printer: Box<dyn Printer + 'o>) -> Runner<'s, 'o> {
+        Runner { manifest, printer, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0 }
     }
 }
 
@@ -136,7 +134,7 @@ impl Runner<'_, '_> {
                     if let Some(error) = failure {
                         return Err(error);
                     }
-                    self.out.flush()?;
+                    self.printer.flush()?;
                     self.report_lost(session)?;
                 }
                 None => std::thread::sleep(POLL_INTERVAL),
@@ -154,7 +152,7 @@ impl Runner<'_, '_> {
                 failure = self.handle(session, record).err();
             }
         });
-        self.out.flush()?;
+        self.printer.flush()?;
         failure.map_or(Ok(()), Err)?;
         self.report_lost(session)
     }
@@ -163,7 +161,7 @@ impl Runner<'_, '_> {
     fn report_lost(&mut self, session: &Session) -> Result<(), RunError> {
         let lost = session.lost_records()?;
         if lost > self.lost_reported {
-            writeln!(self.err, "Lost {} events", lost - self.lost_reported)?;
+            self.printer.lost(lost - self.lost_reported)?;
             self.lost_reported = lost;
         }
         Ok(())
@@ -181,37 +179,32 @@ impl Runner<'_, '_> {
             Action::Printf { format, args: types, stream } => {
                 let text = output::render_printf(format, types, args, names)?;
                 match stream {
-                    Stream::Stdout => self.out.write_all(&text)?,
-                    Stream::Command => self.out.write_all(&crate::output::command_output(&text))?,
+                    Stream::Stdout => self.printer.printf(&text)?,
+                    Stream::Command => self.printer.command_output(&crate::output::command_output(&text))?,
                     Stream::File => {
                         let limit = self.manifest.settings.max_cat_bytes as usize;
                         match crate::output::file_contents(&text, limit) {
-                            Ok(contents) => self.out.write_all(&contents)?,
-                            Err(error) => writeln!(self.err, "ERROR: cat: cannot read `{}`: {error}", String::from_utf8_lossy(&text))?,
+                            Ok(contents) => self.printer.file_contents(&contents)?,
+                            Err(error) => self.printer.notice(&format!("ERROR: cat: cannot read `{}`: {error}", String::from_utf8_lossy(&text)))?,
                         }
                     }
                     Stream::Error(span) | Stream::Warning(span) => {
-                        let level = if matches!(stream, Stream::Error(_)) { "ERROR" } else { "WARNING" };
-                        self.errors += u32::from(matches!(stream, Stream::Error(_)));
-                        let location = self.manifest.locate(*span);
-                        let text = String::from_utf8_lossy(&text);
-                        writeln!(self.err, "{location}: {level}: {}", text.trim_end_matches('\n'))?;
+                        let level = if matches!(stream, Stream::Error(_)) { Level::Error } else { Level::Warning };
+                        self.errors += u32::from(level == Level::Error);
+                        self.printer.message(level, &self.manifest.locate(*span), &String::from_utf8_lossy(&text))?;
                     }
                 }
             }
-            Action::PrintValue { ty } => {
-                let text = output::render_print_value(ty, args, names)?;
-                self.out.write_all(&text)?;
-            }
+            Action::PrintValue { ty } => self.printer.value(&output::decode_value(ty, args, names)?)?,
             Action::PrintMap { map, top, div } => self.print_map(session, *map, *top, *div)?,
             Action::Clear { map } => {
                 session.clear_map(*map)?;
                 self.cleared.insert(*map);
             }
             Action::Zero { map } => session.zero_map(*map)?,
-            Action::Time { format } => self.out.write_all(&crate::output::wall_clock(format))?,
+            Action::Time { format } => self.printer.time(&crate::output::wall_clock(format))?,
             Action::Join { separator, strings, size } => {
-                self.out.write_all(&crate::output::joined(args, separator, *strings, *size))?;
+                self.printer.joined(&crate::output::joined(args, separator, *strings, *size))?;
             }
             Action::Exit => {
                 if self.exit_code.is_none() {
@@ -229,8 +222,9 @@ impl Runner<'_, '_> {
         };
         let entries = session.map_entries(id)?;
         self.warn_if_full(id, &user.name, entries.len())?;
-        let text = output::render_map_text(user, &entries, top, div, &self.manifest.probe_names)?;
-        self.out.write_all(&text)?;
+        if let Some(dump) = output::dump_map(user, &entries, top, div, &self.manifest.probe_names)? {
+            self.printer.map(&dump)?;
+        }
         Ok(())
     }
 
@@ -247,12 +241,11 @@ impl Runner<'_, '_> {
             return Ok(());
         }
         let kind = if def.map_type.is_percpu() { "percpuhash" } else { "hash" };
-        writeln!(
-            self.err,
+        self.printer.notice(&format!(
             "WARNING: map {name} is full ({} entries): keys added after it filled were dropped. Raise max_map_keys or declare the map bigger, e.g. `let {name} = {kind}({});`",
             def.max_entries,
             u64::from(def.max_entries) * 2
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -260,7 +253,7 @@ impl Runner<'_, '_> {
     /// `print_maps_on_exit` is false.
     fn print_all_maps(&mut self, session: &Session) -> Result<(), RunError> {
         if !self.manifest.settings.print_maps_on_exit {
-            self.out.flush()?;
+            self.printer.flush()?;
             return Ok(());
         }
         let mut maps: Vec<(MapId, &str)> = self
@@ -270,11 +263,11 @@ impl Runner<'_, '_> {
             .map(|(id, _, user)| (id, user.name.as_str()))
             .collect();
         maps.sort_by(|a, b| a.1.cmp(b.1));
-        self.out.write_all(b"\n\n")?;
+        self.printer.maps_at_exit()?;
         for (id, _) in maps {
             self.print_map(session, id, 0, 0)?;
         }
-        self.out.flush()?;
+        self.printer.flush()?;
         Ok(())
     }
 }

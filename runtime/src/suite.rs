@@ -1,13 +1,15 @@
 //! `--test` and `--bench`: a script's `test:` probes run once each and are reported in the
 //! style of googletest (a test passes when it returns 0, reports no `errorf` and calls no
-//! `exit()` with a code other than 0; a failing test's output is shown), and its `bench:` probes run many times each, their
-//! average time in a table. Both run from userspace with `BPF_PROG_TEST_RUN`, in script order.
+//! `exit()` with a code other than 0; a failing test's output is shown), and its `bench:`
+//! probes run many times each, their average time in a table. Both run from userspace with
+//! `BPF_PROG_TEST_RUN`, in script order. With `-f json` each result is a JSON line.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ferrotrace_compiler::manifest::{Attach, Manifest};
 
+use crate::output::{self, Format};
 use crate::run::{RunError, Runner};
 use crate::session::Session;
 
@@ -16,7 +18,7 @@ const BENCH_TIME: Duration = Duration::from_millis(200);
 const BENCH_MIN_RUNS: u32 = 100;
 
 /// Runs the `test:` probes; returns the exit status: 1 when one failed.
-pub fn run_tests(elf: &[u8], manifest: &Manifest, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> Result<i32, RunError> {
+pub fn run_tests(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> Result<i32, RunError> {
     let mut session = Session::load(elf, manifest, false)?;
     let mut events = session.take_events()?;
     let tests = named_programs(manifest, |attach| match attach {
@@ -25,18 +27,31 @@ pub fn run_tests(elf: &[u8], manifest: &Manifest, out: &mut dyn Write, err: &mut
     });
     let paint = |text: &str, code: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
     let (green, red) = ("32", "31");
-    writeln!(out, "{} Running {}.", paint("[==========]", green), count(tests.len(), "test"))?;
+    let json = format == Format::Json;
+    if !json {
+        writeln!(out, "{} Running {}.", paint("[==========]", green), count(tests.len(), "test"))?;
+    }
     let mut failed = Vec::new();
     for (index, name) in &tests {
-        writeln!(out, "{} {name}", paint("[ RUN      ]", green))?;
+        if !json {
+            writeln!(out, "{} {name}", paint("[ RUN      ]", green))?;
+        }
         let started = Instant::now();
         let mut captured = Vec::new();
-        let mut runner = Runner::new(manifest, &mut captured, err);
+        let mut runner = Runner::new(manifest, output::printer(Format::Text, &mut captured, err));
         let returned = session.run_program(*index)?;
         runner.drain(&session, &mut events)?;
         let (exit_code, errors) = (runner.exit_code, runner.errors);
-        let elapsed = started.elapsed().as_millis();
+        drop(runner);
         let passed = returned == 0 && errors == 0 && exit_code.is_none_or(|code| code == 0);
+        if json {
+            writeln!(out, "{}", output::test_result_line(name, started.elapsed().as_nanos(), passed, &captured))?;
+            if !passed {
+                failed.push(*name);
+            }
+            continue;
+        }
+        let elapsed = started.elapsed().as_millis();
         if passed {
             writeln!(out, "{} {name} ({elapsed} ms)", paint("[       OK ]", green))?;
         } else {
@@ -46,6 +61,10 @@ pub fn run_tests(elf: &[u8], manifest: &Manifest, out: &mut dyn Write, err: &mut
             writeln!(out, "{} {name} ({elapsed} ms)", paint("[  FAILED  ]", red))?;
             failed.push(*name);
         }
+    }
+    if json {
+        out.flush()?;
+        return Ok(i32::from(!failed.is_empty()));
     }
     writeln!(out, "{} {} ran.", paint("[==========]", green), count(tests.len(), "test"))?;
     writeln!(out, "{} {}.", paint("[  PASSED  ]", green), count(tests.len() - failed.len(), "test"))?;
@@ -60,7 +79,7 @@ pub fn run_tests(elf: &[u8], manifest: &Manifest, out: &mut dyn Write, err: &mut
 }
 
 /// Runs the `bench:` probes and prints the average time of one run of each.
-pub fn run_benches(elf: &[u8], manifest: &Manifest, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
+pub fn run_benches(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
     let mut session = Session::load(elf, manifest, false)?;
     let mut events = session.take_events()?;
     let benches = named_programs(manifest, |attach| match attach {
@@ -77,13 +96,18 @@ pub fn run_benches(elf: &[u8], manifest: &Manifest, out: &mut dyn Write, err: &m
             if runs.is_multiple_of(64) {
                 // Output the bench makes is not shown; keep the ring buffer from filling.
                 let mut sink = std::io::sink();
-                Runner::new(manifest, &mut sink, err).drain(&session, &mut events)?;
+                Runner::new(manifest, output::printer(Format::Text, &mut sink, err)).drain(&session, &mut events)?;
             }
         }
         let average = started.elapsed().as_nanos() / u128::from(runs);
+        if format == Format::Json {
+            writeln!(out, "{}", output::benchmark_result_line(name, average, runs))?;
+        }
         rows.push((name.to_string(), average.to_string()));
     }
-    write_table(out, ("BENCHMARK", "NANOSECONDS"), &rows)?;
+    if format == Format::Text {
+        write_table(out, ("BENCHMARK", "NANOSECONDS"), &rows)?;
+    }
     out.flush()?;
     Ok(0)
 }

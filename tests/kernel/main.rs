@@ -66,3 +66,4 @@ mod listing;
 mod loops;
 mod selftests;
 mod stdlib;
+mod output;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -96,13 +96,26 @@ impl Outcome {
     }
 }
 
-/// A ferrotrace running in the background, its stderr read line by line as it comes.
+/// A ferrotrace running in the background, its stdout and stderr read line by line as they
+/// come.
 pub struct Tracer {
     child: Child,
-    stderr_lines: Receiver<String>,
-    stderr_seen: String,
-    stdout: Option<JoinHandle<String>>,
+    stdout: Lines,
+    stderr: Lines,
     finished: bool,
+}
+
+/// One stream of the binary: lines as they are read, and what was read so far.
+struct Lines {
+    receiver: Receiver<String>,
+    seen: String,
+}
+
+/// Which stream a line is awaited on.
+#[derive(Clone, Copy, Debug)]
+enum StreamName {
+    Stdout,
+    Stderr,
 }
 
 impl Tracer {
@@ -113,38 +126,53 @@ impl Tracer {
 
     /// `start` with the environment variables `env` set.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Tracer {
+        let mut tracer = Tracer::spawn(args, env);
+        tracer.wait_for_stderr_line("Attached ");
+        tracer
+    }
+
+    /// Starts the binary with `-f json` among `args` and returns once its `attached_probes`
+    /// line is on stdout.
+    pub fn start_json(args: &[&str]) -> Tracer {
+        let mut tracer = Tracer::spawn(args, &[]);
+        tracer.wait_for_line(StreamName::Stdout, "{\"type\": \"attached_probes\"");
+        tracer
+    }
+
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Tracer {
         let mut command = ferrotrace(args);
         command.envs(env.iter().copied());
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("cannot start the ferrotrace binary");
-        let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
-        let stderr_lines = send_lines(child.stderr.take().expect("stderr is piped"));
-        let mut tracer =
-            Tracer { child, stderr_lines, stderr_seen: String::new(), stdout: Some(stdout), finished: false };
-        tracer.wait_for_stderr_line("Attached ");
-        tracer
+        let stdout = Lines::read(child.stdout.take().expect("stdout is piped"));
+        let stderr = Lines::read(child.stderr.take().expect("stderr is piped"));
+        Tracer { child, stdout, stderr, finished: false }
     }
 
     /// Waits until a stderr line starts with `prefix`; fails if the binary exits or the
     /// deadline passes first.
     pub fn wait_for_stderr_line(&mut self, prefix: &str) {
+        self.wait_for_line(StreamName::Stderr, prefix);
+    }
+
+    fn wait_for_line(&mut self, stream: StreamName, prefix: &str) {
+        let lines = match stream {
+            StreamName::Stdout => &mut self.stdout,
+            StreamName::Stderr => &mut self.stderr,
+        };
         let until = Instant::now() + deadline();
         loop {
             let left = until.saturating_duration_since(Instant::now());
-            match self.stderr_lines.recv_timeout(left) {
+            match lines.receiver.recv_timeout(left) {
                 Ok(line) => {
                     let found = line.starts_with(prefix);
-                    self.stderr_seen.push_str(&line);
+                    lines.seen.push_str(&line);
                     if found {
                         return;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "no stderr line starting with {prefix:?} within {:?}; stderr so far:\n{}",
-                        deadline(),
-                        self.stderr_seen
-                    )
+                    panic!("no {stream:?} line starting with {prefix:?} within {:?}; so far:\n{}", deadline(), lines.seen)
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let outcome = self.finish_in_place();
@@ -176,11 +204,7 @@ impl Tracer {
     fn finish_in_place(&mut self) -> Outcome {
         let status = wait_until_deadline(&mut self.child);
         self.finished = true;
-        while let Ok(line) = self.stderr_lines.recv() {
-            self.stderr_seen.push_str(&line);
-        }
-        let stdout = self.stdout.take().map(join_reader).unwrap_or_default();
-        Outcome { status, stdout, stderr: std::mem::take(&mut self.stderr_seen) }
+        Outcome { status, stdout: self.stdout.rest(), stderr: self.stderr.rest() }
     }
 }
 
@@ -194,6 +218,33 @@ impl Drop for Tracer {
     }
 }
 
+impl Lines {
+    /// Reads `stream` on a thread of its own, a line at a time; the channel closes at EOF.
+    fn read<R: Read + Send + 'static>(stream: R) -> Lines {
+        let (sender, receiver) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stream);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if sender.send(line).is_err() => break,
+                    Ok(_) => {}
+                }
+            }
+        });
+        Lines { receiver, seen: String::new() }
+    }
+
+    /// Everything the stream gave, once it has closed.
+    fn rest(&mut self) -> String {
+        while let Ok(line) = self.receiver.recv() {
+            self.seen.push_str(&line);
+        }
+        std::mem::take(&mut self.seen)
+    }
+}
+
 fn read_in_background<R: Read + Send + 'static>(mut stream: R) -> JoinHandle<String> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -204,23 +255,6 @@ fn read_in_background<R: Read + Send + 'static>(mut stream: R) -> JoinHandle<Str
 
 fn join_reader(reader: JoinHandle<String>) -> String {
     reader.join().expect("the output reader thread panicked")
-}
-
-/// Sends every stderr line (with its newline) as it is read; the channel closes at EOF.
-fn send_lines(stderr: ChildStderr) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        let mut reader = BufReader::new(stderr);
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) if sender.send(line).is_err() => break,
-                Ok(_) => {}
-            }
-        }
-    });
-    receiver
 }
 
 /// Waits for `child` to exit; kills it and fails the test once the deadline passes.

@@ -29,12 +29,24 @@ pub fn tai_minus_boot_ns() -> i64 {
     (tai - (before + after) / 2) as i64
 }
 
-/// A CLOCK_TAI time as local `%H:%M:%S`. TAI is ahead of UTC by whole seconds, so the
-/// offset is rounded to them: a time on a second's boundary stays on it.
+/// A CLOCK_TAI time as local `%H:%M:%S`.
 pub fn wall_time(tai_ns: u64) -> Vec<u8> {
+    local_time("%H:%M:%S", utc_seconds(tai_ns))
+}
+
+/// A CLOCK_TAI time as local `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`, as JSON output names the start of
+/// a `tseries` interval.
+pub fn local_timestamp(tai_ns: u64) -> Vec<u8> {
+    let mut text = local_time("%Y-%m-%dT%H:%M:%S", utc_seconds(tai_ns));
+    text.extend_from_slice(format!(".{:09}", tai_ns % 1_000_000_000).as_bytes());
+    text
+}
+
+/// The UTC second a CLOCK_TAI time falls in. TAI is ahead of UTC by whole seconds, so the
+/// offset is rounded to them: a time on a second's boundary stays on it.
+fn utc_seconds(tai_ns: u64) -> libc::time_t {
     let offset = (now(libc::CLOCK_TAI) - now(libc::CLOCK_REALTIME) + 500_000_000).div_euclid(1_000_000_000);
-    let seconds = i128::from(tai_ns).div_euclid(1_000_000_000) - offset;
-    local_time("%H:%M:%S", seconds as libc::time_t)
+    (i128::from(tai_ns).div_euclid(1_000_000_000) - offset) as libc::time_t
 }
 
 /// Nanoseconds by `clock`.

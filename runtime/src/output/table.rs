@@ -32,16 +32,14 @@ pub fn dump_map(
     if let MapValue::Tseries { interval_ns, intervals, agg } = map.value {
         let shape = SeriesShape { interval_ns, intervals, agg };
         let body = dump_series(map, shape, entries, top, probe_names)?;
-        return Ok(body.map(|body| MapDump { name: map.name.clone(), body }));
+        return Ok(body.map(|body| MapDump { name: map.name.clone(), body, averaged: false }));
     }
     let body = match histogram_kind(&map.value) {
         Some(kind) => dump_histograms(map, kind, entries, top, div, probe_names)?,
         None => dump_values(map, entries, top, div, probe_names)?,
     };
-    Ok(body.map(|body| MapDump {
-        name: map.name.clone(),
-        body,
-    }))
+    let averaged = matches!(map.value, MapValue::Avg(_) | MapValue::Stats(_));
+    Ok(body.map(|body| MapDump { name: map.name.clone(), body, averaged }))
 }
 
 fn histogram_kind(value: &MapValue) -> Option<HistogramKind> {

@@ -4,8 +4,26 @@ use ferrotrace_compiler::manifest::{KeyStorage, MapValue, UserMap};
 use ferrotrace_compiler::printf::parse_format;
 use ferrotrace_compiler::types::{IntTy, Ty};
 
-use super::{render_map_text, render_print_value, render_printf};
+use super::{decode_value, dump_map, printer, render_printf, Format, OutputError};
 use crate::entry::RawEntry;
+
+/// A whole map as the text printer writes it (nothing for a map with no entries).
+fn render_map_text(map: &UserMap, entries: &[RawEntry], top: u64, div: u64, names: &[String]) -> Result<Vec<u8>, OutputError> {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    if let Some(dump) = dump_map(map, entries, top, div, names)? {
+        printer(Format::Text, &mut out, &mut err).map(&dump).expect("writes to memory");
+    }
+    Ok(out)
+}
+
+/// `print(value)` as the text printer writes it.
+fn render_print_value(ty: &Ty, bytes: &[u8], names: &[String]) -> Result<Vec<u8>, OutputError> {
+    let value = decode_value(ty, bytes, names)?;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    printer(Format::Text, &mut out, &mut err).value(&value).expect("writes to memory");
+    Ok(out)
+}
 
 const PROBES: [&str; 2] = ["begin", "tracepoint:syscalls:sys_enter_openat"];
 

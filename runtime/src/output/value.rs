@@ -65,6 +65,8 @@ pub struct MapDump {
     /// With the `@`.
     pub name: String,
     pub body: MapBody,
+    /// Its values are `avg()` or `stats()` ones, which JSON output calls `stats`.
+    pub averaged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

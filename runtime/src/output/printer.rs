@@ -1,0 +1,130 @@
+//! Where a running script's output goes, and in which form: bpftrace's text (`-f text`, the
+//! default) or its JSON lines (`-f json`, `super::json`). The runner hands each piece of output
+//! to a `Printer` as decoded values, never as text, so both forms render the same model.
+
+use std::io::{self, Write};
+
+use ferrotrace_compiler::manifest::SourceLocation;
+
+use super::text;
+use super::{MapDump, Value};
+
+/// The output formats `-f` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// How serious a message from the script (`errorf`, `warnf`) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+/// One piece of output of each kind a script makes, written as its format writes it.
+pub trait Printer {
+    /// `Attached N probes`, once the probes are attached.
+    fn attached(&mut self, probes: usize) -> io::Result<()>;
+    /// The text a `printf` formatted.
+    fn printf(&mut self, text: &[u8]) -> io::Result<()>;
+    /// What a `system()` command printed.
+    fn command_output(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The contents of a file `cat()` read.
+    fn file_contents(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The time `time()` formatted.
+    fn time(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The strings `join()` joined.
+    fn joined(&mut self, text: &[u8]) -> io::Result<()>;
+    /// `print(value)` of a value that is not a map.
+    fn value(&mut self, value: &Value) -> io::Result<()>;
+    /// A whole map, by `print(@m)` or at exit.
+    fn map(&mut self, map: &MapDump) -> io::Result<()>;
+    /// Before the maps printed at exit.
+    fn maps_at_exit(&mut self) -> io::Result<()>;
+    /// An `errorf` or `warnf` message, with the place in the script that made it.
+    fn message(&mut self, level: Level, at: &SourceLocation, text: &str) -> io::Result<()>;
+    /// Records the ring buffer dropped since the last report.
+    fn lost(&mut self, count: u64) -> io::Result<()>;
+    /// What ferrotrace itself has to say while the script runs (a map found full, a file
+    /// `cat` cannot read): always text, on standard error.
+    fn notice(&mut self, text: &str) -> io::Result<()>;
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+/// The printer for `format`: output to `out`, lifecycle lines and notices to `err`.
+pub fn printer<'o>(format: Format, out: &'o mut dyn Write, err: &'o mut dyn Write) -> Box<dyn Printer + 'o> {
+    match format {
+        Format::Text => Box::new(TextPrinter { out, err }),
+        Format::Json => Box::new(super::json::JsonPrinter::new(out, err)),
+    }
+}
+
+/// bpftrace's text: output as the script made it on `out`, the `Attached` line, lost events
+/// and messages on `err`.
+pub struct TextPrinter<'o> {
+    out: &'o mut dyn Write,
+    err: &'o mut dyn Write,
+}
+
+impl Printer for TextPrinter<'_> {
+    fn attached(&mut self, probes: usize) -> io::Result<()> {
+        writeln!(self.err, "Attached {probes} probe{}", if probes == 1 { "" } else { "s" })
+    }
+
+    fn printf(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn command_output(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn file_contents(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn time(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn joined(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn value(&mut self, value: &Value) -> io::Result<()> {
+        let mut line = text::value_text(value);
+        line.push(b'\n');
+        self.out.write_all(&line)
+    }
+
+    fn map(&mut self, map: &MapDump) -> io::Result<()> {
+        self.out.write_all(&text::map_text(map))
+    }
+
+    fn maps_at_exit(&mut self) -> io::Result<()> {
+        self.out.write_all(b"\n\n")
+    }
+
+    fn message(&mut self, level: Level, at: &SourceLocation, text: &str) -> io::Result<()> {
+        let level = match level {
+            Level::Error => "ERROR",
+            Level::Warning => "WARNING",
+        };
+        writeln!(self.err, "{at}: {level}: {}", text.trim_end_matches('\n'))
+    }
+
+    fn lost(&mut self, count: u64) -> io::Result<()> {
+        writeln!(self.err, "Lost {count} events")
+    }
+
+    fn notice(&mut self, text: &str) -> io::Result<()> {
+        writeln!(self.err, "{text}")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
