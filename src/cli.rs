@@ -7,7 +7,7 @@ use ferrotrace_compiler::options::Mode;
 
 /// A bpftrace-compatible tracer that compiles scripts straight to eBPF.
 #[derive(Debug, Parser)]
-#[command(name = "ferrotrace", version, about, disable_version_flag = true)]
+#[command(name = "ferrotrace", version = concat!("v", env!("CARGO_PKG_VERSION")), about, disable_version_flag = true)]
 pub struct Cli {
     /// The program to run, given on the command line.
     #[arg(short = 'e', value_name = "PROGRAM")]
@@ -69,6 +69,23 @@ pub struct Cli {
     /// Allow functions that change the system: `system`, `signal`.
     #[arg(long = "unsafe")]
     pub unsafe_functions: bool,
+
+    /// Tie the run to process PID: it ends when the process does.
+    #[arg(short = 'p', long = "pid", value_name = "PID", conflicts_with = "command")]
+    pub pid: Option<String>,
+
+    /// Run COMMAND, held until the probes are attached; the run ends when it does (`cpid` is
+    /// its pid).
+    #[arg(short = 'c', long = "cmd", value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// Print no warnings, from the compiler or while the script runs.
+    #[arg(long)]
+    pub no_warnings: bool,
+
+    /// Read the script as if it began with `#include <FILE>` (repeatable).
+    #[arg(long = "include", value_name = "FILE")]
+    pub include_files: Vec<String>,
 
     /// Also look for imports in DIR (after the importing script's own directory; repeatable).
     #[arg(short = 'I', value_name = "DIR")]

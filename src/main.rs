@@ -24,6 +24,7 @@ use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::output::Format;
 use ferrotrace_runtime::run::{run, RunError, RunOptions};
 use ferrotrace_runtime::tracefs::Tracefs;
+use ferrotrace_runtime::target::TracedProcess;
 use ferrotrace_runtime::{privileges, suite, LoadError};
 
 fn main() -> ExitCode {
@@ -67,7 +68,11 @@ fn execute(cli: &Cli) -> Result<u8> {
     let mut script = read_script(cli)?;
     let loader = imports::FileLoader { search: cli.include_dirs.clone() };
     match sources::assemble(&script.name, &script.source, &loader) {
-        Ok((text, files)) => {
+        Ok((mut text, mut files)) => {
+            let includes: String = cli.include_files.iter().map(|file| format!("#include <{file}>\n")).collect();
+            if !includes.is_empty() {
+                files.append(&mut text, "--include", &includes);
+            }
             script.source = text;
             script.files = files;
         }
@@ -79,13 +84,19 @@ fn execute(cli: &Cli) -> Result<u8> {
         }
     }
     privileges::check()?;
+    let mut target = match (&cli.pid, &cli.command) {
+        (Some(pid), _) => Some(TracedProcess::existing(pid)?),
+        (None, Some(command)) => Some(TracedProcess::spawn(command)?),
+        (None, None) => None,
+    };
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
     let options = CompileOptions {
         params: script.params.clone(),
-        env: config_environment()?,
+        env: config_environment(cli.no_warnings)?,
         mode: cli.mode(),
         unsafe_functions: cli.unsafe_functions,
+        child_pid: cli.command.as_ref().and(target.as_ref()).map(TracedProcess::pid),
         imports_start: script.files.files.get(1).map(|file| file.start),
     };
     let mut compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
@@ -95,7 +106,9 @@ fn execute(cli: &Cli) -> Result<u8> {
             return Ok(1);
         }
     };
-    report(&compiled.warnings, &script);
+    if !cli.no_warnings {
+        report(&compiled.warnings, &script);
+    }
     compiled.manifest.script_name = script.name.clone();
     compiled.manifest.imported = script.files.files.iter().skip(1).map(|file| (file.start, file.name.clone())).collect();
     if let Some(code) = script_options::check(&compiled.options, &script.params, &script.name)? {
@@ -106,7 +119,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         std::fs::write(path, &compiled.elf).with_context(|| format!("cannot write the ELF object to `{}`", path.display()))?;
         return Ok(0);
     }
-    run_compiled(cli, &compiled, &script)
+    run_compiled(cli, &compiled, &script, target.as_mut())
 }
 
 /// The script and its parameters: with `-e`, every word after the options is a parameter;
@@ -132,7 +145,7 @@ fn read_script(cli: &Cli) -> Result<Script> {
     }
 }
 
-fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
+fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script, target: Option<&mut TracedProcess>) -> Result<u8> {
     let format = match cli.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -141,7 +154,7 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
     let mut stdout = output::Output::open(cli.output.as_deref(), cli.buffering)?;
     let mut stderr = io::stderr();
     let result = match cli.mode() {
-        Mode::Run => run(&compiled.elf, &compiled.manifest, options, &mut stdout, &mut stderr),
+        Mode::Run => run(&compiled.elf, &compiled.manifest, options, target, &mut stdout, &mut stderr),
         Mode::Test => {
             let color = cli.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             suite::run_tests(&compiled.elf, &compiled.manifest, format, &mut stdout, &mut stderr, color)
@@ -163,10 +176,12 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script) -> Result<u8> {
 }
 
 /// The `BPFTRACE_*` environment variables, checked: they override the script's config block.
-fn config_environment() -> Result<Vec<(String, String)>> {
+fn config_environment(no_warnings: bool) -> Result<Vec<(String, String)>> {
     let vars: Vec<(String, String)> = std::env::vars().filter(|(name, _)| name.starts_with("BPFTRACE_")).collect();
     for warning in Config::default().apply_environment(&vars).map_err(anyhow::Error::msg)? {
-        eprintln!("WARNING: {warning}");
+        if !no_warnings {
+            eprintln!("WARNING: {warning}");
+        }
     }
     Ok(vars)
 }

@@ -40,8 +40,8 @@ macro_rules! assert_compile_error {
 
 #[test]
 fn version_prints_name_and_version() {
-    run(&["-V"]).assert_exact(0, &format!("ferrotrace {}\n", env!("CARGO_PKG_VERSION")), "");
-    run(&["--version"]).assert_exact(0, &format!("ferrotrace {}\n", env!("CARGO_PKG_VERSION")), "");
+    run(&["-V"]).assert_exact(0, &format!("ferrotrace v{}\n", env!("CARGO_PKG_VERSION")), "");
+    run(&["--version"]).assert_exact(0, &format!("ferrotrace v{}\n", env!("CARGO_PKG_VERSION")), "");
 }
 
 #[test]

@@ -99,6 +99,8 @@ pub struct CompileOptions {
     pub mode: Mode,
     /// `--unsafe`: functions that change the system (`system`, `signal`) are allowed.
     pub unsafe_functions: bool,
+    /// The pid of the command `-c` started (`cpid`).
+    pub child_pid: Option<u32>,
     /// Where the imported files start in the script's text (`sources::assemble`): their
     /// `begin` and `end` probes run before the script's own, as in bpftrace.
     pub imports_start: Option<u32>,

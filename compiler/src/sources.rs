@@ -30,6 +30,15 @@ impl SourceMap {
         SourceMap { files: vec![SourceFile { name: name.to_string(), text: text.to_string(), start: 0 }] }
     }
 
+    /// Appends `text`, a file named `name`, to the `assembled` text this map describes.
+    pub fn append(&mut self, assembled: &mut String, name: &str, text: &str) {
+        if !assembled.is_empty() && !assembled.ends_with('\n') {
+            assembled.push('\n');
+        }
+        self.files.push(SourceFile { name: name.to_string(), text: text.to_string(), start: assembled.len() as u32 });
+        assembled.push_str(text);
+    }
+
     /// The file holding byte `offset` of the assembled text (the last one past its end).
     pub fn file_at(&self, offset: u32) -> &SourceFile {
         let index = self.files.partition_point(|file| file.start <= offset).saturating_sub(1);

@@ -152,6 +152,7 @@ fails!(assert_str_needs_a_string, "E0472", "begin { assert_str(1); }");
 fails!(pton_needs_an_address, "E0473", "begin { print(pton(\"localhost\")); }");
 fails!(cgroupid_of_a_variable, "E0523", "begin { $p = \"/sys/fs/cgroup\"; print(cgroupid($p)); }");
 fails!(cgroupid_without_cgroups, "E0524", "begin { print(cgroupid(\"/sys/fs/cgroup/none\")); }");
+fails!(cpid_without_a_command, "E0525", "begin { print(cpid); }");
 fails!(pid_of_an_unknown_namespace, "E0522", "begin { print(pid(host)); }");
 fails!(strftime_of_a_monotonic_variable, "E0521", "begin { $m = nsecs(monotonic); print(strftime(\"%H\", $m)); }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");

@@ -20,6 +20,7 @@ pub mod run;
 pub mod session;
 pub mod signals;
 pub mod suite;
+pub mod target;
 pub mod sys;
 pub mod tracefs;
 pub mod verifier;

@@ -15,6 +15,7 @@ use crate::maps::MapError;
 use crate::output::{self, Format, Level, OutputError, Printer};
 use crate::session::Session;
 use crate::signals;
+use crate::target::TracedProcess;
 
 /// How long one wait on the ring buffer lasts before the stop flag is checked again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -47,11 +48,22 @@ pub enum RunError {
     Io(#[from] io::Error),
     #[error("cannot install signal handlers: {0}")]
     Signals(io::Error),
+    #[error("cannot start the command: {0}")]
+    Target(io::Error),
 }
 
-/// Runs a compiled script, writing its output to `out` and lifecycle messages to `err`.
-/// Returns the exit status: the code given to `exit()`, or 0.
-pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
+/// Runs a compiled script, writing its output to `out` and lifecycle messages to `err`. With a
+/// `target` (`-p`, `-c`), a command `-c` started is let run once the probes are attached, and
+/// the run ends when the process does. Returns the exit status: the code given to `exit()`,
+/// or 0.
+pub fn run(
+    elf: &[u8],
+    manifest: &Manifest,
+    options: RunOptions,
+    mut target: Option<&mut TracedProcess>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, RunError> {
     signals::install().map_err(RunError::Signals)?;
     crate::output::set_truncation_trailer(&manifest.settings.str_trunc_trailer);
     crate::output::set_string_read_size(manifest.settings.max_strlen);
@@ -74,9 +86,12 @@ pub fn run(elf: &[u8], manifest: &Manifest, options: RunOptions, out: &mut dyn W
     if !options.quiet {
         runner.printer.attached(probes)?;
     }
+    if let Some(target) = target.as_deref_mut() {
+        target.start().map_err(RunError::Target)?;
+    }
     runner.drain(&session, &mut events)?;
-    if runner.exit_code.is_none() && has_event_probes(manifest) {
-        runner.stream(&session, &mut events)?;
+    if runner.exit_code.is_none() && (has_event_probes(manifest) || target.is_some()) {
+        runner.stream(&session, &mut events, target.as_deref())?;
     }
     session.detach_all()?;
     runner.drain(&session, &mut events)?;
@@ -120,9 +135,9 @@ impl<'s, 'o> Runner<'s, 'o> {
 }
 
 impl Runner<'_, '_> {
-    /// Streams records until `exit()` or SIGINT/SIGTERM.
-    fn stream(&mut self, session: &Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
-        while self.exit_code.is_none() && !signals::stop_requested() {
+    /// Streams records until `exit()`, SIGINT/SIGTERM, or the end of the `target` process.
+    fn stream(&mut self, session: &Session, events: &mut Option<EventSource>, target: Option<&TracedProcess>) -> Result<(), RunError> {
+        while self.exit_code.is_none() && !signals::stop_requested() && !target.is_some_and(TracedProcess::exited) {
             match events {
                 Some(source) => {
                     let mut failure = None;

@@ -67,3 +67,4 @@ mod loops;
 mod selftests;
 mod stdlib;
 mod output;
+mod command_line;

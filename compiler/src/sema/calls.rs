@@ -62,6 +62,11 @@ impl Checker {
         }
     }
 
+    /// The pid of the command `-c` started, if there is one.
+    pub(crate) fn child_pid(&self) -> Option<u32> {
+        self.child_pid
+    }
+
     /// Whether unsafe functions are refused (no `--unsafe`).
     pub(crate) fn safe_mode(&self) -> bool {
         !self.unsafe_functions

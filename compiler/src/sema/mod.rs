@@ -68,7 +68,7 @@ pub fn check_with(
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
     }
-    let (checked, mut checker) = check_probes(&expanded, &options.params, &config, &program.defines, options.unsafe_functions);
+    let (checked, mut checker) = check_probes(&expanded, options, &config, &program.defines);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let pid_namespace = if checker.reads_namespaced_ids { catalog.pid_namespace() } else { None };
     let members = resolve_members(&checker.kernel_members, catalog, &mut diags);
@@ -259,13 +259,7 @@ const MAX_SWEEPS: usize = 4;
 /// probe and assigned in a later one. A walk that consulted each map's types only after their
 /// last change saw the final types, so its HIR and diagnostics are the result; the earlier
 /// walks' are dropped.
-fn check_probes(
-    expanded: &[ExpandedProbe<'_>],
-    params: &Params,
-    config: &Config,
-    defines: &[Define],
-    unsafe_functions: bool,
-) -> (Vec<hir::Probe>, Checker) {
+fn check_probes(expanded: &[ExpandedProbe<'_>], options: &CompileOptions, config: &Config, defines: &[Define]) -> (Vec<hir::Probe>, Checker) {
     let mut checker = Checker {
         maps: MapTable::default(),
         diags: Vec::new(),
@@ -273,12 +267,13 @@ fn check_probes(
         held_back: 0,
         reads_comm: false,
         reads_namespaced_ids: false,
-        params: params.clone(),
+        params: options.params.clone(),
         script_options: Vec::new(),
         config: config.clone(),
         defines: defines.to_vec(),
         expanding: Vec::new(),
-        unsafe_functions,
+        unsafe_functions: options.unsafe_functions,
+        child_pid: options.child_pid,
         kernel_members: Vec::new(),
         cgroup_paths: Vec::new(),
     };
@@ -341,6 +336,8 @@ pub(crate) struct Checker {
     expanding: Vec<String>,
     /// `--unsafe` was given.
     unsafe_functions: bool,
+    /// The process `-c` started, paused until the probes are attached.
+    child_pid: Option<u32>,
     /// The kernel struct members the probes read, each with the first place that needs it.
     kernel_members: Vec<(KernelMember, Span)>,
     /// The cgroup paths `cgroupid` names, and where; their ids are read after checking.

@@ -162,6 +162,40 @@ pub(super) const ENTRIES: &[Function] = &[
         check: |c, call, _| c.getopt(call.name, call.args, call.span),
         lower: Lowering::Elsewhere,
     },
+    Function {
+        name: "cpid",
+        signature: "uint32 cpid",
+        kind: Kind::Builtin,
+        doc: "The pid of the command `-c` started (a constant); an error without `-c`.",
+        check: |c, call, _| {
+            if let Some(error) = super::arguments_given(c, call) {
+                return error;
+            }
+            match c.child_pid() {
+                Some(pid) => Expr::new(ExprKind::Int(u64::from(pid)), Ty::Int(IntTy::U32), call.span),
+                None => c.error_expr(
+                    Diagnostic::error("E0525", "`cpid` is the pid of the command `-c` starts, and there is none")
+                        .with_primary(call.span, "no `-c`")
+                        .with_help("run the script with `-c 'COMMAND'`, or test `has_cpid` first"),
+                    call.span,
+                ),
+            }
+        },
+        lower: Lowering::Elsewhere,
+    },
+    Function {
+        name: "has_cpid",
+        signature: "bool has_cpid",
+        kind: Kind::Builtin,
+        doc: "Whether `-c` started a command, a constant.",
+        check: |c, call, _| {
+            if let Some(error) = super::arguments_given(c, call) {
+                return error;
+            }
+            Expr::new(ExprKind::Bool(c.child_pid().is_some()), Ty::Bool, call.span)
+        },
+        lower: Lowering::Elsewhere,
+    },
 ];
 
 /// `nsecs(monotonic)` and friends: the clock, as an integer argument of the call.

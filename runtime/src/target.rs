@@ -1,0 +1,191 @@
+//! The process a run is tied to: one given by `-p PID`, or the command `-c` starts, held
+//! paused until the probes are attached. Either way the run ends when the process does.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+
+use thiserror::Error;
+
+/// The largest pid Linux gives (`PID_MAX_LIMIT` on 64-bit kernels).
+const PID_MAX: u64 = 4_194_304;
+
+/// The descriptor a held command's shell reads its go-ahead from.
+const GATE_FD: i32 = 3;
+
+#[derive(Debug, Error)]
+pub enum TargetError {
+    #[error("`-p {0}`: a process id is a number")]
+    NotANumber(String),
+    #[error("`-p {0}`: process ids go from 1 to {PID_MAX}")]
+    OutOfRange(String),
+    #[error("`-p {pid}`: {reason}")]
+    NoProcess { pid: u32, reason: String },
+    #[error("`-c` was given an empty command")]
+    EmptyCommand,
+    #[error("`-c`: `{0}` is not an executable file, nor one in PATH")]
+    NotFound(String),
+    #[error("cannot run `{command}`: {source}")]
+    Spawn { command: String, source: io::Error },
+}
+
+/// A process the run watches, and for `-c` the child it holds paused.
+pub struct TracedProcess {
+    pid: u32,
+    /// Readable once the process has exited.
+    pidfd: OwnedFd,
+    /// The started command, and the pipe its `exec` waits on until `start`.
+    child: Option<(Child, Option<OwnedFd>)>,
+}
+
+impl TracedProcess {
+    /// The running process `-p` names: a pid as bpftrace reads one (decimal, `0x` hex, `_`
+    /// between digits), in range, and alive.
+    pub fn existing(text: &str) -> Result<TracedProcess, TargetError> {
+        let pid = parse_pid(text)?;
+        let pidfd = pidfd_open(pid).map_err(|error| TargetError::NoProcess { pid, reason: describe(&error) })?;
+        Ok(TracedProcess { pid, pidfd, child: None })
+    }
+
+    /// Starts `command` (split at blanks, the program found in `PATH`), held until `start`:
+    /// a shell waits for a line on a pipe, then `exec`s the command in its place (so the pid
+    /// stays); it never runs the command if the tracer ends first.
+    pub fn spawn(command: &str) -> Result<TracedProcess, TargetError> {
+        let mut words = command.split_whitespace();
+        let name = words.next().ok_or(TargetError::EmptyCommand)?;
+        let program = find_program(name).ok_or_else(|| TargetError::NotFound(name.to_string()))?;
+        let spawn_error = |source| TargetError::Spawn { command: command.to_string(), source };
+        let (gate, release) = pipe().map_err(spawn_error)?;
+        let gate_fd = gate.as_raw_fd();
+        let mut builder = Command::new("/bin/sh");
+        builder.args(["-c", "read -r _ <&3 || exit 127; exec 3<&-; exec \"$@\"", "sh"]).arg(program).args(words);
+        // SAFETY: between fork and exec the closure only calls dup2 and fcntl, which are
+        // async-signal-safe.
+        unsafe {
+            builder.pre_exec(move || {
+                // dup2 onto itself would keep close-on-exec: clear it instead.
+                let result = match gate_fd == GATE_FD {
+                    true => libc::fcntl(GATE_FD, libc::F_SETFD, 0),
+                    false => libc::dup2(gate_fd, GATE_FD),
+                };
+                match result {
+                    -1 => Err(io::Error::last_os_error()),
+                    _ => Ok(()),
+                }
+            });
+        }
+        let child = builder.spawn().map_err(spawn_error)?;
+        drop(gate);
+        let pid = child.id();
+        let pidfd = pidfd_open(pid).map_err(spawn_error)?;
+        Ok(TracedProcess { pid, pidfd, child: Some((child, Some(release))) })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Lets a command `-c` started run (nothing for a `-p` process).
+    pub fn start(&mut self) -> io::Result<()> {
+        if let Some((_, release)) = &mut self.child {
+            if let Some(fd) = release.take() {
+                // SAFETY: one byte from a valid buffer to a descriptor we own.
+                let written = unsafe { libc::write(fd.as_raw_fd(), b"\n".as_ptr().cast(), 1) };
+                if written != 1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&self) -> bool {
+        let mut poll = libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, no waiting.
+        let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+        ready > 0 && poll.revents & libc::POLLIN != 0
+    }
+}
+
+impl Drop for TracedProcess {
+    /// A command that was never started ends without running (its shell reads end of file);
+    /// one that was is reaped if it has finished.
+    fn drop(&mut self) {
+        if let Some((child, release)) = &mut self.child {
+            release.take();
+            let _ = child.try_wait();
+        }
+    }
+}
+
+/// `name` as `exec` finds it: a path when it has a `/`, else the first executable file of that
+/// name in `PATH`.
+fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &std::path::Path| path.metadata().is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
+    if name.contains('/') {
+        let path = std::path::PathBuf::from(name);
+        return executable(&path).then_some(path);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths).map(|dir| dir.join(name)).find(|path| executable(path))
+}
+
+fn parse_pid(text: &str) -> Result<u32, TargetError> {
+    let digits = text.replace('_', "");
+    let value = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => digits.parse::<u64>(),
+    }
+    .map_err(|_| TargetError::NotANumber(text.to_string()))?;
+    match value {
+        1..=PID_MAX => Ok(value as u32),
+        _ => Err(TargetError::OutOfRange(text.to_string())),
+    }
+}
+
+fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just gave us this descriptor, owned by no one else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A pipe whose ends are closed on `exec`: (read end, write end).
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are new and owned by no one else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `no such process` rather than `No such process (os error 3)`.
+fn describe(error: &io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::ESRCH) => "no such process".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_are_read_as_bpftrace_reads_them() {
+        assert_eq!(parse_pid("42").ok(), Some(42));
+        assert_eq!(parse_pid("0x10").ok(), Some(16));
+        assert_eq!(parse_pid("1_000").ok(), Some(1000));
+        assert!(matches!(parse_pid("abc"), Err(TargetError::NotANumber(_))));
+        assert!(matches!(parse_pid("0"), Err(TargetError::OutOfRange(_))));
+        assert!(matches!(parse_pid("999999999"), Err(TargetError::OutOfRange(_))));
+    }
+}

@@ -1,0 +1,52 @@
+//! Flags that tie a run to a process (`-p`, `-c`) or change what is read and reported
+//! (`--include`, `--no-warnings`).
+
+use std::process::Command;
+
+use super::*;
+
+/// `-p` takes a live process id, as bpftrace reads one, and the run ends when that process does.
+#[test]
+fn pid_is_checked_and_the_run_ends_with_the_process() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "begin { exit(); }";
+    run(&["-p", "abc", "-e", program]).assert_exact(1, "", "ERROR: `-p abc`: a process id is a number\n");
+    run(&["-p", "999999999", "-e", program]).assert_exact(1, "", "ERROR: `-p 999999999`: process ids go from 1 to 4194304\n");
+    let mut gone = Command::new("true").spawn().expect("true runs");
+    let gone_pid = gone.id().to_string();
+    let _ = gone.wait();
+    run(&["-p", &gone_pid, "-e", program]).assert_exact(1, "", &format!("ERROR: `-p {gone_pid}`: no such process\n"));
+    let mut sleeper = Command::new("sleep").arg("0.3").spawn().expect("sleep runs");
+    let outcome = run(&["-q", "-p", &sleeper.id().to_string(), "-e", "interval:ms:50 { @ticks = 1; }"]);
+    let _ = sleeper.wait();
+    outcome.assert_exact(0, "\n\n@ticks: 1\n", "");
+}
+
+/// `-c` starts the command once the probes are attached (so they see it from its first
+/// `execve`), `cpid` is its pid, and the run ends when it does.
+#[test]
+fn cmd_runs_once_the_probes_are_attached() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = r#"begin { printf("%d\n", has_cpid); } tracepoint:syscalls:sys_enter_execve /pid == cpid/ { @execs = count(); }"#;
+    run(&["-q", "-c", "sleep 0.1", "-e", program]).assert_exact(0, "1\n\n\n@execs: 1\n", "");
+    run(&["-c", "no-such-command-here", "-e", program])
+        .assert_exact(1, "", "ERROR: `-c`: `no-such-command-here` is not an executable file, nor one in PATH\n");
+}
+
+/// `--include FILE` reads the script as if it began with `#include <FILE>`; `--no-warnings`
+/// silences the compiler's warnings.
+#[test]
+fn include_and_no_warnings() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["-q", "--include", "errno.h", "-e", "begin { print(EACCES); exit(); }"]).assert_exact(0, "13\n\n\n", "");
+    let warned = "begin /1/ { exit(); }";
+    let outcome = run(&["-q", "-e", warned]);
+    assert!(outcome.stderr.contains("warning[W0201]"), "{}", outcome.transcript());
+    run(&["-q", "--no-warnings", "-e", warned]).assert_exact(0, "\n\n", "");
+}
