@@ -91,6 +91,14 @@ pub struct Cli {
     #[arg(short = 'I', value_name = "DIR")]
     pub include_dirs: Vec<PathBuf>,
 
+    /// Print the manual page (roff) and exit: `ferrotrace --man > ferrotrace.8`.
+    #[arg(long, conflicts_with_all = ["program", "file", "list", "info"])]
+    pub man: bool,
+
+    /// Print a completion script for SHELL and exit.
+    #[arg(long, value_name = "SHELL", value_enum, conflicts_with_all = ["program", "file", "list", "info", "man"])]
+    pub completions: Option<clap_complete::Shell>,
+
     /// Print the version.
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     pub version: Option<bool>,

@@ -5,6 +5,7 @@ mod debug;
 mod imports;
 mod info;
 mod listing;
+mod manual;
 mod output;
 mod script_options;
 
@@ -54,6 +55,14 @@ struct Script {
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
+    if cli.man {
+        manual::write_man_page(&mut io::stdout().lock())?;
+        return Ok(0);
+    }
+    if let Some(shell) = cli.completions {
+        manual::write_completions(shell, &mut io::stdout().lock());
+        return Ok(0);
+    }
     if cli.info {
         privileges::check()?;
         info::write(&mut io::stdout().lock()).context("cannot write --info")?;

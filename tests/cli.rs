@@ -169,3 +169,31 @@ fn emit_elf_to_an_unwritable_path_names_it() {
         "ERROR: cannot write the ELF object to `/nonexistent/dir/out.o`: No such file or directory (os error 2)\n",
     );
 }
+
+/// The manual page is roff for section 8 and documents every long option `--help` lists.
+#[test]
+fn man_page_lists_every_option() {
+    let page = run(&["--man"]);
+    assert_eq!(page.status.code(), Some(0), "{}", page.transcript());
+    assert!(page.stdout.starts_with(".ie \\n(.g .ds Aq \\(aq") || page.stdout.contains(".TH ferrotrace 8"), "{}", page.stdout);
+    let help = run(&["--help"]).stdout;
+    let long_options: Vec<&str> = help.split_whitespace().filter(|word| word.starts_with("--") && word.len() > 2).map(|word| word.trim_end_matches(|c: char| !c.is_alphanumeric())).collect();
+    assert!(long_options.len() > 10, "{help}");
+    for option in long_options {
+        let roff = option.replace('-', "\\-");
+        assert!(page.stdout.contains(&roff), "the manual page lacks {option}");
+    }
+}
+
+/// Completion scripts for the shells people use, each naming the options.
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let bash = run(&["--completions", "bash"]);
+    assert!(bash.stdout.contains("complete -F _ferrotrace") && bash.stdout.contains("--output"), "{}", bash.transcript());
+    let zsh = run(&["--completions", "zsh"]);
+    assert!(zsh.stdout.starts_with("#compdef ferrotrace") && zsh.stdout.contains("--output"), "{}", zsh.transcript());
+    let fish = run(&["--completions", "fish"]);
+    assert!(fish.stdout.contains("complete -c ferrotrace") && fish.stdout.contains("-l output"), "{}", fish.transcript());
+    let refused = run(&["--completions", "tcsh"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
+}
