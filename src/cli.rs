@@ -91,6 +91,11 @@ pub struct Cli {
     #[arg(short = 'I', value_name = "DIR")]
     pub include_dirs: Vec<PathBuf>,
 
+    /// Print the script FILE (`-` for standard input) formatted, to stdout or the `-o` file,
+    /// and exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["program", "file", "list", "info", "test", "bench", "dry_run", "emit_elf"])]
+    pub fmt: Option<PathBuf>,
+
     /// Print the manual page (roff) and exit: `ferrotrace --man > ferrotrace.8`.
     #[arg(long, conflicts_with_all = ["program", "file", "list", "info"])]
     pub man: bool,

@@ -55,6 +55,9 @@ struct Script {
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
+    if let Some(path) = &cli.fmt {
+        return format_script(path, cli.output.as_deref());
+    }
     if cli.man {
         manual::write_man_page(&mut io::stdout().lock())?;
         return Ok(0);
@@ -129,6 +132,35 @@ fn execute(cli: &Cli) -> Result<u8> {
         return Ok(0);
     }
     run_compiled(cli, &compiled, &script, target.as_mut())
+}
+
+/// `--fmt FILE`: the script formatted, written to the `-o` file or stdout; exit 1 with the
+/// diagnostics when it does not parse.
+fn format_script(path: &std::path::Path, output: Option<&std::path::Path>) -> Result<u8> {
+    let (name, source) = if path.as_os_str() == "-" {
+        let mut source = String::new();
+        io::stdin().read_to_string(&mut source).context("cannot read the script from standard input")?;
+        ("stdin".to_string(), source)
+    } else {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read script `{}`", path.display()))?;
+        let source = String::from_utf8(bytes).with_context(|| format!("script `{}` is not UTF-8 text", path.display()))?;
+        (path.display().to_string(), source)
+    };
+    match ferrotrace_compiler::syntax::format::format(&source) {
+        Ok(formatted) => {
+            match output {
+                Some(out) => std::fs::write(out, formatted).with_context(|| format!("cannot write `{}`", out.display()))?,
+                None => io::stdout().write_all(formatted.as_bytes()).context("cannot write the formatted script")?,
+            }
+            Ok(0)
+        }
+        Err(diagnostics) => {
+            let files = SourceMap::single(&name, &source);
+            let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let _ = io::stderr().write_all(render_files(&diagnostics, &files, color).as_bytes());
+            Ok(1)
+        }
+    }
 }
 
 /// The script and its parameters: with `-e`, every word after the options is a parameter;

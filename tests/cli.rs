@@ -197,3 +197,22 @@ fn completions_for_bash_zsh_and_fish() {
     let refused = run(&["--completions", "tcsh"]);
     assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
 }
+
+/// `--fmt` prints a script formatted, to stdout or the `-o` file; a script that does not
+/// parse is reported and exits 1.
+#[test]
+fn fmt_formats_a_script() {
+    let path = std::env::temp_dir().join(format!("ferrotrace-cli-{}-fmt.bt", std::process::id()));
+    std::fs::write(&path, "begin{printf(\"hi\\n\");exit();} // bye\n").expect("writable temp dir");
+    let file = path.display().to_string();
+    run(&["--fmt", &file]).assert_exact(0, "begin {\n    printf(\"hi\\n\");\n    exit();\n}  // bye\n", "");
+    run_with_stdin(&["--fmt", "-"], "end { }").assert_exact(0, "end { }\n", "");
+    let out = format!("{file}.out");
+    run(&["--fmt", &file, "-o", &out]).assert_exact(0, "", "");
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "begin {\n    printf(\"hi\\n\");\n    exit();\n}  // bye\n");
+    let broken = run_with_stdin(&["--fmt", "-"], "begin { $x = ; }");
+    assert_eq!(broken.status.code(), Some(1), "{}", broken.transcript());
+    assert!(broken.stderr.contains("E0101"), "{}", broken.transcript());
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&out);
+}

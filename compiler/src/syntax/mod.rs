@@ -5,6 +5,7 @@ mod build;
 mod build_expr;
 pub mod codes;
 mod delimiters;
+pub mod format;
 pub mod literal;
 mod parse;
 mod pest_error;
