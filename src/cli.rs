@@ -42,8 +42,9 @@ pub struct Cli {
     #[arg(short = 'B', value_name = "MODE", value_enum)]
     pub buffering: Option<Buffering>,
 
-    /// Show a compiler stage on stderr (repeatable).
-    #[arg(short = 'd', value_name = "STAGE", value_enum)]
+    /// Show compiler stages on stderr (repeatable, or comma-separated; bpftrace's stage names
+    /// are taken too).
+    #[arg(short = 'd', long = "debug", value_name = "STAGE", value_enum, value_delimiter = ',')]
     pub debug: Vec<Stage>,
 
     /// Parse, load and attach, then exit without running the probes.
@@ -78,6 +79,11 @@ pub struct Cli {
     /// its pid).
     #[arg(short = 'c', long = "cmd", value_name = "COMMAND")]
     pub command: Option<String>,
+
+    /// Run only the probes whose full name (as `-l` lists it) REGEX matches; `begin` and `end`
+    /// always run.
+    #[arg(long, value_name = "REGEX")]
+    pub probe_filter: Option<String>,
 
     /// Print no warnings, from the compiler or while the script runs.
     #[arg(long)]
@@ -129,18 +135,23 @@ pub enum Buffering {
     None,
 }
 
-/// The stages `-d` can show.
+/// The stages `-d` can show, with bpftrace's names for the nearest one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Stage {
     /// The parsed syntax tree.
+    #[value(alias = "parse")]
     Ast,
     /// The checked program with every type.
+    #[value(alias = "types")]
     Hir,
     /// Instructions over virtual registers, before and after register allocation.
+    #[value(alias = "codegen", alias = "codegen-opt")]
     Lir,
     /// The final BPF instructions, with the script line each came from.
+    #[value(alias = "dis")]
     Bpf,
     /// The kernel verifier's log.
+    #[value(alias = "libbpf")]
     Verifier,
     /// Every stage.
     All,

@@ -101,6 +101,9 @@ pub struct CompileOptions {
     pub unsafe_functions: bool,
     /// The pid of the command `-c` started (`cpid`).
     pub child_pid: Option<u32>,
+    /// `--probe-filter`: a regular expression; probes whose full name it does not match are
+    /// left out (`begin` and `end` are kept).
+    pub probe_filter: Option<String>,
     /// Where the imported files start in the script's text (`sources::assemble`): their
     /// `begin` and `end` probes run before the script's own, as in bpftrace.
     pub imports_start: Option<u32>,

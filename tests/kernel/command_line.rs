@@ -50,3 +50,16 @@ fn include_and_no_warnings() {
     assert!(outcome.stderr.contains("warning[W0201]"), "{}", outcome.transcript());
     run(&["-q", "--no-warnings", "-e", warned]).assert_exact(0, "\n\n", "");
 }
+
+/// `--probe-filter` keeps the probes whose full name matches; `begin` and `end` always run.
+#[test]
+fn probe_filter_keeps_the_probes_that_match() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "tracepoint:syscalls:sys_enter_open*, tracepoint:syscalls:sys_enter_close { } begin { printf(\"begin\\n\"); }";
+    run(&["--dry-run", "--probe-filter", "sys_enter_(openat|close)$", "-e", program]).assert_exact(0, "", "Attached 3 probes\n");
+    let refused = run(&["--probe-filter", "(", "-e", program]);
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
+    assert!(refused.stderr.contains("error[E0526]"), "{}", refused.transcript());
+}

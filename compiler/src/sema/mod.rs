@@ -63,7 +63,8 @@ pub fn check_with(
     let program = &*macros::expand(program)?;
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
-    let mut expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, &mut diags);
+    let filter = probe_filter(options.probe_filter.as_deref())?;
+    let mut expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, filter.as_ref(), &mut diags);
     if let Some(imports_start) = options.imports_start {
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
@@ -222,8 +223,12 @@ fn expand_probes<'a>(
     params: &Params,
     missing: MissingProbes,
     mode: Mode,
+    filter: Option<&regex::Regex>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExpandedProbe<'a>> {
+    let selected = |r: &ResolvedProbe| {
+        mode.runs(&r.attach) && (matches!(r.attach, Attach::Begin | Attach::End) || filter.is_none_or(|f| f.is_match(&r.name)))
+    };
     let mut out = Vec::new();
     for block in &program.probes {
         for written in &block.attach_points {
@@ -232,7 +237,7 @@ fn expand_probes<'a>(
             let ap = substituted.as_ref().unwrap_or(written);
             match probes::resolve(ap, catalog) {
                 Ok(resolved) => out.extend(
-                    resolved.into_iter().filter(|r| mode.runs(&r.attach)).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
+                    resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
                 ),
                 Err(diag) => diags.extend(settings::missing_probe(diag, missing)),
             }
@@ -241,6 +246,16 @@ fn expand_probes<'a>(
     // begin probes run in script order, then end probes; the order of others does not matter,
     // but keep script order for readable output.
     out
+}
+
+/// The `--probe-filter` expression compiled; E0526 when it is not a regular expression.
+fn probe_filter(pattern: Option<&str>) -> Result<Option<regex::Regex>, Vec<Diagnostic>> {
+    let Some(pattern) = pattern else { return Ok(None) };
+    regex::Regex::new(pattern).map(Some).map_err(|error| {
+        vec![Diagnostic::error("E0526", format!("`--probe-filter {pattern}` is not a regular expression"))
+            .with_note(error.to_string())
+            .with_help("probes are named as `-l` lists them: `--probe-filter 'sys_enter_(open|close)'`")]
+    })
 }
 
 /// The attach point with its `$N` and `$#` replaced by the parameters' text.
