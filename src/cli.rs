@@ -85,6 +85,10 @@ pub struct Cli {
     #[arg(long, value_name = "REGEX")]
     pub probe_filter: Option<String>,
 
+    /// Do not use these kernel features even where the kernel has them (comma-separated).
+    #[arg(long, value_name = "FEATURE", value_enum, value_delimiter = ',')]
+    pub no_feature: Vec<Feature>,
+
     /// Print no warnings, from the compiler or while the script runs.
     #[arg(long)]
     pub no_warnings: bool,
@@ -122,6 +126,18 @@ pub enum OutputFormat {
     Text,
     /// Newline-delimited JSON, bpftrace's schema.
     Json,
+}
+
+/// The kernel features `--no-feature` can turn off, as bpftrace names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Feature {
+    /// One link attaching a kprobe to many functions: without it, one perf event each.
+    KprobeMulti,
+    /// Entry and return in one kprobe program (ferrotrace does not use it).
+    KprobeSession,
+    /// One link attaching a uprobe to many functions (ferrotrace does not use it).
+    UprobeMulti,
 }
 
 /// The buffering modes `-B` names.

@@ -55,6 +55,9 @@ struct Script {
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
+    if cli.no_feature.contains(&cli::Feature::KprobeMulti) {
+        ferrotrace_runtime::features::refuse_kprobe_multi();
+    }
     if let Some(path) = &cli.fmt {
         return format_script(path, cli.output.as_deref());
     }

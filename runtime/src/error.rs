@@ -42,8 +42,9 @@ pub enum AttachError {
     #[error(
         "the script attaches {count} probes, more than the {limit} BPFTRACE_MAX_PROBES allows{}",
         one_by_one.as_ref().map(|probes| format!(
-            ": this kernel has no kprobe_multi links, so {probes} attach one kprobe per function \
-             where a kprobe_multi link would be one probe (see `ferrotrace --info` and docs/kernels.md)"
+            ": without kprobe_multi links (this kernel has none, or `--no-feature kprobe_multi` refused them), \
+             {probes} attach one kprobe per function where a kprobe_multi link would be one probe \
+             (see `ferrotrace --info` and docs/kernels.md)"
         )).unwrap_or_default()
     )]
     TooManyProbes { count: usize, limit: usize, one_by_one: Option<String> },

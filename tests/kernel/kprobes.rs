@@ -109,16 +109,19 @@ fn a_wildcard_fits_a_small_probe_limit_only_with_kprobe_multi() {
     let comm = Comm::unique();
     let program = format!("{GETP_WILDCARD} /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
     let limit = [("BPFTRACE_MAX_PROBES", "2")];
+    let functions = functions_matching(GETP_PREFIX);
+    let expected = format!(
+        "ERROR: the script attaches {functions} probes, more than the 2 BPFTRACE_MAX_PROBES allows: without kprobe_multi \
+         links (this kernel has none, or `--no-feature kprobe_multi` refused them), `{GETP_WILDCARD}` ({functions} kprobes) \
+         attach one kprobe per function where a kprobe_multi link would be one probe (see `ferrotrace --info` and \
+         docs/kernels.md)\n"
+    );
     if !kernel.has_feature("kprobe_multi") {
-        let functions = functions_matching(GETP_PREFIX);
-        let expected = format!(
-            "ERROR: the script attaches {functions} probes, more than the 2 BPFTRACE_MAX_PROBES allows: this kernel has no \
-             kprobe_multi links, so `{GETP_WILDCARD}` ({functions} kprobes) attach one kprobe per function where a \
-             kprobe_multi link would be one probe (see `ferrotrace --info` and docs/kernels.md)\n"
-        );
         run_with_env(&["-e", &program], &limit).assert_exact(1, "", &expected);
         return;
     }
+    // Refused on the command line, the kernel's kprobe_multi links are not used.
+    run_with_env(&["--no-feature", "kprobe_multi", "-e", &program], &limit).assert_exact(1, "", &expected);
     let tracer = Tracer::start_with_env(&["-e", &program], &limit);
     run_as(&comm, Abi::X86_64, &[GETPGID]);
     tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[kprobe:__x64_sys_getpgid]: 1\n", ATTACHED_1);

@@ -115,9 +115,17 @@ pub fn kprobes() -> bool {
     *KPROBES.get_or_init(|| probe_types::kprobe() == Detected::Yes)
 }
 
-/// Whether one kprobe_multi link can attach a program to many kernel functions at once.
-/// Tried once per process.
+/// Set by `--no-feature kprobe_multi`: attach kprobes one perf event per function.
+static KPROBE_MULTI_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops ferrotrace from using kprobe_multi links even where the kernel has them.
+pub fn refuse_kprobe_multi() {
+    KPROBE_MULTI_REFUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether one kprobe_multi link can attach a program to many kernel functions at once, and
+/// may. Tried once per process.
 pub fn kprobe_multi() -> bool {
     static MULTI: OnceLock<bool> = OnceLock::new();
-    *MULTI.get_or_init(|| probe_types::kprobe_multi() == Detected::Yes)
+    !KPROBE_MULTI_REFUSED.load(std::sync::atomic::Ordering::Relaxed) && *MULTI.get_or_init(|| probe_types::kprobe_multi() == Detected::Yes)
 }
