@@ -55,6 +55,23 @@ pub fn printf_pid(line: &[u8]) -> Option<u32> {
     std::str::from_utf8(&line[..end]).ok()?.parse().ok()
 }
 
+/// The pid at the start of the text of a JSON `printf` line:
+/// `{"type": "printf", "data": "123 comm\n"}` (bpftrace's spacing or none).
+pub fn json_printf_pid(line: &[u8]) -> Option<u32> {
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.strip_prefix("{\"type\":")?.trim_start().strip_prefix("\"printf\"")?;
+    let data = rest.split_once("\"data\":")?.1.trim_start().strip_prefix('"')?;
+    printf_pid(data.as_bytes())
+}
+
+/// N from a JSON `lost_events` line: `{"type": "lost_events", "data": {"events": N}}`.
+pub fn json_lost_events(line: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.strip_prefix("{\"type\":")?.trim_start().strip_prefix("\"lost_events\"")?;
+    let count = rest.split_once("\"events\":")?.1.trim_start();
+    count[..count.find(|c: char| !c.is_ascii_digit())?].parse().ok()
+}
+
 /// The last `count` lines of `text`, to show with an error.
 pub fn tail(text: &str, count: usize) -> String {
     let lines: Vec<&str> = text.trim_end().lines().collect();
@@ -64,6 +81,15 @@ pub fn tail(text: &str, count: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_lines_give_their_pid_and_lost_count() {
+        assert_eq!(json_printf_pid(br#"{"type": "printf", "data": "4242 getppid_loop\n"}"#), Some(4242));
+        assert_eq!(json_printf_pid(br#"{"type":"printf","data":"7 x"}"#), Some(7));
+        assert_eq!(json_printf_pid(br#"{"type": "time", "data": "4242 x"}"#), None);
+        assert_eq!(json_lost_events(br#"{"type": "lost_events", "data": {"events": 12}}"#), Some(12));
+        assert_eq!(json_lost_events(br#"{"type": "printf", "data": "12"}"#), None);
+    }
 
     #[test]
     fn lost_notices_are_summed() {

@@ -1,5 +1,6 @@
 //! Row 3, printf delivery: how many of 200,000 `printf` lines reach a reader of the tracer's
-//! stdout, how many events the tracer says it lost, and how fast the lines come.
+//! stdout, how many events the tracer says it lost, and how fast the lines come, in text and
+//! as JSON lines (`-f json`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -9,7 +10,7 @@ use anyhow::{Context, Result};
 
 use crate::bpf_stats;
 use crate::load_loop::LoadLoop;
-use crate::parse::{lost_events, lost_in_line, printf_pid};
+use crate::parse::{json_lost_events, json_printf_pid, lost_events, lost_in_line, printf_pid};
 use crate::process::Running;
 use crate::report::{Row, Target, Unit};
 use crate::rows::attach;
@@ -51,11 +52,15 @@ impl Shared {
         self.tally.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn take_line(&self, line: &[u8], arrived: Instant) {
+    fn take_line(&self, line: &[u8], arrived: Instant, format: Format) {
         let mut tally = self.tally();
-        if let Some(lost) = lost_in_line(&String::from_utf8_lossy(line)) {
+        let (lost, pid) = match format {
+            Format::Text => (lost_in_line(&String::from_utf8_lossy(line)), printf_pid(line)),
+            Format::Json => (json_lost_events(line), json_printf_pid(line)),
+        };
+        if let Some(lost) = lost {
             tally.lost += lost;
-        } else if let Some(pid) = printf_pid(line) {
+        } else if let Some(pid) = pid {
             let count = tally.lines.entry(pid).or_default();
             *count += 1;
             if *count == CALLS {
@@ -78,15 +83,28 @@ impl Shared {
     }
 }
 
+/// How the tracer writes its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
 pub fn run(bench: &Bench) -> Vec<Row> {
+    let mut rows = rows_for(bench, Format::Text, "printf delivery");
+    rows.extend(rows_for(bench, Format::Json, "printf delivery, -f json"));
+    rows
+}
+
+fn rows_for(bench: &Bench, format: Format, row: &'static str) -> Vec<Row> {
     let mut lines = PerTool::<Samples>::default();
     let mut lost = PerTool::<Samples>::default();
     let mut rate = PerTool::<Samples>::default();
     for tool in bench.tools.each() {
-        match once(bench, tool) {
+        match once(bench, tool, format) {
             Ok(delivered) => {
                 eprintln!(
-                    "printf: {}: {} of {CALLS} lines, {} lost, {:.0} events/s",
+                    "{row}: {}: {} of {CALLS} lines, {} lost, {:.0} events/s",
                     tool.name(),
                     delivered.lines,
                     delivered.lost,
@@ -97,14 +115,13 @@ pub fn run(bench: &Bench) -> Vec<Row> {
                 rate.get_mut(tool.kind).push(delivered.per_second);
             }
             Err(error) => {
-                eprintln!("printf: {} failed: {error:#}", tool.name());
+                eprintln!("{row}: {} failed: {error:#}", tool.name());
                 for samples in [&mut lines, &mut lost, &mut rate] {
                     samples.get_mut(tool.kind).fail(format!("{error:#}"));
                 }
             }
         }
     }
-    let row = "printf delivery";
     vec![
         Row::new(row, "lines delivered", Unit::Count, lines.ferrotrace.cell(), lines.bpftrace.cell())
             .uncompared()
@@ -116,13 +133,16 @@ pub fn run(bench: &Bench) -> Vec<Row> {
     ]
 }
 
-fn once(bench: &Bench, tool: &Tool) -> Result<Delivered> {
+fn once(bench: &Bench, tool: &Tool, format: Format) -> Result<Delivered> {
     let shared = Arc::new(Shared::default());
     let reader = Arc::clone(&shared);
     let before = bpf_stats::program_ids()?;
-    let command = tool.run_script(SCRIPT);
+    let mut command = tool.run_script(SCRIPT);
+    if format == Format::Json {
+        command.args(["-f", "json"]);
+    }
     let mut tracer =
-        Running::spawn_with_lines(tool.name(), command, Box::new(move |line, at| reader.take_line(line, at)))?;
+        Running::spawn_with_lines(tool.name(), command, Box::new(move |line, at| reader.take_line(line, at, format)))?;
     attach::wait_until_running(&mut tracer, &before, &bench.load)?;
 
     let mut measured = bench.load.spawn(CALLS)?;
