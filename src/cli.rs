@@ -25,6 +25,10 @@ pub struct Cli {
     #[arg(short = 'l', value_name = "PATTERN", num_args = 0..=1, default_missing_value = "*")]
     pub list: Option<String>,
 
+    /// Say what is loaded: each program's instruction count, each map's kind and size.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
     /// Quieter: no `Attached N probes` line.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,

@@ -15,7 +15,7 @@ use crate::cli::{Cli, Stage};
 
 /// The compiler stages `-d` will show, which the compiler must keep.
 pub fn stages_to_keep(cli: &Cli) -> Keep {
-    Keep { ast: cli.shows(Stage::Ast), hir: cli.shows(Stage::Hir), lir: cli.shows(Stage::Lir), bpf: cli.shows(Stage::Bpf) }
+    Keep { ast: cli.shows(Stage::Ast), hir: cli.shows(Stage::Hir), lir: cli.shows(Stage::Lir), bpf: cli.shows(Stage::Bpf) || cli.verbose }
 }
 
 /// Prints the stages `-d` asked for (and `stages_to_keep` had the compiler keep).

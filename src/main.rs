@@ -7,6 +7,7 @@ mod info;
 mod listing;
 mod manual;
 mod output;
+mod verbose;
 mod script_options;
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -131,6 +132,9 @@ fn execute(cli: &Cli) -> Result<u8> {
         return Ok(code);
     }
     debug::show_stages(cli, &compiled, &script.source, &mut io::stderr().lock())?;
+    if cli.verbose {
+        verbose::describe(&compiled, &mut io::stderr().lock())?;
+    }
     if let Some(path) = &cli.emit_elf {
         std::fs::write(path, &compiled.elf).with_context(|| format!("cannot write the ELF object to `{}`", path.display()))?;
         return Ok(0);

@@ -63,3 +63,18 @@ fn probe_filter_keeps_the_probes_that_match() {
     assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
     assert!(refused.stderr.contains("error[E0526]"), "{}", refused.transcript());
 }
+
+/// `-v` names each program with its instruction count and each map with its kind and sizes.
+#[test]
+fn verbose_describes_programs_and_maps() {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run(&["-v", "-e", "begin { @a[1] = count(); exit(); }"]);
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    let program = outcome.stderr.lines().find(|line| line.starts_with("Program begin: ")).unwrap_or_else(|| panic!("{}", outcome.transcript()));
+    let count = program.trim_start_matches("Program begin: ").trim_end_matches(" instructions");
+    assert!(count.parse::<u32>().is_ok_and(|n| n > 0), "{program}");
+    assert!(outcome.stderr.contains("Map @a: percpu hash, 4096 entries, key 8 bytes, value 8 bytes\n"), "{}", outcome.transcript());
+    assert!(outcome.stderr.ends_with("Attached 1 probe\n"), "{}", outcome.transcript());
+}
