@@ -21,9 +21,11 @@ pub struct Cli {
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 
-    /// List the probes matching PATTERN (all probes without one), one per line.
-    #[arg(short = 'l', value_name = "PATTERN", num_args = 0..=1, default_missing_value = "*")]
-    pub list: Option<String>,
+    /// List probes instead of running: those matching the PATTERN given where a script file
+    /// goes (all without one), or those of the script (`-e`, or a FILE that exists); with
+    /// `-v`, each tracepoint's arguments too.
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
 
     /// Say what is loaded: each program's instruction count, each map's kind and size.
     #[arg(short = 'v', long = "verbose")]

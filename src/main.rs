@@ -75,10 +75,10 @@ fn execute(cli: &Cli) -> Result<u8> {
         info::write(&mut io::stdout().lock()).context("cannot write --info")?;
         return Ok(0);
     }
-    if let Some(pattern) = &cli.list {
+    if let Some(pattern) = cli.list.then(|| listing::pattern(cli)).flatten() {
         privileges::check()?;
         let tracefs = Tracefs::find_or_mount(true)?;
-        listing::list(&tracefs, pattern, &mut io::stdout().lock())?;
+        listing::list(&tracefs, &pattern, cli.verbose, &mut io::stdout().lock())?;
         return Ok(0);
     }
     let mut script = read_script(cli)?;
@@ -128,6 +128,10 @@ fn execute(cli: &Cli) -> Result<u8> {
     }
     compiled.manifest.script_name = script.name.clone();
     compiled.manifest.imported = script.files.files.iter().skip(1).map(|file| (file.start, file.name.clone())).collect();
+    if cli.list {
+        listing::script_probes(&compiled.manifest, &mut io::stdout().lock())?;
+        return Ok(0);
+    }
     if let Some(code) = script_options::check(&compiled.options, &script.params, &script.name)? {
         return Ok(code);
     }
