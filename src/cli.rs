@@ -96,8 +96,13 @@ pub struct Cli {
     pub no_feature: Vec<Feature>,
 
     /// Print no warnings, from the compiler or while the script runs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "warnings")]
     pub no_warnings: bool,
+
+    /// Warn, with the place in the script, when a helper fails while the probes run (a map
+    /// update, a memory read).
+    #[arg(short = 'k', long = "warnings")]
+    pub warnings: bool,
 
     /// Read the script as if it began with `#include <FILE>` (repeatable).
     #[arg(long = "include", value_name = "FILE")]

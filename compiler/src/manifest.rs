@@ -451,6 +451,8 @@ pub enum Action {
     /// `join(argv, sep)`: a `u64` count, then `strings` strings of `size` bytes; the runtime
     /// prints the first `count` joined by `separator`, and a newline.
     Join { separator: String, strings: u32, size: u32 },
+    /// `-k`: helper `helper` failed at `span`; one `i64` argument, what it returned.
+    HelperError { helper: u32, span: Span },
 }
 
 impl Action {
@@ -459,7 +461,7 @@ impl Action {
         match self {
             Action::Printf { args, .. } => args.clone(),
             Action::PrintValue { ty } => vec![ty.clone()],
-            Action::Exit => vec![Ty::I64],
+            Action::Exit | Action::HelperError { .. } => vec![Ty::I64],
             Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } | Action::Time { .. } => Vec::new(),
             Action::Join { strings, size, .. } => {
                 std::iter::once(Ty::U64).chain(std::iter::repeat_n(Ty::Str(*size), *strings as usize)).collect()

@@ -101,6 +101,9 @@ pub struct CompileOptions {
     pub unsafe_functions: bool,
     /// The pid of the command `-c` started (`cpid`).
     pub child_pid: Option<u32>,
+    /// `-k`: the probes check what the helpers that can fail return (map updates, memory
+    /// reads) and report a failure with its place in the script.
+    pub helper_errors: bool,
     /// `--probe-filter`: a regular expression; probes whose full name it does not match are
     /// left out (`begin` and `end` are kept).
     pub probe_filter: Option<String>,

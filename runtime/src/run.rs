@@ -221,6 +221,11 @@ impl Runner<'_, '_> {
             Action::Join { separator, strings, size } => {
                 self.printer.joined(&crate::output::joined(args, separator, *strings, *size))?;
             }
+            Action::HelperError { helper, span } => {
+                let retcode = args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+                let failure = output::HelperFailure { helper: *helper, retcode };
+                self.printer.helper_error(&failure, &self.manifest.locate(*span))?;
+            }
             Action::Exit => {
                 if self.exit_code.is_none() {
                     let code = args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));

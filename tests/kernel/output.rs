@@ -213,3 +213,27 @@ fn output_goes_to_the_file_o_names() {
     assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
     assert!(refused.stderr.contains("cannot open the output file `/nonexistent/dir/out.txt`"), "{}", refused.transcript());
 }
+
+/// With `-k` a helper that fails is reported where it failed: as text on the output, as a
+/// `helper_error` line in JSON. Without it nothing is checked.
+#[test]
+fn helper_errors_with_k() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "config = { max_map_keys = 2 } begin { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }";
+    let text = run(&["-q", "-k", "-e", program]);
+    let expected = "stdin:1:61-69: WARNING: Map full; can't update element. Try increasing max_map_keys config or manually setting \
+                    the max entries in a map declaration e.g. `let @a = hash(5000)`\n\
+                    Additional Info - helper: map_update_elem, retcode: -7\n\n\n@m[1]: 1\n@m[2]: 2\n";
+    assert_eq!(text.stdout, expected, "{}", text.transcript());
+    let json = run(&["-q", "-k", "-f", "json", "-e", program]);
+    assert_eq!(
+        json_lines(&json)[0],
+        json!({"type": "helper_error", "msg": "Argument list too long", "helper": "map_update_elem", "retcode": -7, "filename": "stdin", "line": 1, "col": 61}),
+        "{}",
+        json.transcript()
+    );
+    let unchecked = run(&["-q", "-e", program]);
+    assert_eq!(unchecked.stdout, "\n\n@m[1]: 1\n@m[2]: 2\n", "{}", unchecked.transcript());
+}

@@ -104,6 +104,20 @@ impl FnLowerer<'_> {
         self.count_lost_record(status);
     }
 
+    /// Calls `helper`; with `-k`, a failure (a negative return) also sends a record naming the
+    /// helper, the place in the script and what it returned.
+    pub(crate) fn checked_call(&mut self, helper: u32, args: &[Arg]) -> Reg {
+        let status = self.b.call(helper, args);
+        if self.cx.helper_errors {
+            let ok = self.b.label();
+            self.b.branch(Cond::SGe, status, Operand::Imm(0), ok);
+            let id = self.cx.action(manifest::Action::HelperError { helper, span: self.b.span });
+            self.send_record_values(id, &[(Value::Reg(status), Ty::I64, Ty::I64)]);
+            self.b.place_label(ok);
+        }
+        status
+    }
+
     /// A record the ring buffer had no room for adds one to this CPU's count of lost records,
     /// which the runtime reports as `Lost N events`. Only a failed output takes the branch.
     fn count_lost_record(&mut self, status: Reg) {

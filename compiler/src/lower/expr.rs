@@ -236,7 +236,7 @@ impl FnLowerer<'_> {
             }
         };
         let helper = if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR };
-        self.b.call(helper, &[Arg::Addr(place), size, Arg::Reg(src)]);
+        self.checked_call(helper, &[Arg::Addr(place), size, Arg::Reg(src)]);
         place
     }
 

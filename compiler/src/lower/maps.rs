@@ -106,7 +106,7 @@ impl FnLowerer<'_> {
         let key = self.map_key(map, key, None);
         let MapValue::Plain(ty) = self.user_map(map).value.clone() else { return };
         let value = self.materialize(value, from, &ty);
-        self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(value), Arg::Imm(BPF_ANY)]);
+        self.checked_call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(value), Arg::Imm(BPF_ANY)]);
     }
 
     pub(crate) fn delete(&mut self, map: MapIdx, key: Option<&Expr>) -> Value {
@@ -150,7 +150,7 @@ impl FnLowerer<'_> {
             self.b.jump(done);
             self.b.place_label(insert);
             let initial = self.initial_value(&kind, n);
-            self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(initial), Arg::Imm(BPF_ANY)]);
+            self.checked_call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(initial), Arg::Imm(BPF_ANY)]);
         }
         self.b.place_label(done);
     }

@@ -98,6 +98,8 @@ pub(crate) struct Lowerer {
     pid_namespace: Option<crate::catalog::PidNamespace>,
     /// The ids of the cgroups `cgroupid` names.
     cgroup_ids: crate::catalog::CgroupIds,
+    /// `-k`: check what failing helpers return.
+    helper_errors: bool,
     /// Where the kernel struct members the probes read are.
     members: crate::catalog::MemberOffsets,
     /// The loop bodies of the program being lowered, as callbacks: `LoadFunc` index `i + 1`.
@@ -124,6 +126,7 @@ impl Lowerer {
             helpers: program.helpers,
             pid_namespace: program.pid_namespace,
             cgroup_ids: program.cgroup_ids.clone(),
+            helper_errors: program.helper_errors,
             members: program.members.clone(),
             callbacks: Vec::new(),
             next_range: 0,

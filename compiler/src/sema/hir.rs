@@ -34,6 +34,8 @@ pub struct Program {
     pub pid_namespace: Option<PidNamespace>,
     /// The ids of the cgroups `cgroupid` names.
     pub cgroup_ids: CgroupIds,
+    /// `-k`: report helpers that fail.
+    pub helper_errors: bool,
     /// Where the kernel struct members the probes read are.
     pub members: crate::catalog::MemberOffsets,
     /// The named parameters the script declares with `getopt`.

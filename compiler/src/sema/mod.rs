@@ -77,6 +77,7 @@ pub fn check_with(
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
+    let helper_errors = options.helper_errors;
     let options = std::mem::take(&mut checker.script_options);
     let mut maps = checker.finish_maps(&mut diags);
     declarations::apply(&program.map_decls, &mut maps, &mut diags);
@@ -88,7 +89,7 @@ pub fn check_with(
         diags.push(settings::too_many_programs(probes.len(), &config, program));
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, options, config }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, helper_errors, options, config }, diags))
 }
 
 /// The offsets of the kernel struct members the probes read, from the catalog; an error at the

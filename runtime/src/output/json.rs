@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use ferrotrace_compiler::manifest::SourceLocation;
 
-use super::printer::{Level, Printer};
+use super::printer::{HelperFailure, Level, Printer};
 use super::text;
 use super::value::{Histogram, MapBody, MapDump, Series, Value};
 
@@ -89,6 +89,20 @@ impl Printer for JsonPrinter<'_> {
         let mut file = String::new();
         string(&mut file, at.file.as_bytes());
         writeln!(self.out, "{{\"type\": \"{kind}\", \"msg\": {msg}, \"filename\": {file}, \"line\": {}, \"col\": {}}}", at.line, at.columns.0)
+    }
+
+    /// `{"type": "helper_error", "msg": ..., "helper": ..., "retcode": N, "filename": ...,
+    /// "line": N, "col": N}`; the message is the plain error text, as bpftrace writes it.
+    fn helper_error(&mut self, failure: &HelperFailure, at: &SourceLocation) -> io::Result<()> {
+        let (mut msg, mut helper, mut file) = (String::new(), String::new(), String::new());
+        string(&mut msg, failure.error_text().as_bytes());
+        string(&mut helper, failure.name().as_bytes());
+        string(&mut file, at.file.as_bytes());
+        writeln!(
+            self.out,
+            "{{\"type\": \"helper_error\", \"msg\": {msg}, \"helper\": {helper}, \"retcode\": {}, \"filename\": {file}, \"line\": {}, \"col\": {}}}",
+            failure.retcode, at.line, at.columns.0
+        )
     }
 
     fn lost(&mut self, count: u64) -> io::Result<()> {

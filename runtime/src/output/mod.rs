@@ -36,7 +36,7 @@ pub use error::OutputError;
 pub use joined::joined;
 pub use outside::{command_output, file_contents};
 pub use json::{benchmark_result_line, test_result_line};
-pub use printer::{printer, Format, Level, Printer};
+pub use printer::{printer, Format, HelperFailure, Level, Printer};
 pub use printf::render_printf;
 pub use table::dump_map;
 pub use decode::set_string_read_size;

@@ -46,12 +46,41 @@ pub trait Printer {
     fn maps_at_exit(&mut self) -> io::Result<()>;
     /// An `errorf` or `warnf` message, with the place in the script that made it.
     fn message(&mut self, level: Level, at: &SourceLocation, text: &str) -> io::Result<()>;
+    /// With `-k`: a helper failed at a place in the script.
+    fn helper_error(&mut self, failure: &HelperFailure, at: &SourceLocation) -> io::Result<()>;
     /// Records the ring buffer dropped since the last report.
     fn lost(&mut self, count: u64) -> io::Result<()>;
     /// What ferrotrace itself has to say while the script runs (a map found full, a file
     /// `cat` cannot read): always text, on standard error.
     fn notice(&mut self, text: &str) -> io::Result<()>;
     fn flush(&mut self) -> io::Result<()>;
+}
+
+/// A helper that failed (`-k`): which one, and what it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelperFailure {
+    pub helper: u32,
+    pub retcode: i64,
+}
+
+impl HelperFailure {
+    /// The helper's name without `bpf_`: `map_update_elem`.
+    pub fn name(&self) -> String {
+        ferrotrace_compiler::lir::helper::name(self.helper).map_or_else(|| format!("helper {}", self.helper), str::to_string)
+    }
+
+    /// The error the return value stands for, as the C library names it.
+    pub fn error_text(&self) -> String {
+        io::Error::from_raw_os_error((-self.retcode) as i32).to_string().split(" (os error").next().unwrap_or_default().to_string()
+    }
+
+    /// What went wrong, as bpftrace says it: a full map says how to make room.
+    pub fn message(&self) -> String {
+        match (self.helper, self.retcode) {
+            (ferrotrace_compiler::lir::helper::MAP_UPDATE_ELEM, -7) => "Map full; can't update element. Try increasing max_map_keys config or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`".to_string(),
+            _ => self.error_text(),
+        }
+    }
 }
 
 /// The printer for `format`: output to `out`, lifecycle lines and notices to `err`.
@@ -114,6 +143,11 @@ impl Printer for TextPrinter<'_> {
             Level::Warning => "WARNING",
         };
         writeln!(self.err, "{at}: {level}: {}", text.trim_end_matches('\n'))
+    }
+
+    /// On the output, as bpftrace writes it, less the script line it quotes.
+    fn helper_error(&mut self, failure: &HelperFailure, at: &SourceLocation) -> io::Result<()> {
+        writeln!(self.out, "{at}: WARNING: {}\nAdditional Info - helper: {}, retcode: {}", failure.message(), failure.name(), failure.retcode)
     }
 
     fn lost(&mut self, count: u64) -> io::Result<()> {
