@@ -95,6 +95,15 @@ pub struct Cli {
     #[arg(long, value_name = "FEATURE", value_enum, value_delimiter = ',')]
     pub no_feature: Vec<Feature>,
 
+    /// Activate USDT semaphores by file path (accepted for bpftrace's command lines; USDT
+    /// probes are not supported yet).
+    #[arg(long)]
+    pub usdt_file_activation: bool,
+
+    /// Accepted and ignored, as bpftrace ignores it: types always come from BTF.
+    #[arg(short = 'b', long = "btf", hide = true)]
+    pub btf: bool,
+
     /// Print no warnings, from the compiler or while the script runs.
     #[arg(long, conflicts_with = "warnings")]
     pub no_warnings: bool,
