@@ -204,7 +204,7 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script, target: Option<
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    let options = RunOptions { quiet: cli.quiet, dry_run: cli.dry_run, verifier_log: cli.shows(Stage::Verifier), format };
+    let options = RunOptions { quiet: cli.quiet, dry_run: cli.dry_run, verifier_log: cli.shows(Stage::Verifier), format, no_warnings: cli.no_warnings };
     let mut stdout = output::Output::open(cli.output.as_deref(), cli.buffering)?;
     let mut stderr = io::stderr();
     let result = match cli.mode() {

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub verifier_log: bool,
     /// Text or JSON lines.
     pub format: Format,
+    /// `--no-warnings`: ferrotrace's own `WARNING:` lines are left out.
+    pub no_warnings: bool,
 }
 
 #[derive(Debug, Error)]
@@ -72,6 +74,7 @@ pub fn run(
     session.write_config(monotonic_ns())?;
     let mut events = session.take_events()?;
     let mut runner = Runner::new(manifest, output::printer(options.format, out, err));
+    runner.warnings = !options.no_warnings;
     if options.dry_run {
         session.attach_all()?;
         if !options.quiet {
@@ -99,7 +102,7 @@ pub fn run(
     runner.drain(&session, &mut events)?;
     runner.print_all_maps(&session)?;
     if runner.lost_reported > 0 {
-        runner.printer.notice(&format!("WARNING: Total lost event count: {}", runner.lost_reported))?;
+        runner.warn(&format!("Total lost event count: {}", runner.lost_reported))?;
     }
     runner.printer.flush()?;
     session.release_perf_events();
@@ -126,11 +129,13 @@ pub(crate) struct Runner<'s, 'o> {
     full_reported: HashSet<MapId>,
     /// `errorf` records seen.
     pub(crate) errors: u32,
+    /// ferrotrace's own `WARNING:` lines are printed (no `--no-warnings`).
+    warnings: bool,
 }
 
 impl<'s, 'o> Runner<'s, 'o> {
     pub(crate) fn new(manifest: &'s Manifest, printer: Box<dyn Printer + 'o>) -> Runner<'s, 'o> {
-        Runner { manifest, printer, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0 }
+        Runner { manifest, printer, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0, warnings: true }
     }
 }
 
@@ -236,6 +241,14 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
+    /// `WARNING: text` on stderr, unless `--no-warnings` said otherwise.
+    fn warn(&mut self, text: &str) -> io::Result<()> {
+        if self.warnings {
+            self.printer.notice(&format!("WARNING: {text}"))?;
+        }
+        Ok(())
+    }
+
     fn print_map(&mut self, session: &Session, id: MapId, top: u64, div: u64) -> Result<(), RunError> {
         let Some(user) = self.manifest.user_maps().find(|(map_id, _, _)| *map_id == id).map(|(_, _, u)| u) else {
             return Ok(());
@@ -261,8 +274,8 @@ impl Runner<'_, '_> {
             return Ok(());
         }
         let kind = if def.map_type.is_percpu() { "percpuhash" } else { "hash" };
-        self.printer.notice(&format!(
-            "WARNING: map {name} is full ({} entries): keys added after it filled were dropped. Raise max_map_keys or declare the map bigger, e.g. `let {name} = {kind}({});`",
+        self.warn(&format!(
+            "map {name} is full ({} entries): keys added after it filled were dropped. Raise max_map_keys or declare the map bigger, e.g. `let {name} = {kind}({});`",
             def.max_entries,
             u64::from(def.max_entries) * 2
         ))?;

@@ -49,6 +49,10 @@ fn include_and_no_warnings() {
     let outcome = run(&["-q", "-e", warned]);
     assert!(outcome.stderr.contains("warning[W0201]"), "{}", outcome.transcript());
     run(&["-q", "--no-warnings", "-e", warned]).assert_exact(0, "\n\n", "");
+    // ferrotrace's own warnings while the script runs, such as a full map, are left out too.
+    let full = "config = { max_map_keys = 2 } begin { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }";
+    assert!(run(&["-q", "-e", full]).stderr.contains("WARNING: map @m is full"));
+    run(&["-q", "--no-warnings", "-e", full]).assert_exact(0, "\n\n@m[1]: 1\n@m[2]: 2\n", "");
 }
 
 /// `--probe-filter` keeps the probes whose full name matches; `begin` and `end` always run.
