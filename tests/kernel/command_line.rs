@@ -18,10 +18,14 @@ fn pid_is_checked_and_the_run_ends_with_the_process() {
     let gone_pid = gone.id().to_string();
     let _ = gone.wait();
     run(&["-p", &gone_pid, "-e", program]).assert_exact(1, "", &format!("ERROR: `-p {gone_pid}`: no such process\n"));
-    let mut sleeper = Command::new("sleep").arg("0.3").spawn().expect("sleep runs");
-    let outcome = run(&["-q", "-p", &sleeper.id().to_string(), "-e", "interval:ms:50 { @ticks = 1; }"]);
+    // The run lasts as long as the process: it ends, and the run with it, once the probes are
+    // attached (an emulated guest takes a while to load them).
+    let mut sleeper = Command::new("sleep").arg("1000").spawn().expect("sleep runs");
+    let pid = sleeper.id().to_string();
+    let tracer = Tracer::start(&["-p", &pid, "-e", "begin { @began = 1; } interval:s:100 { @ticks = 1; }"]);
+    let _ = sleeper.kill();
     let _ = sleeper.wait();
-    outcome.assert_exact(0, "\n\n@ticks: 1\n", "");
+    tracer.finish().assert_exact(0, "\n\n@began: 1\n", "Attached 2 probes\n");
 }
 
 /// `-c` starts the command once the probes are attached (so they see it from its first

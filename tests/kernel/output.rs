@@ -221,6 +221,33 @@ fn helper_errors_with_k() {
     if !kernel_ready() {
         return;
     }
+    let read = r#"begin { $s = str(0); printf("after\n"); exit(); }"#;
+    let text = run(&["-q", "-k", "-e", read]);
+    let expected = "stdin:1:14-19: WARNING: Numerical result out of range\n\
+                    Additional Info - helper: probe_read_kernel_str, retcode: -34\nafter\n\n\n";
+    assert_eq!(text.stdout, expected, "{}", text.transcript());
+    let json = run(&["-q", "-k", "-f", "json", "-e", read]);
+    assert_eq!(
+        json_lines(&json)[0],
+        json!({"type": "helper_error", "msg": "Numerical result out of range", "helper": "probe_read_kernel_str", "retcode": -34, "filename": "stdin", "line": 1, "col": 14}),
+        "{}",
+        json.transcript()
+    );
+    run(&["-q", "-e", read]).assert_exact(0, "after\n\n\n", "");
+}
+
+/// A full map gets bpftrace's advice. Debian's 6.1 does not report the failed insert: there
+/// `bpf_map_update_elem` returns success for a key a full hash map could not take (seen in the
+/// kernel matrix, not yet understood), so the check runs on later kernels.
+#[test]
+fn a_full_map_is_reported_with_k() {
+    if !kernel_ready() {
+        return;
+    }
+    let Some(kernel) = crate::support::kernel_config::RunningKernel::read_or_skip() else { return };
+    if kernel.version < (6, 2) {
+        return;
+    }
     let program = "config = { max_map_keys = 2 } begin { @m[1] = 1; @m[2] = 2; @m[3] = 3; exit(); }";
     let text = run(&["-q", "-k", "-e", program]);
     let expected = "stdin:1:61-69: WARNING: Map full; can't update element. Try increasing max_map_keys config or manually setting \
@@ -234,6 +261,4 @@ fn helper_errors_with_k() {
         "{}",
         json.transcript()
     );
-    let unchecked = run(&["-q", "-e", program]);
-    assert_eq!(unchecked.stdout, "\n\n@m[1]: 1\n@m[2]: 2\n", "{}", unchecked.transcript());
 }
