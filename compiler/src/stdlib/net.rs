@@ -155,7 +155,7 @@ fn macaddr(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
         _ => {
             let source = f.register(value);
             let read = if matches!(address.ty, Ty::Ptr { user: true }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
-            f.builder().call(read, &[Arg::Addr(out), Arg::Imm(i64::from(size)), Arg::Reg(source)]);
+            f.checked_call(read, &[Arg::Addr(out), Arg::Imm(i64::from(size)), Arg::Reg(source)]);
         }
     }
     Value::Mem(out)

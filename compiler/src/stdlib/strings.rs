@@ -305,7 +305,7 @@ fn buffer(f: &mut FnLowerer<'_>, call: &Expr, args: &[Expr]) -> Value {
     b.zero(out, call.ty.size());
     b.store(out, BUFFER_HEADER, n);
     let bytes = out.at(BUFFER_HEADER);
-    b.call(read, &[Arg::Addr(bytes), Arg::Reg(n), Arg::Reg(source)]);
+    f.checked_call(read, &[Arg::Addr(bytes), Arg::Reg(n), Arg::Reg(source)]);
     Value::Mem(out)
 }
 

@@ -102,8 +102,8 @@ fn relative_task(f: &mut FnLowerer<'_>, link: KernelMember) -> Reg {
     b.alu(crate::lir::AluOp::Add, task, crate::lir::Operand::Imm(offset as i32));
     let slot = b.alloc(8);
     b.store_imm(slot, 8, 0);
-    b.call(helper::PROBE_READ_KERNEL, &[Arg::Addr(slot), Arg::Imm(8), Arg::Reg(task)]);
-    b.load(slot, 8)
+    f.checked_call(helper::PROBE_READ_KERNEL, &[Arg::Addr(slot), Arg::Imm(8), Arg::Reg(task)]);
+    f.builder().load(slot, 8)
 }
 
 /// The 32-bit `field` of the task at `link` (0 when it cannot be read).
@@ -114,8 +114,8 @@ fn number(f: &mut FnLowerer<'_>, link: KernelMember, field: KernelMember) -> Val
     b.alu(crate::lir::AluOp::Add, relative, crate::lir::Operand::Imm(offset as i32));
     let slot = b.alloc(8);
     b.store_imm(slot, 8, 0);
-    b.call(helper::PROBE_READ_KERNEL, &[Arg::Addr(slot), Arg::Imm(4), Arg::Reg(relative)]);
-    Value::Reg(b.load(slot, 4))
+    f.checked_call(helper::PROBE_READ_KERNEL, &[Arg::Addr(slot), Arg::Imm(4), Arg::Reg(relative)]);
+    Value::Reg(f.builder().load(slot, 4))
 }
 
 /// The `comm` of the task at `link`, zero-padded after its NUL.
@@ -126,6 +126,6 @@ fn name(f: &mut FnLowerer<'_>, link: KernelMember) -> Value {
     b.alu(crate::lir::AluOp::Add, relative, crate::lir::Operand::Imm(offset as i32));
     let out = b.alloc(COMM_SIZE);
     b.zero(out, COMM_SIZE);
-    b.call(helper::PROBE_READ_KERNEL_STR, &[Arg::Addr(out), Arg::Imm(i64::from(COMM_SIZE)), Arg::Reg(relative)]);
+    f.checked_call(helper::PROBE_READ_KERNEL_STR, &[Arg::Addr(out), Arg::Imm(i64::from(COMM_SIZE)), Arg::Reg(relative)]);
     Value::Mem(out)
 }
