@@ -113,6 +113,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         mode: cli.mode(),
         unsafe_functions: cli.unsafe_functions,
         child_pid: cli.command.as_ref().and(target.as_ref()).map(TracedProcess::pid),
+        target_pid: cli.pid.as_ref().and(target.as_ref()).map(TracedProcess::pid),
         probe_filter: cli.probe_filter.clone(),
         helper_errors: cli.warnings,
         imports_start: script.files.files.get(1).map(|file| file.start),

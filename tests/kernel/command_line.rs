@@ -86,3 +86,25 @@ fn verbose_describes_programs_and_maps() {
     assert!(outcome.stderr.contains("Map @a: percpu hash, 4096 entries, key 8 bytes, value 8 bytes\n"), "{}", outcome.transcript());
     assert!(outcome.stderr.ends_with("Attached 1 probe\n"), "{}", outcome.transcript());
 }
+
+/// With `-p`, event probes run only in that process: opens by anyone else are not counted.
+#[test]
+fn pid_filters_the_probes_to_the_process() {
+    if !kernel_ready() {
+        return;
+    }
+    let mut shell = Command::new("sh")
+        .args(["-c", "read go; read line < /etc/hostname; read line < /etc/hostname"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh runs");
+    let pid = shell.id().to_string();
+    let tracer = Tracer::start(&["-p", &pid, "-e", "tracepoint:syscalls:sys_enter_openat { @opens[pid] = count(); }"]);
+    // Someone else opens files too; only the shell's two opens count.
+    let _ = std::fs::read_to_string("/etc/hostname");
+    let _ = std::fs::read_to_string("/etc/hostname");
+    use std::io::Write as _;
+    let _ = shell.stdin.take().expect("stdin is piped").write_all(b"go\n");
+    let _ = shell.wait();
+    tracer.finish().assert_exact(0, &format!("\n\n@opens[{pid}]: 2\n"), ATTACHED_1);
+}

@@ -290,6 +290,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], options: &CompileOptions, config
         expanding: Vec::new(),
         unsafe_functions: options.unsafe_functions,
         child_pid: options.child_pid,
+        target_pid: options.target_pid,
         kernel_members: Vec::new(),
         cgroup_paths: Vec::new(),
     };
@@ -354,6 +355,8 @@ pub(crate) struct Checker {
     unsafe_functions: bool,
     /// The process `-c` started, paused until the probes are attached.
     child_pid: Option<u32>,
+    /// `-p PID`: event probes run only in this process.
+    target_pid: Option<u32>,
     /// The kernel struct members the probes read, each with the first place that needs it.
     kernel_members: Vec<(KernelMember, Span)>,
     /// The cgroup paths `cgroupid` names, and where; their ids are read after checking.
@@ -477,6 +480,7 @@ impl Checker {
             self.report(Diagnostic::warning("W0201", "a predicate on `begin`/`end` is checked once, when the probe runs")
                 .with_primary(span, "checked once"));
         }
+        let predicate = self.only_the_target_process(&probe.resolved.attach, probe.span, predicate);
         hir::Probe {
             targets: vec![Target { attach: probe.resolved.attach.clone(), probe_id }],
             name: probe.resolved.name.clone(),
@@ -488,6 +492,20 @@ impl Checker {
             user_pointers: cx.user_pointers,
             dispatch: None,
         }
+    }
+
+    /// With `-p PID`, a probe that fires for events (not `begin`, `end`, `test:`, `bench:`)
+    /// runs only in that process: `pid == PID` before its own predicate.
+    fn only_the_target_process(&mut self, attach: &Attach, span: Span, predicate: Option<hir::Expr>) -> Option<hir::Expr> {
+        let Some(target) = self.target_pid.filter(|_| !attach.runs_once()) else { return predicate };
+        self.note_namespaced_id_read();
+        let pid = hir::Expr::new(hir::ExprKind::Builtin(hir::Builtin::Pid), Ty::Int(crate::types::IntTy::U32), span);
+        let target = hir::Expr::new(hir::ExprKind::Int(u64::from(target)), Ty::Int(crate::types::IntTy::U32), span);
+        let filter = hir::Expr::new(hir::ExprKind::Binary { op: crate::syntax::ast::BinOp::Eq, lhs: Box::new(pid), rhs: Box::new(target), signed: false }, Ty::Bool, span);
+        Some(match predicate {
+            Some(own) => hir::Expr::new(hir::ExprKind::Logical { and: true, lhs: Box::new(filter), rhs: Box::new(own) }, Ty::Bool, span),
+            None => filter,
+        })
     }
 
     /// The final map declarations; a map that is read but never stored to is an error.
