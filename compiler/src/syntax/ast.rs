@@ -361,6 +361,23 @@ impl Expr {
 }
 
 impl BinOp {
+    /// Binding strength; higher binds tighter (`||` is 1, `* / %` are 10). The parser builds
+    /// expressions by it and the formatter decides its parentheses by it.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::LogicalOr => 1,
+            BinOp::LogicalAnd => 2,
+            BinOp::BitOr => 3,
+            BinOp::BitXor => 4,
+            BinOp::BitAnd => 5,
+            BinOp::Eq | BinOp::Ne => 6,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 7,
+            BinOp::Shl | BinOp::Shr => 8,
+            BinOp::Add | BinOp::Sub => 9,
+            BinOp::Mul | BinOp::Div | BinOp::Mod => 10,
+        }
+    }
+
     /// The operator as written in scripts.
     pub fn symbol(self) -> &'static str {
         match self {

@@ -18,22 +18,6 @@ use super::codes;
 use super::literal;
 use super::trim;
 
-/// Binding strength of a binary operator; higher binds tighter.
-fn precedence(op: BinOp) -> u8 {
-    match op {
-        BinOp::LogicalOr => 1,
-        BinOp::LogicalAnd => 2,
-        BinOp::BitOr => 3,
-        BinOp::BitXor => 4,
-        BinOp::BitAnd => 5,
-        BinOp::Eq | BinOp::Ne => 6,
-        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 7,
-        BinOp::Shl | BinOp::Shr => 8,
-        BinOp::Add | BinOp::Sub => 9,
-        BinOp::Mul | BinOp::Div | BinOp::Mod => 10,
-    }
-}
-
 /// The binary operator written as `text`, if it is one.
 pub(super) fn binary_op(text: &str) -> Option<BinOp> {
     let op = match text {
@@ -415,13 +399,13 @@ impl Builder {
 
 /// Precedence climbing over `lhs (op rhs)*`: folds operators binding at least `min` tightly.
 fn climb(mut lhs: Expr, rest: &mut Operands, min: u8) -> Expr {
-    while let Some(op) = rest.peek().map(|(op, _)| *op).filter(|&op| precedence(op) >= min) {
+    while let Some(op) = rest.peek().map(|(op, _)| *op).filter(|&op| op.precedence() >= min) {
         let Some((_, mut rhs)) = rest.next() else { break };
         while let Some(next) = rest.peek().map(|(next, _)| *next) {
-            if precedence(next) <= precedence(op) {
+            if next.precedence() <= op.precedence() {
                 break;
             }
-            rhs = climb(rhs, rest, precedence(op) + 1);
+            rhs = climb(rhs, rest, op.precedence() + 1);
         }
         let span = lhs.span.to(rhs.span);
         lhs = Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span };

@@ -484,7 +484,7 @@ impl<'a> Formatter<'a> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
-                let own = precedence(*op);
+                let own = op.precedence();
                 (format!("{} {} {}", self.expr(lhs, own), op.symbol(), self.expr(rhs, own + 1)), own)
             }
             ExprKind::Ternary { cond, then_expr, else_expr } => {
@@ -567,23 +567,9 @@ impl<'a> Formatter<'a> {
     }
 }
 
-/// How tightly each kind of expression binds, loosest first.
-const TERNARY: u8 = 1;
-const PREFIX: u8 = 12;
-const POSTFIX: u8 = 13;
-const PRIMARY: u8 = 14;
-
-fn precedence(op: BinOp) -> u8 {
-    match op {
-        BinOp::LogicalOr => 2,
-        BinOp::LogicalAnd => 3,
-        BinOp::BitOr => 4,
-        BinOp::BitXor => 5,
-        BinOp::BitAnd => 6,
-        BinOp::Eq | BinOp::Ne => 7,
-        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 8,
-        BinOp::Shl | BinOp::Shr => 9,
-        BinOp::Add | BinOp::Sub => 10,
-        BinOp::Mul | BinOp::Div | BinOp::Mod => 11,
-    }
-}
+/// How tightly each kind of expression binds, loosest first; binary operators take their
+/// own precedence, 1 to 10, between the ternary and prefix operators.
+const TERNARY: u8 = 0;
+const PREFIX: u8 = 11;
+const POSTFIX: u8 = 12;
+const PRIMARY: u8 = 13;
