@@ -12,7 +12,10 @@ use crate::cli::Cli;
 /// The roff manual page, section 8.
 pub fn write_man_page(out: &mut dyn Write) -> Result<()> {
     let command = Cli::command();
-    clap_mangen::Man::new(command).section("8").render(out).context("cannot write the manual page")
+    match clap_mangen::Man::new(command).section("8").render(out) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("cannot write the manual page"),
+    }
 }
 
 /// The completion script for `shell`.

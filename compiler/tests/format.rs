@@ -88,3 +88,28 @@ fn code_in_a_branch_not_taken_is_refused() {
     assert_eq!(error[0].code, "E0114");
     assert_eq!(format("begin { $x = ; }").expect_err("a parse error")[0].code, "E0101");
 }
+
+/// Cases a review found: each formats, or is refused, without losing or moving code.
+#[test]
+fn awkward_scripts_format_or_are_refused_whole() {
+    let refused = |source: &str| format(source).expect_err("refused")[0].code;
+    assert_eq!(refused("#if 0\n/* old */ begin { printf(\"debug\\n\"); }\n#endif\nend { }\n"), "E0114");
+    assert_eq!(refused("begin {\n  printf(\"%d\\n\",\n#ifdef BPFTRACE_HAVE_BTF\n    1\n#endif\n  );\n}"), "E0114");
+    let kept = [
+        "#define LONG 1 + \\\n  2\nbegin {\n    $x = LONG;\n}\n",
+        "#if 0\n/*\n  old note\n*/\n#endif\nend { }\n",
+        "import \"a.bt\";\nbegin { }\n",
+        "#include <€.h>\nbegin {\n    $y = \"€\";\n}\n",
+        "begin {\n    $x = (typeof(struct task_struct))1;\n}\n",
+        "#define iface 1\nbegin {\n    $x = iface ? 1 : 2;\n}\n",
+    ];
+    for source in kept {
+        let formatted = format(source).unwrap_or_else(|d| panic!("{source}: {d:?}"));
+        assert_eq!(format(&formatted).ok().as_deref(), Some(formatted.as_str()), "{source}");
+        if !source.contains("#if 0") {
+            assert_eq!(formatted, source);
+        }
+    }
+    let declared = format("let @a = hash(1_000 /* c */);\nbegin { @a[1] = 1; }\n").expect("formats");
+    assert_eq!(format(&declared).ok().as_deref(), Some(declared.as_str()), "a comment in a declaration is written once");
+}

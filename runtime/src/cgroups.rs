@@ -12,6 +12,17 @@ use ferrotrace_compiler::sema::glob_match;
 /// The id of the cgroup whose directory is `path`: the 64-bit handle `name_to_handle_at` gives
 /// for a cgroup v2 directory.
 pub fn id_of(path: &str) -> Result<u64, String> {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let c_path = CString::new(path).map_err(|_| "the path holds a NUL byte".to_string())?;
+    // SAFETY: an all-zero statfs is valid, and statfs fills the one it is given.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is NUL-terminated and `fs` is valid for writing.
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut fs) } != 0 {
+        return Err(format!("{path}: {}", std::io::Error::last_os_error()));
+    }
+    if fs.f_type as i64 != CGROUP2_SUPER_MAGIC {
+        return Err(format!("{path} is not in a cgroup v2 hierarchy"));
+    }
     /// `struct file_handle` with room for the 8 bytes of a cgroup's handle.
     #[repr(C)]
     struct CgroupHandle {
@@ -19,7 +30,6 @@ pub fn id_of(path: &str) -> Result<u64, String> {
         handle_type: i32,
         id: u64,
     }
-    let c_path = CString::new(path).map_err(|_| "the path holds a NUL byte".to_string())?;
     let mut handle = CgroupHandle { handle_bytes: 8, handle_type: 0, id: 0 };
     let mut mount_id: libc::c_int = 0;
     // SAFETY: the path is NUL-terminated and the handle has room for the `handle_bytes` it says.

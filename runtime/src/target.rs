@@ -60,10 +60,14 @@ impl TracedProcess {
         let gate_fd = gate.as_raw_fd();
         let mut builder = Command::new("/bin/sh");
         builder.args(["-c", "read -r _ <&3 || exit 127; exec 3<&-; exec \"$@\"", "sh"]).arg(program).args(words);
-        // SAFETY: between fork and exec the closure only calls dup2 and fcntl, which are
+        // SAFETY: between fork and exec the closure only calls prctl, dup2 and fcntl, which are
         // async-signal-safe.
         unsafe {
             builder.pre_exec(move || {
+                // The command dies with ferrotrace, however ferrotrace ends.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
                 // dup2 onto itself would keep close-on-exec: clear it instead.
                 let result = match gate_fd == GATE_FD {
                     true => libc::fcntl(GATE_FD, libc::F_SETFD, 0),
@@ -111,11 +115,14 @@ impl TracedProcess {
 
 impl Drop for TracedProcess {
     /// A command that was never started ends without running (its shell reads end of file);
-    /// one that was is reaped if it has finished.
+    /// one still running when the run ends is killed, as bpftrace kills it; either is reaped.
     fn drop(&mut self) {
         if let Some((child, release)) = &mut self.child {
             release.take();
-            let _ = child.try_wait();
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }

@@ -108,3 +108,16 @@ fn pid_filters_the_probes_to_the_process() {
     let _ = shell.wait();
     tracer.finish().assert_exact(0, &format!("\n\n@opens[{pid}]: 2\n"), ATTACHED_1);
 }
+
+/// A command `-c` started that is still running when the run ends is killed, not left behind.
+#[test]
+fn cmd_still_running_at_exit_is_ended() {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run(&["-q", "-c", "sleep 37", "-e", r#"begin { printf("%d\n", cpid); } interval:ms:100 { exit(); }"#]);
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    let pid = outcome.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(pid.parse::<u32>().is_ok(), "{}", outcome.transcript());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the command {pid} is still there");
+}

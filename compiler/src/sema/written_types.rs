@@ -17,8 +17,9 @@ pub(super) fn named_type(name: &str, max_strlen: u32) -> Option<Ty> {
         "bool" => Some(Ty::Bool),
         "string" => Some(Ty::Str(max_strlen)),
         _ => {
+            // Up to 1 MiB: a value the probe can hold in its scratch memory.
             let size = name.strip_prefix("string[")?.strip_suffix(']')?.parse::<u32>().ok()?;
-            (size > 0).then_some(Ty::Str(size))
+            (1..=1 << 20).contains(&size).then_some(Ty::Str(size))
         }
     }
 }

@@ -23,17 +23,20 @@ const INDENT: &str = "    ";
 
 /// `source` formatted; the parse errors, or why it cannot be formatted, otherwise.
 pub fn format(source: &str) -> Result<String, Vec<Diagnostic>> {
-    let program = super::parse(source)?;
-    if let Some(line) = dropped_code_line(source) {
+    let trivia = scan_trivia(source);
+    let program = super::parse(&without_imports(source, &trivia))?;
+    if let Some(line) = dropped_code_line(source, &trivia) {
         return Err(vec![Diagnostic::error("E0114", "the formatter cannot keep code in a `#if` branch that is not taken")
             .with_primary(line, "left out by the preprocessor")
             .with_help("format the script with the branch taken, or move the condition into the script's logic")]);
     }
-    let trivia = scan_trivia(source);
-    let mut formatter = Formatter { source, trivia: &trivia, next: 0, out: String::new(), last_end: 0 };
+    let mut formatter = Formatter { source, trivia: &trivia, next: 0, out: String::new(), last_end: 0, refused: None };
     formatter.program(&program);
+    if let Some(refused) = formatter.refused {
+        return Err(vec![refused]);
+    }
     let formatted = formatter.out;
-    let reparsed = super::parse(&formatted).map_err(|_| vec![changed_meaning()])?;
+    let reparsed = super::parse(&without_imports(&formatted, &scan_trivia(&formatted))).map_err(|_| vec![changed_meaning()])?;
     if shape(&reparsed) != shape(&program) {
         return Err(vec![changed_meaning()]);
     }
@@ -51,16 +54,31 @@ fn shape(program: &Program) -> String {
     printed.lines().map(|line| line.rsplit_once(" @").map_or(line, |(text, _)| text)).collect::<Vec<_>>().join("\n")
 }
 
-/// A line of code (not a comment, blank or directive) that the preprocessor blanked: it sits
-/// in a `#if` branch not taken, which the parsed program does not have.
-fn dropped_code_line(source: &str) -> Option<Span> {
+/// `source` with its top-level `import` lines blanked: the grammar reads them only where the
+/// files are assembled, and the formatter keeps them as written.
+fn without_imports(source: &str, trivia: &[Trivia]) -> String {
+    let mut text = source.to_string();
+    for span in trivia.iter().map(|t| t.span).filter(|span| source[span.start as usize..].starts_with("import")) {
+        let (start, end) = (span.start as usize, span.end as usize);
+        text.replace_range(start..end, &" ".repeat(end - start));
+    }
+    text
+}
+
+/// Code (anything outside comments and directive lines) on a line the preprocessor blanked: it
+/// sits in a `#if` branch not taken, which the parsed program does not have.
+fn dropped_code_line(source: &str, trivia: &[Trivia]) -> Option<Span> {
     let preprocessed = super::preprocess::preprocess(source).ok()?.text;
     let mut offset = 0;
     for (original, kept) in source.split_inclusive('\n').zip(preprocessed.split_inclusive('\n')) {
-        let text = original.trim();
-        let code = !text.is_empty() && !text.starts_with('#') && !text.starts_with("//") && !text.starts_with("/*") && !text.starts_with('*');
-        if code && kept.trim().is_empty() {
-            return Some(Span::new(offset, offset + original.trim_end().len()));
+        if kept.trim().is_empty() && !original.trim().is_empty() {
+            let code = original.char_indices().any(|(at, c)| {
+                let at = (offset + at) as u32;
+                !c.is_whitespace() && !trivia.iter().any(|t| t.span.start <= at && at < t.span.end)
+            });
+            if code {
+                return Some(Span::new(offset, offset + original.trim_end().len()));
+            }
         }
         offset += original.len();
     }
@@ -80,9 +98,10 @@ fn scan_trivia(source: &str) -> Vec<Trivia> {
     let bytes = source.as_bytes();
     let mut trivia = Vec::new();
     let mut at = 0;
+    // Nothing but blanks since the start of the line.
     let mut line_start = true;
     while at < bytes.len() {
-        let own_line = line_start || source[..at].rsplit('\n').next().is_some_and(|before| before.trim().is_empty());
+        let own_line = line_start;
         let rest = &source[at..];
         if own_line && (rest.starts_with('#') || rest.starts_with("import ") || rest.starts_with("import\"")) {
             let end = directive_end(source, at);
@@ -103,8 +122,9 @@ fn scan_trivia(source: &str) -> Vec<Trivia> {
                 at = end;
             }
             _ => {
-                line_start = bytes[at] == b'\n';
-                if !bytes[at].is_ascii_whitespace() {
+                if bytes[at] == b'\n' {
+                    line_start = true;
+                } else if !bytes[at].is_ascii_whitespace() {
                     line_start = false;
                 }
                 at += 1;
@@ -144,6 +164,8 @@ struct Formatter<'a> {
     out: String,
     /// Where the last thing written ends in the source, to keep a blank line that followed it.
     last_end: usize,
+    /// Why the script cannot be formatted without changing it, once found.
+    refused: Option<Diagnostic>,
 }
 
 /// A top-level item in source order.
@@ -194,11 +216,15 @@ impl<'a> Formatter<'a> {
         self.next > 0 && self.trivia[self.next - 1].span.end as usize == self.last_end && !self.out.ends_with("\n\n")
     }
 
-    /// The size of a map declaration as written (`100`, `1_000`).
+    /// The size of a map declaration as written (`100`, `1_000`); a comment inside the
+    /// parentheses is written on its own line, so the number alone then.
     fn text_after_paren(&self, decl: &MapDeclaration) -> String {
         let text = self.text(decl.span);
-        let inner = text.split_once('(').and_then(|(_, rest)| rest.split_once(')')).map_or("", |(size, _)| size);
-        inner.trim().to_string()
+        let inner = text.split_once('(').and_then(|(_, rest)| rest.split_once(')')).map_or("", |(size, _)| size).trim();
+        match inner.contains("//") || inner.contains("/*") {
+            true => decl.size.to_string(),
+            false => inner.to_string(),
+        }
     }
 
     /// Writes the trivia that starts before `limit`, each on a line of its own at `depth`,
@@ -225,7 +251,7 @@ impl<'a> Formatter<'a> {
             if between.contains('\n') || !between.trim().is_empty() && !between.trim().chars().all(|c| c == ';') {
                 break;
             }
-            let text = self.text(trivia.span).to_string();
+            let text = self.text(trivia.span).trim_end().to_string();
             if self.out.ends_with('\n') {
                 self.out.pop();
             }
@@ -313,6 +339,14 @@ impl<'a> Formatter<'a> {
             StmtKind::If { then_block: body, .. } | StmtKind::For { body, .. } | StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } | StmtKind::Block(body) => body.span.start,
             _ => stmt.span.end,
         };
+        let inside = self.trivia[self.next..].iter().take_while(|t| t.span.start < head_end).find(|t| t.span.start > stmt.span.start);
+        if let Some(directive) = inside.filter(|t| self.text(t.span).starts_with('#')) {
+            self.refused.get_or_insert(
+                Diagnostic::error("E0114", "the formatter cannot keep a preprocessor line inside a statement")
+                    .with_primary(directive.span, "moving it above the statement would change what it governs")
+                    .with_help("put the whole statement inside the `#if`, or the condition around whole statements"),
+            );
+        }
         self.trivia_before(head_end, depth, true);
         if self.blank_line_before(stmt.span.start) && !self.out.ends_with("{\n") && !self.out.ends_with("\n\n") {
             self.out.push('\n');
@@ -488,7 +522,7 @@ impl<'a> Formatter<'a> {
                 (format!("{} {} {}", self.expr(lhs, own), op.symbol(), self.expr(rhs, own + 1)), own)
             }
             ExprKind::Ternary { cond, then_expr, else_expr } => {
-                if self.text(e.span).starts_with("if") {
+                if starts_with_if(self.text(e.span)) {
                     return (self.if_expr(cond, then_expr, else_expr), TERNARY);
                 }
                 let cond_text = self.expr(cond, TERNARY + 1);
@@ -523,6 +557,8 @@ impl<'a> Formatter<'a> {
             }
             ExprKind::Cast { ty, expr } => {
                 let ty = match ty {
+                    // A kernel type reaches a cast only written as `typeof(struct x)`.
+                    TypeSpec::Named(name) if name.name.contains(' ') => format!("typeof({})", name.name),
                     TypeSpec::Named(name) => name.name.clone(),
                     TypeSpec::Typeof(of) => format!("typeof({})", self.expr(of, 0)),
                 };
@@ -545,7 +581,7 @@ impl<'a> Formatter<'a> {
             _ => self.expr(e, 0),
         };
         let else_text = match &else_expr.kind {
-            ExprKind::Ternary { cond: c, then_expr: t, else_expr: e } if self.text(else_expr.span).starts_with("if") => self.if_expr(c, t, e),
+            ExprKind::Ternary { cond: c, then_expr: t, else_expr: e } if starts_with_if(self.text(else_expr.span)) => self.if_expr(c, t, e),
             _ => branch(else_expr),
         };
         format!("if ({}) {} else {else_text}", self.expr(cond, 0), branch(then_expr))
@@ -556,7 +592,7 @@ impl<'a> Formatter<'a> {
         let mut parts = Vec::new();
         for (i, stmt) in block.stmts.iter().enumerate() {
             let last_value = block.has_value && i + 1 == block.stmts.len();
-            let mut inner = Formatter { source: self.source, trivia: &[], next: 0, out: String::new(), last_end: stmt.span.start as usize };
+            let mut inner = Formatter { source: self.source, trivia: &[], next: 0, out: String::new(), last_end: stmt.span.start as usize, refused: None };
             inner.stmt(stmt, 0, last_value);
             parts.push(inner.out.trim().replace('\n', " "));
         }
@@ -565,6 +601,11 @@ impl<'a> Formatter<'a> {
         }
         format!("{{ {} }}", parts.join(" "))
     }
+}
+
+/// Whether `text` begins with the keyword `if` (an `if` expression), not a name like `iface`.
+fn starts_with_if(text: &str) -> bool {
+    text.strip_prefix("if").is_some_and(|rest| rest.starts_with(|c: char| c == '(' || c.is_whitespace()))
 }
 
 /// How tightly each kind of expression binds, loosest first; binary operators take their

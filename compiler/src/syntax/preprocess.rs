@@ -94,9 +94,13 @@ pub fn preprocess(source: &str) -> Result<Preprocessed, Diagnostic> {
     Ok(Preprocessed { text, defines, warnings })
 }
 
-/// Spaces for every character of `part`, keeping its line breaks.
+/// A space for every byte of `part`, keeping its line breaks, so that every span into the
+/// blanked text is the same span in the script (a character of several bytes included).
 fn blank(part: &str, text: &mut String) {
-    text.extend(part.chars().map(|c| if c == '\n' || c == '\r' { c } else { ' ' }));
+    text.extend(part.chars().flat_map(|c| {
+        let kept = if c == '\n' || c == '\r' { c } else { ' ' };
+        std::iter::repeat_n(kept, if kept == ' ' { c.len_utf8() } else { 1 })
+    }));
 }
 
 fn directive(
