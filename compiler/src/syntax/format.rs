@@ -275,7 +275,13 @@ impl<'a> Formatter<'a> {
             self.last_end = item.value_span.end as usize;
             self.trailing_trivia(item.value_span.end);
         }
-        let close = self.source[span.end as usize..].find('}').map_or(span.end, |n| span.end + n as u32);
+        // The block's `}`: the first one after the last item that is not in a comment.
+        let in_trivia = |at: u32| self.trivia.iter().any(|t| t.span.start <= at && at < t.span.end);
+        let close = self.source[span.end as usize..]
+            .match_indices('}')
+            .map(|(n, _)| span.end + n as u32)
+            .find(|&at| !in_trivia(at))
+            .unwrap_or(span.end);
         self.trivia_before(close, 1, true);
         self.out.push_str("}\n");
         self.last_end = close as usize + 1;
