@@ -28,6 +28,20 @@ t:syscalls:sys_exit_openat /@start[tid]/ {
 }
 /* trailing comment */"#,
     "begin { $a = (1 ? 2 : 3) + ((((4)))) * -5 / !6; @[1, 2] = @x[3].field->ptr[4]; exit(); }",
+    r#"#include <errno.h>
+#define LIMIT 0x10 // límite
+config = { max_strlen = 64; str_trunc_trailer = "…" }
+let @m = lruhash(1_000);
+macro twice(x) { x * 2 }
+begin {
+  $r = (a = (uint8)1, b = (c = "é", d = 2)); $t = (1,); $e = ();
+  let $y: typeof($r.a) = (typeof($r.a))sizeof(uint32) + offsetof($r, b.d) + sizeof(typeof(comm));
+  $z = comptime (LIMIT * 2); if comptime (1 > 0) { $z = twice($z); }
+  $w = if ($z > 1) { { let $q = 1; $q } } else { 2 }; $v = $z ?: 3;
+  for ($i : 0..5) { continue; } for ($kv : @m) { print($kv.0); }
+  printf("%s %d\n", strerror(EPERM), pid(init)); _ = delete(@m, 1);
+}
+"#,
 ];
 
 /// Parses `source` and, on failure, checks the diagnostics are well formed and render.
@@ -65,6 +79,19 @@ fn every_prefix_of_realistic_scripts() {
     for script in SCRIPTS {
         for end in (0..=script.len()).filter(|&end| script.is_char_boundary(end)) {
             check(&script[..end]);
+        }
+    }
+}
+
+/// The formatter never panics either: every prefix of the realistic scripts is formatted or
+/// refused with diagnostics.
+#[test]
+fn every_prefix_formats_or_is_refused() {
+    for script in SCRIPTS {
+        for end in (0..=script.len()).filter(|&end| script.is_char_boundary(end)) {
+            if let Err(diagnostics) = ferrotrace_compiler::syntax::format::format(&script[..end]) {
+                assert!(!diagnostics.is_empty(), "an error without a diagnostic for {:?}", &script[..end]);
+            }
         }
     }
 }
