@@ -7,7 +7,7 @@ use ferrotrace_compiler::options::Mode;
 
 /// A bpftrace-compatible tracer that compiles scripts straight to eBPF.
 #[derive(Debug, Parser)]
-#[command(name = "ferrotrace", version = concat!("v", env!("CARGO_PKG_VERSION")), about, disable_version_flag = true)]
+#[command(name = "ferrotrace", version = concat!("v", env!("CARGO_PKG_VERSION")), about, disable_version_flag = true, allow_negative_numbers = true)]
 pub struct Cli {
     /// The program to run, given on the command line.
     #[arg(short = 'e', value_name = "PROGRAM")]
@@ -18,7 +18,7 @@ pub struct Cli {
     pub file: Option<PathBuf>,
 
     /// The script's parameters: `$1`, `$2`, ... and, after `--`, `--name=value` for `getopt`.
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "ARGS")]
     pub args: Vec<String>,
 
     /// List probes instead of running: those matching the PATTERN given where a script file

@@ -121,3 +121,21 @@ fn cmd_still_running_at_exit_is_ended() {
     assert!(pid.parse::<u32>().is_ok(), "{}", outcome.transcript());
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the command {pid} is still there");
 }
+
+/// Options may come after the script and its arguments, as bpftrace's getopt takes them;
+/// negative numbers stay arguments, and everything after `--` is the script's.
+#[test]
+fn options_after_the_script_arguments() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir();
+    let script = dir.join(format!("ferrotrace-args-{}.bt", std::process::id()));
+    let out = dir.join(format!("ferrotrace-args-{}.out", std::process::id()));
+    std::fs::write(&script, "begin { printf(\"%d %d %d\\n\", $1, $2, getopt(\"n\", 1)); exit(); }\n").expect("writable temp dir");
+    let (script_path, out_path) = (script.display().to_string(), out.display().to_string());
+    run(&["-q", &script_path, "42", "-3", "-o", &out_path, "--", "--n=9"]).assert_exact(0, "", "");
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "42 -3 9\n\n\n");
+    let _ = std::fs::remove_file(&script);
+    let _ = std::fs::remove_file(&out);
+}
