@@ -216,3 +216,20 @@ fn fmt_formats_a_script() {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&out);
 }
+
+/// A value an option does not take is named with the values it does, exit 1.
+#[test]
+fn bad_option_values_name_the_choices() {
+    for (args, named) in [
+        (["-f", "xml"], "possible values: text, json"),
+        (["-B", "sometimes"], "possible values: line, full, none"),
+        (["--no-feature", "bogus"], "possible values: kprobe_multi, kprobe_session, uprobe_multi"),
+        (["-d", "everything"], "possible values: ast, hir, lir, bpf, verifier, all"),
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["-e", "begin { exit(); }"]);
+        let outcome = run(&all);
+        assert_eq!(outcome.status.code(), Some(1), "{}", outcome.transcript());
+        assert!(outcome.stderr.contains(&format!("invalid value '{}'", args[1])) && outcome.stderr.contains(named), "{}", outcome.transcript());
+    }
+}
