@@ -227,14 +227,12 @@ impl Runner<'_, '_> {
                 self.printer.joined(&crate::output::joined(args, separator, *strings, *size))?;
             }
             Action::HelperError { helper, span } => {
-                let retcode = args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
-                let failure = output::HelperFailure { helper: *helper, retcode };
+                let failure = output::HelperFailure { helper: *helper, retcode: first_i64(args) };
                 self.printer.helper_error(&failure, &self.manifest.locate(*span))?;
             }
             Action::Exit => {
                 if self.exit_code.is_none() {
-                    let code = args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
-                    self.exit_code = Some(code as i32);
+                    self.exit_code = Some(first_i64(args) as i32);
                 }
             }
         }
@@ -303,6 +301,11 @@ impl Runner<'_, '_> {
         self.printer.flush()?;
         Ok(())
     }
+}
+
+/// A record's first argument as the `i64` it is (0 if the record is short).
+fn first_i64(args: &[u8]) -> i64 {
+    args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
 }
 
 /// `CLOCK_MONOTONIC` now, the clock `bpf_ktime_get_ns` reads.
