@@ -1,14 +1,13 @@
 //! `-l`: probes, one per line. With a pattern (or none), the probes this kernel offers,
-//! glob-matched: `begin`, `end`, every tracepoint and, where the kernel has kprobes, every
-//! function they attach to; with `-v`, each tracepoint's arguments under it. With a script,
-//! the probes it attaches.
+//! glob-matched, each provider listing its own (`begin`, `end`, every tracepoint and, where the
+//! kernel has kprobes, every function they attach to); with `-v`, each probe's arguments under
+//! it. With a script, the probes it attaches.
 
 use std::io::{self, Write};
 
+use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::manifest::Manifest;
-use ferrotrace_compiler::sema::glob_match;
-use ferrotrace_runtime::features;
-use ferrotrace_runtime::tracefs::Tracefs;
+use ferrotrace_compiler::providers::{glob_match, PROVIDERS};
 
 use crate::cli::Cli;
 
@@ -26,21 +25,20 @@ pub fn pattern(cli: &Cli) -> Option<String> {
 }
 
 /// Writes every probe whose full name matches `pattern` (a pattern without `*` or `?` matches
-/// names that contain it), and with `verbose` each tracepoint's fields under it.
-pub fn list(tracefs: &Tracefs, pattern: &str, verbose: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+/// names that contain it), and with `verbose` each probe's arguments under it.
+pub fn list(catalog: &dyn Catalog, pattern: &str, verbose: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let pattern = if pattern.contains(['*', '?']) { pattern.to_string() } else { format!("*{pattern}*") };
-    let mut names: Vec<String> = ["begin", "end"].iter().map(|s| s.to_string()).collect();
-    names.extend(tracefs.tracepoints()?.into_iter().map(|(category, name)| format!("tracepoint:{category}:{name}")));
-    names.extend(kprobes(tracefs)?);
-    for name in names.iter().filter(|name| glob_match(&pattern, name)) {
-        let mut text = format!("{name}\n");
-        if let (true, Some((category, event))) = (verbose, name.strip_prefix("tracepoint:").and_then(|rest| rest.split_once(':'))) {
-            for field in tracefs.format(category, event).map(|format| format.fields).unwrap_or_default() {
-                text.push_str(&format!("    {} {}\n", field.c_type, field.name));
+    for provider in PROVIDERS {
+        for name in (provider.list)(catalog)?.iter().filter(|name| glob_match(&pattern, name)) {
+            let mut text = format!("{name}\n");
+            if verbose {
+                for argument in (provider.arguments)(catalog, name) {
+                    text.push_str(&format!("    {argument}\n"));
+                }
             }
-        }
-        if !written(out.write_all(text.as_bytes()))? {
-            break;
+            if !written(out.write_all(text.as_bytes()))? {
+                return Ok(());
+            }
         }
     }
     Ok(())
@@ -64,20 +62,4 @@ fn written(result: io::Result<()>) -> anyhow::Result<bool> {
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(false),
         Err(err) => Err(err.into()),
     }
-}
-
-/// `kprobe:function` (`kprobe:module:function` for a module's) for every function kprobes can
-/// attach to; none where the kernel has no kprobes.
-fn kprobes(tracefs: &Tracefs) -> anyhow::Result<Vec<String>> {
-    if !features::kprobes() {
-        return Ok(Vec::new());
-    }
-    Ok(tracefs
-        .kernel_functions()?
-        .into_iter()
-        .map(|function| match function.module {
-            Some(module) => format!("kprobe:{module}:{}", function.name),
-            None => format!("kprobe:{}", function.name),
-        })
-        .collect())
 }

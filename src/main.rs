@@ -78,7 +78,7 @@ fn execute(cli: &Cli) -> Result<u8> {
     if let Some(pattern) = cli.list.then(|| listing::pattern(cli)).flatten() {
         privileges::check()?;
         let tracefs = Tracefs::find_or_mount(true)?;
-        listing::list(&tracefs, &pattern, cli.verbose, &mut io::stdout().lock())?;
+        listing::list(&KernelCatalog::new(tracefs), &pattern, cli.verbose, &mut io::stdout().lock())?;
         return Ok(0);
     }
     let mut script = read_script(cli)?;

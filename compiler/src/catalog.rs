@@ -156,6 +156,8 @@ impl fmt::Display for CatalogError {
     }
 }
 
+impl std::error::Error for CatalogError {}
+
 /// A tracepoint's record layout, from its `format` file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TracepointFormat {

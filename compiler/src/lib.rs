@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod names;
 pub mod options;
 pub mod printf;
+pub mod providers;
 pub mod pt_regs;
 pub mod regalloc;
 pub mod render;

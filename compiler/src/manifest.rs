@@ -337,6 +337,8 @@ pub struct ProgramSpec {
     /// The ELF section, which tells aya the program type: `tracepoint/syscalls/sys_enter_openat`,
     /// `raw_tp/begin`, `perf_event`.
     pub section: String,
+    /// The kind of BPF program the kernel loads it as.
+    pub program_type: ProgramType,
     /// Where the program attaches: one target, or many tracepoints sharing one program.
     pub targets: Vec<Target>,
     /// Set when the targets are `syscalls:` tracepoints served through `raw_syscalls`: the
@@ -364,6 +366,19 @@ pub struct Callback {
     pub insn: u32,
     /// How many arguments the helper passes it (`r1`..).
     pub params: u8,
+}
+
+/// The kind of BPF program a probe compiles to, which decides its context and helpers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramType {
+    /// Run from userspace with `BPF_PROG_TEST_RUN` (`begin`, `end`, `test`, `bench`): loaded as
+    /// a raw tracepoint program, the one type that runs with no attachment.
+    RunOnce,
+    Tracepoint,
+    /// Attached to a perf event (timers, software and hardware events).
+    PerfEvent,
+    /// kprobes and kretprobes, and uprobes.
+    Kprobe,
 }
 
 /// One place a program attaches, and the probe it stands for there.
@@ -396,13 +411,6 @@ pub enum Attach {
     /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the
     /// average time of one run.
     Bench { name: String },
-}
-
-impl Attach {
-    /// Whether the program runs from userspace with `BPF_PROG_TEST_RUN` instead of attaching.
-    pub fn runs_once(&self) -> bool {
-        matches!(self, Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. })
-    }
 }
 
 /// How a program serving many `syscalls:` tracepoints is attached: to `raw_syscalls:sys_enter`

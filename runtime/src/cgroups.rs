@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use ferrotrace_compiler::sema::glob_match;
+use ferrotrace_compiler::providers::glob_match;
 
 /// The id of the cgroup whose directory is `path`: the 64-bit handle `name_to_handle_at` gives
 /// for a cgroup v2 directory.

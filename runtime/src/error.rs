@@ -13,8 +13,6 @@ pub enum LoadError {
     Map { map: String, reason: String },
     #[error("the BPF object has no program `{symbol}` (probe `{probe}`)")]
     MissingProgram { symbol: String, probe: String },
-    #[error("program `{symbol}` has an unsupported type for probe `{probe}`")]
-    UnsupportedProgram { symbol: String, probe: String },
     #[error("the kernel verifier rejected program {program}{}: {reason}", at_insn(*.insn))]
     Verifier {
         program: usize,

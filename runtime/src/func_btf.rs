@@ -143,6 +143,7 @@ mod tests {
         let spec = ProgramSpec {
             symbol: "p0_begin".into(),
             section: "raw_tp/begin".into(),
+            program_type: ferrotrace_compiler::manifest::ProgramType::RunOnce,
             targets: Vec::new(),
             dispatch: None,
             probe_name: "begin".into(),

@@ -2,6 +2,7 @@
 //! their output and prints the maps. The only crate that makes syscalls.
 
 mod btf;
+mod attach;
 pub mod cgroups;
 pub mod catalog;
 pub mod cpus;
@@ -10,7 +11,7 @@ pub mod error;
 pub mod events;
 pub mod features;
 mod func_btf;
-mod kprobes;
+
 mod loader;
 pub mod maps;
 pub mod output;

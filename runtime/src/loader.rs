@@ -9,12 +9,13 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use ferrotrace_compiler::manifest::{Attach, Manifest, ProgramSpec, RuntimeSettings};
+use ferrotrace_compiler::manifest::{Manifest, ProgramSpec, ProgramType, RuntimeSettings};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
 use crate::sys::prog_type;
-use crate::{func_btf, kprobes, sys, verifier};
+use crate::attach::kprobe as kprobes;
+use crate::{func_btf, sys, verifier};
 
 /// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
 const PSEUDO_MAP_FD: u8 = 1;
@@ -84,12 +85,11 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
 
 /// Loads one program; on rejection loads it again with a log buffer to say why.
 fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
-    let prog_type = match spec.targets.first().map(|target| &target.attach) {
-        Some(Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. }) => prog_type::RAW_TRACEPOINT,
-        Some(Attach::Tracepoint { .. }) => prog_type::TRACEPOINT,
-        Some(Attach::Interval { .. } | Attach::Profile { .. }) => prog_type::PERF_EVENT,
-        Some(Attach::Kprobe { .. }) => prog_type::KPROBE,
-        None => return Err(LoadError::UnsupportedProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() }),
+    let prog_type = match spec.program_type {
+        ProgramType::RunOnce => prog_type::RAW_TRACEPOINT,
+        ProgramType::Tracepoint => prog_type::TRACEPOINT,
+        ProgramType::PerfEvent => prog_type::PERF_EVENT,
+        ProgramType::Kprobe => prog_type::KPROBE,
     };
     let btf = func_btf::load(spec)
         .map_err(|error| LoadError::Program { probe: spec.probe_name.clone(), reason: format!("cannot load the BTF of its loop bodies: {error}") })?;

@@ -1,18 +1,17 @@
 //! Running `begin`/`end` probes once with `BPF_PROG_TEST_RUN`, and attaching and detaching
-//! every other probe: each attachment is a perf event (a tracepoint, or a software cpu-clock
-//! for `interval` and `profile`) and a BPF link carrying the probe id as its cookie. A program
-//! dispatched by syscall number instead gets its map filled and is linked to `raw_syscalls`.
+//! every other probe through its provider's unit in `attach/`. A program dispatched by syscall
+//! number gets its map filled and is linked to `raw_syscalls`.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
-use ferrotrace_compiler::manifest::{Attach, ProgramSpec, RawSyscallAttachment, SyscallDispatch, Target};
+use ferrotrace_compiler::manifest::{Attach, ProgramSpec, SyscallDispatch};
 
+use crate::attach::kprobe::{self as kprobes, KprobeLinks};
+use crate::attach::{attach_one, tracepoint};
 use crate::error::AttachError;
 use crate::session::Session;
-use crate::sys::{self, Sampling};
+use crate::sys;
 use crate::tracefs::Tracefs;
-use crate::cpus;
-use crate::kprobes::{self, KprobeLinks};
 
 impl Session {
     /// Runs the `begin` probes once each, in manifest order.
@@ -47,7 +46,7 @@ impl Session {
             if let Some(dispatch) = &spec.dispatch {
                 self.fill_dispatch_map(spec, dispatch)?;
                 for attachment in &dispatch.attachments {
-                    let attached = attach_raw_syscalls(self.program_fd(index), attachment)
+                    let attached = tracepoint::attach_raw_syscalls(self.program_fd(index), attachment)
                         .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
                     self.links.push(attached.link);
                     self.perf_events.push(attached.perf_event);
@@ -133,80 +132,6 @@ fn too_many_probes(programs: &[ProgramSpec], count: usize, limit: usize) -> Atta
         .map(|spec| format!("`{}` ({} kprobes)", spec.probe_name, spec.targets.len()))
         .collect();
     AttachError::TooManyProbes { count, limit, one_by_one: (!one_by_one.is_empty()).then(|| one_by_one.join(", ")) }
-}
-
-/// One attachment: a BPF link from a program to a perf event, which ferrotrace also keeps open
-/// so that detaching (closing the link) does not wait for the perf event's teardown.
-struct Attached {
-    link: OwnedFd,
-    perf_event: OwnedFd,
-}
-
-fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> Result<Vec<Attached>, AttachError> {
-    let attach_error = |reason: String| AttachError::Probe { probe: spec.probe_name.clone(), reason };
-    let cookie = u64::from(target.probe_id);
-    match &target.attach {
-        Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. } => Ok(Vec::new()),
-        Attach::Tracepoint { category, name, event_id } => {
-            let perf_event = sys::perf_event_open_tracepoint(*event_id).map_err(|error| format!("perf_event_open: {error}"));
-            let attached = perf_event.and_then(|perf_event| link(program, perf_event, cookie)).map_err(|reason| {
-                AttachError::Probe {
-                    probe: match spec.targets.len() {
-                        1 => spec.probe_name.clone(),
-                        _ => format!("tracepoint:{category}:{name}"),
-                    },
-                    reason: tracepoint_reason(category, name, reason),
-                }
-            })?;
-            Ok(vec![attached])
-        }
-        Attach::Interval { period_ns } => {
-            let attached = attach_cpu_clock(program, 0, Sampling::PeriodNs(*period_ns), cookie).map_err(attach_error)?;
-            Ok(vec![attached])
-        }
-        Attach::Profile { hz } => cpus::online()?
-            .into_iter()
-            .map(|cpu| attach_cpu_clock(program, cpu, Sampling::Hz(*hz), cookie).map_err(attach_error))
-            .collect(),
-        Attach::Kprobe { function, module, offset, retprobe } => {
-            let attached = kprobes::open(function, module.as_deref(), *offset, *retprobe)
-                .and_then(|perf_event| link(program, perf_event, cookie))
-                .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
-            Ok(vec![attached])
-        }
-    }
-}
-
-/// `raw_syscalls:sys_enter` or `sys_exit` with a dispatched program linked to it; the cookie
-/// is where its direction's keys start.
-fn attach_raw_syscalls(program: BorrowedFd<'_>, attachment: &RawSyscallAttachment) -> Result<Attached, String> {
-    let perf_event = sys::perf_event_open_tracepoint(attachment.event_id)
-        .map_err(|error| format!("perf_event_open on tracepoint:raw_syscalls:{}: {error}", attachment.name))?;
-    link(program, perf_event, u64::from(attachment.key_base))
-}
-
-/// A software cpu-clock perf event on `cpu`, with `program` linked to it.
-fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cookie: u64) -> Result<Attached, String> {
-    let perf_event = sys::perf_event_open_cpu_clock(cpu, sampling)
-        .map_err(|error| format!("software cpu-clock perf event on CPU {cpu}: {error}"))?;
-    link(program, perf_event, cookie)
-}
-
-/// Links `program` to `perf_event` with `cookie`.
-fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> Result<Attached, String> {
-    let link = sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
-        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))?;
-    Ok(Attached { link, perf_event })
-}
-
-/// Says plainly when the tracepoint has gone since the script was compiled.
-fn tracepoint_reason(category: &str, name: &str, reason: String) -> String {
-    let missing = Tracefs::find().is_some_and(|tracefs| tracefs.format(category, name).is_err());
-    if missing {
-        format!("the kernel has no tracepoint `{category}:{name}`")
-    } else {
-        reason
-    }
 }
 
 /// Most perf events released at once; each releasing thread needs only a small stack.

@@ -24,7 +24,7 @@ use dispatch::DispatchLayout;
 use crate::catalog::HelperBehaviour;
 use crate::lir::{helper, AluOp, Cond, Function, Insn, Operand, Reg};
 use crate::manifest::{
-    Action, Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
+    Action, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
 };
 use crate::sema::hir::{self, LocalId};
 use crate::types::Ty;
@@ -65,7 +65,8 @@ pub fn lower(program: &hir::Program) -> Lowered {
         program_functions.append(&mut lowerer.callbacks);
         programs.push(ProgramSpec {
             symbol,
-            section: section_name(&first.attach),
+            section: (first.attach.provider().section)(&first.attach),
+            program_type: first.attach.provider().program,
             targets: probe.targets.clone(),
             dispatch: dispatch.map(|(hir, layout, map)| layout.manifest(hir, map)),
             probe_name: probe.name.clone(),
@@ -589,20 +590,6 @@ impl Symbols {
                 return candidate;
             }
         }
-    }
-}
-
-/// The ELF section that tells aya the program type.
-fn section_name(attach: &Attach) -> String {
-    match attach {
-        Attach::Begin => "raw_tp/begin".to_string(),
-        Attach::Test { .. } => "raw_tp/test".to_string(),
-        Attach::Bench { .. } => "raw_tp/bench".to_string(),
-        Attach::End => "raw_tp/end".to_string(),
-        Attach::Tracepoint { category, name, .. } => format!("tracepoint/{category}/{name}"),
-        Attach::Interval { .. } | Attach::Profile { .. } => "perf_event".to_string(),
-        Attach::Kprobe { function, retprobe: false, .. } => format!("kprobe/{function}"),
-        Attach::Kprobe { function, retprobe: true, .. } => format!("kretprobe/{function}"),
     }
 }
 

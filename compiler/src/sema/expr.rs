@@ -6,7 +6,8 @@ use super::unify::{storage, unify};
 use super::{Checker, ProbeCx};
 use crate::catalog::{FieldKind, TracepointField};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
-use crate::manifest::{Attach, MapValue};
+use crate::manifest::MapValue;
+use crate::providers::Context;
 use crate::span::Span;
 use crate::syntax::ast::{self, BinOp, UnaryOp};
 use crate::types::{IntTy, Ty};
@@ -79,8 +80,9 @@ impl Checker {
     /// probed function's registers. bpftrace types the arguments `int64` and the return value
     /// `uint64`.
     fn register(&mut self, name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
-        let retprobe = matches!(cx.attach, Attach::Kprobe { retprobe: true, .. });
-        let kprobe = matches!(cx.attach, Attach::Kprobe { retprobe: false, .. });
+        let provider = cx.attach.provider();
+        let registers = provider.context == Context::FunctionRegisters;
+        let (retprobe, kprobe) = (registers && provider.at_return, registers && !provider.at_return);
         let (register, ty, allowed, where_) = if name == "retval" {
             (crate::pt_regs::RETURN_VALUE, Ty::U64, retprobe, "kretprobe")
         } else {

@@ -18,7 +18,6 @@ mod locals;
 mod macros;
 mod params;
 pub mod print;
-mod probes;
 mod settings;
 mod stmt;
 mod tables;
@@ -28,7 +27,6 @@ mod written_types;
 pub use expr::COMM_SIZE;
 pub(crate) use expr::operand_error;
 pub use params::ScriptOption;
-pub use probes::glob_match;
 pub use unify::storage;
 
 use std::collections::HashMap;
@@ -43,7 +41,7 @@ use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Ty;
 use hir::MapDecl;
-use probes::ResolvedProbe;
+use crate::providers::{self, ResolvedProbe};
 pub(crate) use locals::Locals;
 pub(crate) use tables::MapTable;
 
@@ -143,24 +141,9 @@ fn share_programs(checked: Vec<hir::Probe>, expanded: &[ExpandedProbe<'_>]) -> V
 #[derive(Default)]
 struct SharedPrograms {
     /// For each probe block (by address) and kind of attachment, its shareable programs so far.
-    by_block: HashMap<(*const ast::Probe, Shares), Vec<Shareable>>,
-}
-
-/// The attachments that can share a program: one program type, attached the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Shares {
-    Tracepoints,
-    Kprobes { retprobe: bool },
-}
-
-impl Shares {
-    fn of(attach: &Attach) -> Option<Shares> {
-        match attach {
-            Attach::Tracepoint { .. } => Some(Shares::Tracepoints),
-            Attach::Kprobe { retprobe, .. } => Some(Shares::Kprobes { retprobe: *retprobe }),
-            Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } | Attach::Test { .. } | Attach::Bench { .. } => None,
-        }
-    }
+    /// Programs are shared only between probes of one provider (one program type, attached
+    /// the same way), which its name keys.
+    by_block: HashMap<(*const ast::Probe, &'static str), Vec<Shareable>>,
 }
 
 /// A tracepoint program later tracepoints of its block may join.
@@ -173,12 +156,13 @@ struct Shareable {
 
 impl SharedPrograms {
     fn add(&mut self, probes: &mut Vec<hir::Probe>, checked: hir::Probe, expanded: &ExpandedProbe<'_>) {
-        let Some(shares) = Shares::of(&expanded.resolved.attach) else {
+        let provider = expanded.resolved.attach.provider();
+        if !provider.shares_programs {
             probes.push(checked);
             return;
-        };
+        }
         let block: *const ast::Probe = expanded.block;
-        let candidates = self.by_block.entry((block, shares)).or_default();
+        let candidates = self.by_block.entry((block, provider.name)).or_default();
         match candidates.iter_mut().find(|candidate| same_program(&probes[candidate.index], &checked)) {
             Some(shared) => {
                 if !shared.written.contains(&expanded.written) {
@@ -236,7 +220,7 @@ fn expand_probes<'a>(
             // `interval:s:$1`: positional parameters are text in attach points.
             let substituted = written.raw.contains('$').then(|| substitute_params(written, params));
             let ap = substituted.as_ref().unwrap_or(written);
-            match probes::resolve(ap, catalog) {
+            match providers::resolve(ap, catalog) {
                 Ok(resolved) => out.extend(
                     resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
                 ),

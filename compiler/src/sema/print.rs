@@ -3,7 +3,6 @@
 use std::fmt::Write;
 
 use super::hir::{Action, Builtin, Expr, ExprKind, Program, Stmt, StmtKind};
-use crate::manifest::Attach;
 
 /// Renders the whole checked program.
 pub fn print_hir(program: &Program) -> String {
@@ -15,12 +14,8 @@ pub fn print_hir(program: &Program) -> String {
     for probe in &program.probes {
         let _ = writeln!(out, "probe {}", probe.name);
         if probe.targets.len() > 1 {
-            let kind = match probe.targets[0].attach {
-                Attach::Kprobe { retprobe: false, .. } => "kprobes",
-                Attach::Kprobe { retprobe: true, .. } => "kretprobes",
-                _ => "tracepoints",
-            };
-            let _ = writeln!(out, "  shared by {} {kind}", probe.targets.len());
+            let kind = probe.targets[0].attach.provider().name;
+            let _ = writeln!(out, "  shared by {} {kind}s", probe.targets.len());
         }
         if let Some(dispatch) = &probe.dispatch {
             let raw: Vec<&str> = [("sys_enter", dispatch.enter_event), ("sys_exit", dispatch.exit_event)]

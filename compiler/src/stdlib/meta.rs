@@ -4,7 +4,6 @@
 
 use super::{Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
-use crate::manifest::Attach;
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
 use crate::syntax::ast;
@@ -21,7 +20,7 @@ pub(super) const ENTRIES: &[Function] = &[
             if let Some(error) = super::arguments_given(c, call) {
                 return error;
             }
-            string(probe_type(cx.attach), call.span)
+            string(cx.attach.provider().name, call.span)
         },
         lower: Lowering::Elsewhere,
     },
@@ -89,20 +88,6 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Elsewhere,
     },
 ];
-
-/// bpftrace's name for the provider of `attach`.
-fn probe_type(attach: &Attach) -> &'static str {
-    match attach {
-        Attach::Begin | Attach::End => "special",
-        Attach::Tracepoint { .. } => "tracepoint",
-        Attach::Interval { .. } => "interval",
-        Attach::Profile { .. } => "profile",
-        Attach::Kprobe { retprobe: false, .. } => "kprobe",
-        Attach::Kprobe { retprobe: true, .. } => "kretprobe",
-        Attach::Test { .. } => "test",
-        Attach::Bench { .. } => "bench",
-    }
-}
 
 fn string(text: &str, span: crate::span::Span) -> Expr {
     Expr::new(ExprKind::Str(text.as_bytes().to_vec()), Ty::Str(text.len() as u32 + 1), span)

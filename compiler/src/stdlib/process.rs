@@ -5,7 +5,6 @@ use crate::diagnostic::Diagnostic;
 use crate::lir::helper;
 use crate::lower::builder::Arg;
 use crate::lower::Value;
-use crate::manifest::Attach;
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
 use crate::syntax::ast;
@@ -31,7 +30,7 @@ fn check_signal(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr 
     if let Some(refused) = c.require_unsafe(call) {
         return refused;
     }
-    if !matches!(cx.attach, Attach::Tracepoint { .. } | Attach::Kprobe { .. } | Attach::Profile { .. }) {
+    if !cx.attach.provider().in_traced_task {
         return c.error_expr(
             Diagnostic::error("E0518", format!("`signal` cannot be sent from `{}`", cx.name))
                 .with_primary(call.span, "no traced process here")

@@ -8,7 +8,6 @@ use crate::lir::{helper, Reg};
 use crate::lower::builder::Arg;
 use crate::lower::{FnLowerer, Value};
 use crate::diagnostic::Diagnostic;
-use crate::manifest::Attach;
 use crate::pt_regs;
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx, COMM_SIZE};
@@ -69,7 +68,7 @@ fn check_usermode(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Exp
     if let Some(error) = super::arguments_given(c, call) {
         return error;
     }
-    if !matches!(cx.attach, Attach::Kprobe { .. } | Attach::Profile { .. } | Attach::Interval { .. }) {
+    if !cx.attach.provider().context.has_registers() {
         return c.error_expr(
             Diagnostic::error("E0466", format!("`usermode` reads the saved registers, which `{}` does not have", cx.name))
                 .with_primary(call.span, "no registers here")

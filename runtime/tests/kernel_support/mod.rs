@@ -132,6 +132,7 @@ pub fn build(maps: Vec<MapSpec>, programs: Vec<TestProgram>) -> (Vec<u8>, Manife
         specs.push(ProgramSpec {
             symbol: program.symbol.to_string(),
             section: program.section,
+            program_type: program.attach.provider().program,
             targets: vec![Target { attach: program.attach, probe_id: 0 }],
             dispatch: None,
             probe_name: format!("test:{}", program.symbol),

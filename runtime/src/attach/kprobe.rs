@@ -1,4 +1,4 @@
-//! How a program's kprobes are attached: all its kernel functions with one kprobe_multi link
+//! Kprobes and kretprobes: all of a program's kernel functions with one kprobe_multi link
 //! where the kernel has such links, otherwise one kprobe perf event each, linked with the
 //! probe id as its cookie either way. The loader and the attacher both ask `links`, so a
 //! program is loaded for the links it gets.

@@ -1,0 +1,173 @@
+//! Probe providers, each one unit: how its attach points are written and expanded against the
+//! kernel catalog, how `-l` lists its probes, what its programs see (their context, their
+//! arguments) and what kind of BPF program they are. A new provider is a new module here and
+//! one entry in `PROVIDERS`; the runtime's half (attaching) is `runtime/src/attach/`.
+
+mod glob;
+mod kprobe;
+mod selftest;
+mod special;
+mod timer;
+mod tracepoint;
+
+pub use glob::{glob_match, is_pattern};
+
+use crate::catalog::{Catalog, CatalogError, TracepointFormat};
+use crate::diagnostic::{closest, did_you_mean, Diagnostic};
+use crate::manifest::{Attach, ProgramType};
+use crate::syntax::ast::AttachPoint;
+
+/// One provider: its names, its expansion and listing, and what its programs are.
+pub struct Provider {
+    /// bpftrace's name for it: what `probetype` yields.
+    pub name: &'static str,
+    /// The names an attach point may start with, first the one probe names are printed with.
+    pub written: &'static [&'static str],
+    /// The concrete probes one attach point stands for; a diagnostic pointing at it otherwise.
+    pub resolve: fn(&AttachPoint, &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic>,
+    /// The probes this kernel offers, by full name, for `-l`.
+    pub list: fn(&dyn Catalog) -> Result<Vec<String>, CatalogError>,
+    /// What `-lv` prints under one of those probes: its arguments (`const char * filename`).
+    pub arguments: fn(&dyn Catalog, &str) -> Vec<String>,
+    /// The kind of BPF program its probes compile to.
+    pub program: ProgramType,
+    /// What a program's context argument points at.
+    pub context: Context,
+    /// Whether its probes fire at a function's return, where `retval` is read.
+    pub at_return: bool,
+    /// Whether it fires in the task the event happened in, so that acting on the current task
+    /// (`signal`) acts on the traced one.
+    pub in_traced_task: bool,
+    /// Whether several of its targets expanded from one probe block may share one program
+    /// (the probe id then comes from the attachment's cookie).
+    pub shares_programs: bool,
+    /// The ELF section its programs are written to, which tells other loaders (aya, bpftool)
+    /// the program type.
+    pub section: fn(&Attach) -> String,
+}
+
+/// What a program's context argument (`r1`) points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Nothing useful: a program run once with `BPF_PROG_TEST_RUN`.
+    None,
+    /// The tracepoint's record, laid out as its format file says.
+    TracepointRecord,
+    /// The probed function's saved registers (`pt_regs`): its arguments and return value.
+    FunctionRegisters,
+    /// `bpf_perf_event_data`, which starts with the interrupted task's registers.
+    SampleRegisters,
+}
+
+impl Context {
+    /// Whether the context starts with saved registers (`pt_regs`), which `usermode` reads.
+    pub fn has_registers(self) -> bool {
+        matches!(self, Context::FunctionRegisters | Context::SampleRegisters)
+    }
+}
+
+/// One probe an attach point expands to.
+#[derive(Debug, Clone)]
+pub struct ResolvedProbe {
+    pub attach: Attach,
+    /// The fully expanded name (what `probe` yields).
+    pub name: String,
+    /// The record layout, for tracepoints.
+    pub format: Option<TracepointFormat>,
+}
+
+/// Every provider, in the order `-l` lists them.
+pub const PROVIDERS: &[&Provider] = &[
+    &special::BEGIN,
+    &special::END,
+    &tracepoint::PROVIDER,
+    &kprobe::KPROBE,
+    &kprobe::KRETPROBE,
+    &timer::INTERVAL,
+    &timer::PROFILE,
+    &selftest::TEST,
+    &selftest::BENCH,
+];
+
+/// Providers ferrotrace knows of but cannot attach yet, with what to use instead.
+const NOT_YET: &[(&str, &str)] = &[
+    ("uprobe", "not supported yet"),
+    ("u", "not supported yet"),
+    ("uretprobe", "not supported yet"),
+    ("ur", "not supported yet"),
+    ("usdt", "not supported yet"),
+    ("U", "not supported yet"),
+    ("fentry", "use `kprobe` instead"),
+    ("f", "use `kprobe` instead"),
+    ("fexit", "use `kretprobe` instead"),
+    ("fr", "use `kretprobe` instead"),
+    ("rawtracepoint", "use `tracepoint` instead"),
+    ("rt", "use `tracepoint` instead"),
+    ("software", "use `profile` or `interval` instead"),
+    ("s", "use `profile` or `interval` instead"),
+    ("hardware", "use `profile` instead"),
+    ("h", "use `profile` instead"),
+    ("watchpoint", "not supported yet"),
+    ("iter", "not supported yet"),
+];
+
+/// The provider an attach point names, by any of its names (case does not matter).
+pub fn named(written: &str) -> Option<&'static Provider> {
+    PROVIDERS.iter().copied().find(|provider| provider.written.iter().any(|name| name.eq_ignore_ascii_case(written)))
+}
+
+/// Expands one attach point; on failure returns the diagnostic.
+pub fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    match named(&ap.provider) {
+        Some(provider) => (provider.resolve)(ap, catalog),
+        None => Err(unknown_provider(ap)),
+    }
+}
+
+impl Attach {
+    /// The provider whose probe this is.
+    pub fn provider(&self) -> &'static Provider {
+        match self {
+            Attach::Begin => &special::BEGIN,
+            Attach::End => &special::END,
+            Attach::Tracepoint { .. } => &tracepoint::PROVIDER,
+            Attach::Kprobe { retprobe: false, .. } => &kprobe::KPROBE,
+            Attach::Kprobe { retprobe: true, .. } => &kprobe::KRETPROBE,
+            Attach::Interval { .. } => &timer::INTERVAL,
+            Attach::Profile { .. } => &timer::PROFILE,
+            Attach::Test { .. } => &selftest::TEST,
+            Attach::Bench { .. } => &selftest::BENCH,
+        }
+    }
+
+    /// Whether the program runs from userspace with `BPF_PROG_TEST_RUN` instead of attaching.
+    pub fn runs_once(&self) -> bool {
+        self.provider().program == ProgramType::RunOnce
+    }
+}
+
+fn unknown_provider(ap: &AttachPoint) -> Diagnostic {
+    if let Some((_, instead)) = NOT_YET.iter().find(|(p, _)| *p == ap.provider) {
+        return Diagnostic::error("E0202", format!("`{}` probes are not supported by ferrotrace yet", ap.provider))
+            .with_primary(ap.span, "this probe type cannot be attached")
+            .with_help(instead.to_string());
+    }
+    let names: Vec<&str> = PROVIDERS.iter().map(|provider| provider.written[0]).collect();
+    let diag = Diagnostic::error("E0201", format!("unknown probe type `{}`", ap.provider))
+        .with_primary(ap.span, "not a probe type")
+        .with_note(format!("probe types: {}", names.join(", ")));
+    match did_you_mean(&closest(&ap.provider, names.iter().copied())) {
+        Some(help) => diag.with_help(help),
+        None => diag,
+    }
+}
+
+/// A listing with nothing in it, for providers whose probes are not the kernel's.
+fn nothing_to_list(_: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
+    Ok(Vec::new())
+}
+
+/// No arguments to show under a probe.
+fn no_arguments(_: &dyn Catalog, _: &str) -> Vec<String> {
+    Vec::new()
+}

@@ -1,0 +1,55 @@
+//! Attaching a program to its targets, one module per provider: a tracepoint's perf event, a
+//! timer's cpu-clock events, a kprobe's perf event or kprobe_multi link. Every attachment is a
+//! BPF link carrying the probe id as its cookie, owned by a file descriptor.
+
+pub(crate) mod kprobe;
+mod perf;
+pub(crate) mod tracepoint;
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use ferrotrace_compiler::manifest::{Attach, ProgramSpec, Target};
+
+use crate::error::AttachError;
+use crate::sys;
+
+/// One attachment: a BPF link from a program to a perf event, which ferrotrace also keeps open
+/// so that detaching (closing the link) does not wait for the perf event's teardown.
+pub(crate) struct Attached {
+    pub link: OwnedFd,
+    pub perf_event: OwnedFd,
+}
+
+/// Attaches `program` to one target of `spec`: nothing for the probes userspace runs once.
+pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &Target) -> Result<Vec<Attached>, AttachError> {
+    let probe_error = |reason: String| AttachError::Probe { probe: spec.probe_name.clone(), reason };
+    let cookie = u64::from(target.probe_id);
+    match &target.attach {
+        Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. } => Ok(Vec::new()),
+        Attach::Tracepoint { category, name, event_id } => {
+            let attached = tracepoint::attach(program, *event_id, cookie).map_err(|reason| AttachError::Probe {
+                probe: match spec.targets.len() {
+                    1 => spec.probe_name.clone(),
+                    _ => format!("tracepoint:{category}:{name}"),
+                },
+                reason: tracepoint::reason(category, name, reason),
+            })?;
+            Ok(vec![attached])
+        }
+        Attach::Interval { period_ns } => Ok(vec![perf::attach_interval(program, *period_ns, cookie).map_err(probe_error)?]),
+        Attach::Profile { hz } => perf::attach_profile(program, *hz, cookie)?.into_iter().map(|attached| attached.map_err(probe_error)).collect(),
+        Attach::Kprobe { function, module, offset, retprobe } => {
+            let attached = kprobe::open(function, module.as_deref(), *offset, *retprobe)
+                .and_then(|perf_event| link(program, perf_event, cookie))
+                .map_err(probe_error)?;
+            Ok(vec![attached])
+        }
+    }
+}
+
+/// Links `program` to `perf_event` with `cookie`.
+fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> Result<Attached, String> {
+    let link = sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
+        .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))?;
+    Ok(Attached { link, perf_event })
+}

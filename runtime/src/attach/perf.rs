@@ -1,0 +1,25 @@
+//! Perf event probes: `interval` (a software cpu-clock event on CPU 0 every period) and
+//! `profile` (one on every online CPU at a rate).
+
+use std::os::fd::BorrowedFd;
+
+use super::{link, Attached};
+use crate::cpus;
+use crate::error::AttachError;
+use crate::sys::{self, Sampling};
+
+pub(super) fn attach_interval(program: BorrowedFd<'_>, period_ns: u64, cookie: u64) -> Result<Attached, String> {
+    attach_cpu_clock(program, 0, Sampling::PeriodNs(period_ns), cookie)
+}
+
+/// One attachment per online CPU, each of which may fail on its own.
+pub(super) fn attach_profile(program: BorrowedFd<'_>, hz: u64, cookie: u64) -> Result<Vec<Result<Attached, String>>, AttachError> {
+    Ok(cpus::online()?.into_iter().map(|cpu| attach_cpu_clock(program, cpu, Sampling::Hz(hz), cookie)).collect())
+}
+
+/// A software cpu-clock perf event on `cpu`, with `program` linked to it.
+fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cookie: u64) -> Result<Attached, String> {
+    let perf_event = sys::perf_event_open_cpu_clock(cpu, sampling)
+        .map_err(|error| format!("software cpu-clock perf event on CPU {cpu}: {error}"))?;
+    link(program, perf_event, cookie)
+}
