@@ -5,6 +5,7 @@
 //! `elf` writes the object. This crate does no IO; kernel facts come through `catalog::Catalog`.
 
 pub mod bpf;
+pub mod btf;
 pub mod buckets;
 pub mod catalog;
 pub mod config;
