@@ -7,13 +7,13 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
+use ferrotrace_compiler::btf::Btf;
 use ferrotrace_compiler::catalog::{
     Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat,
 };
 use ferrotrace_compiler::syscalls::Arch;
 
-use crate::btf::Btf;
-use crate::features;
+use crate::{btf, features};
 
 use crate::tracefs::{Tracefs, TracefsError};
 
@@ -64,7 +64,7 @@ impl Catalog for KernelCatalog {
     }
 
     fn syscall_abi(&self) -> Option<SyscallAbi> {
-        *self.syscall_abi.get_or_init(host_syscall_abi)
+        *self.syscall_abi.get_or_init(|| self.host_syscall_abi())
     }
 
     fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
@@ -98,23 +98,30 @@ impl Catalog for KernelCatalog {
     }
 
     fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
-        self.btf.get_or_init(Btf::vmlinux).as_ref()?.member_offset(strukt, member)
+        btf::member_offset(self.btf()?, strukt, member)
+    }
+}
+
+impl KernelCatalog {
+    /// The kernel's BTF, read on first use.
+    fn btf(&self) -> Option<&Btf> {
+        self.btf.get_or_init(btf::vmlinux).as_ref()
+    }
+
+    /// The running kernel's syscall ABI: the syscall table of the architecture ferrotrace was
+    /// built for, and where BTF says a task's compat mark is. Unknown without BTF.
+    fn host_syscall_abi(&self) -> Option<SyscallAbi> {
+        if !cfg!(target_arch = "x86_64") {
+            return None;
+        }
+        let btf = self.btf()?;
+        let offset = btf::member_offset(btf, "task_struct", "thread_info")? + btf::member_offset(btf, "thread_info", "status")?;
+        Some(SyscallAbi { arch: Arch::X86_64, compat: CompatFlag { offset, mask: X86_64_TS_COMPAT } })
     }
 }
 
 /// x86-64's mark of a task in a 32-bit syscall: `TS_COMPAT` in `thread_info.status`.
 const X86_64_TS_COMPAT: u32 = 0x0002;
-
-/// The running kernel's syscall ABI: the syscall table of the architecture ferrotrace was
-/// built for, and where BTF says a task's compat mark is. Unknown without BTF.
-fn host_syscall_abi() -> Option<SyscallAbi> {
-    if !cfg!(target_arch = "x86_64") {
-        return None;
-    }
-    let btf = Btf::vmlinux()?;
-    let offset = btf.member_offset("task_struct", "thread_info")? + btf.member_offset("thread_info", "status")?;
-    Some(SyscallAbi { arch: Arch::X86_64, compat: CompatFlag { offset, mask: X86_64_TS_COMPAT } })
-}
 
 fn to_catalog_error(error: TracefsError) -> CatalogError {
     match error {

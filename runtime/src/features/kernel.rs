@@ -6,7 +6,6 @@ use ferrotrace_compiler::manifest::BpfMapType;
 
 use super::trial::Asm;
 use super::Detected;
-use crate::btf::Btf;
 use crate::sys::{self, prog_type, ProgLoad};
 
 /// The limit the verifier states in its log (`processed 2 insns (limit 1000000) ...`) for a
@@ -25,7 +24,7 @@ pub fn instruction_limit() -> Detected {
 
 /// The kernel describes its own types in BTF.
 pub fn btf() -> Detected {
-    Detected::from_bool(Btf::vmlinux().is_some_and(|btf| btf.is_valid()))
+    Detected::from_bool(crate::btf::vmlinux().is_some())
 }
 
 /// `BPF_MAP_LOOKUP_BATCH` works on a hash map.

@@ -7,9 +7,10 @@ use std::ffi::CStr;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+use ferrotrace_compiler::btf::Family;
+
 use super::trial;
 use super::Detected;
-use crate::btf::Btf;
 use crate::sys::{self, attach_type, prog_type, Sampling};
 
 /// A kernel function every kernel has, that probes may attach to and only `sync(2)` calls.
@@ -66,7 +67,7 @@ pub fn iter() -> Detected {
 
 /// The BTF id of the kernel function `name`, which a tracing program names to attach to it.
 pub(super) fn function_id(name: &str) -> Option<u32> {
-    Btf::vmlinux()?.func_id(name)
+    crate::btf::vmlinux()?.find(name, Family::Func).map(|id| id.0)
 }
 
 /// A tracepoint program loads.
