@@ -42,6 +42,13 @@ pub trait Catalog {
         Err(format!("cannot read cgroup ids here (asked for `{path}`)"))
     }
 
+    /// The running kernel's types (vmlinux's BTF), read on first use: asked only when a script
+    /// names a kernel type, reads through a pointer or names an identifier the language does
+    /// not know (an enum constant). `None` when the kernel has no BTF.
+    fn kernel_types(&self) -> Option<&crate::btf::Btf> {
+        None
+    }
+
     /// Where `member` is in the kernel's `struct strukt`, in bytes, from BTF; `None` when the
     /// kernel has no BTF or no such member.
     fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {

@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn accepts_matching_arguments() {
         let comm = Ty::Str(16);
-        let args = [Ty::U64, Ty::Bool, Ty::Ptr { user: false }, comm, Ty::Int(IntTy::I32)];
+        let args = [Ty::U64, Ty::Bool, Ty::void_ptr(false), comm, Ty::Int(IntTy::I32)];
         assert_eq!(check("%d %x %p %s %c", &args), "ok");
         let anything = [Ty::Tuple(vec![Ty::U64, Ty::Str(4)]), Ty::Probe, Ty::U64];
         assert_eq!(check("%s %s %s", &anything), "ok");

@@ -56,8 +56,15 @@ pub enum Ty {
     Symbol(Symbol),
     /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
     Probe,
-    /// A pointer (printed in hex). `user` says whether it points into user memory.
-    Ptr { user: bool },
+    /// A pointer (printed in hex) to `pointee`, which is `Void` when not known (`void *`, or a
+    /// tracepoint field the kernel's types do not describe). `user` says whether it points
+    /// into user memory. Boxed: most values are not pointers.
+    Ptr { pointee: Box<Ty>, user: bool },
+    /// A C struct or union (of the kernel's types) in memory: what `*p` and `p->s` are when `s`
+    /// is a struct. It is never loaded whole into the probe: its fields are read where they are.
+    Struct(Box<StructRef>),
+    /// A C array of `len` elements in memory (an array of `char` is a `Str`).
+    Array { elem: Box<Ty>, len: u32 },
     /// The result of a statement-like call (`printf`, `exit`): no value.
     Void,
     /// Stands in after a type error so checking can go on; never reaches lowering.
@@ -78,6 +85,8 @@ impl Ty {
             Ty::Tuple(fields) => tuple_layout(fields).size,
             Ty::Record(record) => tuple_layout(&record.fields).size,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
+            Ty::Struct(strukt) => strukt.size,
+            Ty::Array { elem, len } => elem.size().saturating_mul(*len),
             Ty::Void | Ty::Error => 0,
         }
     }
@@ -92,6 +101,8 @@ impl Ty {
             Ty::Tuple(fields) => tuple_layout(fields).align,
             Ty::Record(record) => tuple_layout(&record.fields).align,
             Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
+            Ty::Struct(_) => 8,
+            Ty::Array { elem, .. } => elem.align(),
             Ty::Void | Ty::Error => 1,
         }
     }
@@ -166,8 +177,14 @@ impl fmt::Display for Ty {
             }
             Ty::Probe => f.write_str("probe"),
             Ty::Symbol(symbol) => f.write_str(symbol.type_name()),
-            Ty::Ptr { user: true } => f.write_str("user pointer"),
-            Ty::Ptr { user: false } => f.write_str("pointer"),
+            Ty::Ptr { pointee, user } => match (&**pointee, user) {
+                (Ty::Void, true) => f.write_str("user pointer"),
+                (Ty::Void, false) => f.write_str("pointer"),
+                (pointee, _) if matches!(pointee, Ty::Ptr { .. }) => write!(f, "{pointee}*"),
+                (pointee, _) => write!(f, "{pointee} *"),
+            },
+            Ty::Struct(strukt) => f.write_str(&strukt.name),
+            Ty::Array { elem, len } => write!(f, "{elem}[{len}]"),
             Ty::Void => f.write_str("none"),
             Ty::Error => f.write_str("{error}"),
         }
@@ -181,7 +198,26 @@ pub struct RecordTy {
     pub fields: Vec<Ty>,
 }
 
+/// A C struct or union by name: `name` is how C writes it (`struct task_struct`), `id` its
+/// kernel type id (BTF), `size` its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StructRef {
+    pub name: String,
+    pub size: u32,
+    pub id: u32,
+}
+
 impl Ty {
+    /// A pointer to something unknown (`void *`).
+    pub fn void_ptr(user: bool) -> Ty {
+        Ty::Ptr { pointee: Box::new(Ty::Void), user }
+    }
+
+    /// A pointer to `pointee`.
+    pub fn ptr(pointee: Ty, user: bool) -> Ty {
+        Ty::Ptr { pointee: Box::new(pointee), user }
+    }
+
     pub fn record(names: Vec<String>, fields: Vec<Ty>) -> Ty {
         Ty::Record(Box::new(RecordTy { names, fields }))
     }

@@ -196,7 +196,11 @@ fails!(variable_used_outside_its_block, "E0303", "begin { if (pid > 0) { $x = 1;
 fails!(unknown_declared_type, "E0448", "begin { let $x: float = 1; }");
 fails!(c_type_name_in_sizeof, "E0448", "begin { print(sizeof(int)); }");
 fails!(cast_to_a_string_type, "E0474", "begin { $s = (typeof(comm))1; }");
-fails!(kernel_type_in_sizeof, "E0475", "begin { print(sizeof(struct task_struct)); }");
+fails!(kernel_type_the_kernel_lacks, "E0475", "begin { print(sizeof(struct no_such_struct)); }");
+fails!(deref_of_an_integer, "E0476", "tracepoint:syscalls:sys_enter_read { print(*args.count); }");
+fails!(member_the_struct_lacks, "E0478", "begin { print(curtask->no_such_member); }");
+fails!(whole_struct_printed, "E0481", "begin { print(*curtask); }");
+fails!(array_index_out_of_bounds, "E0457", "begin { print(curtask->comm[16]); }");
 fails!(offsetof_an_unknown_field, "E0410", "begin { $r = (a = 1, b = (c = 2)); print(offsetof($r, b.d)); }");
 fails!(literal_out_of_declared_range, "E0449", "begin { let $x: uint8 = 300; }");
 fails!(constant_division_by_zero, "E0422", "begin { @x = pid / 0; }");
@@ -341,7 +345,7 @@ fn documented_examples_report_their_code() {
             },
         };
         let expected = match code.as_str() {
-            "E0205" | "E0208" | "E0435" => vec![],
+            "E0205" | "E0208" | "E0435" | "E0480" => vec![],
             // Refused for lacking `--unsafe` before the probe and signal are looked at.
             "E0518" | "E0519" => vec!["E0517"],
             "E0415" => vec!["E0109"],

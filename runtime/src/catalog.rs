@@ -100,6 +100,10 @@ impl Catalog for KernelCatalog {
     fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
         btf::member_offset(self.btf()?, strukt, member)
     }
+
+    fn kernel_types(&self) -> Option<&Btf> {
+        self.btf()
+    }
 }
 
 impl KernelCatalog {

@@ -34,6 +34,7 @@ impl FnLowerer<'_> {
                 Value::Reg(dst)
             }
             ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
+            ExprKind::Deref { ptr, offset, user } => self.deref(ptr, *offset, *user, &e.ty),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs, signed } if !op.is_comparison() => self.arith(*op, lhs, rhs, *signed),
             ExprKind::Binary { .. } | ExprKind::Logical { .. } | ExprKind::StrEq { .. } | ExprKind::TupleEq { .. } => {
@@ -221,7 +222,7 @@ impl FnLowerer<'_> {
 
     /// Reads a NUL-terminated string from `src` into a zeroed buffer of `buffer` bytes, at most
     /// `limit` bytes (clamped to the buffer) when given.
-    fn read_str_into(&mut self, src: Reg, limit: Option<Reg>, user: bool, buffer: u32) -> Place {
+    pub(super) fn read_str_into(&mut self, src: Reg, limit: Option<Reg>, user: bool, buffer: u32) -> Place {
         let place = self.b.alloc(buffer);
         self.b.zero(place, buffer);
         let size = match limit {
@@ -247,6 +248,7 @@ impl FnLowerer<'_> {
         match op {
             UnaryOp::Neg => self.b.alu(AluOp::Neg, out, Operand::Imm(0)),
             UnaryOp::BitNot => self.b.alu(AluOp::Xor, out, Operand::Imm(-1)),
+            UnaryOp::Deref => unreachable!("sema turns `*p` into a `Deref`"),
             UnaryOp::LogicalNot => {
                 let done = self.b.label();
                 self.b.set_constant(out, 1);

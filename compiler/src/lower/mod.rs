@@ -13,6 +13,7 @@ mod cond;
 mod dispatch;
 mod expr;
 mod loops;
+mod memory;
 mod maps;
 mod percpu;
 mod stmt;

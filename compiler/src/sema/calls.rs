@@ -142,7 +142,7 @@ impl Checker {
     /// An argument copied into a ring buffer record: stored in its storage form.
     fn action_arg(&mut self, arg: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
         let e = self.expr(arg, cx);
-        if matches!(e.ty, Ty::Void) {
+        if !super::expr::is_value(&e.ty) {
             return self.error_expr(value_expected(&e), arg.span);
         }
         e
@@ -257,7 +257,7 @@ impl Checker {
         let user = match &ptr.ty {
             Ty::Error => return ptr,
             Ty::Str(_) => return ptr,
-            Ty::Ptr { user } => *user,
+            Ty::Ptr { user, .. } => *user,
             Ty::Int(_) => cx.user_pointers,
             other => {
                 let message = format!("`str` reads from a pointer, not a `{other}`");

@@ -121,6 +121,9 @@ impl Checker {
         if crate::stdlib::lookup(name).is_some() {
             return self.call(&ast::Ident { name: name.to_string(), span }, &[], span, cx);
         }
+        if let Some(constant) = cx.kernel_types().and_then(|btf| super::kernel_types::enumerator(btf, name)) {
+            return Expr::new(ExprKind::Int(constant.value), constant.ty, span);
+        }
         let diag = Diagnostic::error("E0302", format!("unknown identifier `{name}`")).with_primary(span, "not a builtin");
         let diag = match did_you_mean(&closest(name, crate::stdlib::all_names())) {
             Some(help) => diag.with_help(help),
@@ -215,6 +218,7 @@ impl Checker {
             return e;
         }
         let ty = match op {
+            UnaryOp::Deref => return self.deref(e, span, cx),
             UnaryOp::LogicalNot => {
                 self.expect_condition(&e);
                 Ty::Bool
@@ -255,6 +259,10 @@ impl Checker {
         }
         let ty = if op.is_comparison() {
             Ty::Bool
+        } else if matches!(lhs.ty, Ty::Ptr { .. }) && matches!(op, BinOp::Add | BinOp::Sub) && matches!(rhs.ty, Ty::Int(_)) {
+            let ty = lhs.ty.clone();
+            let rhs = super::pointers::scale_pointer_offset(&ty, rhs);
+            return Expr::new(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), signed }, ty, span);
         } else if matches!(lhs.ty, Ty::Ptr { .. }) {
             lhs.ty.clone()
         } else {
@@ -330,6 +338,10 @@ impl Checker {
             if e.ty.is_error() {
                 return e;
             }
+            let e = match self.member_access(e, field, span, cx) {
+                Ok(read) => return read,
+                Err(e) => e,
+            };
             if let Ty::Record(record) = &e.ty {
                 let record = record.clone();
                 return self.record_field(e, &record.names, &record.fields, field, span);
@@ -419,6 +431,10 @@ impl Checker {
         if e.ty.is_error() || i.ty.is_error() {
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         }
+        let e = match self.pointer_index(e, i.clone(), span, cx) {
+            Ok(read) => return read,
+            Err(e) => e,
+        };
         let constant = super::fold::constant(&i);
         match (&e.ty, constant) {
             (Ty::Tuple(_), Some(n)) => match u64::try_from(n) {
@@ -448,7 +464,7 @@ impl Checker {
                     .with_primary(e.span, "cannot index this")
                     .with_note("`[]` indexes strings, tuples and maps");
                 let diag = match e.ty {
-                    Ty::Ptr { .. } => diag.with_note("indexing a pointer needs the type it points to, which kernel types (BTF) will give"),
+                    Ty::Ptr { .. } => diag.with_help("cast it to a pointer to what it points at: `((uint64 *)p)[i]`"),
                     _ => diag,
                 };
                 self.error_expr(diag, span)
@@ -550,6 +566,16 @@ impl Checker {
                 Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => Expr::new(ExprKind::Cast { to, expr: Box::new(e) }, Ty::Int(to), span),
                 _ => self.error_expr(operand_error("a cast", &e, "an integer"), span),
             },
+            // A pointer is its address: the same 64 bits, typed anew. A kernel pointer stays one
+            // and an integer (`arg0`) is taken to point into the kernel, as in bpftrace.
+            Ty::Ptr { pointee, .. } => match &e.ty {
+                Ty::Error => e,
+                Ty::Int(_) | Ty::Ptr { .. } => {
+                    let user = matches!(e.ty, Ty::Ptr { user: true, .. });
+                    Expr::new(e.kind, Ty::Ptr { pointee, user }, span)
+                }
+                _ => self.error_expr(operand_error("a cast to a pointer", &e, "an integer or a pointer"), span),
+            },
             other => self.error_expr(
                 Diagnostic::error("E0474", format!("cannot cast to `{other}`"))
                     .with_primary(ty.span(), format!("this is `{other}`"))
@@ -637,7 +663,7 @@ fn field_type(field: &TracepointField, user_pointers: bool, max_strlen: u32) -> 
             let bits = u8::try_from(field.size * 8).ok().filter(|b| matches!(b, 8 | 16 | 32 | 64))?;
             Some(Ty::Int(IntTy { bits, signed: field.signed }))
         }
-        FieldKind::Pointer => Some(Ty::Ptr { user: user_pointers }),
+        FieldKind::Pointer => Some(Ty::void_ptr(user_pointers)),
         FieldKind::CharArray(n) => Some(Ty::Str(n)),
         FieldKind::DataLocString => Some(Ty::Str(max_strlen)),
         FieldKind::Other => None,
@@ -646,11 +672,16 @@ fn field_type(field: &TracepointField, user_pointers: bool, max_strlen: u32) -> 
 
 /// Whether a value of this type can be stored, printed or used as a key.
 pub(crate) fn is_value(ty: &Ty) -> bool {
-    !matches!(ty, Ty::Void)
+    !matches!(ty, Ty::Void | Ty::Struct(_))
 }
 
 pub(crate) fn value_expected(e: &Expr) -> Diagnostic {
-    Diagnostic::error("E0418", "this expression has no value").with_primary(e.span, "it returns nothing")
+    match &e.ty {
+        Ty::Struct(strukt) => Diagnostic::error("E0481", format!("a whole `{}` cannot be stored or printed", strukt.name))
+            .with_primary(e.span, "a struct in kernel memory")
+            .with_help("read its members: `s.member`, or `p->member` through a pointer"),
+        _ => Diagnostic::error("E0418", "this expression has no value").with_primary(e.span, "it returns nothing"),
+    }
 }
 
 pub(crate) fn operand_error(what: &str, e: &Expr, expected: &str) -> Diagnostic {

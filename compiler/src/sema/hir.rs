@@ -197,6 +197,11 @@ pub enum ExprKind {
     TracepointField(Box<TracepointField>),
     /// `arg0`..`arg5` or `retval` of a kprobe: a 64-bit register read from its `pt_regs`.
     Register(Register),
+    /// The value of the expression's type at `ptr + offset` in kernel (or, when `user`, the
+    /// traced process's) memory: a pointer's field (`p->f`), `*p`, an array element. Reads that
+    /// fail give zeroes. A struct (`Ty::Struct`) is never read whole: it is only a place whose
+    /// fields are read.
+    Deref { ptr: Box<Expr>, offset: u32, user: bool },
     /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.
     ReadStr { ptr: Box<Expr>, size: Option<Box<Expr>>, user: bool },
     Unary { op: UnaryOp, expr: Box<Expr> },
@@ -271,7 +276,10 @@ impl Expr {
                 each(ptr);
                 size.iter().for_each(|s| each(s));
             }
-            ExprKind::Unary { expr, .. } | ExprKind::TupleIndex { expr, .. } | ExprKind::Cast { expr, .. } => each(expr),
+            ExprKind::Unary { expr, .. }
+            | ExprKind::TupleIndex { expr, .. }
+            | ExprKind::Cast { expr, .. }
+            | ExprKind::Deref { ptr: expr, .. } => each(expr),
             ExprKind::IncDec { target, .. } => each(target),
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Logical { lhs, rhs, .. } | ExprKind::StrEq { lhs, rhs, .. }
             | ExprKind::TupleEq { lhs, rhs, .. }

@@ -17,6 +17,8 @@ pub mod hir;
 mod locals;
 mod macros;
 mod params;
+mod pointers;
+pub(crate) mod kernel_types;
 pub mod print;
 mod settings;
 mod stmt;
@@ -200,11 +202,13 @@ struct ExpandedProbe<'a> {
     span: Span,
     /// The attach point as written, e.g. `tracepoint:syscalls:sys_enter_*`.
     written: String,
+    /// Where the kernel's types come from.
+    catalog: &'a dyn Catalog,
 }
 
 fn expand_probes<'a>(
     program: &'a ast::Program,
-    catalog: &dyn Catalog,
+    catalog: &'a dyn Catalog,
     params: &Params,
     missing: MissingProbes,
     mode: Mode,
@@ -222,7 +226,7 @@ fn expand_probes<'a>(
             let ap = substituted.as_ref().unwrap_or(written);
             match providers::resolve(ap, catalog) {
                 Ok(resolved) => out.extend(
-                    resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone() }),
+                    resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone(), catalog }),
                 ),
                 Err(diag) => diags.extend(settings::missing_probe(diag, missing)),
             }
@@ -358,6 +362,15 @@ pub(crate) struct ProbeCx<'a> {
     pub locals: Locals,
     /// How many `for` and `while` loops enclose the statement being checked.
     pub loop_depth: u32,
+    /// The kernel facts, its types among them.
+    pub catalog: &'a dyn Catalog,
+}
+
+impl<'a> ProbeCx<'a> {
+    /// The kernel's types, read on first use.
+    pub fn kernel_types(&self) -> Option<&'a crate::btf::Btf> {
+        self.catalog.kernel_types()
+    }
 }
 
 impl Checker {
@@ -429,6 +442,7 @@ impl Checker {
             user_pointers,
             locals,
             loop_depth: 0,
+            catalog: probe.catalog,
         }
     }
 

@@ -117,6 +117,10 @@ fn expr(e: &Expr) -> String {
             let space = if *user { "user" } else { "kernel" };
             format!("str_{space}({}{})", expr(ptr), size.as_deref().map(|s| format!(", {}", expr(s))).unwrap_or_default())
         }
+        ExprKind::Deref { ptr, offset, user } => {
+            let space = if *user { "user" } else { "kernel" };
+            format!("{space}[{} + {offset}]", expr(ptr))
+        }
         ExprKind::Unary { op, expr: inner } => format!("{}{}", op.symbol(), expr(inner)),
         ExprKind::Binary { op, lhs, rhs, signed } => {
             format!("({} {}{} {})", expr(lhs), op.symbol(), if *signed { "s" } else { "" }, expr(rhs))

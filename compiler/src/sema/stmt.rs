@@ -87,7 +87,7 @@ impl Checker {
         // Without a value it is zeroed at the probe's start, like any variable read before it
         // is assigned: nothing to run here.
         let value = value?;
-        if matches!(value.ty, Ty::Void) {
+        if !super::expr::is_value(&value.ty) {
             self.report(super::expr::value_expected(&value));
             return None;
         }
@@ -347,7 +347,7 @@ impl Checker {
             let current = Expr::new(ExprKind::MapRead { map: idx, key: key.clone().map(Box::new) }, self.plain_value(idx), map.span);
             value = self.binary(op, current, value, span);
         }
-        if matches!(value.ty, Ty::Void) {
+        if !super::expr::is_value(&value.ty) {
             self.report(super::expr::value_expected(&value));
         }
         if value.ty.size() == 0 && !value.ty.is_error() && !matches!(value.ty, Ty::Void) {
@@ -360,7 +360,7 @@ impl Checker {
             self.maps.assigned_untyped(idx, value.span);
             return None;
         }
-        if value.ty.is_error() || matches!(value.ty, Ty::Void) {
+        if value.ty.is_error() || !super::expr::is_value(&value.ty) {
             // Count the map as assigned so that later uses do not report it again.
             self.record_value(idx, MapValue::Plain(Ty::Error), value.span);
             return None;
@@ -399,10 +399,10 @@ impl Checker {
             let current = Expr::new(ExprKind::Local(id), cx.locals.read(id).clone(), var.span);
             value = self.binary(op, current, value, span);
         }
-        if matches!(value.ty, Ty::Void) {
+        if !super::expr::is_value(&value.ty) {
             self.report(super::expr::value_expected(&value));
         }
-        if value.ty.is_error() || matches!(value.ty, Ty::Void) {
+        if value.ty.is_error() || !super::expr::is_value(&value.ty) {
             // Declare the variable anyway so that later uses do not report it again.
             if cx.locals.find(&var.name).is_none() {
                 let _ = cx.locals.assign(&var.name, &Ty::Error, false, var.span);

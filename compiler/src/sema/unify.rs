@@ -37,7 +37,10 @@ pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
                 .collect::<Option<Vec<_>>>()?;
             Some(Ty::record(xn.clone(), fields))
         }
-        (Ty::Ptr { user: x }, Ty::Ptr { user: y }) => Some(Ty::Ptr { user: *x || *y }),
+        (Ty::Ptr { pointee: p, user: x }, Ty::Ptr { pointee: q, user: y }) => {
+            let pointee = if p == q { (**p).clone() } else { Ty::Void };
+            Some(Ty::ptr(pointee, *x || *y))
+        }
         (x, y) if x == y => Some(x.clone()),
         _ => None,
     }

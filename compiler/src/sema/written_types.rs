@@ -33,9 +33,13 @@ impl Checker {
                 if let Some(ty) = named_type(&name.name, self.config.max_strlen) {
                     return Some(ty);
                 }
-                let kernel = ["struct ", "union ", "enum "].iter().any(|word| name.name.starts_with(word));
-                self.report(if kernel { kernel_type(name) } else { unknown_type(name) });
-                None
+                match self.composite_type(name, cx) {
+                    Ok(ty) => Some(ty),
+                    Err(diag) => {
+                        self.report(diag);
+                        None
+                    }
+                }
             }
             TypeSpec::Typeof(e) => {
                 if let ast::ExprKind::Ident(name) = &e.kind {
@@ -61,6 +65,39 @@ impl Checker {
         }
     }
 
+    /// A type built from a language type or a kernel one (`struct sock`, `pid_t`): an array of
+    /// it (`uint8[8]`), a pointer to it (`struct sock *`, `int8 **`).
+    fn composite_type(&mut self, name: &Ident, cx: &ProbeCx<'_>) -> Result<Ty, Diagnostic> {
+        let text = name.name.as_str();
+        let stars = text.chars().rev().take_while(|c| *c == '*' || *c == ' ').filter(|c| *c == '*').count();
+        let text = text.trim_end_matches(['*', ' ']);
+        let (base, len) = match text.strip_suffix(']').and_then(|t| t.rsplit_once('[')) {
+            Some((base, len)) => (base, Some(len.parse::<u32>().ok().filter(|len| *len > 0).ok_or_else(|| unknown_type(name))?)),
+            None => (text, None),
+        };
+        let kernel = ["struct ", "union ", "enum "].iter().any(|word| base.starts_with(word));
+        let mut ty = if let Some(ty) = named_type(base, self.config.max_strlen) {
+            ty
+        } else if base == "void" && stars > 0 {
+            Ty::Void
+        } else if kernel || stars > 0 {
+            let btf = cx.kernel_types().ok_or_else(|| super::pointers::no_kernel_types(name.span))?;
+            super::kernel_types::c_type(btf, base, false).ok_or_else(|| no_kernel_type(name, base, kernel))?
+        } else {
+            return Err(unknown_type(name));
+        };
+        if let Some(len) = len {
+            ty = match ty {
+                Ty::Int(_) | Ty::Bool | Ty::Struct(_) | Ty::Ptr { .. } => Ty::Array { elem: Box::new(ty), len },
+                _ => return Err(unknown_type(name)),
+            };
+        }
+        for _ in 0..stars {
+            ty = Ty::ptr(ty, false);
+        }
+        Ok(ty)
+    }
+
     /// `sizeof(t)`: the bytes a value of type `t` takes, a `uint64` known while compiling.
     pub(super) fn size_of(&mut self, spec: &TypeSpec, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         match self.written_type(spec, cx) {
@@ -75,6 +112,28 @@ impl Checker {
         let mut offset = 0u64;
         let mut owner = spec.span();
         for field in path {
+            if let Ty::Struct(strukt) = &ty {
+                let Some(btf) = cx.kernel_types() else { return self.error_expr(super::pointers::no_kernel_types(span), span) };
+                match super::kernel_types::member(btf, strukt, &field.name, false) {
+                    Ok(member) if member.bits.is_none() => {
+                        offset += u64::from(member.offset);
+                        owner = field.span;
+                        ty = member.ty;
+                        continue;
+                    }
+                    Ok(_) => {
+                        let diag = Diagnostic::error("E0410", format!("`{}` is a bitfield, which starts inside a byte", field.name))
+                            .with_primary(field.span, "a bitfield has no byte offset");
+                        return self.error_expr(diag, span);
+                    }
+                    Err(_) => {
+                        let diag = Diagnostic::error("E0478", format!("`{}` has no member `{}`", strukt.name, field.name))
+                            .with_primary(field.span, "no such member")
+                            .with_secondary(owner, format!("this is `{}`", strukt.name));
+                        return self.error_expr(diag, span);
+                    }
+                }
+            }
             let Ty::Record(record) = &ty else {
                 return self.error_expr(
                     Diagnostic::error("E0410", format!("`{ty}` has no fields"))
@@ -119,10 +178,13 @@ fn unknown_type(name: &Ident) -> Diagnostic {
         .with_help("types are int8..int64, uint8..uint64, bool, string and string[N], or `typeof(expr)`")
 }
 
-/// E0475: a kernel type named in a script (`struct task_struct`), which ferrotrace cannot
-/// read yet.
-fn kernel_type(name: &Ident) -> Diagnostic {
-    Diagnostic::error("E0475", format!("`{}` is a kernel type, which scripts cannot name yet", name.name))
-        .with_primary(name.span, "unknown type")
-        .with_help("kernel structs, unions and enums come with the kernel types from BTF, which scripts cannot name yet")
+/// E0475: a kernel type the kernel's types (BTF) do not have.
+fn no_kernel_type(name: &Ident, base: &str, kernel: bool) -> Diagnostic {
+    let diag = Diagnostic::error("E0475", format!("the kernel has no type `{base}`"))
+        .with_primary(name.span, "not among the kernel's types");
+    if kernel {
+        diag.with_help("`ferrotrace -lv` on a probe shows the types of its arguments")
+    } else {
+        diag.with_help("a kernel typedef (`pid_t`) or a C name (`unsigned int`) is looked up in the kernel's types")
+    }
 }

@@ -10,6 +10,7 @@ mod cgroups;
 mod debug;
 mod introspection;
 mod maps;
+mod memory;
 mod meta;
 mod names;
 mod net;
@@ -118,7 +119,7 @@ pub(crate) use builtins::clock_of;
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, cgroups::ENTRIES, strings::ENTRIES, names::ENTRIES, net::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, cgroups::ENTRIES, strings::ENTRIES, names::ENTRIES, net::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, memory::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in

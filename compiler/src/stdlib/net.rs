@@ -154,7 +154,7 @@ fn macaddr(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
         }
         _ => {
             let source = f.register(value);
-            let read = if matches!(address.ty, Ty::Ptr { user: true }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
+            let read = if matches!(address.ty, Ty::Ptr { user: true, .. }) { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL };
             f.checked_call(read, &[Arg::Addr(out), Arg::Imm(i64::from(size)), Arg::Reg(source)]);
         }
     }

@@ -164,7 +164,7 @@ fn check_join(c: &mut crate::sema::Checker, call: &super::Call<'_>, cx: &mut cra
 fn lower_join(f: &mut crate::lower::FnLowerer<'_>, _: &Expr, args: &[Expr]) -> crate::lower::Value {
     use crate::lir::{helper, Cond, Operand};
     use crate::lower::builder::Arg;
-    let user = matches!(args[0].ty, Ty::Ptr { user: true });
+    let user = matches!(args[0].ty, Ty::Ptr { user: true, .. });
     let (read, read_str) = match user {
         true => (helper::PROBE_READ_USER, helper::PROBE_READ_USER_STR),
         false => (helper::PROBE_READ_KERNEL, helper::PROBE_READ_KERNEL_STR),

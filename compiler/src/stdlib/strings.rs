@@ -286,7 +286,7 @@ fn buffer(f: &mut FnLowerer<'_>, call: &Expr, args: &[Expr]) -> Value {
             let place = f.in_memory(value, &data.ty, &data.ty);
             (f.builder().addr(place), helper::PROBE_READ_KERNEL)
         }
-        Ty::Ptr { user: true } => (f.register(value), helper::PROBE_READ_USER),
+        Ty::Ptr { user: true, .. } => (f.register(value), helper::PROBE_READ_USER),
         _ => (f.register(value), helper::PROBE_READ_KERNEL),
     };
     let value = f.value(length);

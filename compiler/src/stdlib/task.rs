@@ -22,6 +22,16 @@ const COMM: KernelMember = KernelMember { strukt: "task_struct", member: "comm" 
 
 pub(super) const ENTRIES: &[Function] = &[
     Function {
+        name: "curtask",
+        signature: "struct task_struct * curtask",
+        kind: Kind::Builtin,
+        doc: "The current task's `struct task_struct` (from `bpf_get_current_task`); its members are \
+              read with `->`, typed from the kernel's BTF. A `uint64` address where the kernel has \
+              no BTF.",
+        check: check_curtask,
+        lower: Lowering::Inline(|f, _, _| super::helper_result(f, helper::GET_CURRENT_TASK)),
+    },
+    Function {
         name: "ppid",
         signature: "uint32 ppid",
         kind: Kind::Builtin,
@@ -63,6 +73,14 @@ pub(super) const ENTRIES: &[Function] = &[
         lower: Lowering::Inline(|f, _, _| name(f, GROUP_LEADER)),
     },
 ];
+
+fn check_curtask(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
+    if let Some(error) = super::arguments_given(c, call) {
+        return error;
+    }
+    let task = cx.kernel_types().and_then(|btf| crate::sema::kernel_types::c_type(btf, "struct task_struct *", false));
+    call_expr("curtask", Vec::new(), task.unwrap_or(Ty::U64), call.span)
+}
 
 fn check_usermode(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     if let Some(error) = super::arguments_given(c, call) {

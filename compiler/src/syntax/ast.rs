@@ -254,6 +254,8 @@ pub enum UnaryOp {
     LogicalNot,
     /// `~x`
     BitNot,
+    /// `*p`: what a pointer points at.
+    Deref,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -417,6 +419,7 @@ impl UnaryOp {
             UnaryOp::Neg => "-",
             UnaryOp::LogicalNot => "!",
             UnaryOp::BitNot => "~",
+            UnaryOp::Deref => "*",
         }
     }
 }

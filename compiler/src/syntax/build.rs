@@ -305,6 +305,7 @@ impl Builder {
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::var => var = Some(super::build_expr::var_ident(&child)),
+                Rule::cast_type => ty = Some(super::ast::TypeSpec::Named(super::build_expr::written_type(&child))),
                 Rule::type_name => {
                     ty = Some(super::ast::TypeSpec::Named(super::ast::Ident { name: child.as_str().to_string(), span: trim::span(&child) }))
                 }

@@ -155,7 +155,7 @@ impl Builder {
             (Rule::cast, _) => {
                 let ty = match pair.into_inner().next() {
                     Some(ty) if ty.as_rule() == Rule::typeof_type => self.typeof_type(ty),
-                    Some(ty) => TypeSpec::Named(Ident { name: ty.as_str().to_string(), span: trim::token_span(&ty) }),
+                    Some(ty) => TypeSpec::Named(written_type(&ty)),
                     None => TypeSpec::Named(Ident { name: String::new(), span }),
                 };
                 ExprKind::Cast { ty, expr: Box::new(expr) }
@@ -164,6 +164,7 @@ impl Builder {
             (_, "--") => self.inc_dec(expr, trim::span(&pair), false, true),
             (_, "-") => ExprKind::Unary { op: UnaryOp::Neg, expr: Box::new(expr) },
             (_, "!") => ExprKind::Unary { op: UnaryOp::LogicalNot, expr: Box::new(expr) },
+            (_, "*") => ExprKind::Unary { op: UnaryOp::Deref, expr: Box::new(expr) },
             (_, "comptime") => ExprKind::Comptime(Box::new(expr)),
             _ => ExprKind::Unary { op: UnaryOp::BitNot, expr: Box::new(expr) },
         };
@@ -411,4 +412,21 @@ fn climb(mut lhs: Expr, rest: &mut Operands, min: u8) -> Expr {
         lhs = Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span };
     }
     lhs
+}
+
+/// A type written in a cast or a `let` (`cast_type`), as one name with single spaces:
+/// `struct sock *`, `uint8[8]`, `int8 **`, `pid_t *`.
+pub(super) fn written_type(pair: &Pair<'_, Rule>) -> Ident {
+    let mut name = String::new();
+    for part in pair.clone().into_inner() {
+        match part.as_rule() {
+            Rule::array_len => name.push_str(&format!("[{}]", part.as_str().trim_start_matches('[').trim_end_matches(']').trim())),
+            Rule::pointer => {
+                name.push(' ');
+                name.extend(part.as_str().chars().filter(|c| *c == '*'));
+            }
+            _ => name.push_str(&part.as_str().split_whitespace().collect::<Vec<_>>().join(" ")),
+        }
+    }
+    Ident { name, span: trim::token_span(pair) }
 }

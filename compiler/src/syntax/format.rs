@@ -511,11 +511,7 @@ impl<'a> Formatter<'a> {
                 (format!("{}({})", name.name, args.join(", ")), PRIMARY)
             }
             ExprKind::Unary { op, expr } => {
-                let symbol = match op {
-                    UnaryOp::Neg => "-",
-                    UnaryOp::LogicalNot => "!",
-                    UnaryOp::BitNot => "~",
-                };
+                let symbol = op.symbol();
                 // `-(-x)` must not become `--x`, a decrement.
                 let operand = self.expr(expr, PREFIX);
                 match operand.starts_with('-') && *op == UnaryOp::Neg {

@@ -1,13 +1,24 @@
 //! A fixed kernel catalog for compiler tests: a few real tracepoint layouts and the helper
-//! behaviour of Linux 6.18, and the same kernel as 6.1's helpers behave.
+//! behaviour of Linux 6.18, and the same kernel as 6.1's helpers behave. Kernel types are this
+//! machine's (`/sys/kernel/btf/vmlinux`): the tests of scripts that name them need a kernel
+//! with BTF, as every kernel ferrotrace supports has.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+use std::sync::OnceLock;
+
+use ferrotrace_compiler::btf::Btf;
 use ferrotrace_compiler::catalog::{
     Catalog, CatalogError, FieldKind, HelperBehaviour, KernelFunction, TracepointField, TracepointFormat,
 };
 
 pub struct FakeCatalog;
+
+/// This machine's kernel types, read once.
+pub fn host_btf() -> Option<&'static Btf> {
+    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
+    BTF.get_or_init(|| Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").ok()?).ok()).as_ref()
+}
 
 /// `FakeCatalog` with Linux 6.1's helpers: `bpf_get_current_comm` does not zero-pad.
 pub struct Linux61Catalog;
@@ -27,6 +38,10 @@ impl Catalog for Linux61Catalog {
 
     fn helper_behaviour(&self) -> HelperBehaviour {
         HelperBehaviour { comm_zero_padded: false }
+    }
+
+    fn kernel_types(&self) -> Option<&Btf> {
+        host_btf()
     }
 }
 
@@ -64,6 +79,10 @@ impl Catalog for FakeCatalog {
 
     fn helper_behaviour(&self) -> HelperBehaviour {
         HelperBehaviour { comm_zero_padded: true }
+    }
+
+    fn kernel_types(&self) -> Option<&Btf> {
+        host_btf()
     }
 
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {

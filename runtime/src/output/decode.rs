@@ -68,7 +68,12 @@ fn decode_at(
             bytes: super::symbols::render(symbol, read_u64(field)),
             truncated: false,
         }),
-        Ty::Void | Ty::Error => Err(OutputError::Unprintable { ty: ty.to_string() }),
+        Ty::Array { elem, len } => {
+            let step = elem.size() as usize;
+            let elements = (0..*len as usize).map(|i| decode_at(elem, field, i * step, probe_names));
+            Ok(Value::Array(elements.collect::<Result<_, _>>()?))
+        }
+        Ty::Struct(_) | Ty::Void | Ty::Error => Err(OutputError::Unprintable { ty: ty.to_string() }),
     }
 }
 

@@ -260,7 +260,7 @@ pub fn json_value(out: &mut String, value: &Value) {
             }
             out.push(']');
         }
-        Value::Tuple(fields) => {
+        Value::Tuple(fields) | Value::Array(fields) => {
             out.push('[');
             for (i, field) in fields.iter().enumerate() {
                 if i > 0 {

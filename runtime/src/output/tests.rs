@@ -346,7 +346,7 @@ fn values_of_every_type() {
         ("@cut", Ty::Str(4), b"abcd".to_vec()),
         ("@tuple", tuple, tuple_bytes),
         ("@probe", Ty::Probe, words(&[1])),
-        ("@ptr", Ty::Ptr { user: false }, words(&[0xffff_8000_1a2b])),
+        ("@ptr", Ty::void_ptr(false), words(&[0xffff_8000_1a2b])),
         ("@neg", Ty::Int(IntTy::I32), (-5i32).to_ne_bytes().to_vec()),
         ("@yes", Ty::Bool, vec![1]),
     ];
@@ -406,7 +406,7 @@ fn printf_flags_width_and_length() {
         Ty::I64,
         Ty::U64,
         Ty::U64,
-        Ty::Ptr { user: false },
+        Ty::void_ptr(false),
     ];
     let mut args = string("comm", 8);
     args.extend(words(&[
@@ -457,12 +457,12 @@ fn printf_copies_bpftrace_stream_quirks() {
         ),
         (
             "%p|%p",
-            vec![Ty::Ptr { user: false }; 2],
+            vec![Ty::void_ptr(false); 2],
             words(&[0, 0xdead]),
         ),
         (
             "%d|%s|%x",
-            vec![Ty::Bool, Ty::Bool, Ty::Ptr { user: true }],
+            vec![Ty::Bool, Ty::Bool, Ty::void_ptr(true)],
             [vec![1, 0, 0, 0, 0, 0, 0, 0], words(&[0x1f])].concat(),
         ),
     ];

@@ -55,6 +55,16 @@ pub fn write_value(sink: &mut impl TextSink, value: &Value) {
             }
             sink.text(b")");
         }
+        Value::Array(elements) => {
+            sink.text(b"[");
+            for (i, element) in elements.iter().enumerate() {
+                if i > 0 {
+                    sink.text(b",");
+                }
+                write_value(sink, element);
+            }
+            sink.text(b"]");
+        }
         Value::Record(fields) => write_record(sink, fields),
         Value::Probe(name) => sink.text(name.as_bytes()),
         Value::Pointer(address) => sink.text(format!("0x{address:x}").as_bytes()),

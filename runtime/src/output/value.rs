@@ -22,6 +22,8 @@ pub enum Value {
     /// The bytes of a `buf(...)`.
     Buffer(Vec<u8>),
     Tuple(Vec<Value>),
+    /// The elements of a C array, printed `[1,2,3]`.
+    Array(Vec<Value>),
     /// Named fields in order: a record, or a `stats()` value.
     Record(Vec<(Cow<'static, str>, Value)>),
     /// The `probe` builtin: the probe's full name.
@@ -47,6 +49,9 @@ impl Value {
             Value::UInt(value) => Value::UInt(value / div),
             Value::Tuple(fields) => {
                 Value::Tuple(fields.into_iter().map(|field| field.divided(div)).collect())
+            }
+            Value::Array(elements) => {
+                Value::Array(elements.into_iter().map(|element| element.divided(div)).collect())
             }
             Value::Record(fields) => Value::Record(
                 fields

@@ -1,0 +1,176 @@
+//! Kernel memory through pointers: `*p`, `p->field`, `s.field` on a struct in memory, `p[i]`
+//! and `a[i]` on C arrays, and pointer arithmetic scaled by what a pointer points at. Each
+//! read is a `Deref` of the value's bytes; a struct is a place whose fields are read, never
+//! a value read whole.
+
+use super::hir::{Expr, ExprKind};
+use super::kernel_types::{self, MemberError};
+use super::{Checker, ProbeCx};
+use crate::diagnostic::{closest, did_you_mean, Diagnostic};
+use crate::span::Span;
+use crate::syntax::ast::{BinOp, Ident};
+use crate::types::{IntTy, StructRef, Ty};
+
+impl Checker {
+    /// `*e`: the value `e` points at.
+    pub(super) fn deref(&mut self, e: Expr, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let Some((pointee, user)) = self.pointee(&e, cx) else {
+            let diag = Diagnostic::error("E0476", format!("`*` needs a pointer to a known type, but this is `{}`", e.ty))
+                .with_primary(e.span, format!("this is `{}`", e.ty))
+                .with_help("cast it to the pointer it is: `*(uint32 *)addr`");
+            return self.error_expr(diag, span);
+        };
+        self.place(e, 0, user, pointee, span)
+    }
+
+    /// `base.field` or `base->field` (the same in bpftrace 0.26: `.` reads through a pointer
+    /// and `->` is its older spelling), where `base` is a struct in memory or a pointer to
+    /// one. `Err(base)` when it is neither, for the caller's own handling.
+    pub(super) fn member_access(&mut self, base: Expr, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
+        let (strukt, ptr, offset, user) = match (&base.ty, &base.kind) {
+            (Ty::Struct(strukt), ExprKind::Deref { ptr, offset, user }) => (strukt.clone(), (**ptr).clone(), *offset, *user),
+            (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
+                Some((Ty::Struct(strukt), user)) => (strukt, base, 0, user),
+                _ => return Err(base),
+            },
+            _ => return Err(base),
+        };
+        Ok(self.struct_member(&strukt, ptr, offset, user, field, span, cx))
+    }
+
+    /// The member `field` of `strukt`, which is in memory at `ptr + offset`.
+    #[allow(clippy::too_many_arguments)]
+    fn struct_member(&mut self, strukt: &StructRef, ptr: Expr, offset: u32, user: bool, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let Some(btf) = cx.kernel_types() else { return self.error_expr(no_kernel_types(span), span) };
+        if strukt.size == 0 {
+            return self.error_expr(only_declared(strukt, ptr.span), span);
+        }
+        let member = match kernel_types::member(btf, strukt, &field.name, user) {
+            Ok(member) => member,
+            Err(MemberError::Missing(names)) => {
+                let diag = Diagnostic::error("E0478", format!("`{}` has no member `{}`", strukt.name, field.name))
+                    .with_primary(field.span, "no such member")
+                    .with_secondary(ptr.span, format!("this points to a `{}`", strukt.name));
+                let diag = match did_you_mean(&closest(&field.name, names.iter().map(String::as_str))) {
+                    Some(help) => diag.with_help(help),
+                    None => diag,
+                };
+                return self.error_expr(diag, span);
+            }
+            Err(MemberError::Unreadable(c_type)) => {
+                let diag = Diagnostic::error("E0479", format!("member `{}` is a `{c_type}`, which a probe cannot hold", field.name))
+                    .with_primary(field.span, "a type probes cannot hold")
+                    .with_note("probes hold integers, pointers, strings, arrays and structs: not floating point");
+                return self.error_expr(diag, span);
+            }
+        };
+        let offset = offset.saturating_add(member.offset);
+        let read = self.place(ptr, offset, user, member.ty.clone(), span);
+        match member.bits {
+            None => read,
+            Some((first_bit, width)) => bitfield(read, first_bit, width, span),
+        }
+    }
+
+    /// `base[index]` where `base` is a pointer or a C array in memory; `Err(base)` otherwise.
+    pub(super) fn pointer_index(&mut self, base: Expr, index: Expr, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
+        let (elem, ptr, offset, user, len) = match (&base.ty, &base.kind) {
+            (Ty::Array { elem, len }, ExprKind::Deref { ptr, offset, user }) => ((**elem).clone(), (**ptr).clone(), *offset, *user, Some(*len)),
+            (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
+                Some((Ty::Void, _)) | None => return Err(base),
+                Some((pointee, user)) => (pointee, base, 0, user, None),
+            },
+            _ => return Err(base),
+        };
+        if !matches!(index.ty, Ty::Int(_)) {
+            return Ok(self.error_expr(super::expr::operand_error("an index", &index, "an integer"), span));
+        }
+        let size = elem.size();
+        if let Some(n) = super::fold::constant(&index) {
+            if let Some(len) = len.filter(|len| !(0..i128::from(*len)).contains(&n)) {
+                let diag = Diagnostic::error("E0457", format!("index {n} is out of bounds"))
+                    .with_primary(index.span, format!("the array has {len} elements"));
+                return Ok(self.error_expr(diag, span));
+            }
+            let at = u32::try_from(n).ok().and_then(|n| n.checked_mul(size)).and_then(|n| n.checked_add(offset));
+            if let Some(at) = at {
+                return Ok(self.place(ptr, at, user, elem, span));
+            }
+        }
+        let scaled = scale(index, size);
+        let address = Expr::new(ExprKind::Binary { op: BinOp::Add, lhs: Box::new(ptr), rhs: Box::new(scaled), signed: false }, Ty::U64, span);
+        Ok(self.place(address, offset, user, elem, span))
+    }
+
+    /// What `e`, a pointer, points at and whether into user memory. A tracepoint's pointer
+    /// field is typed from the C type its format file gives, through the kernel's types.
+    pub(super) fn pointee(&mut self, e: &Expr, cx: &ProbeCx<'_>) -> Option<(Ty, bool)> {
+        let Ty::Ptr { pointee, user } = &e.ty else { return None };
+        if !matches!(**pointee, Ty::Void) {
+            return Some(((**pointee).clone(), *user));
+        }
+        let ExprKind::TracepointField(field) = &e.kind else { return None };
+        match kernel_types::c_type(cx.kernel_types()?, &field.c_type, *user)? {
+            Ty::Ptr { pointee, .. } if !matches!(*pointee, Ty::Void) => Some((*pointee, *user)),
+            _ => None,
+        }
+    }
+
+    /// A read of a `ty` at `ptr + offset`, or the place of a struct there.
+    fn place(&mut self, ptr: Expr, offset: u32, user: bool, ty: Ty, span: Span) -> Expr {
+        if let Ty::Struct(strukt) = &ty {
+            if strukt.size == 0 {
+                return self.error_expr(only_declared(strukt, span), span);
+            }
+        }
+        Expr::new(ExprKind::Deref { ptr: Box::new(ptr), offset, user }, ty, span)
+    }
+}
+
+/// `p + n` and `p - n` move by `n` of what `p` points at, as in C (bytes for a `void *`).
+pub(super) fn scale_pointer_offset(ptr: &Ty, offset: Expr) -> Expr {
+    match ptr {
+        Ty::Ptr { pointee, .. } if pointee.size() > 1 => scale(offset, pointee.size()),
+        _ => offset,
+    }
+}
+
+/// `e * size`, folded when `e` is a constant.
+fn scale(e: Expr, size: u32) -> Expr {
+    if size == 1 {
+        return e;
+    }
+    let span = e.span;
+    if let ExprKind::Int(n) = e.kind {
+        return Expr::new(ExprKind::Int(n.wrapping_mul(u64::from(size))), Ty::U64, span);
+    }
+    let size = Expr::new(ExprKind::Int(u64::from(size)), Ty::U64, span);
+    Expr::new(ExprKind::Binary { op: BinOp::Mul, lhs: Box::new(e), rhs: Box::new(size), signed: false }, Ty::U64, span)
+}
+
+/// The `width` bits from `first_bit` of `read`, an integer holding a bitfield: shifted up to
+/// the top of the register and back down, which also extends a signed field's sign.
+fn bitfield(read: Expr, first_bit: u8, width: u8, span: Span) -> Expr {
+    let signed = matches!(read.ty, Ty::Int(IntTy { signed: true, .. }));
+    let ty = Ty::Int(IntTy { bits: if width <= 32 { 32 } else { 64 }, signed });
+    let shift = |e: Expr, op: BinOp, by: u8, ty: Ty| {
+        let amount = Expr::new(ExprKind::Int(u64::from(by)), Ty::U64, span);
+        Expr::new(ExprKind::Binary { op, lhs: Box::new(e), rhs: Box::new(amount), signed }, ty, span)
+    };
+    let raised = shift(read, BinOp::Shl, 64 - first_bit - width, Ty::Int(IntTy { bits: 64, signed }));
+    shift(raised, BinOp::Shr, 64 - width, ty)
+}
+
+/// E0479: a struct the kernel's types declare but do not define.
+fn only_declared(strukt: &StructRef, span: Span) -> Diagnostic {
+    Diagnostic::error("E0479", format!("`{}` is only declared in the kernel's types, with no members", strukt.name))
+        .with_primary(span, "its layout is not known")
+        .with_note("the kernel's BTF describes a struct only where the kernel's own code defines it")
+}
+
+/// E0480: a script reads kernel memory by type, and the kernel has no BTF.
+pub(super) fn no_kernel_types(span: Span) -> Diagnostic {
+    Diagnostic::error("E0480", "this needs the kernel's types, and the kernel has no BTF")
+        .with_primary(span, "needs kernel types")
+        .with_note("kernel types come from /sys/kernel/btf/vmlinux, which kernels built with CONFIG_DEBUG_INFO_BTF have")
+}
