@@ -29,7 +29,9 @@ pub fn pattern(cli: &Cli) -> Option<String> {
 pub fn list(catalog: &dyn Catalog, pattern: &str, verbose: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let pattern = if pattern.contains(['*', '?']) { pattern.to_string() } else { format!("*{pattern}*") };
     for provider in PROVIDERS {
-        for name in (provider.list)(catalog)?.iter().filter(|name| glob_match(&pattern, name)) {
+        // `rawtracepoint:sched_switch` lists `rawtracepoint:vmlinux:sched_switch`, as it attaches it.
+        let matches = |name: &&String| glob_match(&pattern, name) || glob_match(&pattern, &name.replacen(":vmlinux:", ":", 1));
+        for name in (provider.list)(catalog)?.iter().filter(matches) {
             let mut text = format!("{name}\n");
             if verbose {
                 for argument in (provider.arguments)(catalog, name) {

@@ -379,6 +379,11 @@ pub enum ProgramType {
     PerfEvent,
     /// kprobes and kretprobes, and uprobes.
     Kprobe,
+    RawTracepoint,
+    /// A tracing program loaded for a kernel function's entry.
+    Fentry,
+    /// A tracing program loaded for a kernel function's return.
+    Fexit,
 }
 
 /// One place a program attaches, and the probe it stands for there.
@@ -403,9 +408,18 @@ pub enum Attach {
     Interval { period_ns: u64 },
     /// A software cpu-clock perf event on every CPU at `hz` samples a second.
     Profile { hz: u64 },
+    /// A software event (or, when `hardware`, a CPU counter) on every CPU, sampled every
+    /// `period` events; `config` selects it (`perf_event_attr.config`).
+    PerfCounter { hardware: bool, config: u64, period: u64 },
     /// A kprobe on a kernel function (of `module`, or of the kernel image), `offset` bytes into
     /// it; a kretprobe on its return when `retprobe`.
     Kprobe { function: String, module: Option<String>, offset: u64, retprobe: bool },
+    /// A raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN` by name): the tracepoint's arguments as
+    /// the kernel passes them to its probes, before any record is built.
+    RawTracepoint { event: String },
+    /// fentry (or, when `exit`, fexit) on a kernel function: a tracing program loaded for the
+    /// function's BTF id, reading its arguments (and return value) as words.
+    Fentry { function: String, exit: bool },
     /// `test:NAME`: run once with `BPF_PROG_TEST_RUN` by `--test`; it passes when it returns 0.
     Test { name: String },
     /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the

@@ -11,6 +11,12 @@ pub fn vmlinux() -> Option<Btf> {
     Btf::parse(std::fs::read(VMLINUX).ok()?).ok()
 }
 
+/// The running kernel's BTF, read once per process for the loader (fentry's target ids).
+pub fn shared() -> Option<&'static Btf> {
+    static SHARED: std::sync::OnceLock<Option<Btf>> = std::sync::OnceLock::new();
+    SHARED.get_or_init(vmlinux).as_ref()
+}
+
 /// The byte offset of `member` in `struct strukt` (also inside its anonymous structs and
 /// unions), if the struct has such a member that does not start inside a byte.
 pub fn member_offset(btf: &Btf, strukt: &str, member: &str) -> Option<u32> {

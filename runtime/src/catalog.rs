@@ -7,7 +7,7 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
-use ferrotrace_compiler::btf::Btf;
+use ferrotrace_compiler::btf::{Btf, Family};
 use ferrotrace_compiler::catalog::{
     Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat,
 };
@@ -68,19 +68,18 @@ impl Catalog for KernelCatalog {
     }
 
     fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
+        // Read whether or not this kernel can attach kprobes or trampolines: a script compiles
+        // (`--emit-elf`) for a kernel that can, and the runtime refuses to attach, naming what
+        // is missing, where it cannot.
         self.kernel_functions
-            .get_or_init(|| {
-                if features::kprobe_pmu().is_none() {
-                    return Err(CatalogError::Unsupported(
-                        "this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe); kprobes need a kernel built with CONFIG_KPROBES and CONFIG_KPROBE_EVENTS".into(),
-                    ));
-                }
-                if !features::kprobes() {
-                    return Err(CatalogError::Unsupported(
-                        "the kernel refused a kprobe on `ksys_sync`, which every kernel has: a security policy or lockdown may forbid kprobes".into(),
-                    ));
-                }
-                self.tracefs.kernel_functions().map_err(to_catalog_error)
+            .get_or_init(|| match self.tracefs.kernel_functions() {
+                Ok(functions) => Ok(functions),
+                // Where tracefs will not list them (a kernel without dynamic ftrace, or one
+                // whose tracefs refuses to), the functions of the kernel's types stand in.
+                Err(error) => match self.btf() {
+                    Some(btf) => Ok(btf_functions(btf)),
+                    None => Err(CatalogError::Unsupported(format!("the kernel lists no functions to probe: {error}, and it has no BTF"))),
+                },
             })
             .clone()
     }
@@ -126,6 +125,14 @@ impl KernelCatalog {
 
 /// x86-64's mark of a task in a 32-bit syscall: `TS_COMPAT` in `thread_info.status`.
 const X86_64_TS_COMPAT: u32 = 0x0002;
+
+/// The kernel image's functions, as its BTF names them, sorted and each once.
+fn btf_functions(btf: &Btf) -> Vec<KernelFunction> {
+    let mut names = btf.names(Family::Func);
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(|name| KernelFunction { name: name.to_string(), module: None }).collect()
+}
 
 fn to_catalog_error(error: TracefsError) -> CatalogError {
     match error {

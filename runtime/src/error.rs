@@ -22,6 +22,8 @@ pub enum LoadError {
     },
     #[error("cannot load the program of probe `{probe}`: {reason}")]
     Program { probe: String, reason: String },
+    #[error("cannot attach probe `{probe}`: {missing}\n{instead}")]
+    Unsupported { probe: String, missing: String, instead: String },
     #[error(transparent)]
     Cpus(#[from] CpuListError),
 }

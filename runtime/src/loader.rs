@@ -14,7 +14,7 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
 use crate::sys::prog_type;
-use crate::attach::kprobe as kprobes;
+use crate::attach::{self, kprobe as kprobes};
 use crate::{func_btf, sys, verifier};
 
 /// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
@@ -85,17 +85,26 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
 
 /// Loads one program; on rejection loads it again with a log buffer to say why.
 fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, code: &[u8], verbose_log: bool) -> Result<OwnedFd, LoadError> {
+    if let Some(refusal) = attach::refusal(spec) {
+        return Err(refusal);
+    }
+    let (expected_attach_type, attach_btf_id) = match spec.program_type {
+        ProgramType::Fentry | ProgramType::Fexit => attach::fentry::target(spec)?,
+        _ => (kprobes::expected_attach_type(spec), 0),
+    };
     let prog_type = match spec.program_type {
-        ProgramType::RunOnce => prog_type::RAW_TRACEPOINT,
+        ProgramType::RunOnce | ProgramType::RawTracepoint => prog_type::RAW_TRACEPOINT,
         ProgramType::Tracepoint => prog_type::TRACEPOINT,
         ProgramType::PerfEvent => prog_type::PERF_EVENT,
         ProgramType::Kprobe => prog_type::KPROBE,
+        ProgramType::Fentry | ProgramType::Fexit => prog_type::TRACING,
     };
     let btf = func_btf::load(spec)
         .map_err(|error| LoadError::Program { probe: spec.probe_name.clone(), reason: format!("cannot load the BTF of its loop bodies: {error}") })?;
     let license = std::ffi::CString::new(settings.license.as_str()).ok();
     let program = sys::ProgLoad {
-        expected_attach_type: kprobes::expected_attach_type(spec),
+        expected_attach_type,
+        attach_btf_id,
         functions: btf.as_ref().map(|btf| (btf.fd.as_fd(), btf.records.as_slice())),
         license: license.as_deref(),
         ..sys::ProgLoad::new(prog_type, &spec.symbol, code)

@@ -49,7 +49,7 @@ impl Session {
                     let attached = tracepoint::attach_raw_syscalls(self.program_fd(index), attachment)
                         .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
                     self.links.push(attached.link);
-                    self.perf_events.push(attached.perf_event);
+                    self.perf_events.extend(attached.perf_event);
                 }
                 continue;
             }
@@ -62,7 +62,7 @@ impl Session {
             for target in &spec.targets {
                 for attached in attach_one(self.program_fd(index), spec, target)? {
                     self.links.push(attached.link);
-                    self.perf_events.push(attached.perf_event);
+                    self.perf_events.extend(attached.perf_event);
                 }
             }
         }

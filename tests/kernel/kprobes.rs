@@ -1,7 +1,7 @@
 //! kprobes and kretprobes on kernel functions the test's own tiny executables call: counts,
 //! arguments and return values read from registers, wildcards attached with one kprobe_multi
 //! link where the kernel has such links and one perf event per function where it does not, the
-//! probe limit that then applies, and the documented error on a kernel without kprobes. What a
+//! probe limit that then applies, and the refusal on a kernel without kprobes. What a
 //! kernel should do comes from its version and configuration (`support::kernel_config`), never
 //! from ferrotrace itself.
 
@@ -22,7 +22,8 @@ const GETP_WILDCARD: &str = "kprobe:__x64_sys_getp*";
 const GETP_PREFIX: &str = "__x64_sys_getp";
 
 /// The running kernel when the kernel tests can run there and it has kprobes. Where it has none,
-/// checks that a kprobe gets the documented error (E0208) instead, and the test stops there.
+/// checks that running a kprobe is refused, naming what the kernel lacks and what works there
+/// instead, and the test stops there.
 fn kernel_with_kprobes() -> Option<RunningKernel> {
     if !kernel_ready() {
         return None;

@@ -68,3 +68,6 @@ mod selftests;
 mod stdlib;
 mod output;
 mod command_line;
+mod kernel_types;
+mod btf_probes;
+mod perf_counters;

@@ -55,6 +55,12 @@ impl Comm {
         worker.expect("cannot start the named thread").join().expect("the named thread panicked");
     }
 
+    /// Runs `work` in a thread with this name, and waits for it.
+    pub fn run(&self, work: impl FnOnce() + Send + 'static) {
+        let worker = thread::Builder::new().name(self.name.clone()).spawn(work);
+        worker.expect("cannot start the named thread").join().expect("the named thread panicked");
+    }
+
     /// Tries to open a file that does not exist from a thread with this name: one `openat`
     /// that fails with `ENOENT`.
     pub fn try_open_missing_file(&self) {

@@ -76,6 +76,20 @@ impl Btf {
         found
     }
 
+    /// The names of every type of `family`, the base's first, unsorted and possibly repeated
+    /// (the kernel has a few names twice): for wildcards and listings.
+    pub fn names(&self, family: Family) -> Vec<&str> {
+        let mut names = self.base.as_deref().map_or_else(Vec::new, |base| base.names(family));
+        let index = self.names.types[family.index()].get_or_init(|| self.type_index(family));
+        for &(_, id) in index {
+            let name = self.head(TypeId(id)).ok().and_then(|(_, head)| self.str_bytes(head.name_off).ok());
+            if let Some(name) = name.and_then(|bytes| std::str::from_utf8(bytes).ok()) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The enum constant `name` (`PIDTYPE_PID`, `BPF_MAP_TYPE_HASH`) in any enum: the enum's id
     /// and the constant. The first enum by id has it when several do.
     pub fn enumerator(&self, name: &str) -> Option<(TypeId, Enumerator<'_>)> {

@@ -33,8 +33,13 @@ impl FnLowerer<'_> {
                 self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, register.offset as i16) });
                 Value::Reg(dst)
             }
+            ExprKind::ArgumentWord(index) => {
+                let dst = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, (index * 8) as i16) });
+                Value::Reg(dst)
+            }
             ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
-            ExprKind::Deref { ptr, offset, user } => self.deref(ptr, *offset, *user, &e.ty),
+            ExprKind::Deref { ptr, offset, user, member } => self.deref(ptr, *offset, *user, *member, &e.ty),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs, signed } if !op.is_comparison() => self.arith(*op, lhs, rhs, *signed),
             ExprKind::Binary { .. } | ExprKind::Logical { .. } | ExprKind::StrEq { .. } | ExprKind::TupleEq { .. } => {

@@ -1,16 +1,31 @@
-//! Reads of kernel and user memory through pointers (`p->field`, `*p`, `a[i]` of a C array):
-//! one `probe_read` of exactly the value's bytes into zeroed stack memory, so a failed read
-//! gives zeroes, as in bpftrace.
+//! Reads of kernel and user memory through pointers (`p->field`, `*p`, `a[i]` of a C array).
+//!
+//! A read is one `probe_read` of exactly the value's bytes into zeroed stack memory, so a
+//! failed read gives zeroes, as in bpftrace; except along a chain of kernel struct members
+//! that starts at `curtask`. There the task comes from `bpf_get_current_task_btf`, a pointer
+//! whose kernel type the verifier knows, and each member that is a pointer to a struct, or an
+//! integer, is a plain load: the verifier types what it loads from such a pointer and makes
+//! the load fault-safe (a bad address reads 0). `curtask->real_parent->pid` is one helper call
+//! and two loads instead of three helper calls. The verifier lets only GPL programs do this.
 
 use super::builder::Arg;
 use super::{FnLowerer, Value};
-use crate::lir::{helper, AluOp, Operand};
-use crate::sema::hir::Expr;
+use crate::lir::{helper, AluOp, Insn, Mem, Operand, Reg, Size};
+use crate::sema::hir::{Expr, ExprKind};
 use crate::types::Ty;
 
+/// Licenses the kernel counts as GPL-compatible (`license_is_gpl_compatible`).
+const GPL_COMPATIBLE: &[&str] = &["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"];
+
 impl FnLowerer<'_> {
-    /// The value of type `ty` at `ptr + offset`.
-    pub(super) fn deref(&mut self, ptr: &Expr, offset: u32, user: bool, ty: &Ty) -> Value {
+    /// The value of type `ty` at `ptr + offset`; `member` when it is one whole member of a
+    /// kernel struct.
+    pub(super) fn deref(&mut self, ptr: &Expr, offset: u32, user: bool, member: bool, ty: &Ty) -> Value {
+        if !user && member && matches!(ty, Ty::Int(_) | Ty::Bool) {
+            if let Some(loaded) = self.direct_load(ptr, offset, ty) {
+                return Value::Reg(loaded);
+            }
+        }
         let base = self.expr(ptr);
         let base = self.scalar(base);
         let address = self.b.copy_reg(base);
@@ -32,4 +47,46 @@ impl FnLowerer<'_> {
             Value::Mem(place)
         }
     }
+
+    /// The integer of type `ty` at `offset` in the struct `ptr` points to, loaded directly when
+    /// `ptr` is a pointer the verifier knows the kernel type of.
+    fn direct_load(&mut self, ptr: &Expr, offset: u32, ty: &Ty) -> Option<Reg> {
+        let size = Size::from_bytes(ty.size())?;
+        let offset = i16::try_from(offset).ok()?;
+        let base = self.typed_pointer(ptr)?;
+        let dst = self.b.vreg();
+        self.b.emit(Insn::Load { size, dst, mem: Mem::Reg(base, offset) });
+        if let Ty::Int(int) = ty {
+            if int.signed && int.bits < 64 {
+                let shift = i32::from(64 - int.bits);
+                self.b.alu(AluOp::Lsh, dst, Operand::Imm(shift));
+                self.b.alu(AluOp::Arsh, dst, Operand::Imm(shift));
+            }
+        }
+        Some(dst)
+    }
+
+    /// `e` as a pointer whose kernel type the verifier knows, when it is `curtask` or a member
+    /// of such a pointer's struct that points to a struct; `None` (having emitted nothing)
+    /// otherwise.
+    fn typed_pointer(&mut self, e: &Expr) -> Option<Reg> {
+        if !GPL_COMPATIBLE.contains(&self.cx.settings.license.as_str()) {
+            return None;
+        }
+        match &e.kind {
+            ExprKind::Call { func: "curtask", .. } if matches!(e.ty, Ty::Ptr { .. }) => Some(self.b.call(helper::GET_CURRENT_TASK_BTF, &[])),
+            ExprKind::Deref { ptr, offset, user: false, member: true } if points_to_struct(&e.ty) => {
+                let offset = i16::try_from(*offset).ok()?;
+                let base = self.typed_pointer(ptr)?;
+                let dst = self.b.vreg();
+                self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(base, offset) });
+                Some(dst)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn points_to_struct(ty: &Ty) -> bool {
+    matches!(ty, Ty::Ptr { pointee, user: false } if matches!(**pointee, Ty::Struct(_)))
 }

@@ -107,11 +107,10 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, retprobe: bool) -> Result<Ve
         .into_iter()
         .map(|function| {
             let module_part = function.module.as_deref().map(|module| format!("{module}:")).unwrap_or_default();
-            ResolvedProbe {
-                attach: Attach::Kprobe { function: function.name.clone(), module: function.module.clone(), offset, retprobe },
-                name: format!("{provider}:{module_part}{}{suffix}", function.name),
-                format: None,
-            }
+            ResolvedProbe::new(
+                Attach::Kprobe { function: function.name.clone(), module: function.module.clone(), offset, retprobe },
+                format!("{provider}:{module_part}{}{suffix}", function.name),
+            )
         })
         .collect())
 }

@@ -3,8 +3,12 @@
 //! arguments) and what kind of BPF program they are. A new provider is a new module here and
 //! one entry in `PROVIDERS`; the runtime's half (attaching) is `runtime/src/attach/`.
 
+mod btf_arguments;
+mod fentry;
 mod glob;
 mod kprobe;
+mod perf_counter;
+mod rawtracepoint;
 mod selftest;
 mod special;
 mod timer;
@@ -57,6 +61,9 @@ pub enum Context {
     FunctionRegisters,
     /// `bpf_perf_event_data`, which starts with the interrupted task's registers.
     SampleRegisters,
+    /// An array of `u64` words: a raw tracepoint's or a kernel function's arguments (then, for
+    /// fexit, its return value), typed from the kernel's types.
+    ArgumentWords,
 }
 
 impl Context {
@@ -74,6 +81,24 @@ pub struct ResolvedProbe {
     pub name: String,
     /// The record layout, for tracepoints.
     pub format: Option<TracepointFormat>,
+    /// For probes whose context is an array of argument words (raw tracepoints, fentry and
+    /// fexit): each word's name and type, from the kernel's types.
+    pub arguments: Vec<ContextArgument>,
+}
+
+impl ResolvedProbe {
+    /// A probe with no record layout and no typed arguments.
+    pub fn new(attach: Attach, name: String) -> ResolvedProbe {
+        ResolvedProbe { attach, name, format: None, arguments: Vec::new() }
+    }
+}
+
+/// One word of a context that is an array of `u64` arguments: what `args.NAME` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextArgument {
+    /// Its name (`prev`); `retval` for fexit's return value, `argN` where the kernel names none.
+    pub name: String,
+    pub ty: crate::types::Ty,
 }
 
 /// Every provider, in the order `-l` lists them.
@@ -83,8 +108,13 @@ pub const PROVIDERS: &[&Provider] = &[
     &tracepoint::PROVIDER,
     &kprobe::KPROBE,
     &kprobe::KRETPROBE,
+    &rawtracepoint::PROVIDER,
+    &fentry::FENTRY,
+    &fentry::FEXIT,
     &timer::INTERVAL,
     &timer::PROFILE,
+    &perf_counter::SOFTWARE,
+    &perf_counter::HARDWARE,
     &selftest::TEST,
     &selftest::BENCH,
 ];
@@ -97,16 +127,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("ur", "not supported yet"),
     ("usdt", "not supported yet"),
     ("U", "not supported yet"),
-    ("fentry", "use `kprobe` instead"),
-    ("f", "use `kprobe` instead"),
-    ("fexit", "use `kretprobe` instead"),
-    ("fr", "use `kretprobe` instead"),
-    ("rawtracepoint", "use `tracepoint` instead"),
-    ("rt", "use `tracepoint` instead"),
-    ("software", "use `profile` or `interval` instead"),
-    ("s", "use `profile` or `interval` instead"),
-    ("hardware", "use `profile` instead"),
-    ("h", "use `profile` instead"),
     ("watchpoint", "not supported yet"),
     ("iter", "not supported yet"),
 ];
@@ -133,8 +153,13 @@ impl Attach {
             Attach::Tracepoint { .. } => &tracepoint::PROVIDER,
             Attach::Kprobe { retprobe: false, .. } => &kprobe::KPROBE,
             Attach::Kprobe { retprobe: true, .. } => &kprobe::KRETPROBE,
+            Attach::RawTracepoint { .. } => &rawtracepoint::PROVIDER,
+            Attach::Fentry { exit: false, .. } => &fentry::FENTRY,
+            Attach::Fentry { exit: true, .. } => &fentry::FEXIT,
             Attach::Interval { .. } => &timer::INTERVAL,
             Attach::Profile { .. } => &timer::PROFILE,
+            Attach::PerfCounter { hardware: false, .. } => &perf_counter::SOFTWARE,
+            Attach::PerfCounter { hardware: true, .. } => &perf_counter::HARDWARE,
             Attach::Test { .. } => &selftest::TEST,
             Attach::Bench { .. } => &selftest::BENCH,
         }

@@ -26,5 +26,5 @@ fn resolve(ap: &AttachPoint, _: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diag
         "test" => Attach::Test { name: name.clone() },
         _ => Attach::Bench { name: name.clone() },
     };
-    Ok(vec![ResolvedProbe { attach, name: format!("{kind}:{name}"), format: None }])
+    Ok(vec![ResolvedProbe::new(attach, format!("{kind}:{name}"))])
 }

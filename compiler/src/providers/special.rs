@@ -42,7 +42,7 @@ fn resolve(ap: &AttachPoint, _: &dyn Catalog, attach: Attach, name: &str) -> Res
     if !ap.parts.is_empty() {
         return Err(takes_nothing(ap));
     }
-    Ok(vec![ResolvedProbe { attach, name: name.to_string(), format: None }])
+    Ok(vec![ResolvedProbe::new(attach, name.to_string())])
 }
 
 fn takes_nothing(ap: &AttachPoint) -> Diagnostic {

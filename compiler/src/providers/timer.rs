@@ -60,7 +60,7 @@ fn resolve(ap: &AttachPoint, provider: &str) -> Result<Vec<ResolvedProbe>, Diagn
     } else {
         Attach::Profile { hz: (1_000_000_000 / period_ns).max(1) }
     };
-    Ok(vec![ResolvedProbe { attach, name: format!("{provider}:{unit}:{count}"), format: None }])
+    Ok(vec![ResolvedProbe::new(attach, format!("{provider}:{unit}:{count}"))])
 }
 
 /// `1s` -> ("s", "1"); `100ms` -> ("ms", "100").

@@ -71,6 +71,7 @@ fn tracepoint_probe(category: &str, name: &str, format: TracepointFormat) -> Res
         attach: Attach::Tracepoint { category: category.to_string(), name: name.to_string(), event_id: format.id },
         name: format!("tracepoint:{category}:{name}"),
         format: Some(format),
+        arguments: Vec::new(),
     }
 }
 

@@ -76,10 +76,58 @@ impl Checker {
         item
     }
 
+    /// `args.name` where the context is an array of typed argument words.
+    fn argument_word(&mut self, field: &ast::Ident, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let provider = cx.attach.provider();
+        let found = cx.arguments.iter().enumerate().find(|(_, argument)| argument.name == field.name && (provider.at_return || argument.name != "retval"));
+        match found {
+            Some((index, argument)) => Expr::new(ExprKind::ArgumentWord(index as u32), argument.ty.clone(), span),
+            None => {
+                let names: Vec<&str> = cx.arguments.iter().map(|argument| argument.name.as_str()).collect();
+                let diag = Diagnostic::error("E0304", format!("`{}` has no argument `{}`", cx.name, field.name))
+                    .with_primary(field.span, "unknown argument")
+                    .with_note(format!("its arguments: {}", names.join(", ")));
+                let diag = match did_you_mean(&closest(&field.name, names.iter().copied())) {
+                    Some(help) => diag.with_help(help),
+                    None => diag,
+                };
+                self.error_expr(diag, span)
+            }
+        }
+    }
+
+    /// `argN` (a word, as an `int64`) and, at a function's return, `retval` (typed) where the
+    /// context is an array of argument words.
+    fn word_builtin(&mut self, name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+        if name == "retval" {
+            let returned = cx.arguments.iter().enumerate().find(|(_, argument)| argument.name == "retval");
+            return Some(match returned {
+                Some((index, word)) if cx.attach.provider().at_return => Expr::new(ExprKind::ArgumentWord(index as u32), word.ty.clone(), span),
+                _ => {
+                    let diag = Diagnostic::error("E0424", format!("`retval` is only available at a function's return, not in `{}`", cx.name))
+                        .with_primary(span, "no return value here")
+                        .with_help("an `fexit` probe on the same function sees its return value");
+                    self.error_expr(diag, span)
+                }
+            });
+        }
+        let index: usize = name.strip_prefix("arg").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()?;
+        let arguments = cx.arguments.iter().filter(|argument| argument.name != "retval").count();
+        if index >= arguments {
+            let diag = Diagnostic::error("E0424", format!("`{name}` is past the {arguments} arguments of `{}`", cx.name))
+                .with_primary(span, "no such argument");
+            return Some(self.error_expr(diag, span));
+        }
+        Some(Expr::new(ExprKind::ArgumentWord(index as u32), Ty::I64, span))
+    }
+
     /// `arg0`..`arg5` in a kprobe and `retval` in a kretprobe, if `name` is one of them: the
     /// probed function's registers. bpftrace types the arguments `int64` and the return value
     /// `uint64`.
     fn register(&mut self, name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+        if cx.attach.provider().context == Context::ArgumentWords {
+            return self.word_builtin(name, span, cx);
+        }
         let provider = cx.attach.provider();
         let registers = provider.context == Context::FunctionRegisters;
         let (retprobe, kprobe) = (registers && provider.at_return, registers && !provider.at_return);
@@ -353,9 +401,12 @@ impl Checker {
                 span,
             );
         }
+        if cx.attach.provider().context == Context::ArgumentWords {
+            return self.argument_word(field, span, cx);
+        }
         let Some(format) = cx.format else {
             return self.error_expr(
-                Diagnostic::error("E0411", "`args` is only available in tracepoint probes")
+                Diagnostic::error("E0411", "`args` is only available in tracepoint, rawtracepoint, fentry and fexit probes")
                     .with_primary(base.span, "this probe has no `args`"),
                 span,
             );
@@ -375,7 +426,18 @@ impl Checker {
             return self.error_expr(diag, span);
         };
         match field_type(tp_field, cx.user_pointers, self.config.max_strlen) {
-            Some(ty) => Expr::new(ExprKind::TracepointField(Box::new(tp_field.clone())), ty, span),
+            Some(ty) => {
+                // A pointer to a struct or union is typed from the kernel's types, so that a
+                // variable holding it reads its members too. Other pointers (`const char *`,
+                // mostly) stay untyped until dereferenced, and need no kernel types.
+                let points_to_struct = tp_field.kind == FieldKind::Pointer && ["struct ", "union "].iter().any(|word| tp_field.c_type.contains(word));
+                let typed = points_to_struct.then(|| cx.kernel_types()).flatten().and_then(|btf| super::kernel_types::c_type(btf, &tp_field.c_type, cx.user_pointers));
+                let ty = match typed {
+                    Some(typed @ Ty::Ptr { .. }) => typed,
+                    _ => ty,
+                };
+                Expr::new(ExprKind::TracepointField(Box::new(tp_field.clone())), ty, span)
+            }
             None => self.error_expr(
                 Diagnostic::error("E0412", format!("field `{}` has type `{}`, which ferrotrace cannot read yet", tp_field.name, tp_field.c_type))
                     .with_primary(field.span, "unsupported field type"),

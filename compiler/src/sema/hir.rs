@@ -197,11 +197,16 @@ pub enum ExprKind {
     TracepointField(Box<TracepointField>),
     /// `arg0`..`arg5` or `retval` of a kprobe: a 64-bit register read from its `pt_regs`.
     Register(Register),
+    /// Word `N` of a context that is an array of `u64` arguments (a raw tracepoint's, or an
+    /// fentry or fexit probe's, whose last word is the return value): `args.name`, `argN`.
+    ArgumentWord(u32),
     /// The value of the expression's type at `ptr + offset` in kernel (or, when `user`, the
     /// traced process's) memory: a pointer's field (`p->f`), `*p`, an array element. Reads that
     /// fail give zeroes. A struct (`Ty::Struct`) is never read whole: it is only a place whose
-    /// fields are read.
-    Deref { ptr: Box<Expr>, offset: u32, user: bool },
+    /// fields are read. `member` when the read is exactly one member of a kernel struct (not a
+    /// bitfield's bytes, not an array element): such a read through a pointer whose kernel type
+    /// the verifier knows may be a plain load.
+    Deref { ptr: Box<Expr>, offset: u32, user: bool, member: bool },
     /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.
     ReadStr { ptr: Box<Expr>, size: Option<Box<Expr>>, user: bool },
     Unary { op: UnaryOp, expr: Box<Expr> },
@@ -268,7 +273,8 @@ impl Expr {
             | ExprKind::ProbeName
             | ExprKind::Local(_)
             | ExprKind::TracepointField(_)
-            | ExprKind::Register(_) => {}
+            | ExprKind::Register(_)
+            | ExprKind::ArgumentWord(_) => {}
             ExprKind::MapRead { key, .. } | ExprKind::AggregateRead { key, .. } | ExprKind::Delete { key, .. } => {
                 key.iter().for_each(|k| each(k))
             }

@@ -364,6 +364,8 @@ pub(crate) struct ProbeCx<'a> {
     pub loop_depth: u32,
     /// The kernel facts, its types among them.
     pub catalog: &'a dyn Catalog,
+    /// The typed words of a context that is an array of arguments (raw tracepoints, fentry).
+    pub arguments: &'a [crate::providers::ContextArgument],
 }
 
 impl<'a> ProbeCx<'a> {
@@ -443,6 +445,7 @@ impl Checker {
             locals,
             loop_depth: 0,
             catalog: probe.catalog,
+            arguments: &probe.resolved.arguments,
         }
     }
 

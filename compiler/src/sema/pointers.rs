@@ -28,7 +28,7 @@ impl Checker {
     /// one. `Err(base)` when it is neither, for the caller's own handling.
     pub(super) fn member_access(&mut self, base: Expr, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
         let (strukt, ptr, offset, user) = match (&base.ty, &base.kind) {
-            (Ty::Struct(strukt), ExprKind::Deref { ptr, offset, user }) => (strukt.clone(), (**ptr).clone(), *offset, *user),
+            (Ty::Struct(strukt), ExprKind::Deref { ptr, offset, user, .. }) => (strukt.clone(), (**ptr).clone(), *offset, *user),
             (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
                 Some((Ty::Struct(strukt), user)) => (strukt, base, 0, user),
                 _ => return Err(base),
@@ -67,7 +67,10 @@ impl Checker {
         let offset = offset.saturating_add(member.offset);
         let read = self.place(ptr, offset, user, member.ty.clone(), span);
         match member.bits {
-            None => read,
+            None => match read.kind {
+                ExprKind::Deref { ptr, offset, user, .. } => Expr::new(ExprKind::Deref { ptr, offset, user, member: true }, read.ty, read.span),
+                _ => read,
+            },
             Some((first_bit, width)) => bitfield(read, first_bit, width, span),
         }
     }
@@ -75,7 +78,7 @@ impl Checker {
     /// `base[index]` where `base` is a pointer or a C array in memory; `Err(base)` otherwise.
     pub(super) fn pointer_index(&mut self, base: Expr, index: Expr, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
         let (elem, ptr, offset, user, len) = match (&base.ty, &base.kind) {
-            (Ty::Array { elem, len }, ExprKind::Deref { ptr, offset, user }) => ((**elem).clone(), (**ptr).clone(), *offset, *user, Some(*len)),
+            (Ty::Array { elem, len }, ExprKind::Deref { ptr, offset, user, .. }) => ((**elem).clone(), (**ptr).clone(), *offset, *user, Some(*len)),
             (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
                 Some((Ty::Void, _)) | None => return Err(base),
                 Some((pointee, user)) => (pointee, base, 0, user, None),
@@ -123,7 +126,7 @@ impl Checker {
                 return self.error_expr(only_declared(strukt, span), span);
             }
         }
-        Expr::new(ExprKind::Deref { ptr: Box::new(ptr), offset, user }, ty, span)
+        Expr::new(ExprKind::Deref { ptr: Box::new(ptr), offset, user, member: false }, ty, span)
     }
 }
 

@@ -43,8 +43,8 @@ pub(super) const ENTRIES: &[Function] = &[
         name: "is_array",
         signature: "bool is_array(value)",
         kind: Kind::Value,
-        doc: "Whether `value` is an array (ferrotrace has no array values yet: false).",
-        check: |c, call, cx| ask(c, call, cx, |_, _| false),
+        doc: "Whether `value` is a C array (a kernel struct's `int x[4]`; a `char` array is a string).",
+        check: |c, call, cx| ask(c, call, cx, |_, ty| matches!(ty, Ty::Array { .. })),
         lower: Lowering::Elsewhere,
     },
     Function {

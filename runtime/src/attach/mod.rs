@@ -2,9 +2,14 @@
 //! timer's cpu-clock events, a kprobe's perf event or kprobe_multi link. Every attachment is a
 //! BPF link carrying the probe id as its cookie, owned by a file descriptor.
 
+pub(crate) mod fentry;
 pub(crate) mod kprobe;
 mod perf;
+mod raw_tracepoint;
+mod support;
 pub(crate) mod tracepoint;
+
+pub(crate) use support::refusal;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -13,11 +18,12 @@ use ferrotrace_compiler::manifest::{Attach, ProgramSpec, Target};
 use crate::error::AttachError;
 use crate::sys;
 
-/// One attachment: a BPF link from a program to a perf event, which ferrotrace also keeps open
-/// so that detaching (closing the link) does not wait for the perf event's teardown.
+/// One attachment: a BPF link from a program to what it attaches to, and the perf event it
+/// goes through, if any, which ferrotrace keeps open so that detaching (closing the link)
+/// does not wait for the perf event's teardown.
 pub(crate) struct Attached {
     pub link: OwnedFd,
-    pub perf_event: OwnedFd,
+    pub perf_event: Option<OwnedFd>,
 }
 
 /// Attaches `program` to one target of `spec`: nothing for the probes userspace runs once.
@@ -38,6 +44,15 @@ pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &T
         }
         Attach::Interval { period_ns } => Ok(vec![perf::attach_interval(program, *period_ns, cookie).map_err(probe_error)?]),
         Attach::Profile { hz } => perf::attach_profile(program, *hz, cookie)?.into_iter().map(|attached| attached.map_err(probe_error)).collect(),
+        Attach::PerfCounter { hardware, config, period } => perf::attach_counter(program, *hardware, *config, *period, cookie)?
+            .into_iter()
+            .map(|attached| attached.map_err(probe_error))
+            .collect(),
+        Attach::RawTracepoint { event } => {
+            let link = raw_tracepoint::attach(program, event).map_err(probe_error)?;
+            Ok(vec![Attached { link, perf_event: None }])
+        }
+        Attach::Fentry { .. } => Ok(vec![Attached { link: fentry::attach(program).map_err(probe_error)?, perf_event: None }]),
         Attach::Kprobe { function, module, offset, retprobe } => {
             let attached = kprobe::open(function, module.as_deref(), *offset, *retprobe)
                 .and_then(|perf_event| link(program, perf_event, cookie))
@@ -51,5 +66,5 @@ pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &T
 fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> Result<Attached, String> {
     let link = sys::link_create_perf_event(program, perf_event.as_fd(), cookie)
         .map_err(|error| format!("attaching the program to its perf event (BPF_LINK_CREATE): {error}"))?;
-    Ok(Attached { link, perf_event })
+    Ok(Attached { link, perf_event: Some(perf_event) })
 }

@@ -1,5 +1,6 @@
-//! Perf event probes: `interval` (a software cpu-clock event on CPU 0 every period) and
-//! `profile` (one on every online CPU at a rate).
+//! Perf event probes: `interval` (a software cpu-clock event on CPU 0 every period),
+//! `profile` (one on every online CPU at a rate), and `software` and `hardware` events
+//! sampled every N events on every online CPU.
 
 use std::os::fd::BorrowedFd;
 
@@ -22,4 +23,21 @@ fn attach_cpu_clock(program: BorrowedFd<'_>, cpu: u32, sampling: Sampling, cooki
     let perf_event = sys::perf_event_open_cpu_clock(cpu, sampling)
         .map_err(|error| format!("software cpu-clock perf event on CPU {cpu}: {error}"))?;
     link(program, perf_event, cookie)
+}
+
+/// A software event or hardware counter on every online CPU, each of which may fail on its own.
+pub(super) fn attach_counter(program: BorrowedFd<'_>, hardware: bool, config: u64, period: u64, cookie: u64) -> Result<Vec<Result<Attached, String>>, AttachError> {
+    let kind = if hardware { "hardware counter" } else { "software event" };
+    Ok(cpus::online()?
+        .into_iter()
+        .map(|cpu| {
+            let perf_event = sys::perf_event_open_counter(hardware, config, period, cpu).map_err(|error| match error.raw_os_error() {
+                Some(libc::ENOENT | libc::EOPNOTSUPP) if hardware => {
+                    format!("this machine has no hardware performance counters (perf_event_open on CPU {cpu}: {error}); `software:cpu-clock:` and `profile:hz:99` sample by time instead")
+                }
+                _ => format!("{kind} perf event on CPU {cpu}: {error}"),
+            })?;
+            link(program, perf_event, cookie)
+        })
+        .collect())
 }

@@ -115,6 +115,13 @@ pub fn kprobes() -> bool {
     *KPROBES.get_or_init(|| probe_types::kprobe() == Detected::Yes)
 }
 
+/// Whether the kernel loads and attaches fentry and fexit programs (BPF trampolines). Tried
+/// once per process.
+pub fn fentry() -> bool {
+    static FENTRY: OnceLock<bool> = OnceLock::new();
+    *FENTRY.get_or_init(|| probe_types::fentry() == Detected::Yes)
+}
+
 /// Set by `--no-feature kprobe_multi`: attach kprobes one perf event per function.
 static KPROBE_MULTI_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -153,6 +153,7 @@ pub mod prog_type {
 /// `enum bpf_attach_type` values the runtime loads or links programs with.
 pub mod attach_type {
     pub const TRACE_FENTRY: u32 = 24;
+    pub const TRACE_FEXIT: u32 = 25;
     pub const TRACE_ITER: u32 = 28;
     pub const PERF_EVENT: u32 = 41;
     pub const TRACE_KPROBE_MULTI: u32 = 42;
@@ -434,6 +435,13 @@ struct RawTracepointOpenAttr {
 /// for: the link that attaches it.
 pub fn raw_tracepoint_open_tracing(program: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     let mut attr = RawTracepointOpenAttr { name: 0, prog_fd: program.as_raw_fd() as u32, _pad: 0 };
+    bpf_fd(BPF_RAW_TRACEPOINT_OPEN, &mut attr)
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN` of a raw tracepoint program at the raw tracepoint `name`: the
+/// link that attaches it.
+pub fn raw_tracepoint_open(program: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    let mut attr = RawTracepointOpenAttr { name: name.as_ptr() as u64, prog_fd: program.as_raw_fd() as u32, _pad: 0 };
     bpf_fd(BPF_RAW_TRACEPOINT_OPEN, &mut attr)
 }
 

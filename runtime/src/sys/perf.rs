@@ -1,4 +1,4 @@
-//! `perf_event_open`: tracepoint and software clock events.
+//! `perf_event_open`: tracepoint, software and hardware events, kprobes.
 
 use std::ffi::CStr;
 use std::io;
@@ -23,6 +23,7 @@ struct PerfEventAttr {
     config2: u64,
 }
 
+const PERF_TYPE_HARDWARE: u32 = 0;
 const PERF_TYPE_SOFTWARE: u32 = 1;
 const PERF_TYPE_TRACEPOINT: u32 = 2;
 const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
@@ -61,6 +62,14 @@ pub fn perf_event_open_cpu_clock(cpu: u32, sampling: Sampling) -> io::Result<Own
         Sampling::Hz(hz) => (hz, PERF_ATTR_FLAG_FREQ),
     };
     let attr = PerfEventAttr { kind: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, sample_period, flags, ..Default::default() };
+    perf_event_open(attr, cpu as i32)
+}
+
+/// A software event (or, when `hardware`, a CPU counter) selected by `config` on `cpu`, for
+/// any process, sampled every `period` events.
+pub fn perf_event_open_counter(hardware: bool, config: u64, period: u64, cpu: u32) -> io::Result<OwnedFd> {
+    let kind = if hardware { PERF_TYPE_HARDWARE } else { PERF_TYPE_SOFTWARE };
+    let attr = PerfEventAttr { kind, config, sample_period: period, ..Default::default() };
     perf_event_open(attr, cpu as i32)
 }
 

@@ -1,0 +1,115 @@
+//! Probes whose arguments come from the kernel's BTF: raw tracepoints everywhere, fentry and
+//! fexit where the kernel attaches trampolines (the matrix's Debian kernels), and elsewhere
+//! the refusal that names what is missing and what works instead. kprobes compile to an ELF
+//! on a kernel without them.
+
+use super::*;
+use crate::support::kernel_config::RunningKernel;
+use crate::support::syscalls::{run_as, run_exiting, Abi};
+
+const SYNC: (u32, u32) = (162, 0);
+/// `getpriority(PRIO_PROCESS, 0)`: the raw syscall returns `20 - nice`, 20 for a task at nice 0.
+const GETPRIORITY: (u32, u32) = (140, 0);
+
+/// A raw tracepoint's arguments typed from BTF: the task that execs and its old pid.
+#[test]
+fn rawtracepoint_arguments_are_typed_from_btf() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "rawtracepoint:sched_process_exec /args.p->comm == \"{}\"/ {{ printf(\"%s %s %d %d\\n\", probe, args.p->comm, args.old_pid == pid, arg1 == args.old_pid); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.sh("true");
+    let expected = format!("rawtracepoint:vmlinux:sched_process_exec {} 1 1\n\n\n", comm.name());
+    tracer.finish().assert_exact(0, &expected, ATTACHED_1);
+}
+
+#[test]
+fn rawtracepoint_listing_shows_its_arguments() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["-lv", "rawtracepoint:sched_process_exec"]).assert_exact(
+        0,
+        "rawtracepoint:vmlinux:sched_process_exec\n    struct task_struct * p\n    pid_t old_pid\n    struct linux_binprm * bprm\n",
+        "",
+    );
+}
+
+/// Whether this kernel attaches fentry programs, as `--info` finds by trying. Debian's kernels
+/// (the matrix's) must: they are built for it and no policy refuses it.
+fn kernel_attaches_fentry() -> Option<bool> {
+    if !kernel_ready() {
+        return None;
+    }
+    let info = run(&["--info"]);
+    let attaches = info.stdout.contains("fentry: yes");
+    let kernel = RunningKernel::read_or_skip()?;
+    if kernel.release.ends_with("-amd64") && kernel.has_feature("fentry") {
+        assert!(attaches, "Debian's {} should attach fentry programs:\n{}", kernel.release, info.stdout);
+    }
+    Some(attaches)
+}
+
+#[test]
+fn fentry_counts_the_calls_of_a_function() {
+    let Some(attaches) = kernel_attaches_fentry() else { return };
+    let comm = Comm::unique();
+    let program = format!("fentry:ksys_sync /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
+    if !attaches {
+        let expected = "ERROR: cannot attach probe `fentry:vmlinux:ksys_sync`: this kernel refuses fentry and fexit programs \
+             (it has no BPF trampolines for them, or refuses to attach them)\nhelp: `tracepoint:syscalls:sys_enter_sync` traces the \
+             syscall `ksys_sync` serves; tracepoints and raw tracepoints work on this kernel (`ferrotrace -l 'tracepoint:*'`, \
+             `ferrotrace -l 'rawtracepoint:*'`); `ferrotrace --info` lists what it has\n";
+        run(&["-e", &program]).assert_exact(1, "", expected);
+        return;
+    }
+    let tracer = Tracer::start(&["-e", &program]);
+    run_as(&comm, Abi::X86_64, &[SYNC, SYNC]);
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[fentry:vmlinux:ksys_sync]: 2\n", ATTACHED_1);
+}
+
+/// `exit_group(7)` calls `do_group_exit(7 << 8)`: its argument by name and as `arg0`.
+#[test]
+fn fentry_reads_arguments_by_name() {
+    let Some(true) = kernel_attaches_fentry() else { return };
+    let comm = Comm::unique();
+    let program = format!("fentry:do_group_exit /comm == \"{}\"/ {{ @code = args.exit_code; @word = arg0; }}", comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    run_exiting(&comm, Abi::X86_64, &[], 7);
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@code: 1792\n@word: 1792\n", ATTACHED_1);
+}
+
+#[test]
+fn fexit_reads_the_return_value_into_a_histogram() {
+    let Some(true) = kernel_attaches_fentry() else { return };
+    let comm = Comm::unique();
+    let program = format!("fexit:__x64_sys_getpriority /comm == \"{}\"/ {{ @ = hist(retval); }}", comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    run_as(&comm, Abi::X86_64, &[GETPRIORITY, GETPRIORITY]);
+    let expected = "\n\n@:\n[16, 32)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n";
+    tracer.stop(libc::SIGINT).assert_exact(0, expected, ATTACHED_1);
+}
+
+/// On any kernel, kprobes and fentry compile to an object file: whether they attach is the
+/// running kernel's business.
+#[test]
+fn function_probes_compile_to_an_elf_everywhere() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrotrace-elf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("cannot create the output directory");
+    for (name, program) in [("k.o", "kprobe:vfs_read { @ = count(); }"), ("f.o", "fexit:vfs_read { @ = hist(retval); }")] {
+        let path = dir.join(name);
+        let path = path.to_str().expect("temp paths are UTF-8");
+        run(&["--emit-elf", path, "-e", program]).assert_exact(0, "", "");
+        let elf = std::fs::read(path).expect("the object file was written");
+        assert_eq!(&elf[..4], b"\x7fELF", "{program} wrote no ELF");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

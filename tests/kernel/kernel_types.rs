@@ -1,0 +1,96 @@
+//! Kernel types from BTF: members read through `curtask` and typed tracepoint pointers, user
+//! memory through a syscall's struct pointer, bitfields, enum constants, `sizeof` and
+//! `offsetof` of kernel structs, and what the kernel's types refuse.
+
+use super::*;
+
+/// `curtask` is the `struct task_struct *` of the task the probe fires in; its members and its
+/// parent's are read through pointers.
+#[test]
+fn members_of_the_current_task_and_its_parent() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat /curtask->comm == \"{}\" && str(args.filename) == \"/etc/hostname\"/ {{ \
+           printf(\"%s %d %d %d\\n\", curtask->comm, curtask->real_parent->tgid, curtask.tgid == pid, curtask->group_leader->pid == pid); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.sh(": < /etc/hostname");
+    let expected = format!("{} {} 1 1\n\n\n", comm.name(), std::process::id());
+    tracer.finish().assert_exact(0, &expected, ATTACHED_1);
+}
+
+/// A syscall's `struct __kernel_timespec *` argument, typed from its format file's C type,
+/// points into the caller's memory: its members are read from there.
+#[test]
+fn members_of_a_user_struct_a_syscall_points_to() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_clock_nanosleep, tracepoint:syscalls:sys_enter_nanosleep /comm == \"{}\"/ {{ \
+           printf(\"%d %d\\n\", args.rqtp->tv_sec, args.rqtp.tv_nsec); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.run(|| std::thread::sleep(std::time::Duration::new(0, 12_345)));
+    tracer.finish().assert_exact(0, "0 12345\n\n\n", "Attached 2 probes\n");
+}
+
+/// Bitfields of `struct perf_event_attr` (a uapi struct: the same on every kernel), read from
+/// the attributes a `perf_event_open` call passes.
+#[test]
+fn bitfields_of_a_user_struct() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_perf_event_open /comm == \"{}\"/ {{ $a = args.attr_uptr; \
+           printf(\"%d %d %d %d %d\\n\", $a->type, $a->disabled, $a->inherit, $a->exclude_kernel, $a->sample_id_all); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.run(|| {
+        // type, size, config, sample_period, sample_type, read_format, then the flag word:
+        // disabled (bit 0) and exclude_kernel (bit 5) set, inherit (bit 1) not.
+        let mut attr = [0u64; 16];
+        attr[0] = 1 | (128 << 32);
+        attr[5] = 1 | (1 << 5);
+        let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), 0, -1, -1, 0) };
+        if fd >= 0 {
+            unsafe { libc::close(fd as i32) };
+        }
+    });
+    tracer.finish().assert_exact(0, "1 1 0 1 0\n\n\n", ATTACHED_1);
+}
+
+/// Enum constants, sizes and offsets that every kernel's types agree on.
+#[test]
+fn enum_constants_sizes_and_offsets() {
+    let outcome = run_program(
+        "begin { printf(\"%d %d %d %d %d\\n\", PIDTYPE_TGID, BPF_MAP_TYPE_HASH, sizeof(struct list_head), \
+           offsetof(struct list_head, prev), sizeof(curtask->comm)); exit(); }",
+    );
+    if !kernel_ready() {
+        return;
+    }
+    outcome.assert_exact(0, "1 1 16 8 16\n\n\n", ATTACHED_1);
+}
+
+/// Casts make an integer a typed pointer; `p[i]` and `p + i` move by whole elements.
+#[test]
+fn casts_indexes_and_pointer_arithmetic() {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run_program(
+        "begin { $t = (struct task_struct *)curtask; $w = (uint64 *)$t; \
+           printf(\"%d %d %d\\n\", $t->pid == tid, $w[1] == *($w + 1), *((uint8 *)$w + 8) == ($w[1] & 0xff)); exit(); }",
+    );
+    outcome.assert_exact(0, "1 1 1\n\n\n", ATTACHED_1);
+}
