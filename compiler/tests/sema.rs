@@ -345,7 +345,7 @@ fn documented_examples_report_their_code() {
             },
         };
         let expected = match code.as_str() {
-            "E0205" | "E0208" | "E0435" | "E0480" => vec![],
+            "E0205" | "E0208" | "E0210" | "E0435" | "E0480" => vec![],
             // Refused for lacking `--unsafe` before the probe and signal are looked at.
             "E0518" | "E0519" => vec!["E0517"],
             "E0415" => vec!["E0109"],
