@@ -21,6 +21,9 @@ pub fn describe(compiled: &Compiled, out: &mut dyn Write) -> io::Result<()> {
             MapRole::Lost => "lost events".to_string(),
             MapRole::SyscallDispatch => "syscall dispatch".to_string(),
             MapRole::Zeros => "tseries zeros".to_string(),
+            MapRole::Stacks { limit, build_id: false } => format!("stacks of {limit} frames"),
+            MapRole::Stacks { limit, build_id: true } => format!("build-id stacks of {limit} frames"),
+            MapRole::Processes => "processes seen".to_string(),
         };
         let def = &map.def;
         match def.map_type {
@@ -47,5 +50,6 @@ fn kind_name(kind: BpfMapType) -> &'static str {
         BpfMapType::LruHash => "lru hash",
         BpfMapType::LruPercpuHash => "lru percpu hash",
         BpfMapType::RingBuf => "ringbuf",
+        BpfMapType::StackTrace => "stack trace",
     }
 }

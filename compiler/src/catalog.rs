@@ -54,6 +54,11 @@ pub trait Catalog {
     fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {
         None
     }
+
+    /// The address of kernel symbol `name` (`/proc/kallsyms`), or why there is none.
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        Err(format!("cannot read kernel symbols here (asked for `{name}`)"))
+    }
 }
 
 /// A member of a kernel struct that a program reads (`task_struct.real_parent`).
@@ -85,11 +90,17 @@ impl MemberOffsets {
     }
 }
 
-/// The ids of the cgroups a script names by path (`cgroupid`), read while compiling.
+/// Numbers a script names by a string read while compiling: the ids of the cgroups `cgroupid`
+/// names by path, the addresses of the kernel symbols `kaddr` names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CgroupIds(Vec<(String, u64)>);
+pub struct NamedNumbers(Vec<(String, u64)>);
 
-impl CgroupIds {
+/// The ids of the cgroups a script names by path (`cgroupid`).
+pub type CgroupIds = NamedNumbers;
+/// The addresses of the kernel symbols a script names (`kaddr`).
+pub type KernelSymbols = NamedNumbers;
+
+impl NamedNumbers {
     pub fn insert(&mut self, path: String, id: u64) {
         if self.get(&path).is_none() {
             self.0.push((path, id));

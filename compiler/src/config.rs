@@ -34,13 +34,30 @@ pub enum MissingProbes {
     Ignore,
 }
 
-/// How stacks are printed (`stack_mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How stacks are printed (`stack_mode`, or a `kstack`/`ustack` argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StackMode {
+    /// One `symbol+offset` per line, indented 8 spaces.
     Bpftrace,
+    /// A tab, the address in hex, a space, `symbol+offset` (and `(module)` for user frames).
     Perf,
+    /// The address in hex, unsymbolized.
     Raw,
+    /// User frames as the ELF build id and the offset into that file (`ustack` only).
     BuildId,
+}
+
+impl StackMode {
+    /// The mode a bare word names, as `kstack(perf)` writes it.
+    pub fn from_name(name: &str) -> Option<StackMode> {
+        match name {
+            "bpftrace" => Some(StackMode::Bpftrace),
+            "perf" => Some(StackMode::Perf),
+            "raw" => Some(StackMode::Raw),
+            "build_id" => Some(StackMode::BuildId),
+            _ => None,
+        }
+    }
 }
 
 /// Whether an unstable feature may be used (`unstable_*`).
@@ -150,7 +167,7 @@ pub const KEYS: &[Key] = &[
     Key { name: "perf_rb_pages", kind: KeyKind::Int, doc: "Pages of the ring buffer that carries output (a power of two).", honoured: true },
     Key { name: "print_maps_on_exit", kind: KeyKind::Bool, doc: "Print every map at exit.", honoured: true },
     Key { name: "show_debug_info", kind: KeyKind::Bool, doc: "Show file and line in user stacks.", honoured: false },
-    Key { name: "stack_mode", kind: KeyKind::Choice(&["bpftrace", "perf", "raw", "build_id"]), doc: "How stacks are printed.", honoured: false },
+    Key { name: "stack_mode", kind: KeyKind::Choice(&["bpftrace", "perf", "raw", "build_id"]), doc: "How stacks are printed.", honoured: true },
     Key { name: "str_trunc_trailer", kind: KeyKind::Text, doc: "Appended to strings cut at `max_strlen`.", honoured: true },
     Key { name: "unstable_dw_ustack", kind: UNSTABLE, doc: "Whether `dw_ustack()` may be used.", honoured: false },
     Key { name: "unstable_import_statement", kind: UNSTABLE, doc: "Whether `import` may appear inside a block.", honoured: false },
@@ -290,12 +307,8 @@ impl Config {
             "print_maps_on_exit" => self.print_maps_on_exit = boolean()?,
             "show_debug_info" => self.show_debug_info = boolean()?,
             "stack_mode" => {
-                self.stack_mode = match choice(&["bpftrace", "perf", "raw", "build_id"])? {
-                    "bpftrace" => StackMode::Bpftrace,
-                    "perf" => StackMode::Perf,
-                    "raw" => StackMode::Raw,
-                    _ => StackMode::BuildId,
-                }
+                let name = choice(&["bpftrace", "perf", "raw", "build_id"])?;
+                self.stack_mode = StackMode::from_name(name).unwrap_or(StackMode::Bpftrace);
             }
             "str_trunc_trailer" => self.str_trunc_trailer = text(),
             "unstable_dw_ustack" => self.unstable_dw_ustack = unstable()?,

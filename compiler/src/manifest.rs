@@ -141,6 +141,7 @@ pub enum BpfMapType {
     Array = 2,
     PercpuHash = 5,
     PercpuArray = 6,
+    StackTrace = 7,
     LruHash = 9,
     LruPercpuHash = 10,
     RingBuf = 27,
@@ -191,7 +192,20 @@ pub enum MapRole {
     SyscallDispatch,
     /// A one-entry `Array` never written: the zeros a new `tseries` key starts from.
     Zeros,
+    /// A `StackTrace` map the probes' `kstack`/`ustack` of one limit store their stacks in
+    /// (`bpf_get_stackid`), read when the stacks are printed. With `build_id`, its frames are
+    /// `bpf_stack_build_id` entries (`BPF_F_STACK_BUILD_ID`), not addresses.
+    Stacks { limit: u8, build_id: bool },
+    /// An `LruHash` of the pids whose user addresses the probes took (`ustack`, `usym`): a pid
+    /// missing from it is added and announced with `Action::Process`.
+    Processes,
 }
+
+/// `BPF_F_STACK_BUILD_ID`: a stack map whose frames are build ids and offsets.
+pub const STACK_BUILD_ID_FLAG: u32 = 1 << 5;
+/// The size of one `struct bpf_stack_build_id`: `s32` status, 20-byte build id, `u64` offset
+/// or address.
+pub const BUILD_ID_FRAME_SIZE: u32 = 32;
 
 /// The layout of the config map's single value. Offsets are fixed: programs read them.
 pub mod config_layout {
@@ -475,6 +489,10 @@ pub enum Action {
     Join { separator: String, strings: u32, size: u32 },
     /// `-k`: helper `helper` failed at `span`; one `i64` argument, what it returned.
     HelperError { helper: u32, span: Span },
+    /// A probe took user addresses of a process for the first time: one `u64` argument, its
+    /// pid. The runtime reads the process's mappings now, so that its addresses can still be
+    /// named after it exits.
+    Process,
 }
 
 impl Action {
@@ -484,6 +502,7 @@ impl Action {
             Action::Printf { args, .. } => args.clone(),
             Action::PrintValue { ty } => vec![ty.clone()],
             Action::Exit | Action::HelperError { .. } => vec![Ty::I64],
+            Action::Process => vec![Ty::U64],
             Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } | Action::Time { .. } => Vec::new(),
             Action::Join { strings, size, .. } => {
                 std::iter::once(Ty::U64).chain(std::iter::repeat_n(Ty::Str(*size), *strings as usize)).collect()

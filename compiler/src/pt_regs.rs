@@ -27,6 +27,27 @@ const ARGUMENTS: [Register; 6] = [
 pub const CODE_SEGMENT: Register = Register { builtin: "usermode", offset: 136 };
 pub const RETURN_VALUE: Register = Register { builtin: "retval", offset: 80 };
 
+/// Every register of `struct pt_regs` in its order, by the name `reg()` takes (bpftrace's
+/// x86-64 names), each 8 bytes.
+const NAMED: [&str; 21] = [
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip", "cs",
+    "flags", "sp", "ss",
+];
+
+/// The register `reg(name)` reads, if `name` is one.
+pub fn named(name: &str) -> Option<Register> {
+    let index = NAMED.iter().position(|known| *known == name)?;
+    Some(Register { builtin: NAMED[index], offset: index as u32 * 8 })
+}
+
+/// The names `reg()` takes, for messages.
+pub fn register_names() -> String {
+    NAMED.join(", ")
+}
+
+/// The instruction pointer: where a kprobe or a profile sample interrupted the kernel.
+pub const INSTRUCTION_POINTER: Register = Register { builtin: "ip", offset: 128 };
+
 /// The register of argument `index`, if it is one passed in a register.
 pub fn argument(index: usize) -> Option<Register> {
     ARGUMENTS.get(index).copied()

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+pub use crate::config::StackMode;
+
 /// The bytes before a buffer's data: how many of them are used, a native `u32`.
 pub const BUFFER_HEADER: u32 = 4;
 
@@ -54,6 +56,9 @@ pub enum Ty {
     Address(AddressKind),
     /// A number the probe computes and userspace prints by name (`strerror(n)`, `username`).
     Symbol(Symbol),
+    /// `kstack` or `ustack`: a `u64` naming a stack the kernel keeps in a stack map, printed as
+    /// its frames.
+    Stack(StackTy),
     /// The `probe` builtin: a u64 index into the manifest's probe names, printed as the name.
     Probe,
     /// A pointer (printed in hex) to `pointee`, which is `Void` when not known (`void *`, or a
@@ -84,7 +89,7 @@ impl Ty {
             Ty::Address(kind) => kind.size(),
             Ty::Tuple(fields) => tuple_layout(fields).size,
             Ty::Record(record) => tuple_layout(&record.fields).size,
-            Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
+            Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) | Ty::Stack(_) => 8,
             Ty::Struct(strukt) => strukt.size,
             Ty::Array { elem, len } => elem.size().saturating_mul(*len),
             Ty::Void | Ty::Error => 0,
@@ -98,9 +103,10 @@ impl Ty {
             Ty::Buffer(_) => BUFFER_HEADER,
             Ty::Address(AddressKind::Inet) => 4,
             Ty::Address(AddressKind::Mac) => 1,
+            Ty::Address(AddressKind::UserSymbol) => 8,
             Ty::Tuple(fields) => tuple_layout(fields).align,
             Ty::Record(record) => tuple_layout(&record.fields).align,
-            Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) => 8,
+            Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) | Ty::Stack(_) => 8,
             Ty::Struct(_) => 8,
             Ty::Array { elem, .. } => elem.align(),
             Ty::Void | Ty::Error => 1,
@@ -131,9 +137,9 @@ impl Ty {
         }
     }
 
-    /// Fits in a register: integers, bools, pointers and probe ids.
+    /// Fits in a register: integers, bools, pointers, probe ids and stack ids.
     pub fn is_scalar(&self) -> bool {
-        matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_))
+        matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) | Ty::Stack(_))
     }
 
     pub fn is_error(&self) -> bool {
@@ -155,6 +161,8 @@ impl fmt::Display for Ty {
             Ty::Buffer(capacity) => write!(f, "buffer[{capacity}]"),
             Ty::Address(AddressKind::Inet) => f.write_str("inet"),
             Ty::Address(AddressKind::Mac) => f.write_str("macaddr"),
+            Ty::Address(AddressKind::UserSymbol) => f.write_str("usym"),
+            Ty::Stack(stack) => f.write_str(if stack.user { "ustack" } else { "kstack" }),
             Ty::Tuple(fields) => {
                 f.write_str("(")?;
                 for (i, field) in fields.iter().enumerate() {
@@ -231,6 +239,9 @@ pub enum AddressKind {
     Inet,
     /// `macaddr`: 6 bytes.
     Mac,
+    /// `usym`: a user address (`u64`) and the pid (`u64`) of the process it belongs to,
+    /// printed as the name of the function there.
+    UserSymbol,
 }
 
 impl AddressKind {
@@ -241,6 +252,7 @@ impl AddressKind {
         match self {
             AddressKind::Inet => 4 + 16,
             AddressKind::Mac => 6,
+            AddressKind::UserSymbol => 16,
         }
     }
 }
@@ -262,6 +274,9 @@ pub enum Symbol {
     /// A cgroup id, printed as its path in each mounted hierarchy whose name matches the
     /// wildcard (`cgroup_path`).
     CgroupPath(Box<String>),
+    /// A kernel address, printed as the name of the kernel function or object there (`ksym`,
+    /// `func` in a kprobe).
+    KernelSymbol,
 }
 
 /// How a timestamp prints: its clock (TAI, or boot time) and its `strftime(3)` format.
@@ -281,9 +296,28 @@ impl Symbol {
             Symbol::User => "username",
             Symbol::Time(_) => "timestamp",
             Symbol::CgroupPath(_) => "cgroup_path",
+            Symbol::KernelSymbol => "ksym",
         }
     }
 }
+
+/// A stack as `kstack(mode, limit)` or `ustack(mode, limit)` takes it.
+///
+/// In the probe it is the `u64` that `bpf_get_stackid` returns for the stack map of its limit
+/// (negative when the kernel could not store the stack); a user stack carries the pid in the
+/// upper 32 bits, since its addresses mean something only in that process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StackTy {
+    /// `ustack`, not `kstack`.
+    pub user: bool,
+    pub mode: StackMode,
+    /// The most frames kept, innermost first (1 to `MAX_STACK_FRAMES`).
+    pub limit: u8,
+}
+
+/// The deepest stack a stack map holds: Linux's default `kernel.perf_event_max_stack`, and
+/// bpftrace's default limit.
+pub const MAX_STACK_FRAMES: u8 = 127;
 
 /// Where each field of a tuple (or a packed record) lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,6 +92,10 @@ impl Catalog for KernelCatalog {
         crate::cgroups::id_of(path)
     }
 
+    fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
+        crate::symbolize::kernel_symbol_address(name)
+    }
+
     fn pid_namespace(&self) -> Option<PidNamespace> {
         own_pid_namespace()
     }

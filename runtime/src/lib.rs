@@ -21,6 +21,7 @@ pub mod run;
 pub mod session;
 pub mod signals;
 pub mod suite;
+pub mod symbolize;
 pub mod target;
 pub mod sys;
 pub mod tracefs;

@@ -119,7 +119,9 @@ impl<'a> KernelMap<'a> {
             BpfMapType::Array | BpfMapType::PercpuArray => Ok((0..self.def.max_entries)
                 .map(|index| index.to_ne_bytes().to_vec())
                 .collect()),
-            BpfMapType::Hash | BpfMapType::PercpuHash | BpfMapType::LruHash | BpfMapType::LruPercpuHash => self.hash_keys(),
+            BpfMapType::Hash | BpfMapType::PercpuHash | BpfMapType::LruHash | BpfMapType::LruPercpuHash | BpfMapType::StackTrace => {
+                self.hash_keys()
+            }
         }
     }
 

@@ -73,6 +73,7 @@ pub fn run(
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
     session.write_config(monotonic_ns())?;
     let mut events = session.take_events()?;
+    output::stacks::install(session.stack_maps()?);
     let mut runner = Runner::new(manifest, output::printer(options.format, out, err));
     runner.warnings = !options.no_warnings;
     if options.dry_run {
@@ -230,6 +231,7 @@ impl Runner<'_, '_> {
                 let failure = output::HelperFailure { helper: *helper, retcode: first_i64(args) };
                 self.printer.helper_error(&failure, &self.manifest.locate(*span))?;
             }
+            Action::Process => crate::symbolize::remember_process(first_i64(args) as u32),
             Action::Exit => {
                 if self.exit_code.is_none() {
                     self.exit_code = Some(first_i64(args) as i32);

@@ -68,6 +68,19 @@ impl Session {
         self.kernel_map(id, |map| map.update(&0u32.to_ne_bytes(), &value))
     }
 
+    /// The script's stack maps, for printing stacks: each one's limit, whether its frames are
+    /// build ids, and a descriptor of it.
+    pub fn stack_maps(&self) -> Result<Vec<(u8, bool, OwnedFd)>, MapError> {
+        let mut stack_maps = Vec::new();
+        for (spec, fd) in self.manifest.maps.iter().zip(&self.maps) {
+            if let (MapRole::Stacks { limit, build_id }, Some(fd)) = (&spec.role, fd) {
+                let copy = fd.try_clone().map_err(|source| MapError::Syscall { map: spec.symbol.clone(), operation: "F_DUPFD_CLOEXEC", source })?;
+                stack_maps.push((*limit, *build_id, copy));
+            }
+        }
+        Ok(stack_maps)
+    }
+
     /// Every entry of a map, values split per possible CPU for per-CPU maps.
     pub fn map_entries(&self, id: MapId) -> Result<Vec<RawEntry>, MapError> {
         self.kernel_map(id, |map| map.entries())

@@ -263,6 +263,8 @@ pub mod helper {
     pub const PROBE_READ_KERNEL: u32 = 113;
     pub const PROBE_READ_USER_STR: u32 = 114;
     pub const PROBE_READ_KERNEL_STR: u32 = 115;
+    pub const GET_STACKID: u32 = 27;
+    pub const GET_FUNC_IP: u32 = 173;
 
     /// The helper's name for disassembly (`bpf_` prefix dropped), if known.
     pub fn name(id: u32) -> Option<&'static str> {
@@ -297,6 +299,8 @@ pub mod helper {
             PROBE_READ_KERNEL => "probe_read_kernel",
             PROBE_READ_USER_STR => "probe_read_user_str",
             PROBE_READ_KERNEL_STR => "probe_read_kernel_str",
+            GET_STACKID => "get_stackid",
+            GET_FUNC_IP => "get_func_ip",
             _ => return None,
         })
     }

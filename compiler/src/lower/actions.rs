@@ -104,6 +104,24 @@ impl FnLowerer<'_> {
         self.count_lost_record(status);
     }
 
+    /// Announces process `pid` to the runtime (`Action::Process`) the first time a probe takes
+    /// one of its user addresses, so that its mappings are read while it lives: one lookup in
+    /// the processes map when it is known.
+    pub(crate) fn announce_process(&mut self, pid: Reg) {
+        let processes = self.cx.processes_map();
+        let key = self.b.alloc(4);
+        self.b.store(key, 4, pid);
+        let known = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(processes), Arg::Addr(key)]);
+        let done = self.b.label();
+        self.b.branch(Cond::Ne, known, Operand::Imm(0), done);
+        let seen = self.b.alloc(1);
+        self.b.store_imm(seen, 1, 1);
+        self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(processes), Arg::Addr(key), Arg::Addr(seen), Arg::Imm(0)]);
+        let id = self.cx.action(manifest::Action::Process);
+        self.send_record_values(id, &[(Value::Reg(pid), Ty::U64, Ty::U64)]);
+        self.b.place_label(done);
+    }
+
     /// Calls `helper`; with `-k`, a failure (a negative return) also sends a record naming the
     /// helper, the place in the script and what it returned.
     pub(crate) fn checked_call(&mut self, helper: u32, args: &[Arg]) -> Reg {

@@ -31,6 +31,10 @@ use crate::sema::hir::{self, LocalId};
 use crate::types::Ty;
 
 
+/// How many pids the processes map remembers: one evicted is announced again when seen, which
+/// costs a record, not a wrong name.
+const PROCESSES_KEPT: u32 = 4096;
+
 /// The lowered program: per `manifest.programs` entry, in the same order, its LIR functions:
 /// the program first, then the loop bodies it passes to helpers as callbacks.
 #[derive(Debug, Clone)]
@@ -100,6 +104,8 @@ pub(crate) struct Lowerer {
     pid_namespace: Option<crate::catalog::PidNamespace>,
     /// The ids of the cgroups `cgroupid` names.
     cgroup_ids: crate::catalog::CgroupIds,
+    /// The addresses of the kernel symbols `kaddr` names.
+    kernel_symbols: crate::catalog::KernelSymbols,
     /// `-k`: check what failing helpers return.
     helper_errors: bool,
     /// Where the kernel struct members the probes read are.
@@ -128,6 +134,7 @@ impl Lowerer {
             helpers: program.helpers,
             pid_namespace: program.pid_namespace,
             cgroup_ids: program.cgroup_ids.clone(),
+            kernel_symbols: program.kernel_symbols.clone(),
             helper_errors: program.helper_errors,
             members: program.members.clone(),
             callbacks: Vec::new(),
@@ -197,6 +204,34 @@ impl Lowerer {
         let id = self.internal_map("lost", def, MapRole::Lost);
         self.lost = Some(id);
         id
+    }
+
+    /// The stack map of stacks of `limit` frames (of build ids and offsets with `build_id`),
+    /// shared by every `kstack` and `ustack` of that shape: a stack id indexes it, whichever
+    /// probe took the stack.
+    pub(crate) fn stack_map(&mut self, limit: u8, build_id: bool) -> MapId {
+        let role = MapRole::Stacks { limit, build_id };
+        if let Some(i) = self.maps.iter().position(|m| m.role == role) {
+            return MapId(i as u32);
+        }
+        let (frame, flags) = match build_id {
+            true => (crate::manifest::BUILD_ID_FRAME_SIZE, crate::manifest::STACK_BUILD_ID_FLAG),
+            false => (8, 0),
+        };
+        let value_size = u32::from(limit) * frame;
+        let entries = self.settings.max_map_keys;
+        let def = BpfMapDef { map_type: BpfMapType::StackTrace, key_size: 4, value_size, max_entries: entries, flags };
+        let symbol = format!("{}stack{limit}", if build_id { "b" } else { "" });
+        self.internal_map(&symbol, def, role)
+    }
+
+    /// The pids whose user addresses the probes have announced to the runtime.
+    pub(crate) fn processes_map(&mut self) -> MapId {
+        if let Some(i) = self.maps.iter().position(|m| m.role == MapRole::Processes) {
+            return MapId(i as u32);
+        }
+        let def = BpfMapDef { map_type: BpfMapType::LruHash, key_size: 4, value_size: 1, max_entries: PROCESSES_KEPT, flags: 0 };
+        self.internal_map("processes", def, MapRole::Processes)
     }
 
     /// A dispatched program's syscall table: `u32` keys to `u32` probe ids plus one.
@@ -377,6 +412,21 @@ impl<'l> FnLowerer<'l> {
     /// The id of the cgroup at `path` (checking made sure the catalog knew).
     pub(crate) fn cgroup_id(&self, path: &str) -> u64 {
         self.cx.cgroup_ids.get(path).unwrap_or_else(|| unreachable!("checking resolved cgroup `{path}`"))
+    }
+
+    /// The address of kernel symbol `name` (checking made sure the catalog knew).
+    pub(crate) fn kernel_symbol(&self, name: &str) -> u64 {
+        self.cx.kernel_symbols.get(name).unwrap_or_else(|| unreachable!("checking resolved kernel symbol `{name}`"))
+    }
+
+    /// The register holding the program's context (`pt_regs`, the tracepoint record, ...).
+    pub(crate) fn context(&self) -> Reg {
+        self.ctx
+    }
+
+    /// The stack map of stacks of `limit` frames (see `Lowerer::stack_map`).
+    pub(crate) fn stack_map(&mut self, limit: u8, build_id: bool) -> MapId {
+        self.cx.stack_map(limit, build_id)
     }
 
     /// The size of strings read from memory (`max_strlen`).

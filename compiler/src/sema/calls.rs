@@ -62,6 +62,19 @@ impl Checker {
         }
     }
 
+    /// Notes that a probe needs the address of kernel symbol `name` (read from the catalog after
+    /// checking); `span` is where.
+    pub(crate) fn need_kernel_symbol(&mut self, name: &str, span: Span) {
+        if !self.kernel_symbol_names.iter().any(|(known, _)| known == name) {
+            self.kernel_symbol_names.push((name.to_string(), span));
+        }
+    }
+
+    /// How stacks print unless a `kstack`/`ustack` names a mode (`stack_mode`).
+    pub(crate) fn stack_mode(&self) -> crate::config::StackMode {
+        self.config.stack_mode
+    }
+
     /// The pid of the command `-c` started, if there is one.
     pub(crate) fn child_pid(&self) -> Option<u32> {
         self.child_pid

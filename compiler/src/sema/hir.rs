@@ -34,6 +34,8 @@ pub struct Program {
     pub pid_namespace: Option<PidNamespace>,
     /// The ids of the cgroups `cgroupid` names.
     pub cgroup_ids: CgroupIds,
+    /// The addresses of the kernel symbols `kaddr` names.
+    pub kernel_symbols: crate::catalog::KernelSymbols,
     /// `-k`: report helpers that fail.
     pub helper_errors: bool,
     /// Where the kernel struct members the probes read are.

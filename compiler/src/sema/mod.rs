@@ -33,7 +33,7 @@ pub use unify::storage;
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelMember, MemberOffsets, TracepointFormat};
+use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelSymbols, KernelMember, MemberOffsets, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
@@ -74,6 +74,7 @@ pub fn check_with(
     let pid_namespace = if checker.reads_namespaced_ids { catalog.pid_namespace() } else { None };
     let members = resolve_members(&checker.kernel_members, catalog, &mut diags);
     let cgroup_ids = resolve_cgroup_ids(&checker.cgroup_paths, catalog, &mut diags);
+    let kernel_symbols = resolve_kernel_symbols(&checker.kernel_symbol_names, catalog, &mut diags);
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
     diags.append(&mut checker.diags);
@@ -89,7 +90,7 @@ pub fn check_with(
         diags.push(settings::too_many_programs(probes.len(), &config, program));
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, helper_errors, options, config }, diags))
+    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, kernel_symbols, helper_errors, options, config }, diags))
 }
 
 /// The offsets of the kernel struct members the probes read, from the catalog; an error at the
@@ -124,6 +125,22 @@ fn resolve_cgroup_ids(needed: &[(String, Span)], catalog: &dyn Catalog, diags: &
         }
     }
     ids
+}
+
+/// The address of each kernel symbol `kaddr` names; E0534 for one the kernel does not have.
+fn resolve_kernel_symbols(needed: &[(String, Span)], catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> KernelSymbols {
+    let mut addresses = KernelSymbols::default();
+    for (name, span) in needed {
+        match catalog.kernel_symbol(name) {
+            Ok(address) => addresses.insert(name.clone(), address),
+            Err(why) => diags.push(
+                Diagnostic::error("E0534", format!("no kernel symbol `{name}`"))
+                    .with_primary(*span, "not in /proc/kallsyms")
+                    .with_note(why),
+            ),
+        }
+    }
+    addresses
 }
 
 /// The checked probes, with tracepoints that can share a program folded together.
@@ -281,6 +298,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], options: &CompileOptions, config
         target_pid: options.target_pid,
         kernel_members: Vec::new(),
         cgroup_paths: Vec::new(),
+        kernel_symbol_names: Vec::new(),
     };
     for _ in 0..MAX_SWEEPS {
         checker.maps.begin_walk();
@@ -349,6 +367,8 @@ pub(crate) struct Checker {
     kernel_members: Vec<(KernelMember, Span)>,
     /// The cgroup paths `cgroupid` names, and where; their ids are read after checking.
     cgroup_paths: Vec<(String, Span)>,
+    /// The kernel symbols `kaddr` names, with the first place each is named.
+    kernel_symbol_names: Vec<(String, Span)>,
 }
 
 /// What the checker knows about the probe being checked.

@@ -64,6 +64,10 @@ fn decode_at(
             bytes: address_text(*kind, field).into_bytes(),
             truncated: false,
         }),
+        Ty::Stack(stack) => Ok(Value::Str {
+            bytes: super::stacks::render(stack, read_u64(field)),
+            truncated: false,
+        }),
         Ty::Symbol(symbol) => Ok(Value::Str {
             bytes: super::symbols::render(symbol, read_u64(field)),
             truncated: false,
@@ -85,6 +89,10 @@ fn address_text(kind: AddressKind, bytes: &[u8]) -> String {
             .map(|b| format!("{b:02X}"))
             .collect::<Vec<_>>()
             .join(":"),
+        AddressKind::UserSymbol => {
+            let pid = read_u64(&bytes[8..16]) as u32;
+            super::stacks::user_symbol(pid, read_u64(bytes), false, false)
+        }
         AddressKind::Inet => {
             let family = read_uint(&bytes[..4]) as u32;
             let address = &bytes[4..];

@@ -20,6 +20,7 @@ mod merge;
 mod printer;
 mod printf;
 mod series;
+pub mod stacks;
 mod symbols;
 mod table;
 mod text;

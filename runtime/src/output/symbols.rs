@@ -1,5 +1,6 @@
 //! Numbers printed by name (`Ty::Symbol`): an errno's message, a signal's description, a
-//! syscall's name, a user's name, a timestamp's local time, a cgroup's paths.
+//! syscall's name, a user's name, a timestamp's local time, a cgroup's paths, a kernel
+//! address's symbol.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -21,6 +22,7 @@ pub fn render(symbol: &Symbol, raw: u64) -> Vec<u8> {
         Symbol::User => user_name(raw as u32).into_bytes(),
         Symbol::Time(time) => clock::timestamp(&time.format, raw, time.tai),
         Symbol::CgroupPath(filter) => crate::cgroups::paths_of(raw, filter).into_bytes(),
+        Symbol::KernelSymbol => super::stacks::kernel_symbol(raw, false).into_bytes(),
     }
 }
 
