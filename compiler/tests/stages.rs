@@ -172,3 +172,39 @@ hir!(branch_locals_hir, BRANCH_LOCALS);
 lir!(branch_locals_lir, BRANCH_LOCALS);
 allocated!(branch_locals_allocated, BRANCH_LOCALS);
 bpf!(branch_locals_bpf, BRANCH_LOCALS);
+
+// ---- Stacks: a stack id from `bpf_get_stackid`, the frames read when printed ----
+
+const KSTACK_COUNT: &str = "tracepoint:syscalls:sys_enter_getppid { @[kstack] = count(); }";
+const USTACK_COUNT: &str = "tracepoint:syscalls:sys_enter_getppid { @[ustack(perf, 5)] = count(); }";
+const SYMBOLS: &str = "kprobe:vfs_read { printf(\"%s %s %s\\n\", func, ksym(reg(\"ip\")), usym(reg(\"ip\"))); }";
+
+hir!(kstack_count_hir, KSTACK_COUNT);
+bpf!(kstack_count_bpf, KSTACK_COUNT);
+bpf!(ustack_count_bpf, USTACK_COUNT);
+hir!(symbols_hir, SYMBOLS);
+
+/// `@[kstack] = count()` is the stack id plus the keyed count: bpftrace 0.26 copies up to 127
+/// frames into scratch memory, hashes them in a loop and stores them in a hash map per event.
+#[test]
+fn kstack_count_encodes_to_fewer_than_31_slots() {
+    let compiled = compiled(KSTACK_COUNT);
+    let [program] = compiled.programs.as_slice() else { panic!("one probe, one program") };
+    assert!(program.insns.len() < 31, "{} slots:\n{}", program.insns.len(), disassembly(&compiled, KSTACK_COUNT));
+}
+
+/// Every `kstack` and `ustack` of one limit shares one stack map, sized by `max_map_keys`.
+#[test]
+fn stacks_of_one_limit_share_a_stack_map() {
+    let compiled = compiled("tracepoint:syscalls:sys_enter_read { @a[kstack(5)] = count(); @b[ustack(raw, 5)] = count(); @c[kstack] = count(); }");
+    let stacks: Vec<(u8, u32)> = compiled
+        .manifest
+        .maps
+        .iter()
+        .filter_map(|m| match m.role {
+            MapRole::Stacks { limit, build_id: false } => Some((limit, m.def.value_size)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stacks, vec![(5, 40), (127, 1016)]);
+}
