@@ -67,6 +67,7 @@ mod loops;
 mod selftests;
 mod stdlib;
 mod output;
+mod stacks;
 mod command_line;
 mod kernel_types;
 mod btf_probes;

@@ -1,0 +1,182 @@
+//! Stacks and symbols in the kernel: `kstack` frames checked against `/proc/kallsyms`, and the
+//! user stack and `usym` of a known function of this test binary that makes a syscall itself,
+//! in this process and in one that exits before the stacks are printed.
+
+use std::collections::HashMap;
+
+use super::*;
+
+/// A tag in `lseek`'s `whence`, so that only this file's calls are counted.
+const WHENCE_KSTACK: u64 = 0x5eed_0001;
+const WHENCE_USTACK: u64 = 0x5eed_0002;
+const WHENCE_JSON: u64 = 0x5eed_0003;
+const WHENCE_EXITED: u64 = 0x5eed_0004;
+
+/// Calls `lseek(-1, <this function's address>, whence)` with the `syscall` instruction itself,
+/// so that the innermost user frame is this function; returns the address the syscall returns
+/// to, which the kernel reports as that frame.
+#[inline(never)]
+#[no_mangle]
+pub extern "C" fn ferrotrace_stack_leaf(whence: u64) -> u64 {
+    let return_address: u64;
+    // SAFETY: `lseek` on fd -1 fails with EBADF and changes nothing; the syscall clobbers only
+    // rax, rcx and r11, all declared.
+    unsafe {
+        std::arch::asm!(
+            "lea {ra}, [rip + 2f]",
+            "syscall",
+            "2:",
+            ra = out(reg) return_address,
+            inlateout("rax") libc::SYS_lseek => _,
+            in("rdi") -1i64,
+            in("rsi") ferrotrace_stack_leaf as usize,
+            in("rdx") whence,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    return_address
+}
+
+/// `+N`: how far into `ferrotrace_stack_leaf` its syscall returns.
+fn leaf_offset(return_address: u64) -> u64 {
+    return_address - ferrotrace_stack_leaf as usize as u64
+}
+
+fn lseek_program(whence: u64, body: &str) -> String {
+    format!("tracepoint:syscalls:sys_enter_lseek /args.fd == -1 && args.whence == {whence}/ {{ {body} }}")
+}
+
+/// Every symbol of `/proc/kallsyms` by name, with its addresses.
+fn kallsyms() -> HashMap<String, Vec<u64>> {
+    let text = std::fs::read_to_string("/proc/kallsyms").expect("cannot read /proc/kallsyms");
+    let mut symbols: HashMap<String, Vec<u64>> = HashMap::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(address), Some(_), Some(name)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        if let Ok(address) = u64::from_str_radix(address, 16) {
+            symbols.entry(name.to_string()).or_default().push(address);
+        }
+    }
+    symbols
+}
+
+/// A kernel stack of a syscall the test makes: in perf mode every frame's address is its
+/// symbol's address in `/proc/kallsyms` plus its offset; the default mode prints the same
+/// frames indented 8 spaces; the outermost frames are the syscall entry.
+#[test]
+fn kstack_frames_are_kernel_functions() {
+    if !kernel_ready() {
+        return;
+    }
+    let tracer = Tracer::start(&["-e", &lseek_program(WHENCE_KSTACK, "@perf[kstack(perf)] = count(); @plain[kstack] = count();")]);
+    for _ in 0..3 {
+        ferrotrace_stack_leaf(WHENCE_KSTACK);
+    }
+    let outcome = tracer.stop(libc::SIGINT);
+    let stdout = &outcome.stdout;
+    let perf_key = stdout.split("@perf[\n").nth(1).and_then(|rest| rest.split("]: 3\n").next()).unwrap_or_else(|| panic!("no `@perf[...]: 3` in:\n{stdout}"));
+    let plain_key = stdout.split("@plain[\n").nth(1).and_then(|rest| rest.split("]: 3\n").next()).unwrap_or_else(|| panic!("no `@plain[...]: 3` in:\n{stdout}"));
+    let symbols = kallsyms();
+    let mut names = Vec::new();
+    for line in perf_key.lines() {
+        let (address, symbol) = line.strip_prefix('\t').and_then(|l| l.split_once(' ')).unwrap_or_else(|| panic!("not a perf frame: {line:?}"));
+        let address = u64::from_str_radix(address, 16).unwrap_or_else(|_| panic!("not a hex address: {line:?}"));
+        let (name, offset) = symbol.rsplit_once('+').unwrap_or_else(|| panic!("no offset: {line:?}"));
+        let offset: u64 = offset.parse().unwrap_or_else(|_| panic!("not a decimal offset: {line:?}"));
+        let starts = symbols.get(name).unwrap_or_else(|| panic!("`{name}` is not in /proc/kallsyms"));
+        assert!(starts.iter().any(|start| start + offset == address), "{line:?}: `{name}` is not at {address:#x} - {offset}");
+        names.push(format!("        {symbol}"));
+    }
+    assert_eq!(plain_key, format!("{}\n", names.join("\n")), "the default mode prints the perf frames' symbols");
+    assert!(names.iter().any(|n| n.contains("do_syscall_64+")), "no do_syscall_64 frame in:\n{perf_key}");
+    assert!(names.last().is_some_and(|n| n.trim_start().starts_with("entry_SYSCALL_64")), "not entered by the syscall entry:\n{perf_key}");
+    assert_eq!(outcome.stderr, ATTACHED_1);
+}
+
+/// `ustack(1)` in this process is the function that made the syscall, at the instruction after
+/// it; `usym` of its address is its name; both as a map key and printed with `%s`.
+#[test]
+fn ustack_and_usym_of_this_process() {
+    if !kernel_ready() {
+        return;
+    }
+    let body = r#"@[ustack(1), usym(args.offset)] = count(); printf("%s|%s\n", ustack(perf, 1), usym(args.offset));"#;
+    let tracer = Tracer::start(&["-e", &lseek_program(WHENCE_USTACK, body)]);
+    let offset = leaf_offset(ferrotrace_stack_leaf(WHENCE_USTACK));
+    ferrotrace_stack_leaf(WHENCE_USTACK);
+    let outcome = tracer.stop(libc::SIGINT);
+    let exe = std::env::current_exe().expect("the test binary");
+    let address = ferrotrace_stack_leaf as usize as u64 + offset;
+    let printed = format!("\n\t{address:x} ferrotrace_stack_leaf+{offset} ({})\n|ferrotrace_stack_leaf\n", exe.display());
+    let expected = format!("{printed}{printed}\n\n@[\n        ferrotrace_stack_leaf+{offset}\n, ferrotrace_stack_leaf]: 2\n");
+    outcome.assert_exact(0, &expected, ATTACHED_1);
+}
+
+/// The JSON layout: a stack is a string, and as a key loses its spaces as every key does.
+#[test]
+fn stacks_in_json() {
+    if !kernel_ready() {
+        return;
+    }
+    let body = "@k[ustack(1)] = count(); @v = ustack(raw, 1);";
+    let tracer = Tracer::start_json(&["-f", "json", "-e", &lseek_program(WHENCE_JSON, body)]);
+    let return_address = ferrotrace_stack_leaf(WHENCE_JSON);
+    let offset = leaf_offset(return_address);
+    let outcome = tracer.stop(libc::SIGINT);
+    let expected = format!(
+        "{{\"type\": \"attached_probes\", \"data\": {{\"probes\": 1}}}}\n\
+         {{\"type\": \"map\", \"data\": {{\"@k\": {{\"\\nferrotrace_stack_leaf+{offset}\\n\": 1}}}}}}\n\
+         {{\"type\": \"map\", \"data\": {{\"@v\": \"\\n{return_address:x}\\n\"}}}}\n"
+    );
+    outcome.assert_exact(0, &expected, "");
+}
+
+/// A process that exits before its stacks are printed is still named: its mappings were read
+/// when its first user address reached ferrotrace.
+#[test]
+fn ustack_of_a_process_that_exited() {
+    if !kernel_ready() {
+        return;
+    }
+    let tracer = Tracer::start(&["-e", &lseek_program(WHENCE_EXITED, "@[ustack(1), usym(args.offset)] = count();")]);
+    let exe = std::env::current_exe().expect("the test binary");
+    let helper = std::process::Command::new(&exe)
+        .args(["--ignored", "--exact", "stacks::exited_process_helper", "--nocapture", "--test-threads", "1"])
+        .env(HELPER_VAR, "1")
+        .output()
+        .expect("cannot run the helper process");
+    assert!(helper.status.success(), "the helper failed: {}", String::from_utf8_lossy(&helper.stderr));
+    let offset = leaf_offset(ferrotrace_stack_leaf(0));
+    let outcome = tracer.stop(libc::SIGINT);
+    let expected = format!("\n\n@[\n        ferrotrace_stack_leaf+{offset}\n, ferrotrace_stack_leaf]: 1\n");
+    outcome.assert_exact(0, &expected, ATTACHED_1);
+}
+
+/// Set in the helper process `ustack_of_a_process_that_exited` starts.
+const HELPER_VAR: &str = "FERROTRACE_STACK_HELPER";
+
+/// The process of `ustack_of_a_process_that_exited`: makes the traced syscall, lives a moment
+/// (as a short command does) and exits.
+#[test]
+#[ignore = "run by ustack_of_a_process_that_exited as its traced process"]
+fn exited_process_helper() {
+    if std::env::var_os(HELPER_VAR).is_none() {
+        return;
+    }
+    ferrotrace_stack_leaf(WHENCE_EXITED);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+/// `ksym` of a known address and `kaddr` of a known name agree with `/proc/kallsyms`.
+#[test]
+fn ksym_and_kaddr() {
+    if !kernel_ready() {
+        return;
+    }
+    let symbols = kallsyms();
+    let address = symbols.get("vfs_read").and_then(|a| a.first()).copied().expect("vfs_read in /proc/kallsyms");
+    let program = format!(r#"begin {{ printf("%s %s %d\n", ksym({address}), ksym(kaddr("vfs_read") + 3), kaddr("vfs_read") == {address}); exit(); }}"#);
+    run(&["-q", "-e", &program]).assert_exact(0, "vfs_read vfs_read 1\n\n\n", "");
+}
