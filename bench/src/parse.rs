@@ -27,6 +27,13 @@ pub fn map_value(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix(':')?.trim().parse().ok())
 }
 
+/// The sum of the counts of a map keyed by stacks: the values after the `]: ` that closes each
+/// multi-line key (`@[\n        frame\n]: 1708`).
+pub fn stack_total(text: &str) -> Option<u64> {
+    let counts: Vec<u64> = text.lines().filter_map(|line| line.strip_prefix("]: ")?.trim().parse().ok()).collect();
+    (!counts.is_empty()).then(|| counts.iter().sum())
+}
+
 /// The count of a `stats()` entry: `@s[1, loop]: count 5, average ...` (bpftrace 0.17) or
 /// `@s[1, loop]: { .count = 5, .average = ... }` (ferrotrace).
 pub fn stats_count(text: &str, key: &str) -> Option<u64> {

@@ -29,7 +29,7 @@ pub extern "C" fn ferrotrace_stack_leaf(whence: u64) -> u64 {
             ra = out(reg) return_address,
             inlateout("rax") libc::SYS_lseek => _,
             in("rdi") -1i64,
-            in("rsi") ferrotrace_stack_leaf as usize,
+            in("rsi") ferrotrace_stack_leaf as *const () as usize,
             in("rdx") whence,
             lateout("rcx") _,
             lateout("r11") _,
@@ -39,9 +39,14 @@ pub extern "C" fn ferrotrace_stack_leaf(whence: u64) -> u64 {
     return_address
 }
 
+/// Where `ferrotrace_stack_leaf` starts.
+fn leaf_address() -> u64 {
+    ferrotrace_stack_leaf as *const () as u64
+}
+
 /// `+N`: how far into `ferrotrace_stack_leaf` its syscall returns.
 fn leaf_offset(return_address: u64) -> u64 {
-    return_address - ferrotrace_stack_leaf as usize as u64
+    return_address - leaf_address()
 }
 
 fn lseek_program(whence: u64, body: &str) -> String {
@@ -108,7 +113,7 @@ fn ustack_and_usym_of_this_process() {
     ferrotrace_stack_leaf(WHENCE_USTACK);
     let outcome = tracer.stop(libc::SIGINT);
     let exe = std::env::current_exe().expect("the test binary");
-    let address = ferrotrace_stack_leaf as usize as u64 + offset;
+    let address = leaf_address() + offset;
     let printed = format!("\n\t{address:x} ferrotrace_stack_leaf+{offset} ({})\n|ferrotrace_stack_leaf\n", exe.display());
     let expected = format!("{printed}{printed}\n\n@[\n        ferrotrace_stack_leaf+{offset}\n, ferrotrace_stack_leaf]: 2\n");
     outcome.assert_exact(0, &expected, ATTACHED_1);

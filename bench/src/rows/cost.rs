@@ -1,8 +1,9 @@
 //! Row 2, cost per event: the kernel's run time per run of a tracer's program, from
 //! `bpf_stats_enabled` counters around two million getppid calls, and the program's size
-//! after the verifier. Five map workloads, a kernel struct walk (`curtask->real_parent->pid`),
-//! three runs each, interleaved, and a substring search in a 64-byte string that only
-//! ferrotrace runs (bpftrace 0.17 has no `strcontains`).
+//! after the verifier. Seven map workloads (counts keyed by the kernel and the user stack among
+//! them), a kernel struct walk (`curtask->real_parent->pid`), three runs each, interleaved, and
+//! a substring search in a 64-byte string that only ferrotrace runs (bpftrace 0.17 has no
+//! `strcontains`).
 
 use std::collections::HashSet;
 
@@ -10,7 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bpf_stats;
 use crate::load_loop::LoadLoop;
-use crate::parse::{hist_total, map_value, stats_count};
+use crate::parse::{hist_total, map_value, stack_total, stats_count};
 use crate::process::Running;
 use crate::report::{Row, Target, Unit};
 use crate::rows::attach::{self, shown};
@@ -33,7 +34,7 @@ struct Workload {
     cost_target: f64,
 }
 
-const WORKLOADS: [Workload; 7] = [
+const WORKLOADS: [Workload; 9] = [
     Workload {
         name: "count_by_comm",
         script: "tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }",
@@ -94,6 +95,20 @@ const WORKLOADS: [Workload; 7] = [
         check: |output, _| at_least(map_value(output, "@[true]"), "`@[true]`"),
         ferrotrace_only: true,
         cost_target: 0.7,
+    },
+    Workload {
+        name: "kstack_count",
+        script: "tracepoint:syscalls:sys_enter_getppid { @[kstack] = count(); }",
+        check: |output, _| at_least(stack_total(output), "the total of the `@[kstack]` counts"),
+        ferrotrace_only: false,
+        cost_target: 0.5,
+    },
+    Workload {
+        name: "ustack_count",
+        script: "tracepoint:syscalls:sys_enter_getppid { @[ustack] = count(); }",
+        check: |output, _| at_least(stack_total(output), "the total of the `@[ustack]` counts"),
+        ferrotrace_only: false,
+        cost_target: 0.5,
     },
 ];
 

@@ -111,7 +111,7 @@ mod tests {
     fn the_running_binary_names_its_functions() {
         let exe = std::env::current_exe().expect("the test binary");
         let symbols = ElfSymbols::read(&exe).expect("an ELF file");
-        let address = the_running_binary_names_its_functions as usize as u64;
+        let address = the_running_binary_names_its_functions as *const () as u64;
         let maps = super::super::maps::read(std::process::id()).expect("own maps");
         let mapping = maps.iter().find(|m| m.file_offset(address).is_some()).expect("mapped");
         let offset = mapping.file_offset(address).expect("in the mapping");
