@@ -54,11 +54,12 @@ fn int_of(size: u32, signed: bool) -> Option<IntTy> {
     Some(IntTy { bits, signed })
 }
 
-/// Whether `id` is C's `char` (signed or not), whose arrays are strings. Kernel BTF does not
-/// always flag `char` as such, so its name counts too.
+/// Whether `id` is C's plain `char`, whose arrays are strings; arrays of `unsigned char`,
+/// `u8` and `__u8` are arrays of numbers (an IPv6 address), as in bpftrace. Kernel BTF does
+/// not always flag `char` as such, so its name counts too.
 fn is_char(btf: &Btf, id: TypeId) -> bool {
     let kind = btf.resolve(id).and_then(|id| btf.kind(id).ok());
-    matches!(kind, Some(Kind::Int { char: true, .. } | Kind::Int { name: "char" | "signed char" | "unsigned char", .. }))
+    matches!(kind, Some(Kind::Int { name: "char" | "signed char", .. }))
 }
 
 /// The kernel type a C declaration names, as tracefs format files and scripts write them:
@@ -76,8 +77,13 @@ pub(crate) fn c_type(btf: &Btf, written: &str, user: bool) -> Option<Ty> {
         ["enum", name] => language_type(btf, btf.find(name, Family::Enum)?, user)?,
         ["void"] => Ty::Void,
         words => {
+            // A typedef or a C number type; and, as bpftrace takes them, a struct or union
+            // named without its keyword (`(file *)arg0`).
             let name = words.join(" ");
-            let id = btf.find(&name, Family::Typedef).or_else(|| btf.find(&name, Family::Number))?;
+            let id = btf
+                .find(&name, Family::Typedef)
+                .or_else(|| btf.find(&name, Family::Number))
+                .or_else(|| (words.len() == 1).then(|| btf.find(&name, Family::StructOrUnion)).flatten())?;
             language_type(btf, id, user)?
         }
     };
