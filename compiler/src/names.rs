@@ -1,6 +1,7 @@
 //! The kernel's numbered names that scripts write and output prints: errno values with the
 //! kernel's messages, signals with their descriptions, and the constants the C headers of
-//! bpftrace scripts (`<errno.h>`, `<signal.h>`, `<sys/syscall.h>`) would define.
+//! bpftrace scripts (`<errno.h>`, `<signal.h>`, `<sys/syscall.h>`, the network headers'
+//! address families, `<linux/sched.h>`'s task states) would define.
 
 use crate::syscalls::Arch;
 
@@ -246,10 +247,106 @@ pub fn header_constants(header: &str) -> Option<Vec<(String, String)>> {
                 [(format!("__NR_{name}"), number.to_string()), (format!("SYS_{name}"), number.to_string())]
             })
             .collect(),
+        header if SOCKET_HEADERS.contains(&header) => SOCKET_CONSTANTS
+            .iter()
+            .flat_map(|(name, value)| {
+                let family = name.strip_prefix("AF_").map(|family| (format!("PF_{family}"), value.to_string()));
+                [(name.to_string(), value.to_string())].into_iter().chain(family)
+            })
+            .collect(),
+        "linux/sched.h" | "linux/sched/signal.h" | "linux/sched/task.h" => {
+            TASK_STATES.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        }
         _ => return None,
     };
     Some(constants)
 }
+
+/// The headers that define the address families (`AF_INET`) and socket types, directly or
+/// through what they include, as scripts tracing the network include them.
+const SOCKET_HEADERS: &[&str] = &[
+    "linux/socket.h",
+    "sys/socket.h",
+    "bits/socket.h",
+    "linux/net.h",
+    "net/sock.h",
+    "net/inet_sock.h",
+    "net/inet_connection_sock.h",
+    "net/tcp.h",
+    "net/tcp_states.h",
+    "net/udp.h",
+    "net/ipv6.h",
+    "net/af_unix.h",
+    "linux/tcp.h",
+    "linux/udp.h",
+    "linux/in.h",
+    "linux/in6.h",
+    "linux/ip.h",
+    "linux/ipv6.h",
+    "linux/un.h",
+    "linux/skbuff.h",
+    "linux/netdevice.h",
+    "netinet/in.h",
+];
+
+/// Address families (each also as `PF_`) and socket types, as `<linux/socket.h>` and
+/// `<linux/net.h>` number them.
+const SOCKET_CONSTANTS: &[(&str, u32)] = &[
+    ("AF_UNSPEC", 0),
+    ("AF_UNIX", 1),
+    ("AF_LOCAL", 1),
+    ("AF_INET", 2),
+    ("AF_AX25", 3),
+    ("AF_IPX", 4),
+    ("AF_APPLETALK", 5),
+    ("AF_BRIDGE", 7),
+    ("AF_INET6", 10),
+    ("AF_KEY", 15),
+    ("AF_NETLINK", 16),
+    ("AF_ROUTE", 16),
+    ("AF_PACKET", 17),
+    ("AF_CAN", 29),
+    ("AF_TIPC", 30),
+    ("AF_BLUETOOTH", 31),
+    ("AF_ALG", 38),
+    ("AF_VSOCK", 40),
+    ("AF_KCM", 41),
+    ("AF_QIPCRTR", 42),
+    ("AF_SMC", 43),
+    ("AF_XDP", 44),
+    ("AF_MCTP", 45),
+    ("SOCK_STREAM", 1),
+    ("SOCK_DGRAM", 2),
+    ("SOCK_RAW", 3),
+    ("SOCK_RDM", 4),
+    ("SOCK_SEQPACKET", 5),
+    ("SOCK_DCCP", 6),
+    ("SOCK_PACKET", 10),
+];
+
+/// Task states as `<linux/sched.h>` numbers them (`task_struct.__state`), Linux 5.19 on;
+/// the bits have not moved since 4.14.
+const TASK_STATES: &[(&str, u32)] = &[
+    ("TASK_RUNNING", 0x0),
+    ("TASK_INTERRUPTIBLE", 0x1),
+    ("TASK_UNINTERRUPTIBLE", 0x2),
+    ("__TASK_STOPPED", 0x4),
+    ("__TASK_TRACED", 0x8),
+    ("EXIT_DEAD", 0x10),
+    ("EXIT_ZOMBIE", 0x20),
+    ("EXIT_TRACE", 0x30),
+    ("TASK_PARKED", 0x40),
+    ("TASK_DEAD", 0x80),
+    ("TASK_WAKEKILL", 0x100),
+    ("TASK_WAKING", 0x200),
+    ("TASK_NOLOAD", 0x400),
+    ("TASK_NEW", 0x800),
+    ("TASK_KILLABLE", 0x102),
+    ("TASK_STOPPED", 0x104),
+    ("TASK_TRACED", 0x8),
+    ("TASK_IDLE", 0x402),
+    ("TASK_NORMAL", 0x3),
+];
 
 #[cfg(test)]
 mod tests {
@@ -295,6 +392,15 @@ mod tests {
     }
 
     #[test]
+    fn network_and_scheduler_headers_define_their_constants() {
+        let sock = header_constants("net/sock.h").unwrap();
+        assert!(sock.contains(&("AF_INET6".to_string(), "10".to_string())));
+        assert!(sock.contains(&("PF_INET".to_string(), "2".to_string())));
+        let sched = header_constants("linux/sched.h").unwrap();
+        assert!(sched.contains(&("TASK_RUNNING".to_string(), "0".to_string())));
+    }
+
+    #[test]
     fn headers_define_their_constants() {
         let errno = header_constants("errno.h").unwrap();
         assert!(errno.contains(&("EPERM".to_string(), "1".to_string())));
@@ -302,6 +408,6 @@ mod tests {
         let syscalls = header_constants("sys/syscall.h").unwrap();
         assert!(syscalls.contains(&("__NR_read".to_string(), "0".to_string())));
         assert!(syscalls.contains(&("SYS_uname".to_string(), "63".to_string())));
-        assert!(header_constants("linux/sched.h").is_none());
+        assert!(header_constants("linux/fs.h").is_none());
     }
 }

@@ -94,3 +94,23 @@ fn casts_indexes_and_pointer_arithmetic() {
     );
     outcome.assert_exact(0, "1 1 1\n\n\n", ATTACHED_1);
 }
+
+/// An IPv6 address in a `u8[16]` array of a user struct, printed by `ntop` with the family
+/// the struct holds; `AF_INET6` comes from the network headers a script includes.
+#[test]
+fn ntop_of_an_address_array_read_from_a_syscall_argument() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "#include <net/sock.h>\ntracepoint:syscalls:sys_enter_connect /comm == \"{}\"/ {{ $a = (struct sockaddr_in6 *)args.uservaddr; \
+           printf(\"%d %s %s\\n\", $a->sin6_family == AF_INET6, ntop($a->sin6_family, $a->sin6_addr.in6_u.u6_addr8), ntop(AF_INET, 0x0100007f)); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.run(|| {
+        let _ = std::net::TcpStream::connect_timeout(&"[::1]:9".parse().expect("an address"), std::time::Duration::from_millis(200));
+    });
+    tracer.finish().assert_exact(0, "1 ::1 127.0.0.1\n\n\n", ATTACHED_1);
+}

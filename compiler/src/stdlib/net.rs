@@ -16,11 +16,12 @@ use crate::types::{AddressKind, Ty, BUFFER_HEADER};
 pub(super) const ENTRIES: &[Function] = &[
     Function {
         name: "ntop",
-        signature: "inet ntop([int64 af,] int | buffer addr)",
+        signature: "inet ntop([int64 af,] int | buffer | int8[4|16] addr)",
         kind: Kind::Value,
         doc: "An IP address printed as text (`127.0.0.1`, `::1`): an integer is an IPv4 address as \
-              the kernel keeps it (network order in memory), a buffer of 4 or 16 bytes an IPv4 or \
-              IPv6 one; `af` (`AF_INET` 2, `AF_INET6` 10) says which.",
+              the kernel keeps it (network order in memory), a buffer or an array of 4 or 16 bytes an \
+              IPv4 or IPv6 one; `af` (`AF_INET` 2, `AF_INET6` 10, or a family read in the probe) \
+              says which.",
         check: check_ntop,
         lower: Lowering::Inline(ntop),
     },
@@ -54,38 +55,71 @@ fn check_ntop(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
         [family, address] => (Some(family), address),
         _ => return c.arity_error(call, "an address, after an optional family"),
     };
-    let family = match family.map(|f| (f, &f.kind)) {
+    // The family: a constant (`AF_INET`, `10`), checked here, or a value the probe computes
+    // (`$sk->__sk_common.skc_family`), stored with the address for the printer to read.
+    let family = match family {
         None => None,
-        Some((_, ast::ExprKind::Int(n))) if *n == u64::from(AddressKind::AF_INET) || *n == u64::from(AddressKind::AF_INET6) => Some(*n as u32),
-        Some((f, _)) => return bad(c, call, f, "the family of `ntop` is `AF_INET` (2) or `AF_INET6` (10), as a literal".into()),
+        Some(written) => {
+            let value = c.expr(written, cx);
+            match (crate::sema::fold_constant(&value), &value.ty) {
+                (_, Ty::Error) => return value,
+                (Some(n), _) if n == i128::from(AddressKind::AF_INET) || n == i128::from(AddressKind::AF_INET6) => {
+                    Some(Expr::new(ExprKind::Int(n as u64), Ty::U64, value.span))
+                }
+                (None, Ty::Int(_)) => Some(value),
+                _ => return bad(c, call, written, "the family of `ntop` is `AF_INET` (2) or `AF_INET6` (10)".into()),
+            }
+        }
     };
     let value = c.expr(address, cx);
-    let family = match (&value.ty, family) {
-        (Ty::Error, _) => return value,
-        (Ty::Int(_), None | Some(AddressKind::AF_INET)) => AddressKind::AF_INET,
-        (Ty::Buffer(4), None | Some(AddressKind::AF_INET)) => AddressKind::AF_INET,
-        (Ty::Buffer(16), None | Some(AddressKind::AF_INET6)) => AddressKind::AF_INET6,
-        (ty, _) => {
-            let message = format!("`ntop` prints an integer (IPv4) or a buffer of 4 or 16 bytes of the family given, not {} `{ty}`", ty.article());
+    let constant = family.as_ref().and_then(|f| match f.kind {
+        ExprKind::Int(n) => Some(n as u32),
+        _ => None,
+    });
+    let bytes = match &value.ty {
+        Ty::Error => return value,
+        Ty::Int(_) => Some(4),
+        Ty::Buffer(size @ (4 | 16)) => Some(*size),
+        Ty::Array { elem, len } if matches!(**elem, Ty::Int(_)) && matches!(elem.size() * len, 4 | 16) => Some(elem.size() * len),
+        _ => None,
+    };
+    let family = match (bytes, constant, family) {
+        (Some(4), None | Some(AddressKind::AF_INET), None) => Expr::new(ExprKind::Int(u64::from(AddressKind::AF_INET)), Ty::U64, call.span),
+        (Some(16), None | Some(AddressKind::AF_INET6), None) => Expr::new(ExprKind::Int(u64::from(AddressKind::AF_INET6)), Ty::U64, call.span),
+        (Some(4), Some(AddressKind::AF_INET), Some(family)) | (Some(16), Some(AddressKind::AF_INET6), Some(family)) => family,
+        // A family known only when the probe runs: a 16-byte address holds either kind.
+        (Some(_), None, Some(family)) => family,
+        (_, _, _) => {
+            let ty = &value.ty;
+            let message = format!("`ntop` prints an integer (IPv4) or 4 or 16 bytes (a buffer or an array) of the family given, not {} `{ty}`", ty.article());
             return bad(c, call, address, message);
         }
     };
-    let family = Expr::new(ExprKind::Int(u64::from(family)), Ty::U64, call.span);
     call_expr("ntop", vec![family, value], Ty::Address(AddressKind::Inet), call.span)
 }
 
 /// The family word, then the address's bytes.
 fn ntop(f: &mut FnLowerer<'_>, _: &Expr, args: &[Expr]) -> Value {
-    let ExprKind::Int(family) = args[0].kind else { unreachable!("the family is a constant") };
-    let address = &args[1];
-    let value = f.value(address);
     let out = f.builder().alloc(AddressKind::Inet.size());
     f.builder().zero(out, AddressKind::Inet.size());
-    f.builder().store_imm(out, 4, family as i32);
-    match address.ty {
+    match args[0].kind {
+        ExprKind::Int(family) => f.builder().store_imm(out, 4, family as i32),
+        _ => {
+            let family = f.value(&args[0]);
+            let family = f.register(family);
+            f.builder().store(out, 4, family);
+        }
+    }
+    let address = &args[1];
+    let value = f.value(address);
+    match &address.ty {
         Ty::Buffer(size) => {
             let place = f.in_memory(value, &address.ty, &address.ty);
-            f.builder().copy(out.at(4), place.at(BUFFER_HEADER), size);
+            f.builder().copy(out.at(4), place.at(BUFFER_HEADER), *size);
+        }
+        Ty::Array { .. } => {
+            let place = f.in_memory(value, &address.ty, &address.ty);
+            f.builder().copy(out.at(4), place, address.ty.size());
         }
         _ => {
             let reg = f.register(value);

@@ -60,11 +60,16 @@ pub fn preprocess(source: &str) -> Result<Preprocessed, Diagnostic> {
     let mut offset = 0;
     let mut lines = source.split_inclusive('\n').peekable();
     let mut first = true;
+    // Whether a `/* */` comment is open at the start of the line: a `#` there is comment text.
+    let mut in_comment = false;
     while let Some(mut line) = lines.next() {
         let start = offset;
         let mut logical = line.to_string();
         // A directive continues on the next line after a trailing backslash.
-        let is_directive = line.trim_start().starts_with('#') && !(first && line.starts_with("#!"));
+        let is_directive = !in_comment && line.trim_start().starts_with('#') && !(first && line.starts_with("#!"));
+        if !is_directive {
+            in_comment = comment_open_after(line, in_comment);
+        }
         let mut consumed = line.len();
         while is_directive && logical.trim_end_matches(['\n', '\r']).ends_with('\\') {
             let Some(next) = lines.next() else { break };
@@ -92,6 +97,35 @@ pub fn preprocess(source: &str) -> Result<Preprocessed, Diagnostic> {
             .with_help("end it with `#endif`"));
     }
     Ok(Preprocessed { text, defines, warnings })
+}
+
+/// Whether a `/* */` comment is still open after `line`, given whether one was open before it:
+/// `//` comments and string literals are skipped over.
+fn comment_open_after(line: &str, mut open: bool) -> bool {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        match (open, in_string, bytes[i], bytes.get(i + 1)) {
+            (true, _, b'*', Some(b'/')) => {
+                open = false;
+                i += 1;
+            }
+            (true, ..) => {}
+            (false, true, b'\\', _) => i += 1,
+            (false, true, b'"', _) => in_string = false,
+            (false, true, ..) => {}
+            (false, false, b'"', _) => in_string = true,
+            (false, false, b'/', Some(b'/')) => return false,
+            (false, false, b'/', Some(b'*')) => {
+                open = true;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open
 }
 
 /// A space for every byte of `part`, keeping its line breaks, so that every span into the
@@ -400,6 +434,13 @@ mod tests {
         assert_eq!(preprocess("#if 1\nbegin { }\n").unwrap_err().code, "E0112");
         assert_eq!(preprocess("#frobnicate\n").unwrap_err().code, "E0112");
         assert_eq!(preprocess("#if 0\n#error no\n#endif\n#error yes\n").unwrap_err().code, "E0113");
+    }
+
+    #[test]
+    fn a_hash_inside_a_block_comment_is_comment_text() {
+        let source = "/*\n # need this\n */\nbegin { exit(); } /* a\n#if 0 */\n";
+        assert_eq!(kept(source), source);
+        assert_eq!(kept("\"/*\"\n#define X 1\n"), format!("\"/*\"\n{}\n", " ".repeat("#define X 1".len())));
     }
 
     #[test]
