@@ -73,15 +73,16 @@ fn fentry_counts_the_calls_of_a_function() {
     tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@[fentry:vmlinux:ksys_sync]: 2\n", ATTACHED_1);
 }
 
-/// `exit_group(7)` calls `do_group_exit(7 << 8)`: its argument by name and as `arg0`.
+/// `exit_group(7)` calls `do_group_exit(7 << 8)`: its argument by name and as `arg0`, and the
+/// function's name.
 #[test]
 fn fentry_reads_arguments_by_name() {
     let Some(true) = kernel_attaches_fentry() else { return };
     let comm = Comm::unique();
-    let program = format!("fentry:do_group_exit /comm == \"{}\"/ {{ @code = args.exit_code; @word = arg0; }}", comm.name());
+    let program = format!("fentry:do_group_exit /comm == \"{}\"/ {{ @code = args.exit_code; @word = arg0; @function = func; }}", comm.name());
     let tracer = Tracer::start(&["-e", &program]);
     run_exiting(&comm, Abi::X86_64, &[], 7);
-    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@code: 1792\n@word: 1792\n", ATTACHED_1);
+    tracer.stop(libc::SIGINT).assert_exact(0, "\n\n@code: 1792\n@function: do_group_exit\n@word: 1792\n", ATTACHED_1);
 }
 
 #[test]

@@ -151,14 +151,15 @@ fn check_func(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     }
     let ty = Ty::Symbol(Symbol::KernelSymbol);
     match cx.attach {
-        // At a kretprobe the instruction pointer is in the caller: the helper knows the function.
-        Attach::Kprobe { retprobe: true, .. } => call_expr("func", Vec::new(), ty, call.span),
+        // At a kretprobe the instruction pointer is in the caller, and an fentry or fexit
+        // program has no registers: the helper knows the function.
+        Attach::Kprobe { retprobe: true, .. } | Attach::Fentry { .. } => call_expr("func", Vec::new(), ty, call.span),
         Attach::Kprobe { .. } => {
             let ip = Expr::new(ExprKind::Register(crate::pt_regs::INSTRUCTION_POINTER), Ty::U64, call.span);
             call_expr("func", vec![ip], ty, call.span)
         }
         _ => c.error_expr(
-            Diagnostic::error("E0531", format!("`func` is only available in kprobes and kretprobes, not in `{}`", cx.name))
+            Diagnostic::error("E0531", format!("`func` is only available in kprobes, kretprobes, fentry and fexit probes, not in `{}`", cx.name))
                 .with_primary(call.span, "no traced function here"),
             call.span,
         ),
@@ -167,7 +168,7 @@ fn check_func(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
 
 fn check_reg(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     let [name] = call.args else { return c.arity_error(call, "a register name") };
-    let registers = matches!(cx.attach, Attach::Kprobe { .. } | Attach::Profile { .. } | Attach::Interval { .. });
+    let registers = cx.attach.provider().context.has_registers();
     if !registers {
         return c.error_expr(
             Diagnostic::error("E0532", format!("`reg` is only available in kprobes, `profile` and `interval` probes, not in `{}`", cx.name))
