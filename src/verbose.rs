@@ -1,5 +1,5 @@
-//! `-v`: what is about to be loaded, on stderr: each program with its instruction count, and
-//! each map with its kind, entries and sizes.
+//! `-v`: what is about to be loaded, on stderr: each program with its instruction count, each
+//! map with its kind, entries and sizes, and each kernel fact the programs depend on.
 
 use std::io::{self, Write};
 
@@ -37,6 +37,9 @@ pub fn describe(compiled: &Compiled, out: &mut dyn Write) -> io::Result<()> {
                 def.value_size
             )?,
         }
+    }
+    for fact in compiled.manifest.kernel_facts.iter() {
+        writeln!(out, "Kernel fact {fact}")?;
     }
     Ok(())
 }

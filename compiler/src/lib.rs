@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod driver;
 pub mod elf;
+pub mod kernel_facts;
 pub mod lir;
 pub mod lower;
 pub mod manifest;

@@ -29,6 +29,8 @@ pub struct Manifest {
     /// The files the script imports, by where each starts in the compiled text; set by the
     /// caller. Runtime messages name the file a span is in, and its line there.
     pub imported: Vec<(u32, String)>,
+    /// What the programs take for granted about the kernel they were compiled for.
+    pub kernel_facts: crate::kernel_facts::KernelFacts,
 }
 
 /// The configuration keys the runtime acts on.

@@ -85,6 +85,7 @@ pub fn lower(program: &hir::Program) -> Lowered {
     let mut manifest = lowerer.finish();
     manifest.programs = programs;
     manifest.probe_names = program.probe_names.clone();
+    manifest.kernel_facts = program.kernel_facts.clone();
     Lowered { functions, manifest }
 }
 

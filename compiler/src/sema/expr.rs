@@ -170,6 +170,7 @@ impl Checker {
             return self.call(&ast::Ident { name: name.to_string(), span }, &[], span, cx);
         }
         if let Some(constant) = cx.kernel_types().and_then(|btf| super::kernel_types::enumerator(btf, name)) {
+            self.kernel_facts.record(crate::kernel_facts::KernelFact::Enumerator { name: name.to_string(), value: constant.value });
             return Expr::new(ExprKind::Int(constant.value), constant.ty, span);
         }
         let diag = Diagnostic::error("E0302", format!("unknown identifier `{name}`")).with_primary(span, "not a builtin");

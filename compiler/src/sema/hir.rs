@@ -40,6 +40,8 @@ pub struct Program {
     pub helper_errors: bool,
     /// Where the kernel struct members the probes read are.
     pub members: crate::catalog::MemberOffsets,
+    /// What the probes take for granted about the kernel's types.
+    pub kernel_facts: crate::kernel_facts::KernelFacts,
     /// The named parameters the script declares with `getopt`.
     pub options: Vec<super::ScriptOption>,
     /// The script's configuration, the environment applied.

@@ -80,6 +80,13 @@ pub fn check_with(
     diags.append(&mut checker.diags);
     let helper_errors = options.helper_errors;
     let options = std::mem::take(&mut checker.script_options);
+    let mut kernel_facts = std::mem::take(&mut checker.kernel_facts);
+    for probe in &expanded {
+        if !probe.resolved.arguments.is_empty() {
+            let types = probe.resolved.arguments.iter().map(|argument| format!("{} {}", argument.ty, argument.name)).collect();
+            kernel_facts.record(crate::kernel_facts::KernelFact::Arguments { probe: probe.resolved.name.clone(), types });
+        }
+    }
     let mut maps = checker.finish_maps(&mut diags);
     declarations::apply(&program.map_decls, &mut maps, &mut diags);
     dedup(&mut diags);
@@ -90,7 +97,10 @@ pub fn check_with(
         diags.push(settings::too_many_programs(probes.len(), &config, program));
         return Err(diags);
     }
-    Ok((hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, kernel_symbols, helper_errors, options, config }, diags))
+    Ok((
+        hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, kernel_symbols, helper_errors, options, config, kernel_facts },
+        diags,
+    ))
 }
 
 /// The offsets of the kernel struct members the probes read, from the catalog; an error at the
@@ -297,6 +307,7 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], options: &CompileOptions, config
         child_pid: options.child_pid,
         target_pid: options.target_pid,
         kernel_members: Vec::new(),
+        kernel_facts: Default::default(),
         cgroup_paths: Vec::new(),
         kernel_symbol_names: Vec::new(),
     };
@@ -365,6 +376,8 @@ pub(crate) struct Checker {
     target_pid: Option<u32>,
     /// The kernel struct members the probes read, each with the first place that needs it.
     kernel_members: Vec<(KernelMember, Span)>,
+    /// What the probes take for granted about the kernel's types, as they are checked.
+    pub(crate) kernel_facts: crate::kernel_facts::KernelFacts,
     /// The cgroup paths `cgroupid` names, and where; their ids are read after checking.
     cgroup_paths: Vec<(String, Span)>,
     /// The kernel symbols `kaddr` names, with the first place each is named.

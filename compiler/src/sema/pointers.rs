@@ -7,6 +7,7 @@ use super::hir::{Expr, ExprKind};
 use super::kernel_types::{self, MemberError};
 use super::{Checker, ProbeCx};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
+use crate::kernel_facts::KernelFact;
 use crate::span::Span;
 use crate::syntax::ast::{BinOp, Ident};
 use crate::types::{IntTy, StructRef, Ty};
@@ -64,6 +65,13 @@ impl Checker {
                 return self.error_expr(diag, span);
             }
         };
+        self.kernel_facts.record(KernelFact::Member {
+            strukt: strukt.name.clone(),
+            member: field.name.clone(),
+            offset: member.offset,
+            size: member.ty.size(),
+            bitfield: member.bits,
+        });
         let offset = offset.saturating_add(member.offset);
         let read = self.place(ptr, offset, user, member.ty.clone(), span);
         match member.bits {

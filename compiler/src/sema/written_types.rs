@@ -101,7 +101,12 @@ impl Checker {
     /// `sizeof(t)`: the bytes a value of type `t` takes, a `uint64` known while compiling.
     pub(super) fn size_of(&mut self, spec: &TypeSpec, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         match self.written_type(spec, cx) {
-            Some(ty) => Expr::new(ExprKind::Int(u64::from(ty.size())), Ty::U64, span),
+            Some(ty) => {
+                if matches!(ty, Ty::Struct(_) | Ty::Array { .. }) {
+                    self.kernel_facts.record(crate::kernel_facts::KernelFact::Size { ty: ty.to_string(), size: ty.size() });
+                }
+                Expr::new(ExprKind::Int(u64::from(ty.size())), Ty::U64, span)
+            }
             None => self.error_expr_silent(span),
         }
     }
@@ -116,6 +121,13 @@ impl Checker {
                 let Some(btf) = cx.kernel_types() else { return self.error_expr(super::pointers::no_kernel_types(span), span) };
                 match super::kernel_types::member(btf, strukt, &field.name, false) {
                     Ok(member) if member.bits.is_none() => {
+                        self.kernel_facts.record(crate::kernel_facts::KernelFact::Member {
+                            strukt: strukt.name.clone(),
+                            member: field.name.clone(),
+                            offset: member.offset,
+                            size: member.ty.size(),
+                            bitfield: None,
+                        });
                         offset += u64::from(member.offset);
                         owner = field.span;
                         ty = member.ty;

@@ -1,0 +1,56 @@
+//! The facts about the running kernel a compiled program depends on: where each kernel struct
+//! member it reads is and how big it is, the size of each kernel type it measures, the value of
+//! each enum constant it names, and the argument types of the functions and raw tracepoints it
+//! attaches to. The manifest carries them, so a compiled object can be checked against, or
+//! relocated to, another kernel; `-v` prints them.
+
+use std::fmt;
+
+/// One fact, as read from the kernel's BTF while compiling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelFact {
+    /// A member read: `struct task_struct.real_parent` at byte `offset`, `size` bytes; for a
+    /// bitfield, its first bit within those bytes and its width.
+    Member { strukt: String, member: String, offset: u32, size: u32, bitfield: Option<(u8, u8)> },
+    /// `sizeof` of a kernel type.
+    Size { ty: String, size: u32 },
+    /// An enum constant's value.
+    Enumerator { name: String, value: u64 },
+    /// The arguments a probe reads as words (`rawtracepoint:vmlinux:sched_switch`, an fentry
+    /// probe's function), as C types.
+    Arguments { probe: String, types: Vec<String> },
+}
+
+impl fmt::Display for KernelFact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelFact::Member { strukt, member, offset, size, bitfield: None } => write!(f, "{strukt}.{member}: offset {offset}, {size} bytes"),
+            KernelFact::Member { strukt, member, offset, size, bitfield: Some((bit, width)) } => {
+                write!(f, "{strukt}.{member}: offset {offset}, {size} bytes, bits {bit}..{}", bit + width)
+            }
+            KernelFact::Size { ty, size } => write!(f, "sizeof({ty}): {size}"),
+            KernelFact::Enumerator { name, value } => write!(f, "{name}: {}", *value as i64),
+            KernelFact::Arguments { probe, types } => write!(f, "{probe}({})", types.join(", ")),
+        }
+    }
+}
+
+/// Every fact a program depends on, each once, in the order first met.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelFacts(Vec<KernelFact>);
+
+impl KernelFacts {
+    pub fn record(&mut self, fact: KernelFact) {
+        if !self.0.contains(&fact) {
+            self.0.push(fact);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &KernelFact> {
+        self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
