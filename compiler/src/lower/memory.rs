@@ -6,16 +6,14 @@
 //! whose kernel type the verifier knows, and each member that is a pointer to a struct, or an
 //! integer, is a plain load: the verifier types what it loads from such a pointer and makes
 //! the load fault-safe (a bad address reads 0). `curtask->real_parent->pid` is one helper call
-//! and two loads instead of three helper calls. The verifier lets only GPL programs do this.
+//! and two loads instead of three helper calls. (The verifier lets only GPL-compatible
+//! programs do this; every license the `license` setting takes is one.)
 
 use super::builder::Arg;
 use super::{FnLowerer, Value};
 use crate::lir::{helper, AluOp, Insn, Mem, Operand, Reg, Size};
 use crate::sema::hir::{Expr, ExprKind};
 use crate::types::Ty;
-
-/// Licenses the kernel counts as GPL-compatible (`license_is_gpl_compatible`).
-const GPL_COMPATIBLE: &[&str] = &["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"];
 
 impl FnLowerer<'_> {
     /// The value of type `ty` at `ptr + offset`; `member` when it is one whole member of a
@@ -70,9 +68,6 @@ impl FnLowerer<'_> {
     /// of such a pointer's struct that points to a struct; `None` (having emitted nothing)
     /// otherwise.
     fn typed_pointer(&mut self, e: &Expr) -> Option<Reg> {
-        if !GPL_COMPATIBLE.contains(&self.cx.settings.license.as_str()) {
-            return None;
-        }
         match &e.kind {
             ExprKind::Call { func: "curtask", .. } if matches!(e.ty, Ty::Ptr { .. }) => Some(self.b.call(helper::GET_CURRENT_TASK_BTF, &[])),
             ExprKind::Deref { ptr, offset, user: false, member: true } if points_to_struct(&e.ty) => {
