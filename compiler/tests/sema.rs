@@ -157,7 +157,6 @@ fails!(pid_of_an_unknown_namespace, "E0522", "begin { print(pid(host)); }");
 fails!(strftime_of_a_monotonic_variable, "E0521", "begin { $m = nsecs(monotonic); print(strftime(\"%H\", $m)); }");
 fails!(records_have_only_their_fields, "E0410", "begin { $r = (a = 1); print($r.b); }");
 fails!(tuples_of_different_types_do_not_compare, "E0420", "begin { if ((1, 2) == (1, \"a\")) { exit(); } }");
-fails!(args_used_as_a_whole, "E0405", "tracepoint:syscalls:sys_enter_openat { print(args); }");
 fails!(function_like_define_used, "E0440", "#define TWICE(x) ((x) * 2)\nbegin { $x = TWICE; }");
 fails!(define_expanding_to_itself, "E0441", "#define A (B + 1)\n#define B A\nbegin { $x = A; }");
 fails!(define_that_is_not_an_expression, "E0442", "#define BAD 1 +\nbegin { $x = BAD; }");

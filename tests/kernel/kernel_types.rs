@@ -114,3 +114,27 @@ fn ntop_of_an_address_array_read_from_a_syscall_argument() {
     });
     tracer.finish().assert_exact(0, "1 ::1 127.0.0.1\n\n\n", ATTACHED_1);
 }
+
+/// A struct read whole is a record of its members, printed as bpftrace prints structs; so is
+/// `args`, a tracepoint's fields.
+#[test]
+fn structs_and_args_read_whole_print_as_records() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_clock_nanosleep, tracepoint:syscalls:sys_enter_nanosleep /comm == \"{name}\"/ {{ \
+           print(*args.rqtp); $t = *args.rqtp; print($t.tv_nsec); }} \
+         tracepoint:syscalls:sys_enter_getppid /comm == \"{name}\"/ {{ print(args); exit(); }}",
+        name = comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.run(|| {
+        std::thread::sleep(std::time::Duration::new(0, 12_345));
+        // SAFETY: getppid takes no arguments and cannot fail.
+        unsafe { libc::getppid() };
+    });
+    let expected = "{ .tv_sec = 0, .tv_nsec = 12345 }\n12345\n{ .__syscall_nr = 110 }\n\n\n";
+    tracer.finish().assert_exact(0, expected, "Attached 3 probes\n");
+}

@@ -70,6 +70,7 @@ impl Checker {
 
     fn tuple_item(&mut self, e: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
         let item = self.expr(e, cx);
+        let item = self.value_of(item, cx);
         if !item.ty.is_error() && !is_value(&item.ty) {
             return self.error_expr(value_expected(&item), e.span);
         }
@@ -179,14 +180,6 @@ impl Checker {
             None => diag.with_note("variables start with `$` and maps with `@`"),
         };
         self.error_expr(diag, span)
-    }
-
-    /// `args` without a field.
-    pub(crate) fn args_without_field(&mut self, span: Span) -> Expr {
-        self.error_expr(
-            Diagnostic::error("E0405", "`args` can only be used through a field here").with_primary(span, "write `args.field`"),
-            span,
-        )
     }
 
     fn read_local(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
@@ -426,25 +419,60 @@ impl Checker {
             };
             return self.error_expr(diag, span);
         };
-        match field_type(tp_field, cx.user_pointers, self.config.max_strlen) {
-            Some(ty) => {
-                // A pointer to a struct or union is typed from the kernel's types, so that a
-                // variable holding it reads its members too. Other pointers (`const char *`,
-                // mostly) stay untyped until dereferenced, and need no kernel types.
-                let points_to_struct = tp_field.kind == FieldKind::Pointer && ["struct ", "union "].iter().any(|word| tp_field.c_type.contains(word));
-                let typed = points_to_struct.then(|| cx.kernel_types()).flatten().and_then(|btf| super::kernel_types::c_type(btf, &tp_field.c_type, cx.user_pointers));
-                let ty = match typed {
-                    Some(typed @ Ty::Ptr { .. }) => typed,
-                    _ => ty,
-                };
-                Expr::new(ExprKind::TracepointField(Box::new(tp_field.clone())), ty, span)
-            }
+        match self.tracepoint_field(tp_field, span, cx) {
+            Some(read) => read,
             None => self.error_expr(
                 Diagnostic::error("E0412", format!("field `{}` has type `{}`, which ferrotrace cannot read yet", tp_field.name, tp_field.c_type))
                     .with_primary(field.span, "unsupported field type"),
                 span,
             ),
         }
+    }
+
+    /// A read of a tracepoint's field; `None` for a field of a type ferrotrace cannot read.
+    fn tracepoint_field(&mut self, tp_field: &TracepointField, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+        let ty = field_type(tp_field, cx.user_pointers, self.config.max_strlen)?;
+        // A pointer to a struct or union is typed from the kernel's types, so that a variable
+        // holding it reads its members too. Other pointers (`const char *`, mostly) stay
+        // untyped until dereferenced, and need no kernel types.
+        let points_to_struct = tp_field.kind == FieldKind::Pointer && ["struct ", "union "].iter().any(|word| tp_field.c_type.contains(word));
+        let typed = points_to_struct.then(|| cx.kernel_types()).flatten().and_then(|btf| super::kernel_types::c_type(btf, &tp_field.c_type, cx.user_pointers));
+        let ty = match typed {
+            Some(typed @ Ty::Ptr { .. }) => typed,
+            _ => ty,
+        };
+        Some(Expr::new(ExprKind::TracepointField(Box::new(tp_field.clone())), ty, span))
+    }
+
+    /// `args` as a value (`print(args)`, `$a = args`): a record of the tracepoint's fields (those
+    /// ferrotrace can read) or of the probe's argument words.
+    pub(crate) fn args_value(&mut self, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let mut names = Vec::new();
+        let mut items = Vec::new();
+        if cx.attach.provider().context == Context::ArgumentWords {
+            for (index, argument) in cx.arguments.iter().enumerate() {
+                if argument.name == "retval" {
+                    continue;
+                }
+                names.push(argument.name.clone());
+                items.push(Expr::new(ExprKind::ArgumentWord(index as u32), argument.ty.clone(), span));
+            }
+        } else if let Some(format) = cx.format {
+            for tp_field in &format.fields {
+                if let Some(read) = self.tracepoint_field(tp_field, span, cx) {
+                    names.push(tp_field.name.clone());
+                    items.push(read);
+                }
+            }
+        } else {
+            return self.error_expr(
+                Diagnostic::error("E0411", "`args` is only available in tracepoint, rawtracepoint, fentry and fexit probes")
+                    .with_primary(span, "this probe has no `args`"),
+                span,
+            );
+        }
+        let ty = Ty::record(names, items.iter().map(|item| storage(&item.ty)).collect());
+        Expr::new(ExprKind::Tuple(items), ty, span)
     }
 
     /// `(a = 1, b = "x")`: a record, its fields in the order written.

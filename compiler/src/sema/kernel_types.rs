@@ -147,7 +147,7 @@ pub(crate) enum MemberError {
 }
 
 /// The names of `strukt`'s members, anonymous members' own included.
-fn member_names(btf: &Btf, strukt: &StructRef) -> Vec<String> {
+pub(crate) fn member_names(btf: &Btf, strukt: &StructRef) -> Vec<String> {
     let mut names = Vec::new();
     collect_member_names(btf, TypeId(strukt.id), &mut names, 0);
     names

@@ -39,6 +39,59 @@ impl Checker {
         Ok(self.struct_member(&strukt, ptr, offset, user, field, span, cx))
     }
 
+    /// `e` as a value that can be stored or printed: a struct in memory becomes a record of
+    /// its members (nested structs as records, members of a type a probe cannot hold left
+    /// out), read one by one, as bpftrace prints a struct: `{ .a = 1, .b = ... }`. Anything
+    /// else is already a value.
+    pub(super) fn value_of(&mut self, e: Expr, cx: &ProbeCx<'_>) -> Expr {
+        let mut budget = MAX_STRUCT_MEMBERS;
+        let (name, span) = match &e.ty {
+            Ty::Struct(strukt) => (strukt.name.clone(), e.span),
+            _ => return e,
+        };
+        match self.struct_value(e, cx, &mut budget) {
+            Some(value) => value,
+            None => {
+                let diag = Diagnostic::error("E0481", format!("`{name}` has too many members to read whole"))
+                    .with_primary(span, format!("more than {MAX_STRUCT_MEMBERS} members, nested ones included"))
+                    .with_help("read the members you need: `s.member`, or `p->member` through a pointer");
+                self.error_expr(diag, span)
+            }
+        }
+    }
+
+    /// `e` with its structs read into records; `None` when that takes more than `budget` reads.
+    fn struct_value(&mut self, e: Expr, cx: &ProbeCx<'_>, budget: &mut usize) -> Option<Expr> {
+        let (Ty::Struct(strukt), ExprKind::Deref { ptr, offset, user, .. }) = (&e.ty, &e.kind) else { return Some(e) };
+        let (strukt, ptr, offset, user, span) = (strukt.clone(), (**ptr).clone(), *offset, *user, e.span);
+        let Some(btf) = cx.kernel_types() else { return Some(self.error_expr(no_kernel_types(span), span)) };
+        if strukt.size == 0 {
+            return Some(self.error_expr(only_declared(&strukt, span), span));
+        }
+        let mut names = Vec::new();
+        let mut items = Vec::new();
+        for name in kernel_types::member_names(btf, &strukt) {
+            let readable = kernel_types::member(btf, &strukt, &name, user).is_ok_and(|member| match &member.ty {
+                Ty::Array { elem, .. } => elem.is_scalar(),
+                _ => true,
+            });
+            if !readable {
+                continue;
+            }
+            *budget = budget.checked_sub(1)?;
+            let field = Ident { name: name.clone(), span };
+            let read = self.struct_member(&strukt, ptr.clone(), offset, user, &field, span, cx);
+            let read = self.struct_value(read, cx, budget)?;
+            if read.ty.is_error() {
+                return Some(read);
+            }
+            names.push(name);
+            items.push(read);
+        }
+        let ty = Ty::record(names, items.iter().map(|item| super::unify::storage(&item.ty)).collect());
+        Some(Expr::new(ExprKind::Tuple(items), ty, span))
+    }
+
     /// The member `field` of `strukt`, which is in memory at `ptr + offset`.
     #[allow(clippy::too_many_arguments)]
     fn struct_member(&mut self, strukt: &StructRef, ptr: Expr, offset: u32, user: bool, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Expr {
@@ -137,6 +190,9 @@ impl Checker {
         Expr::new(ExprKind::Deref { ptr: Box::new(ptr), offset, user, member: false }, ty, span)
     }
 }
+
+/// The most members (nested ones included) a struct read whole may have: each is one read.
+const MAX_STRUCT_MEMBERS: usize = 64;
 
 /// `p + n` and `p - n` move by `n` of what `p` points at, as in C (bytes for a `void *`).
 pub(super) fn scale_pointer_offset(ptr: &Ty, offset: Expr) -> Expr {

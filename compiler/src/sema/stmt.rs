@@ -86,7 +86,7 @@ impl Checker {
         };
         // Without a value it is zeroed at the probe's start, like any variable read before it
         // is assigned: nothing to run here.
-        let value = value?;
+        let value = self.value_of(value?, cx);
         if !super::expr::is_value(&value.ty) {
             self.report(super::expr::value_expected(&value));
             return None;
@@ -336,7 +336,8 @@ impl Checker {
         }
         let (idx, key) = self.map_ref(map, cx);
         let reported = self.diags.len() + self.held_back;
-        let mut value = self.expr(value, cx);
+        let value = self.expr(value, cx);
+        let mut value = self.value_of(value, cx);
         if let Some(op) = op {
             if let Some(Some(aggregation)) = self.maps.read(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
                 self.report(Diagnostic::error("E0406", format!("`@{}` holds a `{aggregation}()` aggregation, which `{}=` cannot update", map.name, op.symbol()))
@@ -389,7 +390,8 @@ impl Checker {
     }
 
     fn assign_var(&mut self, var: &ast::Ident, op: Option<ast::BinOp>, value: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
-        let mut value = self.expr(value, cx);
+        let value = self.expr(value, cx);
+        let mut value = self.value_of(value, cx);
         if let Some(op) = op {
             let Some(id) = cx.locals.find(&var.name) else {
                 self.report(Diagnostic::error("E0303", format!("variable `${}` is used before it is assigned", var.name))

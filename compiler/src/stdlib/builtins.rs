@@ -148,8 +148,13 @@ pub(super) const ENTRIES: &[Function] = &[
         name: "args",
         signature: "struct args",
         kind: Kind::Builtin,
-        doc: "The arguments of a tracepoint: `args.field` or `args->field`.",
-        check: |c, call, _| c.args_without_field(call.span),
+        doc: "The arguments of a tracepoint (its record's fields), a raw tracepoint, or the function \
+              of an fentry or fexit probe: one with `args.name`, all as a record with `args` \
+              (`print(args)` prints `{ .name = value, ... }`).",
+        check: |c, call, cx| match call.args {
+            [] => c.args_value(call.span, cx),
+            _ => c.arity_error(call, "no arguments"),
+        },
         lower: Lowering::Elsewhere,
     },
     Function {
