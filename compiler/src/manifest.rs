@@ -436,6 +436,9 @@ pub enum Attach {
     /// fentry (or, when `exit`, fexit) on a kernel function: a tracing program loaded for the
     /// function's BTF id, reading its arguments (and return value) as words.
     Fentry { function: String, exit: bool },
+    /// `self:signal:SIGUSR1`: run with `BPF_PROG_TEST_RUN` each time ferrotrace receives
+    /// `signal`.
+    SelfSignal { signal: u8 },
     /// `test:NAME`: run once with `BPF_PROG_TEST_RUN` by `--test`; it passes when it returns 0.
     Test { name: String },
     /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the

@@ -19,6 +19,33 @@ impl Session {
         self.run_once(|attach| matches!(attach, Attach::Begin))
     }
 
+    /// Runs the `self:signal` probes waiting for `signal`, in manifest order.
+    pub fn run_self_signal(&self, signal: u8) -> Result<(), AttachError> {
+        for (index, spec) in self.manifest.programs.iter().enumerate() {
+            if spec.targets.iter().any(|target| target.attach == Attach::SelfSignal { signal }) {
+                self.run_program(index)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The signals `self:signal` probes wait for.
+    pub fn self_signals(&self) -> Vec<u8> {
+        let mut signals: Vec<u8> = self
+            .manifest
+            .programs
+            .iter()
+            .flat_map(|spec| &spec.targets)
+            .filter_map(|target| match target.attach {
+                Attach::SelfSignal { signal } => Some(signal),
+                _ => None,
+            })
+            .collect();
+        signals.sort_unstable();
+        signals.dedup();
+        signals
+    }
+
     /// Runs the `end` probes once each, in manifest order.
     pub fn run_end(&mut self) -> Result<(), AttachError> {
         self.run_once(|attach| matches!(attach, Attach::End))

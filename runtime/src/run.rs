@@ -85,6 +85,9 @@ pub fn run(
         session.release_perf_events();
         return Ok(0);
     }
+    for signal in session.self_signals() {
+        signals::count(signal).map_err(RunError::Signals)?;
+    }
     session.run_begin()?;
     session.attach_all()?;
     if !options.quiet {
@@ -110,9 +113,10 @@ pub fn run(
     Ok(runner.exit_code.unwrap_or(0))
 }
 
-/// Whether anything but `begin`/`end` runs: otherwise the script ends after `begin`.
+/// Whether anything but `begin`/`end` runs (a probe that attaches, or one waiting for a
+/// signal): otherwise the script ends after `begin`.
 fn has_event_probes(manifest: &Manifest) -> bool {
-    manifest.programs.iter().flat_map(|p| &p.targets).any(|t| !t.attach.runs_once())
+    manifest.programs.iter().flat_map(|p| &p.targets).any(|t| !t.attach.runs_once() || matches!(t.attach, ferrotrace_compiler::manifest::Attach::SelfSignal { .. }))
 }
 
 /// Acts on ring buffer records while the probes run.
@@ -159,6 +163,10 @@ impl Runner<'_, '_> {
                     self.report_lost(session)?;
                 }
                 None => std::thread::sleep(POLL_INTERVAL),
+            }
+            for signal in signals::take_received() {
+                session.run_self_signal(signal)?;
+                self.drain(session, events)?;
             }
         }
         Ok(())

@@ -169,3 +169,17 @@ fn examples_and_the_language_corpus_load_and_attach() {
         assert!(outcome.stderr.starts_with("Attached "), "{}:\n{}", script.display(), outcome.transcript());
     }
 }
+
+/// `self:signal:SIGUSR1` runs each time ferrotrace receives the signal; other probes go on.
+#[test]
+fn self_signal_probes_run_on_each_signal() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = "self:signal:SIGUSR1 { @n = count(); printf(\"signal %d\\n\", (uint64)@n); if (@n == 2) { exit(); } }";
+    let tracer = Tracer::start(&["-e", program]);
+    tracer.signal(libc::SIGUSR1);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    tracer.signal(libc::SIGUSR1);
+    tracer.finish().assert_exact(0, "signal 1\nsignal 2\n\n\n@n: 2\n", ATTACHED_1);
+}

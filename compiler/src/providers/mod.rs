@@ -9,6 +9,7 @@ mod glob;
 mod kprobe;
 mod perf_counter;
 mod rawtracepoint;
+mod self_events;
 mod selftest;
 mod special;
 mod timer;
@@ -115,6 +116,7 @@ pub const PROVIDERS: &[&Provider] = &[
     &timer::PROFILE,
     &perf_counter::SOFTWARE,
     &perf_counter::HARDWARE,
+    &self_events::PROVIDER,
     &selftest::TEST,
     &selftest::BENCH,
 ];
@@ -160,6 +162,7 @@ impl Attach {
             Attach::Profile { .. } => &timer::PROFILE,
             Attach::PerfCounter { hardware: false, .. } => &perf_counter::SOFTWARE,
             Attach::PerfCounter { hardware: true, .. } => &perf_counter::HARDWARE,
+            Attach::SelfSignal { .. } => &self_events::PROVIDER,
             Attach::Test { .. } => &selftest::TEST,
             Attach::Bench { .. } => &selftest::BENCH,
         }

@@ -31,7 +31,7 @@ pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &T
     let probe_error = |reason: String| AttachError::Probe { probe: spec.probe_name.clone(), reason };
     let cookie = u64::from(target.probe_id);
     match &target.attach {
-        Attach::Begin | Attach::End | Attach::Test { .. } | Attach::Bench { .. } => Ok(Vec::new()),
+        Attach::Begin | Attach::End | Attach::SelfSignal { .. } | Attach::Test { .. } | Attach::Bench { .. } => Ok(Vec::new()),
         Attach::Tracepoint { category, name, event_id } => {
             let attached = tracepoint::attach(program, *event_id, cookie).map_err(|reason| AttachError::Probe {
                 probe: match spec.targets.len() {
