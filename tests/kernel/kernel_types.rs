@@ -138,3 +138,13 @@ fn structs_and_args_read_whole_print_as_records() {
     let expected = "{ .tv_sec = 0, .tv_nsec = 12345 }\n12345\n{ .__syscall_nr = 110 }\n\n\n";
     tracer.finish().assert_exact(0, expected, "Attached 3 probes\n");
 }
+
+/// An integer cast to an array of its bytes and back, as bpftrace's documentation shows.
+#[test]
+fn integers_cast_to_arrays_and_back() {
+    if !kernel_ready() {
+        return;
+    }
+    run_program("begin { $a = (int8[8])12345; printf(\"%x %x\\n\", $a[0], $a[1]); printf(\"%d\\n\", (uint64)$a); print($a); exit(); }")
+        .assert_exact(0, "39 30\n12345\n[57,48,0,0,0,0,0,0]\n\n\n", ATTACHED_1);
+}

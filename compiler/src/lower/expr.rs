@@ -50,6 +50,8 @@ impl FnLowerer<'_> {
             ExprKind::TupleIndex { expr, index } => self.tuple_index(expr, *index),
             ExprKind::StrIndex { expr, index } => self.str_index(expr, index),
             ExprKind::Cast { to, expr } => self.cast(*to, expr),
+            ExprKind::Bitcast(inner) => self.bitcast(inner, &e.ty),
+            ExprKind::ArrayElement { expr, index } => self.array_element(expr, *index, &e.ty),
             ExprKind::IncDec { target, increment, prefix } => self.inc_dec(target, *increment, *prefix),
             ExprKind::Action(action) => {
                 self.action(action);

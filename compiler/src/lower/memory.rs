@@ -1,4 +1,5 @@
-//! Reads of kernel and user memory through pointers (`p->field`, `*p`, `a[i]` of a C array).
+//! Reads of kernel and user memory through pointers (`p->field`, `*p`, `a[i]` of a C array),
+//! and the same bytes seen as another type (`(uint8[8])x`).
 //!
 //! A read is one `probe_read` of exactly the value's bytes into zeroed stack memory, so a
 //! failed read gives zeroes, as in bpftrace; except along a chain of kernel struct members
@@ -79,6 +80,33 @@ impl FnLowerer<'_> {
             }
             _ => None,
         }
+    }
+}
+
+impl FnLowerer<'_> {
+    /// The bytes of `inner` as type `to`, of the same size: an integer stored into an array's
+    /// memory, or an array's memory loaded as an integer.
+    pub(super) fn bitcast(&mut self, inner: &Expr, to: &Ty) -> Value {
+        let value = self.expr(inner);
+        match to {
+            Ty::Array { .. } => {
+                let reg = self.register(value);
+                let place = self.b.alloc(to.size().max(8));
+                self.b.store(place, to.size(), reg);
+                Value::Mem(place)
+            }
+            _ => {
+                let place = self.in_memory(value, &inner.ty, &inner.ty);
+                Value::Reg(self.load_scalar(place, to))
+            }
+        }
+    }
+
+    /// Element `index` of an array held as a value.
+    pub(super) fn array_element(&mut self, array: &Expr, index: u32, elem: &Ty) -> Value {
+        let value = self.expr(array);
+        let place = self.in_memory(value, &array.ty, &array.ty);
+        Value::Reg(self.load_scalar(place.at(index * elem.size()), elem))
     }
 }
 

@@ -655,7 +655,18 @@ impl Checker {
             Ty::Int(to) => match &e.ty {
                 Ty::Error => e,
                 Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => Expr::new(ExprKind::Cast { to, expr: Box::new(e) }, Ty::Int(to), span),
+                // An integer array of the integer's size, its bytes read as the integer.
+                Ty::Array { elem, .. } if matches!(**elem, Ty::Int(_)) && e.ty.size() == to.bytes() => {
+                    Expr::new(ExprKind::Bitcast(Box::new(e)), Ty::Int(to), span)
+                }
                 _ => self.error_expr(operand_error("a cast", &e, "an integer"), span),
+            },
+            // An integer's bytes as an array of smaller integers, its size at most the integer's
+            // (`(uint8[8])x`, as bpftrace casts an address to its bytes).
+            Ty::Array { ref elem, .. } if matches!(**elem, Ty::Int(_)) && to.size() <= 8 => match &e.ty {
+                Ty::Error => e,
+                Ty::Int(_) => Expr::new(ExprKind::Bitcast(Box::new(e)), to, span),
+                _ => self.error_expr(operand_error("a cast to an array", &e, "an integer"), span),
             },
             // A pointer is its address: the same 64 bits, typed anew. A kernel pointer stays one
             // and an integer (`arg0`) is taken to point into the kernel, as in bpftrace.

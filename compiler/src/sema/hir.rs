@@ -233,6 +233,12 @@ pub enum ExprKind {
     StrIndex { expr: Box<Expr>, index: Box<Expr> },
     /// An integer cast: truncate to `to` and re-extend by its signedness.
     Cast { to: IntTy, expr: Box<Expr> },
+    /// The same bytes as another type of the same size: an integer as an array of smaller
+    /// integers (`(uint8[8])x`) or such an array as an integer; the expression's type says which.
+    Bitcast(Box<Expr>),
+    /// Element `index` (a constant, in bounds) of an array held as a value (in a variable, a
+    /// map, a cast's result), as opposed to one in kernel memory (a `Deref`).
+    ArrayElement { expr: Box<Expr>, index: u32 },
     /// `$x++`, `--@m[k]`, ...: `target` is a `Local` or `MapRead`.
     IncDec { target: Box<Expr>, increment: bool, prefix: bool },
     /// An action sent to userspace through the ring buffer.
@@ -289,6 +295,8 @@ impl Expr {
             ExprKind::Unary { expr, .. }
             | ExprKind::TupleIndex { expr, .. }
             | ExprKind::Cast { expr, .. }
+            | ExprKind::Bitcast(expr)
+            | ExprKind::ArrayElement { expr, .. }
             | ExprKind::Deref { ptr: expr, .. } => each(expr),
             ExprKind::IncDec { target, .. } => each(target),
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Logical { lhs, rhs, .. } | ExprKind::StrEq { lhs, rhs, .. }

@@ -140,6 +140,7 @@ impl Checker {
     pub(super) fn pointer_index(&mut self, base: Expr, index: Expr, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
         let (elem, ptr, offset, user, len) = match (&base.ty, &base.kind) {
             (Ty::Array { elem, len }, ExprKind::Deref { ptr, offset, user, .. }) => ((**elem).clone(), (**ptr).clone(), *offset, *user, Some(*len)),
+            (Ty::Array { elem, len }, _) => return Ok(self.array_value_element(base.clone(), (**elem).clone(), *len, index, span)),
             (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
                 Some((Ty::Void, _)) | None => return Err(base),
                 Some((pointee, user)) => (pointee, base, 0, user, None),
@@ -164,6 +165,23 @@ impl Checker {
         let scaled = scale(index, size);
         let address = Expr::new(ExprKind::Binary { op: BinOp::Add, lhs: Box::new(ptr), rhs: Box::new(scaled), signed: false }, Ty::U64, span);
         Ok(self.place(address, offset, user, elem, span))
+    }
+
+    /// `a[i]` of an array held as a value: a constant index in bounds.
+    fn array_value_element(&mut self, array: Expr, elem: Ty, len: u32, index: Expr, span: Span) -> Expr {
+        match super::fold::constant(&index) {
+            Some(n) if (0..i128::from(len)).contains(&n) => Expr::new(ExprKind::ArrayElement { expr: Box::new(array), index: n as u32 }, elem, span),
+            Some(n) => {
+                let diag = Diagnostic::error("E0457", format!("index {n} is out of bounds")).with_primary(index.span, format!("the array has {len} elements"));
+                self.error_expr(diag, span)
+            }
+            None => {
+                let diag = Diagnostic::error("E0456", "an array held in a variable is indexed by a constant")
+                    .with_primary(index.span, "not known until the probe runs")
+                    .with_help("index the array where it is in kernel memory (`p->a[i]`), which takes any index");
+                self.error_expr(diag, span)
+            }
+        }
     }
 
     /// What `e`, a pointer, points at and whether into user memory. A tracepoint's pointer

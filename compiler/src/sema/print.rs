@@ -137,6 +137,8 @@ fn expr(e: &Expr) -> String {
         ExprKind::TupleIndex { expr: inner, index } => format!("{}.{index}", expr(inner)),
         ExprKind::StrIndex { expr: inner, index } => format!("{}[{}]", expr(inner), expr(index)),
         ExprKind::Cast { to, expr: inner } => format!("({to}){}", expr(inner)),
+        ExprKind::Bitcast(inner) => format!("({}){}", e.ty, expr(inner)),
+        ExprKind::ArrayElement { expr: inner, index } => format!("{}[{index}]", expr(inner)),
         ExprKind::IncDec { target, increment, prefix } => {
             let op = if *increment { "++" } else { "--" };
             if *prefix { format!("{op}{}", expr(target)) } else { format!("{}{op}", expr(target)) }
