@@ -308,10 +308,17 @@ impl Checker {
 
     /// `unroll(n) { body }`: the checked body `n` times over.
     fn unroll(&mut self, count: &ast::Expr, body: &ast::Block, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
-        let n = match count.kind {
-            ast::ExprKind::Int(n) if (1..=MAX_UNROLL).contains(&n) => n,
+        // A count known while compiling: a literal, a positional parameter (`unroll($1)`), a
+        // `#define`d constant.
+        let value = self.expr(count, cx);
+        let n = match super::fold::constant(&value).and_then(|n| u64::try_from(n).ok()) {
+            Some(n) if (1..=MAX_UNROLL).contains(&n) => n,
             _ => {
-                self.report(Diagnostic::error("E0429", format!("`unroll` takes an integer literal from 1 to {MAX_UNROLL}"))
+                if value.ty.is_error() {
+                    self.block(body, cx);
+                    return None;
+                }
+                self.report(Diagnostic::error("E0429", format!("`unroll` takes a count from 1 to {MAX_UNROLL} known while compiling"))
                     .with_primary(count.span, "not a count from 1 to 100"));
                 self.block(body, cx);
                 return None;
