@@ -156,7 +156,7 @@ pub enum Feature {
     KprobeMulti,
     /// Entry and return in one kprobe program (ferrotrace does not use it).
     KprobeSession,
-    /// One link attaching a uprobe to many functions (ferrotrace does not use it).
+    /// One link attaching a uprobe to many functions of a binary: without it, one perf event each.
     UprobeMulti,
 }
 

@@ -20,6 +20,7 @@ use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Compiled};
 use ferrotrace_compiler::config::Config;
 use ferrotrace_compiler::options::{CompileOptions, Mode, Params};
+use ferrotrace_compiler::providers::Scope;
 use ferrotrace_compiler::render::render_files;
 use ferrotrace_compiler::sources::{self, SourceMap};
 use ferrotrace_runtime::catalog::KernelCatalog;
@@ -59,6 +60,9 @@ fn execute(cli: &Cli) -> Result<u8> {
     if cli.no_feature.contains(&cli::Feature::KprobeMulti) {
         ferrotrace_runtime::features::refuse_kprobe_multi();
     }
+    if cli.no_feature.contains(&cli::Feature::UprobeMulti) {
+        ferrotrace_runtime::features::refuse_uprobe_multi();
+    }
     if let Some(path) = &cli.fmt {
         return format_script(path, cli.output.as_deref());
     }
@@ -78,7 +82,10 @@ fn execute(cli: &Cli) -> Result<u8> {
     if let Some(pattern) = cli.list.then(|| listing::pattern(cli)).flatten() {
         privileges::check()?;
         let tracefs = Tracefs::find_or_mount(true)?;
-        listing::list(&KernelCatalog::new(tracefs), &pattern, cli.verbose, &mut io::stdout().lock())?;
+        let target = cli.pid.as_deref().map(TracedProcess::existing).transpose()?;
+        let catalog = KernelCatalog::new(tracefs);
+        let scope = Scope { target_pid: target.as_ref().map(TracedProcess::pid), ..Scope::kernel(&catalog) };
+        listing::list(&scope, &pattern, cli.verbose, &mut io::stdout().lock())?;
         return Ok(0);
     }
     let mut script = read_script(cli)?;
@@ -113,6 +120,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         mode: cli.mode(),
         unsafe_functions: cli.unsafe_functions,
         child_pid: cli.command.as_ref().and(target.as_ref()).map(TracedProcess::pid),
+        child_program: target.as_ref().and_then(TracedProcess::program).map(|program| program.display().to_string()),
         target_pid: cli.pid.as_ref().and(target.as_ref()).map(TracedProcess::pid),
         probe_filter: cli.probe_filter.clone(),
         helper_errors: cli.warnings,

@@ -59,6 +59,79 @@ pub trait Catalog {
     fn kernel_symbol(&self, name: &str) -> Result<u64, String> {
         Err(format!("cannot read kernel symbols here (asked for `{name}`)"))
     }
+
+    /// The binaries a uprobe or USDT probe's written path names (`/bin/bash`, `./app`, a
+    /// library name such as `libc`), seen from the process `pid` when given: its mount
+    /// namespace, the library it actually maps. `*` with a pid is every binary it maps.
+    fn user_binaries(&self, written: &str, _pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {
+        Err(CatalogError::NotFound(written.to_string()))
+    }
+
+    /// The executable of process `pid` (`/proc/PID/exe`), for probes that name no binary.
+    fn process_executable(&self, pid: u32) -> Result<UserBinary, CatalogError> {
+        Err(CatalogError::Unavailable(format!("cannot read the executable of process {pid} here")))
+    }
+
+    /// The function symbols of a binary (`.symtab` and `.dynsym`), each with where it is in
+    /// the file.
+    fn user_functions(&self, binary: &UserBinary) -> Result<Vec<UserFunction>, CatalogError> {
+        Err(CatalogError::NotFound(binary.path.clone()))
+    }
+
+    /// Where virtual address `address` of a binary is in its file, from its program headers;
+    /// for probes written as an address (`uprobe:/bin/x:0x1234`).
+    fn file_offset(&self, binary: &UserBinary, address: u64) -> Result<u64, CatalogError> {
+        let _ = address;
+        Err(CatalogError::NotFound(binary.path.clone()))
+    }
+
+    /// The USDT probes of a binary (its `.note.stapsdt` notes).
+    fn usdt_probes(&self, binary: &UserBinary) -> Result<Vec<UsdtProbe>, CatalogError> {
+        Err(CatalogError::NotFound(binary.path.clone()))
+    }
+}
+
+/// A binary a userspace probe attaches to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UserBinary {
+    /// The path as probe names show it (`/usr/lib/x86_64-linux-gnu/libc.so.6`, `./app`).
+    pub path: String,
+    /// Where ferrotrace opens it: the same path, or through `/proc/PID/root` for a process in
+    /// another mount namespace.
+    pub file: String,
+}
+
+impl UserBinary {
+    /// A binary opened by the path it is named by.
+    pub fn at(path: &str) -> UserBinary {
+        UserBinary { path: path.to_string(), file: path.to_string() }
+    }
+}
+
+/// A function symbol of a userspace binary.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UserFunction {
+    /// The symbol as the binary has it (mangled, for C++ and Rust).
+    pub name: String,
+    /// The demangled name without its argument list (`ns::Class::method`), when mangled.
+    pub demangled: Option<String>,
+    /// Where its first instruction is in the file: what a uprobe is attached at.
+    pub file_offset: u64,
+    /// Its size in bytes (0 when the symbol does not say).
+    pub size: u64,
+}
+
+/// A USDT probe from a binary's `.note.stapsdt`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UsdtProbe {
+    pub provider: String,
+    pub name: String,
+    /// Where the probe's `nop` is in the file.
+    pub file_offset: u64,
+    /// Where its semaphore (a `u16` the tracer increments) is in the file, when it has one.
+    pub semaphore: Option<u64>,
+    /// The argument specs as the note writes them: `-4@%eax 8@-8(%rbp)`.
+    pub arguments: String,
 }
 
 /// A member of a kernel struct that a program reads (`task_struct.real_parent`).

@@ -30,3 +30,4 @@ pub mod stdlib;
 pub mod syntax;
 pub mod syscalls;
 pub mod types;
+pub mod usdt;

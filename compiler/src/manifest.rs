@@ -439,6 +439,22 @@ pub enum Attach {
     /// `self:signal:SIGUSR1`: run with `BPF_PROG_TEST_RUN` each time ferrotrace receives
     /// `signal`.
     SelfSignal { signal: u8 },
+    /// A uprobe `offset` bytes into the file `binary` (a uretprobe on the function there
+    /// when `retprobe`), firing only in process `pid` when given. `function` is the symbol (or
+    /// address) as the probe names it.
+    Uprobe { binary: String, function: String, offset: u64, retprobe: bool, pid: Option<u32> },
+    /// A USDT probe: a uprobe on the probe's `nop` at `offset` in `binary`, incrementing the
+    /// `u16` semaphore at file offset `semaphore` while attached; `arguments` are the note's
+    /// argument specs (`-4@%eax 8@-8(%rbp)`, read by `usdt::parse_arguments`).
+    Usdt {
+        binary: String,
+        provider: String,
+        name: String,
+        offset: u64,
+        semaphore: Option<u64>,
+        arguments: String,
+        pid: Option<u32>,
+    },
     /// `test:NAME`: run once with `BPF_PROG_TEST_RUN` by `--test`; it passes when it returns 0.
     Test { name: String },
     /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the

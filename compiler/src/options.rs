@@ -101,6 +101,8 @@ pub struct CompileOptions {
     pub unsafe_functions: bool,
     /// The pid of the command `-c` started (`cpid`).
     pub child_pid: Option<u32>,
+    /// The program `-c` runs: the binary of a userspace probe that names none.
+    pub child_program: Option<String>,
     /// `-p PID`: every probe but `begin` and `end` runs only in this process.
     pub target_pid: Option<u32>,
     /// `-k`: the probes check what the helpers that can fail return (map updates, memory

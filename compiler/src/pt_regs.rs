@@ -55,3 +55,32 @@ pub fn argument(index: usize) -> Option<Register> {
 
 /// How many arguments are passed in registers.
 pub const ARGUMENTS_IN_REGISTERS: usize = ARGUMENTS.len();
+
+/// Every general purpose register by the names AT&T syntax gives it and its parts (`%rax`,
+/// `%eax`, `%ax`, `%al`, `%r8d`): its offset in `struct pt_regs`.
+const AT_AND_T: [(&[&str], u32); 17] = [
+    (&["r15", "r15d", "r15w", "r15b"], 0),
+    (&["r14", "r14d", "r14w", "r14b"], 8),
+    (&["r13", "r13d", "r13w", "r13b"], 16),
+    (&["r12", "r12d", "r12w", "r12b"], 24),
+    (&["rbp", "ebp", "bp", "bpl"], 32),
+    (&["rbx", "ebx", "bx", "bl", "bh"], 40),
+    (&["r11", "r11d", "r11w", "r11b"], 48),
+    (&["r10", "r10d", "r10w", "r10b"], 56),
+    (&["r9", "r9d", "r9w", "r9b"], 64),
+    (&["r8", "r8d", "r8w", "r8b"], 72),
+    (&["rax", "eax", "ax", "al", "ah"], 80),
+    (&["rcx", "ecx", "cx", "cl", "ch"], 88),
+    (&["rdx", "edx", "dx", "dl", "dh"], 96),
+    (&["rsi", "esi", "si", "sil"], 104),
+    (&["rdi", "edi", "di", "dil"], 112),
+    (&["rip", "eip", "ip"], 128),
+    (&["rsp", "esp", "sp", "spl"], 152),
+];
+
+/// The `pt_regs` offset of the register AT&T syntax names `name` (without its `%`), and
+/// whether `name` is the second byte of it (`%ah`), which is read shifted down by 8.
+pub fn at_and_t(name: &str) -> Option<(u32, bool)> {
+    let high_byte = matches!(name, "ah" | "bh" | "ch" | "dh");
+    AT_AND_T.iter().find(|(names, _)| names.contains(&name)).map(|(_, offset)| (*offset, high_byte))
+}

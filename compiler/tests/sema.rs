@@ -61,7 +61,15 @@ macro_rules! warns {
 fails!(unknown_probe_type_suggests_the_closest, "E0201", "tracepiont:syscalls:sys_enter_openat { }");
 fails!(unknown_probe_type_lists_the_known_ones, "E0201", "frobnicate:x { }");
 fails!(begin_takes_no_arguments, "E0201", "begin:now { }");
-fails!(unsupported_probe_type_says_what_to_use, "E0202", "uprobe:/bin/sh:main { }");
+fails!(unsupported_probe_type_says_what_to_use, "E0202", "iter:task { }");
+fails!(uprobe_unknown_function_suggests_the_closest, "E0219", "uprobe:/usr/bin/app:handle_requst { }");
+fails!(uprobe_without_a_binary_needs_a_process, "E0217", "uprobe:handle_request { }");
+fails!(uprobe_library_not_found, "E0217", "uprobe:libnosuch:f { }");
+fails!(uretprobe_takes_no_offset, "E0216", "uretprobe:/usr/bin/app:main+4 { }");
+fails!(uprobe_offset_past_the_function, "E0216", "uprobe:/usr/bin/app:main+64 { }");
+fails!(usdt_argument_past_the_end, "E0424", "usdt:/usr/bin/app:query { print(arg1); }");
+fails!(usdt_unknown_probe_suggests_the_closest, "E0220", "usdt:/usr/bin/app:app:request__stat { }");
+fails!(retval_in_a_usdt_probe, "E0424", "usdt:/usr/bin/app:query { print(retval); }");
 fails!(tracepoint_needs_category_and_name, "E0203", "tracepoint:syscalls { }");
 fails!(unknown_tracepoint_suggests_the_closest, "E0204", "tracepoint:syscalls:sys_enter_opnat { }");
 fails!(unknown_tracepoint_category_suggests_the_closest, "E0204", "tracepoint:syscals:sys_enter_openat { }");
@@ -423,4 +431,30 @@ impl ferrotrace_compiler::sources::Loader for SelfImporting {
             _ => Err("not found".to_string()),
         }
     }
+}
+
+/// Uprobes expand over symbols and demangled names, by address and library name; usdt
+/// arguments are typed by their specs; `func` is the function's name.
+#[test]
+fn userspace_probes_expand_and_type_their_arguments() {
+    let source = r#"
+uprobe:/usr/bin/app:handle_* { @[func] = count(); }
+uretprobe:libapp:main { @r = sum(retval); }
+uprobe:/usr/bin/app:"server::start", uprobe:/usr/bin/app:0x401100, u:/usr/bin/app:main+8 { @s = count(); }
+usdt:/usr/bin/app:app:request__start { @a = sum(arg0 + arg1 + arg2); $x = str(arg1); }
+"#;
+    let compiled = compile(source, &support::FakeCatalog).expect("the userspace probes compile");
+    let names: Vec<&str> = compiled.manifest.probe_names.iter().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "uprobe:/usr/bin/app:handle_reply",
+            "uprobe:/usr/bin/app:handle_request",
+            "uretprobe:/usr/bin/app:main",
+            "uprobe:/usr/bin/app:_ZN6server5startEv",
+            "uprobe:/usr/bin/app:0x401100",
+            "uprobe:/usr/bin/app:main+8",
+            "usdt:/usr/bin/app:app:request__start",
+        ]
+    );
 }

@@ -1,5 +1,6 @@
 //! The compiler's `Catalog` answered from the running kernel's tracefs (BTF for the syscall
-//! ABI, trials for kprobes and how helpers pad, `/proc/self/ns/pid` for the PID namespace),
+//! ABI, trials for kprobes and how helpers pad, `/proc/self/ns/pid` for the PID namespace,
+//! userspace binaries' ELF files for uprobes and USDT probes),
 //! remembering what it read: a script naming the same tracepoint a thousand times reads its
 //! format once, and the listing (a `readdir` of every category) is read at most once per
 //! compile.
@@ -7,12 +8,17 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
+use std::rc::Rc;
+
 use ferrotrace_compiler::btf::{Btf, Family};
 use ferrotrace_compiler::catalog::{
-    Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat,
+    Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat, UsdtProbe,
+    UserBinary, UserFunction,
 };
 use ferrotrace_compiler::syscalls::Arch;
 
+use crate::userspace::elf::ElfInfo;
+use crate::userspace::paths;
 use crate::{btf, features};
 
 use crate::tracefs::{Tracefs, TracefsError};
@@ -26,6 +32,8 @@ pub struct KernelCatalog {
     syscall_abi: OnceCell<Option<SyscallAbi>>,
     kernel_functions: OnceCell<Result<Vec<KernelFunction>, CatalogError>>,
     btf: OnceCell<Option<Btf>>,
+    /// The userspace binaries read so far, by the path they were opened at.
+    binaries: RefCell<HashMap<String, Rc<ElfInfo>>>,
 }
 
 impl KernelCatalog {
@@ -37,7 +45,18 @@ impl KernelCatalog {
             syscall_abi: OnceCell::new(),
             kernel_functions: OnceCell::new(),
             btf: OnceCell::new(),
+            binaries: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// What `binary` holds, read once.
+    fn binary(&self, binary: &UserBinary) -> Result<Rc<ElfInfo>, CatalogError> {
+        if let Some(info) = self.binaries.borrow().get(&binary.file) {
+            return Ok(info.clone());
+        }
+        let info = Rc::new(ElfInfo::read(&binary.file).map_err(CatalogError::Unavailable)?);
+        self.binaries.borrow_mut().insert(binary.file.clone(), info.clone());
+        Ok(info)
     }
 }
 
@@ -106,6 +125,26 @@ impl Catalog for KernelCatalog {
 
     fn kernel_types(&self) -> Option<&Btf> {
         self.btf()
+    }
+
+    fn user_binaries(&self, written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {
+        paths::resolve(written, pid)
+    }
+
+    fn process_executable(&self, pid: u32) -> Result<UserBinary, CatalogError> {
+        paths::executable(pid)
+    }
+
+    fn user_functions(&self, binary: &UserBinary) -> Result<Vec<UserFunction>, CatalogError> {
+        Ok(self.binary(binary)?.functions.clone())
+    }
+
+    fn file_offset(&self, binary: &UserBinary, address: u64) -> Result<u64, CatalogError> {
+        self.binary(binary)?.file_offset(address).ok_or_else(|| CatalogError::NotFound(format!("{address:#x}")))
+    }
+
+    fn usdt_probes(&self, binary: &UserBinary) -> Result<Vec<UsdtProbe>, CatalogError> {
+        Ok(self.binary(binary)?.usdt.clone())
     }
 }
 

@@ -25,6 +25,7 @@ pub mod symbolize;
 pub mod target;
 pub mod sys;
 pub mod tracefs;
+mod userspace;
 pub mod verifier;
 
 pub use error::{AttachError, LoadError};

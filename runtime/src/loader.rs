@@ -14,7 +14,7 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
 use crate::sys::prog_type;
-use crate::attach::{self, kprobe as kprobes};
+use crate::attach;
 use crate::{func_btf, sys, verifier};
 
 /// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
@@ -90,7 +90,7 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
     }
     let (expected_attach_type, attach_btf_id) = match spec.program_type {
         ProgramType::Fentry | ProgramType::Fexit => attach::fentry::target(spec)?,
-        _ => (kprobes::expected_attach_type(spec), 0),
+        _ => (attach::expected_attach_type(spec), 0),
     };
     let prog_type = match spec.program_type {
         ProgramType::RunOnce | ProgramType::RawTracepoint => prog_type::RAW_TRACEPOINT,

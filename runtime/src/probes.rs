@@ -7,6 +7,7 @@ use std::os::fd::OwnedFd;
 use ferrotrace_compiler::manifest::{Attach, ProgramSpec, SyscallDispatch};
 
 use crate::attach::kprobe::{self as kprobes, KprobeLinks};
+use crate::attach::uprobe as uprobes;
 use crate::attach::{attach_one, tracepoint};
 use crate::error::AttachError;
 use crate::session::Session;
@@ -80,6 +81,12 @@ impl Session {
                 }
                 continue;
             }
+            if uprobes::multi(spec) {
+                let link = uprobes::attach_multi(self.program_fd(index), spec)
+                    .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
+                self.links.push(link);
+                continue;
+            }
             if kprobes::links(spec) == Some(KprobeLinks::Multi) {
                 let link = kprobes::attach_multi(self.program_fd(index), spec)
                     .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
@@ -142,10 +149,12 @@ impl Session {
 
 /// How many probes `Attached N probes` counts for a program, as bpftrace counts them: each
 /// target (a `begin`, a tracepoint, a profile probe on every CPU, a kprobe), except that the
-/// functions one kprobe_multi link attaches count once per attach point as written.
+/// functions one kprobe_multi or uprobe_multi link attaches count once per attach point as
+/// written.
 fn probes_of(spec: &ProgramSpec) -> usize {
     match kprobes::links(spec) {
         Some(KprobeLinks::Multi) => spec.attach_points as usize,
+        _ if uprobes::multi(spec) => spec.attach_points as usize,
         _ => spec.targets.len(),
     }
 }

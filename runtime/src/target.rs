@@ -4,6 +4,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use thiserror::Error;
@@ -37,6 +38,8 @@ pub struct TracedProcess {
     pidfd: OwnedFd,
     /// The started command, and the pipe its `exec` waits on until `start`.
     child: Option<(Child, Option<OwnedFd>)>,
+    /// The program the command runs, as found in `PATH`.
+    program: Option<PathBuf>,
 }
 
 impl TracedProcess {
@@ -45,7 +48,7 @@ impl TracedProcess {
     pub fn existing(text: &str) -> Result<TracedProcess, TargetError> {
         let pid = parse_pid(text)?;
         let pidfd = pidfd_open(pid).map_err(|error| TargetError::NoProcess { pid, reason: describe(&error) })?;
-        Ok(TracedProcess { pid, pidfd, child: None })
+        Ok(TracedProcess { pid, pidfd, child: None, program: None })
     }
 
     /// Starts `command` (split at blanks, the program found in `PATH`), held until `start`:
@@ -59,7 +62,7 @@ impl TracedProcess {
         let (gate, release) = pipe().map_err(spawn_error)?;
         let gate_fd = gate.as_raw_fd();
         let mut builder = Command::new("/bin/sh");
-        builder.args(["-c", "read -r _ <&3 || exit 127; exec 3<&-; exec \"$@\"", "sh"]).arg(program).args(words);
+        builder.args(["-c", "read -r _ <&3 || exit 127; exec 3<&-; exec \"$@\"", "sh"]).arg(&program).args(words);
         // SAFETY: between fork and exec the closure only calls prctl, dup2 and fcntl, which are
         // async-signal-safe.
         unsafe {
@@ -83,11 +86,16 @@ impl TracedProcess {
         drop(gate);
         let pid = child.id();
         let pidfd = pidfd_open(pid).map_err(spawn_error)?;
-        Ok(TracedProcess { pid, pidfd, child: Some((child, Some(release))) })
+        Ok(TracedProcess { pid, pidfd, child: Some((child, Some(release))), program: Some(program) })
     }
 
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// The program a `-c` command runs (`None` for a `-p` process).
+    pub fn program(&self) -> Option<&Path> {
+        self.program.as_deref()
     }
 
     /// Lets a command `-c` started run (nothing for a `-p` process).

@@ -8,6 +8,7 @@ use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
 use crate::sema::hir::{Builtin, Expr, ExprKind};
 use crate::syntax::ast::{BinOp, UnaryOp};
 use crate::types::{tuple_layout, IntTy, Ty};
+use crate::usdt::{UsdtArgument, UsdtLocation};
 
 impl FnLowerer<'_> {
     pub(crate) fn expr(&mut self, e: &Expr) -> Value {
@@ -38,6 +39,7 @@ impl FnLowerer<'_> {
                 self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, (index * 8) as i16) });
                 Value::Reg(dst)
             }
+            ExprKind::UsdtArgument(argument) => Value::Reg(self.usdt_argument(argument)),
             ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
             ExprKind::Deref { ptr, offset, user, member } => self.deref(ptr, *offset, *user, *member, &e.ty),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
@@ -395,6 +397,52 @@ impl FnLowerer<'_> {
         self.b.alu(AluOp::Lsh, byte, Operand::Imm(56));
         self.b.alu(AluOp::Arsh, byte, Operand::Imm(56));
         Value::Reg(byte)
+    }
+
+    /// A usdt argument where its spec says it is: a constant, a register of the context's
+    /// `pt_regs`, or user memory addressed by registers; truncated to its size and extended by
+    /// its sign.
+    fn usdt_argument(&mut self, argument: &UsdtArgument) -> Reg {
+        let register = |lowerer: &mut Self, offset: u32| {
+            let dst = lowerer.b.vreg();
+            lowerer.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(lowerer.ctx, offset as i16) });
+            dst
+        };
+        let value = match &argument.location {
+            UsdtLocation::Constant(constant) => self.b.constant(*constant),
+            UsdtLocation::Register { offset, high_byte } => {
+                let value = register(self, *offset);
+                if *high_byte {
+                    self.b.alu(AluOp::Rsh, value, Operand::Imm(8));
+                }
+                value
+            }
+            UsdtLocation::Memory { base, index, displacement } => {
+                let address = register(self, *base);
+                if let Some((index, scale)) = index {
+                    let scaled = register(self, *index);
+                    self.b.alu(AluOp::Mul, scaled, Operand::Imm(i32::from(*scale)));
+                    self.b.alu(AluOp::Add, address, Operand::Reg(scaled));
+                }
+                match i32::try_from(*displacement) {
+                    Ok(small) => self.b.alu(AluOp::Add, address, Operand::Imm(small)),
+                    Err(_) => {
+                        let large = self.b.constant(*displacement);
+                        self.b.alu(AluOp::Add, address, Operand::Reg(large));
+                    }
+                }
+                let place = self.b.alloc(8);
+                self.b.zero(place, 8);
+                self.checked_call(helper::PROBE_READ_USER, &[Arg::Addr(place), Arg::Imm(i64::from(argument.size)), Arg::Reg(address)]);
+                self.b.load(place, 8)
+            }
+        };
+        if argument.size < 8 {
+            let shift = 64 - 8 * i32::from(argument.size);
+            self.b.alu(AluOp::Lsh, value, Operand::Imm(shift));
+            self.b.alu(if argument.signed { AluOp::Arsh } else { AluOp::Rsh }, value, Operand::Imm(shift));
+        }
+        value
     }
 
     fn cast(&mut self, to: IntTy, inner: &Expr) -> Value {

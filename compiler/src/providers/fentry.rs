@@ -12,12 +12,13 @@ use crate::syntax::ast::AttachPoint;
 pub(super) const FENTRY: Provider = Provider {
     name: "fentry",
     written: &["fentry", "f"],
-    resolve: |ap, catalog| resolve(ap, catalog, false),
-    list: |catalog| list(catalog, "fentry"),
-    arguments: |catalog, probe| arguments(catalog, probe, false),
+    resolve: |ap, scope| resolve(ap, scope.catalog, false),
+    list: |scope, _| list(scope.catalog, "fentry"),
+    arguments: |scope, probe| arguments(scope.catalog, probe, false),
     program: ProgramType::Fentry,
     context: Context::ArgumentWords,
     at_return: false,
+    user_pointers: false,
     in_traced_task: true,
     // Each program is loaded for one function's BTF id.
     shares_programs: false,
@@ -30,9 +31,9 @@ pub(super) const FENTRY: Provider = Provider {
 pub(super) const FEXIT: Provider = Provider {
     name: "fexit",
     written: &["fexit", "fr"],
-    resolve: |ap, catalog| resolve(ap, catalog, true),
-    list: |catalog| list(catalog, "fexit"),
-    arguments: |catalog, probe| arguments(catalog, probe, true),
+    resolve: |ap, scope| resolve(ap, scope.catalog, true),
+    list: |scope, _| list(scope.catalog, "fexit"),
+    arguments: |scope, probe| arguments(scope.catalog, probe, true),
     program: ProgramType::Fexit,
     at_return: true,
     section: |attach| match attach {

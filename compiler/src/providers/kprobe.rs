@@ -2,7 +2,7 @@
 //! functions tracefs says kprobes may attach to, wildcards included. Programs read the probed
 //! function's registers; the probes of one block share a program.
 
-use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
+use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe, Scope};
 use crate::catalog::{Catalog, CatalogError, KernelFunction};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::{Attach, ProgramType};
@@ -11,12 +11,13 @@ use crate::syntax::ast::AttachPoint;
 pub(super) const KPROBE: Provider = Provider {
     name: "kprobe",
     written: &["kprobe", "k"],
-    resolve: |ap, catalog| resolve(ap, catalog, false),
+    resolve: |ap, scope| resolve(ap, scope.catalog, false),
     list,
     arguments: super::no_arguments,
     program: ProgramType::Kprobe,
     context: Context::FunctionRegisters,
     at_return: false,
+    user_pointers: false,
     in_traced_task: true,
     shares_programs: true,
     section: |attach| match attach {
@@ -28,7 +29,7 @@ pub(super) const KPROBE: Provider = Provider {
 pub(super) const KRETPROBE: Provider = Provider {
     name: "kretprobe",
     written: &["kretprobe", "kr"],
-    resolve: |ap, catalog| resolve(ap, catalog, true),
+    resolve: |ap, scope| resolve(ap, scope.catalog, true),
     list: super::nothing_to_list,
     at_return: true,
     section: |attach| match attach {
@@ -41,8 +42,8 @@ pub(super) const KRETPROBE: Provider = Provider {
 /// `kprobe:function` (`kprobe:module:function` for a module's) for every function kprobes can
 /// attach to; nothing where the kernel has no kprobes. Their kretprobes are not listed again,
 /// as bpftrace does not.
-fn list(catalog: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
-    let functions = match catalog.kernel_functions() {
+fn list(scope: &Scope<'_>, _: &str) -> Result<Vec<String>, CatalogError> {
+    let functions = match scope.catalog.kernel_functions() {
         Err(CatalogError::Unsupported(_)) => return Ok(Vec::new()),
         functions => functions?,
     };

@@ -14,6 +14,9 @@ mod selftest;
 mod special;
 mod timer;
 mod tracepoint;
+mod uprobe;
+mod user_binaries;
+mod usdt;
 
 pub use glob::{glob_match, is_pattern};
 
@@ -29,17 +32,21 @@ pub struct Provider {
     /// The names an attach point may start with, first the one probe names are printed with.
     pub written: &'static [&'static str],
     /// The concrete probes one attach point stands for; a diagnostic pointing at it otherwise.
-    pub resolve: fn(&AttachPoint, &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic>,
-    /// The probes this kernel offers, by full name, for `-l`.
-    pub list: fn(&dyn Catalog) -> Result<Vec<String>, CatalogError>,
+    pub resolve: fn(&AttachPoint, &Scope<'_>) -> Result<Vec<ResolvedProbe>, Diagnostic>,
+    /// The probes offered, by full name, for `-l PATTERN` (userspace providers list the
+    /// binaries the pattern or the process names).
+    pub list: fn(&Scope<'_>, &str) -> Result<Vec<String>, CatalogError>,
     /// What `-lv` prints under one of those probes: its arguments (`const char * filename`).
-    pub arguments: fn(&dyn Catalog, &str) -> Vec<String>,
+    pub arguments: fn(&Scope<'_>, &str) -> Vec<String>,
     /// The kind of BPF program its probes compile to.
     pub program: ProgramType,
     /// What a program's context argument points at.
     pub context: Context,
     /// Whether its probes fire at a function's return, where `retval` is read.
     pub at_return: bool,
+    /// Whether the pointers its programs see (arguments, return values) point into user memory,
+    /// so that `str(arg0)` reads user memory.
+    pub user_pointers: bool,
     /// Whether it fires in the task the event happened in, so that acting on the current task
     /// (`signal`) acts on the traced one.
     pub in_traced_task: bool,
@@ -49,6 +56,30 @@ pub struct Provider {
     /// The ELF section its programs are written to, which tells other loaders (aya, bpftool)
     /// the program type.
     pub section: fn(&Attach) -> String,
+}
+
+/// What resolving and listing probes consult: the kernel's facts, and the process the run is
+/// tied to, in which userspace probes are resolved and fire.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub catalog: &'a dyn Catalog,
+    /// `-p PID`: userspace probes are resolved in its mount namespace and fire only in it.
+    pub target_pid: Option<u32>,
+    /// `-c CMD`: the command's pid (userspace probes fire only in it) and the path of its
+    /// program, the binary of a userspace probe that names none.
+    pub child: Option<(u32, &'a str)>,
+}
+
+impl<'a> Scope<'a> {
+    /// The catalog alone, for a run tied to no process.
+    pub fn kernel(catalog: &'a dyn Catalog) -> Scope<'a> {
+        Scope { catalog, target_pid: None, child: None }
+    }
+
+    /// The process userspace probes fire in: `-p`'s or `-c`'s.
+    pub fn traced_pid(&self) -> Option<u32> {
+        self.target_pid.or(self.child.map(|(pid, _)| pid))
+    }
 }
 
 /// What a program's context argument (`r1`) points at.
@@ -112,6 +143,9 @@ pub const PROVIDERS: &[&Provider] = &[
     &rawtracepoint::PROVIDER,
     &fentry::FENTRY,
     &fentry::FEXIT,
+    &uprobe::UPROBE,
+    &uprobe::URETPROBE,
+    &usdt::PROVIDER,
     &timer::INTERVAL,
     &timer::PROFILE,
     &perf_counter::SOFTWARE,
@@ -123,12 +157,6 @@ pub const PROVIDERS: &[&Provider] = &[
 
 /// Providers ferrotrace knows of but cannot attach yet, with what to use instead.
 const NOT_YET: &[(&str, &str)] = &[
-    ("uprobe", "not supported yet"),
-    ("u", "not supported yet"),
-    ("uretprobe", "not supported yet"),
-    ("ur", "not supported yet"),
-    ("usdt", "not supported yet"),
-    ("U", "not supported yet"),
     ("watchpoint", "not supported yet"),
     ("iter", "not supported yet"),
 ];
@@ -139,9 +167,9 @@ pub fn named(written: &str) -> Option<&'static Provider> {
 }
 
 /// Expands one attach point; on failure returns the diagnostic.
-pub fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+pub fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     match named(&ap.provider) {
-        Some(provider) => (provider.resolve)(ap, catalog),
+        Some(provider) => (provider.resolve)(ap, scope),
         None => Err(unknown_provider(ap)),
     }
 }
@@ -158,6 +186,9 @@ impl Attach {
             Attach::RawTracepoint { .. } => &rawtracepoint::PROVIDER,
             Attach::Fentry { exit: false, .. } => &fentry::FENTRY,
             Attach::Fentry { exit: true, .. } => &fentry::FEXIT,
+            Attach::Uprobe { retprobe: false, .. } => &uprobe::UPROBE,
+            Attach::Uprobe { retprobe: true, .. } => &uprobe::URETPROBE,
+            Attach::Usdt { .. } => &usdt::PROVIDER,
             Attach::Interval { .. } => &timer::INTERVAL,
             Attach::Profile { .. } => &timer::PROFILE,
             Attach::PerfCounter { hardware: false, .. } => &perf_counter::SOFTWARE,
@@ -191,11 +222,11 @@ fn unknown_provider(ap: &AttachPoint) -> Diagnostic {
 }
 
 /// A listing with nothing in it, for providers whose probes are not the kernel's.
-fn nothing_to_list(_: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
+fn nothing_to_list(_: &Scope<'_>, _: &str) -> Result<Vec<String>, CatalogError> {
     Ok(Vec::new())
 }
 
 /// No arguments to show under a probe.
-fn no_arguments(_: &dyn Catalog, _: &str) -> Vec<String> {
+fn no_arguments(_: &Scope<'_>, _: &str) -> Vec<String> {
     Vec::new()
 }

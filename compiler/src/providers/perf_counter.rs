@@ -11,11 +11,12 @@ pub(super) const SOFTWARE: Provider = Provider {
     name: "software",
     written: &["software", "s"],
     resolve: |ap, _| resolve(ap, false),
-    list: |_| Ok(listing("software", SOFTWARE_EVENTS)),
+    list: |_, _| Ok(listing("software", SOFTWARE_EVENTS)),
     arguments: no_arguments,
     program: ProgramType::PerfEvent,
     context: Context::SampleRegisters,
     at_return: false,
+    user_pointers: false,
     in_traced_task: true,
     shares_programs: false,
     section: |_| "perf_event".to_string(),
@@ -25,7 +26,7 @@ pub(super) const HARDWARE: Provider = Provider {
     name: "hardware",
     written: &["hardware", "h"],
     resolve: |ap, _| resolve(ap, true),
-    list: |_| Ok(listing("hardware", HARDWARE_EVENTS)),
+    list: |_, _| Ok(listing("hardware", HARDWARE_EVENTS)),
     ..SOFTWARE
 };
 

@@ -13,12 +13,13 @@ use crate::syntax::ast::AttachPoint;
 pub(super) const PROVIDER: Provider = Provider {
     name: "rawtracepoint",
     written: &["rawtracepoint", "rt"],
-    resolve,
-    list,
-    arguments,
+    resolve: |ap, scope| resolve(ap, scope.catalog),
+    list: |scope, _| list(scope.catalog),
+    arguments: |scope, probe| arguments(scope.catalog, probe),
     program: ProgramType::RawTracepoint,
     context: Context::ArgumentWords,
     at_return: false,
+    user_pointers: false,
     in_traced_task: true,
     // A raw tracepoint's link carries no cookie before Linux 6.10: one program each.
     shares_programs: false,

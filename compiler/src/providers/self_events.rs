@@ -3,7 +3,6 @@
 
 use super::special::RUN_ONCE;
 use super::{Provider, ResolvedProbe};
-use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Attach;
 use crate::syntax::ast::AttachPoint;
@@ -12,7 +11,7 @@ pub(super) const PROVIDER: Provider = Provider {
     name: "self",
     written: &["self"],
     resolve,
-    list: |_| Ok(SIGNALS.iter().map(|signal| format!("self:signal:{signal}")).collect()),
+    list: |_, _| Ok(SIGNALS.iter().map(|signal| format!("self:signal:{signal}")).collect()),
     section: |_| "raw_tp/self".to_string(),
     ..RUN_ONCE
 };
@@ -21,7 +20,7 @@ pub(super) const PROVIDER: Provider = Provider {
 /// (SIGINT and SIGTERM stop it).
 const SIGNALS: &[&str] = &["SIGUSR1", "SIGUSR2"];
 
-fn resolve(ap: &AttachPoint, _: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+fn resolve(ap: &AttachPoint, _: &super::Scope<'_>) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     let ["signal", name] = ap.parts.iter().map(String::as_str).collect::<Vec<_>>()[..] else {
         return Err(Diagnostic::error("E0207", "a self probe is written `self:signal:SIGUSR1`")
             .with_primary(ap.span, "cannot read this probe")

@@ -3,7 +3,6 @@
 
 use super::special::RUN_ONCE;
 use super::{Provider, ResolvedProbe};
-use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Attach;
 use crate::syntax::ast::AttachPoint;
@@ -12,7 +11,7 @@ pub(super) const TEST: Provider = Provider { name: "test", written: &["test"], r
 
 pub(super) const BENCH: Provider = Provider { name: "bench", written: &["bench"], resolve, ..RUN_ONCE };
 
-fn resolve(ap: &AttachPoint, _: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+fn resolve(ap: &AttachPoint, _: &super::Scope<'_>) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     let kind = ap.provider.to_ascii_lowercase();
     let [name] = ap.parts.as_slice() else {
         return Err(Diagnostic::error("E0207", format!("a {kind} probe is written `{kind}:NAME`"))

@@ -2,7 +2,6 @@
 //! attach and after they detach.
 
 use super::{no_arguments, nothing_to_list, Context, Provider, ResolvedProbe};
-use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, ProgramType};
 use crate::syntax::ast::AttachPoint;
@@ -10,16 +9,16 @@ use crate::syntax::ast::AttachPoint;
 pub(super) const BEGIN: Provider = Provider {
     name: "special",
     written: &["begin"],
-    resolve: |ap, catalog| resolve(ap, catalog, Attach::Begin, "begin"),
-    list: |_| Ok(vec!["begin".to_string()]),
+    resolve: |ap, _| resolve(ap, Attach::Begin, "begin"),
+    list: |_, _| Ok(vec!["begin".to_string()]),
     ..RUN_ONCE
 };
 
 pub(super) const END: Provider = Provider {
     name: "special",
     written: &["end"],
-    resolve: |ap, catalog| resolve(ap, catalog, Attach::End, "end"),
-    list: |_| Ok(vec!["end".to_string()]),
+    resolve: |ap, _| resolve(ap, Attach::End, "end"),
+    list: |_, _| Ok(vec!["end".to_string()]),
     ..RUN_ONCE
 };
 
@@ -33,12 +32,13 @@ pub(super) const RUN_ONCE: Provider = Provider {
     program: ProgramType::RunOnce,
     context: Context::None,
     at_return: false,
+    user_pointers: false,
     in_traced_task: false,
     shares_programs: false,
     section: |attach| format!("raw_tp/{}", attach.provider().written[0]),
 };
 
-fn resolve(ap: &AttachPoint, _: &dyn Catalog, attach: Attach, name: &str) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+fn resolve(ap: &AttachPoint, attach: Attach, name: &str) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     if !ap.parts.is_empty() {
         return Err(takes_nothing(ap));
     }

@@ -15,6 +15,7 @@ pub(super) const INTERVAL: Provider = Provider {
     program: ProgramType::PerfEvent,
     context: Context::SampleRegisters,
     at_return: false,
+    user_pointers: false,
     in_traced_task: false,
     shares_programs: false,
     section: |_| "perf_event".to_string(),

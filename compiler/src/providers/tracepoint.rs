@@ -1,8 +1,8 @@
 //! `tracepoint:category:name` (`t:`): the kernel's static tracepoints, from tracefs. Programs
 //! read the event's record; one program may serve every tracepoint of a block.
 
-use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
-use crate::catalog::{Catalog, CatalogError, TracepointFormat};
+use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe, Scope};
+use crate::catalog::{CatalogError, TracepointFormat};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::{Attach, ProgramType};
 use crate::syntax::ast::AttachPoint;
@@ -16,6 +16,7 @@ pub(super) const PROVIDER: Provider = Provider {
     program: ProgramType::Tracepoint,
     context: Context::TracepointRecord,
     at_return: false,
+    user_pointers: false,
     in_traced_task: true,
     shares_programs: true,
     section: |attach| match attach {
@@ -25,20 +26,21 @@ pub(super) const PROVIDER: Provider = Provider {
 };
 
 /// Every tracepoint.
-fn list(catalog: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
-    Ok(catalog.tracepoints()?.into_iter().map(|(category, name)| format!("tracepoint:{category}:{name}")).collect())
+fn list(scope: &Scope<'_>, _: &str) -> Result<Vec<String>, CatalogError> {
+    Ok(scope.catalog.tracepoints()?.into_iter().map(|(category, name)| format!("tracepoint:{category}:{name}")).collect())
 }
 
 /// The fields of the tracepoint's record.
-fn arguments(catalog: &dyn Catalog, probe: &str) -> Vec<String> {
+fn arguments(scope: &Scope<'_>, probe: &str) -> Vec<String> {
     let Some((category, name)) = probe.strip_prefix("tracepoint:").and_then(|rest| rest.split_once(':')) else {
         return Vec::new();
     };
-    let fields = catalog.tracepoint_format(category, name).map(|format| format.fields).unwrap_or_default();
+    let fields = scope.catalog.tracepoint_format(category, name).map(|format| format.fields).unwrap_or_default();
     fields.into_iter().map(|field| format!("{} {}", field.c_type, field.name)).collect()
 }
 
-fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    let catalog = scope.catalog;
     let [category, name] = ap.parts.as_slice() else {
         return Err(Diagnostic::error("E0203", "a tracepoint is written `tracepoint:category:name`")
             .with_primary(ap.span, format!("this has {} part(s) after the probe type", ap.parts.len()))

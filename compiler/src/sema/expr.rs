@@ -6,7 +6,7 @@ use super::unify::{storage, unify};
 use super::{Checker, ProbeCx};
 use crate::catalog::{FieldKind, TracepointField};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
-use crate::manifest::MapValue;
+use crate::manifest::{Attach, MapValue};
 use crate::providers::Context;
 use crate::span::Span;
 use crate::syntax::ast::{self, BinOp, UnaryOp};
@@ -122,42 +122,71 @@ impl Checker {
         Some(Expr::new(ExprKind::ArgumentWord(index as u32), Ty::I64, span))
     }
 
-    /// `arg0`..`arg5` in a kprobe and `retval` in a kretprobe, if `name` is one of them: the
-    /// probed function's registers. bpftrace types the arguments `int64` and the return value
-    /// `uint64`.
+    /// `arg0`..`arg5` in a kprobe or uprobe and `retval` in a kretprobe or uretprobe, if `name`
+    /// is one of them: the probed function's registers. bpftrace types the arguments `int64`
+    /// and the return value `uint64`. In a usdt probe, `argN` is where its note says.
     fn register(&mut self, name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
         if cx.attach.provider().context == Context::ArgumentWords {
             return self.word_builtin(name, span, cx);
         }
         let provider = cx.attach.provider();
-        let registers = provider.context == Context::FunctionRegisters;
-        let (retprobe, kprobe) = (registers && provider.at_return, registers && !provider.at_return);
-        let (register, ty, allowed, where_) = if name == "retval" {
-            (crate::pt_regs::RETURN_VALUE, Ty::U64, retprobe, "kretprobe")
-        } else {
-            let index: usize = name.strip_prefix("arg").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()?;
-            let Some(register) = crate::pt_regs::argument(index) else {
-                let message = format!("`{name}` is past the arguments kprobes can read");
-                let diag = Diagnostic::error("E0424", message)
-                    .with_primary(span, "not passed in a register")
-                    .with_note(format!("on x86-64 the first {} arguments are passed in registers: arg0 to arg{}", crate::pt_regs::ARGUMENTS_IN_REGISTERS, crate::pt_regs::ARGUMENTS_IN_REGISTERS - 1));
-                return Some(self.error_expr(diag, span));
-            };
-            (register, Ty::I64, kprobe, "kprobe")
+        let index = name.strip_prefix("arg").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).and_then(|n| n.parse::<usize>().ok());
+        if name != "retval" && index.is_none() {
+            return None;
+        }
+        if let (Attach::Usdt { arguments, .. }, Some(index)) = (cx.attach, index) {
+            return Some(self.usdt_argument(name, index, arguments, span, cx));
+        }
+        let registers = provider.context == Context::FunctionRegisters && !matches!(cx.attach, Attach::Usdt { .. });
+        let (retprobe, entry) = (registers && provider.at_return, registers && !provider.at_return);
+        let (register, ty, allowed, where_) = match index {
+            None => (crate::pt_regs::RETURN_VALUE, Ty::U64, retprobe, "kretprobe or uretprobe"),
+            Some(index) => {
+                let Some(register) = crate::pt_regs::argument(index) else {
+                    let message = format!("`{name}` is past the arguments {}s can read", provider.name);
+                    let diag = Diagnostic::error("E0424", message)
+                        .with_primary(span, "not passed in a register")
+                        .with_note(format!("on x86-64 the first {} arguments are passed in registers: arg0 to arg{}", crate::pt_regs::ARGUMENTS_IN_REGISTERS, crate::pt_regs::ARGUMENTS_IN_REGISTERS - 1));
+                    return Some(self.error_expr(diag, span));
+                };
+                (register, Ty::I64, entry, "kprobe, uprobe or usdt")
+            }
         };
         if !allowed {
             let diag = Diagnostic::error("E0424", format!("`{name}` is only available in {where_} probes"))
-                .with_primary(span, format!("`{}` is not a {where_}", cx.name));
-            let diag = if name == "retval" && kprobe {
-                diag.with_help("a kretprobe on the same function sees its return value")
+                .with_primary(span, format!("`{}` {}", cx.name, if index.is_some() { "sees no function arguments" } else { "sees no return value" }));
+            let diag = if name == "retval" && entry {
+                diag.with_help(format!("a {} on the same function sees its return value", provider.name.replace("probe", "retprobe")))
             } else if retprobe {
-                diag.with_help("the arguments are read in a kprobe on the same function, before it runs")
+                diag.with_help("the arguments are read in a probe on the same function's entry, before it runs")
             } else {
                 diag
             };
             return Some(self.error_expr(diag, span));
         }
         Some(Expr::new(ExprKind::Register(register), ty, span))
+    }
+
+    /// `argN` of a usdt probe: the argument its note's spec describes, typed by its size and
+    /// sign; E0221 when the spec cannot be read, E0424 past the probe's arguments.
+    fn usdt_argument(&mut self, name: &str, index: usize, specs: &str, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let arguments = match crate::usdt::parse_arguments(specs) {
+            Ok(arguments) => arguments,
+            Err(error) => {
+                let diag = Diagnostic::error("E0221", format!("cannot read the arguments of `{}`: {error}", cx.name))
+                    .with_primary(span, "read from this probe's note")
+                    .with_note("ferrotrace reads constants, registers and register-relative memory (x86-64)");
+                return self.error_expr(diag, span);
+            }
+        };
+        let Some(argument) = arguments.get(index) else {
+            let diag = Diagnostic::error("E0424", format!("`{name}` is past the arguments of `{}`", cx.name))
+                .with_primary(span, format!("this probe has {} argument(s)", arguments.len()))
+                .with_note(format!("`ferrotrace -lv '{}'` lists them", cx.name));
+            return self.error_expr(diag, span);
+        };
+        let ty = Ty::Int(crate::usdt::argument_type(argument));
+        Expr::new(ExprKind::UsdtArgument(argument.clone()), ty, span)
     }
 
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {

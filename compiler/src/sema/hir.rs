@@ -211,6 +211,8 @@ pub enum ExprKind {
     /// bitfield's bytes, not an array element): such a read through a pointer whose kernel type
     /// the verifier knows may be a plain load.
     Deref { ptr: Box<Expr>, offset: u32, user: bool, member: bool },
+    /// `argN` of a usdt probe: a register, a constant or user memory, as its note says.
+    UsdtArgument(crate::usdt::UsdtArgument),
     /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.
     ReadStr { ptr: Box<Expr>, size: Option<Box<Expr>>, user: bool },
     Unary { op: UnaryOp, expr: Box<Expr> },
@@ -284,7 +286,8 @@ impl Expr {
             | ExprKind::Local(_)
             | ExprKind::TracepointField(_)
             | ExprKind::Register(_)
-            | ExprKind::ArgumentWord(_) => {}
+            | ExprKind::ArgumentWord(_)
+            | ExprKind::UsdtArgument(_) => {}
             ExprKind::MapRead { key, .. } | ExprKind::AggregateRead { key, .. } | ExprKind::Delete { key, .. } => {
                 key.iter().for_each(|k| each(k))
             }

@@ -38,7 +38,7 @@ use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
 use crate::syntax::preprocess::Define;
-use crate::options::{CompileOptions, Mode, Params};
+use crate::options::{CompileOptions, Params};
 use crate::span::Span;
 use crate::syntax::ast;
 use crate::types::Ty;
@@ -64,7 +64,7 @@ pub fn check_with(
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
     let filter = probe_filter(options.probe_filter.as_deref())?;
-    let mut expanded = expand_probes(program, catalog, &options.params, config.missing_probes, options.mode, filter.as_ref(), &mut diags);
+    let mut expanded = expand_probes(program, catalog, options, config.missing_probes, filter.as_ref(), &mut diags);
     if let Some(imports_start) = options.imports_start {
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
@@ -236,12 +236,14 @@ struct ExpandedProbe<'a> {
 fn expand_probes<'a>(
     program: &'a ast::Program,
     catalog: &'a dyn Catalog,
-    params: &Params,
+    options: &CompileOptions,
     missing: MissingProbes,
-    mode: Mode,
     filter: Option<&regex::Regex>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExpandedProbe<'a>> {
+    let (params, mode) = (&options.params, options.mode);
+    let child = options.child_pid.zip(options.child_program.as_deref());
+    let scope = providers::Scope { catalog, target_pid: options.target_pid, child };
     let selected = |r: &ResolvedProbe| {
         mode.runs(&r.attach) && (matches!(r.attach, Attach::Begin | Attach::End) || filter.is_none_or(|f| f.is_match(&r.name)))
     };
@@ -251,7 +253,7 @@ fn expand_probes<'a>(
             // `interval:s:$1`: positional parameters are text in attach points.
             let substituted = written.raw.contains('$').then(|| substitute_params(written, params));
             let ap = substituted.as_ref().unwrap_or(written);
-            match providers::resolve(ap, catalog) {
+            match providers::resolve(ap, &scope) {
                 Ok(resolved) => out.extend(
                     resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone(), catalog }),
                 ),
@@ -277,9 +279,8 @@ fn probe_filter(pattern: Option<&str>) -> Result<Option<regex::Regex>, Vec<Diagn
 /// The attach point with its `$N` and `$#` replaced by the parameters' text.
 fn substitute_params(ap: &ast::AttachPoint, params: &Params) -> ast::AttachPoint {
     let raw = params.substitute(&ap.raw);
-    let mut pieces = raw.split(':');
-    let provider = pieces.next().unwrap_or_default().to_string();
-    ast::AttachPoint { provider, parts: pieces.map(str::to_string).collect(), raw: raw.clone(), span: ap.span }
+    let (provider, parts) = ast::split_attach_point(&raw);
+    ast::AttachPoint { provider, parts, raw, span: ap.span }
 }
 
 /// How many times `check_probes` walks the script to settle the map types before it reports
@@ -469,7 +470,8 @@ impl Checker {
 
     fn probe_cx<'a>(&self, probe: &'a ExpandedProbe<'_>, mut locals: Locals) -> ProbeCx<'a> {
         locals.restart();
-        let user_pointers = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
+        let syscall = matches!(&probe.resolved.attach, Attach::Tracepoint { category, .. } if category == "syscalls");
+        let user_pointers = syscall || probe.resolved.attach.provider().user_pointers;
         ProbeCx {
             name: &probe.resolved.name,
             attach: &probe.resolved.attach,

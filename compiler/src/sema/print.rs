@@ -114,6 +114,7 @@ fn expr(e: &Expr) -> String {
         ExprKind::TracepointField(f) => format!("args.{}@{}", f.name, f.offset),
         ExprKind::Register(register) => format!("{}@pt_regs+{}", register.builtin, register.offset),
         ExprKind::ArgumentWord(index) => format!("ctx[{index}]"),
+        ExprKind::UsdtArgument(argument) => format!("usdt_arg({argument:?})"),
         ExprKind::ReadStr { ptr, size, user } => {
             let space = if *user { "user" } else { "kernel" };
             format!("str_{space}({}{})", expr(ptr), size.as_deref().map(|s| format!(", {}", expr(s))).unwrap_or_default())

@@ -74,7 +74,8 @@ pub(super) const ENTRIES: &[Function] = &[
         signature: "ksym func",
         kind: Kind::Builtin,
         doc: "The kernel function a kprobe or kretprobe fired in, printed by name: the \
-              instruction pointer in a kprobe, `bpf_get_func_ip` in a kretprobe.",
+              instruction pointer in a kprobe, `bpf_get_func_ip` in a kretprobe. In a uprobe or \
+              uretprobe, the name of the function it is attached to, a string.",
         check: check_func,
         lower: Lowering::Inline(|f, call, _| {
             let ExprKind::Call { args, .. } = &call.kind else { unreachable!("a call") };
@@ -158,8 +159,13 @@ fn check_func(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
             let ip = Expr::new(ExprKind::Register(crate::pt_regs::INSTRUCTION_POINTER), Ty::U64, call.span);
             call_expr("func", vec![ip], ty, call.span)
         }
+        // Each uprobe's program knows its function: a constant (so a block using `func` gets a
+        // program per function).
+        Attach::Uprobe { function, .. } => {
+            Expr::new(ExprKind::Str(function.as_bytes().to_vec()), Ty::Str(function.len() as u32 + 1), call.span)
+        }
         _ => c.error_expr(
-            Diagnostic::error("E0531", format!("`func` is only available in kprobes, kretprobes, fentry and fexit probes, not in `{}`", cx.name))
+            Diagnostic::error("E0531", format!("`func` is only available in kprobes, kretprobes, fentry, fexit, uprobes and uretprobes, not in `{}`", cx.name))
                 .with_primary(call.span, "no traced function here"),
             call.span,
         ),

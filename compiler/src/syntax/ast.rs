@@ -89,6 +89,23 @@ pub struct AttachPoint {
     pub span: Span,
 }
 
+/// An attach point's text split into its provider and parts at each `:` outside quotes; a
+/// quoted part (`"ns::func"`) loses its quotes.
+pub fn split_attach_point(raw: &str) -> (String, Vec<String>) {
+    let mut pieces = Vec::new();
+    let (mut piece, mut quoted) = (String::new(), false);
+    for c in raw.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ':' if !quoted => pieces.push(std::mem::take(&mut piece)),
+            c => piece.push(c),
+        }
+    }
+    pieces.push(piece);
+    let provider = pieces.remove(0);
+    (provider, pieces)
+}
+
 /// `{ statements }`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {

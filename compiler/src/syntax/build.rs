@@ -375,14 +375,8 @@ fn with_keyword_help(diagnostic: Diagnostic, word: &str) -> Diagnostic {
 
 fn attach_point(pair: &Pair<'_, Rule>) -> AttachPoint {
     let raw = pair.as_str();
-    let mut pieces = raw.split(':');
-    let provider = pieces.next().unwrap_or_default().to_string();
-    AttachPoint {
-        provider,
-        parts: pieces.map(str::to_string).collect(),
-        raw: raw.to_string(),
-        span: trim::span(pair),
-    }
+    let (provider, parts) = super::ast::split_attach_point(raw);
+    AttachPoint { provider, parts, raw: raw.to_string(), span: trim::span(pair) }
 }
 
 /// The operator of a compound assignment (`+=` is `Add`); `None` for plain `=`.

@@ -9,8 +9,15 @@ use std::sync::OnceLock;
 
 use ferrotrace_compiler::btf::Btf;
 use ferrotrace_compiler::catalog::{
-    Catalog, CatalogError, FieldKind, HelperBehaviour, KernelFunction, TracepointField, TracepointFormat,
+    Catalog, CatalogError, FieldKind, HelperBehaviour, KernelFunction, TracepointField, TracepointFormat, UsdtProbe,
+    UserBinary, UserFunction,
 };
+
+/// The one userspace binary `FakeCatalog` knows, also found as the library `libapp`.
+pub const APP: &str = "/usr/bin/app";
+
+/// A file `FakeCatalog` finds but cannot read as a binary.
+pub const BROKEN: &str = "/usr/lib/broken.so";
 
 pub struct FakeCatalog;
 
@@ -83,6 +90,51 @@ impl Catalog for FakeCatalog {
 
     fn kernel_types(&self) -> Option<&Btf> {
         host_btf()
+    }
+
+    fn user_binaries(&self, written: &str, _pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {
+        match written {
+            APP | "libapp" | "*" => Ok(vec![UserBinary::at(APP)]),
+            BROKEN => Ok(vec![UserBinary::at(BROKEN)]),
+            _ => Err(CatalogError::NotFound(written.to_string())),
+        }
+    }
+
+    fn process_executable(&self, _pid: u32) -> Result<UserBinary, CatalogError> {
+        Ok(UserBinary::at(APP))
+    }
+
+    fn user_functions(&self, binary: &UserBinary) -> Result<Vec<UserFunction>, CatalogError> {
+        if binary.path == BROKEN {
+            return Err(CatalogError::Unavailable(format!("`{BROKEN}` is not a 64-bit ELF file")));
+        }
+        let function = |name: &str, demangled: Option<&str>, file_offset: u64| UserFunction {
+            name: name.into(),
+            demangled: demangled.map(Into::into),
+            file_offset,
+            size: 32,
+        };
+        Ok(vec![
+            function("main", None, 0x1000),
+            function("handle_request", None, 0x1100),
+            function("handle_reply", None, 0x1200),
+            function("_ZN6server5startEv", Some("server::start"), 0x1300),
+        ])
+    }
+
+    fn file_offset(&self, _binary: &UserBinary, address: u64) -> Result<u64, CatalogError> {
+        (0x401000..0x402000).contains(&address).then(|| address - 0x400000).ok_or_else(|| CatalogError::NotFound(format!("{address:#x}")))
+    }
+
+    fn usdt_probes(&self, _binary: &UserBinary) -> Result<Vec<UsdtProbe>, CatalogError> {
+        let probe = |name: &str, semaphore: Option<u64>, arguments: &str| UsdtProbe {
+            provider: "app".into(),
+            name: name.into(),
+            file_offset: 0x1400,
+            semaphore,
+            arguments: arguments.into(),
+        };
+        Ok(vec![probe("request__start", None, "-4@%eax 8@-8(%rbp) -4@$5"), probe("query", Some(0x3000), "8@%rdi"), probe("odd", None, "4@%xmm0")])
     }
 
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {

@@ -1,5 +1,6 @@
 //! Attaching a program to its targets, one module per provider: a tracepoint's perf event, a
-//! timer's cpu-clock events, a kprobe's perf event or kprobe_multi link. Every attachment is a
+//! timer's cpu-clock events, a kprobe's perf event or kprobe_multi link, a uprobe's (or USDT
+//! probe's) perf event or uprobe_multi link. Every attachment is a
 //! BPF link carrying the probe id as its cookie, owned by a file descriptor.
 
 pub(crate) mod fentry;
@@ -8,6 +9,7 @@ mod perf;
 mod raw_tracepoint;
 mod support;
 pub(crate) mod tracepoint;
+pub(crate) mod uprobe;
 
 pub(crate) use support::refusal;
 
@@ -59,6 +61,31 @@ pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &T
                 .map_err(probe_error)?;
             Ok(vec![attached])
         }
+        Attach::Uprobe { .. } | Attach::Usdt { .. } => {
+            let place = uprobe::Place::of(&target.attach).ok_or_else(|| probe_error("not a uprobe".into()))?;
+            let attached = uprobe::open(place).and_then(|perf_event| link(program, perf_event, cookie)).map_err(|reason| AttachError::Probe {
+                probe: match spec.targets.len() {
+                    1 => spec.probe_name.clone(),
+                    _ => target_name(spec, target),
+                },
+                reason,
+            })?;
+            Ok(vec![attached])
+        }
+    }
+}
+
+/// The attach type `spec`'s program is loaded for: multi-link programs must say so.
+pub(crate) fn expected_attach_type(spec: &ProgramSpec) -> u32 {
+    uprobe::expected_attach_type(spec).unwrap_or_else(|| kprobe::expected_attach_type(spec))
+}
+
+/// A target's own probe name, from the manifest's names.
+fn target_name(spec: &ProgramSpec, target: &Target) -> String {
+    match &target.attach {
+        Attach::Uprobe { binary, function, .. } => format!("{}:{binary}:{function}", spec.probe_name.split(':').next().unwrap_or("uprobe")),
+        Attach::Usdt { binary, provider, name, .. } => format!("usdt:{binary}:{provider}:{name}"),
+        _ => spec.probe_name.clone(),
     }
 }
 

@@ -136,3 +136,39 @@ pub fn kprobe_multi() -> bool {
     static MULTI: OnceLock<bool> = OnceLock::new();
     !KPROBE_MULTI_REFUSED.load(std::sync::atomic::Ordering::Relaxed) && *MULTI.get_or_init(|| probe_types::kprobe_multi() == Detected::Yes)
 }
+
+/// The uprobe PMU: its perf event type and the `config` bits of its formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UprobePmu {
+    pub kind: u32,
+    /// The `config` bit that makes a uprobe a uretprobe (`format/retprobe`, `config:0`).
+    pub retprobe_bit: u32,
+    /// Where in `config` the semaphore's file offset goes (`format/ref_ctr_offset`,
+    /// `config:32-63`); `None` on kernels before 4.20, which cannot increment semaphores.
+    pub ref_ctr_shift: Option<u32>,
+}
+
+/// The uprobe PMU, when the kernel has one. Read once per process.
+pub fn uprobe_pmu() -> Option<UprobePmu> {
+    static PMU: OnceLock<Option<UprobePmu>> = OnceLock::new();
+    *PMU.get_or_init(|| {
+        let kind = probe_types::pmu_type("uprobe")?;
+        let retprobe_bit = probe_types::pmu_format_bit("uprobe", "retprobe").unwrap_or(0);
+        Some(UprobePmu { kind, retprobe_bit, ref_ctr_shift: probe_types::pmu_format_bit("uprobe", "ref_ctr_offset") })
+    })
+}
+
+/// Set by `--no-feature uprobe_multi`: attach uprobes one perf event per function.
+static UPROBE_MULTI_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops ferrotrace from using uprobe_multi links even where the kernel has them.
+pub fn refuse_uprobe_multi() {
+    UPROBE_MULTI_REFUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether one uprobe_multi link can attach a program to many places of a binary at once, and
+/// may. Tried once per process.
+pub fn uprobe_multi() -> bool {
+    static MULTI: OnceLock<bool> = OnceLock::new();
+    !UPROBE_MULTI_REFUSED.load(std::sync::atomic::Ordering::Relaxed) && *MULTI.get_or_init(|| probe_types::uprobe_multi() == Detected::Yes)
+}

@@ -47,7 +47,8 @@ pub fn uprobe() -> Detected {
 pub fn uprobe_multi() -> Detected {
     let loaded = trial::load_returning_zero(prog_type::KPROBE, attach_type::TRACE_UPROBE_MULTI, 0, "ft_umulti");
     let Ok(program) = loaded else { return Detected::No };
-    let refused = sys::link_create_uprobe_multi(program.as_fd(), attach_type::TRACE_UPROBE_MULTI, c"/", &[0]);
+    let trial = sys::UprobeMulti { path: c"/", offsets: &[0], cookies: &[0], ref_ctr_offsets: None, retprobe: false, pid: None };
+    let refused = sys::link_create_uprobe_multi(program.as_fd(), &trial);
     Detected::from_bool(matches!(refused, Err(error) if error.raw_os_error() == Some(libc::EBADF)))
 }
 
@@ -85,4 +86,11 @@ pub fn perf_event() -> Detected {
 pub(super) fn pmu_type(name: &str) -> Option<u32> {
     let path = Path::new("/sys/bus/event_source/devices").join(name).join("type");
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The first `config` bit of PMU `name`'s format `field` (`config:32-63` is 32).
+pub(super) fn pmu_format_bit(name: &str, field: &str) -> Option<u32> {
+    let path = Path::new("/sys/bus/event_source/devices").join(name).join("format").join(field);
+    let text = std::fs::read_to_string(path).ok()?;
+    text.trim().strip_prefix("config:")?.split('-').next()?.parse().ok()
 }

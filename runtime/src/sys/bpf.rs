@@ -403,21 +403,35 @@ struct UprobeMultiLinkAttr {
     _pad: u32,
 }
 
-/// `BPF_LINK_CREATE` attaching a kprobe-type program to `offsets` in the file at `path`, with
-/// `attach_type` `BPF_TRACE_UPROBE_MULTI`.
-pub fn link_create_uprobe_multi(program: BorrowedFd<'_>, attach_type: u32, path: &CStr, offsets: &[u64]) -> io::Result<OwnedFd> {
+/// `BPF_F_UPROBE_MULTI_RETURN`: the link's uprobes are uretprobes.
+const UPROBE_MULTI_RETURN: u32 = 1;
+
+/// What one uprobe_multi link attaches: places in one file, each with its cookie and, for a
+/// USDT probe with a semaphore, the semaphore's file offset; only in process `pid` when given.
+pub struct UprobeMulti<'a> {
+    pub path: &'a CStr,
+    pub offsets: &'a [u64],
+    pub cookies: &'a [u64],
+    pub ref_ctr_offsets: Option<&'a [u64]>,
+    pub retprobe: bool,
+    pub pid: Option<u32>,
+}
+
+/// `BPF_LINK_CREATE` of a uprobe_multi link (`BPF_TRACE_UPROBE_MULTI`, Linux 6.6) for a
+/// kprobe-type program.
+pub fn link_create_uprobe_multi(program: BorrowedFd<'_>, multi: &UprobeMulti<'_>) -> io::Result<OwnedFd> {
     let mut attr = UprobeMultiLinkAttr {
         prog_fd: program.as_raw_fd() as u32,
         target_fd: 0,
-        attach_type,
+        attach_type: attach_type::TRACE_UPROBE_MULTI,
         flags: 0,
-        path: path.as_ptr() as u64,
-        offsets: offsets.as_ptr() as u64,
-        ref_ctr_offsets: 0,
-        cookies: 0,
-        cnt: offsets.len() as u32,
-        uprobe_flags: 0,
-        pid: 0,
+        path: multi.path.as_ptr() as u64,
+        offsets: multi.offsets.as_ptr() as u64,
+        ref_ctr_offsets: multi.ref_ctr_offsets.map_or(0, |offsets| offsets.as_ptr() as u64),
+        cookies: multi.cookies.as_ptr() as u64,
+        cnt: multi.offsets.len() as u32,
+        uprobe_flags: if multi.retprobe { UPROBE_MULTI_RETURN } else { 0 },
+        pid: multi.pid.unwrap_or(0),
         _pad: 0,
     };
     bpf_fd(BPF_LINK_CREATE, &mut attr)

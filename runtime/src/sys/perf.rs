@@ -1,4 +1,4 @@
-//! `perf_event_open`: tracepoint, software and hardware events, kprobes.
+//! `perf_event_open`: tracepoint, software and hardware events, kprobes and uprobes.
 
 use std::ffi::CStr;
 use std::io;
@@ -43,7 +43,7 @@ pub fn perf_event_open_tracepoint(event_id: u32) -> io::Result<OwnedFd> {
         wakeup_events: 1,
         ..Default::default()
     };
-    perf_event_open(attr, 0)
+    perf_event_open(attr, -1, 0)
 }
 
 /// How often a cpu-clock perf event fires.
@@ -62,7 +62,7 @@ pub fn perf_event_open_cpu_clock(cpu: u32, sampling: Sampling) -> io::Result<Own
         Sampling::Hz(hz) => (hz, PERF_ATTR_FLAG_FREQ),
     };
     let attr = PerfEventAttr { kind: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, sample_period, flags, ..Default::default() };
-    perf_event_open(attr, cpu as i32)
+    perf_event_open(attr, -1, cpu as i32)
 }
 
 /// A software event (or, when `hardware`, a CPU counter) selected by `config` on `cpu`, for
@@ -70,15 +70,16 @@ pub fn perf_event_open_cpu_clock(cpu: u32, sampling: Sampling) -> io::Result<Own
 pub fn perf_event_open_counter(hardware: bool, config: u64, period: u64, cpu: u32) -> io::Result<OwnedFd> {
     let kind = if hardware { PERF_TYPE_HARDWARE } else { PERF_TYPE_SOFTWARE };
     let attr = PerfEventAttr { kind, config, sample_period: period, ..Default::default() };
-    perf_event_open(attr, cpu as i32)
+    perf_event_open(attr, -1, cpu as i32)
 }
 
-fn perf_event_open(mut attr: PerfEventAttr, cpu: i32) -> io::Result<OwnedFd> {
+/// Opens a perf event for process `pid` (-1: any) on `cpu` (-1: any).
+fn perf_event_open(mut attr: PerfEventAttr, pid: i32, cpu: i32) -> io::Result<OwnedFd> {
     attr.size = size_of::<PerfEventAttr>() as u32;
     // SAFETY: `attr` is a valid `perf_event_attr` prefix whose `size` says how much the kernel
     // may read; no pointers are passed.
     let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
+        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC)
     };
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -104,5 +105,26 @@ pub fn perf_event_open_kprobe(pmu_type: u32, function: &CStr, offset: u64, retpr
         config2: offset,
         ..Default::default()
     };
-    perf_event_open(attr, 0)
+    perf_event_open(attr, -1, 0)
+}
+
+/// A uprobe perf event `offset` bytes into the file at `path`, through the uprobe PMU whose
+/// type is `pmu_type`; `config` holds the retprobe bit and the semaphore's offset as the PMU's
+/// formats place them. For process `pid` only when given (on any CPU), else for every process
+/// (on CPU 0: a BPF program attached to it runs wherever the place is reached).
+pub fn perf_event_open_uprobe(pmu_type: u32, path: &CStr, offset: u64, config: u64, pid: Option<u32>) -> io::Result<OwnedFd> {
+    let attr = PerfEventAttr {
+        kind: pmu_type,
+        config,
+        sample_period: 1,
+        wakeup_events: 1,
+        // `uprobe_path` and `probe_offset`.
+        config1: path.as_ptr() as u64,
+        config2: offset,
+        ..Default::default()
+    };
+    match pid {
+        Some(pid) => perf_event_open(attr, pid as i32, -1),
+        None => perf_event_open(attr, -1, 0),
+    }
 }
