@@ -72,3 +72,4 @@ mod command_line;
 mod kernel_types;
 mod btf_probes;
 mod perf_counters;
+mod uprobes;

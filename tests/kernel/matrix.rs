@@ -1,7 +1,7 @@
 //! The kernel matrix: every other test of this binary, run again inside each kernel of
 //! `ferrotrace_matrix::SERIES` (Debian's 6.1 and 6.12) under QEMU, with the same assertions
 //! and so the same exact output as on the host. The guest's initramfs holds this test binary
-//! and the `ferrotrace` binary at their host paths, the snapshots, a shell for the tests'
+//! and the `ferrotrace` binary at their host paths (and the program the uprobe tests trace), the snapshots, a shell for the tests'
 //! helper processes and the kernel's config at `/boot/config-<release>`, as Debian installs
 //! it. Each kernel's version and every test's result are printed whether the run passes or not.
 
@@ -100,6 +100,11 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
         .and_then(|initramfs| {
             let ferrotrace = env!("CARGO_BIN_EXE_ferrotrace");
             initramfs.executable(ferrotrace, Path::new(ferrotrace))
+        })
+        // The program the uprobe and USDT tests trace, built on the host, at its host path.
+        .and_then(|initramfs| {
+            let target = crate::support::target_program::path();
+            initramfs.executable(target, Path::new(target))
         })
         .and_then(|initramfs| initramfs.tree(path_str(&snapshots), &snapshots))
         .and_then(|initramfs| initramfs.tree(path_str(&examples), &examples))

@@ -8,3 +8,4 @@ pub mod gate;
 pub mod kernel_config;
 pub mod process;
 pub mod syscalls;
+pub mod target_program;

@@ -161,9 +161,11 @@ const NOT_YET: &[(&str, &str)] = &[
     ("iter", "not supported yet"),
 ];
 
-/// The provider an attach point names, by any of its names (case does not matter).
+/// The provider an attach point names, by any of its names: exactly as written first (`u` is
+/// `uprobe`, `U` is `usdt`), then without regard to case.
 pub fn named(written: &str) -> Option<&'static Provider> {
-    PROVIDERS.iter().copied().find(|provider| provider.written.iter().any(|name| name.eq_ignore_ascii_case(written)))
+    let exact = PROVIDERS.iter().copied().find(|provider| provider.written.contains(&written));
+    exact.or_else(|| PROVIDERS.iter().copied().find(|provider| provider.written.iter().any(|name| name.eq_ignore_ascii_case(written))))
 }
 
 /// Expands one attach point; on failure returns the diagnostic.

@@ -1,0 +1,156 @@
+//! uprobes, uretprobes and USDT probes on the test's own target program
+//! (`targets/ferrotrace-target`): exact call counts under `-c` (the probes fire only in the
+//! command), arguments, return values and user strings, wildcards with and without uprobe_multi
+//! links, offsets, a running process under `-p`, a library found by name, USDT arguments and a
+//! probe guarded by a semaphore, `-l`, and the errors for a missing binary or function. Paths
+//! differ between machines, so outputs that name them are built from the target's path.
+
+use super::*;
+use crate::support::kernel_config::RunningKernel;
+use crate::support::target_program;
+
+/// The running kernel when the kernel tests can run there and it has uprobes.
+fn kernel_with_uprobes() -> Option<RunningKernel> {
+    if !kernel_ready() {
+        return None;
+    }
+    let kernel = RunningKernel::read_or_skip()?;
+    kernel.has_feature("uprobe").then_some(kernel)
+}
+
+/// Runs `program` with `-c` starting the target program with `args`.
+fn run_on_target(program: &str, args: &str) -> Outcome {
+    run(&["-e", program, "-c", &format!("{} {args}", target_program::path())])
+}
+
+#[test]
+fn uprobe_counts_every_call_of_the_command() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let outcome = run_on_target(&format!("uprobe:{target}:ft_tick {{ @ = count(); }}"), "count 1000");
+    outcome.assert_exact(0, "\n\n@: 1000\n", ATTACHED_1);
+}
+
+#[test]
+fn arguments_return_values_and_function_names() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let program = format!(
+        "u:{target}:ft_add {{ printf(\"%d %d\\n\", arg0, arg1); }} ur:{target}:ft_add {{ printf(\"%d %s\\n\", (int64)retval, func); }}"
+    );
+    run_on_target(&program, "add 2").assert_exact(0, "-3 10\n7 ft_add\n-3 10\n7 ft_add\n\n\n", "Attached 2 probes\n");
+}
+
+#[test]
+fn str_reads_a_user_string() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let program = format!("uprobe:{target}:ft_greet {{ printf(\"%s %d\\n\", str(arg0), strlen(str(arg0))); }}");
+    run_on_target(&program, "greet 1").assert_exact(0, "ferrotrace 10\n\n\n", ATTACHED_1);
+}
+
+/// One uprobe_multi link where the kernel has them (one probe as bpftrace counts it), one perf
+/// event per function otherwise or with `--no-feature uprobe_multi`; `func` makes each
+/// function's program its own, each with a probe of its own.
+#[test]
+fn wildcards_attach_every_matching_function() {
+    let Some(kernel) = kernel_with_uprobes() else { return };
+    let target = target_program::path();
+    let program = format!("uprobe:{target}:ft_wild_* {{ @[probe] = count(); }}");
+    let expected = &format!("\n\n@[uprobe:{target}:ft_wild_one]: 3\n@[uprobe:{target}:ft_wild_two]: 3\n");
+    let attached = if kernel.has_feature("uprobe_multi") { ATTACHED_1 } else { "Attached 2 probes\n" };
+    run_on_target(&program, "wild 3").assert_exact(0, expected, attached);
+    let command = format!("{target} wild 3");
+    run(&["--no-feature", "uprobe_multi", "-e", &program, "-c", &command]).assert_exact(0, expected, "Attached 2 probes\n");
+    let program = format!("uprobe:{target}:ft_wild_* {{ @[func] = count(); }}");
+    run_on_target(&program, "wild 3").assert_exact(0, "\n\n@[ft_wild_one]: 3\n@[ft_wild_two]: 3\n", "Attached 2 probes\n");
+}
+
+#[test]
+fn offsets_and_demangled_names() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    run_on_target(&format!("uprobe:{target}:ft_add+4 {{ @ = count(); }}"), "add 5").assert_exact(0, "\n\n@: 5\n", ATTACHED_1);
+    let program = format!("uprobe:{target}:\"ferrotrace_target::mangled_work\" {{ @ = sum(arg0); }}");
+    run_on_target(&program, "mangled 4").assert_exact(0, "\n\n@: 6\n", ATTACHED_1);
+}
+
+/// `uprobe:libc:getpid` is the libc the dynamic linker finds, which the target maps.
+#[test]
+fn a_library_is_found_by_name() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    run_on_target("uprobe:libc:getpid { @ = count(); }", "getpid 7").assert_exact(0, "\n\n@: 7\n", ATTACHED_1);
+}
+
+/// A process already running: `-p` attaches to it alone, `uprobe:function` is its program's,
+/// and a semaphore-guarded USDT probe fires once its semaphore is counted.
+#[test]
+fn a_running_process_under_p() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    for (action, program, expected) in [
+        ("count 50", "uprobe:ft_tick { @ = count(); }".to_string(), "\n\n@: 50\n"),
+        ("usdt 3", format!("usdt:{target}:guarded {{ @ = sum(arg0); }}"), "\n\n@: 126\n"),
+    ] {
+        let mut process = std::process::Command::new(target)
+            .args(["wait"])
+            .args(action.split(' '))
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("the target program starts");
+        let pid = process.id().to_string();
+        let tracer = Tracer::start(&["-p", &pid, "-e", &program]);
+        let _ = std::io::Write::write_all(process.stdin.as_mut().expect("a piped stdin"), b"go\n");
+        let _ = process.wait();
+        tracer.finish().assert_exact(0, expected, ATTACHED_1);
+    }
+}
+
+#[test]
+fn usdt_arguments_by_their_specs() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let program = format!("usdt:{target}:ferrotrace:numbers {{ printf(\"%d %d %ld\\n\", arg0, arg1, arg2); }}");
+    run_on_target(&program, "usdt 3").assert_exact(0, "-5 0 20015998343868\n-5 1 20015998343868\n-5 2 20015998343868\n\n\n", ATTACHED_1);
+}
+
+#[test]
+fn listing_a_binary() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let functions: String = ["ft_add", "ft_greet", "ft_tick", "ft_wild_one", "ft_wild_two"].iter().map(|f| format!("uprobe:{target}:{f}\n")).collect();
+    run(&["-l", &format!("uprobe:{target}:ft_*")]).assert_exact(0, &functions, "");
+    let probes = format!(
+        "usdt:{target}:ferrotrace:numbers\n    arg0: int64 (-8@%rax)\n    arg1: int64 (-8@%rcx)\n    arg2: int64 (-8@%rdx)\nusdt:{target}:ferrotrace:guarded\n    arg0: int64 (-8@%rax)\n"
+    );
+    run(&["-lv", &format!("U:{target}:*")]).assert_exact(0, &probes, "");
+}
+
+#[test]
+fn missing_binaries_and_functions_are_errors() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let outcome = run_program("uprobe:/nonexistent/ferrotrace-target:main { }");
+    assert_transcript!("uprobe:/nonexistent/ferrotrace-target:main { }", outcome);
+    let target = target_program::path();
+    let outcome = run_program(&format!("uprobe:{target}:ft_tik {{ }}"));
+    assert_eq!(outcome.status.code(), Some(1));
+    assert!(outcome.stderr.contains("error[E0213]") && outcome.stderr.contains("did you mean `ft_tick`?"), "{}", outcome.stderr);
+}
