@@ -13,6 +13,8 @@ const STATS_SYSCTL: &str = "/proc/sys/kernel/bpf_stats_enabled";
 /// `BPF_PROG_TYPE_TRACEPOINT` in the kernel's `enum bpf_prog_type`.
 const TRACEPOINT_PROGRAM: u32 = 5;
 const PERF_EVENT_PROGRAM: u32 = 7;
+/// `BPF_PROG_TYPE_KPROBE`, which uprobe programs are too.
+const KPROBE_PROGRAM: u32 = 2;
 
 /// `kernel.bpf_stats_enabled` set to 1 while this lives; the old value comes back on drop.
 pub struct StatsSwitch {
@@ -101,6 +103,11 @@ pub fn new_tracepoint_programs(pid: libc::pid_t, before: &HashSet<u32>) -> Resul
 /// probes.
 pub fn new_perf_event_programs(pid: libc::pid_t, before: &HashSet<u32>) -> Result<Vec<ProgramStats>> {
     new_programs(pid, before, PERF_EVENT_PROGRAM)
+}
+
+/// Like `new_tracepoint_programs`, for kprobe-type programs (kprobes, uprobes).
+pub fn new_kprobe_programs(pid: libc::pid_t, before: &HashSet<u32>) -> Result<Vec<ProgramStats>> {
+    new_programs(pid, before, KPROBE_PROGRAM)
 }
 
 fn new_programs(pid: libc::pid_t, before: &HashSet<u32>, program_type: u32) -> Result<Vec<ProgramStats>> {

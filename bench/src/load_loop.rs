@@ -1,5 +1,6 @@
-//! The load generator: this very binary re-executed as `__loop N`, a process named `loop` that
-//! makes N getppid system calls and exits.
+//! The load generators: this very binary re-executed as `__loop N`, a process named `loop` that
+//! makes N getppid system calls and exits, or as `__calls N`, which calls the function
+//! `ferrotrace_bench_call` N times for uprobes to trace.
 
 use std::io;
 use std::path::PathBuf;
@@ -30,6 +31,26 @@ pub fn run(calls: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// The hidden subcommand that calls the traced function.
+pub const CALLS_SUBCOMMAND: &str = "__calls";
+
+/// The function the uprobe row traces, by this symbol in this binary.
+pub const TRACED_FUNCTION: &str = "ferrotrace_bench_call";
+
+/// Called `calls` times by `__calls`: a uprobe's trap is most of what each call then costs.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn ferrotrace_bench_call(n: u64) -> u64 {
+    std::hint::black_box(n)
+}
+
+/// The calls themselves, run in the re-executed child.
+pub fn run_calls(calls: u64) {
+    for i in 0..calls {
+        ferrotrace_bench_call(i);
+    }
+}
+
 /// Starts loops by re-executing the running binary.
 pub struct LoadLoop {
     exe: PathBuf,
@@ -46,6 +67,19 @@ impl LoadLoop {
         let mut command = Command::new(&self.exe);
         command.arg(SUBCOMMAND).arg(calls.to_string());
         Running::spawn(COMM, command)
+    }
+
+    /// The binary that holds the traced function.
+    pub fn exe(&self) -> &std::path::Path {
+        &self.exe
+    }
+
+    /// Runs `calls` calls of the traced function to their end; their wall time.
+    pub fn run_calls(&self, calls: u64, timeout: Duration) -> Result<Duration> {
+        let mut command = Command::new(&self.exe);
+        command.arg(CALLS_SUBCOMMAND).arg(calls.to_string());
+        let mut running = Running::spawn("calls", command)?;
+        Self::wait(&mut running, timeout)
     }
 
     /// Runs a loop of `calls` getppid calls to its end; its wall time.

@@ -45,6 +45,9 @@ enum Internal {
     /// The load loop: name this process `loop`, make CALLS getppid calls.
     #[command(name = load_loop::SUBCOMMAND, hide = true)]
     Loop { calls: u64 },
+    /// Call the function the uprobe row traces CALLS times.
+    #[command(name = load_loop::CALLS_SUBCOMMAND, hide = true)]
+    Calls { calls: u64 },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,10 @@ fn main() -> ExitCode {
     let result = match cli.internal {
         Some(Internal::Loop { calls }) => {
             load_loop::run(calls).map_err(|error| anyhow::anyhow!("the load loop failed: {error}"))
+        }
+        Some(Internal::Calls { calls }) => {
+            load_loop::run_calls(calls);
+            Ok(())
         }
         None => run(cli),
     };
@@ -89,6 +96,7 @@ fn run(cli: Cli) -> Result<()> {
             RowName::Compile => rows::compile::run(&bench),
             RowName::Wildcards => rows::wildcards::run(&bench),
             RowName::MapWalk => rows::map_walk::run(&bench),
+            RowName::Uprobe => rows::uprobe::run(&bench),
         });
     }
     print!("{}", table::render(&report));

@@ -8,6 +8,7 @@ pub mod cost;
 pub mod map_walk;
 pub mod printf;
 pub mod startup;
+pub mod uprobe;
 pub mod wildcards;
 
 use crate::load_loop::LoadLoop;
@@ -29,15 +30,24 @@ pub enum RowName {
     Wildcards,
     /// An `interval` probe walking a 10,000-key map with `for`.
     MapWalk,
+    /// A uprobe counting a function called 1,000,000 times: the overhead per call.
+    Uprobe,
 }
 
 impl RowName {
-    pub const ALL: [RowName; 6] =
-        [RowName::Startup, RowName::Cost, RowName::Printf, RowName::Compile, RowName::Wildcards, RowName::MapWalk];
+    pub const ALL: [RowName; 7] = [
+        RowName::Startup,
+        RowName::Cost,
+        RowName::Printf,
+        RowName::Compile,
+        RowName::Wildcards,
+        RowName::MapWalk,
+        RowName::Uprobe,
+    ];
 
     /// Whether the row reads BPF run-time statistics (which must be switched on).
     pub fn needs_bpf_stats(self) -> bool {
-        matches!(self, RowName::Cost | RowName::Printf | RowName::MapWalk)
+        matches!(self, RowName::Cost | RowName::Printf | RowName::MapWalk | RowName::Uprobe)
     }
 }
 
