@@ -152,5 +152,5 @@ fn missing_binaries_and_functions_are_errors() {
     let target = target_program::path();
     let outcome = run_program(&format!("uprobe:{target}:ft_tik {{ }}"));
     assert_eq!(outcome.status.code(), Some(1));
-    assert!(outcome.stderr.contains("error[E0213]") && outcome.stderr.contains("did you mean `ft_tick`?"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("error[E0219]") && outcome.stderr.contains("did you mean `ft_tick`?"), "{}", outcome.stderr);
 }
