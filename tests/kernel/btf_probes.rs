@@ -114,3 +114,47 @@ fn function_probes_compile_to_an_elf_everywhere() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file of 100 bytes, read whole three times by a thread named `comm`: three `vfs_read`
+/// calls returning 100 (and none returning anything else under that name).
+fn read_a_file_three_times(comm: &Comm) {
+    let path = std::env::temp_dir().join(format!("ferrotrace-vfs-read-{}", comm.name()));
+    std::fs::write(&path, [b'x'; 100]).expect("cannot write the file to read");
+    let reading = path.clone();
+    comm.run(move || {
+        use std::io::Read;
+        for _ in 0..3 {
+            let mut file = std::fs::File::open(&reading).expect("cannot open the file");
+            let mut buffer = [0u8; 100];
+            file.read_exact(&mut buffer).expect("cannot read the file");
+        }
+    });
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn fentry_counts_reads_by_comm() {
+    let Some(true) = kernel_attaches_fentry() else { return };
+    let comm = Comm::unique();
+    let program = format!("fentry:vfs_read /comm == \"{}\"/ {{ @[comm] = count(); }}", comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    read_a_file_three_times(&comm);
+    tracer.stop(libc::SIGINT).assert_exact(0, &format!("\n\n@[{}]: 3\n", comm.name()), ATTACHED_1);
+}
+
+#[test]
+fn kretprobe_histogram_of_read_sizes() {
+    if !kernel_ready() {
+        return;
+    }
+    let Some(kernel) = RunningKernel::read_or_skip() else { return };
+    if !kernel.has_feature("kprobe") {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!("kretprobe:vfs_read /comm == \"{}\"/ {{ @ = hist(retval); }}", comm.name());
+    let tracer = Tracer::start(&["-e", &program]);
+    read_a_file_three_times(&comm);
+    let expected = "\n\n@:\n[64, 128)              3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\n";
+    tracer.stop(libc::SIGINT).assert_exact(0, expected, ATTACHED_1);
+}
