@@ -44,8 +44,9 @@ pub trait Catalog {
 
     /// The running kernel's types (vmlinux's BTF), read on first use: asked only when a script
     /// names a kernel type, reads through a pointer or names an identifier the language does
-    /// not know (an enum constant). `None` when the kernel has no BTF.
-    fn kernel_types(&self) -> Option<&crate::btf::Btf> {
+    /// not know (an enum constant), or defines C types of its own (which are layered over
+    /// these: hence shared). `None` when the kernel has no BTF.
+    fn kernel_types(&self) -> Option<&std::sync::Arc<crate::btf::Btf>> {
         None
     }
 

@@ -7,6 +7,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use std::rc::Rc;
 
@@ -31,7 +32,7 @@ pub struct KernelCatalog {
     formats: RefCell<HashMap<(String, String), TracepointFormat>>,
     syscall_abi: OnceCell<Option<SyscallAbi>>,
     kernel_functions: OnceCell<Result<Vec<KernelFunction>, CatalogError>>,
-    btf: OnceCell<Option<Btf>>,
+    btf: OnceCell<Option<Arc<Btf>>>,
     /// The userspace binaries read so far, by the path they were opened at.
     binaries: RefCell<HashMap<String, Rc<ElfInfo>>>,
 }
@@ -123,8 +124,8 @@ impl Catalog for KernelCatalog {
         btf::member_offset(self.btf()?, strukt, member)
     }
 
-    fn kernel_types(&self) -> Option<&Btf> {
-        self.btf()
+    fn kernel_types(&self) -> Option<&Arc<Btf>> {
+        self.btf.get_or_init(|| btf::vmlinux().map(Arc::new)).as_ref()
     }
 
     fn user_binaries(&self, written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {
@@ -151,7 +152,7 @@ impl Catalog for KernelCatalog {
 impl KernelCatalog {
     /// The kernel's BTF, read on first use.
     fn btf(&self) -> Option<&Btf> {
-        self.btf.get_or_init(btf::vmlinux).as_ref()
+        self.kernel_types().map(|btf| &**btf)
     }
 
     /// The running kernel's syscall ABI: the syscall table of the architecture ferrotrace was

@@ -20,6 +20,7 @@ mod kind;
 mod layout;
 mod names;
 mod table;
+mod writer;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +30,7 @@ pub use error::BtfError;
 pub use functions::Signature;
 pub use kind::{Composite, Enumerator, Kind, Linkage, Member, Param, SectionVar};
 pub use names::Family;
+pub use writer::{Writer, WrittenMember};
 
 use header::Sections;
 use table::Head;
@@ -58,6 +60,9 @@ pub struct Btf {
     first_id: u32,
     /// The string offset this blob's string section starts at: 0, or where the base's ends.
     first_str: u32,
+    /// Whether this blob's names hide its base's (a script's types over the kernel's), rather
+    /// than the base's coming first (a module's types over vmlinux's).
+    shadows: bool,
     offsets: OnceLock<Result<Vec<u32>, BtfError>>,
     names: names::Indexes,
 }
@@ -78,6 +83,7 @@ impl Btf {
             base: None,
             first_id: 1,
             first_str: 0,
+            shadows: false,
             offsets: OnceLock::new(),
             names: Default::default(),
         })
@@ -88,11 +94,21 @@ impl Btf {
     /// where the ids continue.
     pub fn parse_split(base: Arc<Btf>, data: Vec<u8>) -> Result<Btf, BtfError> {
         let sections = header::sections(&data)?;
-        let first_id = base.end_id()?;
-        let base_strings = u32::try_from(base.sections.strings.len()).map_err(|_| BtfError::TooManyTypes)?;
-        let first_str = base.first_str.checked_add(base_strings).ok_or(BtfError::TooManyTypes)?;
+        let (first_id, first_str) = base.continued_at()?;
         let names = Default::default();
-        Ok(Btf { data, sections, base: Some(base), first_id, first_str, offsets: OnceLock::new(), names })
+        Ok(Btf { data, sections, base: Some(base), first_id, first_str, shadows: false, offsets: OnceLock::new(), names })
+    }
+
+    /// Takes split BTF as [`Btf::parse_split`] does, but whose names hide its base's: a
+    /// script's own C types over the kernel's, found first by name and enum constant.
+    pub fn parse_overlay(base: Arc<Btf>, data: Vec<u8>) -> Result<Btf, BtfError> {
+        Ok(Btf { shadows: true, ..Btf::parse_split(base, data)? })
+    }
+
+    /// The first type id and string offset of a split BTF over this one.
+    fn continued_at(&self) -> Result<(u32, u32), BtfError> {
+        let strings = u32::try_from(self.sections.strings.len()).map_err(|_| BtfError::TooManyTypes)?;
+        Ok((self.end_id()?, self.first_str.checked_add(strings).ok_or(BtfError::TooManyTypes)?))
     }
 
     /// Checks every type record's kind and that it fits in the type section (building the
@@ -109,6 +125,11 @@ impl Btf {
         }
         let (owner, head) = self.head(id)?;
         kind::decode(owner, id, head)
+    }
+
+    /// Whether `id` is one of this blob's own records, not its base's.
+    pub fn owns(&self, id: TypeId) -> bool {
+        id.0 >= self.first_id && self.end_id().is_ok_and(|end| id.0 < end)
     }
 
     /// The id after this blob's last type: where a split BTF on top of it starts.

@@ -56,7 +56,8 @@ pub(super) struct Indexes {
 impl Btf {
     /// The type named `name` in `family`: the first by id, except that among structs and
     /// unions one with members is preferred to an empty one. A split BTF looks in its base
-    /// first. `None` also when the data is malformed (see [`Btf::validate`]).
+    /// first, an overlay in itself first. `None` also when the data is malformed (see
+    /// [`Btf::validate`]).
     pub fn find(&self, name: &str, family: Family) -> Option<TypeId> {
         let all = self.find_all(name, family);
         let complete =
@@ -64,15 +65,18 @@ impl Btf {
         all.iter().find(complete).or(all.first()).copied()
     }
 
-    /// Every type named `name` in `family`, in id order (the kernel has a few names twice).
+    /// Every type named `name` in `family`, in id order (the kernel has a few names twice);
+    /// an overlay's own first.
     pub fn find_all(&self, name: &str, family: Family) -> Vec<TypeId> {
         let mut found = self.base.as_deref().map_or_else(Vec::new, |base| base.find_all(name, family));
         let index = self.names.types[family.index()].get_or_init(|| self.type_index(family));
-        for &(_, id) in hits(index, hash(name.as_bytes()), |entry| entry.0) {
-            if self.head(TypeId(id)).is_ok_and(|(_, head)| self.str_bytes(head.name_off) == Ok(name.as_bytes())) {
-                found.push(TypeId(id));
-            }
-        }
+        let own = hits(index, hash(name.as_bytes()), |entry| entry.0).iter().map(|&(_, id)| TypeId(id)).filter(|&id| {
+            self.head(id).is_ok_and(|(_, head)| self.str_bytes(head.name_off) == Ok(name.as_bytes()))
+        });
+        match self.shadows {
+            true => found.splice(0..0, own),
+            false => found.splice(found.len().., own),
+        };
         found
     }
 
@@ -91,11 +95,17 @@ impl Btf {
     }
 
     /// The enum constant `name` (`PIDTYPE_PID`, `BPF_MAP_TYPE_HASH`) in any enum: the enum's id
-    /// and the constant. The first enum by id has it when several do.
+    /// and the constant. The first enum by id has it when several do, an overlay's own first.
     pub fn enumerator(&self, name: &str) -> Option<(TypeId, Enumerator<'_>)> {
-        if let Some(found) = self.base.as_deref().and_then(|base| base.enumerator(name)) {
-            return Some(found);
+        let in_base = || self.base.as_deref().and_then(|base| base.enumerator(name));
+        match self.shadows {
+            true => self.own_enumerator(name).or_else(in_base),
+            false => in_base().or_else(|| self.own_enumerator(name)),
         }
+    }
+
+    /// The enum constant `name` among this blob's own enums.
+    fn own_enumerator(&self, name: &str) -> Option<(TypeId, Enumerator<'_>)> {
         let index = self.names.enumerators.get_or_init(|| self.enumerator_index());
         hits(index, hash(name.as_bytes()), |entry| entry.0).iter().find_map(|&(_, id, position)| {
             let Kind::Enum { values, .. } = self.kind(TypeId(id)).ok()? else { return None };

@@ -6,6 +6,8 @@
 //! map types is the result. Each probe is checked against its final local variable types.
 
 pub(crate) mod calls;
+mod c_layout;
+mod c_types;
 mod comptime;
 mod declarations;
 mod defines;
@@ -33,6 +35,7 @@ pub use unify::storage;
 
 use std::collections::HashMap;
 
+use crate::btf::Btf;
 use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelSymbols, KernelMember, MemberOffsets, TracepointFormat};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
@@ -64,7 +67,8 @@ pub fn check_with(
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
     let filter = probe_filter(options.probe_filter.as_deref())?;
-    let mut expanded = expand_probes(program, catalog, options, config.missing_probes, filter.as_ref(), &mut diags);
+    let script_types = c_types::build(&program.c_definitions, catalog, &mut diags);
+    let mut expanded = expand_probes(program, catalog, script_types.as_ref(), options, config.missing_probes, filter.as_ref(), &mut diags);
     if let Some(imports_start) = options.imports_start {
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
@@ -231,11 +235,14 @@ struct ExpandedProbe<'a> {
     written: String,
     /// Where the kernel's types come from.
     catalog: &'a dyn Catalog,
+    /// The script's C definitions layered over the kernel's types, when it has any.
+    script_types: Option<&'a Btf>,
 }
 
 fn expand_probes<'a>(
     program: &'a ast::Program,
     catalog: &'a dyn Catalog,
+    script_types: Option<&'a Btf>,
     options: &CompileOptions,
     missing: MissingProbes,
     filter: Option<&regex::Regex>,
@@ -255,7 +262,7 @@ fn expand_probes<'a>(
             let ap = substituted.as_ref().unwrap_or(written);
             match providers::resolve(ap, &scope) {
                 Ok(resolved) => out.extend(
-                    resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone(), catalog }),
+                    resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone(), catalog, script_types }),
                 ),
                 Err(diag) => diags.extend(settings::missing_probe(diag, missing)),
             }
@@ -400,12 +407,15 @@ pub(crate) struct ProbeCx<'a> {
     pub catalog: &'a dyn Catalog,
     /// The typed words of a context that is an array of arguments (raw tracepoints, fentry).
     pub arguments: &'a [crate::providers::ContextArgument],
+    /// The script's own C types layered over the kernel's, when it defines any.
+    pub script_types: Option<&'a Btf>,
 }
 
 impl<'a> ProbeCx<'a> {
-    /// The kernel's types, read on first use.
-    pub fn kernel_types(&self) -> Option<&'a crate::btf::Btf> {
-        self.catalog.kernel_types()
+    /// The types a script names: its own C definitions over the kernel's, or the kernel's
+    /// alone (read on first use) when it defines none.
+    pub fn kernel_types(&self) -> Option<&'a Btf> {
+        self.script_types.or_else(|| self.catalog.kernel_types().map(|btf| &**btf))
     }
 }
 
@@ -481,6 +491,7 @@ impl Checker {
             loop_depth: 0,
             catalog: probe.catalog,
             arguments: &probe.resolved.arguments,
+            script_types: probe.script_types,
         }
     }
 

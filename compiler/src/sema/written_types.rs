@@ -46,6 +46,9 @@ impl Checker {
                     if let Some(ty) = named_type(name, self.config.max_strlen) {
                         return Some(ty);
                     }
+                    if let Some(ty) = script_typedef(name, cx) {
+                        return Some(ty);
+                    }
                     if let Some(ours) = c_type_alias(name) {
                         let name = Ident { name: name.clone(), span: e.span };
                         self.report(unknown_type(&name).with_help(format!("the C type `{}` is `{ours}` here", name.name)));
@@ -169,6 +172,13 @@ impl Checker {
         }
         Expr::new(ExprKind::Int(offset), Ty::U64, span)
     }
+}
+
+/// The type a `typedef` of the script's C definitions names (`sizeof(my_t)`).
+fn script_typedef(name: &str, cx: &ProbeCx<'_>) -> Option<Ty> {
+    let btf = cx.script_types?;
+    let id = btf.find(name, crate::btf::Family::Typedef).filter(|id| btf.owns(*id))?;
+    super::kernel_types::language_type(btf, id, false)
 }
 
 /// The language's name for C's `char`, `short`, `int` and `long`, which bpftrace does not take

@@ -14,6 +14,8 @@ pub struct Program {
     pub macros: Vec<MacroDef>,
     /// The script's map declarations (`let @m = hash(100);`), in order.
     pub map_decls: Vec<MapDeclaration>,
+    /// The script's C definitions (`struct s { ... };`), in order.
+    pub c_definitions: Vec<super::c_ast::CDefinition>,
     /// Warnings found while parsing (a header that is not read).
     pub warnings: Vec<crate::diagnostic::Diagnostic>,
     pub span: Span,

@@ -23,8 +23,15 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     let mut config: Option<(Vec<ConfigItem>, Span)> = None;
     let mut macros = Vec::new();
     let mut map_decls = Vec::new();
+    let mut c_definitions = Vec::new();
     for child in pair.into_inner() {
         match child.as_rule() {
+            Rule::c_definition => {
+                match builder.c_parser.definition(child.as_str(), child.as_span().start()) {
+                    Ok(definition) => c_definitions.push(definition),
+                    Err(diagnostic) => builder.diagnostics.push(diagnostic),
+                }
+            }
             Rule::probe => probes.push(builder.probe(child)),
             Rule::macro_def => macros.push(builder.macro_def(child)),
             Rule::map_decl => map_decls.push(builder.map_decl(child)),
@@ -47,7 +54,7 @@ pub fn program(pair: Pair<'_, Rule>, span: Span) -> Result<Program, Vec<Diagnost
     }
     if builder.diagnostics.is_empty() {
         let config = config.map(|(items, _)| items).unwrap_or_default();
-        Ok(Program { config, probes, defines: Vec::new(), macros, map_decls, warnings: Vec::new(), span })
+        Ok(Program { config, probes, defines: Vec::new(), macros, map_decls, c_definitions, warnings: Vec::new(), span })
     } else {
         Err(builder.diagnostics)
     }
@@ -73,6 +80,8 @@ pub(super) struct Builder {
     pub(super) diagnostics: Vec<Diagnostic>,
     /// How many `expr` and `block` nodes enclose the one being built.
     depth: usize,
+    /// The parser of the script's C definitions, which remembers their enum constants.
+    c_parser: super::c_decl::CParser,
 }
 
 impl Builder {

@@ -26,3 +26,9 @@ pub const DUPLICATE_CONFIG: &str = "E0111";
 pub const BAD_DIRECTIVE: &str = "E0112";
 /// An `#error` directive in a branch that is taken.
 pub const ERROR_DIRECTIVE: &str = "E0113";
+/// A C definition (`struct`, `union`, `enum`, `typedef`) that does not parse.
+pub const BAD_C_DEFINITION: &str = "E0122";
+/// C that a definition may not hold here: a variable, a function, an unknown attribute.
+pub const UNSUPPORTED_C: &str = "E0123";
+/// An enum value or array length that is not a constant integer expression.
+pub const BAD_C_CONSTANT: &str = "E0124";

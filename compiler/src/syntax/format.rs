@@ -3,6 +3,7 @@
 //! The script is parsed and printed again: one statement per line, four spaces per block, a
 //! space around binary operators and after commas, parentheses only where precedence needs
 //! them, one blank line between top-level items and at most one where the script had some.
+//! C definitions (`struct s { ... };`) are kept as written.
 //! Literals, attach points and config values keep their spelling (`0x10`, `1ms`). Comments,
 //! preprocessor lines, `import` lines and the `#!` line are kept where they were: above the
 //! statement or item they precede, or at the end of its line; one inside an expression moves
@@ -173,6 +174,8 @@ enum Item<'a> {
     Config(&'a [ConfigItem], Span),
     MapDecl(&'a MapDeclaration),
     Macro(&'a MacroDef),
+    /// A C definition, kept as written.
+    CDefinition(Span),
     Probe(&'a Probe),
 }
 
@@ -189,6 +192,7 @@ impl<'a> Formatter<'a> {
         }
         items.extend(program.map_decls.iter().map(|decl| (decl.span.start, Item::MapDecl(decl))));
         items.extend(program.macros.iter().map(|def| (def.span.start, Item::Macro(def))));
+        items.extend(program.c_definitions.iter().map(|def| (def.span.start, Item::CDefinition(def.span))));
         items.extend(program.probes.iter().map(|probe| (probe.span.start, Item::Probe(probe))));
         items.sort_by_key(|(start, _)| *start);
         let mut first = true;
@@ -205,10 +209,21 @@ impl<'a> Formatter<'a> {
                     self.last_end = decl.span.end as usize;
                 }
                 Item::Macro(def) => self.macro_def(def),
+                Item::CDefinition(span) => self.c_definition(*span),
                 Item::Probe(probe) => self.probe(probe),
             }
         }
         self.trivia_before(self.source.len() as u32, 0, true);
+    }
+
+    /// A C definition, as written: its comments stay inside it.
+    fn c_definition(&mut self, span: Span) {
+        let _ = writeln!(self.out, "{}", self.text(span).trim_end());
+        while self.trivia.get(self.next).is_some_and(|trivia| trivia.span.start < span.end) {
+            self.next += 1;
+        }
+        self.last_end = span.end as usize;
+        self.trailing_trivia(span.end);
     }
 
     /// Whether the output's last line is trivia written just above what comes next.

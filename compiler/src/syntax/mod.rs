@@ -3,6 +3,10 @@
 pub mod ast;
 mod build;
 mod build_expr;
+pub mod c_ast;
+mod c_const;
+mod c_decl;
+mod c_lex;
 pub mod codes;
 mod delimiters;
 pub mod format;

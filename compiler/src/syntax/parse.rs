@@ -36,6 +36,7 @@ pub fn parse(source: &str) -> Result<ast::Program, Vec<Diagnostic>> {
             defines: Vec::new(),
             macros: Vec::new(),
             map_decls: Vec::new(),
+            c_definitions: Vec::new(),
             warnings: Vec::new(),
             span,
         },

@@ -119,7 +119,7 @@ fn expectations(error: &Error<Rule>, rule_pos: usize) -> (usize, Vec<Expected>) 
 
 fn from_rule(rule: Rule) -> Option<Expected> {
     let expected = match rule {
-        Rule::file | Rule::probe | Rule::attach_point | Rule::unsupported => Expected::Probe,
+        Rule::file | Rule::probe | Rule::attach_point | Rule::unsupported | Rule::c_definition => Expected::Probe,
         Rule::expr
         | Rule::unary
         | Rule::prefix_op

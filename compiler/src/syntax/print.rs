@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::ast::{Block, Expr, ExprKind, ForSource, MapRef, Probe, Program, Stmt, StmtKind, TypeSpec};
+use super::c_ast::{CBase, CBody, CDeclarator, CDefinition};
 use crate::span::Span;
 
 /// Renders `program` as an indented tree, one node per line.
@@ -30,6 +31,9 @@ pub fn print_ast(program: &Program) -> String {
         printer.line(1, &format!("macro {}({})", def.name.name, params.join(", ")), def.span);
         printer.block(2, "body", &def.body);
     }
+    for definition in &program.c_definitions {
+        printer.c_definition(1, definition);
+    }
     for probe in &program.probes {
         printer.probe(1, probe);
     }
@@ -42,6 +46,55 @@ struct Printer {
 }
 
 impl Printer {
+    fn c_definition(&mut self, depth: usize, definition: &CDefinition) {
+        self.line(depth, if definition.typedef { "c typedef" } else { "c definition" }, definition.span);
+        self.c_base(depth + 1, &definition.base);
+        for declarator in &definition.declarators {
+            self.line(depth + 1, &format!("name {}", c_declarator(declarator)), declarator.span);
+        }
+    }
+
+    fn c_base(&mut self, depth: usize, base: &CBase) {
+        let CBase::Tagged(tagged) = base else {
+            let CBase::Named { words, span } = base else { return };
+            self.line(depth, &format!("type {}", words.join(" ")), *span);
+            return;
+        };
+        let name = tagged.name.as_ref().map_or("(anonymous)", |name| name.name.as_str());
+        let mut text = format!("{} {name}", tagged.tag.keyword());
+        if tagged.packed {
+            text.push_str(" packed");
+        }
+        if let Some(aligned) = tagged.aligned {
+            let _ = write!(text, " aligned({aligned})");
+        }
+        self.line(depth, &text, tagged.span);
+        match &tagged.body {
+            Some(CBody::Fields(fields)) => {
+                for field in fields {
+                    self.line(depth + 1, "member", field.span);
+                    self.c_base(depth + 2, &field.base);
+                    for declarator in &field.declarators {
+                        let mut text = format!("name {}", c_declarator(&declarator.declarator));
+                        if let Some((bits, _)) = declarator.bits {
+                            let _ = write!(text, " : {bits}");
+                        }
+                        if let Some(aligned) = declarator.aligned {
+                            let _ = write!(text, " aligned({aligned})");
+                        }
+                        self.line(depth + 2, &text, declarator.declarator.span);
+                    }
+                }
+            }
+            Some(CBody::Enumerators(values)) => {
+                for value in values {
+                    self.line(depth + 1, &format!("{} = {}", value.name.name, value.value), value.name.span);
+                }
+            }
+            None => {}
+        }
+    }
+
     fn line(&mut self, depth: usize, text: &str, span: Span) {
         let _ = writeln!(self.out, "{:indent$}{text} @{}..{}", "", span.start, span.end, indent = depth * 2);
     }
@@ -238,5 +291,16 @@ impl Printer {
         for child in children {
             self.expr(depth + 1, child);
         }
+    }
+}
+
+/// A declarator as C writes it around its name: `*p`, `a[4][2]`, `(*f)()`.
+fn c_declarator(declarator: &CDeclarator) -> String {
+    let name = declarator.name.as_ref().map_or("", |name| name.name.as_str());
+    let stars = "*".repeat(declarator.pointers as usize);
+    let arrays: String = declarator.arrays.iter().map(|(len, _)| format!("[{len}]")).collect();
+    match declarator.function {
+        true => format!("({stars}{name}{arrays})()"),
+        false => format!("{stars}{name}{arrays}"),
     }
 }

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ferrotrace_compiler::btf::Btf;
 use ferrotrace_compiler::catalog::{
@@ -22,9 +22,9 @@ pub const BROKEN: &str = "/usr/lib/broken.so";
 pub struct FakeCatalog;
 
 /// This machine's kernel types, read once.
-pub fn host_btf() -> Option<&'static Btf> {
-    static BTF: OnceLock<Option<Btf>> = OnceLock::new();
-    BTF.get_or_init(|| Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").ok()?).ok()).as_ref()
+pub fn host_btf() -> Option<&'static Arc<Btf>> {
+    static BTF: OnceLock<Option<Arc<Btf>>> = OnceLock::new();
+    BTF.get_or_init(|| Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").ok()?).ok().map(Arc::new)).as_ref()
 }
 
 /// `FakeCatalog` with Linux 6.1's helpers: `bpf_get_current_comm` does not zero-pad.
@@ -47,7 +47,7 @@ impl Catalog for Linux61Catalog {
         HelperBehaviour { comm_zero_padded: false }
     }
 
-    fn kernel_types(&self) -> Option<&Btf> {
+    fn kernel_types(&self) -> Option<&Arc<Btf>> {
         host_btf()
     }
 }
@@ -88,7 +88,7 @@ impl Catalog for FakeCatalog {
         HelperBehaviour { comm_zero_padded: true }
     }
 
-    fn kernel_types(&self) -> Option<&Btf> {
+    fn kernel_types(&self) -> Option<&Arc<Btf>> {
         host_btf()
     }
 
