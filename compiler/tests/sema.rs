@@ -458,3 +458,14 @@ usdt:/usr/bin/app:app:request__start { @a = sum(arg0 + arg1 + arg2); $x = str(ar
         ]
     );
 }
+
+// ---- C definitions ----
+
+fails!(c_type_defined_twice, "E0482", "struct point { int x; };\nstruct point { long x; };\nbegin { }");
+fails!(c_enum_constant_defined_twice, "E0482", "enum a { ON };\nenum b { ON };\nbegin { }");
+fails!(c_struct_inside_itself, "E0483", "struct node { int value; struct node next; };\nbegin { }");
+fails!(c_struct_used_before_its_definition, "E0483", "struct a { struct b b; };\nstruct b { int x; };\nbegin { }");
+fails!(c_bitfield_wider_than_its_type, "E0484", "struct flags { unsigned char mode:9; };\nbegin { }");
+fails!(c_bitfield_of_a_pointer, "E0484", "struct flags { char *p:3; };\nbegin { }");
+fails!(c_member_named_twice, "E0485", "struct pair { int first; long first; };\nbegin { }");
+fails!(c_unknown_type_in_a_definition, "E0475", "struct s { no_such_type_t x; };\nbegin { }");

@@ -172,3 +172,24 @@ fails!(unsupported_keywords_are_named, "config = { max_map_keys = 2 }\nbegin {\n
 fails!(import_is_unsupported, "import \"lib\";\nbegin { }");
 fails!(increment_needs_variable_or_map, "begin { 1++; --pid; }");
 fails!(several_errors_reported_together, "begin { $x = 08; $y = \"\\q\"; import \"x\"; }");
+
+// ---- C definitions ----
+
+parses!(
+    c_definitions_of_every_kind,
+    "struct cfs_rq_partial {\n        struct load_weight load;\n        unsigned int nr_running, h_nr_running;\n};\n\
+     union u { char c[4]; const volatile int *const p; unsigned long long x:3, :0, y:60; };\n\
+     enum state { IDLE, BUSY = 1 << 3, DONE, LAST = DONE * 2 };\n\
+     typedef struct { union { u32 a; uint64 b; }; void (*cb)(int, char *); char grid[2][3]; } __attribute__((packed)) pair_t, *pair_p;\n\
+     struct later;\n\
+     begin { }"
+);
+fails!(c_definition_without_its_semicolon, "struct point { int x; int y; }\nbegin { }");
+fails!(c_member_without_its_semicolon, "struct point { int x int y; };");
+fails!(c_definition_never_closed, "struct point { int x;");
+fails!(c_variable_is_refused, "struct point { int x; } origin;");
+fails!(c_unknown_attribute_is_refused, "struct point { int x; } __attribute__((deprecated));");
+fails!(c_constant_that_is_not_one, "enum e { A = B + 1 };");
+fails!(c_division_by_zero_in_a_constant, "struct s { char data[4 / 0]; };");
+fails!(c_typedef_without_a_name, "typedef unsigned int;");
+fails!(c_empty_enum, "enum e { };");

@@ -102,12 +102,13 @@ impl<'k> Types<'k> {
     /// Gives every named struct, union and enum the script defines its id, nested ones too;
     /// E0482 for a name defined twice.
     fn declare_tags(&mut self, definitions: &[CDefinition]) {
-        let mut stack: Vec<&CBase> = definitions.iter().map(|definition| &definition.base).collect();
+        // Popped in source order: the first definition of a name is the one that stands.
+        let mut stack: Vec<&CBase> = definitions.iter().rev().map(|definition| &definition.base).collect();
         while let Some(base) = stack.pop() {
             let CBase::Tagged(tagged) = base else { continue };
             let Some(body) = &tagged.body else { continue };
             if let CBody::Fields(fields) = body {
-                stack.extend(fields.iter().map(|field| &field.base));
+                stack.extend(fields.iter().rev().map(|field| &field.base));
             }
             let Some(name) = &tagged.name else { continue };
             if let Some(first) = self.tags.get(&name.name).and_then(|tag| tag.defined) {

@@ -58,7 +58,7 @@ impl Cursor<'_> {
         let mut declarators = Vec::new();
         if !self.at_punct(";") {
             if !typedef {
-                return Err(self.unsupported_declaration(&base));
+                return Err(self.not_a_type(&base));
             }
             loop {
                 let declarator = self.declarator()?;
@@ -80,6 +80,20 @@ impl Cursor<'_> {
             return Err(expected("the end of the definition", token.span));
         }
         Ok(CDefinition { typedef, base, declarators, span })
+    }
+
+    /// After a type that is not a `typedef`, where `;` should be: E0123 for a variable (a
+    /// declarator then `;`, `,` or `=`), E0122 for anything else (most often a missing `;`).
+    fn not_a_type(&mut self, base: &CBase) -> Diagnostic {
+        let at = self.at;
+        let variable = self.declarator().is_ok() && (self.at_punct(";") || self.at_punct(",") || self.at_punct("="));
+        self.at = at;
+        match variable {
+            true => self.unsupported_declaration(base),
+            false => expected("`;`", self.peek_span())
+                .with_note(format!("found {}", self.found()))
+                .with_help("a definition ends with `;`, as in `struct s { int x; };`"),
+        }
     }
 
     /// E0123: a declaration of a variable or a function, which a script cannot define.

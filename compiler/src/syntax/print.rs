@@ -296,7 +296,7 @@ impl Printer {
 
 /// A declarator as C writes it around its name: `*p`, `a[4][2]`, `(*f)()`.
 fn c_declarator(declarator: &CDeclarator) -> String {
-    let name = declarator.name.as_ref().map_or("", |name| name.name.as_str());
+    let name = declarator.name.as_ref().map_or("(unnamed)", |name| name.name.as_str());
     let stars = "*".repeat(declarator.pointers as usize);
     let arrays: String = declarator.arrays.iter().map(|(len, _)| format!("[{len}]")).collect();
     match declarator.function {
