@@ -70,6 +70,7 @@ mod output;
 mod stacks;
 mod command_line;
 mod kernel_types;
+mod c_definitions;
 mod btf_probes;
 mod perf_counters;
 mod uprobes;
