@@ -227,3 +227,24 @@ fn well_formed_programs_never_hit_internal_errors() {
         }
     }
 }
+
+/// Random C definitions before a probe that uses them: the C parser and the layout never panic,
+/// also on deep nesting.
+#[test]
+fn random_c_definitions() {
+    const C_TOKENS: &[&str] = &[
+        "struct", "union", "enum", "typedef", "s", "t", "x", "A", "B", "{", "}", "{", "}", ";", ";", ",", "int", "unsigned",
+        "long", "char", "_Bool", "void", "double", "const", "u32", "pid_t", "uint64", "struct s", "struct task_struct",
+        "*", "[", "]", "4", "0", "0xffffffffffffffff", ":", "3", "65", "=", "-", "<<", "/", "(", ")", "(*f)(int)",
+        "__attribute__((packed))", "__attribute__((aligned(8)))", "__attribute__((x))", "\n",
+    ];
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..3000 {
+        let len = 1 + rng.below(30);
+        let soup: Vec<&str> = (0..len).map(|_| rng.pick(C_TOKENS)).collect();
+        check(&format!("{}\nbegin {{ print(sizeof(struct s)); print(A); $p = (struct s *)0; print($p->x); }}", soup.join(" ")));
+    }
+    check(&format!("{}int x;{}; begin {{ }}", "struct a { ".repeat(300), "};".repeat(300)));
+    check(&format!("enum e {{ A = {}1{} }}; begin {{ }}", "(".repeat(300), ")".repeat(300)));
+    check(&format!("enum e {{ A = {}1 }}; begin {{ }}", "-".repeat(300)));
+}

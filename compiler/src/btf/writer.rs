@@ -50,9 +50,9 @@ impl Writer {
 
     /// An integer of `size` bytes.
     pub fn int(&mut self, name: &str, size: u32, signed: bool, char: bool, bool: bool) -> Result<TypeId, BtfError> {
-        let encoding = u32::from(signed) | u32::from(char) << 1 | u32::from(bool) << 2;
+        let encoding = u32::from(signed) | (u32::from(char) << 1) | (u32::from(bool) << 2);
         let name = self.name(name)?;
-        self.push(name, table::INT, false, 0, size, &[encoding << 24 | size * 8])
+        self.push(name, table::INT, false, 0, size, &[(encoding << 24) | (size * 8)])
     }
 
     /// A floating-point type of `size` bytes.
@@ -119,7 +119,7 @@ impl Writer {
                 _ if member.bit_offset > MAX_BITFIELD_OFFSET => {
                     return Err(BtfError::Malformed { id: id.0, what: "bitfield offset past 24 bits" })
                 }
-                size => u32::from(size.unwrap_or(0)) << 24 | member.bit_offset,
+                size => (u32::from(size.unwrap_or(0)) << 24) | member.bit_offset,
             });
         }
         let kind = if union { table::UNION } else { table::STRUCT };
@@ -165,7 +165,7 @@ impl Writer {
     /// The words of one record.
     fn record(name: u32, kind: u8, kind_flag: bool, vlen: usize, size_or_type: u32, tail: &[u32]) -> Result<Vec<u32>, BtfError> {
         let vlen = u32::try_from(vlen).ok().filter(|vlen| *vlen <= 0xffff).ok_or(BtfError::TooManyTypes)?;
-        let info = u32::from(kind_flag) << 31 | u32::from(kind) << 24 | vlen;
+        let info = (u32::from(kind_flag) << 31) | (u32::from(kind) << 24) | vlen;
         let mut words = Vec::with_capacity(HEAD_LEN / 4 + tail.len());
         words.extend([name, info, size_or_type]);
         words.extend(tail);
