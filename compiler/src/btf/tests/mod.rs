@@ -304,3 +304,43 @@ fn kind_numbers_match_the_spec() {
     let later = [FUNC_PROTO, VAR, DATASEC, FLOAT, DECL_TAG, TYPE_TAG, table::ENUM64];
     assert!(later.iter().enumerate().all(|(i, &kind)| kind as usize == i + 13));
 }
+
+#[test]
+fn written_btf_reads_back_and_an_overlay_hides_its_bases_names() {
+    use super::{Writer, WrittenMember};
+    let mut b = Builder::new();
+    let int = b.int("int", 4, 32, 0, 1);
+    let kernel_pair = b.composite(STRUCT, "pair", 8, false, &[("a", int, 0), ("b", int, 32)]);
+    b.enum32("mode", 4, false, &[("ON", 1)]);
+    let base = Arc::new(Btf::parse(b.finish()).unwrap());
+
+    let mut w = Writer::new(Some(&base)).unwrap();
+    let pair = w.reserve().unwrap();
+    let uint = w.int("unsigned int", 4, false, false, false).unwrap();
+    let ptr = w.pointer(pair).unwrap();
+    let members = [
+        WrittenMember { name: "next", ty: ptr, bit_offset: 0, bitfield_size: None },
+        WrittenMember { name: "flags", ty: uint, bit_offset: 64, bitfield_size: Some(3) },
+        WrittenMember { name: "kernel", ty: TypeId(kernel_pair), bit_offset: 96, bitfield_size: None },
+    ];
+    w.composite(pair, false, "pair", 24, &members).unwrap();
+    w.enumeration("mine", 8, true, &[("ON", u64::MAX), ("BIG", 1 << 40)]).unwrap();
+    let overlay = Btf::parse_overlay(base.clone(), w.finish()).unwrap();
+    assert_eq!(overlay.validate(), Ok(()));
+    assert_eq!(overlay.find("pair", Family::StructOrUnion), Some(pair), "the overlay's own first");
+    assert_eq!(overlay.find_all("pair", Family::StructOrUnion), [pair, TypeId(kernel_pair)]);
+    assert_eq!(overlay.enumerator("ON").map(|(_, e)| e.value), Some(u64::MAX));
+    assert_eq!(overlay.enumerator("BIG").map(|(_, e)| e.value), Some(1 << 40));
+    assert_eq!(overlay.size_of(pair), Some(24));
+    let flags = overlay.member(pair, "flags").unwrap();
+    assert_eq!((flags.bit_offset, flags.bitfield_size), (64, Some(3)));
+    assert_eq!(overlay.type_name(overlay.member(pair, "next").unwrap().ty), "struct pair *");
+    assert_eq!(overlay.member(pair, "kernel").map(|m| overlay.size_of(m.ty)), Some(Some(8)));
+    assert!(overlay.owns(pair) && !overlay.owns(TypeId(kernel_pair)));
+
+    let mut alone = Writer::new(None).unwrap();
+    let int = alone.int("int", 4, true, false, false).unwrap();
+    let alone = Btf::parse(alone.finish()).unwrap();
+    assert_eq!(alone.validate(), Ok(()));
+    assert_eq!(alone.type_name(int), "int");
+}
