@@ -103,6 +103,7 @@ fn awkward_scripts_format_or_are_refused_whole() {
         "begin {\n    $x = (typeof(struct task_struct))1;\n}\n",
         "#define iface 1\nbegin {\n    $x = iface ? 1 : 2;\n}\n",
         "config = {\n    max_strlen = 64;  // {}\n    // x\n}\n\nbegin { }\n",
+        "kprobe:f {\n    $t = (struct task_struct *)arg0;\n}\n",
         "struct s {\n  int a;  // the a {\n  /* b; */ long b;\n};  // after\n\n// before\nenum e { A };\n\nbegin { }\n",
     ];
     for source in kept {

@@ -574,8 +574,9 @@ impl<'a> Formatter<'a> {
             }
             ExprKind::Cast { ty, expr } => {
                 let ty = match ty {
-                    // A kernel type reaches a cast only written as `typeof(struct x)`.
-                    TypeSpec::Named(name) if name.name.contains(' ') => format!("typeof({})", name.name),
+                    // A kernel type by value reaches a cast only written as `typeof(struct x)`;
+                    // a pointer to one is written as it is (`(struct x *)`).
+                    TypeSpec::Named(name) if name.name.contains(' ') && !name.name.ends_with('*') => format!("typeof({})", name.name),
                     TypeSpec::Named(name) => name.name.clone(),
                     TypeSpec::Typeof(of) => format!("typeof({})", self.expr(of, 0)),
                 };
