@@ -18,6 +18,9 @@ pub struct Signature<'a> {
 const RAW_TRACEPOINT_TYPEDEF: &str = "btf_trace_";
 /// The prefix of the function the kernel generates to run a raw tracepoint's programs.
 const RAW_TRACEPOINT_FUNC: &str = "__bpf_trace_";
+/// The prefix of the stub the kernel (6.4 on) declares for each tracepoint, named after the
+/// event itself even when it belongs to a class.
+const RAW_TRACEPOINT_STUB: &str = "__probestub_";
 
 impl Btf {
     /// The signature of the function `id`: a `Func`'s prototype, a `FuncProto` itself, or a
@@ -50,11 +53,15 @@ impl Btf {
             return None;
         }
         signature.params.remove(0);
-        if let Some(named) = self.function(&format!("{RAW_TRACEPOINT_FUNC}{event}")) {
-            if named.params.len() == signature.params.len() + 1 {
-                for (param, named) in signature.params.iter_mut().zip(&named.params[1..]) {
-                    param.name = named.name;
-                }
+        // Events of a class share its `__bpf_trace_<class>`; Linux 6.4 on also declares a
+        // `__probestub_<event>` for each event, with the same parameters.
+        let named = [RAW_TRACEPOINT_FUNC, RAW_TRACEPOINT_STUB]
+            .iter()
+            .filter_map(|prefix| self.function(&format!("{prefix}{event}")))
+            .find(|named| named.params.len() == signature.params.len() + 1);
+        if let Some(named) = named {
+            for (param, named) in signature.params.iter_mut().zip(&named.params[1..]) {
+                param.name = named.name;
             }
         }
         Some(signature)
