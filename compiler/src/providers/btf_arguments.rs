@@ -40,6 +40,24 @@ pub(super) fn listing(btf: &Btf, signature: &Signature<'_>, ret: bool) -> Vec<St
     lines
 }
 
+/// The module the kernel image's functions and raw tracepoints are listed under.
+pub(super) const KERNEL: &str = "vmlinux";
+
+/// The name in `provider:name` or `provider:vmlinux:name` (`what` it is: a function, an event);
+/// E0207 for another module or another shape, with `example` as the help's name.
+pub(super) fn kernel_name<'a>(ap: &'a AttachPoint, provider: &str, what: &str, example: &str) -> Result<&'a str, Diagnostic> {
+    match ap.parts.as_slice() {
+        [name] => Ok(name.as_str()),
+        [module, name] if module == KERNEL || module == "*" => Ok(name.as_str()),
+        [module, _] => Err(Diagnostic::error("E0207", format!("{provider} probes in module `{module}` are not supported"))
+            .with_primary(ap.span, "only the kernel image's")
+            .with_help(format!("write `{provider}:{KERNEL}:{what}` or `{provider}:{what}`"))),
+        parts => Err(Diagnostic::error("E0207", format!("a {provider} probe is written `{provider}:{what}` or `{provider}:{KERNEL}:{what}`"))
+            .with_primary(ap.span, format!("this has {} part(s) after the probe type", parts.len()))
+            .with_help(format!("for example `{provider}:{example}`"))),
+    }
+}
+
 /// E0210: a probe whose arguments come from the kernel's types, on a kernel without them.
 pub(super) fn needs_kernel_types(ap: &AttachPoint) -> Diagnostic {
     Diagnostic::error("E0210", format!("`{}` probes need the kernel's types, and this kernel has no BTF", ap.provider))

@@ -2,7 +2,7 @@
 //! function, reading its arguments typed from the kernel's BTF (`args.file`, `argN`), and at
 //! exit its return value (`retval`). Cheaper than kprobes where the kernel has them.
 
-use super::btf_arguments::{self, needs_kernel_types};
+use super::btf_arguments::{self, kernel_name, needs_kernel_types, KERNEL};
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
 use crate::catalog::{Catalog, CatalogError};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
@@ -43,25 +43,9 @@ pub(super) const FEXIT: Provider = Provider {
     ..FENTRY
 };
 
-/// The module the kernel image's functions are listed under.
-const KERNEL: &str = "vmlinux";
-
 fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, exit: bool) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     let provider = if exit { "fexit" } else { "fentry" };
-    let pattern = match ap.parts.as_slice() {
-        [function] => function.as_str(),
-        [module, function] if module == KERNEL || module == "*" => function.as_str(),
-        [module, _] => {
-            return Err(Diagnostic::error("E0207", format!("{provider} probes on functions of module `{module}` are not supported"))
-                .with_primary(ap.span, "only the kernel image's functions")
-                .with_help(format!("write `{provider}:{KERNEL}:function` or `{provider}:function`")))
-        }
-        parts => {
-            return Err(Diagnostic::error("E0207", format!("a {provider} probe is written `{provider}:function` or `{provider}:vmlinux:function`"))
-                .with_primary(ap.span, format!("this has {} part(s) after the probe type", parts.len()))
-                .with_help(format!("for example `{provider}:vfs_read`")))
-        }
-    };
+    let pattern = kernel_name(ap, provider, "function", "vfs_read")?;
     let btf = catalog.kernel_types().ok_or_else(|| needs_kernel_types(ap))?;
     let functions = if is_pattern(pattern) {
         traceable(catalog).map_err(|error| functions_error(ap, &error))?.into_iter().filter(|name| glob_match(pattern, name)).collect()

@@ -2,7 +2,7 @@
 //! to its probes, before a record is built (cheaper than `tracepoint:`), typed from the
 //! kernel's BTF (`btf_trace_<event>`): `args.prev`, or `argN` as plain words.
 
-use super::btf_arguments::{self, needs_kernel_types};
+use super::btf_arguments::{self, kernel_name, needs_kernel_types, KERNEL};
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
 use crate::btf::Btf;
 use crate::catalog::{Catalog, CatalogError};
@@ -29,24 +29,8 @@ pub(super) const PROVIDER: Provider = Provider {
     },
 };
 
-/// The module the kernel image's raw tracepoints are listed under.
-const KERNEL: &str = "vmlinux";
-
 fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
-    let event = match ap.parts.as_slice() {
-        [event] => event.as_str(),
-        [module, event] if module == KERNEL || module == "*" => event.as_str(),
-        [module, _] => {
-            return Err(Diagnostic::error("E0207", format!("raw tracepoints of module `{module}` are not supported"))
-                .with_primary(ap.span, "only the kernel's own raw tracepoints")
-                .with_help(format!("write `rawtracepoint:{KERNEL}:event` or `rawtracepoint:event`")))
-        }
-        parts => {
-            return Err(Diagnostic::error("E0207", "a raw tracepoint is written `rawtracepoint:event` or `rawtracepoint:vmlinux:event`")
-                .with_primary(ap.span, format!("this has {} part(s) after the probe type", parts.len()))
-                .with_help("for example `rawtracepoint:sched_switch`"))
-        }
-    };
+    let event = kernel_name(ap, "rawtracepoint", "event", "sched_switch")?;
     let btf = catalog.kernel_types().ok_or_else(|| needs_kernel_types(ap))?;
     let events: Vec<String> = if is_pattern(event) {
         let mut all = events(catalog, btf).map_err(|error| catalog_error(ap, &error))?;

@@ -45,30 +45,24 @@ pub fn write_value(sink: &mut impl TextSink, value: &Value) {
             sink.text(&text);
         }
         Value::Buffer(bytes) => sink.text(&buffer_text(bytes, BufferStyle::Escaped)),
-        Value::Tuple(fields) => {
-            sink.text(b"(");
-            for (i, field) in fields.iter().enumerate() {
-                if i > 0 {
-                    sink.text(b", ");
-                }
-                write_value(sink, field);
-            }
-            sink.text(b")");
-        }
-        Value::Array(elements) => {
-            sink.text(b"[");
-            for (i, element) in elements.iter().enumerate() {
-                if i > 0 {
-                    sink.text(b",");
-                }
-                write_value(sink, element);
-            }
-            sink.text(b"]");
-        }
+        Value::Tuple(fields) => write_list(sink, fields, b"(", b", ", b")"),
+        Value::Array(elements) => write_list(sink, elements, b"[", b",", b"]"),
         Value::Record(fields) => write_record(sink, fields),
         Value::Probe(name) => sink.text(name.as_bytes()),
         Value::Pointer(address) => sink.text(format!("0x{address:x}").as_bytes()),
     }
+}
+
+/// `values` between `open` and `close`, `separator` between them: `(1, a)`, `[1,2,3]`.
+fn write_list(sink: &mut impl TextSink, values: &[Value], open: &[u8], separator: &[u8], close: &[u8]) {
+    sink.text(open);
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            sink.text(separator);
+        }
+        write_value(sink, value);
+    }
+    sink.text(close);
 }
 
 fn write_record(sink: &mut impl TextSink, fields: &[(Cow<'static, str>, Value)]) {
