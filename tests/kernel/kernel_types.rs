@@ -148,3 +148,16 @@ fn integers_cast_to_arrays_and_back() {
     run_program("begin { $a = (int8[8])12345; printf(\"%x %x\\n\", $a[0], $a[1]); printf(\"%d\\n\", (uint64)$a); print($a); exit(); }")
         .assert_exact(0, "39 30\n12345\n[57,48,0,0,0,0,0,0]\n\n\n", ATTACHED_1);
 }
+
+/// `(string[N])p` reads the string a pointer points at into N bytes, as `str(p, N)` would.
+#[test]
+fn a_pointer_cast_to_a_string_reads_it() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = openat_program(&comm, "", "printf(\"%s %s\\n\", (string[5])args.filename, (string[64])args.filename); exit();");
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.open_file("/etc/hostname", 1);
+    tracer.finish().assert_exact(0, "/etc /etc/hostname\n\n\n", ATTACHED_1);
+}

@@ -707,10 +707,16 @@ impl Checker {
                 }
                 _ => self.error_expr(operand_error("a cast to a pointer", &e, "an integer or a pointer"), span),
             },
+            // The string a pointer points at, read into a buffer of the size written:
+            // `(string[64])args.filename` is `str(args.filename, 64)`.
+            Ty::Str(size) if matches!(e.ty, Ty::Ptr { .. }) => {
+                let user = matches!(e.ty, Ty::Ptr { user: true, .. });
+                Expr::new(ExprKind::ReadStr { ptr: Box::new(e), size: None, user }, Ty::Str(size), span)
+            }
             other => self.error_expr(
                 Diagnostic::error("E0474", format!("cannot cast to `{other}`"))
                     .with_primary(ty.span(), format!("this is `{other}`"))
-                    .with_help("a cast converts to an integer type or `bool`"),
+                    .with_help("a cast converts to an integer type, `bool`, a pointer, an integer array, or (from a pointer) `string[N]`"),
                 span,
             ),
         }
