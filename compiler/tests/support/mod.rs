@@ -65,6 +65,9 @@ const TRACEPOINTS: &[(&str, &str)] = &[
     ("raw_syscalls", "sys_enter"),
     ("sched", "sched_process_exec"),
     ("sched", "sched_switch"),
+    ("sched", "sched_wakeup"),
+    ("sched", "sched_wakeup_new"),
+    ("sock", "inet_sock_set_state"),
 ];
 
 impl Catalog for FakeCatalog {
@@ -178,6 +181,21 @@ impl Catalog for FakeCatalog {
                 field("next_comm", "char[16]", 40, 16, false, FieldKind::CharArray(16)),
                 field("next_pid", "pid_t", 56, 4, true, FieldKind::Int),
                 field("next_prio", "int", 60, 4, true, FieldKind::Int),
+            ],
+            ("sched", "sched_wakeup" | "sched_wakeup_new") => vec![
+                field("comm", "char[16]", 8, 16, false, FieldKind::CharArray(16)),
+                field("pid", "pid_t", 24, 4, true, FieldKind::Int),
+                field("prio", "int", 28, 4, true, FieldKind::Int),
+                field("target_cpu", "int", 32, 4, true, FieldKind::Int),
+            ],
+            ("sock", "inet_sock_set_state") => vec![
+                field("skaddr", "const void *", 8, 8, false, FieldKind::Pointer),
+                field("oldstate", "int", 16, 4, true, FieldKind::Int),
+                field("newstate", "int", 20, 4, true, FieldKind::Int),
+                field("sport", "__u16", 24, 2, false, FieldKind::Int),
+                field("dport", "__u16", 26, 2, false, FieldKind::Int),
+                field("family", "__u16", 28, 2, false, FieldKind::Int),
+                field("protocol", "__u16", 30, 2, false, FieldKind::Int),
             ],
             _ => return Err(CatalogError::NotFound(format!("tracepoint:{category}:{name}"))),
         };
