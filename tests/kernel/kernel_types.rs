@@ -161,3 +161,13 @@ fn a_pointer_cast_to_a_string_reads_it() {
     comm.open_file("/etc/hostname", 1);
     tracer.finish().assert_exact(0, "/etc /etc/hostname\n\n\n", ATTACHED_1);
 }
+
+/// `(uint8[])x` sizes the array from the value cast.
+#[test]
+fn an_array_cast_without_a_size_takes_the_values() {
+    if !kernel_ready() {
+        return;
+    }
+    run_program("begin { print((uint8[])(uint32)0x01020304); print((uint16[])(uint64)0x0004000300020001); exit(); }")
+        .assert_exact(0, "[4,3,2,1]\n[1,2,3,4]\n\n\n", ATTACHED_1);
+}

@@ -665,12 +665,31 @@ impl Checker {
     }
 
     fn cast(&mut self, ty: &ast::TypeSpec, inner: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        // `(uint8[])x`: an array as long as the value's bytes make, as bpftrace sizes it.
+        if let ast::TypeSpec::Named(name) = ty {
+            if let Some(elem) = name.name.strip_suffix("[]") {
+                let e = self.expr(inner, cx);
+                if e.ty.is_error() {
+                    return e;
+                }
+                let elem_size = crate::sema::written_types::named_type(elem, self.config.max_strlen).map_or(0, |elem| elem.size());
+                let len = if elem_size > 0 && e.ty.size() % elem_size == 0 { e.ty.size() / elem_size } else { 0 };
+                let sized = ast::TypeSpec::Named(ast::Ident { name: format!("{elem}[{len}]"), span: name.span });
+                let Some(to) = self.written_type(&sized, cx) else { return self.error_expr_silent(span) };
+                return self.cast_value(to, e, ty, span);
+            }
+        }
         let Some(to) = self.written_type(ty, cx) else {
             // Check the operand anyway, for its own errors.
             let _ = self.expr(inner, cx);
             return self.error_expr_silent(span);
         };
         let e = self.expr(inner, cx);
+        self.cast_value(to, e, ty, span)
+    }
+
+    /// `e` converted to `to`, as a cast does.
+    fn cast_value(&mut self, to: Ty, e: Expr, ty: &ast::TypeSpec, span: Span) -> Expr {
         match to {
             // True when not zero (a pointer when not null).
             Ty::Bool => match &e.ty {
