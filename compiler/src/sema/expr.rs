@@ -673,7 +673,7 @@ impl Checker {
                     return e;
                 }
                 let elem_size = crate::sema::written_types::named_type(elem, self.config.max_strlen).map_or(0, |elem| elem.size());
-                let len = if elem_size > 0 && e.ty.size() % elem_size == 0 { e.ty.size() / elem_size } else { 0 };
+                let len = if elem_size > 0 && e.ty.size().is_multiple_of(elem_size) { e.ty.size() / elem_size } else { 0 };
                 let sized = ast::TypeSpec::Named(ast::Ident { name: format!("{elem}[{len}]"), span: name.span });
                 let Some(to) = self.written_type(&sized, cx) else { return self.error_expr_silent(span) };
                 return self.cast_value(to, e, ty, span);
