@@ -39,17 +39,7 @@ fn bitfields_and_enum_constants_the_script_defines() {
         comm.name()
     );
     let tracer = Tracer::start(&["-e", &program]);
-    comm.run(|| {
-        // A software event (type 1) whose flag word has disabled (bit 0) and exclude_kernel
-        // (bit 5) set, inherit (bit 1) not.
-        let mut attr = [0u64; 16];
-        attr[0] = 1 | (128 << 32);
-        attr[5] = 1 | (1 << 5);
-        let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), 0, -1, -1, 0) };
-        if fd >= 0 {
-            unsafe { libc::close(fd as i32) };
-        }
-    });
+    comm.run(open_a_disabled_software_event);
     tracer.finish().assert_exact(0, "1 1 0 1 16\n\n\n", ATTACHED_1);
 }
 

@@ -55,17 +55,7 @@ fn bitfields_of_a_user_struct() {
         comm.name()
     );
     let tracer = Tracer::start(&["-e", &program]);
-    comm.run(|| {
-        // type, size, config, sample_period, sample_type, read_format, then the flag word:
-        // disabled (bit 0) and exclude_kernel (bit 5) set, inherit (bit 1) not.
-        let mut attr = [0u64; 16];
-        attr[0] = 1 | (128 << 32);
-        attr[5] = 1 | (1 << 5);
-        let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), 0, -1, -1, 0) };
-        if fd >= 0 {
-            unsafe { libc::close(fd as i32) };
-        }
-    });
+    comm.run(open_a_disabled_software_event);
     tracer.finish().assert_exact(0, "1 1 0 1 0\n\n\n", ATTACHED_1);
 }
 

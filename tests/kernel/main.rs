@@ -34,6 +34,22 @@ fn openat_program(comm: &Comm, extra_predicate: &str, body: &str) -> String {
     format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"{extra_predicate}/ {{ {body} }}", comm.name())
 }
 
+/// `perf_event_open` of a software event (type 1) whose flag word has `disabled` (bit 0) and
+/// `exclude_kernel` (bit 5) set, `inherit` (bit 1) not: attributes whose bitfields tests read
+/// back from the call's user memory. The event is closed again if the kernel opened it.
+fn open_a_disabled_software_event() {
+    // type and size, config, sample_period, sample_type, read_format, then the flag word.
+    let mut attr = [0u64; 16];
+    attr[0] = 1 | (128 << 32);
+    attr[5] = 1 | (1 << 5);
+    // SAFETY: `attr` is a 128-byte perf_event_attr that outlives the call.
+    let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), 0, -1, -1, 0) };
+    if fd >= 0 {
+        // SAFETY: the kernel returned this descriptor to us and nothing else holds it.
+        unsafe { libc::close(fd as i32) };
+    }
+}
+
 /// The kernel's `syscalls` tracepoints whose names start with `prefix`, sorted, read from tracefs
 /// (which the binary mounts if needed, so call this after running it).
 fn syscall_tracepoints(prefix: &str) -> Vec<String> {
