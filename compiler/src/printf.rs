@@ -317,7 +317,7 @@ fn type_error(spec: &FormatSpec, ty: &Ty) -> Option<ArgError> {
         _ if matches!(spec.conversion, Conversion::Buffer(_)) => {
             format!("`%r` prints a buffer, but argument {number} is {}; make one with `buf(...)`", describe(ty))
         }
-        Ty::Int(_) | Ty::Bool | Ty::Ptr { .. } => return None,
+        Ty::Int(_) | Ty::Enum(_) | Ty::Bool | Ty::Ptr { .. } => return None,
         _ => format!(
             "`%{}` needs an integer, bool or pointer, but argument {number} is {}; use `%s`",
             spec.conversion.letter(),

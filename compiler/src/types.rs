@@ -43,6 +43,9 @@ impl fmt::Display for IntTy {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Ty {
     Int(IntTy),
+    /// An integer of a C enum type: computes as its integer, prints as the name of its value
+    /// (bpftrace's symbolic enums). Boxed: it carries the enum's constants.
+    Enum(Box<EnumTy>),
     Bool,
     /// A fixed-size, zero-padded string buffer of this many bytes (including room for the NUL).
     Str(u32),
@@ -83,6 +86,7 @@ impl Ty {
     pub fn size(&self) -> u32 {
         match self {
             Ty::Int(int) => int.bytes(),
+            Ty::Enum(enumeration) => enumeration.int.bytes(),
             Ty::Bool => 1,
             Ty::Str(len) => *len,
             Ty::Buffer(capacity) => BUFFER_HEADER + capacity,
@@ -99,6 +103,7 @@ impl Ty {
     pub fn align(&self) -> u32 {
         match self {
             Ty::Int(int) => int.bytes(),
+            Ty::Enum(enumeration) => enumeration.int.bytes(),
             Ty::Bool | Ty::Str(_) => 1,
             Ty::Buffer(_) => BUFFER_HEADER,
             Ty::Address(AddressKind::Inet) => 4,
@@ -113,10 +118,20 @@ impl Ty {
         }
     }
 
+    /// The integer type of an integer or an enum.
     pub fn as_int(&self) -> Option<IntTy> {
         match self {
             Ty::Int(int) => Some(*int),
+            Ty::Enum(enumeration) => Some(enumeration.int),
             _ => None,
+        }
+    }
+
+    /// The type as arithmetic sees it: an enum is its integer.
+    pub fn decayed(self) -> Ty {
+        match self {
+            Ty::Enum(enumeration) => Ty::Int(enumeration.int),
+            ty => ty,
         }
     }
 
@@ -139,7 +154,7 @@ impl Ty {
 
     /// Fits in a register: integers, bools, pointers, probe ids and stack ids.
     pub fn is_scalar(&self) -> bool {
-        matches!(self, Ty::Int(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) | Ty::Stack(_))
+        matches!(self, Ty::Int(_) | Ty::Enum(_) | Ty::Bool | Ty::Probe | Ty::Ptr { .. } | Ty::Symbol(_) | Ty::Stack(_))
     }
 
     pub fn is_error(&self) -> bool {
@@ -156,6 +171,7 @@ impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Ty::Int(int) => write!(f, "{int}"),
+            Ty::Enum(enumeration) => f.write_str(&enumeration.name),
             Ty::Bool => f.write_str("bool"),
             Ty::Str(len) => write!(f, "string[{len}]"),
             Ty::Buffer(capacity) => write!(f, "buffer[{capacity}]"),
@@ -204,6 +220,24 @@ impl fmt::Display for Ty {
 pub struct RecordTy {
     pub names: Vec<String>,
     pub fields: Vec<Ty>,
+}
+
+/// A C enum: how C writes its name (`enum pid_type`), its integer type and its constants
+/// (name and canonical 64-bit value, as BTF gives them), which name its values when printed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EnumTy {
+    pub name: String,
+    pub int: IntTy,
+    pub constants: Vec<(String, u64)>,
+}
+
+impl EnumTy {
+    /// The name of the constant whose value is `bits` (the value's bits, of any width), the
+    /// first when several share it.
+    pub fn constant_named(&self, bits: u64) -> Option<&str> {
+        let mask = if self.int.bits >= 64 { u64::MAX } else { (1u64 << self.int.bits) - 1 };
+        self.constants.iter().find(|(_, value)| value & mask == bits & mask).map(|(name, _)| name.as_str())
+    }
 }
 
 /// A C struct or union by name: `name` is how C writes it (`struct task_struct`), `id` its
@@ -354,6 +388,21 @@ mod tests {
     #[test]
     fn types_stay_three_words() {
         assert_eq!(std::mem::size_of::<Ty>(), 24);
+    }
+
+    /// An enum's value names its constant whatever width it was stored in: a signed enum's
+    /// `-1` is found from 32 sign-extended bits or from 64.
+    #[test]
+    fn enum_values_name_their_constants() {
+        let colour = EnumTy {
+            name: "enum colour".into(),
+            int: IntTy::I32,
+            constants: vec![("RED".into(), u64::MAX), ("GREEN".into(), 1), ("LIME".into(), 1)],
+        };
+        assert_eq!(colour.constant_named(0xffff_ffff), Some("RED"));
+        assert_eq!(colour.constant_named(u64::MAX), Some("RED"));
+        assert_eq!(colour.constant_named(1), Some("GREEN"));
+        assert_eq!(colour.constant_named(2), None);
     }
 
     #[test]

@@ -72,6 +72,48 @@ fn enum_constants_sizes_and_offsets() {
     outcome.assert_exact(0, "1 1 16 8 16\n\n\n", ATTACHED_1);
 }
 
+/// A value of a kernel enum prints as its constant's name (`%s`, `print`, map keys and values,
+/// tuples) and computes as its number (`%d`, arithmetic); a value no constant has prints as
+/// its number. JSON gives enums as numbers.
+#[test]
+fn enum_values_print_by_name() {
+    let program = "begin { $e = PIDTYPE_PGID; printf(\"%s %d %s\\n\", PIDTYPE_TGID, PIDTYPE_TGID, (enum pid_type)9); \
+                   print(($e, $e + 1)); @[PIDTYPE_SID, 1] = 1; @v = (enum pid_type)0; exit(); }";
+    let text = run_program(program);
+    let json = run(&["-f", "json", "-e", program]);
+    if !kernel_ready() {
+        return;
+    }
+    text.assert_exact(0, "PIDTYPE_TGID 1 9\n(PIDTYPE_PGID, 3)\n\n\n@[PIDTYPE_SID, 1]: 1\n@v: PIDTYPE_PID\n", ATTACHED_1);
+    let expected = concat!(
+        "{\"type\": \"attached_probes\", \"data\": {\"probes\": 1}}\n",
+        "{\"type\": \"printf\", \"data\": \"PIDTYPE_TGID 1 9\\n\"}\n",
+        "{\"type\": \"value\", \"data\": [2, 3]}\n",
+        "{\"type\": \"map\", \"data\": {\"@\": {\"3,1\": 1}}}\n",
+        "{\"type\": \"map\", \"data\": {\"@v\": 0}}\n",
+    );
+    json.assert_exact(0, expected, "");
+}
+
+/// A tracepoint field of an enum type (`enum hrtimer_mode mode` of `timer:hrtimer_start`) is
+/// typed from the kernel's enum: a relative sleep arms its timer `HRTIMER_MODE_REL`. (Timers
+/// an interrupt re-arms while the thread runs have its comm too: the predicate keeps the
+/// relative ones.)
+#[test]
+fn an_enum_tracepoint_field_prints_by_name() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:timer:hrtimer_start /comm == \"{}\" && args.mode == HRTIMER_MODE_REL/ {{ printf(\"%s %d\\n\", args.mode, args.mode); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.run(|| std::thread::sleep(std::time::Duration::from_millis(1)));
+    tracer.finish().assert_exact(0, "HRTIMER_MODE_REL 1\n\n\n", ATTACHED_1);
+}
+
 /// Casts make an integer a typed pointer; `p[i]` and `p + i` move by whole elements.
 #[test]
 fn casts_indexes_and_pointer_arithmetic() {

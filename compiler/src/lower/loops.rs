@@ -138,7 +138,7 @@ impl FnLowerer<'_> {
     /// `for ($var : start..end)`: `bpf_loop(end - start, body)`, no iteration when
     /// `end <= start`.
     pub(super) fn for_range(&mut self, var: LocalId, start: &Expr, end: &Expr, body: &[Stmt]) {
-        let signed = matches!(self.local_ty(var), Ty::Int(int) if int.signed);
+        let signed = self.local_ty(var).as_int().is_some_and(|int| int.signed);
         let first = self.expr(start);
         let first = self.scalar(first);
         let last = self.expr(end);

@@ -20,7 +20,7 @@ impl FnLowerer<'_> {
     /// The value of type `ty` at `ptr + offset`; `member` when it is one whole member of a
     /// kernel struct.
     pub(super) fn deref(&mut self, ptr: &Expr, offset: u32, user: bool, member: bool, ty: &Ty) -> Value {
-        if !user && member && matches!(ty, Ty::Int(_) | Ty::Bool) {
+        if !user && member && matches!(ty, Ty::Int(_) | Ty::Enum(_) | Ty::Bool) {
             if let Some(loaded) = self.direct_load(ptr, offset, ty) {
                 return Value::Reg(loaded);
             }
@@ -55,7 +55,7 @@ impl FnLowerer<'_> {
         let base = self.typed_pointer(ptr)?;
         let dst = self.b.vreg();
         self.b.emit(Insn::Load { size, dst, mem: Mem::Reg(base, offset) });
-        if let Ty::Int(int) = ty {
+        if let Some(int) = ty.as_int() {
             if int.signed && int.bits < 64 {
                 let shift = i32::from(64 - int.bits);
                 self.b.alu(AluOp::Lsh, dst, Operand::Imm(shift));

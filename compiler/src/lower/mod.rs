@@ -454,7 +454,7 @@ impl<'l> FnLowerer<'l> {
     fn load_scalar(&mut self, place: Place, ty: &Ty) -> Reg {
         let size = ty.size();
         let reg = self.b.load(place, size);
-        if let Ty::Int(int) = ty {
+        if let Some(int) = ty.as_int() {
             if int.signed && int.bits < 64 {
                 let shift = i32::from(64 - int.bits);
                 self.b.alu(AluOp::Lsh, reg, Operand::Imm(shift));

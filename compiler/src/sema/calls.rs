@@ -154,7 +154,7 @@ impl Checker {
 
     /// An argument copied into a ring buffer record: stored in its storage form.
     fn action_arg(&mut self, arg: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
-        let e = self.expr(arg, cx);
+        let e = self.value_expr(arg, cx);
         let e = self.value_of(e, cx);
         if !super::expr::is_value(&e.ty) {
             return self.error_expr(value_expected(&e), arg.span);

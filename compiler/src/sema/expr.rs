@@ -16,7 +16,18 @@ use crate::types::{IntTy, Ty};
 pub const COMM_SIZE: u32 = 16;
 
 impl Checker {
+    /// `e` checked, as an operand: an enum is its integer.
     pub(crate) fn expr(&mut self, e: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
+        let mut checked = self.value_expr(e, cx);
+        if matches!(checked.ty, Ty::Enum(_)) {
+            checked.ty = std::mem::replace(&mut checked.ty, Ty::Error).decayed();
+        }
+        checked
+    }
+
+    /// `e` checked, as a value kept whole (assigned, a map key, printed): an enum stays an enum,
+    /// so that it prints as the name of its constant.
+    pub(crate) fn value_expr(&mut self, e: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
         let span = e.span;
         match &e.kind {
             ast::ExprKind::Int(v) => Expr::new(ExprKind::Int(*v), Ty::Int(literal_type(*v)), span),
@@ -69,7 +80,7 @@ impl Checker {
     }
 
     fn tuple_item(&mut self, e: &ast::Expr, cx: &mut ProbeCx<'_>) -> Expr {
-        let item = self.expr(e, cx);
+        let item = self.value_expr(e, cx);
         let item = self.value_of(item, cx);
         if !item.ty.is_error() && !is_value(&item.ty) {
             return self.error_expr(value_expected(&item), e.span);
@@ -464,10 +475,16 @@ impl Checker {
         // A pointer to a struct or union is typed from the kernel's types, so that a variable
         // holding it reads its members too. Other pointers (`const char *`, mostly) stay
         // untyped until dereferenced, and need no kernel types.
+        // An enum field is typed from the kernel's enum too, so that it prints by name.
         let points_to_struct = tp_field.kind == FieldKind::Pointer && ["struct ", "union "].iter().any(|word| tp_field.c_type.contains(word));
-        let typed = points_to_struct.then(|| cx.kernel_types()).flatten().and_then(|btf| super::kernel_types::c_type(btf, &tp_field.c_type, cx.user_pointers));
-        let ty = match typed {
-            Some(typed @ Ty::Ptr { .. }) => typed,
+        let is_enum = tp_field.kind == FieldKind::Int && tp_field.c_type.starts_with("enum ");
+        let typed = (points_to_struct || is_enum).then(|| cx.kernel_types()).flatten().and_then(|btf| super::kernel_types::c_type(btf, &tp_field.c_type, cx.user_pointers));
+        let ty = match (typed, &ty) {
+            (Some(typed @ Ty::Ptr { .. }), _) => typed,
+            (Some(Ty::Enum(mut enumeration)), Ty::Int(int)) => {
+                enumeration.int = *int;
+                Ty::Enum(enumeration)
+            }
             _ => ty,
         };
         Some(Expr::new(ExprKind::TracepointField(Box::new(tp_field.clone())), ty, span))
@@ -709,6 +726,15 @@ impl Checker {
                 }
                 _ => self.error_expr(operand_error("a cast", &e, "an integer"), span),
             },
+            // An integer as a C enum, its value printed by name: `(enum pid_type)x`.
+            Ty::Enum(enumeration) => match &e.ty {
+                Ty::Error => e,
+                Ty::Int(_) | Ty::Bool => {
+                    let int = enumeration.int;
+                    Expr::new(ExprKind::Cast { to: int, expr: Box::new(e) }, Ty::Enum(enumeration), span)
+                }
+                _ => self.error_expr(operand_error("a cast to an enum", &e, "an integer"), span),
+            },
             // An integer's bytes as an array of smaller integers, its size at most the integer's
             // (`(uint8[8])x`, as bpftrace casts an address to its bytes).
             Ty::Array { ref elem, .. } if matches!(**elem, Ty::Int(_)) && to.size() <= 8 => match &e.ty {
@@ -735,7 +761,7 @@ impl Checker {
             other => self.error_expr(
                 Diagnostic::error("E0474", format!("cannot cast to `{other}`"))
                     .with_primary(ty.span(), format!("this is `{other}`"))
-                    .with_help("a cast converts to an integer type, `bool`, a pointer, an integer array, or (from a pointer) `string[N]`"),
+                    .with_help("a cast converts to an integer type, `bool`, an enum, a pointer, an integer array, or (from a pointer) `string[N]`"),
                 span,
             ),
         }

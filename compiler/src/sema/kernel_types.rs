@@ -1,9 +1,9 @@
-//! The kernel's C types (BTF) as the language's types: integers and enums as integers, `char`
+//! The kernel's C types (BTF) as the language's types: integers, enums (with their constants), `char`
 //! arrays as strings, other arrays, pointers to what they point at, structs and unions by
 //! name. Conversion is shallow: a struct's members are looked up only when a script names one.
 
 use crate::btf::{Btf, Family, Kind, TypeId, MAX_CHAIN};
-use crate::types::{IntTy, StructRef, Ty};
+use crate::types::{EnumTy, IntTy, StructRef, Ty};
 
 /// The language type of the kernel type `id`, memory being kernel memory or, when `user`, the
 /// traced process's (what the pointers in it point into). `None` for a type a probe cannot
@@ -20,7 +20,12 @@ fn language_type_within(btf: &Btf, id: TypeId, user: bool, depth: usize) -> Opti
     Some(match btf.kind(id).ok()? {
         Kind::Void => Ty::Void,
         Kind::Int { bool: true, size: 1, .. } => Ty::Bool,
-        Kind::Int { size, signed, .. } | Kind::Enum { size, signed, .. } => Ty::Int(int_of(size, signed)?),
+        Kind::Int { size, signed, .. } => Ty::Int(int_of(size, signed)?),
+        Kind::Enum { name, size, signed, values } => Ty::Enum(Box::new(EnumTy {
+            name: c_name("enum", name),
+            int: int_of(size, signed)?,
+            constants: values.into_iter().map(|constant| (constant.name.to_owned(), constant.value)).collect(),
+        })),
         Kind::Ptr(target) => {
             // A pointer to a function, or to anything else a probe cannot hold, is a `void *`.
             let pointee = language_type_within(btf, target, user, depth + 1).unwrap_or(Ty::Void);

@@ -67,7 +67,7 @@ impl Checker {
             None => None,
             Some(spec) => {
                 let ty = self.written_type(spec, cx)?;
-                if !matches!(ty, Ty::Int(_) | Ty::Bool | Ty::Str(_)) {
+                if !matches!(ty, Ty::Int(_) | Ty::Enum(_) | Ty::Bool | Ty::Str(_)) {
                     self.report(Diagnostic::error("E0448", format!("`{ty}` is not a type a variable can be declared with"))
                         .with_primary(spec.span(), "not declarable")
                         .with_help("variables take int8..int64, uint8..uint64, bool, string and string[N]"));
@@ -76,7 +76,7 @@ impl Checker {
                 Some(ty)
             }
         };
-        let value = value.map(|v| self.expr(v, cx));
+        let value = value.map(|v| self.value_expr(v, cx));
         let id = match cx.locals.declare(&var.name, declared.clone(), declared.is_some(), var.span) {
             Ok(id) => id,
             Err(diag) => {
@@ -111,7 +111,7 @@ impl Checker {
     /// other types must match.
     fn convert(&mut self, value: Expr, to: &Ty, span: Span) -> Option<Expr> {
         match (&value.ty, to) {
-            (Ty::Int(_), Ty::Int(int)) => {
+            (Ty::Int(_) | Ty::Enum(_), Ty::Int(int)) => {
                 if let ExprKind::Int(v) = value.kind {
                     if !fits(v, value.ty.as_int().is_some_and(|i| i.signed), *int) {
                         self.report(Diagnostic::error("E0449", format!("{} does not fit in `{int}`", v as i64))
@@ -343,7 +343,10 @@ impl Checker {
         }
         let (idx, key) = self.map_ref(map, cx);
         let reported = self.diags.len() + self.held_back;
-        let value = self.expr(value, cx);
+        let value = match op {
+            Some(_) => self.expr(value, cx),
+            None => self.value_expr(value, cx),
+        };
         let mut value = self.value_of(value, cx);
         if let Some(op) = op {
             if let Some(Some(aggregation)) = self.maps.read(idx).value.as_ref().map(|v| v.0.aggregation_name()) {
@@ -397,7 +400,10 @@ impl Checker {
     }
 
     fn assign_var(&mut self, var: &ast::Ident, op: Option<ast::BinOp>, value: &ast::Expr, span: Span, cx: &mut ProbeCx<'_>) -> Option<StmtKind> {
-        let value = self.expr(value, cx);
+        let value = match op {
+            Some(_) => self.expr(value, cx),
+            None => self.value_expr(value, cx),
+        };
         let mut value = self.value_of(value, cx);
         if let Some(op) = op {
             let Some(id) = cx.locals.find(&var.name) else {

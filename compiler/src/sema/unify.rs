@@ -1,14 +1,18 @@
 //! Type joins: the one type that holds two others (for maps, variables and ternaries), and the
-//! storage form of a type (integers widened to 64 bits).
+//! storage form of a type (integers and enums widened to 64 bits).
 
 use crate::manifest::MapValue;
-use crate::types::{IntTy, Ty};
+use crate::types::{EnumTy, IntTy, Ty};
 
-/// The form a value takes in maps, tuples and records: integers become 64 bits of the same
-/// signedness; everything else is stored as is.
+/// The form a value takes in maps, tuples and records: integers and enums become 64 bits of
+/// the same signedness; everything else is stored as is.
 pub fn storage(ty: &Ty) -> Ty {
     match ty {
         Ty::Int(int) => Ty::Int(IntTy { bits: 64, signed: int.signed }),
+        Ty::Enum(enumeration) => {
+            let int = IntTy { bits: 64, signed: enumeration.int.signed };
+            Ty::Enum(Box::new(EnumTy { int, ..(**enumeration).clone() }))
+        }
         Ty::Tuple(fields) => Ty::Tuple(fields.iter().map(storage).collect()),
         Ty::Record(record) => Ty::record(record.names.clone(), record.fields.iter().map(storage).collect()),
         other => other.clone(),
@@ -19,7 +23,13 @@ pub fn storage(ty: &Ty) -> Ty {
 pub fn unify(a: &Ty, b: &Ty) -> Option<Ty> {
     match (a, b) {
         (Ty::Error, other) | (other, Ty::Error) => Some(other.clone()),
+        // The same enum joins as itself (of the wider storage); an enum and another integer, as
+        // integers.
+        (Ty::Enum(x), Ty::Enum(y)) if x.name == y.name && x.constants == y.constants => {
+            Some(if x.int.bits >= y.int.bits { a.clone() } else { b.clone() })
+        }
         (Ty::Int(x), Ty::Int(y)) => Some(Ty::Int(IntTy { bits: x.bits.max(y.bits), signed: x.signed || y.signed })),
+        (Ty::Enum(_) | Ty::Int(_), Ty::Enum(_) | Ty::Int(_)) => unify(&a.clone().decayed(), &b.clone().decayed()),
         (Ty::Str(x), Ty::Str(y)) => Some(Ty::Str(*x.max(y))),
         (Ty::Tuple(xs), Ty::Tuple(ys)) if xs.len() == ys.len() => {
             xs.iter().zip(ys).map(|(x, y)| unify(x, y)).collect::<Option<Vec<_>>>().map(Ty::Tuple)

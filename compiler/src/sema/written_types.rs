@@ -55,7 +55,7 @@ impl Checker {
                         return None;
                     }
                 }
-                let value = self.expr(e, cx);
+                let value = self.value_expr(e, cx);
                 match value.ty {
                     Ty::Error => None,
                     Ty::Void => {

@@ -34,6 +34,11 @@ fn decode_at(
     let field = slice(ty, bytes, offset)?;
     match ty {
         Ty::Int(int) => Ok(decode_int(*int, field)),
+        Ty::Enum(enumeration) => {
+            let number = decode_int(enumeration.int, field);
+            let bits = number.integer_bits().unwrap_or_default();
+            Ok(Value::Enum { name: enumeration.constant_named(bits).map(str::to_owned), number: Box::new(number) })
+        }
         Ty::Bool => Ok(Value::Bool(field[0] != 0)),
         Ty::Str(_) => Ok(decode_str(field)),
         Ty::Tuple(fields) => Ok(Value::Tuple(decode_fields(fields, field, probe_names)?)),

@@ -187,14 +187,27 @@ fn keyed<T>(out: &mut String, entries: &[(Value, T)], mut write: impl FnMut(&mut
 }
 
 /// A key as JSON names it: its text form with one pair of outer parentheses and every space
-/// removed (`(bpftrace, 2)` is `bpftrace,2`).
+/// removed (`(bpftrace, 2)` is `bpftrace,2`), enums by number as JSON gives them.
 fn key_text(key: &Value) -> Vec<u8> {
-    let text = text::value_text(key);
+    let text = text::value_text(&enums_as_numbers(key));
     let inner = match text.as_slice() {
         [b'(', inner @ .., b')'] => inner,
         whole => whole,
     };
     inner.iter().copied().filter(|&b| b != b' ').collect()
+}
+
+/// `value` with every enum replaced by its number.
+fn enums_as_numbers(value: &Value) -> Value {
+    match value {
+        Value::Enum { number, .. } => (**number).clone(),
+        Value::Tuple(fields) => Value::Tuple(fields.iter().map(enums_as_numbers).collect()),
+        Value::Array(elements) => Value::Array(elements.iter().map(enums_as_numbers).collect()),
+        Value::Record(fields) => {
+            Value::Record(fields.iter().map(|(name, field)| (name.clone(), enums_as_numbers(field))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// `[{"min": 2, "max": 3, "count": 1}, ...]`.
@@ -248,6 +261,7 @@ pub fn json_value(out: &mut String, value: &Value) {
     match value {
         Value::Int(v) => integer(out, i128::from(*v)),
         Value::UInt(v) | Value::Pointer(v) => integer(out, i128::from(*v)),
+        Value::Enum { number, .. } => json_value(out, number),
         Value::Bool(v) => out.push_str(if *v { "true" } else { "false" }),
         Value::Str { .. } | Value::Probe(_) => string(out, &text::value_text(value)),
         Value::Buffer(bytes) => {

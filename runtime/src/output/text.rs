@@ -31,7 +31,7 @@ impl TextSink for Vec<u8> {
 }
 
 /// Writes `value` as bpftrace prints it: strings unquoted (cut strings end with `..`), tuples
-/// as `(1, a)`, records as `{ .a = 1 }`, pointers in hex, probes by name.
+/// as `(1, a)`, records as `{ .a = 1 }`, pointers in hex, probes and enums by name.
 pub fn write_value(sink: &mut impl TextSink, value: &Value) {
     match value {
         Value::Int(value) => sink.signed(*value),
@@ -50,6 +50,8 @@ pub fn write_value(sink: &mut impl TextSink, value: &Value) {
         Value::Record(fields) => write_record(sink, fields),
         Value::Probe(name) => sink.text(name.as_bytes()),
         Value::Pointer(address) => sink.text(format!("0x{address:x}").as_bytes()),
+        Value::Enum { name: Some(name), .. } => sink.text(name.as_bytes()),
+        Value::Enum { name: None, number } => write_value(sink, number),
     }
 }
 

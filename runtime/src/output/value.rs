@@ -28,6 +28,13 @@ pub enum Value {
     Record(Vec<(Cow<'static, str>, Value)>),
     /// The `probe` builtin: the probe's full name.
     Probe(String),
+    /// A value of a C enum: the name of its constant (`None` when no constant has the value),
+    /// and the value itself, an `Int` or a `UInt`. Text prints the name, JSON and `%d` the
+    /// number.
+    Enum {
+        name: Option<String>,
+        number: Box<Value>,
+    },
     Pointer(u64),
 }
 
@@ -38,6 +45,7 @@ impl Value {
             Value::Int(value) => Some(*value as u64),
             Value::UInt(value) | Value::Pointer(value) => Some(*value),
             Value::Bool(value) => Some(u64::from(*value)),
+            Value::Enum { number, .. } => number.integer_bits(),
             _ => None,
         }
     }
