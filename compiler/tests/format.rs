@@ -30,7 +30,7 @@ tracepoint:syscalls:sys_enter_openat,tracepoint:syscalls:sys_enter_open/pid>1&&c
   $t = ($a,); $r = (x = 1, y = "s"); $s = $r.x + $t.0;
   $c = $a ?: 3; $d = $a > 1 ? 1 : 0; $e = if ($a > 1) { 1 } else { 2 };
   $f = { let $q = 1; $q }; let $g: uint16 = (uint16)sizeof($a) + offsetof($r, y);
-  $h = args->filename; @x++; --@y; _ = delete(@m, 1);
+  $h = args->filename; $k = container_of( $h ,struct  task_struct,tasks.next ); @x++; --@y; _ = delete(@m, 1);
   unroll(2) { @u = 1; }
   if comptime (1 > 0) { exit(); }
 }

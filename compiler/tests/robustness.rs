@@ -82,7 +82,7 @@ const TOKENS: &[&str] = &[
     "buf(\"ab\", 2)", "\"%r\"", "strerror(2)", "signal_name", "find(@m, 1, $x)", "ppid", "pcomm", "usermode",
     "debugf(\"%d\", 1)", "[0]", "(1,)", "()", "str_concat(\"a\", comm)", "memcmp(comm, \"b\", 1)", "nsecs(sw_tai)",
     "#include <errno.h>\n", "EPERM", "__NR_read", "ntop(1)", "pton(\"::1\")", "macaddr",
-    "sizeof(uint32)", "sizeof($x)", "typeof($x)", "(typeof($x))", "offsetof($r, a)", "struct task_struct",
+    "sizeof(uint32)", "sizeof($x)", "typeof($x)", "(typeof($x))", "offsetof($r, a)", "struct task_struct", "container_of($p, struct list_head, next)",
     "cgroupid(\"/sys/fs/cgroup\")", "cgroup_path(1)", "pid(init)", "tid(curr_ns)", "cpid", "has_cpid",
 ];
 

@@ -114,6 +114,27 @@ fn an_enum_tracepoint_field_prints_by_name() {
     tracer.finish().assert_exact(0, "HRTIMER_MODE_REL 1\n\n\n", ATTACHED_1);
 }
 
+/// `container_of` steps back from a member's address to its struct: from the address of
+/// `curtask`'s `sibling` list node (an integer, then a `struct list_head *`) back to `curtask`.
+#[test]
+fn container_of_steps_back_to_the_struct() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:syscalls:sys_enter_openat /comm == \"{}\" && str(args.filename) == \"/etc/hostname\"/ {{ \
+           $node = (uint64)curtask + offsetof(struct task_struct, sibling); \
+           $task = container_of($node, struct task_struct, sibling); \
+           $same = container_of((struct list_head *)$node, struct task_struct, sibling.next); \
+           printf(\"%d %d %s\\n\", $task == curtask, $task->pid == tid, $same->comm); exit(); }}",
+        comm.name()
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    comm.sh(": < /etc/hostname");
+    tracer.finish().assert_exact(0, &format!("1 1 {}\n\n\n", comm.name()), ATTACHED_1);
+}
+
 /// Casts make an integer a typed pointer; `p[i]` and `p + i` move by whole elements.
 #[test]
 fn casts_indexes_and_pointer_arithmetic() {

@@ -64,6 +64,7 @@ impl Checker {
             ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span, cx),
             ast::ExprKind::Sizeof(ty) => self.size_of(ty, span, cx),
             ast::ExprKind::Offsetof { ty, path } => self.offset_of(ty, path, span, cx),
+            ast::ExprKind::ContainerOf { ptr, ty, path } => self.container_of(ptr, ty, path, span, cx),
             ast::ExprKind::Block(block) => self.block_expr(block, span, cx),
             ast::ExprKind::Comptime(inner) => self.comptime(inner, span, cx),
         }

@@ -115,6 +115,34 @@ impl Checker {
     }
 
     /// `offsetof(t, a.b)`: where field `a.b` of record type `t` starts, in bytes.
+    /// `container_of(ptr, struct x, a.b)`: `ptr` less the offset of `a.b` in `struct x`, as a
+    /// pointer to `struct x` in the address space `ptr` points into.
+    pub(super) fn container_of(&mut self, ptr: &ast::Expr, spec: &TypeSpec, path: &[Ident], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
+        let ptr = self.expr(ptr, cx);
+        let container = match self.written_type(spec, cx) {
+            None => return self.error_expr_silent(span),
+            Some(container @ Ty::Struct(_)) => container,
+            Some(other) => {
+                let diag = Diagnostic::error("E0486", format!("`container_of` needs a struct or union type, not `{other}`"))
+                    .with_primary(spec.span(), "not a struct or union")
+                    .with_help("name the struct that holds the member: `container_of(p, struct task_struct, tasks)`");
+                return self.error_expr(diag, span);
+            }
+        };
+        let offset = self.offset_of(spec, path, span, cx);
+        if ptr.ty.is_error() || offset.ty.is_error() {
+            return self.error_expr_silent(span);
+        }
+        let user = match &ptr.ty {
+            Ty::Ptr { user, .. } => *user,
+            Ty::Int(_) => false,
+            _ => return self.error_expr(super::expr::operand_error("`container_of`", &ptr, "a pointer"), span),
+        };
+        let address = Expr::new(ptr.kind, Ty::U64, ptr.span);
+        let start = self.binary(ast::BinOp::Sub, address, offset, span);
+        Expr::new(start.kind, Ty::ptr(container, user), span)
+    }
+
     pub(super) fn offset_of(&mut self, spec: &TypeSpec, path: &[Ident], span: Span, cx: &mut ProbeCx<'_>) -> Expr {
         let Some(mut ty) = self.written_type(spec, cx) else { return self.error_expr_silent(span) };
         let mut offset = 0u64;

@@ -231,6 +231,9 @@ pub enum ExprKind {
     Sizeof(TypeSpec),
     /// `offsetof(type, a.b)` or `offsetof(expr, a.b)`: where field `a.b` starts, in bytes.
     Offsetof { ty: TypeSpec, path: Vec<Ident> },
+    /// `container_of(ptr, struct x, a.b)`: a pointer to the `struct x` whose member `a.b` is
+    /// where `ptr` points.
+    ContainerOf { ptr: Box<Expr>, ty: TypeSpec, path: Vec<Ident> },
     /// `{ statements; value }` as an expression; also what a macro call expands to.
     Block(Block),
     /// `comptime e`: `e`, which must be known while compiling.
@@ -326,6 +329,12 @@ macro_rules! each_child {
                 $f(expr);
             }
             ExprKind::Sizeof(ty) | ExprKind::Offsetof { ty, .. } => {
+                if let TypeSpec::Typeof(of) = ty {
+                    $f(of);
+                }
+            }
+            ExprKind::ContainerOf { ptr, ty, .. } => {
+                $f(ptr);
                 if let TypeSpec::Typeof(of) = ty {
                     $f(of);
                 }

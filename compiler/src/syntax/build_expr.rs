@@ -251,6 +251,17 @@ impl Builder {
                 let path = parts.map(|field| Ident { name: field.as_str().to_string(), span: trim::token_span(&field) }).collect();
                 return Expr { kind: ExprKind::Offsetof { ty, path }, span };
             }
+            Rule::container_of_expr => {
+                let span = trim::span(&pair);
+                let mut parts = pair.into_inner().filter(|c| c.as_rule() != Rule::kw_container_of);
+                let ptr = match parts.next() {
+                    Some(ptr) => self.expr(ptr),
+                    None => placeholder(span),
+                };
+                let ty = self.type_operand(parts.next(), span);
+                let path = parts.map(|field| Ident { name: field.as_str().to_string(), span: trim::token_span(&field) }).collect();
+                return Expr { kind: ExprKind::ContainerOf { ptr: Box::new(ptr), ty, path }, span };
+            }
             Rule::unsupported_expr => {
                 let span = trim::span(&pair);
                 self.unsupported(&pair);

@@ -587,6 +587,10 @@ impl<'a> Formatter<'a> {
                 let path: Vec<&str> = path.iter().map(|field| field.name.as_str()).collect();
                 (format!("offsetof({}, {})", self.type_operand(ty), path.join(".")), PRIMARY)
             }
+            ExprKind::ContainerOf { ptr, ty, path } => {
+                let path: Vec<&str> = path.iter().map(|field| field.name.as_str()).collect();
+                (format!("container_of({}, {}, {})", self.expr(ptr, 0), self.type_operand(ty), path.join(".")), PRIMARY)
+            }
             ExprKind::Comptime(inner) => (format!("comptime {}", self.expr(inner, PREFIX)), PREFIX),
             ExprKind::Block(block) => (self.block_expr(block), PRIMARY),
         }

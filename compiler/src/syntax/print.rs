@@ -271,6 +271,12 @@ impl Printer {
                 self.line(depth, &format!("offsetof ({ty}) {}", path.join(".")), span);
                 self.type_operand(depth + 1, ty);
             }
+            ExprKind::ContainerOf { ptr, ty, path } => {
+                let path: Vec<&str> = path.iter().map(|field| field.name.as_str()).collect();
+                self.line(depth, &format!("container_of ({ty}) {}", path.join(".")), span);
+                self.expr(depth + 1, ptr);
+                self.type_operand(depth + 1, ty);
+            }
         }
     }
 
