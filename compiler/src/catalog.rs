@@ -50,6 +50,17 @@ pub trait Catalog {
         None
     }
 
+    /// The types of the loaded kernel module `module` (its BTF, split over the kernel's), read
+    /// on first use; `None` when it is not loaded or has no BTF.
+    fn module_types(&self, _module: &str) -> Option<std::sync::Arc<crate::btf::Btf>> {
+        None
+    }
+
+    /// The loaded kernel modules that have BTF, sorted.
+    fn modules_with_types(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where `member` is in the kernel's `struct strukt`, in bytes, from BTF; `None` when the
     /// kernel has no BTF or no such member.
     fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {

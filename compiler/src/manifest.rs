@@ -435,7 +435,7 @@ pub enum Attach {
     RawTracepoint { event: String },
     /// fentry (or, when `exit`, fexit) on a kernel function: a tracing program loaded for the
     /// function's BTF id, reading its arguments (and return value) as words.
-    Fentry { function: String, exit: bool },
+    Fentry { function: String, module: Option<String>, exit: bool },
     /// `self:signal:SIGUSR1`: run with `BPF_PROG_TEST_RUN` each time ferrotrace receives
     /// `signal`.
     SelfSignal { signal: u8 },

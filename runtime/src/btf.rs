@@ -1,14 +1,35 @@
-//! The running kernel's BTF, read from `/sys/kernel/btf/vmlinux` for the compiler's reader
-//! (`ferrotrace_compiler::btf`), which reads only what is asked of it.
+//! The running kernel's BTF, read from `/sys/kernel/btf/vmlinux` (and a loaded module's from
+//! `/sys/kernel/btf/<module>`) for the compiler's reader (`ferrotrace_compiler::btf`), which
+//! reads only what is asked of it.
 
 use ferrotrace_compiler::btf::{Btf, Family};
 
-/// Where the kernel publishes its own BTF.
-const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+/// Where the kernel publishes its BTF: its own (`vmlinux`) and each loaded module's.
+const BTF_DIR: &str = "/sys/kernel/btf";
+
+/// The kernel image's name in `BTF_DIR`.
+const VMLINUX: &str = "vmlinux";
 
 /// The running kernel's BTF, if it has any: read, and its header checked.
 pub fn vmlinux() -> Option<Btf> {
-    Btf::parse(std::fs::read(VMLINUX).ok()?).ok()
+    Btf::parse(std::fs::read(format!("{BTF_DIR}/{VMLINUX}")).ok()?).ok()
+}
+
+/// The BTF of the loaded module `module`, split over the kernel's `base`.
+pub fn module(base: std::sync::Arc<Btf>, module: &str) -> Option<Btf> {
+    if module == VMLINUX || module.contains('/') {
+        return None;
+    }
+    Btf::parse_split(base, std::fs::read(format!("{BTF_DIR}/{module}")).ok()?).ok()
+}
+
+/// The loaded modules that have BTF, sorted.
+pub fn modules() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(BTF_DIR) else { return Vec::new() };
+    let mut names: Vec<String> =
+        entries.filter_map(|entry| entry.ok()?.file_name().into_string().ok()).filter(|name| name != VMLINUX).collect();
+    names.sort();
+    names
 }
 
 /// The running kernel's BTF, read once per process for the loader (fentry's target ids).

@@ -33,6 +33,8 @@ pub struct KernelCatalog {
     syscall_abi: OnceCell<Option<SyscallAbi>>,
     kernel_functions: OnceCell<Result<Vec<KernelFunction>, CatalogError>>,
     btf: OnceCell<Option<Arc<Btf>>>,
+    /// The modules' BTF read so far, by module name.
+    module_btf: RefCell<HashMap<String, Option<Arc<Btf>>>>,
     /// The userspace binaries read so far, by the path they were opened at.
     binaries: RefCell<HashMap<String, Rc<ElfInfo>>>,
 }
@@ -46,6 +48,7 @@ impl KernelCatalog {
             syscall_abi: OnceCell::new(),
             kernel_functions: OnceCell::new(),
             btf: OnceCell::new(),
+            module_btf: RefCell::new(HashMap::new()),
             binaries: RefCell::new(HashMap::new()),
         }
     }
@@ -126,6 +129,19 @@ impl Catalog for KernelCatalog {
 
     fn kernel_types(&self) -> Option<&Arc<Btf>> {
         self.btf.get_or_init(|| btf::vmlinux().map(Arc::new)).as_ref()
+    }
+
+    fn module_types(&self, module: &str) -> Option<Arc<Btf>> {
+        if let Some(known) = self.module_btf.borrow().get(module) {
+            return known.clone();
+        }
+        let read = btf::module(self.kernel_types()?.clone(), module).map(Arc::new);
+        self.module_btf.borrow_mut().insert(module.to_string(), read.clone());
+        read
+    }
+
+    fn modules_with_types(&self) -> Vec<String> {
+        btf::modules()
     }
 
     fn user_binaries(&self, written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {

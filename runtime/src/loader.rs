@@ -88,10 +88,11 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
     if let Some(refusal) = attach::refusal(spec) {
         return Err(refusal);
     }
-    let (expected_attach_type, attach_btf_id) = match spec.program_type {
-        ProgramType::Fentry | ProgramType::Fexit => attach::fentry::target(spec)?,
-        _ => (attach::expected_attach_type(spec), 0),
+    let function = match spec.program_type {
+        ProgramType::Fentry | ProgramType::Fexit => Some(attach::fentry::target(spec)?),
+        _ => None,
     };
+    let expected_attach_type = function.as_ref().map_or_else(|| attach::expected_attach_type(spec), |target| target.attach_type);
     let prog_type = match spec.program_type {
         ProgramType::RunOnce | ProgramType::RawTracepoint => prog_type::RAW_TRACEPOINT,
         ProgramType::Tracepoint => prog_type::TRACEPOINT,
@@ -104,7 +105,8 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
     let license = std::ffi::CString::new(settings.license.as_str()).ok();
     let program = sys::ProgLoad {
         expected_attach_type,
-        attach_btf_id,
+        attach_btf_id: function.as_ref().map_or(0, |target| target.btf_id),
+        attach_btf_object: function.as_ref().and_then(|target| target.module_btf.as_ref()).map(|object| object.as_fd()),
         functions: btf.as_ref().map(|btf| (btf.fd.as_fd(), btf.records.as_slice())),
         license: license.as_deref(),
         ..sys::ProgLoad::new(prog_type, &spec.symbol, code)

@@ -42,6 +42,16 @@ impl Btf {
         self.signature(self.find(name, Family::Func)?)
     }
 
+    /// The signature of `name` among this blob's own functions (a module's), not its base's.
+    pub fn own_function(&self, name: &str) -> Option<Signature<'_>> {
+        self.signature(self.find_own(name, Family::Func)?)
+    }
+
+    /// The events whose raw tracepoints this blob itself declares (a module's own), unsorted.
+    pub fn own_raw_tracepoints(&self) -> Vec<&str> {
+        self.own_names(Family::Typedef).into_iter().filter_map(|name| name.strip_prefix(RAW_TRACEPOINT_TYPEDEF)).collect()
+    }
+
     /// The arguments of the raw tracepoint `event` (`sched_switch`). The kernel declares
     /// `typedef void (*btf_trace_sched_switch)(void *, bool, ...)`, whose first parameter (the
     /// probe's data) is not an argument and is left out, and whose parameters have no names;

@@ -22,7 +22,7 @@ mod names;
 mod table;
 mod writer;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::{Arc, OnceLock};
 

@@ -65,6 +65,12 @@ impl Btf {
         all.iter().find(complete).or(all.first()).copied()
     }
 
+    /// The type named `name` in `family` among this blob's own types, not its base's: a
+    /// module's function, where the kernel image may have one of the same name.
+    pub fn find_own(&self, name: &str, family: Family) -> Option<TypeId> {
+        self.find_all(name, family).into_iter().find(|id| id.0 >= self.first_id)
+    }
+
     /// Every type named `name` in `family`, in id order (the kernel has a few names twice);
     /// an overlay's own first.
     pub fn find_all(&self, name: &str, family: Family) -> Vec<TypeId> {
@@ -84,6 +90,14 @@ impl Btf {
     /// (the kernel has a few names twice): for wildcards and listings.
     pub fn names(&self, family: Family) -> Vec<&str> {
         let mut names = self.base.as_deref().map_or_else(Vec::new, |base| base.names(family));
+        names.extend(self.own_names(family));
+        names
+    }
+
+    /// The names of the types of `family` in this blob itself, not its base (a module's own
+    /// functions), unsorted and possibly repeated.
+    pub fn own_names(&self, family: Family) -> Vec<&str> {
+        let mut names = Vec::new();
         let index = self.names.types[family.index()].get_or_init(|| self.type_index(family));
         for &(_, id) in index {
             let name = self.head(TypeId(id)).ok().and_then(|(_, head)| self.str_bytes(head.name_off).ok());

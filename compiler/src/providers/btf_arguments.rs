@@ -2,9 +2,12 @@
 //! tracepoint's arguments and a kernel function's (fentry), then its return value (fexit),
 //! from the kernel's types; and the diagnostics those probes share.
 
-use super::ContextArgument;
+use std::sync::Arc;
+
+use super::{glob_match, is_pattern, ContextArgument};
 use crate::btf::{Btf, Signature};
-use crate::diagnostic::Diagnostic;
+use crate::catalog::Catalog;
+use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::sema::kernel_types::language_type;
 use crate::syntax::ast::AttachPoint;
 use crate::types::Ty;
@@ -43,18 +46,66 @@ pub(super) fn listing(btf: &Btf, signature: &Signature<'_>, ret: bool) -> Vec<St
 /// The module the kernel image's functions and raw tracepoints are listed under.
 pub(super) const KERNEL: &str = "vmlinux";
 
-/// The name in `provider:name` or `provider:vmlinux:name` (`what` it is: a function, an event);
-/// E0207 for another module or another shape, with `example` as the help's name.
-pub(super) fn kernel_name<'a>(ap: &'a AttachPoint, provider: &str, what: &str, example: &str) -> Result<&'a str, Diagnostic> {
+/// The module part (`None` for the kernel image: none written, or `vmlinux`) and the name in
+/// `provider:name` or `provider:module:name` (`what` it is: a function, an event); E0207 for
+/// another shape, with `example` as the help's name.
+pub(super) fn module_and_name<'a>(ap: &'a AttachPoint, provider: &str, what: &str, example: &str) -> Result<(Option<&'a str>, &'a str), Diagnostic> {
     match ap.parts.as_slice() {
-        [name] => Ok(name.as_str()),
-        [module, name] if module == KERNEL || module == "*" => Ok(name.as_str()),
-        [module, _] => Err(Diagnostic::error("E0207", format!("{provider} probes in module `{module}` are not supported"))
-            .with_primary(ap.span, "only the kernel image's")
-            .with_help(format!("write `{provider}:{KERNEL}:{what}` or `{provider}:{what}`"))),
-        parts => Err(Diagnostic::error("E0207", format!("a {provider} probe is written `{provider}:{what}` or `{provider}:{KERNEL}:{what}`"))
+        [name] => Ok((None, name.as_str())),
+        [module, name] if module == KERNEL => Ok((None, name.as_str())),
+        [module, name] => Ok((Some(module.as_str()), name.as_str())),
+        parts => Err(Diagnostic::error("E0207", format!("a {provider} probe is written `{provider}:{what}` or `{provider}:module:{what}`"))
             .with_primary(ap.span, format!("this has {} part(s) after the probe type", parts.len()))
-            .with_help(format!("for example `{provider}:{example}`"))),
+            .with_help(format!("for example `{provider}:{example}` or `{provider}:{KERNEL}:{example}`"))),
+    }
+}
+
+/// Types a probe's function or event is looked up in: the kernel image's (`module` `None`) or
+/// a loaded module's, split over the kernel's.
+pub(super) struct TypeSource {
+    pub module: Option<String>,
+    pub btf: Arc<Btf>,
+}
+
+impl TypeSource {
+    /// The module as probe names write it: `vmlinux` for the kernel image.
+    pub fn module_name(&self) -> &str {
+        self.module.as_deref().unwrap_or(KERNEL)
+    }
+
+    /// The signature of the function `name` of this source (a module's own, not the kernel's).
+    pub fn function(&self, name: &str) -> Option<Signature<'_>> {
+        match self.module {
+            None => self.btf.function(name),
+            Some(_) => self.btf.own_function(name),
+        }
+    }
+}
+
+/// The type sources `module` names: the kernel image for `None`; every loaded module with BTF
+/// (and the kernel image, for `*`) for a wildcard; the module itself otherwise. E0210 without
+/// the kernel's types; E0207 for a module that is not loaded or has no BTF.
+pub(super) fn type_sources(ap: &AttachPoint, catalog: &dyn Catalog, module: Option<&str>) -> Result<Vec<TypeSource>, Diagnostic> {
+    let kernel = catalog.kernel_types().ok_or_else(|| needs_kernel_types(ap))?;
+    let image = || TypeSource { module: None, btf: kernel.clone() };
+    let of = |name: &str| catalog.module_types(name).map(|btf| TypeSource { module: Some(name.to_string()), btf });
+    match module {
+        None => Ok(vec![image()]),
+        Some(pattern) if is_pattern(pattern) => {
+            let mut sources: Vec<TypeSource> = glob_match(pattern, KERNEL).then(image).into_iter().collect();
+            sources.extend(catalog.modules_with_types().iter().filter(|name| glob_match(pattern, name)).filter_map(|name| of(name)));
+            Ok(sources)
+        }
+        Some(name) => of(name).map(|source| vec![source]).ok_or_else(|| {
+            let loaded = catalog.modules_with_types();
+            let diag = Diagnostic::error("E0207", format!("no loaded kernel module `{name}` with types (BTF)"))
+                .with_primary(ap.span, format!("/sys/kernel/btf/{name} does not exist"));
+            match did_you_mean(&closest(name, loaded.iter().map(String::as_str))) {
+                Some(help) => diag.with_help(help),
+                None if loaded.is_empty() => diag.with_note(format!("no module with BTF is loaded; the kernel image's are `{}:{KERNEL}:...`", ap.provider)),
+                None => diag.with_note(format!("modules with BTF: {}", loaded.join(", "))),
+            }
+        }),
     }
 }
 

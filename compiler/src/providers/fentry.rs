@@ -2,7 +2,8 @@
 //! function, reading its arguments typed from the kernel's BTF (`args.file`, `argN`), and at
 //! exit its return value (`retval`). Cheaper than kprobes where the kernel has them.
 
-use super::btf_arguments::{self, kernel_name, needs_kernel_types, KERNEL};
+use super::btf_arguments::{self, module_and_name, TypeSource, KERNEL};
+use crate::btf::Family;
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
 use crate::catalog::{Catalog, CatalogError};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
@@ -45,27 +46,31 @@ pub(super) const FEXIT: Provider = Provider {
 
 fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, exit: bool) -> Result<Vec<ResolvedProbe>, Diagnostic> {
     let provider = if exit { "fexit" } else { "fentry" };
-    let pattern = kernel_name(ap, provider, "function", "vfs_read")?;
-    let btf = catalog.kernel_types().ok_or_else(|| needs_kernel_types(ap))?;
-    let functions = if is_pattern(pattern) {
-        traceable(catalog).map_err(|error| functions_error(ap, &error))?.into_iter().filter(|name| glob_match(pattern, name)).collect()
-    } else {
-        vec![pattern.to_string()]
-    };
+    let (module, pattern) = module_and_name(ap, provider, "function", "vfs_read")?;
+    let sources = btf_arguments::type_sources(ap, catalog, module)?;
     let mut probes = Vec::new();
-    for function in functions {
-        let Some(signature) = btf.function(&function) else {
-            if is_pattern(pattern) {
+    for source in &sources {
+        let functions = if is_pattern(pattern) {
+            traceable(catalog, source).map_err(|error| functions_error(ap, &error))?.into_iter().filter(|name| glob_match(pattern, name)).collect()
+        } else {
+            vec![pattern.to_string()]
+        };
+        for function in functions {
+            let Some(signature) = source.function(&function) else {
+                if is_pattern(pattern) || sources.len() > 1 {
+                    continue;
+                }
+                return Err(no_such_function(ap, provider, &function, catalog, source));
+            };
+            if signature.params.len() > btf_arguments::MAX_ARGUMENTS {
                 continue;
             }
-            return Err(no_such_function(ap, provider, &function, catalog));
-        };
-        if signature.params.len() > btf_arguments::MAX_ARGUMENTS {
-            continue;
+            let attach = Attach::Fentry { function: function.clone(), module: source.module.clone(), exit };
+            let mut probe = ResolvedProbe::new(attach, format!("{provider}:{}:{function}", source.module_name()));
+            probe.arguments = btf_arguments::words(&source.btf, &signature, exit);
+            probe.module_types = source.module.is_some().then(|| source.btf.clone());
+            probes.push(probe);
         }
-        let mut probe = ResolvedProbe::new(Attach::Fentry { function: function.clone(), exit }, format!("{provider}:{KERNEL}:{function}"));
-        probe.arguments = btf_arguments::words(btf, &signature, exit);
-        probes.push(probe);
     }
     if probes.is_empty() {
         return Err(Diagnostic::error("E0209", format!("no kernel function matches `{pattern}`"))
@@ -75,36 +80,61 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, exit: bool) -> Result<Vec<Re
     Ok(probes)
 }
 
-/// The kernel image's functions that tracefs lets trampolines attach to.
-fn traceable(catalog: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
-    let mut names: Vec<String> = catalog.kernel_functions()?.into_iter().filter(|f| f.module.is_none()).map(|f| f.name).collect();
+/// The functions of `source` that tracefs lets trampolines attach to; a module's own
+/// functions in its BTF where tracefs cannot say.
+fn traceable(catalog: &dyn Catalog, source: &TypeSource) -> Result<Vec<String>, CatalogError> {
+    let listed = catalog.kernel_functions();
+    let mut names: Vec<String> = match (&source.module, listed) {
+        (module, Ok(functions)) if module.is_none() || functions.iter().any(|f| f.module == *module) => {
+            functions.into_iter().filter(|f| f.module == source.module).map(|f| f.name).collect()
+        }
+        (Some(_), _) => source.btf.own_names(Family::Func).into_iter().map(str::to_string).collect(),
+        (None, Err(error)) => return Err(error),
+        (None, Ok(_)) => Vec::new(),
+    };
     names.sort();
     names.dedup();
     Ok(names)
 }
 
-/// `fentry:vmlinux:function` for every traceable function the kernel's types describe.
+/// `fentry:module:function` for every traceable function the kernel's and the loaded modules'
+/// types describe.
 fn list(catalog: &dyn Catalog, provider: &str) -> Result<Vec<String>, CatalogError> {
-    let Some(btf) = catalog.kernel_types() else { return Ok(Vec::new()) };
-    let functions = match traceable(catalog) {
-        Err(CatalogError::Unsupported(_)) => return Ok(Vec::new()),
-        functions => functions?,
-    };
-    Ok(functions.into_iter().filter(|name| btf.function(name).is_some()).map(|name| format!("{provider}:{KERNEL}:{name}")).collect())
+    let Some(kernel) = catalog.kernel_types() else { return Ok(Vec::new()) };
+    let mut sources = vec![TypeSource { module: None, btf: kernel.clone() }];
+    sources.extend(catalog.modules_with_types().into_iter().filter_map(|module| Some(TypeSource { btf: catalog.module_types(&module)?, module: Some(module) })));
+    let mut probes = Vec::new();
+    for source in &sources {
+        let functions = match traceable(catalog, source) {
+            Err(CatalogError::Unsupported(_)) => continue,
+            functions => functions?,
+        };
+        probes.extend(functions.into_iter().filter(|name| source.function(name).is_some()).map(|name| format!("{provider}:{}:{name}", source.module_name())));
+    }
+    Ok(probes)
 }
 
 fn arguments(catalog: &dyn Catalog, probe: &str, exit: bool) -> Vec<String> {
-    let function = probe.rsplit(':').next().unwrap_or_default();
-    match catalog.kernel_types().and_then(|btf| Some((btf, btf.function(function)?))) {
-        Some((btf, signature)) => btf_arguments::listing(btf, &signature, exit),
+    let mut parts = probe.rsplit(':');
+    let (function, module) = (parts.next().unwrap_or_default(), parts.next().filter(|module| *module != KERNEL));
+    let source = match module {
+        None => catalog.kernel_types().map(|btf| TypeSource { module: None, btf: btf.clone() }),
+        Some(module) => catalog.module_types(module).map(|btf| TypeSource { module: Some(module.to_string()), btf }),
+    };
+    match source.as_ref().and_then(|source| Some((source, source.function(function)?))) {
+        Some((source, signature)) => btf_arguments::listing(&source.btf, &signature, exit),
         None => Vec::new(),
     }
 }
 
-fn no_such_function(ap: &AttachPoint, provider: &str, function: &str, catalog: &dyn Catalog) -> Diagnostic {
-    let diag = Diagnostic::error("E0209", format!("no kernel function `{function}` to attach a {provider} probe to"))
+fn no_such_function(ap: &AttachPoint, provider: &str, function: &str, catalog: &dyn Catalog, source: &TypeSource) -> Diagnostic {
+    let place = match &source.module {
+        None => "kernel function".to_string(),
+        Some(module) => format!("function of module `{module}`"),
+    };
+    let diag = Diagnostic::error("E0209", format!("no {place} `{function}` to attach a {provider} probe to"))
         .with_primary(ap.span, "not a function of the kernel's types");
-    let known = traceable(catalog).unwrap_or_default();
+    let known = traceable(catalog, source).unwrap_or_default();
     match did_you_mean(&closest(function, known.iter().map(String::as_str))) {
         Some(help) => diag.with_help(help),
         None => diag.with_note(format!("`ferrotrace -l '{provider}:*'` lists the functions")),

@@ -108,10 +108,13 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, retprobe: bool) -> Result<Ve
         .into_iter()
         .map(|function| {
             let module_part = function.module.as_deref().map(|module| format!("{module}:")).unwrap_or_default();
-            ResolvedProbe::new(
+            let mut probe = ResolvedProbe::new(
                 Attach::Kprobe { function: function.name.clone(), module: function.module.clone(), offset, retprobe },
                 format!("{provider}:{module_part}{}{suffix}", function.name),
-            )
+            );
+            // A module's function: its casts (`(struct x *)arg0`) may name the module's types.
+            probe.module_types = function.module.as_deref().and_then(|module| catalog.module_types(module));
+            probe
         })
         .collect())
 }

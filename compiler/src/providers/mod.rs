@@ -17,6 +17,8 @@ mod tracepoint;
 mod uprobe;
 mod user_binaries;
 mod usdt;
+#[cfg(test)]
+mod module_tests;
 
 pub use glob::{glob_match, is_pattern};
 
@@ -116,12 +118,15 @@ pub struct ResolvedProbe {
     /// For probes whose context is an array of argument words (raw tracepoints, fentry and
     /// fexit): each word's name and type, from the kernel's types.
     pub arguments: Vec<ContextArgument>,
+    /// For a probe in a kernel module: the module's types (split over the kernel's), which its
+    /// arguments' types and the script's kernel types are read from.
+    pub module_types: Option<std::sync::Arc<crate::btf::Btf>>,
 }
 
 impl ResolvedProbe {
     /// A probe with no record layout and no typed arguments.
     pub fn new(attach: Attach, name: String) -> ResolvedProbe {
-        ResolvedProbe { attach, name, format: None, arguments: Vec::new() }
+        ResolvedProbe { attach, name, format: None, arguments: Vec::new(), module_types: None }
     }
 }
 

@@ -1,10 +1,9 @@
-//! `rawtracepoint:[vmlinux:]event` (`rt:`): a tracepoint's arguments as the kernel passes them
+//! `rawtracepoint:[module:]event` (`rt:`): a tracepoint's arguments as the kernel passes them
 //! to its probes, before a record is built (cheaper than `tracepoint:`), typed from the
 //! kernel's BTF (`btf_trace_<event>`): `args.prev`, or `argN` as plain words.
 
-use super::btf_arguments::{self, kernel_name, needs_kernel_types, KERNEL};
+use super::btf_arguments::{self, module_and_name, TypeSource, KERNEL};
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
-use crate::btf::Btf;
 use crate::catalog::{Catalog, CatalogError};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::{Attach, ProgramType};
@@ -30,23 +29,29 @@ pub(super) const PROVIDER: Provider = Provider {
 };
 
 fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>, Diagnostic> {
-    let event = kernel_name(ap, "rawtracepoint", "event", "sched_switch")?;
-    let btf = catalog.kernel_types().ok_or_else(|| needs_kernel_types(ap))?;
-    let events: Vec<String> = if is_pattern(event) {
-        let mut all = events(catalog, btf).map_err(|error| catalog_error(ap, &error))?;
-        all.retain(|name| glob_match(event, name));
-        all
-    } else {
-        vec![event.to_string()]
-    };
-    let mut probes = Vec::with_capacity(events.len());
-    for name in events {
-        let Some(signature) = btf.raw_tracepoint(&name) else {
-            return Err(no_such_event(ap, &name, catalog, btf));
+    let (module, event) = module_and_name(ap, "rawtracepoint", "event", "sched_switch")?;
+    let sources = btf_arguments::type_sources(ap, catalog, module)?;
+    let mut probes = Vec::new();
+    for source in &sources {
+        let events: Vec<String> = if is_pattern(event) {
+            let mut all = events(catalog, source).map_err(|error| catalog_error(ap, &error))?;
+            all.retain(|name| glob_match(event, name));
+            all
+        } else {
+            vec![event.to_string()]
         };
-        let mut probe = ResolvedProbe::new(Attach::RawTracepoint { event: name.clone() }, format!("rawtracepoint:{KERNEL}:{name}"));
-        probe.arguments = btf_arguments::words(btf, &signature, false);
-        probes.push(probe);
+        for name in events {
+            let Some(signature) = source.btf.raw_tracepoint(&name) else {
+                if sources.len() > 1 {
+                    continue;
+                }
+                return Err(no_such_event(ap, &name, catalog, source));
+            };
+            let mut probe = ResolvedProbe::new(Attach::RawTracepoint { event: name.clone() }, format!("rawtracepoint:{}:{name}", source.module_name()));
+            probe.arguments = btf_arguments::words(&source.btf, &signature, false);
+            probe.module_types = source.module.is_some().then(|| source.btf.clone());
+            probes.push(probe);
+        }
     }
     if probes.is_empty() {
         return Err(Diagnostic::error("E0204", format!("no raw tracepoint matches `{event}`"))
@@ -56,31 +61,46 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>
     Ok(probes)
 }
 
-/// The events with raw tracepoints: the tracepoints the kernel's types describe.
-fn events(catalog: &dyn Catalog, btf: &Btf) -> Result<Vec<String>, CatalogError> {
-    let mut names: Vec<String> = catalog.tracepoints()?.into_iter().map(|(_, name)| name).collect();
+/// The events with raw tracepoints: for the kernel image, the tracepoints its types describe;
+/// for a module, those its own types declare (`btf_trace_<event>`).
+fn events(catalog: &dyn Catalog, source: &TypeSource) -> Result<Vec<String>, CatalogError> {
+    let mut names: Vec<String> = match source.module {
+        None => catalog.tracepoints()?.into_iter().map(|(_, name)| name).collect(),
+        Some(_) => source.btf.own_raw_tracepoints().into_iter().map(str::to_string).collect(),
+    };
     names.sort();
     names.dedup();
-    names.retain(|name| btf.raw_tracepoint(name).is_some());
+    names.retain(|name| source.btf.raw_tracepoint(name).is_some());
     Ok(names)
 }
 
 fn list(catalog: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
-    let Some(btf) = catalog.kernel_types() else { return Ok(Vec::new()) };
-    Ok(events(catalog, btf)?.into_iter().map(|name| format!("rawtracepoint:{KERNEL}:{name}")).collect())
+    let Some(kernel) = catalog.kernel_types() else { return Ok(Vec::new()) };
+    let mut sources = vec![TypeSource { module: None, btf: kernel.clone() }];
+    sources.extend(catalog.modules_with_types().into_iter().filter_map(|module| Some(TypeSource { btf: catalog.module_types(&module)?, module: Some(module) })));
+    let mut probes = Vec::new();
+    for source in &sources {
+        probes.extend(events(catalog, source)?.into_iter().map(|name| format!("rawtracepoint:{}:{name}", source.module_name())));
+    }
+    Ok(probes)
 }
 
 fn arguments(catalog: &dyn Catalog, probe: &str) -> Vec<String> {
-    let event = probe.rsplit(':').next().unwrap_or_default();
-    match catalog.kernel_types().and_then(|btf| Some((btf, btf.raw_tracepoint(event)?))) {
+    let mut parts = probe.rsplit(':');
+    let (event, module) = (parts.next().unwrap_or_default(), parts.next().filter(|module| *module != KERNEL));
+    let btf = match module {
+        None => catalog.kernel_types().cloned(),
+        Some(module) => catalog.module_types(module),
+    };
+    match btf.as_ref().and_then(|btf| Some((btf, btf.raw_tracepoint(event)?))) {
         Some((btf, signature)) => btf_arguments::listing(btf, &signature, false),
         None => Vec::new(),
     }
 }
 
-fn no_such_event(ap: &AttachPoint, event: &str, catalog: &dyn Catalog, btf: &Btf) -> Diagnostic {
+fn no_such_event(ap: &AttachPoint, event: &str, catalog: &dyn Catalog, source: &TypeSource) -> Diagnostic {
     let diag = Diagnostic::error("E0204", format!("unknown raw tracepoint `{event}`")).with_primary(ap.span, "no such raw tracepoint in this kernel");
-    let known = events(catalog, btf).unwrap_or_default();
+    let known = events(catalog, source).unwrap_or_default();
     match did_you_mean(&closest(event, known.iter().map(String::as_str))) {
         Some(help) => diag.with_help(help),
         None => diag.with_note("`ferrotrace -l 'rawtracepoint:*'` lists them"),

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use super::c_layout::{self, Packing, Slot};
 use crate::btf::{Btf, Family, Kind, TypeId, Writer, WrittenMember};
-use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::syntax::ast::Ident;
@@ -21,9 +20,8 @@ use crate::syntax::c_ast::{CBase, CBody, CDeclarator, CDefinition, CField, CFiel
 /// The script's types over the kernel's, or `None` when it defines none. Reads the kernel's
 /// BTF only for a script with definitions. Errors go to `diags`; the types that could be
 /// laid out are still returned, so that uses of them report nothing more.
-pub(super) fn build(definitions: &[CDefinition], catalog: &dyn Catalog, diags: &mut Vec<Diagnostic>) -> Option<Btf> {
+pub(super) fn build(definitions: &[CDefinition], kernel: Option<&Arc<Btf>>, diags: &mut Vec<Diagnostic>) -> Option<Btf> {
     let first = definitions.first()?;
-    let kernel = catalog.kernel_types();
     let written = Writer::new(kernel.map(|btf| &**btf)).map_err(|error| error.to_string()).and_then(|writer| {
         let mut types = Types::new(writer, kernel.map(|btf| &**btf));
         types.declare_tags(definitions);

@@ -34,6 +34,7 @@ pub use params::ScriptOption;
 pub use unify::storage;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::btf::Btf;
 use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelSymbols, KernelMember, MemberOffsets, TracepointFormat};
@@ -67,8 +68,10 @@ pub fn check_with(
     let mut diags = program.warnings.clone();
     let config = settings::resolve(&program.config, &options.env, &mut diags);
     let filter = probe_filter(options.probe_filter.as_deref())?;
-    let script_types = c_types::build(&program.c_definitions, catalog, &mut diags);
-    let mut expanded = expand_probes(program, catalog, script_types.as_ref(), options, config.missing_probes, filter.as_ref(), &mut diags);
+    // The script's types are read only for a script with C definitions of its own.
+    let kernel = if program.c_definitions.is_empty() { None } else { catalog.kernel_types() };
+    let script_types = c_types::build(&program.c_definitions, kernel, &mut diags).map(Arc::new);
+    let mut expanded = expand_probes(program, catalog, script_types, options, config.missing_probes, filter.as_ref(), &mut diags);
     if let Some(imports_start) = options.imports_start {
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
@@ -235,14 +238,26 @@ struct ExpandedProbe<'a> {
     written: String,
     /// Where the kernel's types come from.
     catalog: &'a dyn Catalog,
-    /// The script's C definitions layered over the kernel's types, when it has any.
-    script_types: Option<&'a Btf>,
+    /// The script's C definitions layered over the kernel's types (and the probe's module's),
+    /// when it has any.
+    script_types: Option<Arc<Btf>>,
+}
+
+/// The script's C definitions laid over a module's types (`module`), built once per module
+/// (`built` keeps them). Their errors were reported when they were laid over the kernel's.
+fn module_script_types(program: &ast::Program, module: &Arc<Btf>, built: &mut Vec<(Arc<Btf>, Option<Arc<Btf>>)>) -> Option<Arc<Btf>> {
+    if let Some((_, types)) = built.iter().find(|(base, _)| Arc::ptr_eq(base, module)) {
+        return types.clone();
+    }
+    let types = c_types::build(&program.c_definitions, Some(module), &mut Vec::new()).map(Arc::new);
+    built.push((module.clone(), types.clone()));
+    types
 }
 
 fn expand_probes<'a>(
     program: &'a ast::Program,
     catalog: &'a dyn Catalog,
-    script_types: Option<&'a Btf>,
+    script_types: Option<Arc<Btf>>,
     options: &CompileOptions,
     missing: MissingProbes,
     filter: Option<&regex::Regex>,
@@ -255,15 +270,20 @@ fn expand_probes<'a>(
         mode.runs(&r.attach) && (matches!(r.attach, Attach::Begin | Attach::End) || filter.is_none_or(|f| f.is_match(&r.name)))
     };
     let mut out = Vec::new();
+    let mut over_modules = Vec::new();
     for block in &program.probes {
         for written in &block.attach_points {
             // `interval:s:$1`: positional parameters are text in attach points.
             let substituted = written.raw.contains('$').then(|| substitute_params(written, params));
             let ap = substituted.as_ref().unwrap_or(written);
             match providers::resolve(ap, &scope) {
-                Ok(resolved) => out.extend(
-                    resolved.into_iter().filter(selected).map(|resolved| ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone(), catalog, script_types }),
-                ),
+                Ok(resolved) => out.extend(resolved.into_iter().filter(selected).map(|resolved| {
+                    let script_types = match &resolved.module_types {
+                        Some(module) if script_types.is_some() => module_script_types(program, module, &mut over_modules),
+                        _ => script_types.clone(),
+                    };
+                    ExpandedProbe { block, resolved, span: ap.span, written: ap.raw.clone(), catalog, script_types }
+                })),
                 Err(diag) => diags.extend(settings::missing_probe(diag, missing)),
             }
         }
@@ -409,13 +429,16 @@ pub(crate) struct ProbeCx<'a> {
     pub arguments: &'a [crate::providers::ContextArgument],
     /// The script's own C types layered over the kernel's, when it defines any.
     pub script_types: Option<&'a Btf>,
+    /// For a probe in a kernel module, the module's types over the kernel's.
+    pub module_types: Option<&'a Btf>,
 }
 
 impl<'a> ProbeCx<'a> {
-    /// The types a script names: its own C definitions over the kernel's, or the kernel's
-    /// alone (read on first use) when it defines none.
+    /// The types a script names: its own C definitions over the kernel's (and, in a module's
+    /// probe, the module's), or those alone (the kernel's read on first use) when it defines
+    /// none.
     pub fn kernel_types(&self) -> Option<&'a Btf> {
-        self.script_types.or_else(|| self.catalog.kernel_types().map(|btf| &**btf))
+        self.script_types.or(self.module_types).or_else(|| self.catalog.kernel_types().map(|btf| &**btf))
     }
 }
 
@@ -491,7 +514,8 @@ impl Checker {
             loop_depth: 0,
             catalog: probe.catalog,
             arguments: &probe.resolved.arguments,
-            script_types: probe.script_types,
+            script_types: probe.script_types.as_deref(),
+            module_types: probe.resolved.module_types.as_deref(),
         }
     }
 

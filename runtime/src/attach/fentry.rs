@@ -1,7 +1,7 @@
-//! fentry and fexit: a tracing program is loaded for its function's BTF id and attach type,
-//! then attached by opening a raw tracepoint link on it (no name: the program says where).
+//! fentry and fexit: a tracing program is loaded for its function's BTF id and attach type
+//! (and a module's function, for the module's BTF object), then attached by opening a raw tracepoint link on it (no name: the program says where).
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use ferrotrace_compiler::btf::Family;
 use ferrotrace_compiler::manifest::{Attach, ProgramSpec};
@@ -9,15 +9,44 @@ use ferrotrace_compiler::manifest::{Attach, ProgramSpec};
 use crate::error::LoadError;
 use crate::sys::{self, attach_type};
 
-/// The attach type and the BTF id of the function `spec`'s program is loaded for.
-pub(crate) fn target(spec: &ProgramSpec) -> Result<(u32, u32), LoadError> {
+/// What an fentry or fexit program is loaded for: its attach type, its function's BTF id,
+/// and for a module's function the module's BTF object, which that id counts in.
+pub(crate) struct Target {
+    pub attach_type: u32,
+    pub btf_id: u32,
+    pub module_btf: Option<OwnedFd>,
+}
+
+/// The function `spec`'s program is loaded for.
+pub(crate) fn target(spec: &ProgramSpec) -> Result<Target, LoadError> {
     let unloadable = |reason: String| LoadError::Program { probe: spec.probe_name.clone(), reason };
-    let Some(Attach::Fentry { function, exit }) = spec.targets.first().map(|target| &target.attach) else {
+    let Some(Attach::Fentry { function, module, exit }) = spec.targets.first().map(|target| &target.attach) else {
         return Err(unloadable("an fentry program without its function".to_string()));
     };
+    let attach_type = if *exit { attach_type::TRACE_FEXIT } else { attach_type::TRACE_FENTRY };
     let btf = crate::btf::shared().ok_or_else(|| unloadable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string()))?;
-    let id = btf.find(function, Family::Func).ok_or_else(|| unloadable(format!("the kernel's types have no function `{function}`")))?;
-    Ok((if *exit { attach_type::TRACE_FEXIT } else { attach_type::TRACE_FENTRY }, id.0))
+    let Some(module) = module else {
+        let id = btf.find(function, Family::Func).ok_or_else(|| unloadable(format!("the kernel's types have no function `{function}`")))?;
+        return Ok(Target { attach_type, btf_id: id.0, module_btf: None });
+    };
+    let base = crate::btf::vmlinux().map(std::sync::Arc::new).ok_or_else(|| unloadable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string()))?;
+    let types = crate::btf::module(base, module).ok_or_else(|| unloadable(format!("module `{module}` is not loaded, or has no BTF")))?;
+    let id = types.find_own(function, Family::Func).ok_or_else(|| unloadable(format!("module `{module}`'s types have no function `{function}`")))?;
+    let object = module_btf_object(module).map_err(|error| unloadable(format!("cannot find module `{module}`'s BTF object: {error}")))?;
+    Ok(Target { attach_type, btf_id: id.0, module_btf: Some(object) })
+}
+
+/// An fd of the kernel's BTF object for `module`, found among the loaded BTF objects by name.
+fn module_btf_object(module: &str) -> std::io::Result<OwnedFd> {
+    let mut id = 0;
+    loop {
+        id = sys::btf_next_id(id)?;
+        // An object may go away between the two calls: skip it.
+        let Ok(object) = sys::btf_fd_by_id(id) else { continue };
+        if sys::kernel_btf_name(object.as_fd())?.as_deref() == Some(module) {
+            return Ok(object);
+        }
+    }
 }
 
 /// The link attaching a loaded fentry or fexit program to its function.

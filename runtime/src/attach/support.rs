@@ -27,7 +27,7 @@ pub(crate) fn refusal(spec: &ProgramSpec) -> Option<LoadError> {
 fn instead(attach: &Attach) -> String {
     let (function, at_return) = match attach {
         Attach::Kprobe { function, retprobe, .. } => (function.as_str(), *retprobe),
-        Attach::Fentry { function, exit } => (function.as_str(), *exit),
+        Attach::Fentry { function, exit, .. } => (function.as_str(), *exit),
         _ => return String::new(),
     };
     let mut options = Vec::new();

@@ -41,6 +41,7 @@ pub fn dpath() -> Detected {
         prog_type: prog_type::TRACING,
         expected_attach_type: attach_type::TRACE_FENTRY,
         attach_btf_id: target,
+        attach_btf_object: None,
         name: "ft_dpath",
         insns: &code,
         functions: None,

@@ -47,6 +47,7 @@ struct ProgLoadAttr {
     line_info: u64,
     line_info_cnt: u32,
     attach_btf_id: u32,
+    /// Also `attach_btf_obj_fd`: the BTF object (a module's) `attach_btf_id` is an id of.
     attach_prog_fd: u32,
     core_relo_cnt: u32,
 }
@@ -58,6 +59,8 @@ pub struct ProgLoad<'a> {
     pub prog_type: u32,
     pub expected_attach_type: u32,
     pub attach_btf_id: u32,
+    /// The module BTF object `attach_btf_id` counts in; `None` for the kernel image's.
+    pub attach_btf_object: Option<BorrowedFd<'a>>,
     pub name: &'a str,
     /// 8-byte instructions.
     pub insns: &'a [u8],
@@ -79,7 +82,7 @@ pub struct FuncInfo {
 impl<'a> ProgLoad<'a> {
     /// A program of `prog_type` that needs no attach type.
     pub fn new(prog_type: u32, name: &'a str, insns: &'a [u8]) -> ProgLoad<'a> {
-        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, name, insns, functions: None, license: None }
+        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, attach_btf_object: None, name, insns, functions: None, license: None }
     }
 }
 
@@ -173,6 +176,9 @@ const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 const BPF_BTF_LOAD: libc::c_int = 18;
 const BPF_MAP_LOOKUP_BATCH: libc::c_int = 24;
 const BPF_LINK_CREATE: libc::c_int = 28;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_int = 15;
+const BPF_BTF_GET_FD_BY_ID: libc::c_int = 19;
+const BPF_BTF_GET_NEXT_ID: libc::c_int = 23;
 
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, properly sized `bpf_attr` prefix for `cmd`; the kernel reads
@@ -261,6 +267,7 @@ pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::R
         prog_name: object_name(program.name),
         expected_attach_type: program.expected_attach_type,
         attach_btf_id: program.attach_btf_id,
+        attach_prog_fd: program.attach_btf_object.map_or(0, |object| object.as_raw_fd() as u32),
         ..Default::default()
     };
     if let Some((btf, records)) = program.functions {
@@ -490,4 +497,61 @@ pub fn map_lookup_batch_u32(map: BorrowedFd<'_>) -> io::Result<()> {
         Err(error) if error.raw_os_error() != Some(libc::ENOENT) => Err(error),
         _ => Ok(()),
     }
+}
+
+/// `bpf_attr` for `BPF_BTF_GET_NEXT_ID` and `BPF_BTF_GET_FD_BY_ID`.
+#[repr(C)]
+#[derive(Default)]
+struct IdAttr {
+    id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+/// `bpf_attr` for `BPF_OBJ_GET_INFO_BY_FD`.
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// `struct bpf_btf_info`.
+#[repr(C)]
+#[derive(Default)]
+struct BtfInfo {
+    btf: u64,
+    btf_size: u32,
+    id: u32,
+    name: u64,
+    name_len: u32,
+    kernel_btf: u32,
+}
+
+/// The id of the loaded BTF object after `id` (`BPF_BTF_GET_NEXT_ID`); `ENOENT` after the last.
+pub fn btf_next_id(id: u32) -> io::Result<u32> {
+    let mut attr = IdAttr { id, ..Default::default() };
+    bpf(BPF_BTF_GET_NEXT_ID, &mut attr)?;
+    Ok(attr.next_id)
+}
+
+/// An fd of the BTF object `id` (`BPF_BTF_GET_FD_BY_ID`).
+pub fn btf_fd_by_id(id: u32) -> io::Result<OwnedFd> {
+    let mut attr = IdAttr { id, ..Default::default() };
+    bpf_fd(BPF_BTF_GET_FD_BY_ID, &mut attr)
+}
+
+/// The name of a kernel BTF object (`vmlinux`, a module's name); `None` for BTF a program
+/// loaded.
+pub fn kernel_btf_name(btf: BorrowedFd<'_>) -> io::Result<Option<String>> {
+    let mut name = [0u8; 64];
+    let mut info = BtfInfo { name: name.as_mut_ptr() as u64, name_len: name.len() as u32, ..Default::default() };
+    let mut attr = InfoAttr { bpf_fd: btf.as_raw_fd() as u32, info_len: size_of::<BtfInfo>() as u32, info: &mut info as *mut BtfInfo as u64 };
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    if info.kernel_btf == 0 {
+        return Ok(None);
+    }
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Ok(Some(String::from_utf8_lossy(&name[..end]).into_owned()))
 }

@@ -73,6 +73,27 @@ impl Builder {
         self.add(name, table::ENUM64, signed, values.len() as u32, 8, &tail)
     }
 
+    /// A pointer to `target`.
+    pub fn ptr(&mut self, target: u32) -> u32 {
+        self.refers("", table::PTR, target)
+    }
+
+    /// A typedef `name` of `target`.
+    pub fn typedef(&mut self, name: &str, target: u32) -> u32 {
+        self.refers(name, table::TYPEDEF, target)
+    }
+
+    /// A global function `name` of the prototype `proto`.
+    pub fn func(&mut self, name: &str, proto: u32) -> u32 {
+        self.add(name, table::FUNC, false, 1, proto, &[])
+    }
+
+    /// A struct whose members are (name, type, byte offset).
+    pub fn strukt(&mut self, name: &str, size: u32, members: &[(&str, u32, u32)]) -> u32 {
+        let members: Vec<(&str, u32, u32)> = members.iter().map(|&(name, ty, offset)| (name, ty, offset * 8)).collect();
+        self.composite(table::STRUCT, name, size, false, &members)
+    }
+
     /// A function prototype of (name, type) parameters.
     pub fn proto(&mut self, ret: u32, params: &[(&str, u32)]) -> u32 {
         let tail: Vec<u32> = params.iter().flat_map(|&(name, ty)| [self.name(name), ty]).collect();

@@ -1,7 +1,7 @@
 //! The BTF reader on hand-built blobs (every kind, bitfields, anonymous members, split BTF,
 //! malformed data) and on this machine's vmlinux.
 
-mod builder;
+pub(crate) mod builder;
 mod malformed;
 mod vmlinux;
 
