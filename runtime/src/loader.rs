@@ -90,6 +90,7 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
     }
     let (expected_attach_type, attach_btf_id) = match spec.program_type {
         ProgramType::Fentry | ProgramType::Fexit => attach::fentry::target(spec)?,
+        ProgramType::Iter => attach::iter::target(spec)?,
         _ => (attach::expected_attach_type(spec), 0),
     };
     let prog_type = match spec.program_type {
@@ -97,7 +98,7 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
         ProgramType::Tracepoint => prog_type::TRACEPOINT,
         ProgramType::PerfEvent => prog_type::PERF_EVENT,
         ProgramType::Kprobe => prog_type::KPROBE,
-        ProgramType::Fentry | ProgramType::Fexit => prog_type::TRACING,
+        ProgramType::Fentry | ProgramType::Fexit | ProgramType::Iter => prog_type::TRACING,
     };
     let btf = func_btf::load(spec)
         .map_err(|error| LoadError::Program { probe: spec.probe_name.clone(), reason: format!("cannot load the BTF of its loop bodies: {error}") })?;

@@ -73,6 +73,7 @@ pub fn check_with(
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
     }
+    diags.extend(providers::refuse_iterator_company(expanded.iter().map(|probe| (&probe.resolved.attach, probe.span))));
     let (checked, mut checker) = check_probes(&expanded, options, &config, &program.defines);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let pid_namespace = if checker.reads_namespaced_ids { catalog.pid_namespace() } else { None };
