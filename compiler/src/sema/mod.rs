@@ -543,9 +543,11 @@ impl Checker {
     }
 
     /// With `-p PID`, a probe that fires for events (not `begin`, `end`, `test:`, `bench:`)
-    /// runs only in that process: `pid == PID` before its own predicate.
+    /// runs only in that process: `pid == PID` before its own predicate. Not an iterator,
+    /// which runs in ferrotrace's own task (bpftrace does not filter it either).
     fn only_the_target_process(&mut self, attach: &Attach, span: Span, predicate: Option<hir::Expr>) -> Option<hir::Expr> {
-        let Some(target) = self.target_pid.filter(|_| !attach.runs_once()) else { return predicate };
+        let filtered = !attach.runs_once() && !matches!(attach, Attach::Iter { .. });
+        let Some(target) = self.target_pid.filter(|_| filtered) else { return predicate };
         self.note_namespaced_id_read();
         let pid = hir::Expr::new(hir::ExprKind::Builtin(hir::Builtin::Pid), Ty::Int(crate::types::IntTy::U32), span);
         let target = hir::Expr::new(hir::ExprKind::Int(u64::from(target)), Ty::Int(crate::types::IntTy::U32), span);
