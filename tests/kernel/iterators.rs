@@ -138,15 +138,17 @@ fn task_vma_iterator_walks_the_memory_areas_of_a_known_process() {
     let _ = fs::remove_file(path);
 }
 
-/// A BPF filesystem mounted for one test, unmounted when dropped; or the one already at
-/// `/sys/fs/bpf`.
+/// A BPF filesystem mounted for one test, unmounted (and its mount point removed, if the test
+/// made it) when dropped; or the one already at `/sys/fs/bpf`.
 struct Bpffs {
     dir: PathBuf,
     mounted: bool,
+    created: bool,
 }
 
 impl Bpffs {
     fn mount_at(dir: &Path) -> Bpffs {
+        let created = !dir.exists();
         fs::create_dir_all(dir).expect("cannot create the mount point");
         let mounted = !is_bpffs(dir);
         if mounted {
@@ -155,7 +157,7 @@ impl Bpffs {
             let status = unsafe { libc::mount(c"bpf".as_ptr(), target.as_ptr(), c"bpf".as_ptr(), 0, std::ptr::null()) };
             assert_eq!(status, 0, "cannot mount a BPF filesystem at {}: {}", dir.display(), std::io::Error::last_os_error());
         }
-        Bpffs { dir: dir.to_path_buf(), mounted }
+        Bpffs { dir: dir.to_path_buf(), mounted, created }
     }
 }
 
@@ -165,6 +167,9 @@ impl Drop for Bpffs {
             let target = CString::new(self.dir.as_os_str().as_encoded_bytes()).expect("a path without NUL");
             // SAFETY: a NUL-terminated path that outlives the call.
             unsafe { libc::umount(target.as_ptr()) };
+        }
+        if self.created {
+            let _ = fs::remove_dir(&self.dir);
         }
     }
 }
