@@ -150,7 +150,7 @@ impl Checker {
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         }
         if let (Stream::Stdout, crate::manifest::Attach::Iter { .. }) = (&stream, cx.attach) {
-            return match printf::seq_format(&pieces, &types) {
+            return match crate::seq_format::format(&pieces, &types) {
                 Ok(format) => Expr::new(ExprKind::Action(Box::new(Action::SeqPrintf { format, args: values })), Ty::Void, span),
                 Err(err) => {
                     let at = err.arg.and_then(|i| values.get(i)).map_or(fmt.span, |v| v.span);
