@@ -42,21 +42,30 @@ impl Waiting {
         self.shell.id()
     }
 
-    /// Waits until the shell has exec'd (its comm is the link's name) and started its `sleep`.
+    /// Waits until the shell has exec'd (its comm is the link's name) and started its `sleep`
+    /// (some process's parent is the shell), so that its descriptors and memory stay as they are.
     fn wait_until_named(&self) {
         let deadline = std::time::Instant::now() + crate::support::process::deadline();
         let comm_file = format!("/proc/{}/comm", self.pid());
-        let children = format!("/proc/{0}/task/{0}/children", self.pid());
         while std::time::Instant::now() < deadline {
             let named = fs::read_to_string(&comm_file).is_ok_and(|comm| comm.trim_end() == self.comm.name());
-            let waiting = fs::read_to_string(&children).is_ok_and(|children| !children.trim().is_empty());
-            if named && waiting {
+            if named && has_child(self.pid()) {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         panic!("the shell `{}` did not start its sleep", self.comm.name());
     }
+}
+
+/// Whether some process's parent is `pid` (`/proc/N/stat`, the field after the state).
+fn has_child(pid: u32) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else { return false };
+    entries.flatten().filter(|entry| entry.file_name().to_str().is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))).any(|entry| {
+        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        after_comm.split_whitespace().nth(1).and_then(|ppid| ppid.parse::<u32>().ok()) == Some(pid)
+    })
 }
 
 impl Drop for Waiting {
