@@ -17,7 +17,13 @@ pub fn format(pieces: &[FormatPiece], args: &[Ty]) -> Result<Vec<u8>, ArgError> 
         return Err(ArgError { arg: Some(SEQ_PRINTF_ARGS), message });
     }
     let mut out = Vec::new();
-    for piece in pieces {
+    for (index, piece) in pieces.iter().enumerate() {
+        if let (FormatPiece::Spec(spec @ FormatSpec { conversion: Conversion::Pointer, .. }), Some(FormatPiece::Literal(next))) = (piece, pieces.get(index + 1)) {
+            if next.first().is_some_and(u8::is_ascii_alphanumeric) {
+                let message = "the kernel's `bpf_seq_printf` reads `%p` and the letter or digit after it as one of its pointer formats (`%pK`, `%pI4`): put a space or punctuation after `%p`".to_string();
+                return Err(ArgError { arg: Some(spec.arg), message });
+            }
+        }
         match piece {
             FormatPiece::Literal(text) => {
                 if text.contains(&0) {
@@ -111,6 +117,8 @@ mod tests {
         assert!(kernel("%hd", &[Ty::U64]).unwrap_err().contains("only the lengths"));
         assert!(kernel("%s", &[Ty::U64]).unwrap_err().contains("of strings only"));
         assert!(kernel("%d", &[Ty::Str(16)]).unwrap_err().contains("of numbers only"));
+        assert!(kernel("%pK", &[Ty::U64]).unwrap_err().contains("pointer formats"));
+        assert_eq!(kernel("%p.", &[Ty::U64]).as_deref(), Ok("%p.\0"));
         let thirteen = vec![Ty::U64; 13];
         assert!(kernel(&"%d".repeat(13), &thirteen).unwrap_err().contains("at most 12 arguments"));
     }
