@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod names;
 pub mod options;
 pub mod printf;
+pub mod seq_format;
 pub mod providers;
 pub mod pt_regs;
 pub mod regalloc;

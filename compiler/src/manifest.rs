@@ -400,6 +400,9 @@ pub enum ProgramType {
     Fentry,
     /// A tracing program loaded for a kernel function's return.
     Fexit,
+    /// A tracing program loaded for an iterator (`BPF_TRACE_ITER`): run once per kernel object
+    /// while userspace reads the iterator.
+    Iter,
 }
 
 /// One place a program attaches, and the probe it stands for there.
@@ -455,6 +458,10 @@ pub enum Attach {
         arguments: String,
         pid: Option<u32>,
     },
+    /// A BPF iterator over the kernel's objects of kind `iterator` (`task`, `task_file`,
+    /// `task_vma`, ...): a tracing program loaded for the kernel function `bpf_iter_<iterator>`
+    /// and linked; the runtime reads the iterator to its end, or pins the link at `pin`.
+    Iter { iterator: String, pin: Option<String> },
     /// `test:NAME`: run once with `BPF_PROG_TEST_RUN` by `--test`; it passes when it returns 0.
     Test { name: String },
     /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the

@@ -328,7 +328,7 @@ fn type_error(spec: &FormatSpec, ty: &Ty) -> Option<ArgError> {
 }
 
 /// The type with an article, for messages: `a string[16]`, `an int64`.
-fn describe(ty: &Ty) -> String {
+pub(crate) fn describe(ty: &Ty) -> String {
     match ty {
         Ty::Tuple(_) => format!("a tuple {ty}"),
         _ => format!("{} {ty}", ty.article()),

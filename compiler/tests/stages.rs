@@ -96,6 +96,13 @@ const KRETPROBE: &str = "kretprobe:vfs_read { @bytes = hist(retval); }";
 const SHARED_KPROBES: &str = "kprobe:vfs_read* { @[probe] = count(); }";
 const NOT_SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[args.flags] = count(); }";
 
+const ITERATOR: &str = "iter:task_file /ctx.fd == 0/ { printf(\"%s:%d %d:%s\\n\", ctx.task.comm, ctx.task.pid, ctx.fd, path(ctx.file.f_path)); }";
+
+// ---- An iterator: its context read by plain loads, printf by `bpf_seq_printf` ----
+
+hir!(iterator_hir, ITERATOR);
+bpf!(iterator_bpf, ITERATOR);
+
 // ---- The hot path: a count keyed by comm ----
 
 hir!(keyed_count_hir, KEYED_COUNT);

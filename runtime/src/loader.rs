@@ -90,6 +90,7 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
     }
     let function = match spec.program_type {
         ProgramType::Fentry | ProgramType::Fexit => Some(attach::fentry::target(spec)?),
+        ProgramType::Iter => Some(attach::iter::target(spec)?),
         _ => None,
     };
     let expected_attach_type = function.as_ref().map_or_else(|| attach::expected_attach_type(spec), |target| target.attach_type);
@@ -98,7 +99,7 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
         ProgramType::Tracepoint => prog_type::TRACEPOINT,
         ProgramType::PerfEvent => prog_type::PERF_EVENT,
         ProgramType::Kprobe => prog_type::KPROBE,
-        ProgramType::Fentry | ProgramType::Fexit => prog_type::TRACING,
+        ProgramType::Fentry | ProgramType::Fexit | ProgramType::Iter => prog_type::TRACING,
     };
     let btf = func_btf::load(spec)
         .map_err(|error| LoadError::Program { probe: spec.probe_name.clone(), reason: format!("cannot load the BTF of its loop bodies: {error}") })?;

@@ -2,7 +2,7 @@
 //! every other probe through its provider's unit in `attach/`. A program dispatched by syscall
 //! number gets its map filled and is linked to `raw_syscalls`.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use ferrotrace_compiler::manifest::{Attach, ProgramSpec, SyscallDispatch};
 
@@ -94,6 +94,9 @@ impl Session {
                 continue;
             }
             for target in &spec.targets {
+                if matches!(target.attach, Attach::Iter { .. }) {
+                    self.iterator_link = Some(self.links.len());
+                }
                 for attached in attach_one(self.program_fd(index), spec, target)? {
                     self.links.push(attached.link);
                     self.perf_events.extend(attached.perf_event);
@@ -101,6 +104,16 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// The script's iterator, once attached: its link, its probe's name, and where to pin it
+    /// instead of reading it.
+    pub fn iterator(&self) -> Option<(BorrowedFd<'_>, &str, Option<&str>)> {
+        let link = self.links.get(self.iterator_link?)?;
+        self.manifest.programs.iter().flat_map(|spec| spec.targets.iter().map(move |target| (spec, target))).find_map(|(spec, target)| match &target.attach {
+            Attach::Iter { pin, .. } => Some((link.as_fd(), spec.probe_name.as_str(), pin.as_deref())),
+            _ => None,
+        })
     }
 
     /// Detaches every program `attach_all` attached by closing the links, from many threads:

@@ -1,6 +1,6 @@
 //! A script's life from load to exit: run `begin`, attach, stream the ring buffer until
-//! `exit()` or a signal, detach, run `end`, print the maps, close the perf events, return the
-//! exit status.
+//! `exit()` or a signal (or run the iterator once), detach, run `end`, print the maps, close
+//! the perf events, return the exit status.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole, Stream, RECORD_HEADER_SIZE};
 use thiserror::Error;
 
+use crate::attach::iter::{self, Iteration};
 use crate::error::{AttachError, LoadError};
 use crate::events::{EventSource, EventsError};
 use crate::maps::MapError;
@@ -97,7 +98,9 @@ pub fn run(
         target.start().map_err(RunError::Target)?;
     }
     runner.drain(&session, &mut events)?;
-    if runner.exit_code.is_none() && (has_event_probes(manifest) || target.is_some()) {
+    if session.iterator().is_some() {
+        runner.iterate(&session)?;
+    } else if runner.exit_code.is_none() && (has_event_probes(manifest) || target.is_some()) {
         runner.stream(&session, &mut events, target.as_deref())?;
     }
     session.detach_all()?;
@@ -169,6 +172,25 @@ impl Runner<'_, '_> {
                 self.drain(session, events)?;
             }
         }
+        Ok(())
+    }
+
+    /// Runs the script's iterator once, writing what its programs print, or pins it; then the
+    /// script ends as after `exit()`.
+    fn iterate(&mut self, session: &Session) -> Result<(), RunError> {
+        let Some((link, probe, pin)) = session.iterator() else { return Ok(()) };
+        let failed = |reason| RunError::Attach(AttachError::Probe { probe: probe.to_string(), reason });
+        match pin {
+            Some(path) => {
+                iter::run(link, Iteration::Pin(path)).map_err(failed)?;
+                self.printer.pinned(path)?;
+            }
+            None => {
+                let printer = &mut self.printer;
+                iter::run(link, Iteration::Read(&mut |chunk| printer.iterator_output(chunk))).map_err(failed)?;
+            }
+        }
+        self.printer.flush()?;
         Ok(())
     }
 

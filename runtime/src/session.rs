@@ -24,6 +24,8 @@ pub struct Session {
     pub(crate) links: Vec<OwnedFd>,
     /// The perf events the links attach to, closed last (see `release_perf_events`).
     pub(crate) perf_events: Vec<OwnedFd>,
+    /// Where in `links` the script's iterator link is, once attached.
+    pub(crate) iterator_link: Option<usize>,
     possible_cpus: usize,
 }
 
@@ -39,6 +41,7 @@ impl Session {
             manifest: manifest.clone(),
             links: Vec::new(),
             perf_events: Vec::new(),
+            iterator_link: None,
             possible_cpus: cpus::possible()?.len(),
         })
     }

@@ -265,6 +265,8 @@ pub mod helper {
     pub const PROBE_READ_KERNEL_STR: u32 = 115;
     pub const GET_STACKID: u32 = 27;
     pub const GET_FUNC_IP: u32 = 173;
+    pub const SEQ_PRINTF: u32 = 126;
+    pub const D_PATH: u32 = 147;
 
     /// The helper's name for disassembly (`bpf_` prefix dropped), if known.
     pub fn name(id: u32) -> Option<&'static str> {
@@ -301,6 +303,8 @@ pub mod helper {
             PROBE_READ_KERNEL_STR => "probe_read_kernel_str",
             GET_STACKID => "get_stackid",
             GET_FUNC_IP => "get_func_ip",
+            SEQ_PRINTF => "seq_printf",
+            D_PATH => "d_path",
             _ => return None,
         })
     }

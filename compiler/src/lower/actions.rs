@@ -17,6 +17,7 @@ impl FnLowerer<'_> {
                 let id = self.cx.action(manifest::Action::Printf { format: format.clone(), args: types, stream: *stream });
                 self.send_record(id, args);
             }
+            Action::SeqPrintf { format, args } => self.seq_printf(format, args),
             Action::PrintValue(value) => {
                 let id = self.cx.action(manifest::Action::PrintValue { ty: storage(&value.ty) });
                 self.send_record(id, std::slice::from_ref(value));
@@ -47,6 +48,34 @@ impl FnLowerer<'_> {
                 self.b.jump(exit);
             }
         }
+    }
+
+    /// `printf` in an iterator probe: `bpf_seq_printf(ctx->meta->seq, format, data)` writes
+    /// into the iterator's output. `data` holds one `u64` per argument: a number's canonical
+    /// value, a string's address.
+    fn seq_printf(&mut self, format: &[u8], args: &[Expr]) {
+        let data = self.b.alloc(8 * args.len().max(1) as u32);
+        for (index, arg) in args.iter().enumerate() {
+            let value = self.expr(arg);
+            let word = match &arg.ty {
+                Ty::Str(_) => {
+                    let place = self.materialize(value, &arg.ty, &arg.ty);
+                    self.b.addr(place)
+                }
+                _ => self.scalar(value),
+            };
+            self.b.store(data.at(8 * index as u32), 8, word);
+        }
+        let text = self.string_constant(&format[..format.len().saturating_sub(1)], format.len() as u32);
+        let meta = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: meta, mem: Mem::Reg(self.ctx, 0) });
+        let seq = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: seq, mem: Mem::Reg(meta, 0) });
+        let (data, size) = match args.len() {
+            0 => (Arg::Imm(0), 0),
+            n => (Arg::Addr(data), 8 * n as i64),
+        };
+        self.checked_call(helper::SEQ_PRINTF, &[Arg::Reg(seq), Arg::Addr(text), Arg::Imm(format.len() as i64), data, Arg::Imm(size)]);
     }
 
     /// For the standard library: sends a record of `action` with `args`.

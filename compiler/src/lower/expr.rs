@@ -75,7 +75,7 @@ impl FnLowerer<'_> {
     }
 
     /// A zero-padded string constant in memory.
-    fn string_constant(&mut self, bytes: &[u8], size: u32) -> Place {
+    pub(super) fn string_constant(&mut self, bytes: &[u8], size: u32) -> Place {
         let place = self.b.alloc(size);
         let mut padded = bytes.to_vec();
         padded.resize(size as usize, 0);
@@ -231,7 +231,7 @@ impl FnLowerer<'_> {
 
     /// Reads a NUL-terminated string from `src` into a zeroed buffer of `buffer` bytes, at most
     /// `limit` bytes (clamped to the buffer) when given.
-    pub(super) fn read_str_into(&mut self, src: Reg, limit: Option<Reg>, user: bool, buffer: u32) -> Place {
+    pub(crate) fn read_str_into(&mut self, src: Reg, limit: Option<Reg>, user: bool, buffer: u32) -> Place {
         let place = self.b.alloc(buffer);
         self.b.zero(place, buffer);
         let size = match limit {

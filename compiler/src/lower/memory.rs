@@ -8,11 +8,12 @@
 //! integer, is a plain load: the verifier types what it loads from such a pointer and makes
 //! the load fault-safe (a bad address reads 0). `curtask->real_parent->pid` is one helper call
 //! and two loads instead of three helper calls. (The verifier lets only GPL-compatible
-//! programs do this; every license the `license` setting takes is one.)
+//! programs do this; every license the `license` setting takes is one.) An iterator's context
+//! members (`ctx.task`) are plain loads from the context too.
 
 use super::builder::Arg;
 use super::{FnLowerer, Value};
-use crate::lir::{helper, AluOp, Insn, Mem, Operand, Reg, Size};
+use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
 use crate::sema::hir::{Expr, ExprKind};
 use crate::types::Ty;
 
@@ -20,6 +21,11 @@ impl FnLowerer<'_> {
     /// The value of type `ty` at `ptr + offset`; `member` when it is one whole member of a
     /// kernel struct.
     pub(super) fn deref(&mut self, ptr: &Expr, offset: u32, user: bool, member: bool, ty: &Ty) -> Value {
+        if let (ExprKind::Call { func: "ctx", .. }, true) = (&ptr.kind, member) {
+            if let Some(loaded) = self.context_member(offset, ty) {
+                return Value::Reg(loaded);
+            }
+        }
         if !user && member && matches!(ty, Ty::Int(_) | Ty::Enum(_) | Ty::Bool) {
             if let Some(loaded) = self.direct_load(ptr, offset, ty) {
                 return Value::Reg(loaded);
@@ -60,6 +66,35 @@ impl FnLowerer<'_> {
                 let shift = i32::from(64 - int.bits);
                 self.b.alu(AluOp::Lsh, dst, Operand::Imm(shift));
                 self.b.alu(AluOp::Arsh, dst, Operand::Imm(shift));
+            }
+        }
+        Some(dst)
+    }
+
+    /// A member of an iterator's context (`ctx.task`, `ctx.fd`): a plain load from the context,
+    /// as the verifier allows. A pointer member may be null, and the verifier refuses to
+    /// compute with it until a branch has tested it: the test joins both outcomes again, so
+    /// a null pointer reads as zeroes like any failed read.
+    fn context_member(&mut self, offset: u32, ty: &Ty) -> Option<Reg> {
+        if !matches!(ty, Ty::Int(_) | Ty::Enum(_) | Ty::Bool | Ty::Ptr { .. }) {
+            return None;
+        }
+        let size = Size::from_bytes(ty.size())?;
+        let offset = i16::try_from(offset).ok()?;
+        let dst = self.b.vreg();
+        self.b.emit(Insn::Load { size, dst, mem: Mem::Reg(self.ctx, offset) });
+        match ty {
+            Ty::Ptr { .. } => {
+                let tested = self.b.label();
+                self.b.branch(Cond::Eq, dst, Operand::Imm(0), tested);
+                self.b.place_label(tested);
+            }
+            _ => {
+                if let Some(int) = ty.as_int().filter(|int| int.signed && int.bits < 64) {
+                    let shift = i32::from(64 - int.bits);
+                    self.b.alu(AluOp::Lsh, dst, Operand::Imm(shift));
+                    self.b.alu(AluOp::Arsh, dst, Operand::Imm(shift));
+                }
             }
         }
         Some(dst)

@@ -23,9 +23,9 @@ use std::collections::{HashMap, HashSet};
 use builder::{Arg, Builder, Place};
 use dispatch::DispatchLayout;
 use crate::catalog::HelperBehaviour;
-use crate::lir::{helper, AluOp, Cond, Function, Insn, Operand, Reg};
+use crate::lir::{helper, AluOp, Cond, Function, Insn, Mem, Operand, Reg, Size};
 use crate::manifest::{
-    Action, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
+    Action, Attach, BpfMapDef, BpfMapType, KeyStorage, Manifest, MapId, MapRole, MapSpec, MapValue, ProgramSpec, UserMap,
 };
 use crate::sema::hir::{self, LocalId};
 use crate::types::Ty;
@@ -34,6 +34,9 @@ use crate::types::Ty;
 /// How many pids the processes map remembers: one evicted is announced again when seen, which
 /// costs a record, not a wrong name.
 const PROCESSES_KEPT: u32 = 4096;
+
+/// Where an iterator's context holds the object visited: the member after `meta`.
+const ITERATED_OBJECT: i16 = 8;
 
 /// The lowered program: per `manifest.programs` entry, in the same order, its LIR functions:
 /// the program first, then the loop bodies it passes to helpers as callbacks.
@@ -333,6 +336,9 @@ impl<'l> FnLowerer<'l> {
     fn lower_body(&mut self) {
         self.init_frame();
         self.init_locals();
+        if matches!(self.probe.targets.first().map(|target| &target.attach), Some(Attach::Iter { .. })) {
+            self.skip_iteration_end();
+        }
         if let Some(predicate) = &self.probe.predicate {
             self.b.span = predicate.span;
             let exit = self.exit;
@@ -345,6 +351,15 @@ impl<'l> FnLowerer<'l> {
         self.b.place_label(exit);
         self.b.emit(Insn::Alu64 { op: AluOp::Mov, dst: Reg::R0, src: Operand::Imm(0) });
         self.b.emit(Insn::Exit);
+    }
+
+    /// An iterator's program runs once more after the last object, with a null object (the
+    /// context's member after `meta`), to mark the end; like bpftrace, the probe skips that run.
+    fn skip_iteration_end(&mut self) {
+        let object = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: object, mem: Mem::Reg(self.ctx, ITERATED_OBJECT) });
+        let exit = self.exit;
+        self.b.branch(Cond::Eq, object, Operand::Imm(0), exit);
     }
 
     /// Zeroes the locals whose first mention is not an assignment at the top of the body, so

@@ -6,6 +6,7 @@
 mod btf_arguments;
 mod fentry;
 mod glob;
+mod iter;
 mod kprobe;
 mod perf_counter;
 mod rawtracepoint;
@@ -21,6 +22,8 @@ mod usdt;
 mod module_tests;
 
 pub use glob::{glob_match, is_pattern};
+pub use iter::function as iterator_function;
+pub(crate) use iter::{context_struct as iterator_context, refuse_company as refuse_iterator_company};
 
 use crate::catalog::{Catalog, CatalogError, TracepointFormat};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
@@ -98,6 +101,9 @@ pub enum Context {
     /// An array of `u64` words: a raw tracepoint's or a kernel function's arguments (then, for
     /// fexit, its return value), typed from the kernel's types.
     ArgumentWords,
+    /// An iterator's `struct bpf_iter__NAME`: `meta`, then pointers to the object visited
+    /// (null on the last call, which marks the end), read through `ctx`.
+    IteratorObject,
 }
 
 impl Context {
@@ -148,6 +154,7 @@ pub const PROVIDERS: &[&Provider] = &[
     &rawtracepoint::PROVIDER,
     &fentry::FENTRY,
     &fentry::FEXIT,
+    &iter::PROVIDER,
     &uprobe::UPROBE,
     &uprobe::URETPROBE,
     &usdt::PROVIDER,
@@ -163,7 +170,6 @@ pub const PROVIDERS: &[&Provider] = &[
 /// Providers ferrotrace knows of but cannot attach yet, with what to use instead.
 const NOT_YET: &[(&str, &str)] = &[
     ("watchpoint", "not supported yet"),
-    ("iter", "not supported yet"),
 ];
 
 /// The provider an attach point names, by any of its names: exactly as written first (`u` is
@@ -201,6 +207,7 @@ impl Attach {
             Attach::PerfCounter { hardware: false, .. } => &perf_counter::SOFTWARE,
             Attach::PerfCounter { hardware: true, .. } => &perf_counter::HARDWARE,
             Attach::SelfSignal { .. } => &self_events::PROVIDER,
+            Attach::Iter { .. } => &iter::PROVIDER,
             Attach::Test { .. } => &selftest::TEST,
             Attach::Bench { .. } => &selftest::BENCH,
         }

@@ -3,7 +3,8 @@
 //! A slot lives from its first mention to its last, where reading a register that may hold
 //! its address counts as a mention. Addresses are followed through moves and arithmetic,
 //! through argument registers up to the call that reads them, and through stack memory (a
-//! spilled address). Slots whose lifetimes do not overlap may then take the same bytes.
+//! spilled address, or an address stored for a helper to follow). Slots whose lifetimes do
+//! not overlap may then take the same bytes.
 
 use super::slot_sets::SlotSets;
 use super::RegAllocError;
@@ -72,9 +73,18 @@ impl AddressFlow {
         if let Some(slot) = direct_slot(insn) {
             mention(&mut self.lifetimes, slot.0 as usize, index);
         }
+        let call = matches!(insn, Insn::Call { .. });
+        let (in_regs, in_memory, lifetimes) = (&self.in_regs, &self.in_memory, &mut self.lifetimes);
         operands::for_each_read(insn, |reg| {
             if let Some(row) = reg_row(reg) {
-                self.in_regs.for_each(row, |slot| mention(&mut self.lifetimes, slot, index));
+                in_regs.for_each(row, |slot| {
+                    mention(lifetimes, slot, index);
+                    // A helper may follow the addresses stored in memory it is given (the
+                    // strings `bpf_seq_printf` prints).
+                    if call {
+                        in_memory.for_each(slot, |held| mention(lifetimes, held, index));
+                    }
+                });
             }
         });
         self.propagate(insn);

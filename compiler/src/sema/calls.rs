@@ -149,6 +149,20 @@ impl Checker {
             }
             return Expr::new(ExprKind::Int(0), Ty::Error, span);
         }
+        if let (Stream::Stdout, crate::manifest::Attach::Iter { .. }) = (&stream, cx.attach) {
+            return match crate::seq_format::format(&pieces, &types) {
+                Ok(format) => Expr::new(ExprKind::Action(Box::new(Action::SeqPrintf { format, args: values })), Ty::Void, span),
+                Err(err) => {
+                    let at = err.arg.and_then(|i| values.get(i)).map_or(fmt.span, |v| v.span);
+                    let diag = Diagnostic::error("E0214", err.message)
+                        .with_primary(at, "in this printf")
+                        .with_secondary(fmt.span, "the format")
+                        .with_note("an iter probe's printf writes into the iterator's output, formatted by the kernel: `%d %i %u %x %X %c %s %p`, flags `- 0 + space`, a width, `l` and `ll`")
+                        .with_help("print the value with `print()`, which the runtime formats after the iteration");
+                    self.error_expr(diag, span)
+                }
+            };
+        }
         Expr::new(ExprKind::Action(Box::new(Action::Printf { format: pieces, args: values, stream })), Ty::Void, span)
     }
 

@@ -255,10 +255,15 @@ pub enum ExprKind {
     Call { func: &'static str, map: Option<MapIdx>, args: Vec<Expr> },
 }
 
-/// Async actions, each matching a `manifest::Action`.
+/// Async actions, each matching a `manifest::Action`; and `printf` in an iterator probe, which
+/// the kernel formats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Printf { format: Vec<crate::printf::FormatPiece>, args: Vec<Expr>, stream: crate::manifest::Stream },
+    /// `printf` in an iterator probe: `bpf_seq_printf` writes it into the iterator's output,
+    /// which whoever reads the iterator gets (ferrotrace, or a reader of its pinned file).
+    /// `format` is the kernel's format string, NUL-terminated.
+    SeqPrintf { format: Vec<u8>, args: Vec<Expr> },
     PrintValue(Box<Expr>),
     PrintMap { map: MapIdx, top: u64, div: u64 },
     Clear(MapIdx),
@@ -319,7 +324,7 @@ impl Expr {
                 value.iter().for_each(|v| v.walk(&mut *f));
             }
             ExprKind::Action(action) => match &**action {
-                Action::Printf { args, .. } => args.iter().for_each(each),
+                Action::Printf { args, .. } | Action::SeqPrintf { args, .. } => args.iter().for_each(each),
                 Action::PrintValue(e) => each(e),
                 Action::Exit(code) => code.iter().for_each(|c| each(c)),
                 Action::PrintMap { .. } | Action::Clear(_) | Action::Zero(_) => {}

@@ -76,6 +76,7 @@ pub fn check_with(
         // Imported files' `begin` and `end` probes first; the sort is stable.
         expanded.sort_by_key(|probe| matches!(probe.resolved.attach, Attach::Begin | Attach::End) && probe.span.start < imports_start);
     }
+    diags.extend(providers::refuse_iterator_company(expanded.iter().map(|probe| (&probe.resolved.attach, probe.span))));
     let (checked, mut checker) = check_probes(&expanded, options, &config, &program.defines);
     let helpers = if checker.reads_comm { catalog.helper_behaviour() } else { HelperBehaviour::default() };
     let pid_namespace = if checker.reads_namespaced_ids { catalog.pid_namespace() } else { None };
@@ -566,9 +567,11 @@ impl Checker {
     }
 
     /// With `-p PID`, a probe that fires for events (not `begin`, `end`, `test:`, `bench:`)
-    /// runs only in that process: `pid == PID` before its own predicate.
+    /// runs only in that process: `pid == PID` before its own predicate. Not an iterator,
+    /// which runs in ferrotrace's own task (bpftrace does not filter it either).
     fn only_the_target_process(&mut self, attach: &Attach, span: Span, predicate: Option<hir::Expr>) -> Option<hir::Expr> {
-        let Some(target) = self.target_pid.filter(|_| !attach.runs_once()) else { return predicate };
+        let filtered = !attach.runs_once() && !matches!(attach, Attach::Iter { .. });
+        let Some(target) = self.target_pid.filter(|_| filtered) else { return predicate };
         self.note_namespaced_id_read();
         let pid = hir::Expr::new(hir::ExprKind::Builtin(hir::Builtin::Pid), Ty::Int(crate::types::IntTy::U32), span);
         let target = hir::Expr::new(hir::ExprKind::Int(u64::from(target)), Ty::Int(crate::types::IntTy::U32), span);

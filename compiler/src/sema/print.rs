@@ -146,6 +146,7 @@ fn expr(e: &Expr) -> String {
         }
         ExprKind::Action(action) => match &**action {
             Action::Printf { args, .. } => format!("printf({})", list(args)),
+            Action::SeqPrintf { format, args } => format!("seq_printf({:?}, {})", String::from_utf8_lossy(&format[..format.len().saturating_sub(1)]), list(args)),
             Action::PrintValue(v) => format!("print({})", expr(v)),
             Action::PrintMap { map, top, div } => format!("print(map#{}, {top}, {div})", map.0),
             Action::Clear(map) => format!("clear(map#{})", map.0),

@@ -6,19 +6,12 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use ferrotrace_compiler::btf::Family;
 use ferrotrace_compiler::manifest::{Attach, ProgramSpec};
 
+use super::BtfTarget;
 use crate::error::LoadError;
 use crate::sys::{self, attach_type};
 
-/// What an fentry or fexit program is loaded for: its attach type, its function's BTF id,
-/// and for a module's function the module's BTF object, which that id counts in.
-pub(crate) struct Target {
-    pub attach_type: u32,
-    pub btf_id: u32,
-    pub module_btf: Option<OwnedFd>,
-}
-
 /// The function `spec`'s program is loaded for.
-pub(crate) fn target(spec: &ProgramSpec) -> Result<Target, LoadError> {
+pub(crate) fn target(spec: &ProgramSpec) -> Result<BtfTarget, LoadError> {
     let unloadable = |reason: String| LoadError::Program { probe: spec.probe_name.clone(), reason };
     let Some(Attach::Fentry { function, module, exit }) = spec.targets.first().map(|target| &target.attach) else {
         return Err(unloadable("an fentry program without its function".to_string()));
@@ -27,13 +20,13 @@ pub(crate) fn target(spec: &ProgramSpec) -> Result<Target, LoadError> {
     let btf = crate::btf::shared().ok_or_else(|| unloadable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string()))?;
     let Some(module) = module else {
         let id = btf.find(function, Family::Func).ok_or_else(|| unloadable(format!("the kernel's types have no function `{function}`")))?;
-        return Ok(Target { attach_type, btf_id: id.0, module_btf: None });
+        return Ok(BtfTarget { attach_type, btf_id: id.0, module_btf: None });
     };
     let base = crate::btf::vmlinux().map(std::sync::Arc::new).ok_or_else(|| unloadable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string()))?;
     let types = crate::btf::module(base, module).ok_or_else(|| unloadable(format!("module `{module}` is not loaded, or has no BTF")))?;
     let id = types.find_own(function, Family::Func).ok_or_else(|| unloadable(format!("module `{module}`'s types have no function `{function}`")))?;
     let object = module_btf_object(module).map_err(|error| unloadable(format!("cannot find module `{module}`'s BTF object: {error}")))?;
-    Ok(Target { attach_type, btf_id: id.0, module_btf: Some(object) })
+    Ok(BtfTarget { attach_type, btf_id: id.0, module_btf: Some(object) })
 }
 
 /// An fd of the kernel's BTF object for `module`, found among the loaded BTF objects by name.

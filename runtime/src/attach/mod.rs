@@ -1,9 +1,10 @@
 //! Attaching a program to its targets, one module per provider: a tracepoint's perf event, a
 //! timer's cpu-clock events, a kprobe's perf event or kprobe_multi link, a uprobe's (or USDT
-//! probe's) perf event or uprobe_multi link. Every attachment is a
+//! probe's) perf event or uprobe_multi link, an iterator's link. Every attachment is a
 //! BPF link carrying the probe id as its cookie, owned by a file descriptor.
 
 pub(crate) mod fentry;
+pub mod iter;
 pub(crate) mod kprobe;
 mod perf;
 mod raw_tracepoint;
@@ -19,6 +20,15 @@ use ferrotrace_compiler::manifest::{Attach, ProgramSpec, Target};
 
 use crate::error::AttachError;
 use crate::sys;
+
+/// What a tracing program (fentry, fexit, an iterator) is loaded for: its attach type, the
+/// BTF id of its kernel function, and for a module's function the module's BTF object, which
+/// that id counts in.
+pub(crate) struct BtfTarget {
+    pub attach_type: u32,
+    pub btf_id: u32,
+    pub module_btf: Option<OwnedFd>,
+}
 
 /// One attachment: a BPF link from a program to what it attaches to, and the perf event it
 /// goes through, if any, which ferrotrace keeps open so that detaching (closing the link)
@@ -55,6 +65,7 @@ pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &T
             Ok(vec![Attached { link, perf_event: None }])
         }
         Attach::Fentry { .. } => Ok(vec![Attached { link: fentry::attach(program).map_err(probe_error)?, perf_event: None }]),
+        Attach::Iter { .. } => Ok(vec![Attached { link: iter::attach(program).map_err(probe_error)?, perf_event: None }]),
         Attach::Kprobe { function, module, offset, retprobe } => {
             let attached = kprobe::open(function, module.as_deref(), *offset, *retprobe)
                 .and_then(|perf_event| link(program, perf_event, cookie))

@@ -17,6 +17,13 @@ pub(crate) fn refusal(spec: &ProgramSpec) -> Option<LoadError> {
         Attach::Fentry { .. } if !features::fentry() => {
             "this kernel refuses fentry and fexit programs (it has no BPF trampolines for them, or refuses to attach them)"
         }
+        Attach::Iter { .. } if !features::iterators() => {
+            return Some(LoadError::Unsupported {
+                probe: spec.probe_name.clone(),
+                missing: "this kernel refuses iterator programs (BPF_TRACE_ITER, Linux 5.8)".to_string(),
+                instead: "help: `ferrotrace --info` lists what it has".to_string(),
+            });
+        }
         _ => return None,
     };
     Some(LoadError::Unsupported { probe: spec.probe_name.clone(), missing: missing.to_string(), instead: instead(&target.attach) })

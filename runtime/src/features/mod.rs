@@ -122,6 +122,13 @@ pub fn fentry() -> bool {
     *FENTRY.get_or_init(|| probe_types::fentry() == Detected::Yes)
 }
 
+/// Whether the kernel loads iterator programs (one for `bpf_iter_task`). Tried once per
+/// process.
+pub fn iterators() -> bool {
+    static ITERATORS: OnceLock<bool> = OnceLock::new();
+    *ITERATORS.get_or_init(|| probe_types::iter() == Detected::Yes)
+}
+
 /// Set by `--no-feature kprobe_multi`: attach kprobes one perf event per function.
 static KPROBE_MULTI_REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

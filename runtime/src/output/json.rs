@@ -48,6 +48,15 @@ impl Printer for JsonPrinter<'_> {
         self.text_line("printf", text)
     }
 
+    /// Not a JSON line: bpftrace writes the iterator's output as it is in every format.
+    fn iterator_output(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn pinned(&mut self, path: &str) -> io::Result<()> {
+        writeln!(self.out, "Program pinned to {path}")
+    }
+
     fn command_output(&mut self, text: &[u8]) -> io::Result<()> {
         self.text_line("syscall", text)
     }

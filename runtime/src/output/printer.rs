@@ -38,6 +38,11 @@ pub trait Printer {
     fn time(&mut self, text: &[u8]) -> io::Result<()>;
     /// The strings `join()` joined.
     fn joined(&mut self, text: &[u8]) -> io::Result<()>;
+    /// What an iterator's program wrote (its `printf`s, which the kernel formats): as it is,
+    /// in every format, as bpftrace writes it.
+    fn iterator_output(&mut self, text: &[u8]) -> io::Result<()>;
+    /// An iterator pinned at `path` instead of run.
+    fn pinned(&mut self, path: &str) -> io::Result<()>;
     /// `print(value)` of a value that is not a map.
     fn value(&mut self, value: &Value) -> io::Result<()>;
     /// A whole map, by `print(@m)` or at exit.
@@ -121,6 +126,14 @@ impl Printer for TextPrinter<'_> {
 
     fn joined(&mut self, text: &[u8]) -> io::Result<()> {
         self.out.write_all(text)
+    }
+
+    fn iterator_output(&mut self, text: &[u8]) -> io::Result<()> {
+        self.out.write_all(text)
+    }
+
+    fn pinned(&mut self, path: &str) -> io::Result<()> {
+        writeln!(self.out, "Program pinned to {path}")
     }
 
     fn value(&mut self, value: &Value) -> io::Result<()> {

@@ -171,6 +171,7 @@ const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_int = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_int = 4;
 const BPF_PROG_LOAD: libc::c_int = 5;
+const BPF_OBJ_PIN: libc::c_int = 6;
 const BPF_PROG_TEST_RUN: libc::c_int = 10;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 const BPF_BTF_LOAD: libc::c_int = 18;
@@ -179,6 +180,7 @@ const BPF_LINK_CREATE: libc::c_int = 28;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_int = 15;
 const BPF_BTF_GET_FD_BY_ID: libc::c_int = 19;
 const BPF_BTF_GET_NEXT_ID: libc::c_int = 23;
+const BPF_ITER_CREATE: libc::c_int = 33;
 
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, properly sized `bpf_attr` prefix for `cmd`; the kernel reads
@@ -464,6 +466,61 @@ pub fn raw_tracepoint_open_tracing(program: BorrowedFd<'_>) -> io::Result<OwnedF
 pub fn raw_tracepoint_open(program: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
     let mut attr = RawTracepointOpenAttr { name: name.as_ptr() as u64, prog_fd: program.as_raw_fd() as u32, _pad: 0 };
     bpf_fd(BPF_RAW_TRACEPOINT_OPEN, &mut attr)
+}
+
+/// `bpf_attr` for `BPF_LINK_CREATE` of an iterator link, with no `bpf_iter_link_info`.
+#[repr(C)]
+struct IterLinkCreateAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    iter_info: u64,
+    iter_info_len: u32,
+    _pad: u32,
+}
+
+/// `BPF_LINK_CREATE` of an iterator program (loaded for `bpf_iter_NAME`): the link that
+/// `iter_create` opens iterators of, or that is pinned to be read as a file.
+pub fn link_create_iter(program: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let mut attr = IterLinkCreateAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        target_fd: 0,
+        attach_type: attach_type::TRACE_ITER,
+        flags: 0,
+        iter_info: 0,
+        iter_info_len: 0,
+        _pad: 0,
+    };
+    bpf_fd(BPF_LINK_CREATE, &mut attr)
+}
+
+/// `bpf_attr` for `BPF_ITER_CREATE`.
+#[repr(C)]
+struct IterCreateAttr {
+    link_fd: u32,
+    flags: u32,
+}
+
+/// `BPF_ITER_CREATE`: one run of the iterator `link`, read as a file (each read runs the
+/// program over the next objects; end of file after the last).
+pub fn iter_create(link: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let mut attr = IterCreateAttr { link_fd: link.as_raw_fd() as u32, flags: 0 };
+    bpf_fd(BPF_ITER_CREATE, &mut attr)
+}
+
+/// `bpf_attr` for `BPF_OBJ_PIN`.
+#[repr(C)]
+struct ObjPinAttr {
+    pathname: u64,
+    bpf_fd: u32,
+    file_flags: u32,
+}
+
+/// `BPF_OBJ_PIN` of `object` (a link, a map, a program) at `path` in a BPF filesystem.
+pub fn obj_pin(object: BorrowedFd<'_>, path: &CStr) -> io::Result<()> {
+    let mut attr = ObjPinAttr { pathname: path.as_ptr() as u64, bpf_fd: object.as_raw_fd() as u32, file_flags: 0 };
+    bpf(BPF_OBJ_PIN, &mut attr).map(drop)
 }
 
 /// `bpf_attr` for the `BPF_MAP_*_BATCH` commands.
