@@ -1,6 +1,7 @@
 //! Kernels and busybox from Debian's archive, by package name and nothing else: `apt-cache`
 //! names the package and version, `apt-get download` fetches the `.deb`, and `dpkg-deb` with
-//! `tar` unpacks only the files the matrix uses into the cache. Without the archive (offline,
+//! `tar` unpacks only the files the matrix uses into the cache (the kernel, its configuration
+//! and the one module the tests load). Without the archive (offline,
 //! or no package lists), the newest cached copy is used.
 
 use std::fs;
@@ -23,7 +24,13 @@ pub struct Kernel {
     pub vmlinuz: PathBuf,
     /// The kernel's build configuration, which Debian installs as `/boot/config-<release>`.
     pub config: PathBuf,
+    /// The module the tests load to probe a module's functions (`dummy.ko`, uncompressed),
+    /// when the cache entry has it.
+    pub test_module: Option<PathBuf>,
 }
+
+/// The module the tests load, within `lib/modules/<release>/` (Debian may compress it).
+const TEST_MODULE: &str = "kernel/drivers/net/dummy.ko";
 
 /// Marks a cache entry as a kernel of one series, for the offline fallback.
 const SERIES_FILE: &str = "series";
@@ -36,8 +43,10 @@ pub fn kernel(series: Series) -> Result<Kernel, MatrixError> {
         Ok((package, version))
     });
     let dir = match resolved {
-        Ok((package, version)) => cache::entry(&entry_name(&package, &version), |scratch| {
-            fetch(&package, &version, &["./boot"], scratch)?;
+        Ok((package, version)) => cache::entry(&format!("{}+module", entry_name(&package, &version)), |scratch| {
+            let module = format!("./lib/modules/*/{TEST_MODULE}*");
+            fetch(&package, &version, &["--wildcards", "./boot", &module], scratch)?;
+            decompress_test_module(scratch)?;
             write(scratch.join(SERIES_FILE), series.label)?;
             write(scratch.join(VERSION_FILE), &version)
         })?,
@@ -140,7 +149,27 @@ fn read_kernel(series: Series, dir: &Path) -> Result<Kernel, MatrixError> {
     }
     let version_file = dir.join(VERSION_FILE);
     let version = fs::read_to_string(&version_file).map_err(MatrixError::io(&version_file))?;
-    Ok(Kernel { series, package, version, vmlinuz: boot.join(format!("vmlinuz-{release}")), release, config })
+    let test_module = test_module(dir);
+    Ok(Kernel { series, package, version, vmlinuz: boot.join(format!("vmlinuz-{release}")), release, config, test_module })
+}
+
+/// The test module under `dir`, as `lib/modules/<release>/kernel/.../dummy.ko`.
+fn test_module(dir: &Path) -> Option<PathBuf> {
+    let modules = dir.join("lib/modules");
+    fs::read_dir(modules).ok()?.filter_map(Result::ok).map(|release| release.path().join(TEST_MODULE)).find(|path| path.is_file())
+}
+
+/// Unpacks an `xz`-compressed test module in place (busybox's `insmod` takes a plain one).
+fn decompress_test_module(dir: &Path) -> Result<(), MatrixError> {
+    let modules = dir.join("lib/modules");
+    let Ok(releases) = fs::read_dir(&modules) else { return Ok(()) };
+    for release in releases.filter_map(Result::ok) {
+        let compressed = release.path().join(format!("{TEST_MODULE}.xz"));
+        if compressed.is_file() {
+            run(Command::new("xz").arg("-d").arg(&compressed))?;
+        }
+    }
+    Ok(())
 }
 
 fn write(path: PathBuf, contents: &str) -> Result<(), MatrixError> {

@@ -96,6 +96,33 @@ fn fexit_reads_the_return_value_into_a_histogram() {
     tracer.stop(libc::SIGINT).assert_exact(0, expected, ATTACHED_1);
 }
 
+/// A loaded module's function: `fentry:dummy:set_multicast_list` fires when the dummy
+/// module's device comes up, its `struct net_device *` argument typed from the module's BTF,
+/// and the listing names the module's functions. The matrix's guests carry `dummy.ko` for this;
+/// elsewhere (this development VM has no modules) it is skipped with a notice.
+#[test]
+fn fentry_on_a_module_function() {
+    let Some(true) = kernel_attaches_fentry() else { return };
+    let module = std::path::Path::new(crate::support::TEST_MODULE);
+    if !module.exists() {
+        eprintln!("notice: {} is not here: the module function test runs in the kernel matrix", module.display());
+        return;
+    }
+    if !std::path::Path::new("/sys/kernel/btf/dummy").exists() {
+        let loaded = std::process::Command::new("insmod").arg(module).status().expect("cannot run insmod");
+        assert!(loaded.success(), "insmod {} failed", module.display());
+    }
+    let listing = run(&["-l", "fentry:dummy:*"]);
+    assert!(listing.stdout.lines().any(|line| line == "fentry:dummy:set_multicast_list"), "{}", listing.transcript());
+    let tracer = Tracer::start(&["-e", "fentry:dummy:set_multicast_list { printf(\"%s %s\\n\", probe, args.dev->name); exit(); }"]);
+    let up = std::process::Command::new("ip").args(["link", "set", "dummy0", "up"]).status().expect("cannot run ip");
+    assert!(up.success(), "ip link set dummy0 up failed");
+    let outcome = tracer.finish();
+    // The device's rx mode may be set more than once before `exit()` takes hold.
+    let first = outcome.stdout.lines().next().unwrap_or_default();
+    assert_eq!((outcome.status.code(), first, outcome.stderr.as_str()), (Some(0), "fentry:dummy:set_multicast_list dummy0", ATTACHED_1), "{}", outcome.transcript());
+}
+
 /// On any kernel, kprobes and fentry compile to an object file: whether they attach is the
 /// running kernel's business.
 #[test]

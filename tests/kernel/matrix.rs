@@ -113,6 +113,11 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
     if let Err(error) = added {
         panic!("cannot assemble the initramfs: {error}");
     }
+    if let Some(module) = &kernel.test_module {
+        if let Err(error) = initramfs.file(crate::support::TEST_MODULE, module) {
+            panic!("cannot add the test module to the initramfs: {error}");
+        }
+    }
     initramfs
 }
 

@@ -9,3 +9,7 @@ pub mod kernel_config;
 pub mod process;
 pub mod syscalls;
 pub mod target_program;
+
+/// Where the kernel matrix's guests carry a module the tests load (`dummy.ko`) to probe a
+/// module's functions.
+pub const TEST_MODULE: &str = "/lib/modules/dummy.ko";
