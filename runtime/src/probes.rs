@@ -1,6 +1,7 @@
 //! Running `begin`/`end` probes once with `BPF_PROG_TEST_RUN`, and attaching and detaching
 //! every other probe through its provider's unit in `attach/`. A program dispatched by syscall
-//! number gets its map filled and is linked to `raw_syscalls`.
+//! number gets its map filled and is linked to `raw_syscalls`; a watchpoint on a function's
+//! argument is attached while the probes run, when its uprobe reports the address.
 
 use std::os::fd::OwnedFd;
 
@@ -8,6 +9,7 @@ use ferrotrace_compiler::manifest::{Attach, ProgramSpec, SyscallDispatch};
 
 use crate::attach::kprobe::{self as kprobes, KprobeLinks};
 use crate::attach::uprobe as uprobes;
+use crate::attach::watchpoint::{self, Refused, Watch};
 use crate::attach::{attach_one, tracepoint};
 use crate::error::AttachError;
 use crate::session::Session;
@@ -103,12 +105,44 @@ impl Session {
         Ok(())
     }
 
-    /// Detaches every program `attach_all` attached by closing the links, from many threads:
-    /// each close waits for an RCU grace period, and in parallel those waits overlap. The perf
-    /// events themselves stay open until `release_perf_events`, so the output comes first.
+    /// Detaches every program `attach_all` (or `watch`) attached by closing the links, from
+    /// many threads: each close waits for an RCU grace period, and in parallel those waits
+    /// overlap. The perf events themselves stay open until `release_perf_events`, so the output
+    /// comes first.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
+        self.detached = true;
         release_in_parallel(std::mem::take(&mut self.links));
         Ok(())
+    }
+
+    /// Attaches the program of watchpoint probe `probe_id` (a `watchpoint:function+argN`) at
+    /// `address`, which its uprobe reported; nothing once the probes are detached.
+    pub(crate) fn watch(&mut self, probe_id: u32, address: u64) -> Result<(), Refused> {
+        let Some((index, watch)) = self.deferred_watchpoint(probe_id, address).filter(|_| !self.detached) else { return Ok(()) };
+        let attached = watchpoint::attach(self.program_fd(index), watch, u64::from(probe_id))?;
+        for attached in attached {
+            self.links.push(attached.link);
+            self.perf_events.extend(attached.perf_event);
+        }
+        Ok(())
+    }
+
+    /// The process watchpoint probe `probe_id` watches.
+    pub(crate) fn watched_process(&self, probe_id: u32) -> Option<u32> {
+        self.deferred_watchpoint(probe_id, 0).and_then(|(_, watch)| watch.pid)
+    }
+
+    /// The program of watchpoint probe `probe_id`, attached only when its address is known,
+    /// and what it watches at `address`.
+    fn deferred_watchpoint(&self, probe_id: u32, address: u64) -> Option<(usize, Watch)> {
+        self.manifest.programs.iter().enumerate().find_map(|(index, spec)| {
+            spec.targets.iter().find_map(|target| match target.attach {
+                Attach::Watchpoint { address: None, length, mode, pid, .. } if target.probe_id == probe_id => {
+                    Some((index, Watch { address, length, mode, pid }))
+                }
+                _ => None,
+            })
+        })
     }
 
     /// Closes the perf events `detach_all` left open. The kernel waits out an RCU grace period,
@@ -150,12 +184,12 @@ impl Session {
 /// How many probes `Attached N probes` counts for a program, as bpftrace counts them: each
 /// target (a `begin`, a tracepoint, a profile probe on every CPU, a kprobe), except that the
 /// functions one kprobe_multi or uprobe_multi link attaches count once per attach point as
-/// written.
+/// written, and that a watchpoint on a function's argument counts as its uprobe alone.
 fn probes_of(spec: &ProgramSpec) -> usize {
     match kprobes::links(spec) {
         Some(KprobeLinks::Multi) => spec.attach_points as usize,
         _ if uprobes::multi(spec) => spec.attach_points as usize,
-        _ => spec.targets.len(),
+        _ => spec.targets.iter().filter(|target| !matches!(target.attach, Attach::Watchpoint { address: None, .. })).count(),
     }
 }
 

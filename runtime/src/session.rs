@@ -24,6 +24,8 @@ pub struct Session {
     pub(crate) links: Vec<OwnedFd>,
     /// The perf events the links attach to, closed last (see `release_perf_events`).
     pub(crate) perf_events: Vec<OwnedFd>,
+    /// Set once the probes are detached: a watchpoint reported later is not attached.
+    pub(crate) detached: bool,
     possible_cpus: usize,
 }
 
@@ -39,6 +41,7 @@ impl Session {
             manifest: manifest.clone(),
             links: Vec::new(),
             perf_events: Vec::new(),
+            detached: false,
             possible_cpus: cpus::possible()?.len(),
         })
     }

@@ -17,6 +17,7 @@ mod tracepoint;
 mod uprobe;
 mod user_binaries;
 mod usdt;
+mod watchpoint;
 
 pub use glob::{glob_match, is_pattern};
 
@@ -116,13 +117,29 @@ pub struct ResolvedProbe {
     /// For probes whose context is an array of argument words (raw tracepoints, fentry and
     /// fexit): each word's name and type, from the kernel's types.
     pub arguments: Vec<ContextArgument>,
+    /// For `watchpoint:function+argN`: the uprobe that finds the address to watch.
+    pub setup: Option<WatchSetup>,
 }
 
 impl ResolvedProbe {
     /// A probe with no record layout and no typed arguments.
     pub fn new(attach: Attach, name: String) -> ResolvedProbe {
-        ResolvedProbe { attach, name, format: None, arguments: Vec::new() }
+        ResolvedProbe { attach, name, format: None, arguments: Vec::new(), setup: None }
     }
+}
+
+/// The uprobe a `watchpoint:function+argN` probe attaches first: where the function is called
+/// it sends argument `argument` to the runtime (`Action::Watch`), which watches that address;
+/// when `stop`, it stops the process first (`SIGSTOP`) so that the function's own accesses
+/// are seen, and the runtime continues it once the watchpoint is attached.
+#[derive(Debug, Clone)]
+pub struct WatchSetup {
+    /// `uprobe:BINARY:FUNCTION`.
+    pub name: String,
+    /// An `Attach::Uprobe` at the function's entry, in the traced process.
+    pub uprobe: Attach,
+    pub argument: u8,
+    pub stop: bool,
 }
 
 /// One word of a context that is an array of `u64` arguments: what `args.NAME` reads.
@@ -150,16 +167,15 @@ pub const PROVIDERS: &[&Provider] = &[
     &timer::PROFILE,
     &perf_counter::SOFTWARE,
     &perf_counter::HARDWARE,
+    &watchpoint::WATCHPOINT,
+    &watchpoint::ASYNCWATCHPOINT,
     &self_events::PROVIDER,
     &selftest::TEST,
     &selftest::BENCH,
 ];
 
 /// Providers ferrotrace knows of but cannot attach yet, with what to use instead.
-const NOT_YET: &[(&str, &str)] = &[
-    ("watchpoint", "not supported yet"),
-    ("iter", "not supported yet"),
-];
+const NOT_YET: &[(&str, &str)] = &[("iter", "not supported yet")];
 
 /// The provider an attach point names, by any of its names: exactly as written first (`u` is
 /// `uprobe`, `U` is `usdt`), then without regard to case.
@@ -195,6 +211,8 @@ impl Attach {
             Attach::Profile { .. } => &timer::PROFILE,
             Attach::PerfCounter { hardware: false, .. } => &perf_counter::SOFTWARE,
             Attach::PerfCounter { hardware: true, .. } => &perf_counter::HARDWARE,
+            Attach::Watchpoint { asynchronous: false, .. } => &watchpoint::WATCHPOINT,
+            Attach::Watchpoint { asynchronous: true, .. } => &watchpoint::ASYNCWATCHPOINT,
             Attach::SelfSignal { .. } => &self_events::PROVIDER,
             Attach::Test { .. } => &selftest::TEST,
             Attach::Bench { .. } => &selftest::BENCH,

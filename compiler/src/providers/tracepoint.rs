@@ -74,6 +74,7 @@ fn tracepoint_probe(category: &str, name: &str, format: TracepointFormat) -> Res
         name: format!("tracepoint:{category}:{name}"),
         format: Some(format),
         arguments: Vec::new(),
+        setup: None,
     }
 }
 

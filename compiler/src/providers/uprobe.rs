@@ -86,6 +86,7 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>, retprobe: bool) -> Result<Vec<Re
             attach: Attach::Uprobe { binary: binary.file.clone(), function, offset, retprobe, pid },
             format: None,
             arguments: Vec::new(),
+            setup: None,
         };
         match &function {
             Function::Address(address) => {

@@ -69,6 +69,7 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Di
             },
             format: None,
             arguments: Vec::new(),
+            setup: None,
         }));
     }
     if probes.is_empty() {

@@ -17,6 +17,9 @@ pub(crate) fn refusal(spec: &ProgramSpec) -> Option<LoadError> {
         Attach::Fentry { .. } if !features::fentry() => {
             "this kernel refuses fentry and fexit programs (it has no BPF trampolines for them, or refuses to attach them)"
         }
+        Attach::Watchpoint { .. } if !features::breakpoints() => {
+            "this kernel has no hardware breakpoints (no breakpoint PMU: it was built without CONFIG_HAVE_HW_BREAKPOINT)"
+        }
         _ => return None,
     };
     Some(LoadError::Unsupported { probe: spec.probe_name.clone(), missing: missing.to_string(), instead: instead(&target.attach) })
