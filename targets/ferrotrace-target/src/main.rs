@@ -1,11 +1,31 @@
 //! A small program the kernel tests and the benchmark trace: functions with known arguments
-//! and return values, called a given number of times, and USDT probes (one guarded by a
-//! semaphore). `ferrotrace-target ACTION [N]`; `wait ACTION [N]` first reads a line from
-//! standard input, so that a tracer can attach to the running process (`-p`) before it acts.
+//! and return values, called a given number of times, USDT probes (one guarded by a
+//! semaphore), and a global written a known number of times for watchpoints.
+//! `ferrotrace-target [PREFIX...] ACTION [N]`, where each prefix comes before the action:
+//! `wait` reads a line from standard input first, so that a tracer can attach to the running
+//! process (`-p`) before it acts (twice: two lines); `address` prints the addresses of the
+//! watched global and of `ft_tick` in hex; `norandom` runs the program again with address
+//! space randomization off, so that those addresses are the same in every run.
 
 use std::ffi::{c_char, CStr};
 use std::hint::black_box;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The global that `global N` and `watch N` write, once per time. Not zero, so that it is in
+/// `.data`, which `exec` maps, not in `.bss`, which it clears: only the program writes it.
+static WATCHED: AtomicU64 = AtomicU64::new(1);
+
+/// A second global, which `watch-two` alternates with the first.
+static OTHER: AtomicU64 = AtomicU64::new(1);
+
+/// `watch`: writes `value` through the pointer it is given, once.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn ft_watch(slot: &AtomicU64, value: u64) {
+    black_box(slot).store(value, Ordering::Relaxed);
+}
 
 /// Called `N` times by `count N`.
 #[no_mangle]
@@ -71,6 +91,20 @@ fn act(action: &str, times: u64) -> Result<(), String> {
             "getpid" => {
                 black_box(std::process::id());
             }
+            "global" => WATCHED.store(i, Ordering::Relaxed),
+            "watch" => ft_watch(&WATCHED, i),
+            "watch-two" => {
+                ft_watch(&WATCHED, i);
+                ft_watch(&OTHER, i);
+            }
+            "watch-slowly" => {
+                ft_watch(&WATCHED, i);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            "personality" => {
+                // SAFETY: personality takes a number; PER_LINUX (0) is every process's.
+                unsafe { libc::personality(0) };
+            }
             "usdt" => {
                 probe::probe!(ferrotrace, numbers, -5i32 as isize, i as isize, 0x1234_5678_9abc_i64 as isize);
                 // Its arguments are evaluated only while a tracer has it enabled (its semaphore).
@@ -82,12 +116,44 @@ fn act(action: &str, times: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs this program again, with the same arguments, with address space randomization off
+/// (`ADDR_NO_RANDOMIZE`): returns only when it cannot, or when it is off already.
+fn without_randomization() -> Result<(), String> {
+    const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
+    // SAFETY: personality(0xffffffff) only reads the current persona.
+    let persona = unsafe { libc::personality(0xffff_ffff) };
+    if persona < 0 || persona as libc::c_ulong & ADDR_NO_RANDOMIZE != 0 {
+        return Ok(());
+    }
+    // SAFETY: personality takes a number and changes how the next exec lays memory out.
+    if unsafe { libc::personality(persona as libc::c_ulong | ADDR_NO_RANDOMIZE) } < 0 {
+        return Err(format!("cannot turn address randomization off: {}", std::io::Error::last_os_error()));
+    }
+    let error = std::os::unix::process::CommandExt::exec(std::process::Command::new("/proc/self/exe").args(std::env::args_os().skip(1)));
+    Err(format!("cannot run itself again: {error}"))
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|first| first == "wait") {
+    while let Some(prefix) = args.first().filter(|first| ["wait", "address", "norandom"].contains(&first.as_str())).cloned() {
         args.remove(0);
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
+        match prefix.as_str() {
+            "wait" => {
+                let mut line = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut line);
+            }
+            "address" => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{:#x} {:#x}", &WATCHED as *const AtomicU64 as usize, ft_tick as *const () as usize);
+                let _ = out.flush();
+            }
+            _ => {
+                if let Err(error) = without_randomization() {
+                    eprintln!("ferrotrace-target: {error}");
+                    std::process::exit(2);
+                }
+            }
+        }
     }
     let action = args.first().cloned().unwrap_or_default();
     let times = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1);
