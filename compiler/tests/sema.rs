@@ -501,6 +501,7 @@ usdt:/usr/bin/app:app:request__start { @a = sum(arg0 + arg1 + arg2); $x = str(ar
 /// A kernel watchpoint is named with its address in decimal; one on a function's argument
 /// (under `-c`) with the program, the function and the argument's number (none for `arg0`),
 /// and a uprobe on the function (the program `Attached N probes` counts) reports the address.
+/// A wildcard watches the argument of every function it matches.
 #[test]
 fn watchpoints_are_named_as_bpftrace_names_them() {
     use ferrotrace_compiler::manifest::{Action, Attach, WatchMode};
@@ -519,21 +520,16 @@ fn watchpoints_are_named_as_bpftrace_names_them() {
             "watchpoint:/usr/bin/app:handle_request:1:4:w",
             "asyncwatchpoint:/usr/bin/app:handle_reply:2:w",
             "asyncwatchpoint:/usr/bin/app:handle_request:2:w",
-            "uprobe:/usr/bin/app:handle_request",
-            "uprobe:/usr/bin/app:handle_reply",
-            "uprobe:/usr/bin/app:handle_request",
         ]
     );
-    let programs: Vec<(&str, &Attach)> = compiled.manifest.programs.iter().map(|p| (p.probe_name.as_str(), &p.targets[0].attach)).collect();
+    let programs: Vec<(&str, &Attach, u32)> =
+        compiled.manifest.programs.iter().map(|p| (p.probe_name.as_str(), &p.targets[0].attach, p.targets[0].probe_id)).collect();
     let write = WatchMode { read: false, write: true, execute: false };
     assert_eq!(programs[0].1, &Attach::Watchpoint { address: None, length: 4, mode: write, pid: Some(42), asynchronous: false });
-    assert_eq!(programs[3], ("uprobe:/usr/bin/app:handle_request", &Attach::Uprobe {
-        binary: support::APP.to_string(),
-        function: "handle_request".to_string(),
-        offset: 0x1100,
-        retprobe: false,
-        pid: Some(42),
-    }));
+    // The uprobe carries its watchpoint's probe id: it is no probe of the script's.
+    let uprobe = Attach::Uprobe { binary: support::APP.to_string(), function: "handle_request".to_string(), offset: 0x1100, retprobe: false, pid: Some(42) };
+    assert_eq!(programs[3], ("uprobe:/usr/bin/app:handle_request", &uprobe, 0));
+    assert_eq!(programs.len(), 6);
     let watches: Vec<&Action> = compiled.manifest.actions.iter().filter(|a| matches!(a, Action::Watch { .. })).collect();
     assert_eq!(watches, [&Action::Watch { probe_id: 0, resume: true }, &Action::Watch { probe_id: 1, resume: false }, &Action::Watch { probe_id: 2, resume: false }]);
 }

@@ -80,9 +80,9 @@ pub fn check_with(
     let members = resolve_members(&checker.kernel_members, catalog, &mut diags);
     let cgroup_ids = resolve_cgroup_ids(&checker.cgroup_paths, catalog, &mut diags);
     let kernel_symbols = resolve_kernel_symbols(&checker.kernel_symbol_names, catalog, &mut diags);
-    let mut probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
+    let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
     let mut probes = dispatch::plan(share_programs(checked, &expanded), catalog);
-    probes.extend(watchpoints::setup_probes(&expanded, &mut probe_names));
+    probes.extend(watchpoints::setup_probes(&expanded));
     diags.append(&mut checker.diags);
     let helper_errors = options.helper_errors;
     let options = std::mem::take(&mut checker.script_options);

@@ -1,15 +1,16 @@
 //! The uprobe behind each `watchpoint:function+argN` probe: a program of its own, with no
 //! script body, that reports the argument to the runtime (`hir::Action::Watch`), stopping the
-//! process first unless the watchpoint is asynchronous. Its probe is named after the uprobe.
+//! process first unless the watchpoint is asynchronous. It is named after the uprobe in
+//! messages, but it is no probe of the script's: its target carries the watchpoint's probe id,
+//! and `-l` and `probe` know only the watchpoint.
 
 use super::hir::{self, Action, Expr, ExprKind, Stmt, StmtKind};
 use super::ExpandedProbe;
 use crate::manifest::Target;
 use crate::types::Ty;
 
-/// A setup probe for each expanded watchpoint that watches a function's argument, given the
-/// next probe ids, whose names this adds to `probe_names`.
-pub(super) fn setup_probes(expanded: &[ExpandedProbe<'_>], probe_names: &mut Vec<String>) -> Vec<hir::Probe> {
+/// A setup probe for each expanded watchpoint (by probe id) that watches a function's argument.
+pub(super) fn setup_probes(expanded: &[ExpandedProbe<'_>]) -> Vec<hir::Probe> {
     let mut probes = Vec::new();
     for (watchpoint, probe) in expanded.iter().enumerate() {
         let Some(setup) = &probe.resolved.setup else { continue };
@@ -19,7 +20,7 @@ pub(super) fn setup_probes(expanded: &[ExpandedProbe<'_>], probe_names: &mut Vec
         let watch = Action::Watch { address: Box::new(address), probe: watchpoint as u32, stop: setup.stop };
         let report = Expr::new(ExprKind::Action(Box::new(watch)), Ty::Void, span);
         probes.push(hir::Probe {
-            targets: vec![Target { attach: setup.uprobe.clone(), probe_id: probe_names.len() as u32 }],
+            targets: vec![Target { attach: setup.uprobe.clone(), probe_id: watchpoint as u32 }],
             name: setup.name.clone(),
             attach_points: 1,
             span,
@@ -29,7 +30,6 @@ pub(super) fn setup_probes(expanded: &[ExpandedProbe<'_>], probe_names: &mut Vec
             user_pointers: true,
             dispatch: None,
         });
-        probe_names.push(setup.name.clone());
     }
     probes
 }
