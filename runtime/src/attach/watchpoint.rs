@@ -66,10 +66,10 @@ fn refusal(watch: Watch, cpu: u32, error: &std::io::Error) -> Refused {
             "{what}: the kernel refuses breakpoints on kernel addresses here (it allows them only with CAP_SYS_ADMIN, \
              which a security policy may withhold); watchpoints in a process's memory (`-p PID`, `-c CMD`) need no such privilege"
         )),
-        Some(libc::EINVAL) => Refused::Other(format!(
-            "{what}: the address must be a multiple of the length, and the kernel takes execute (`x`) watchpoints on its own \
-             code only where it could place a kprobe"
-        )),
+        Some(libc::EINVAL) if mode.execute && pid.is_none() => {
+            Refused::Other(format!("{what}: the kernel watches the execution of its own code only where it could place a kprobe (CONFIG_KPROBES)"))
+        }
+        Some(libc::EINVAL) => Refused::Other(format!("{what}: the address must be a multiple of the length")),
         Some(libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV) => {
             Refused::Other(format!("{what}: this kernel or CPU has no hardware breakpoints (CONFIG_HAVE_HW_BREAKPOINT)"))
         }
