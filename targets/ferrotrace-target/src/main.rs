@@ -20,11 +20,17 @@ static WATCHED: AtomicU64 = AtomicU64::new(1);
 /// A second global, which `watch-two` alternates with the first.
 static OTHER: AtomicU64 = AtomicU64::new(1);
 
-/// `watch`: writes `value` through the pointer it is given, once.
+/// More globals than a CPU has debug registers, which `watch-many` writes in turn.
+static MANY: [AtomicU64; 6] = [const { AtomicU64::new(1) }; 6];
+
+/// `watch`: writes `value` through the pointer it is given, once, with an instruction of its
+/// own (an atomic store would be a call in a debug build), so that a watchpoint sees the write
+/// in `ft_watch` itself.
 #[no_mangle]
 #[inline(never)]
 pub extern "C" fn ft_watch(slot: &AtomicU64, value: u64) {
-    black_box(slot).store(value, Ordering::Relaxed);
+    // SAFETY: one aligned 8-byte store to the atomic's own memory, which a relaxed store is.
+    unsafe { std::arch::asm!("mov qword ptr [{slot}], {value}", slot = in(reg) black_box(slot).as_ptr(), value = in(reg) value, options(nostack)) };
 }
 
 /// Called `N` times by `count N`.
@@ -97,6 +103,7 @@ fn act(action: &str, times: u64) -> Result<(), String> {
                 ft_watch(&WATCHED, i);
                 ft_watch(&OTHER, i);
             }
+            "watch-many" => MANY.iter().for_each(|slot| ft_watch(slot, i)),
             "watch-slowly" => {
                 ft_watch(&WATCHED, i);
                 std::thread::sleep(Duration::from_millis(10));
