@@ -90,3 +90,4 @@ mod c_definitions;
 mod btf_probes;
 mod perf_counters;
 mod uprobes;
+mod watchpoints;
