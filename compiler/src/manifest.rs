@@ -552,6 +552,8 @@ pub enum Action {
     /// `probe_id` there (once per address), then, when `resume`, continues the traced process,
     /// which the uprobe stopped (`SIGSTOP`) so that no access is missed.
     Watch { probe_id: u32, resume: bool },
+    /// `unwatch(addr)`: one `u64` argument; the runtime detaches every watchpoint on it.
+    Unwatch,
 }
 
 impl Action {
@@ -561,7 +563,7 @@ impl Action {
             Action::Printf { args, .. } => args.clone(),
             Action::PrintValue { ty } => vec![ty.clone()],
             Action::Exit | Action::HelperError { .. } => vec![Ty::I64],
-            Action::Process | Action::Watch { .. } => vec![Ty::U64],
+            Action::Process | Action::Watch { .. } | Action::Unwatch => vec![Ty::U64],
             Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } | Action::Time { .. } => Vec::new(),
             Action::Join { strings, size, .. } => {
                 std::iter::once(Ty::U64).chain(std::iter::repeat_n(Ty::Str(*size), *strings as usize)).collect()

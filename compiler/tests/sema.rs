@@ -107,6 +107,7 @@ fails!(watchpoint_mode_read_and_execute, "E0232", "watchpoint:0x10000000:8:rx { 
 fails!(watchpoint_on_an_argument_needs_a_process, "E0233", "watchpoint:handle_request+arg0:8:w { }");
 fails!(asyncwatchpoint_needs_a_function, "E0234", "asyncwatchpoint:0x10000000:8:w { }");
 fails_under_c!(watchpoint_unknown_function_suggests_the_closest, "E0219", "w:handle_requst+arg1:4:w { }");
+fails!(unwatch_needs_an_address, "E0419", "watchpoint:0x10000000:8:w { unwatch(\"0x10000000\"); }");
 fails!(watchpoint_has_no_func, "E0531", "watchpoint:0x10000000:8:w { @[func] = count(); }");
 fails!(watchpoint_has_no_arguments, "E0424", "watchpoint:0x10000000:8:w { @[arg0] = count(); }");
 fails!(tracepoint_needs_category_and_name, "E0203", "tracepoint:syscalls { }");

@@ -96,9 +96,15 @@ impl Session {
                 continue;
             }
             for target in &spec.targets {
-                for attached in attach_one(self.program_fd(index), spec, target)? {
-                    self.links.push(attached.link);
-                    self.perf_events.extend(attached.perf_event);
+                let attached = attach_one(self.program_fd(index), spec, target)?;
+                match target.attach {
+                    Attach::Watchpoint { address: Some(address), .. } => self.watchpoints.extend(attached.into_iter().map(|a| (address, a))),
+                    _ => {
+                        for attached in attached {
+                            self.links.push(attached.link);
+                            self.perf_events.extend(attached.perf_event);
+                        }
+                    }
                 }
             }
         }
@@ -111,6 +117,10 @@ impl Session {
     /// comes first.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
         self.detached = true;
+        for (_, attached) in std::mem::take(&mut self.watchpoints) {
+            self.links.push(attached.link);
+            self.perf_events.extend(attached.perf_event);
+        }
         release_in_parallel(std::mem::take(&mut self.links));
         Ok(())
     }
@@ -120,11 +130,27 @@ impl Session {
     pub(crate) fn watch(&mut self, probe_id: u32, address: u64) -> Result<(), Refused> {
         let Some((index, watch)) = self.deferred_watchpoint(probe_id, address).filter(|_| !self.detached) else { return Ok(()) };
         let attached = watchpoint::attach(self.program_fd(index), watch, u64::from(probe_id))?;
-        for attached in attached {
-            self.links.push(attached.link);
-            self.perf_events.extend(attached.perf_event);
-        }
+        self.watchpoints.extend(attached.into_iter().map(|attached| (address, attached)));
         Ok(())
+    }
+
+    /// Detaches every watchpoint on `address` (`unwatch`); none is no error.
+    pub(crate) fn unwatch(&mut self, address: u64) {
+        self.watchpoints.retain(|(watched, _)| *watched != address);
+    }
+
+    /// The processes a uprobe of a watchpoint on a function's argument stops (`SIGSTOP`) until
+    /// the runtime continues them.
+    fn stopped_by_watchpoints(&self) -> Vec<u32> {
+        let targets = self.manifest.programs.iter().flat_map(|spec| &spec.targets);
+        let mut pids: Vec<u32> = targets
+            .filter_map(|target| match target.attach {
+                Attach::Watchpoint { address: None, asynchronous: false, pid, .. } => pid,
+                _ => None,
+            })
+            .collect();
+        pids.dedup();
+        pids
     }
 
     /// The process watchpoint probe `probe_id` watches.
@@ -178,6 +204,18 @@ impl Session {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Session {
+    /// Detaches what is still attached, then continues every process a watchpoint's uprobe
+    /// may have stopped after its last record was read: its run ending, nothing else would.
+    fn drop(&mut self) {
+        self.watchpoints.clear();
+        release_in_parallel(std::mem::take(&mut self.links));
+        for pid in self.stopped_by_watchpoints() {
+            let _ = sys::continue_process(pid);
+        }
     }
 }
 

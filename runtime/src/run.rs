@@ -256,6 +256,7 @@ impl Runner<'_, '_> {
             }
             Action::Process => crate::symbolize::remember_process(first_i64(args) as u32),
             Action::Watch { probe_id, resume } => self.watch(session, *probe_id, first_i64(args) as u64, *resume)?,
+            Action::Unwatch => session.unwatch(first_i64(args) as u64),
             Action::Exit => {
                 if self.exit_code.is_none() {
                     self.exit_code = Some(first_i64(args) as i32);

@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use aya::maps::{Map, MapData, RingBuf};
 use ferrotrace_compiler::manifest::{config_layout, Manifest, MapId, MapRole};
 
+use crate::attach::Attached;
 use crate::entry::RawEntry;
 use crate::error::LoadError;
 use crate::events::{EventSource, EventsError};
@@ -24,6 +25,8 @@ pub struct Session {
     pub(crate) links: Vec<OwnedFd>,
     /// The perf events the links attach to, closed last (see `release_perf_events`).
     pub(crate) perf_events: Vec<OwnedFd>,
+    /// The watchpoints attached, each with the address it watches, for `unwatch`.
+    pub(crate) watchpoints: Vec<(u64, Attached)>,
     /// Set once the probes are detached: a watchpoint reported later is not attached.
     pub(crate) detached: bool,
     possible_cpus: usize,
@@ -41,6 +44,7 @@ impl Session {
             manifest: manifest.clone(),
             links: Vec::new(),
             perf_events: Vec::new(),
+            watchpoints: Vec::new(),
             detached: false,
             possible_cpus: cpus::possible()?.len(),
         })
