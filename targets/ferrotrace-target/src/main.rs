@@ -106,7 +106,7 @@ fn act(action: &str, times: u64) -> Result<(), String> {
             "watch-many" => MANY.iter().for_each(|slot| ft_watch(slot, i)),
             "watch-slowly" => {
                 ft_watch(&WATCHED, i);
-                std::thread::sleep(Duration::from_millis(10));
+                std::thread::sleep(Duration::from_millis(50));
             }
             "personality" => {
                 // SAFETY: personality takes a number; PER_LINUX (0) is every process's.
