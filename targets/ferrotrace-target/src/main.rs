@@ -23,14 +23,32 @@ static OTHER: AtomicU64 = AtomicU64::new(1);
 /// More globals than a CPU has debug registers, which `watch-many` writes in turn.
 static MANY: [AtomicU64; 6] = [const { AtomicU64::new(1) }; 6];
 
-/// `watch`: writes `value` through the pointer it is given, once, with an instruction of its
-/// own (an atomic store would be a call in a debug build), so that a watchpoint sees the write
-/// in `ft_watch` itself.
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn ft_watch(slot: &AtomicU64, value: u64) {
-    // SAFETY: one aligned 8-byte store to the atomic's own memory, which a relaxed store is.
-    unsafe { std::arch::asm!("mov qword ptr [{slot}], {value}", slot = in(reg) black_box(slot).as_ptr(), value = in(reg) value, options(nostack)) };
+// `ft_watch(slot, value)`, for `watch`: writes `value` through the pointer it is given, once,
+// with an instruction of its own (an atomic store is a call in a debug build), so that a
+// watchpoint's `ustack` is `ft_watch+5`, the instruction after the write. It starts with a
+// jump, which a uprobe emulates where it would single-step most instructions: under QEMU's
+// emulation (the kernel matrix) a single step sets the debug status bit of a watchpoint set
+// earlier again, and the watchpoint would seem to fire at every later call.
+std::arch::global_asm!(
+    ".globl ft_watch",
+    ".type ft_watch, @function",
+    "ft_watch:",
+    "    jmp 2f",
+    "2:",
+    "    mov qword ptr [rdi], rsi",
+    "    ret",
+    ".size ft_watch, . - ft_watch",
+);
+
+extern "C" {
+    fn ft_watch(slot: &AtomicU64, value: u64);
+}
+
+/// `ft_watch`, which writes `value` into `slot`.
+fn watch(slot: &AtomicU64, value: u64) {
+    // SAFETY: `ft_watch` stores 8 bytes through its first argument, an aligned atomic's own
+    // memory, as a relaxed store does, and touches nothing else.
+    unsafe { ft_watch(black_box(slot), value) }
 }
 
 /// Called `N` times by `count N`.
@@ -98,14 +116,14 @@ fn act(action: &str, times: u64) -> Result<(), String> {
                 black_box(std::process::id());
             }
             "global" => WATCHED.store(i, Ordering::Relaxed),
-            "watch" => ft_watch(&WATCHED, i),
+            "watch" => watch(&WATCHED, i),
             "watch-two" => {
-                ft_watch(&WATCHED, i);
-                ft_watch(&OTHER, i);
+                watch(&WATCHED, i);
+                watch(&OTHER, i);
             }
-            "watch-many" => MANY.iter().for_each(|slot| ft_watch(slot, i)),
+            "watch-many" => MANY.iter().for_each(|slot| watch(slot, i)),
             "watch-slowly" => {
-                ft_watch(&WATCHED, i);
+                watch(&WATCHED, i);
                 std::thread::sleep(Duration::from_millis(50));
             }
             "personality" => {
