@@ -462,11 +462,44 @@ pub enum Attach {
     /// `task_vma`, ...): a tracing program loaded for the kernel function `bpf_iter_<iterator>`
     /// and linked; the runtime reads the iterator to its end, or pins the link at `pin`.
     Iter { iterator: String, pin: Option<String> },
+    /// `watchpoint:` (or `asyncwatchpoint:`): a hardware breakpoint on `length` bytes at
+    /// `address`, firing on the accesses `mode` names, in process `pid` (and the threads it
+    /// starts), or in kernel memory on every CPU without one. `address` is `None` for
+    /// `watchpoint:function+argN`: a uprobe on the function reports the argument
+    /// (`Action::Watch`) and the runtime attaches the watchpoint then.
+    Watchpoint { address: Option<u64>, length: u8, mode: WatchMode, pid: Option<u32>, asynchronous: bool },
     /// `test:NAME`: run once with `BPF_PROG_TEST_RUN` by `--test`; it passes when it returns 0.
     Test { name: String },
     /// `bench:NAME`: run many times with `BPF_PROG_TEST_RUN` by `--bench`, which reports the
     /// average time of one run.
     Bench { name: String },
+}
+
+/// The accesses a watchpoint fires on: any of read, write and execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WatchMode {
+    pub read: bool,
+    pub write: bool,
+    pub execute: bool,
+}
+
+impl WatchMode {
+    /// `perf_event_attr.bp_type`: `HW_BREAKPOINT_R` (1), `_W` (2) and `_X` (4) or'ed.
+    pub fn bp_type(self) -> u32 {
+        u32::from(self.read) | u32::from(self.write) << 1 | u32::from(self.execute) << 2
+    }
+}
+
+/// `r`, `w`, `x` in that order: `rw` however the script wrote it, as bpftrace names it.
+impl std::fmt::Display for WatchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (set, letter) in [(self.read, "r"), (self.write, "w"), (self.execute, "x")] {
+            if set {
+                f.write_str(letter)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a program serving many `syscalls:` tracepoints is attached: to `raw_syscalls:sys_enter`
@@ -521,6 +554,13 @@ pub enum Action {
     /// pid. The runtime reads the process's mappings now, so that its addresses can still be
     /// named after it exits.
     Process,
+    /// The uprobe of a `watchpoint:function+argN` probe saw the function called: one `u64`
+    /// argument, the address to watch. The runtime attaches the watchpoint program of probe
+    /// `probe_id` there (once per address), then, when `resume`, continues the traced process,
+    /// which the uprobe stopped (`SIGSTOP`) so that no access is missed.
+    Watch { probe_id: u32, resume: bool },
+    /// `unwatch(addr)`: one `u64` argument; the runtime detaches every watchpoint on it.
+    Unwatch,
 }
 
 impl Action {
@@ -530,7 +570,7 @@ impl Action {
             Action::Printf { args, .. } => args.clone(),
             Action::PrintValue { ty } => vec![ty.clone()],
             Action::Exit | Action::HelperError { .. } => vec![Ty::I64],
-            Action::Process => vec![Ty::U64],
+            Action::Process | Action::Watch { .. } | Action::Unwatch => vec![Ty::U64],
             Action::PrintMap { .. } | Action::Clear { .. } | Action::Zero { .. } | Action::Time { .. } => Vec::new(),
             Action::Join { strings, size, .. } => {
                 std::iter::once(Ty::U64).chain(std::iter::repeat_n(Ty::Str(*size), *strings as usize)).collect()

@@ -6,13 +6,19 @@ mod support;
 
 use ferrotrace_compiler::catalog::{Catalog, CatalogError, TracepointFormat};
 use ferrotrace_compiler::diagnostic::{Diagnostic, Severity};
-use ferrotrace_compiler::driver::compile;
+use ferrotrace_compiler::driver::{compile, compile_with, Keep};
+use ferrotrace_compiler::options::CompileOptions;
 use ferrotrace_compiler::render::render;
 
 /// Compiles `source`, expecting failure; checks every diagnostic points into the source and
 /// returns them rendered after the script.
 fn rejected(source: &str, catalog: &dyn Catalog) -> (Vec<Diagnostic>, String) {
-    let diagnostics = match compile(source, catalog) {
+    rejected_with(source, catalog, &CompileOptions::default())
+}
+
+/// `rejected` for a compile with `options`.
+fn rejected_with(source: &str, catalog: &dyn Catalog, options: &CompileOptions) -> (Vec<Diagnostic>, String) {
+    let diagnostics = match compile_with(source, catalog, options, Keep::default()) {
         Ok(_) => panic!("expected {source:?} to be rejected"),
         Err(diagnostics) => diagnostics,
     };
@@ -32,6 +38,23 @@ macro_rules! fails {
         #[test]
         fn $name() {
             let (diagnostics, snapshot) = rejected($source, &support::FakeCatalog);
+            assert_eq!(diagnostics[0].code, $code, "{snapshot}");
+            insta::assert_snapshot!(stringify!($name), snapshot);
+        }
+    };
+}
+
+/// The options of a run with `-c /usr/bin/app`, whose process is 42.
+fn under_a_command() -> CompileOptions {
+    CompileOptions { child_pid: Some(42), child_program: Some(support::APP.to_string()), ..CompileOptions::default() }
+}
+
+/// `fails_under_c!(name, "E0xxx", source)`: `fails!` for a run with `-c /usr/bin/app`.
+macro_rules! fails_under_c {
+    ($name:ident, $code:literal, $source:expr) => {
+        #[test]
+        fn $name() {
+            let (diagnostics, snapshot) = rejected_with($source, &support::FakeCatalog, &under_a_command());
             assert_eq!(diagnostics[0].code, $code, "{snapshot}");
             insta::assert_snapshot!(stringify!($name), snapshot);
         }
@@ -61,7 +84,6 @@ macro_rules! warns {
 fails!(unknown_probe_type_suggests_the_closest, "E0201", "tracepiont:syscalls:sys_enter_openat { }");
 fails!(unknown_probe_type_lists_the_known_ones, "E0201", "frobnicate:x { }");
 fails!(begin_takes_no_arguments, "E0201", "begin:now { }");
-fails!(unsupported_probe_type_says_what_to_use, "E0202", "watchpoint:0x1000:8:w { }");
 fails!(iter_probe_with_too_many_parts, "E0211", "iter:task:pin:more { }");
 fails!(iter_probe_without_a_name, "E0211", "iter: { }");
 fails!(iter_probe_takes_no_wildcards, "E0211", "iter:task* { }");
@@ -83,6 +105,23 @@ fails!(uprobe_offset_past_the_function, "E0216", "uprobe:/usr/bin/app:main+64 { 
 fails!(usdt_argument_past_the_end, "E0424", "usdt:/usr/bin/app:query { print(arg1); }");
 fails!(usdt_unknown_probe_suggests_the_closest, "E0220", "usdt:/usr/bin/app:app:request__stat { }");
 fails!(retval_in_a_usdt_probe, "E0424", "usdt:/usr/bin/app:query { print(retval); }");
+fails!(watchpoint_needs_three_parts, "E0230", "watchpoint:0x10000000:8 { }");
+fails!(watchpoint_address_is_a_number, "E0230", "watchpoint:0x1000z:8:w { }");
+fails!(watchpoint_address_is_not_zero, "E0230", "watchpoint:0:8:w { }");
+fails_under_c!(watchpoint_argument_in_a_register, "E0230", "w:handle_request+arg6:8:w { }");
+fails_under_c!(watchpoint_argument_is_written_argn, "E0230", "w:handle_request+rdi:8:w { }");
+fails!(watchpoint_length_is_1_2_4_or_8, "E0231", "watchpoint:0x10000000:16:w { }");
+fails!(watchpoint_address_aligned_to_its_length, "E0231", "watchpoint:0x10000004:8:rw { }");
+fails!(watchpoint_mode_unknown_letter, "E0232", "watchpoint:0x10000000:8:a { }");
+fails!(watchpoint_mode_repeated, "E0232", "watchpoint:0x10000000:8:ww { }");
+fails!(watchpoint_mode_read_alone, "E0232", "watchpoint:0x10000000:8:r { }");
+fails!(watchpoint_mode_read_and_execute, "E0232", "watchpoint:0x10000000:8:rx { }");
+fails!(watchpoint_on_an_argument_needs_a_process, "E0233", "watchpoint:handle_request+arg0:8:w { }");
+fails!(asyncwatchpoint_needs_a_function, "E0234", "asyncwatchpoint:0x10000000:8:w { }");
+fails_under_c!(watchpoint_unknown_function_suggests_the_closest, "E0219", "w:handle_requst+arg1:4:w { }");
+fails!(unwatch_needs_an_address, "E0419", "watchpoint:0x10000000:8:w { unwatch(\"0x10000000\"); }");
+fails!(watchpoint_has_no_func, "E0531", "watchpoint:0x10000000:8:w { @[func] = count(); }");
+fails!(watchpoint_has_no_arguments, "E0424", "watchpoint:0x10000000:8:w { @[arg0] = count(); }");
 fails!(tracepoint_needs_category_and_name, "E0203", "tracepoint:syscalls { }");
 fails!(unknown_tracepoint_suggests_the_closest, "E0204", "tracepoint:syscalls:sys_enter_opnat { }");
 fails!(unknown_tracepoint_category_suggests_the_closest, "E0204", "tracepoint:syscals:sys_enter_openat { }");
@@ -470,6 +509,42 @@ usdt:/usr/bin/app:app:request__start { @a = sum(arg0 + arg1 + arg2); $x = str(ar
             "usdt:/usr/bin/app:app:request__start",
         ]
     );
+}
+
+/// A kernel watchpoint is named with its address in decimal; one on a function's argument
+/// (under `-c`) with the program, the function and the argument's number (none for `arg0`),
+/// and a uprobe on the function (the program `Attached N probes` counts) reports the address.
+/// A wildcard watches the argument of every function it matches.
+#[test]
+fn watchpoints_are_named_as_bpftrace_names_them() {
+    use ferrotrace_compiler::manifest::{Action, Attach, WatchMode};
+    let compiled = compile("w:0x10000000:8:wr { @ = count(); }", &support::FakeCatalog).expect("a kernel watchpoint compiles");
+    assert_eq!(compiled.manifest.probe_names, ["watchpoint:268435456:8:rw"]);
+    let mode = WatchMode { read: true, write: true, execute: false };
+    let watchpoint = Attach::Watchpoint { address: Some(0x1000_0000), length: 8, mode, pid: None, asynchronous: false };
+    assert_eq!(compiled.manifest.programs[0].targets[0].attach, watchpoint);
+    assert_eq!(compiled.manifest.programs[0].section, "perf_event");
+
+    let source = "watchpoint:handle_request+arg1:4:w, aw:handle_*+arg0:2:w { @[probe] = count(); }";
+    let compiled = compile_with(source, &support::FakeCatalog, &under_a_command(), Keep::default()).expect("function watchpoints compile under -c");
+    assert_eq!(
+        compiled.manifest.probe_names,
+        [
+            "watchpoint:/usr/bin/app:handle_request:1:4:w",
+            "asyncwatchpoint:/usr/bin/app:handle_reply:2:w",
+            "asyncwatchpoint:/usr/bin/app:handle_request:2:w",
+        ]
+    );
+    let programs: Vec<(&str, &Attach, u32)> =
+        compiled.manifest.programs.iter().map(|p| (p.probe_name.as_str(), &p.targets[0].attach, p.targets[0].probe_id)).collect();
+    let write = WatchMode { read: false, write: true, execute: false };
+    assert_eq!(programs[0].1, &Attach::Watchpoint { address: None, length: 4, mode: write, pid: Some(42), asynchronous: false });
+    // The uprobe carries its watchpoint's probe id: it is no probe of the script's.
+    let uprobe = Attach::Uprobe { binary: support::APP.to_string(), function: "handle_request".to_string(), offset: 0x1100, retprobe: false, pid: Some(42) };
+    assert_eq!(programs[3], ("uprobe:/usr/bin/app:handle_request", &uprobe, 0));
+    assert_eq!(programs.len(), 6);
+    let watches: Vec<&Action> = compiled.manifest.actions.iter().filter(|a| matches!(a, Action::Watch { .. })).collect();
+    assert_eq!(watches, [&Action::Watch { probe_id: 0, resume: true }, &Action::Watch { probe_id: 1, resume: false }, &Action::Watch { probe_id: 2, resume: false }]);
 }
 
 // ---- C definitions ----

@@ -137,6 +137,22 @@ hir!(differing_args_are_not_shared_hir, NOT_SHARED);
 
 // ---- kprobes: registers read from pt_regs, and wildcards sharing one program ----
 
+/// A watchpoint on a function's argument: its own program, and the uprobe's that reports the
+/// argument after stopping the process.
+#[test]
+fn watchpoint_setup_hir_and_bpf() {
+    use ferrotrace_compiler::driver::{compile_with, Keep};
+    use ferrotrace_compiler::options::CompileOptions;
+    let source = "watchpoint:handle_request+arg1:8:w { @ = count(); }";
+    let options = CompileOptions { child_pid: Some(42), child_program: Some(support::APP.to_string()), ..CompileOptions::default() };
+    let compiled = match compile_with(source, &support::FakeCatalog, &options, Keep::ALL) {
+        Ok(compiled) => compiled,
+        Err(diagnostics) => panic!("{}", render(&diagnostics, source, "script.bt", false)),
+    };
+    let hir = print_hir(compiled.hir.as_ref().expect("compile keeps every stage"));
+    insta::assert_snapshot!("watchpoint_setup_hir_and_bpf", format!("{source}\n---\n{hir}\n---\n{}", disassembly(&compiled, source)));
+}
+
 hir!(kprobe_args_hir, KPROBE_ARGS);
 bpf!(kprobe_args_bpf, KPROBE_ARGS);
 bpf!(kretprobe_bpf, KRETPROBE);

@@ -1,6 +1,7 @@
 //! Running `begin`/`end` probes once with `BPF_PROG_TEST_RUN`, and attaching and detaching
 //! every other probe through its provider's unit in `attach/`. A program dispatched by syscall
-//! number gets its map filled and is linked to `raw_syscalls`.
+//! number gets its map filled and is linked to `raw_syscalls`; a watchpoint on a function's
+//! argument is attached while the probes run, when its uprobe reports the address.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -8,6 +9,7 @@ use ferrotrace_compiler::manifest::{Attach, ProgramSpec, SyscallDispatch};
 
 use crate::attach::kprobe::{self as kprobes, KprobeLinks};
 use crate::attach::uprobe as uprobes;
+use crate::attach::watchpoint::{self, Refused, Watch};
 use crate::attach::{attach_one, tracepoint};
 use crate::error::AttachError;
 use crate::session::Session;
@@ -97,9 +99,15 @@ impl Session {
                 if matches!(target.attach, Attach::Iter { .. }) {
                     self.iterator_link = Some(self.links.len());
                 }
-                for attached in attach_one(self.program_fd(index), spec, target)? {
-                    self.links.push(attached.link);
-                    self.perf_events.extend(attached.perf_event);
+                let attached = attach_one(self.program_fd(index), spec, target)?;
+                match target.attach {
+                    Attach::Watchpoint { address: Some(address), .. } => self.watchpoints.extend(attached.into_iter().map(|a| (address, a))),
+                    _ => {
+                        for attached in attached {
+                            self.links.push(attached.link);
+                            self.perf_events.extend(attached.perf_event);
+                        }
+                    }
                 }
             }
         }
@@ -116,12 +124,64 @@ impl Session {
         })
     }
 
-    /// Detaches every program `attach_all` attached by closing the links, from many threads:
-    /// each close waits for an RCU grace period, and in parallel those waits overlap. The perf
-    /// events themselves stay open until `release_perf_events`, so the output comes first.
+    /// Detaches every program `attach_all` (or `watch`) attached by closing the links, from
+    /// many threads: each close waits for an RCU grace period, and in parallel those waits
+    /// overlap. The perf events themselves stay open until `release_perf_events`, so the output
+    /// comes first.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
+        self.detached = true;
+        for (_, attached) in std::mem::take(&mut self.watchpoints) {
+            self.links.push(attached.link);
+            self.perf_events.extend(attached.perf_event);
+        }
         release_in_parallel(std::mem::take(&mut self.links));
         Ok(())
+    }
+
+    /// Attaches the program of watchpoint probe `probe_id` (a `watchpoint:function+argN`) at
+    /// `address`, which its uprobe reported; nothing once the probes are detached.
+    pub(crate) fn watch(&mut self, probe_id: u32, address: u64) -> Result<(), Refused> {
+        let Some((index, watch)) = self.deferred_watchpoint(probe_id, address).filter(|_| !self.detached) else { return Ok(()) };
+        let attached = watchpoint::attach(self.program_fd(index), watch, u64::from(probe_id))?;
+        self.watchpoints.extend(attached.into_iter().map(|attached| (address, attached)));
+        Ok(())
+    }
+
+    /// Detaches every watchpoint on `address` (`unwatch`); none is no error.
+    pub(crate) fn unwatch(&mut self, address: u64) {
+        self.watchpoints.retain(|(watched, _)| *watched != address);
+    }
+
+    /// The processes a uprobe of a watchpoint on a function's argument stops (`SIGSTOP`) until
+    /// the runtime continues them.
+    fn stopped_by_watchpoints(&self) -> Vec<u32> {
+        let targets = self.manifest.programs.iter().flat_map(|spec| &spec.targets);
+        let mut pids: Vec<u32> = targets
+            .filter_map(|target| match target.attach {
+                Attach::Watchpoint { address: None, asynchronous: false, pid, .. } => pid,
+                _ => None,
+            })
+            .collect();
+        pids.dedup();
+        pids
+    }
+
+    /// The process watchpoint probe `probe_id` watches.
+    pub(crate) fn watched_process(&self, probe_id: u32) -> Option<u32> {
+        self.deferred_watchpoint(probe_id, 0).and_then(|(_, watch)| watch.pid)
+    }
+
+    /// The program of watchpoint probe `probe_id`, attached only when its address is known,
+    /// and what it watches at `address`.
+    fn deferred_watchpoint(&self, probe_id: u32, address: u64) -> Option<(usize, Watch)> {
+        self.manifest.programs.iter().enumerate().find_map(|(index, spec)| {
+            spec.targets.iter().find_map(|target| match target.attach {
+                Attach::Watchpoint { address: None, length, mode, pid, .. } if target.probe_id == probe_id => {
+                    Some((index, Watch { address, length, mode, pid }))
+                }
+                _ => None,
+            })
+        })
     }
 
     /// Closes the perf events `detach_all` left open. The kernel waits out an RCU grace period,
@@ -160,15 +220,27 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// Detaches what is still attached, then continues every process a watchpoint's uprobe
+    /// may have stopped after its last record was read: its run ending, nothing else would.
+    fn drop(&mut self) {
+        self.watchpoints.clear();
+        release_in_parallel(std::mem::take(&mut self.links));
+        for pid in self.stopped_by_watchpoints() {
+            let _ = sys::continue_process(pid);
+        }
+    }
+}
+
 /// How many probes `Attached N probes` counts for a program, as bpftrace counts them: each
 /// target (a `begin`, a tracepoint, a profile probe on every CPU, a kprobe), except that the
 /// functions one kprobe_multi or uprobe_multi link attaches count once per attach point as
-/// written.
+/// written, and that a watchpoint on a function's argument counts as its uprobe alone.
 fn probes_of(spec: &ProgramSpec) -> usize {
     match kprobes::links(spec) {
         Some(KprobeLinks::Multi) => spec.attach_points as usize,
         _ if uprobes::multi(spec) => spec.attach_points as usize,
-        _ => spec.targets.len(),
+        _ => spec.targets.iter().filter(|target| !matches!(target.attach, Attach::Watchpoint { address: None, .. })).count(),
     }
 }
 

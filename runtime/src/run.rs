@@ -10,6 +10,7 @@ use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole
 use thiserror::Error;
 
 use crate::attach::iter::{self, Iteration};
+use crate::attach::watchpoint::Refused;
 use crate::error::{AttachError, LoadError};
 use crate::events::{EventSource, EventsError};
 use crate::maps::MapError;
@@ -53,6 +54,8 @@ pub enum RunError {
     Signals(io::Error),
     #[error("cannot start the command: {0}")]
     Target(io::Error),
+    #[error("cannot continue process {pid}, stopped while its watchpoint was attached: {source}")]
+    Resume { pid: u32, source: io::Error },
 }
 
 /// Runs a compiled script, writing its output to `out` and lifecycle messages to `err`. With a
@@ -97,16 +100,16 @@ pub fn run(
     if let Some(target) = target.as_deref_mut() {
         target.start().map_err(RunError::Target)?;
     }
-    runner.drain(&session, &mut events)?;
+    runner.drain(&mut session, &mut events)?;
     if session.iterator().is_some() {
         runner.iterate(&session)?;
     } else if runner.exit_code.is_none() && (has_event_probes(manifest) || target.is_some()) {
-        runner.stream(&session, &mut events, target.as_deref())?;
+        runner.stream(&mut session, &mut events, target.as_deref())?;
     }
     session.detach_all()?;
-    runner.drain(&session, &mut events)?;
+    runner.drain(&mut session, &mut events)?;
     session.run_end()?;
-    runner.drain(&session, &mut events)?;
+    runner.drain(&mut session, &mut events)?;
     runner.print_all_maps(&session)?;
     if runner.lost_reported > 0 {
         runner.warn(&format!("Total lost event count: {}", runner.lost_reported))?;
@@ -137,19 +140,31 @@ pub(crate) struct Runner<'s, 'o> {
     full_reported: HashSet<MapId>,
     /// `errorf` records seen.
     pub(crate) errors: u32,
+    /// The addresses each watchpoint probe on a function's argument was attached at.
+    watched: HashSet<(u32, u64)>,
     /// ferrotrace's own `WARNING:` lines are printed (no `--no-warnings`).
     warnings: bool,
 }
 
 impl<'s, 'o> Runner<'s, 'o> {
     pub(crate) fn new(manifest: &'s Manifest, printer: Box<dyn Printer + 'o>) -> Runner<'s, 'o> {
-        Runner { manifest, printer, exit_code: None, cleared: HashSet::new(), full_reported: HashSet::new(), lost_reported: 0, errors: 0, warnings: true }
+        Runner {
+            manifest,
+            printer,
+            exit_code: None,
+            cleared: HashSet::new(),
+            full_reported: HashSet::new(),
+            lost_reported: 0,
+            errors: 0,
+            warnings: true,
+            watched: HashSet::new(),
+        }
     }
 }
 
 impl Runner<'_, '_> {
     /// Streams records until `exit()`, SIGINT/SIGTERM, or the end of the `target` process.
-    fn stream(&mut self, session: &Session, events: &mut Option<EventSource>, target: Option<&TracedProcess>) -> Result<(), RunError> {
+    fn stream(&mut self, session: &mut Session, events: &mut Option<EventSource>, target: Option<&TracedProcess>) -> Result<(), RunError> {
         while self.exit_code.is_none() && !signals::stop_requested() && !target.is_some_and(TracedProcess::exited) {
             match events {
                 Some(source) => {
@@ -195,7 +210,7 @@ impl Runner<'_, '_> {
     }
 
     /// Handles every record already in the ring buffer.
-    pub(crate) fn drain(&mut self, session: &Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
+    pub(crate) fn drain(&mut self, session: &mut Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
         let Some(source) = events else { return Ok(()) };
         let mut failure = None;
         source.drain(&mut |record| {
@@ -218,7 +233,7 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
-    fn handle(&mut self, session: &Session, record: &[u8]) -> Result<(), RunError> {
+    fn handle(&mut self, session: &mut Session, record: &[u8]) -> Result<(), RunError> {
         let header = RECORD_HEADER_SIZE as usize;
         let Some(id) = record.get(..header).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))) else {
             return Ok(());
@@ -262,6 +277,8 @@ impl Runner<'_, '_> {
                 self.printer.helper_error(&failure, &self.manifest.locate(*span))?;
             }
             Action::Process => crate::symbolize::remember_process(first_i64(args) as u32),
+            Action::Watch { probe_id, resume } => self.watch(session, *probe_id, first_i64(args) as u64, *resume)?,
+            Action::Unwatch => session.unwatch(first_i64(args) as u64),
             Action::Exit => {
                 if self.exit_code.is_none() {
                     self.exit_code = Some(first_i64(args) as i32);
@@ -269,6 +286,30 @@ impl Runner<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// A watchpoint's uprobe reported `address`: attaches the watchpoint there unless this
+    /// probe watches it already, then continues the process the uprobe stopped, attached or
+    /// not. Out of debug registers, the run goes on without it, as bpftrace's does.
+    fn watch(&mut self, session: &mut Session, probe_id: u32, address: u64, resume: bool) -> Result<(), RunError> {
+        let attached = match self.watched.insert((probe_id, address)) {
+            true => session.watch(probe_id, address),
+            false => Ok(()),
+        };
+        if let Some(pid) = session.watched_process(probe_id).filter(|_| resume) {
+            match crate::sys::continue_process(pid) {
+                Err(error) if error.raw_os_error() != Some(libc::ESRCH) => return Err(RunError::Resume { pid, source: error }),
+                _ => {}
+            }
+        }
+        match attached {
+            Ok(()) => Ok(()),
+            Err(Refused::OutOfRegisters(_)) => Ok(self.printer.notice("Failed to attach watchpoint probe. You are out of watchpoint registers.")?),
+            Err(Refused::Other(reason)) => {
+                let probe = self.manifest.probe_names.get(probe_id as usize).cloned().unwrap_or_default();
+                Err(AttachError::Probe { probe, reason }.into())
+            }
+        }
     }
 
     /// `WARNING: text` on stderr, unless `--no-warnings` said otherwise.

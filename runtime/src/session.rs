@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use aya::maps::{Map, MapData, RingBuf};
 use ferrotrace_compiler::manifest::{config_layout, Manifest, MapId, MapRole};
 
+use crate::attach::Attached;
 use crate::entry::RawEntry;
 use crate::error::LoadError;
 use crate::events::{EventSource, EventsError};
@@ -26,6 +27,10 @@ pub struct Session {
     pub(crate) perf_events: Vec<OwnedFd>,
     /// Where in `links` the script's iterator link is, once attached.
     pub(crate) iterator_link: Option<usize>,
+    /// The watchpoints attached, each with the address it watches, for `unwatch`.
+    pub(crate) watchpoints: Vec<(u64, Attached)>,
+    /// Set once the probes are detached: a watchpoint reported later is not attached.
+    pub(crate) detached: bool,
     possible_cpus: usize,
 }
 
@@ -42,6 +47,8 @@ impl Session {
             links: Vec::new(),
             perf_events: Vec::new(),
             iterator_link: None,
+            watchpoints: Vec::new(),
+            detached: false,
             possible_cpus: cpus::possible()?.len(),
         })
     }

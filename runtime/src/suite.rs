@@ -40,7 +40,7 @@ pub fn run_tests(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn 
         let mut captured = Vec::new();
         let mut runner = Runner::new(manifest, output::printer(Format::Text, &mut captured, err));
         let returned = session.run_program(*index)?;
-        runner.drain(&session, &mut events)?;
+        runner.drain(&mut session, &mut events)?;
         let (exit_code, errors) = (runner.exit_code, runner.errors);
         drop(runner);
         let passed = returned == 0 && errors == 0 && exit_code.is_none_or(|code| code == 0);
@@ -96,7 +96,7 @@ pub fn run_benches(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dy
             if runs.is_multiple_of(64) {
                 // Output the bench makes is not shown; keep the ring buffer from filling.
                 let mut sink = std::io::sink();
-                Runner::new(manifest, output::printer(Format::Text, &mut sink, err)).drain(&session, &mut events)?;
+                Runner::new(manifest, output::printer(Format::Text, &mut sink, err)).drain(&mut session, &mut events)?;
             }
         }
         let average = started.elapsed().as_nanos() / u128::from(runs);

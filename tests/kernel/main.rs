@@ -91,3 +91,4 @@ mod btf_probes;
 mod perf_counters;
 mod uprobes;
 mod iterators;
+mod watchpoints;

@@ -134,7 +134,7 @@ fn listing_a_binary() {
         return;
     }
     let target = target_program::path();
-    let functions: String = ["ft_add", "ft_greet", "ft_tick", "ft_wild_one", "ft_wild_two"].iter().map(|f| format!("uprobe:{target}:{f}\n")).collect();
+    let functions: String = ["ft_add", "ft_greet", "ft_tick", "ft_watch", "ft_wild_one", "ft_wild_two"].iter().map(|f| format!("uprobe:{target}:{f}\n")).collect();
     run(&["-l", &format!("uprobe:{target}:ft_*")]).assert_exact(0, &functions, "");
     let probes = format!(
         "usdt:{target}:ferrotrace:numbers\n    arg0: int64 (-8@%rax)\n    arg1: int64 (-8@%rcx)\n    arg2: int64 (-8@%rdx)\nusdt:{target}:ferrotrace:guarded\n    arg0: int64 (-8@%rax)\n"

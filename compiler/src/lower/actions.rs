@@ -9,6 +9,11 @@ use crate::sema::hir::{Action, Expr};
 use crate::sema::storage;
 use crate::types::{tuple_layout, Ty};
 
+/// Linux's `SIGSTOP` and `SIGCONT`: a watchpoint's uprobe stops its process, and continues it
+/// at once if it could not tell the runtime, which would continue it.
+const SIGSTOP: i64 = 19;
+const SIGCONT: i64 = 18;
+
 impl FnLowerer<'_> {
     pub(crate) fn action(&mut self, action: &Action) {
         match action {
@@ -37,7 +42,9 @@ impl FnLowerer<'_> {
             Action::Exit(code) => {
                 let id = self.cx.action(manifest::Action::Exit);
                 match code {
-                    Some(code) => self.send_record(id, std::slice::from_ref(code.as_ref())),
+                    Some(code) => {
+                        self.send_record(id, std::slice::from_ref(code.as_ref()));
+                    }
                     None => {
                         let zero = Value::Reg(self.b.constant(0));
                         self.send_record_values(id, &[(zero, Ty::I64, Ty::I64)]);
@@ -46,6 +53,20 @@ impl FnLowerer<'_> {
                 // Like bpftrace, `exit()` also ends this probe.
                 let exit = self.exit;
                 self.b.jump(exit);
+            }
+            Action::Watch { address, probe, stop } => {
+                if *stop {
+                    self.b.call(helper::SEND_SIGNAL, &[Arg::Imm(SIGSTOP)]);
+                }
+                let id = self.cx.action(manifest::Action::Watch { probe_id: *probe, resume: *stop });
+                let status = self.send_record(id, std::slice::from_ref(address.as_ref()));
+                if *stop {
+                    // No record, so no one to continue the process: it is not stopped at all.
+                    let sent = self.b.label();
+                    self.b.branch(Cond::Eq, status, Operand::Imm(0), sent);
+                    self.b.call(helper::SEND_SIGNAL, &[Arg::Imm(SIGCONT)]);
+                    self.b.place_label(sent);
+                }
             }
         }
     }
@@ -94,7 +115,8 @@ impl FnLowerer<'_> {
         self.count_lost_record(status);
     }
 
-    fn send_record(&mut self, id: u32, args: &[Expr]) {
+    /// Sends a record of action `id` with `args`; returns what `bpf_ringbuf_output` returned.
+    fn send_record(&mut self, id: u32, args: &[Expr]) -> Reg {
         let values: Vec<(Value, Ty, Ty)> = args
             .iter()
             .map(|a| {
@@ -102,11 +124,12 @@ impl FnLowerer<'_> {
                 (v, a.ty.clone(), storage(&a.ty))
             })
             .collect();
-        self.send_record_values(id, &values);
+        self.send_record_values(id, &values)
     }
 
-    /// Packs `(value, its type, record type)` triples after the action id and outputs them.
-    fn send_record_values(&mut self, id: u32, values: &[(Value, Ty, Ty)]) {
+    /// Packs `(value, its type, record type)` triples after the action id and outputs them;
+    /// returns what `bpf_ringbuf_output` returned.
+    fn send_record_values(&mut self, id: u32, values: &[(Value, Ty, Ty)]) -> Reg {
         let mut fields = vec![Ty::U64];
         fields.extend(values.iter().map(|(_, _, record_ty)| record_ty.clone()));
         let layout = tuple_layout(&fields);
@@ -131,6 +154,7 @@ impl FnLowerer<'_> {
         let status =
             self.b.call(helper::RINGBUF_OUTPUT, &[Arg::Map(ringbuf), Arg::Addr(place), Arg::Imm(i64::from(layout.size)), Arg::Imm(0)]);
         self.count_lost_record(status);
+        status
     }
 
     /// Announces process `pid` to the runtime (`Action::Process`) the first time a probe takes

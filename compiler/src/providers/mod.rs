@@ -18,6 +18,7 @@ mod tracepoint;
 mod uprobe;
 mod user_binaries;
 mod usdt;
+mod watchpoint;
 #[cfg(test)]
 mod module_tests;
 
@@ -127,13 +128,29 @@ pub struct ResolvedProbe {
     /// For a probe in a kernel module: the module's types (split over the kernel's), which its
     /// arguments' types and the script's kernel types are read from.
     pub module_types: Option<std::sync::Arc<crate::btf::Btf>>,
+    /// For `watchpoint:function+argN`: the uprobe that finds the address to watch.
+    pub setup: Option<WatchSetup>,
 }
 
 impl ResolvedProbe {
     /// A probe with no record layout and no typed arguments.
     pub fn new(attach: Attach, name: String) -> ResolvedProbe {
-        ResolvedProbe { attach, name, format: None, arguments: Vec::new(), module_types: None }
+        ResolvedProbe { attach, name, format: None, arguments: Vec::new(), module_types: None, setup: None }
     }
+}
+
+/// The uprobe a `watchpoint:function+argN` probe attaches first: where the function is called
+/// it sends argument `argument` to the runtime (`Action::Watch`), which watches that address;
+/// when `stop`, it stops the process first (`SIGSTOP`) so that the function's own accesses
+/// are seen, and the runtime continues it once the watchpoint is attached.
+#[derive(Debug, Clone)]
+pub struct WatchSetup {
+    /// `uprobe:BINARY:FUNCTION`.
+    pub name: String,
+    /// An `Attach::Uprobe` at the function's entry, in the traced process.
+    pub uprobe: Attach,
+    pub argument: u8,
+    pub stop: bool,
 }
 
 /// One word of a context that is an array of `u64` arguments: what `args.NAME` reads.
@@ -162,14 +179,11 @@ pub const PROVIDERS: &[&Provider] = &[
     &timer::PROFILE,
     &perf_counter::SOFTWARE,
     &perf_counter::HARDWARE,
+    &watchpoint::WATCHPOINT,
+    &watchpoint::ASYNCWATCHPOINT,
     &self_events::PROVIDER,
     &selftest::TEST,
     &selftest::BENCH,
-];
-
-/// Providers ferrotrace knows of but cannot attach yet, with what to use instead.
-const NOT_YET: &[(&str, &str)] = &[
-    ("watchpoint", "not supported yet"),
 ];
 
 /// The provider an attach point names, by any of its names: exactly as written first (`u` is
@@ -206,6 +220,8 @@ impl Attach {
             Attach::Profile { .. } => &timer::PROFILE,
             Attach::PerfCounter { hardware: false, .. } => &perf_counter::SOFTWARE,
             Attach::PerfCounter { hardware: true, .. } => &perf_counter::HARDWARE,
+            Attach::Watchpoint { asynchronous: false, .. } => &watchpoint::WATCHPOINT,
+            Attach::Watchpoint { asynchronous: true, .. } => &watchpoint::ASYNCWATCHPOINT,
             Attach::SelfSignal { .. } => &self_events::PROVIDER,
             Attach::Iter { .. } => &iter::PROVIDER,
             Attach::Test { .. } => &selftest::TEST,
@@ -220,11 +236,6 @@ impl Attach {
 }
 
 fn unknown_provider(ap: &AttachPoint) -> Diagnostic {
-    if let Some((_, instead)) = NOT_YET.iter().find(|(p, _)| *p == ap.provider) {
-        return Diagnostic::error("E0202", format!("`{}` probes are not supported by ferrotrace yet", ap.provider))
-            .with_primary(ap.span, "this probe type cannot be attached")
-            .with_help(instead.to_string());
-    }
     let names: Vec<&str> = PROVIDERS.iter().map(|provider| provider.written[0]).collect();
     let diag = Diagnostic::error("E0201", format!("unknown probe type `{}`", ap.provider))
         .with_primary(ap.span, "not a probe type")

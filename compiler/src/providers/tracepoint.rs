@@ -75,6 +75,7 @@ fn tracepoint_probe(category: &str, name: &str, format: TracepointFormat) -> Res
         format: Some(format),
         arguments: Vec::new(),
         module_types: None,
+        setup: None,
     }
 }
 

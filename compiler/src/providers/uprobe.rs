@@ -87,6 +87,7 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>, retprobe: bool) -> Result<Vec<Re
             format: None,
             arguments: Vec::new(),
             module_types: None,
+            setup: None,
         };
         match &function {
             Function::Address(address) => {

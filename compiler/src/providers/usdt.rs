@@ -70,6 +70,7 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Di
             format: None,
             arguments: Vec::new(),
             module_types: None,
+            setup: None,
         }));
     }
     if probes.is_empty() {

@@ -269,6 +269,9 @@ pub enum Action {
     Clear(MapIdx),
     Zero(MapIdx),
     Exit(Option<Box<Expr>>),
+    /// The uprobe of a `watchpoint:function+argN` probe: report `address` so that the runtime
+    /// attaches the watchpoint of probe `probe` there, stopping the process first when `stop`.
+    Watch { address: Box<Expr>, probe: u32, stop: bool },
 }
 
 impl Expr {
@@ -325,7 +328,7 @@ impl Expr {
             }
             ExprKind::Action(action) => match &**action {
                 Action::Printf { args, .. } | Action::SeqPrintf { args, .. } => args.iter().for_each(each),
-                Action::PrintValue(e) => each(e),
+                Action::PrintValue(e) | Action::Watch { address: e, .. } => each(e),
                 Action::Exit(code) => code.iter().for_each(|c| each(c)),
                 Action::PrintMap { .. } | Action::Clear(_) | Action::Zero(_) => {}
             },

@@ -26,6 +26,7 @@ mod settings;
 mod stmt;
 mod tables;
 mod unify;
+mod watchpoints;
 mod written_types;
 
 pub use expr::COMM_SIZE;
@@ -84,7 +85,8 @@ pub fn check_with(
     let cgroup_ids = resolve_cgroup_ids(&checker.cgroup_paths, catalog, &mut diags);
     let kernel_symbols = resolve_kernel_symbols(&checker.kernel_symbol_names, catalog, &mut diags);
     let probe_names = expanded.iter().map(|probe| probe.resolved.name.clone()).collect();
-    let probes = dispatch::plan(share_programs(checked, &expanded), catalog);
+    let mut probes = dispatch::plan(share_programs(checked, &expanded), catalog);
+    probes.extend(watchpoints::setup_probes(&expanded));
     diags.append(&mut checker.diags);
     let helper_errors = options.helper_errors;
     let options = std::mem::take(&mut checker.script_options);

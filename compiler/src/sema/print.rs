@@ -152,6 +152,7 @@ fn expr(e: &Expr) -> String {
             Action::Clear(map) => format!("clear(map#{})", map.0),
             Action::Zero(map) => format!("zero(map#{})", map.0),
             Action::Exit(code) => format!("exit({})", code.as_deref().map(expr).unwrap_or_default()),
+            Action::Watch { address, probe, stop } => format!("watch({}, probe#{probe}{})", expr(address), if *stop { ", stop" } else { "" }),
         },
         ExprKind::Delete { map, key } => format!("delete(map#{}, {})", map.0, key.as_deref().map(expr).unwrap_or_default()),
         ExprKind::Block { stmts: body, value } => {

@@ -21,6 +21,7 @@ mod stacks;
 mod strings;
 mod symbols;
 mod task;
+mod watch;
 
 use std::fmt::Write;
 use std::sync::OnceLock;
@@ -122,7 +123,7 @@ pub(crate) use builtins::clock_of;
 
 /// Every entry, group by group.
 pub fn all() -> impl Iterator<Item = &'static Function> {
-    [builtins::ENTRIES, cgroups::ENTRIES, strings::ENTRIES, names::ENTRIES, net::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, stacks::ENTRIES, symbols::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, objects::ENTRIES, memory::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
+    [builtins::ENTRIES, cgroups::ENTRIES, strings::ENTRIES, names::ENTRIES, net::ENTRIES, maps::ENTRIES, output::ENTRIES, debug::ENTRIES, process::ENTRIES, stacks::ENTRIES, symbols::ENTRIES, introspection::ENTRIES, meta::ENTRIES, task::ENTRIES, objects::ENTRIES, watch::ENTRIES, memory::ENTRIES, aggregations::ENTRIES].into_iter().flatten()
 }
 
 /// The entry named `name`; `__builtin_pid` and the like name the builtin `pid`, as in

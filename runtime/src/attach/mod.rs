@@ -1,6 +1,7 @@
 //! Attaching a program to its targets, one module per provider: a tracepoint's perf event, a
 //! timer's cpu-clock events, a kprobe's perf event or kprobe_multi link, a uprobe's (or USDT
-//! probe's) perf event or uprobe_multi link, an iterator's link. Every attachment is a
+//! probe's) perf event or uprobe_multi link, an iterator's link, a watchpoint's breakpoint
+//! events. Every attachment is a
 //! BPF link carrying the probe id as its cookie, owned by a file descriptor.
 
 pub(crate) mod fentry;
@@ -11,6 +12,7 @@ mod raw_tracepoint;
 mod support;
 pub(crate) mod tracepoint;
 pub(crate) mod uprobe;
+pub(crate) mod watchpoint;
 
 pub(crate) use support::refusal;
 
@@ -60,6 +62,12 @@ pub(crate) fn attach_one(program: BorrowedFd<'_>, spec: &ProgramSpec, target: &T
             .into_iter()
             .map(|attached| attached.map_err(probe_error))
             .collect(),
+        Attach::Watchpoint { address: Some(address), length, mode, pid, .. } => {
+            let watch = watchpoint::Watch { address: *address, length: *length, mode: *mode, pid: *pid };
+            watchpoint::attach(program, watch, cookie).map_err(|refused| probe_error(refused.reason()))
+        }
+        // Attached when its uprobe reports the address (`Session::watch`).
+        Attach::Watchpoint { address: None, .. } => Ok(Vec::new()),
         Attach::RawTracepoint { event } => {
             let link = raw_tracepoint::attach(program, event).map_err(probe_error)?;
             Ok(vec![Attached { link, perf_event: None }])

@@ -24,17 +24,22 @@ pub(crate) fn refusal(spec: &ProgramSpec) -> Option<LoadError> {
                 instead: "help: `ferrotrace --info` lists what it has".to_string(),
             });
         }
+        Attach::Watchpoint { .. } if !features::breakpoints() => {
+            "this kernel has no hardware breakpoints (no breakpoint PMU: it was built without CONFIG_HAVE_HW_BREAKPOINT)"
+        }
         _ => return None,
     };
     Some(LoadError::Unsupported { probe: spec.probe_name.clone(), missing: missing.to_string(), instead: instead(&target.attach) })
 }
 
 /// What to use instead of a function probe on this kernel: the syscall's tracepoint when the
-/// function serves one, and the probe types that work here.
+/// function serves one, and the probe types that work here; for a watchpoint, probes on the
+/// functions that access the memory.
 fn instead(attach: &Attach) -> String {
     let (function, at_return) = match attach {
         Attach::Kprobe { function, retprobe, .. } => (function.as_str(), *retprobe),
         Attach::Fentry { function, exit, .. } => (function.as_str(), *exit),
+        Attach::Watchpoint { .. } => return "help: a uprobe or kprobe on the functions that access the memory sees their calls, not the accesses".to_string(),
         _ => return String::new(),
     };
     let mut options = Vec::new();

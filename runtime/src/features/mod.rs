@@ -109,6 +109,12 @@ pub fn kprobe_pmu() -> Option<u32> {
     *PMU.get_or_init(|| probe_types::pmu_type("kprobe"))
 }
 
+/// Whether the kernel has hardware breakpoints (the `breakpoint` PMU), which watchpoints are.
+pub fn breakpoints() -> bool {
+    static PMU: OnceLock<bool> = OnceLock::new();
+    *PMU.get_or_init(|| probe_types::pmu_type("breakpoint").is_some())
+}
+
 /// Whether the kernel can attach kprobes. Tried once per process.
 pub fn kprobes() -> bool {
     static KPROBES: OnceLock<bool> = OnceLock::new();

@@ -1,6 +1,6 @@
 //! Every raw system call the runtime makes, one wrapper each: the bpf commands (`bpf`), perf
 //! events (`perf`), and here epoll, mount, sigaction, uname and the effective user id (aya's ring
-//! buffer reader makes the rest). Each wrapper turns `-1` into an `io::Error` and nothing
+//! buffer reader makes the rest), and `kill` to continue a stopped process. Each wrapper turns `-1` into an `io::Error` and nothing
 //! more, so what we ask the kernel is visible in one place.
 
 mod bpf;
@@ -96,6 +96,15 @@ pub fn install_signal_handler(
     } else {
         Ok(())
     }
+}
+
+/// Sends `SIGCONT` to process `pid`, which continues it if it is stopped.
+pub fn continue_process(pid: u32) -> io::Result<()> {
+    // SAFETY: kill takes a pid and a signal number and touches no memory of ours.
+    if unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The effective user id.

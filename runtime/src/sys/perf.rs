@@ -1,4 +1,5 @@
-//! `perf_event_open`: tracepoint, software and hardware events, kprobes and uprobes.
+//! `perf_event_open`: tracepoint, software and hardware events, breakpoints, kprobes and
+//! uprobes.
 
 use std::ffi::CStr;
 use std::io;
@@ -26,6 +27,11 @@ struct PerfEventAttr {
 const PERF_TYPE_HARDWARE: u32 = 0;
 const PERF_TYPE_SOFTWARE: u32 = 1;
 const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_TYPE_BREAKPOINT: u32 = 5;
+/// `perf_event_attr.inherit`: threads and processes the task starts later are counted too.
+const PERF_ATTR_FLAG_INHERIT: u64 = 1 << 1;
+/// `HW_BREAKPOINT_X`: an execute breakpoint, whose length x86-64 requires to be a `long`'s.
+const HW_BREAKPOINT_X: u32 = 4;
 const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
 /// `perf_event_attr.freq`: `sample_period` is a frequency in Hz.
 const PERF_ATTR_FLAG_FREQ: u64 = 1 << 10;
@@ -71,6 +77,27 @@ pub fn perf_event_open_counter(hardware: bool, config: u64, period: u64, cpu: u3
     let kind = if hardware { PERF_TYPE_HARDWARE } else { PERF_TYPE_SOFTWARE };
     let attr = PerfEventAttr { kind, config, sample_period: period, ..Default::default() };
     perf_event_open(attr, -1, cpu as i32)
+}
+
+/// A hardware breakpoint (`PERF_TYPE_BREAKPOINT`) on `length` bytes at `address`, firing on
+/// every access of `bp_type` (`HW_BREAKPOINT_R`/`_W`/`_X` or'ed): in process `pid` and the
+/// threads it starts afterwards (on any CPU), or, without one, on `cpu` for any task.
+pub fn perf_event_open_breakpoint(address: u64, length: u64, bp_type: u32, pid: Option<u32>, cpu: u32) -> io::Result<OwnedFd> {
+    let attr = PerfEventAttr {
+        kind: PERF_TYPE_BREAKPOINT,
+        sample_period: 1,
+        wakeup_events: 1,
+        flags: if pid.is_some() { PERF_ATTR_FLAG_INHERIT } else { 0 },
+        bp_type,
+        // `bp_addr` and `bp_len`.
+        config1: address,
+        config2: if bp_type & HW_BREAKPOINT_X != 0 { size_of::<libc::c_long>() as u64 } else { length },
+        ..Default::default()
+    };
+    match pid {
+        Some(pid) => perf_event_open(attr, pid as i32, -1),
+        None => perf_event_open(attr, -1, cpu as i32),
+    }
 }
 
 /// Opens a perf event for process `pid` (-1: any) on `cpu` (-1: any).

@@ -1,11 +1,55 @@
 //! A small program the kernel tests and the benchmark trace: functions with known arguments
-//! and return values, called a given number of times, and USDT probes (one guarded by a
-//! semaphore). `ferrotrace-target ACTION [N]`; `wait ACTION [N]` first reads a line from
-//! standard input, so that a tracer can attach to the running process (`-p`) before it acts.
+//! and return values, called a given number of times, USDT probes (one guarded by a
+//! semaphore), and a global written a known number of times for watchpoints.
+//! `ferrotrace-target [PREFIX...] ACTION [N]`, where each prefix comes before the action:
+//! `wait` reads a line from standard input first, so that a tracer can attach to the running
+//! process (`-p`) before it acts (twice: two lines); `address` prints the addresses of the
+//! watched global and of `ft_tick` in hex; `norandom` runs the program again with address
+//! space randomization off, so that those addresses are the same in every run.
 
 use std::ffi::{c_char, CStr};
 use std::hint::black_box;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The global that `global N` and `watch N` write, once per time. Not zero, so that it is in
+/// `.data`, which `exec` maps, not in `.bss`, which it clears: only the program writes it.
+static WATCHED: AtomicU64 = AtomicU64::new(1);
+
+/// A second global, which `watch-two` alternates with the first.
+static OTHER: AtomicU64 = AtomicU64::new(1);
+
+/// More globals than a CPU has debug registers, which `watch-many` writes in turn.
+static MANY: [AtomicU64; 6] = [const { AtomicU64::new(1) }; 6];
+
+// `ft_watch(slot, value)`, for `watch`: writes `value` through the pointer it is given, once,
+// with an instruction of its own (an atomic store is a call in a debug build), so that a
+// watchpoint's `ustack` is `ft_watch+5`, the instruction after the write. It starts with a
+// jump, which a uprobe emulates where it would single-step most instructions: under QEMU's
+// emulation (the kernel matrix) a single step sets the debug status bit of a watchpoint set
+// earlier again, and the watchpoint would seem to fire at every later call.
+std::arch::global_asm!(
+    ".globl ft_watch",
+    ".type ft_watch, @function",
+    "ft_watch:",
+    "    jmp 2f",
+    "2:",
+    "    mov qword ptr [rdi], rsi",
+    "    ret",
+    ".size ft_watch, . - ft_watch",
+);
+
+extern "C" {
+    fn ft_watch(slot: &AtomicU64, value: u64);
+}
+
+/// `ft_watch`, which writes `value` into `slot`.
+fn watch(slot: &AtomicU64, value: u64) {
+    // SAFETY: `ft_watch` stores 8 bytes through its first argument, an aligned atomic's own
+    // memory, as a relaxed store does, and touches nothing else.
+    unsafe { ft_watch(black_box(slot), value) }
+}
 
 /// Called `N` times by `count N`.
 #[no_mangle]
@@ -71,6 +115,21 @@ fn act(action: &str, times: u64) -> Result<(), String> {
             "getpid" => {
                 black_box(std::process::id());
             }
+            "global" => WATCHED.store(i, Ordering::Relaxed),
+            "watch" => watch(&WATCHED, i),
+            "watch-two" => {
+                watch(&WATCHED, i);
+                watch(&OTHER, i);
+            }
+            "watch-many" => MANY.iter().for_each(|slot| watch(slot, i)),
+            "watch-slowly" => {
+                watch(&WATCHED, i);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            "personality" => {
+                // SAFETY: personality takes a number; PER_LINUX (0) is every process's.
+                unsafe { libc::personality(0) };
+            }
             "usdt" => {
                 probe::probe!(ferrotrace, numbers, -5i32 as isize, i as isize, 0x1234_5678_9abc_i64 as isize);
                 // Its arguments are evaluated only while a tracer has it enabled (its semaphore).
@@ -82,12 +141,44 @@ fn act(action: &str, times: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs this program again, with the same arguments, with address space randomization off
+/// (`ADDR_NO_RANDOMIZE`): returns only when it cannot, or when it is off already.
+fn without_randomization() -> Result<(), String> {
+    const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
+    // SAFETY: personality(0xffffffff) only reads the current persona.
+    let persona = unsafe { libc::personality(0xffff_ffff) };
+    if persona < 0 || persona as libc::c_ulong & ADDR_NO_RANDOMIZE != 0 {
+        return Ok(());
+    }
+    // SAFETY: personality takes a number and changes how the next exec lays memory out.
+    if unsafe { libc::personality(persona as libc::c_ulong | ADDR_NO_RANDOMIZE) } < 0 {
+        return Err(format!("cannot turn address randomization off: {}", std::io::Error::last_os_error()));
+    }
+    let error = std::os::unix::process::CommandExt::exec(std::process::Command::new("/proc/self/exe").args(std::env::args_os().skip(1)));
+    Err(format!("cannot run itself again: {error}"))
+}
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|first| first == "wait") {
+    while let Some(prefix) = args.first().filter(|first| ["wait", "address", "norandom"].contains(&first.as_str())).cloned() {
         args.remove(0);
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
+        match prefix.as_str() {
+            "wait" => {
+                let mut line = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut line);
+            }
+            "address" => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{:#x} {:#x}", &WATCHED as *const AtomicU64 as usize, ft_tick as *const () as usize);
+                let _ = out.flush();
+            }
+            _ => {
+                if let Err(error) = without_randomization() {
+                    eprintln!("ferrotrace-target: {error}");
+                    std::process::exit(2);
+                }
+            }
+        }
     }
     let action = args.first().cloned().unwrap_or_default();
     let times = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1);
