@@ -53,12 +53,13 @@ impl KernelCatalog {
         }
     }
 
-    /// What `binary` holds, read once.
-    fn binary(&self, binary: &UserBinary) -> Result<Rc<ElfInfo>, CatalogError> {
-        if let Some(info) = self.binaries.borrow().get(&binary.file) {
+    /// What `binary` holds, read once (again, when its functions are asked for after its USDT
+    /// probes alone were read).
+    fn binary(&self, binary: &UserBinary, with_functions: bool) -> Result<Rc<ElfInfo>, CatalogError> {
+        if let Some(info) = self.binaries.borrow().get(&binary.file).filter(|info| info.has_functions || !with_functions) {
             return Ok(info.clone());
         }
-        let info = Rc::new(ElfInfo::read(&binary.file).map_err(CatalogError::Unavailable)?);
+        let info = Rc::new(ElfInfo::read(&binary.file, with_functions).map_err(CatalogError::Unavailable)?);
         self.binaries.borrow_mut().insert(binary.file.clone(), info.clone());
         Ok(info)
     }
@@ -153,15 +154,15 @@ impl Catalog for KernelCatalog {
     }
 
     fn user_functions(&self, binary: &UserBinary) -> Result<Vec<UserFunction>, CatalogError> {
-        Ok(self.binary(binary)?.functions.clone())
+        Ok(self.binary(binary, true)?.functions.clone())
     }
 
     fn file_offset(&self, binary: &UserBinary, address: u64) -> Result<u64, CatalogError> {
-        self.binary(binary)?.file_offset(address).ok_or_else(|| CatalogError::NotFound(format!("{address:#x}")))
+        self.binary(binary, false)?.file_offset(address).ok_or_else(|| CatalogError::NotFound(format!("{address:#x}")))
     }
 
     fn usdt_probes(&self, binary: &UserBinary) -> Result<Vec<UsdtProbe>, CatalogError> {
-        Ok(self.binary(binary)?.usdt.clone())
+        Ok(self.binary(binary, false)?.usdt.clone())
     }
 }
 

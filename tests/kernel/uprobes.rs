@@ -118,6 +118,27 @@ fn a_running_process_under_p() {
     }
 }
 
+/// `usdt:*:name` without `-p` is every binary some process maps: the target program's
+/// semaphore-guarded probe fires in a process started before ferrotrace (kept to it by its
+/// pid, since other tests run the same program).
+#[test]
+fn usdt_in_every_binary_of_the_host() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let mut process = std::process::Command::new(target)
+        .args(["wait", "usdt", "3"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("the target program starts");
+    let program = format!("usdt:*:guarded /pid == {}/ {{ @[probe] = sum(arg0); }}", process.id());
+    let tracer = Tracer::start(&["-e", &program]);
+    let _ = std::io::Write::write_all(process.stdin.as_mut().expect("a piped stdin"), b"go\n");
+    let _ = process.wait();
+    tracer.stop(libc::SIGINT).assert_exact(0, &format!("\n\n@[usdt:{target}:ferrotrace:guarded]: 126\n"), ATTACHED_1);
+}
+
 #[test]
 fn usdt_arguments_by_their_specs() {
     if kernel_with_uprobes().is_none() {

@@ -75,7 +75,8 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Di
     }
     if probes.is_empty() {
         let shown = provider.map(|provider| format!("{provider}:{name}")).unwrap_or_else(|| name.to_string());
-        return Err(Diagnostic::error("E0220", format!("no binary of the process has a usdt probe `{shown}`"))
+        let owner = if scope.target_pid.is_some() { "of the process" } else { "on this host" };
+        return Err(Diagnostic::error("E0220", format!("no binary {owner} has a usdt probe `{shown}`"))
             .with_primary(ap.span, "nothing to attach to")
             .with_note("`ferrotrace -l 'usdt:*' -p PID` lists the process's usdt probes"));
     }

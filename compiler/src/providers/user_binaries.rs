@@ -1,7 +1,8 @@
 //! Which binaries a userspace probe (`uprobe`, `uretprobe`, `usdt`) attaches to: the path it
 //! writes (absolute, relative, or a library name such as `libc`, looked up as the dynamic
-//! linker would), `*` for every binary the `-p` process maps, or, when it writes none, the
-//! program of the `-p` process or of the `-c` command.
+//! linker would), `*` for every binary the `-p` process maps (for `usdt`, every binary any
+//! process maps when there is no `-p`), or, when it writes none, the program of the `-p`
+//! process or of the `-c` command.
 
 use super::Scope;
 use crate::catalog::{CatalogError, UserBinary};
@@ -19,7 +20,9 @@ pub(super) fn resolve(ap: &AttachPoint, written: Option<&str>, scope: &Scope<'_>
                 .with_help(format!("write `{provider}:/path/to/binary:...`, or give `-p PID` or `-c CMD`, whose program it then is"))),
         };
     };
-    if written == "*" && scope.target_pid.is_none() {
+    // `usdt:*` without a process is every binary on the host, as in bpftrace; a uprobe on
+    // every binary would be too many to attach.
+    if written == "*" && scope.target_pid.is_none() && provider != "usdt" {
         return Err(Diagnostic::error("E0217", format!("`{provider}:*:...` needs a process: `-p PID`"))
             .with_primary(ap.span, "every binary of which process?")
             .with_help("give `-p PID`, or name the binary"));

@@ -5,7 +5,7 @@
 use ferrotrace_compiler::catalog::{UsdtProbe, UserFunction};
 use object::elf::{PT_LOAD, SHT_NOTE};
 use object::read::elf::{ElfFile64, ProgramHeader, SectionHeader};
-use object::{Endianness, Object, ObjectSection, ObjectSymbol, SymbolKind};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol, ReadCache, ReadRef, SymbolKind};
 
 /// The note type of a USDT probe, under the name `stapsdt`.
 const NT_STAPSDT: u32 = 3;
@@ -14,16 +14,21 @@ const NT_STAPSDT: u32 = 3;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ElfInfo {
     pub functions: Vec<UserFunction>,
+    /// Whether `functions` was read (it is left empty when only the USDT probes were asked for).
+    pub has_functions: bool,
     pub usdt: Vec<UsdtProbe>,
     /// `(virtual address, size in the file, file offset)` of each loadable segment.
     segments: Vec<(u64, u64, u64)>,
 }
 
 impl ElfInfo {
-    /// Reads the binary at `path`.
-    pub fn read(path: &str) -> Result<ElfInfo, String> {
-        let data = std::fs::read(path).map_err(|error| format!("cannot read `{path}`: {error}"))?;
-        let file = ElfFile64::<Endianness>::parse(&*data).map_err(|error| format!("`{path}` is not a 64-bit ELF file: {error}"))?;
+    /// Reads the binary at `path`: its functions only when `with_functions` (a symbol table
+    /// can be megabytes; `usdt:*` reads the notes of every binary on the host). Only the parts
+    /// of the file read are loaded.
+    pub fn read(path: &str, with_functions: bool) -> Result<ElfInfo, String> {
+        let opened = std::fs::File::open(path).map_err(|error| format!("cannot read `{path}`: {error}"))?;
+        let data = ReadCache::new(opened);
+        let file = ElfFile64::<Endianness, _>::parse(&data).map_err(|error| format!("`{path}` is not a 64-bit ELF file: {error}"))?;
         let endian = file.endian();
         let segments = file
             .elf_program_headers()
@@ -32,7 +37,10 @@ impl ElfInfo {
             .map(|header| (header.p_vaddr(endian), header.p_filesz(endian), header.p_offset(endian)))
             .collect();
         let mut info = ElfInfo { segments, ..ElfInfo::default() };
-        info.functions = functions(&file, &info);
+        if with_functions {
+            info.functions = functions(&file, &info);
+            info.has_functions = true;
+        }
         info.usdt = usdt_probes(&file, &data, &info);
         Ok(info)
     }
@@ -47,7 +55,7 @@ impl ElfInfo {
 }
 
 /// Every defined function symbol of both symbol tables, once per name.
-fn functions(file: &ElfFile64<'_, Endianness>, info: &ElfInfo) -> Vec<UserFunction> {
+fn functions<'data, R: ReadRef<'data>>(file: &ElfFile64<'data, Endianness, R>, info: &ElfInfo) -> Vec<UserFunction> {
     let mut functions: Vec<UserFunction> = file
         .symbols()
         .chain(file.dynamic_symbols())
@@ -72,7 +80,7 @@ fn functions(file: &ElfFile64<'_, Endianness>, info: &ElfInfo) -> Vec<UserFuncti
 /// The USDT probes of `.note.stapsdt`, their addresses moved as far as the binary was since
 /// the notes were written (prelinking: the `.stapsdt.base` section's address against the
 /// note's base).
-fn usdt_probes(file: &ElfFile64<'_, Endianness>, data: &[u8], info: &ElfInfo) -> Vec<UsdtProbe> {
+fn usdt_probes<'data, R: ReadRef<'data>>(file: &ElfFile64<'data, Endianness, R>, data: R, info: &ElfInfo) -> Vec<UsdtProbe> {
     let endian = file.endian();
     let base_address = file.section_by_name(".stapsdt.base").map(|section| section.address());
     let mut probes = Vec::new();

@@ -28,9 +28,33 @@ pub(crate) fn resolve(written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>
                 None => resolve(written, None).map(|binaries| binaries.into_iter().map(|binary| seen_from(pid, &binary.path)).collect()),
             }
         }
+        None if written == "*" => Ok(every_mapped_binary()),
         None if written.contains('/') => Path::new(written).is_file().then(|| vec![UserBinary::at(written)]).ok_or_else(not_found),
         None => library(written).or_else(|| in_path(written)).map(|path| vec![UserBinary::at(&path)]).ok_or_else(not_found),
     }
+}
+
+/// Every ELF file some process maps, once per file (by device and inode), each seen from the
+/// first process (by pid) that maps it: `usdt:*:...` without `-p` traces the whole host.
+fn every_mapped_binary() -> Vec<UserBinary> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut pids: Vec<u32> = entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok()).collect();
+    pids.sort_unstable();
+    let mut seen = BTreeSet::new();
+    let mut binaries = Vec::new();
+    for pid in pids {
+        // A process may exit, or hide its maps, while it is read: it is passed over.
+        let Ok(mapped) = mapped_files(pid) else { continue };
+        for path in mapped {
+            let binary = seen_from(pid, &path);
+            let Ok(metadata) = std::fs::metadata(&binary.file) else { continue };
+            if seen.insert((metadata.dev(), metadata.ino())) && is_elf(&binary.file) {
+                binaries.push(binary);
+            }
+        }
+    }
+    binaries
 }
 
 /// The program of process `pid`, seen from its mount namespace.
