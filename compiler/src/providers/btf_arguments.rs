@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{glob_match, is_pattern, ContextArgument};
+use super::{glob_match, is_pattern, ContextArgument, ResolvedProbe};
+use crate::manifest::Attach;
 use crate::btf::{Btf, Signature};
 use crate::catalog::Catalog;
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
@@ -80,6 +81,33 @@ impl TypeSource {
             Some(_) => self.btf.own_function(name),
         }
     }
+
+    /// A probe `provider:module:name` attaching to `attach`, its arguments typed from
+    /// `signature` (then `retval`, when `ret`), carrying a module's types for its body.
+    pub fn probe(&self, attach: Attach, provider: &str, name: &str, signature: &Signature<'_>, ret: bool) -> ResolvedProbe {
+        let mut probe = ResolvedProbe::new(attach, format!("{provider}:{}:{name}", self.module_name()));
+        probe.arguments = words(&self.btf, signature, ret);
+        probe.module_types = self.module.is_some().then(|| self.btf.clone());
+        probe
+    }
+}
+
+/// The kernel image's types and every loaded module's, for listings; none without BTF.
+pub(super) fn every_type_source(catalog: &dyn Catalog) -> Vec<TypeSource> {
+    let Some(kernel) = catalog.kernel_types() else { return Vec::new() };
+    let modules = catalog.modules_with_types().into_iter().filter_map(|module| Some(TypeSource { btf: catalog.module_types(&module)?, module: Some(module) }));
+    std::iter::once(TypeSource { module: None, btf: kernel.clone() }).chain(modules).collect()
+}
+
+/// The types and the name of a listed probe, `provider:module:name`, for `-lv`.
+pub(super) fn listed_type_source<'a>(catalog: &dyn Catalog, probe: &'a str) -> Option<(TypeSource, &'a str)> {
+    let mut parts = probe.rsplit(':');
+    let (name, module) = (parts.next()?, parts.next().filter(|module| *module != KERNEL));
+    let source = match module {
+        None => TypeSource { module: None, btf: catalog.kernel_types()?.clone() },
+        Some(module) => TypeSource { module: Some(module.to_string()), btf: catalog.module_types(module)? },
+    };
+    Some((source, name))
 }
 
 /// The type sources `module` names: the kernel image for `None`; every loaded module with BTF

@@ -2,7 +2,7 @@
 //! function, reading its arguments typed from the kernel's BTF (`args.file`, `argN`), and at
 //! exit its return value (`retval`). Cheaper than kprobes where the kernel has them.
 
-use super::btf_arguments::{self, module_and_name, TypeSource, KERNEL};
+use super::btf_arguments::{self, module_and_name, TypeSource};
 use crate::btf::Family;
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
 use crate::catalog::{Catalog, CatalogError};
@@ -66,10 +66,7 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, exit: bool) -> Result<Vec<Re
                 continue;
             }
             let attach = Attach::Fentry { function: function.clone(), module: source.module.clone(), exit };
-            let mut probe = ResolvedProbe::new(attach, format!("{provider}:{}:{function}", source.module_name()));
-            probe.arguments = btf_arguments::words(&source.btf, &signature, exit);
-            probe.module_types = source.module.is_some().then(|| source.btf.clone());
-            probes.push(probe);
+            probes.push(source.probe(attach, provider, &function, &signature, exit));
         }
     }
     if probes.is_empty() {
@@ -100,12 +97,9 @@ fn traceable(catalog: &dyn Catalog, source: &TypeSource) -> Result<Vec<String>, 
 /// `fentry:module:function` for every traceable function the kernel's and the loaded modules'
 /// types describe.
 fn list(catalog: &dyn Catalog, provider: &str) -> Result<Vec<String>, CatalogError> {
-    let Some(kernel) = catalog.kernel_types() else { return Ok(Vec::new()) };
-    let mut sources = vec![TypeSource { module: None, btf: kernel.clone() }];
-    sources.extend(catalog.modules_with_types().into_iter().filter_map(|module| Some(TypeSource { btf: catalog.module_types(&module)?, module: Some(module) })));
     let mut probes = Vec::new();
-    for source in &sources {
-        let functions = match traceable(catalog, source) {
+    for source in btf_arguments::every_type_source(catalog) {
+        let functions = match traceable(catalog, &source) {
             Err(CatalogError::Unsupported(_)) => continue,
             functions => functions?,
         };
@@ -115,14 +109,9 @@ fn list(catalog: &dyn Catalog, provider: &str) -> Result<Vec<String>, CatalogErr
 }
 
 fn arguments(catalog: &dyn Catalog, probe: &str, exit: bool) -> Vec<String> {
-    let mut parts = probe.rsplit(':');
-    let (function, module) = (parts.next().unwrap_or_default(), parts.next().filter(|module| *module != KERNEL));
-    let source = match module {
-        None => catalog.kernel_types().map(|btf| TypeSource { module: None, btf: btf.clone() }),
-        Some(module) => catalog.module_types(module).map(|btf| TypeSource { module: Some(module.to_string()), btf }),
-    };
-    match source.as_ref().and_then(|source| Some((source, source.function(function)?))) {
-        Some((source, signature)) => btf_arguments::listing(&source.btf, &signature, exit),
+    let Some((source, function)) = btf_arguments::listed_type_source(catalog, probe) else { return Vec::new() };
+    match source.function(function) {
+        Some(signature) => btf_arguments::listing(&source.btf, &signature, exit),
         None => Vec::new(),
     }
 }

@@ -2,7 +2,7 @@
 //! to its probes, before a record is built (cheaper than `tracepoint:`), typed from the
 //! kernel's BTF (`btf_trace_<event>`): `args.prev`, or `argN` as plain words.
 
-use super::btf_arguments::{self, module_and_name, TypeSource, KERNEL};
+use super::btf_arguments::{self, module_and_name, TypeSource};
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
 use crate::catalog::{Catalog, CatalogError};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
@@ -47,10 +47,7 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog) -> Result<Vec<ResolvedProbe>
                 }
                 return Err(no_such_event(ap, &name, catalog, source));
             };
-            let mut probe = ResolvedProbe::new(Attach::RawTracepoint { event: name.clone() }, format!("rawtracepoint:{}:{name}", source.module_name()));
-            probe.arguments = btf_arguments::words(&source.btf, &signature, false);
-            probe.module_types = source.module.is_some().then(|| source.btf.clone());
-            probes.push(probe);
+            probes.push(source.probe(Attach::RawTracepoint { event: name.clone() }, "rawtracepoint", &name, &signature, false));
         }
     }
     if probes.is_empty() {
@@ -75,25 +72,17 @@ fn events(catalog: &dyn Catalog, source: &TypeSource) -> Result<Vec<String>, Cat
 }
 
 fn list(catalog: &dyn Catalog) -> Result<Vec<String>, CatalogError> {
-    let Some(kernel) = catalog.kernel_types() else { return Ok(Vec::new()) };
-    let mut sources = vec![TypeSource { module: None, btf: kernel.clone() }];
-    sources.extend(catalog.modules_with_types().into_iter().filter_map(|module| Some(TypeSource { btf: catalog.module_types(&module)?, module: Some(module) })));
     let mut probes = Vec::new();
-    for source in &sources {
-        probes.extend(events(catalog, source)?.into_iter().map(|name| format!("rawtracepoint:{}:{name}", source.module_name())));
+    for source in btf_arguments::every_type_source(catalog) {
+        probes.extend(events(catalog, &source)?.into_iter().map(|name| format!("rawtracepoint:{}:{name}", source.module_name())));
     }
     Ok(probes)
 }
 
 fn arguments(catalog: &dyn Catalog, probe: &str) -> Vec<String> {
-    let mut parts = probe.rsplit(':');
-    let (event, module) = (parts.next().unwrap_or_default(), parts.next().filter(|module| *module != KERNEL));
-    let btf = match module {
-        None => catalog.kernel_types().cloned(),
-        Some(module) => catalog.module_types(module),
-    };
-    match btf.as_ref().and_then(|btf| Some((btf, btf.raw_tracepoint(event)?))) {
-        Some((btf, signature)) => btf_arguments::listing(btf, &signature, false),
+    let Some((source, event)) = btf_arguments::listed_type_source(catalog, probe) else { return Vec::new() };
+    match source.btf.raw_tracepoint(event) {
+        Some(signature) => btf_arguments::listing(&source.btf, &signature, false),
         None => Vec::new(),
     }
 }
