@@ -260,6 +260,9 @@ fails!(deref_of_an_integer, "E0476", "tracepoint:syscalls:sys_enter_read { print
 fails!(member_the_struct_lacks, "E0478", "begin { print(curtask->no_such_member); }");
 fails!(whole_struct_printed, "E0481", "begin { print(*curtask); }");
 fails!(array_index_out_of_bounds, "E0457", "begin { print(curtask->comm[16]); }");
+fails!(container_of_a_type_that_is_not_a_struct, "E0486", "begin { $p = container_of(0, typeof(1), a); }");
+fails!(container_of_a_string, "E0419", "begin { print(container_of(\"s\", struct task_struct, pid)); }");
+fails!(cast_of_a_string_to_an_enum, "E0419", "begin { $e = (enum pid_type)\"str\"; }");
 fails!(offsetof_an_unknown_field, "E0410", "begin { $r = (a = 1, b = (c = 2)); print(offsetof($r, b.d)); }");
 fails!(literal_out_of_declared_range, "E0449", "begin { let $x: uint8 = 300; }");
 fails!(constant_division_by_zero, "E0422", "begin { @x = pid / 0; }");
