@@ -61,6 +61,18 @@ pub trait Catalog {
         Vec::new()
     }
 
+    /// The loaded BPF programs, by id, with the functions their BTF describes (`func_info`):
+    /// what `fentry:bpf:...` attaches to. `Unsupported` where they cannot be listed.
+    fn bpf_programs(&self) -> Result<Vec<BpfProgram>, CatalogError> {
+        Err(CatalogError::Unsupported("this catalog lists no BPF programs".to_string()))
+    }
+
+    /// The types (BTF) of the loaded BPF program `id`, describing the functions its
+    /// `BpfProgram::functions` name; `None` when it is gone or has none.
+    fn bpf_program_types(&self, _id: u32) -> Option<std::sync::Arc<crate::btf::Btf>> {
+        None
+    }
+
     /// Where `member` is in the kernel's `struct strukt`, in bytes, from BTF; `None` when the
     /// kernel has no BTF or no such member.
     fn member_offset(&self, _strukt: &str, _member: &str) -> Option<u32> {
@@ -73,8 +85,9 @@ pub trait Catalog {
     }
 
     /// The binaries a uprobe or USDT probe's written path names (`/bin/bash`, `./app`, a
-    /// library name such as `libc`), seen from the process `pid` when given: its mount
-    /// namespace, the library it actually maps. `*` with a pid is every binary it maps.
+    /// library name such as `libc`, a path with wildcards: see `names_several_binaries`), seen
+    /// from the process `pid` when given: its mount namespace, the library it actually maps.
+    /// `*` is every binary the process maps (without a pid, every binary any process maps).
     fn user_binaries(&self, written: &str, _pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {
         Err(CatalogError::NotFound(written.to_string()))
     }
@@ -95,6 +108,16 @@ pub trait Catalog {
     fn file_offset(&self, binary: &UserBinary, address: u64) -> Result<u64, CatalogError> {
         let _ = address;
         Err(CatalogError::NotFound(binary.path.clone()))
+    }
+
+    /// The types of the function symbol `function` of a binary, from its debug info (DWARF,
+    /// in the binary or in the separate debug file it names): BTF holding a function named
+    /// `function` whose prototype gives its parameters' names and types and its return type,
+    /// with every type they reach, split over the kernel's types when there are any. Read only
+    /// when a script names the parameters. `NotFound` when there is no debug info describing it.
+    fn user_function_types(&self, binary: &UserBinary, function: &str) -> Result<std::sync::Arc<crate::btf::Btf>, CatalogError> {
+        let _ = function;
+        Err(CatalogError::NotFound(format!("debug info of `{}`", binary.path)))
     }
 
     /// The USDT probes of a binary (its `.note.stapsdt` notes).
@@ -118,6 +141,17 @@ impl UserBinary {
     pub fn at(path: &str) -> UserBinary {
         UserBinary { path: path.to_string(), file: path.to_string() }
     }
+}
+
+/// A loaded BPF program: its functions are what `fentry:bpf:ID:function` attaches to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BpfProgram {
+    pub id: u32,
+    /// Its name as the kernel keeps it (at most 15 bytes).
+    pub name: String,
+    /// Its functions as its `func_info` names them: the program itself, then its subprograms;
+    /// none for a program loaded without BTF, which cannot be traced.
+    pub functions: Vec<String>,
 }
 
 /// A function symbol of a userspace binary.
@@ -144,6 +178,14 @@ pub struct UsdtProbe {
     pub semaphore: Option<u64>,
     /// The argument specs as the note writes them: `-4@%eax 8@-8(%rbp)`.
     pub arguments: String,
+    /// The symbols its `sym(%rip)` arguments name, each with its address minus the probe's.
+    pub symbols: Vec<(String, i64)>,
+}
+
+/// Whether a uprobe's or USDT probe's written binary may name several files: `*`, or a path
+/// with wildcards (`*`, `?`, `[...]`), which match files as a shell's would.
+pub fn names_several_binaries(written: &str) -> bool {
+    written.contains(['*', '?', '['])
 }
 
 /// A member of a kernel struct that a program reads (`task_struct.real_parent`).

@@ -153,7 +153,7 @@ const UNSTABLE: KeyKind = KeyKind::Choice(&["enable", "warn", "error"]);
 /// Every key bpftrace 0.26 documents, and the undocumented ones its scripts use.
 pub const KEYS: &[Key] = &[
     Key { name: "cache_user_symbols", kind: KeyKind::Choice(&["PER_PID", "PER_PROGRAM", "NONE"]), doc: "How user symbols are cached.", honoured: false },
-    Key { name: "cpp_demangle", kind: KeyKind::Bool, doc: "Demangle C++ symbols in user stacks.", honoured: false },
+    Key { name: "cpp_demangle", kind: KeyKind::Bool, doc: "Demangle C++ symbols in user stacks.", honoured: true },
     Key { name: "lazy_symbolication", kind: KeyKind::Bool, doc: "Symbolicate user symbols when printed rather than ahead of time.", honoured: false },
     Key { name: "license", kind: KeyKind::Choice(LICENSES), doc: "The license the BPF programs are loaded under.", honoured: true },
     Key { name: "log_size", kind: KeyKind::Int, doc: "Bytes of verifier log kept for a rejected program.", honoured: true },

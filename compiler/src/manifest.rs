@@ -51,6 +51,8 @@ pub struct RuntimeSettings {
     /// The size of the strings `str()` reads (`max_strlen`): one that fills it up to its NUL
     /// was cut there.
     pub max_strlen: u32,
+    /// Whether user frames and `usym` print C++ names demangled (`cpp_demangle`).
+    pub cpp_demangle: bool,
 }
 
 impl Default for RuntimeSettings {
@@ -69,6 +71,7 @@ impl From<&crate::config::Config> for RuntimeSettings {
             max_cat_bytes: config.max_cat_bytes,
             str_trunc_trailer: config.str_trunc_trailer.clone(),
             max_strlen: config.max_strlen,
+            cpp_demangle: config.cpp_demangle,
         }
     }
 }
@@ -437,8 +440,10 @@ pub enum Attach {
     /// the kernel passes them to its probes, before any record is built.
     RawTracepoint { event: String },
     /// fentry (or, when `exit`, fexit) on a kernel function: a tracing program loaded for the
-    /// function's BTF id, reading its arguments (and return value) as words.
-    Fentry { function: String, module: Option<String>, exit: bool },
+    /// function's BTF id, reading its arguments (and return value) as words. With `program`,
+    /// the function is one of the loaded BPF program of that id (`fentry:bpf:ID:function`),
+    /// its BTF id one of the program's own BTF.
+    Fentry { function: String, module: Option<String>, program: Option<u32>, exit: bool },
     /// `self:signal:SIGUSR1`: run with `BPF_PROG_TEST_RUN` each time ferrotrace receives
     /// `signal`.
     SelfSignal { signal: u8 },
@@ -448,7 +453,8 @@ pub enum Attach {
     Uprobe { binary: String, function: String, offset: u64, retprobe: bool, pid: Option<u32> },
     /// A USDT probe: a uprobe on the probe's `nop` at `offset` in `binary`, incrementing the
     /// `u16` semaphore at file offset `semaphore` while attached; `arguments` are the note's
-    /// argument specs (`-4@%eax 8@-8(%rbp)`, read by `usdt::parse_arguments`).
+    /// argument specs (`-4@%eax 8@-8(%rbp)`, each read by `usdt::parse_argument`), `symbols` the
+    /// distances from the probe of the symbols they name (`sym(%rip)`).
     Usdt {
         binary: String,
         provider: String,
@@ -456,6 +462,7 @@ pub enum Attach {
         offset: u64,
         semaphore: Option<u64>,
         arguments: String,
+        symbols: Vec<(String, i64)>,
         pid: Option<u32>,
     },
     /// A BPF iterator over the kernel's objects of kind `iterator` (`task`, `task_file`,

@@ -21,11 +21,13 @@ const ARGUMENTS: [Register; 6] = [
     Register { builtin: "arg5", offset: 64 },
 ];
 
-/// `rax`.
 /// The code segment selector: its low two bits are the privilege level the CPU was in (3 for
 /// user mode).
 pub const CODE_SEGMENT: Register = Register { builtin: "usermode", offset: 136 };
+/// `rax`.
 pub const RETURN_VALUE: Register = Register { builtin: "retval", offset: 80 };
+/// `rsp`: at a function's entry, the return address, with the arguments past the sixth above it.
+pub const STACK_POINTER: Register = Register { builtin: "sp", offset: 152 };
 
 /// Every register of `struct pt_regs` in its order, by the name `reg()` takes (bpftrace's
 /// x86-64 names), each 8 bytes.

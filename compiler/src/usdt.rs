@@ -1,6 +1,8 @@
 //! USDT argument specs as `.note.stapsdt` writes them on x86-64 (`-4@%eax`, `8@-8(%rbp)`,
 //! `-4@$5`, `8@(%rax,%rbx,8)`, `4@sym+16(%rip)`), parsed into where a probe program reads each
-//! argument from its `pt_regs`.
+//! argument from its `pt_regs`. A symbol-relative operand is read at a fixed distance from the
+//! probe's own address, which the binary's symbol table gives (`Sites`), so it holds wherever
+//! the binary is loaded.
 
 use std::fmt;
 
@@ -24,6 +26,36 @@ pub enum UsdtLocation {
     /// In user memory at `base + index * scale + displacement`, registers given by `pt_regs`
     /// offset.
     Memory { base: u32, index: Option<(u32, u8)>, displacement: i64 },
+    /// In user memory `distance` bytes from the probe's own address (its `pt_regs` ip): a
+    /// `sym+offset(%rip)` operand, the symbol's address in the binary minus the probe's.
+    FromProbe { distance: i64 },
+}
+
+/// Each symbol a probe's `sym(%rip)` arguments name, with its address in the binary minus the
+/// probe's (the symbol's distance from the probe).
+pub type SymbolDistances = [(String, i64)];
+
+/// The symbols the `sym(%rip)` operands of `specs` name, each once, as a reader of the binary
+/// must find them.
+pub fn rip_symbols(specs: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = specs
+        .split_whitespace()
+        .filter_map(|spec| spec.rsplit_once('@').map_or(Some(spec), |(_, operand)| Some(operand)))
+        .filter_map(|operand| operand.strip_suffix("(%rip)"))
+        .map(|displacement| symbol_and_offset(displacement).0)
+        .filter(|symbol| !symbol.is_empty() && parse_int(symbol).is_none())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// `sym+16` as (`sym`, 16), `sym-8` as (`sym`, -8), `sym` as (`sym`, 0).
+fn symbol_and_offset(text: &str) -> (&str, i64) {
+    match text.rfind(['+', '-']).filter(|&at| at > 0).and_then(|at| Some((&text[..at], parse_int(text[at..].trim_start_matches('+'))?))) {
+        Some((symbol, offset)) => (symbol, offset),
+        None => (text, 0),
+    }
 }
 
 /// The integer type an argument reads as: its size and sign.
@@ -44,14 +76,10 @@ impl fmt::Display for SpecError {
     }
 }
 
-/// Every argument of a note's spec string (arguments are separated by blanks).
-pub fn parse_arguments(specs: &str) -> Result<Vec<UsdtArgument>, SpecError> {
-    specs.split_whitespace().map(parse_argument).collect()
-}
-
-/// One `SIZE@OPERAND`; a spec without `SIZE@` is an 8-byte signed value, as `sys/sdt.h`
-/// writes for pointers on old compilers.
-fn parse_argument(spec: &str) -> Result<UsdtArgument, SpecError> {
+/// One argument's spec, `SIZE@OPERAND` (a note's spec string separates them with blanks);
+/// `symbols` are the distances of the symbols `sym(%rip)` operands name. A spec without
+/// `SIZE@` is an 8-byte signed value, as `sys/sdt.h` writes for pointers on old compilers.
+pub fn parse_argument(spec: &str, symbols: &SymbolDistances) -> Result<UsdtArgument, SpecError> {
     let error = |reason| SpecError { spec: spec.to_string(), reason };
     let (size, operand) = match spec.split_once('@') {
         Some((size, operand)) => (size.parse::<i8>().map_err(|_| error("the size before `@` is not a number"))?, operand),
@@ -62,7 +90,10 @@ fn parse_argument(spec: &str) -> Result<UsdtArgument, SpecError> {
     if ![1, 2, 4, 8].contains(&size) {
         return Err(error("the size is not 1, 2, 4 or 8 bytes"));
     }
-    let location = parse_operand(operand).ok_or_else(|| error("not an operand ferrotrace can read (a constant, a register or a memory reference)"))?;
+    let location = match operand.strip_suffix("(%rip)") {
+        Some(displacement) => from_probe(displacement, symbols).map_err(error)?,
+        None => parse_operand(operand).ok_or_else(|| error("not an operand ferrotrace can read (a constant, a register or a memory reference)"))?,
+    };
     Ok(UsdtArgument { size, signed, location })
 }
 
@@ -88,10 +119,19 @@ fn parse_operand(operand: &str) -> Option<UsdtLocation> {
     if registers.next().is_some() {
         return None;
     }
-    // `sym+16(%rip)`: a RIP-relative symbol needs the binary's address of it, which the
-    // spec alone does not give.
     let displacement = if displacement.is_empty() { 0 } else { parse_int(displacement)? };
     Some(UsdtLocation::Memory { base, index, displacement })
+}
+
+/// `sym+offset` of a `sym+offset(%rip)` operand, at its symbol's distance from the probe.
+/// Without a symbol the displacement would be from an instruction the note does not name.
+fn from_probe(displacement: &str, symbols: &SymbolDistances) -> Result<UsdtLocation, &'static str> {
+    let (symbol, offset) = symbol_and_offset(displacement);
+    if symbol.is_empty() || parse_int(symbol).is_some() {
+        return Err("a %rip-relative operand without a symbol");
+    }
+    let (_, distance) = symbols.iter().find(|(name, _)| name == symbol).ok_or("its symbol is in neither of the binary's symbol tables")?;
+    Ok(UsdtLocation::FromProbe { distance: distance.wrapping_add(offset) })
 }
 
 /// A full 64-bit register: memory operands use only those.
@@ -118,7 +158,7 @@ mod tests {
     use super::*;
 
     fn one(spec: &str) -> UsdtArgument {
-        parse_arguments(spec).unwrap().remove(0)
+        parse_argument(spec, &[]).unwrap()
     }
 
     #[test]
@@ -132,15 +172,28 @@ mod tests {
             UsdtLocation::Memory { base: 80, index: Some((40, 8)), displacement: 16 }
         );
         assert_eq!(one("2@(%rsp)").location, UsdtLocation::Memory { base: 152, index: None, displacement: 0 });
-        assert_eq!(parse_arguments("-8@%rax 8@%rdx -4@$-1").unwrap().len(), 3);
-        assert_eq!(parse_arguments("").unwrap(), Vec::new());
+        assert_eq!(one("-4@$-1").location, UsdtLocation::Constant(-1));
+    }
+
+    #[test]
+    fn symbol_relative_operands_are_read_at_the_symbols_distance_from_the_probe() {
+        let symbols = [("counter.1".to_string(), 0x2000), ("table".to_string(), -0x40)];
+        let specs = ["8@counter.1(%rip)", "-4@table+8(%rip)", "2@table-0x10(%rip)"];
+        let distances: Vec<UsdtLocation> = specs.iter().map(|spec| parse_argument(spec, &symbols).unwrap().location).collect();
+        assert_eq!(
+            distances,
+            [UsdtLocation::FromProbe { distance: 0x2000 }, UsdtLocation::FromProbe { distance: -0x38 }, UsdtLocation::FromProbe { distance: -0x50 }]
+        );
+        assert_eq!(rip_symbols("8@counter.1(%rip) -4@table+8(%rip) 2@table-0x10(%rip) -4@%eax 8@16(%rip)"), ["counter.1", "table"]);
     }
 
     #[test]
     fn unreadable_specs_say_why() {
-        assert!(parse_arguments("3@%eax").is_err());
-        assert!(parse_arguments("4@%xmm0").is_err());
-        assert!(parse_arguments("8@sym+16(%rip)").is_err());
-        assert!(parse_arguments("x@%eax").is_err());
+        let reason = |spec: &str| parse_argument(spec, &[]).unwrap_err().reason;
+        assert_eq!(reason("3@%eax"), "the size is not 1, 2, 4 or 8 bytes");
+        assert_eq!(reason("4@%xmm0"), "not an operand ferrotrace can read (a constant, a register or a memory reference)");
+        assert_eq!(reason("8@sym+16(%rip)"), "its symbol is in neither of the binary's symbol tables");
+        assert_eq!(reason("8@16(%rip)"), "a %rip-relative operand without a symbol");
+        assert_eq!(reason("x@%eax"), "the size before `@` is not a number");
     }
 }

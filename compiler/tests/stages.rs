@@ -96,12 +96,22 @@ const KRETPROBE: &str = "kretprobe:vfs_read { @bytes = hist(retval); }";
 const SHARED_KPROBES: &str = "kprobe:vfs_read* { @[probe] = count(); }";
 const NOT_SHARED: &str = "tracepoint:syscalls:sys_enter_open* { @[args.flags] = count(); }";
 
+const USDT_SYMBOLS: &str = r#"usdt:/usr/bin/app:rip { printf("%lu %d\n", arg0, arg1); }"#;
 const ITERATOR: &str = "iter:task_file /ctx.fd == 0/ { printf(\"%s:%d %d:%s\\n\", ctx.task.comm, ctx.task.pid, ctx.fd, path(ctx.file.f_path)); }";
 
 // ---- An iterator: its context read by plain loads, printf by `bpf_seq_printf` ----
 
 hir!(iterator_hir, ITERATOR);
 bpf!(iterator_bpf, ITERATOR);
+
+// ---- A usdt probe's `sym(%rip)` arguments: read at the symbol's distance from the probe's ip ----
+
+hir!(usdt_symbol_arguments_hir, USDT_SYMBOLS);
+bpf!(usdt_symbol_arguments_bpf, USDT_SYMBOLS);
+
+// ---- Arguments past the registers: stack words above the return address (kernel memory) ----
+
+bpf!(kprobe_stack_arguments_bpf, "kprobe:vfs_read { @ = sum(arg6 + sarg1); }");
 
 // ---- The hot path: a count keyed by comm ----
 
@@ -231,3 +241,10 @@ fn stacks_of_one_limit_share_a_stack_map() {
         .collect();
     assert_eq!(stacks, vec![(5, 40), (127, 1016)]);
 }
+
+// A uprobe's parameters by name, from the binary's debug info: registers narrowed to their
+// types, pointers into user memory.
+hir!(uprobe_parameters_by_name, "uprobe:/usr/bin/app:handle_request { printf(\"%d %s %d\\n\", args.fd, str(args.req->path), args.req->flags); @[args.d] = count(); }");
+hir!(uprobe_parameter_on_the_stack, "uprobe:/usr/bin/app:handle_request { print(args.e); }");
+hir!(uretprobe_return_typed_from_debug_info, "uretprobe:/usr/bin/app:handle_reply { print(retval); } uretprobe:/usr/bin/app:main { print(retval); }");
+bpf!(uprobe_narrow_parameter, "uprobe:/usr/bin/app:handle_request { print(args.fd); }");

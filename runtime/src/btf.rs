@@ -32,6 +32,26 @@ pub fn modules() -> Vec<String> {
     names
 }
 
+/// A loaded BPF program's BTF (its own: BTF loaded from userspace stands alone, not split over
+/// the kernel's) and the names of its functions as its `func_info` gives them; `None` for a
+/// program that is gone or was loaded without BTF for its functions.
+pub fn program(info: &crate::sys::ProgInfo) -> Option<(Btf, Vec<String>)> {
+    if info.btf_id == 0 || info.functions.is_empty() {
+        return None;
+    }
+    let object = crate::sys::btf_fd_by_id(info.btf_id).ok()?;
+    let btf = Btf::parse(crate::sys::btf_data(std::os::fd::AsFd::as_fd(&object)).ok()?).ok()?;
+    let names = info
+        .functions
+        .iter()
+        .filter_map(|record| match btf.kind(ferrotrace_compiler::btf::TypeId(record.type_id)).ok()? {
+            ferrotrace_compiler::btf::Kind::Func { name, .. } => Some(name.to_string()),
+            _ => None,
+        })
+        .collect();
+    Some((btf, names))
+}
+
 /// The running kernel's BTF, read once per process for the loader (fentry's target ids).
 pub fn shared() -> Option<&'static Btf> {
     static SHARED: std::sync::OnceLock<Option<Btf>> = std::sync::OnceLock::new();

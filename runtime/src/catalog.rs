@@ -13,11 +13,13 @@ use std::rc::Rc;
 
 use ferrotrace_compiler::btf::{Btf, Family};
 use ferrotrace_compiler::catalog::{
-    Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat, UsdtProbe,
+    BpfProgram, Catalog, CatalogError, CompatFlag, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat, UsdtProbe,
     UserBinary, UserFunction,
 };
 use ferrotrace_compiler::syscalls::Arch;
 
+use crate::userspace::dwarf::DebugInfo;
+use crate::userspace::dwarf_types::function_types;
 use crate::userspace::elf::ElfInfo;
 use crate::userspace::paths;
 use crate::{btf, features};
@@ -37,7 +39,15 @@ pub struct KernelCatalog {
     module_btf: RefCell<HashMap<String, Option<Arc<Btf>>>>,
     /// The userspace binaries read so far, by the path they were opened at.
     binaries: RefCell<HashMap<String, Rc<ElfInfo>>>,
+    /// The debug info of the binaries whose functions' parameters were asked for, by path.
+    debug_info: RefCell<HashMap<String, Rc<ReadDebugInfo>>>,
+    /// The loaded BPF programs, listed once, and the BTF of those that have it, by id.
+    bpf_programs: OnceCell<Result<Vec<BpfProgram>, CatalogError>>,
+    program_btf: RefCell<HashMap<u32, Arc<Btf>>>,
 }
+
+/// A binary's debug info as reading it went: none found, or why it could not be read.
+type ReadDebugInfo = Result<Option<DebugInfo>, String>;
 
 impl KernelCatalog {
     pub fn new(tracefs: Tracefs) -> KernelCatalog {
@@ -50,6 +60,9 @@ impl KernelCatalog {
             btf: OnceCell::new(),
             module_btf: RefCell::new(HashMap::new()),
             binaries: RefCell::new(HashMap::new()),
+            debug_info: RefCell::new(HashMap::new()),
+            bpf_programs: OnceCell::new(),
+            program_btf: RefCell::new(HashMap::new()),
         }
     }
 
@@ -145,6 +158,15 @@ impl Catalog for KernelCatalog {
         btf::modules()
     }
 
+    fn bpf_programs(&self) -> Result<Vec<BpfProgram>, CatalogError> {
+        self.bpf_programs.get_or_init(|| self.read_bpf_programs()).clone()
+    }
+
+    fn bpf_program_types(&self, id: u32) -> Option<Arc<Btf>> {
+        self.bpf_programs().ok()?;
+        self.program_btf.borrow().get(&id).cloned()
+    }
+
     fn user_binaries(&self, written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>, CatalogError> {
         paths::resolve(written, pid)
     }
@@ -164,9 +186,62 @@ impl Catalog for KernelCatalog {
     fn usdt_probes(&self, binary: &UserBinary) -> Result<Vec<UsdtProbe>, CatalogError> {
         Ok(self.binary(binary, false)?.usdt.clone())
     }
+
+    fn user_function_types(&self, binary: &UserBinary, function: &str) -> Result<Arc<Btf>, CatalogError> {
+        let info = self.binary(binary, true)?;
+        let symbol = info.functions.iter().find(|known| known.name == function).ok_or_else(|| CatalogError::NotFound(function.to_string()))?;
+        let address = info.address(symbol.file_offset).ok_or_else(|| CatalogError::NotFound(function.to_string()))?;
+        let debug = self.debug_info(binary);
+        let debug = match &*debug {
+            Ok(Some(debug)) => debug,
+            Ok(None) => return Err(CatalogError::NotFound(format!("debug info (DWARF) in `{}` or a separate debug file", binary.path))),
+            Err(error) => return Err(CatalogError::Unavailable(error.clone())),
+        };
+        match function_types(debug, address, function, self.kernel_types()) {
+            Ok(Some(btf)) => Ok(Arc::new(btf)),
+            Ok(None) => Err(CatalogError::NotFound(format!("`{function}` in the debug info of `{}`", binary.path))),
+            Err(error) => Err(CatalogError::Unavailable(error)),
+        }
+    }
 }
 
 impl KernelCatalog {
+    /// Every loaded BPF program, with the functions its BTF names; their BTF kept for
+    /// `bpf_program_types`. A program that goes away while it is read is left out.
+    fn read_bpf_programs(&self) -> Result<Vec<BpfProgram>, CatalogError> {
+        let unavailable = |error: std::io::Error| CatalogError::Unavailable(format!("cannot list the loaded BPF programs (BPF_PROG_GET_NEXT_ID): {error}"));
+        let mut programs = Vec::new();
+        let mut id = 0;
+        loop {
+            id = match crate::sys::prog_next_id(id) {
+                Ok(next) => next,
+                Err(error) if error.raw_os_error() == Some(libc::ENOENT) => break,
+                Err(error) => return Err(unavailable(error)),
+            };
+            let Ok(fd) = crate::sys::prog_fd_by_id(id) else { continue };
+            let Ok(info) = crate::sys::prog_info(std::os::fd::AsFd::as_fd(&fd)) else { continue };
+            let functions = match btf::program(&info) {
+                Some((types, functions)) => {
+                    self.program_btf.borrow_mut().insert(id, Arc::new(types));
+                    functions
+                }
+                None => Vec::new(),
+            };
+            programs.push(BpfProgram { id, name: info.name, functions });
+        }
+        Ok(programs)
+    }
+
+    /// The debug info of `binary`, read once.
+    fn debug_info(&self, binary: &UserBinary) -> Rc<ReadDebugInfo> {
+        if let Some(known) = self.debug_info.borrow().get(&binary.file) {
+            return known.clone();
+        }
+        let read = Rc::new(DebugInfo::read(std::path::Path::new(&binary.file)));
+        self.debug_info.borrow_mut().insert(binary.file.clone(), read.clone());
+        read
+    }
+
     /// The kernel's BTF, read on first use.
     fn btf(&self) -> Option<&Btf> {
         self.kernel_types().map(|btf| &**btf)

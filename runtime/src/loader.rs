@@ -108,6 +108,7 @@ fn load_program(index: usize, spec: &ProgramSpec, settings: &RuntimeSettings, co
         expected_attach_type,
         attach_btf_id: function.as_ref().map_or(0, |target| target.btf_id),
         attach_btf_object: function.as_ref().and_then(|target| target.module_btf.as_ref()).map(|object| object.as_fd()),
+        attach_program: function.as_ref().and_then(|target| target.program.as_ref()).map(|program| program.as_fd()),
         functions: btf.as_ref().map(|btf| (btf.fd.as_fd(), btf.records.as_slice())),
         license: license.as_deref(),
         ..sys::ProgLoad::new(prog_type, &spec.symbol, code)

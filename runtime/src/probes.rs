@@ -66,13 +66,18 @@ impl Session {
 
     /// Attaches every probe that is not `begin`/`end`.
     pub fn attach_all(&mut self) -> Result<(), AttachError> {
-        let needs_tracefs = self.manifest.programs.iter().flat_map(|spec| &spec.targets).any(|target| {
+        self.attach_where(|_| true)
+    }
+
+    /// Attaches every probe that is not `begin`/`end` whose program `wanted` chooses.
+    pub fn attach_where(&mut self, wanted: impl Fn(&ProgramSpec) -> bool) -> Result<(), AttachError> {
+        let needs_tracefs = self.manifest.programs.iter().filter(|spec| wanted(spec)).flat_map(|spec| &spec.targets).any(|target| {
             matches!(target.attach, Attach::Tracepoint { .. })
         });
         if needs_tracefs {
             Tracefs::find_or_mount(true)?;
         }
-        for (index, spec) in self.manifest.programs.iter().enumerate() {
+        for (index, spec) in self.manifest.programs.iter().enumerate().filter(|(_, spec)| wanted(spec)) {
             if let Some(dispatch) = &spec.dispatch {
                 self.fill_dispatch_map(spec, dispatch)?;
                 for attachment in &dispatch.attachments {

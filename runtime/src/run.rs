@@ -10,6 +10,7 @@ use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole
 use thiserror::Error;
 
 use crate::attach::iter::{self, Iteration};
+use crate::attach::uprobe::counts_semaphores;
 use crate::attach::watchpoint::Refused;
 use crate::error::{AttachError, LoadError};
 use crate::events::{EventSource, EventsError};
@@ -72,6 +73,7 @@ pub fn run(
 ) -> Result<i32, RunError> {
     signals::install().map_err(RunError::Signals)?;
     crate::output::set_truncation_trailer(&manifest.settings.str_trunc_trailer);
+    crate::output::stacks::set_demangling(manifest.settings.cpp_demangle);
     crate::output::set_string_read_size(manifest.settings.max_strlen);
     let mut session = Session::load(elf, manifest, options.verifier_log)?;
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
@@ -93,7 +95,7 @@ pub fn run(
         signals::count(signal).map_err(RunError::Signals)?;
     }
     session.run_begin()?;
-    session.attach_all()?;
+    attach(&mut session, target.as_deref_mut())?;
     if !options.quiet {
         runner.printer.attached(probes)?;
     }
@@ -117,6 +119,17 @@ pub fn run(
     runner.printer.flush()?;
     session.release_perf_events();
     Ok(runner.exit_code.unwrap_or(0))
+}
+
+/// Attaches every probe. A command `-c` started and not yet let run is first run to its entry
+/// point when a probe counts a USDT semaphore, and that probe attached there (see
+/// `counts_semaphores`).
+fn attach(session: &mut Session, target: Option<&mut TracedProcess>) -> Result<(), RunError> {
+    let held = target.filter(|target| target.waiting() && session.manifest().programs.iter().any(counts_semaphores));
+    let Some(target) = held else { return Ok(session.attach_all()?) };
+    session.attach_where(|spec| !counts_semaphores(spec))?;
+    target.run_to_entry().map_err(RunError::Target)?;
+    Ok(session.attach_where(counts_semaphores)?)
 }
 
 /// Whether anything but `begin`/`end` runs (a probe that attaches, or one waiting for a

@@ -1,5 +1,7 @@
 //! The process a run is tied to: one given by `-p PID`, or the command `-c` starts, held
-//! paused until the probes are attached. Either way the run ends when the process does.
+//! paused until the probes are attached. Either way the run ends when the process does. A
+//! command can also be held at its program's entry point, once the dynamic loader is done with
+//! it, for probes that must attach to the process as it will run (USDT semaphores).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -8,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 use thiserror::Error;
+
+use crate::sys::ptrace::{self, Stop};
 
 /// The largest pid Linux gives (`PID_MAX_LIMIT` on 64-bit kernels).
 const PID_MAX: u64 = 4_194_304;
@@ -40,6 +44,8 @@ pub struct TracedProcess {
     child: Option<(Child, Option<OwnedFd>)>,
     /// The program the command runs, as found in `PATH`.
     program: Option<PathBuf>,
+    /// Stopped under ptrace at its entry point (`run_to_entry`), until `start`.
+    held: bool,
 }
 
 impl TracedProcess {
@@ -48,7 +54,7 @@ impl TracedProcess {
     pub fn existing(text: &str) -> Result<TracedProcess, TargetError> {
         let pid = parse_pid(text)?;
         let pidfd = pidfd_open(pid).map_err(|error| TargetError::NoProcess { pid, reason: describe(&error) })?;
-        Ok(TracedProcess { pid, pidfd, child: None, program: None })
+        Ok(TracedProcess { pid, pidfd, child: None, program: None, held: false })
     }
 
     /// Starts `command` (split at blanks, the program found in `PATH`), held until `start`:
@@ -86,7 +92,7 @@ impl TracedProcess {
         drop(gate);
         let pid = child.id();
         let pidfd = pidfd_open(pid).map_err(spawn_error)?;
-        Ok(TracedProcess { pid, pidfd, child: Some((child, Some(release))), program: Some(program) })
+        Ok(TracedProcess { pid, pidfd, child: Some((child, Some(release))), program: Some(program), held: false })
     }
 
     pub fn pid(&self) -> u32 {
@@ -98,16 +104,49 @@ impl TracedProcess {
         self.program.as_deref()
     }
 
-    /// Lets a command `-c` started run (nothing for a `-p` process).
+    /// Whether this is a command `-c` started that has not been let run yet.
+    pub fn waiting(&self) -> bool {
+        matches!(&self.child, Some((_, Some(_))))
+    }
+
+    /// Lets a command `-c` started run as far as its program's entry point and holds it there:
+    /// its `exec` is done and the dynamic loader has mapped its libraries and made its RELRO
+    /// pages read-only, so a uprobe attached now finds the mappings the program will use. A
+    /// command that ends (or whose `exec` fails) before then is simply gone; one whose entry
+    /// already holds a breakpoint (a uprobe there) runs on unheld. Nothing for a `-p` process.
+    pub fn run_to_entry(&mut self) -> io::Result<()> {
+        let Some(gate) = self.child.as_mut().and_then(|(_, release)| release.take()) else { return Ok(()) };
+        let pid = self.pid;
+        ptrace::seize_until_exec(pid)?;
+        open_gate(gate)?;
+        if !run_until(pid, |stop| stop == Stop::Exec)? {
+            return Ok(());
+        }
+        let entry = entry_point(pid)?;
+        let original = ptrace::peek(pid, entry)?;
+        if original & 0xff == u64::from(BREAKPOINT) {
+            return ptrace::detach(pid);
+        }
+        ptrace::poke(pid, entry, original & !0xff | u64::from(BREAKPOINT))?;
+        ptrace::resume(pid, 0)?;
+        let at_breakpoint = |stop| stop == Stop::Signal(libc::SIGTRAP) && ptrace::instruction_pointer(pid).is_ok_and(|ip| ip == entry + 1);
+        if !run_until(pid, at_breakpoint)? {
+            return Ok(());
+        }
+        ptrace::poke(pid, entry, original)?;
+        ptrace::set_instruction_pointer(pid, entry)?;
+        self.held = true;
+        Ok(())
+    }
+
+    /// Lets a command `-c` started run, from its start or from its entry point where
+    /// `run_to_entry` holds it (nothing for a `-p` process).
     pub fn start(&mut self) -> io::Result<()> {
-        if let Some((_, release)) = &mut self.child {
-            if let Some(fd) = release.take() {
-                // SAFETY: one byte from a valid buffer to a descriptor we own.
-                let written = unsafe { libc::write(fd.as_raw_fd(), b"\n".as_ptr().cast(), 1) };
-                if written != 1 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
+        if std::mem::take(&mut self.held) {
+            return ptrace::detach(self.pid);
+        }
+        if let Some(gate) = self.child.as_mut().and_then(|(_, release)| release.take()) {
+            open_gate(gate)?;
         }
         Ok(())
     }
@@ -133,6 +172,47 @@ impl Drop for TracedProcess {
             }
         }
     }
+}
+
+/// x86-64's `int3`, the one-byte breakpoint instruction.
+const BREAKPOINT: u8 = 0xcc;
+
+/// Writes the line a held command's shell waits for, then closes the pipe.
+fn open_gate(gate: OwnedFd) -> io::Result<()> {
+    // SAFETY: one byte from a valid buffer to a descriptor we own.
+    let written = unsafe { libc::write(gate.as_raw_fd(), b"\n".as_ptr().cast(), 1) };
+    match written {
+        1 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// Continues the traced `pid` through its stops, delivering the signals meant for it, until a
+/// stop `wanted` says is the one: true there, false if the process ended first.
+fn run_until(pid: u32, wanted: impl Fn(Stop) -> bool) -> io::Result<bool> {
+    loop {
+        let stop = ptrace::wait(pid)?;
+        if wanted(stop) {
+            return Ok(true);
+        }
+        match stop {
+            Stop::Gone => return Ok(false),
+            Stop::Signal(signal) => ptrace::resume(pid, signal)?,
+            Stop::Exec | Stop::Event => ptrace::resume(pid, 0)?,
+        }
+    }
+}
+
+/// The entry point of the program process `pid` runs (`AT_ENTRY` of its auxiliary vector).
+fn entry_point(pid: u32) -> io::Result<u64> {
+    const AT_ENTRY: u64 = 9;
+    let auxv = std::fs::read(format!("/proc/{pid}/auxv"))?;
+    let words: Vec<u64> = auxv.chunks_exact(8).map(|word| u64::from_ne_bytes(word.try_into().expect("chunks of 8"))).collect();
+    words
+        .chunks_exact(2)
+        .find(|pair| pair[0] == AT_ENTRY)
+        .map(|pair| pair[1])
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("process {pid} has no AT_ENTRY in its auxiliary vector")))
 }
 
 /// `name` as `exec` finds it: a path when it has a `/`, else the first executable file of that

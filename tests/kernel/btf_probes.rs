@@ -123,6 +123,53 @@ fn fentry_on_a_module_function() {
     assert_eq!((outcome.status.code(), first, outcome.stderr.as_str()), (Some(0), "fentry:dummy:set_multicast_list dummy0", ATTACHED_1), "{}", outcome.transcript());
 }
 
+/// `getppid()`: the syscall the traced program's tracepoint sees.
+const GETPPID: (u32, u32) = (110, 0);
+
+/// The functions of loaded BPF programs named `function`, as `fentry:bpf:ID:function`.
+fn bpf_functions_named(function: &str) -> Vec<String> {
+    let listing = run(&["-l", &format!("fentry:bpf:*:{function}")]);
+    listing.stdout.lines().filter(|line| line.ends_with(&format!(":{function}"))).map(str::to_string).collect()
+}
+
+/// fentry on a BPF program's function: a ferrotrace whose `getppid` tracepoint has a loop
+/// (ferrotrace gives its programs BTF for their functions, which tracing them needs, only when
+/// they have loop bodies) is traced by a second one, `fentry:bpf:ID:p0_sys_enter_ge`, the id
+/// found in the listing. Where the kernel refuses trampolines, the refusal; the probe compiles
+/// to an ELF everywhere.
+#[test]
+fn fentry_on_a_bpf_programs_function() {
+    let Some(attaches) = kernel_attaches_fentry() else { return };
+    let function = "p0_sys_enter_ge";
+    let before = bpf_functions_named(function);
+    let target = Tracer::start(&["-e", "tracepoint:syscalls:sys_enter_getppid { @m[1] = 1; for ($kv : @m) { @n = count(); } }"]);
+    let listed = bpf_functions_named(function);
+    let new: Vec<&String> = listed.iter().filter(|probe| !before.contains(probe)).collect();
+    // Listed by id: the newest is the target's, should another program of that name be loaded.
+    let Some(probe) = new.last().copied().or(listed.last()).cloned() else { panic!("the target's function is not listed:\n{listed:?}") };
+    let comm = Comm::unique();
+    let program = format!("{probe} /comm == \"{}\"/ {{ @[probe] = count(); }}", comm.name());
+    let elf = std::env::temp_dir().join(format!("ferrotrace-bpf-{}.o", std::process::id()));
+    let elf_path = elf.to_str().expect("temp paths are UTF-8");
+    run(&["--emit-elf", elf_path, "-e", &program]).assert_exact(0, "", "");
+    assert_eq!(&std::fs::read(&elf).expect("the object file was written")[..4], b"\x7fELF");
+    let _ = std::fs::remove_file(&elf);
+    if !attaches {
+        let expected = format!(
+            "ERROR: cannot attach probe `{probe}`: this kernel refuses fentry and fexit programs (it has no BPF trampolines for them, \
+             or refuses to attach them)\nhelp: `ferrotrace --info` lists what this kernel has\n"
+        );
+        run(&["-e", &program]).assert_exact(1, "", &expected);
+        drop(target.stop(libc::SIGINT));
+        return;
+    }
+    let tracer = Tracer::start(&["-e", &program]);
+    run_as(&comm, Abi::X86_64, &[GETPPID, GETPPID]);
+    let outcome = tracer.stop(libc::SIGINT);
+    drop(target.stop(libc::SIGINT));
+    outcome.assert_exact(0, &format!("\n\n@[{probe}]: 2\n"), ATTACHED_1);
+}
+
 /// On any kernel, kprobes and fentry compile to an object file: whether they attach is the
 /// running kernel's business.
 #[test]

@@ -196,3 +196,23 @@ fn ksym_and_kaddr() {
     let program = format!(r#"begin {{ printf("%s %s %d\n", ksym({address}), ksym(kaddr("vfs_read") + 3), kaddr("vfs_read") == {address}); exit(); }}"#);
     run(&["-q", "-e", &program]).assert_exact(0, "vfs_read vfs_read 1\n\n\n", "");
 }
+
+/// A user frame's C++-mangled name (a Rust legacy name is one) prints demangled as bpftrace
+/// prints it, hash and all, in stacks and `usym`; `cpp_demangle = false` keeps it mangled.
+#[test]
+fn user_frames_print_demangled_names() {
+    if !kernel_ready() {
+        return;
+    }
+    let target = crate::support::target_program::path();
+    let command = format!("{target} linger mangled 1");
+    let body = r#"{ printf("%s|%s", ustack(1), usym(reg("ip"))); }"#;
+    let probe = format!("uprobe:{target}:\"ferrotrace_target::mangled_work\" ");
+    let mangled = run(&["-c", &command, "-e", &format!("config = {{ cpp_demangle = false }} {probe}{body}")]);
+    let name = mangled.stdout.trim().rsplit('|').next().expect("a usym").to_string();
+    assert!(name.starts_with("_ZN17ferrotrace_target12mangled_work17h") && name.ends_with('E'), "{}", mangled.transcript());
+    mangled.assert_exact(0, &format!("\n        {name}+0\n|{name}\n\n"), ATTACHED_1);
+    let hash = &name["_ZN17ferrotrace_target12mangled_work17".len()..name.len() - 1];
+    let demangled = format!("ferrotrace_target::mangled_work::{hash}");
+    run(&["-c", &command, "-e", &format!("{probe}{body}")]).assert_exact(0, &format!("\n        {demangled}+0\n|{demangled}\n\n"), ATTACHED_1);
+}

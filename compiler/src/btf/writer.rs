@@ -77,6 +77,32 @@ impl Writer {
         self.push(name, table::TYPEDEF, false, 0, target.0, &[])
     }
 
+    /// `const target`, or `volatile target` when `volatile`.
+    pub fn qualified(&mut self, target: TypeId, volatile: bool) -> Result<TypeId, BtfError> {
+        self.push(0, if volatile { table::VOLATILE } else { table::CONST }, false, 0, target.0, &[])
+    }
+
+    /// A function type returning `ret` (`TypeId::VOID` for none) that takes `params` (name and
+    /// type; a name may be empty), then more when `variadic`.
+    pub fn prototype(&mut self, ret: TypeId, params: &[(&str, TypeId)], variadic: bool) -> Result<TypeId, BtfError> {
+        let mut tail = Vec::with_capacity(params.len() * 2 + 2);
+        for &(name, ty) in params {
+            tail.push(self.name(name)?);
+            tail.push(ty.0);
+        }
+        if variadic {
+            tail.extend([0, 0]);
+        }
+        self.push(0, table::FUNC_PROTO, false, tail.len() / 2, ret.0, &tail)
+    }
+
+    /// The global function `name` of type `proto` (a [`Writer::prototype`]).
+    pub fn function(&mut self, name: &str, proto: TypeId) -> Result<TypeId, BtfError> {
+        let name = self.name(name)?;
+        // vlen is the linkage: 1, global.
+        self.push(name, table::FUNC, false, 1, proto.0, &[])
+    }
+
     /// A struct or union declared and not defined.
     pub fn forward(&mut self, name: &str, union: bool) -> Result<TypeId, BtfError> {
         let name = self.name(name)?;

@@ -424,17 +424,11 @@ impl FnLowerer<'_> {
                     self.b.alu(AluOp::Mul, scaled, Operand::Imm(i32::from(*scale)));
                     self.b.alu(AluOp::Add, address, Operand::Reg(scaled));
                 }
-                match i32::try_from(*displacement) {
-                    Ok(small) => self.b.alu(AluOp::Add, address, Operand::Imm(small)),
-                    Err(_) => {
-                        let large = self.b.constant(*displacement);
-                        self.b.alu(AluOp::Add, address, Operand::Reg(large));
-                    }
-                }
-                let place = self.b.alloc(8);
-                self.b.zero(place, 8);
-                self.checked_call(helper::PROBE_READ_USER, &[Arg::Addr(place), Arg::Imm(i64::from(argument.size)), Arg::Reg(address)]);
-                self.b.load(place, 8)
+                self.user_word(address, *displacement, argument.size)
+            }
+            UsdtLocation::FromProbe { distance } => {
+                let address = register(self, crate::pt_regs::INSTRUCTION_POINTER.offset);
+                self.user_word(address, *distance, argument.size)
             }
         };
         if argument.size < 8 {
@@ -443,6 +437,22 @@ impl FnLowerer<'_> {
             self.b.alu(if argument.signed { AluOp::Arsh } else { AluOp::Rsh }, value, Operand::Imm(shift));
         }
         value
+    }
+
+    /// `size` bytes of user memory at `address + displacement`, in the low bytes of a zeroed
+    /// word.
+    fn user_word(&mut self, address: Reg, displacement: i64, size: u8) -> Reg {
+        match i32::try_from(displacement) {
+            Ok(small) => self.b.alu(AluOp::Add, address, Operand::Imm(small)),
+            Err(_) => {
+                let large = self.b.constant(displacement);
+                self.b.alu(AluOp::Add, address, Operand::Reg(large));
+            }
+        }
+        let place = self.b.alloc(8);
+        self.b.zero(place, 8);
+        self.checked_call(helper::PROBE_READ_USER, &[Arg::Addr(place), Arg::Imm(i64::from(size)), Arg::Reg(address)]);
+        self.b.load(place, 8)
     }
 
     fn cast(&mut self, to: IntTy, inner: &Expr) -> Value {

@@ -3,6 +3,7 @@
 //! exit its return value (`retval`). Cheaper than kprobes where the kernel has them.
 
 use super::btf_arguments::{self, module_and_name, TypeSource};
+use super::fentry_bpf;
 use crate::btf::Family;
 use super::{glob_match, is_pattern, Context, Provider, ResolvedProbe};
 use crate::catalog::{Catalog, CatalogError};
@@ -45,6 +46,9 @@ pub(super) const FEXIT: Provider = Provider {
 };
 
 fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, exit: bool) -> Result<Vec<ResolvedProbe>, Diagnostic> {
+    if fentry_bpf::names_a_program(ap) {
+        return fentry_bpf::resolve(ap, catalog, exit);
+    }
     let provider = if exit { "fexit" } else { "fentry" };
     let (module, pattern) = module_and_name(ap, provider, "function", "vfs_read")?;
     let sources = btf_arguments::type_sources(ap, catalog, module)?;
@@ -65,7 +69,7 @@ fn resolve(ap: &AttachPoint, catalog: &dyn Catalog, exit: bool) -> Result<Vec<Re
             if signature.params.len() > btf_arguments::MAX_ARGUMENTS {
                 continue;
             }
-            let attach = Attach::Fentry { function: function.clone(), module: source.module.clone(), exit };
+            let attach = Attach::Fentry { function: function.clone(), module: source.module.clone(), program: None, exit };
             probes.push(source.probe(attach, provider, &function, &signature, exit));
         }
     }
@@ -95,7 +99,7 @@ fn traceable(catalog: &dyn Catalog, source: &TypeSource) -> Result<Vec<String>, 
 }
 
 /// `fentry:module:function` for every traceable function the kernel's and the loaded modules'
-/// types describe.
+/// types describe, then `fentry:bpf:ID:function` for the loaded BPF programs' functions.
 fn list(catalog: &dyn Catalog, provider: &str) -> Result<Vec<String>, CatalogError> {
     let mut probes = Vec::new();
     for source in btf_arguments::every_type_source(catalog) {
@@ -105,10 +109,14 @@ fn list(catalog: &dyn Catalog, provider: &str) -> Result<Vec<String>, CatalogErr
         };
         probes.extend(functions.into_iter().filter(|name| source.function(name).is_some()).map(|name| format!("{provider}:{}:{name}", source.module_name())));
     }
+    probes.extend(fentry_bpf::list(catalog, provider)?);
     Ok(probes)
 }
 
 fn arguments(catalog: &dyn Catalog, probe: &str, exit: bool) -> Vec<String> {
+    if let Some(lines) = fentry_bpf::arguments(catalog, probe, exit) {
+        return lines;
+    }
     let Some((source, function)) = btf_arguments::listed_type_source(catalog, probe) else { return Vec::new() };
     match source.function(function) {
         Some(signature) => btf_arguments::listing(&source.btf, &signature, exit),

@@ -5,6 +5,7 @@
 
 mod btf_arguments;
 mod fentry;
+mod fentry_bpf;
 mod glob;
 mod iter;
 mod kprobe;
@@ -17,12 +18,16 @@ mod timer;
 mod tracepoint;
 mod uprobe;
 mod user_binaries;
+mod user_parameters;
 mod usdt;
 mod watchpoint;
 #[cfg(test)]
 mod module_tests;
+#[cfg(test)]
+mod fentry_bpf_tests;
 
 pub use glob::{glob_match, is_pattern};
+pub use user_parameters::{ParameterPlace, UserParameter, UserParameters};
 pub use iter::function as iterator_function;
 pub(crate) use iter::{context_struct as iterator_context, refuse_company as refuse_iterator_company};
 
@@ -74,12 +79,15 @@ pub struct Scope<'a> {
     /// `-c CMD`: the command's pid (userspace probes fire only in it) and the path of its
     /// program, the binary of a userspace probe that names none.
     pub child: Option<(u32, &'a str)>,
+    /// Whether the probes being resolved name their function's parameters (`args`, or
+    /// `retval` at a return), which for uprobes means reading the binary's debug info.
+    pub reads_parameters: bool,
 }
 
 impl<'a> Scope<'a> {
     /// The catalog alone, for a run tied to no process.
     pub fn kernel(catalog: &'a dyn Catalog) -> Scope<'a> {
-        Scope { catalog, target_pid: None, child: None }
+        Scope { catalog, target_pid: None, child: None, reads_parameters: false }
     }
 
     /// The process userspace probes fire in: `-p`'s or `-c`'s.
@@ -130,12 +138,15 @@ pub struct ResolvedProbe {
     pub module_types: Option<std::sync::Arc<crate::btf::Btf>>,
     /// For `watchpoint:function+argN`: the uprobe that finds the address to watch.
     pub setup: Option<WatchSetup>,
+    /// For a uprobe: its function's parameters, from the binary's debug info (its types are
+    /// then `module_types`).
+    pub parameters: UserParameters,
 }
 
 impl ResolvedProbe {
     /// A probe with no record layout and no typed arguments.
     pub fn new(attach: Attach, name: String) -> ResolvedProbe {
-        ResolvedProbe { attach, name, format: None, arguments: Vec::new(), module_types: None, setup: None }
+        ResolvedProbe { attach, name, format: None, arguments: Vec::new(), module_types: None, setup: None, parameters: UserParameters::NotRead }
     }
 }
 

@@ -75,7 +75,7 @@ fn fentry_on_a_module_function_reads_the_modules_structs() {
         .unwrap_or_else(|diags| panic!("{diags:?}"));
     let program = &compiled.manifest.programs[0];
     assert_eq!(program.probe_name, "fentry:dummy:dummy_open");
-    assert_eq!(program.targets[0].attach, Attach::Fentry { function: "dummy_open".into(), module: Some("dummy".into()), exit: false });
+    assert_eq!(program.targets[0].attach, Attach::Fentry { function: "dummy_open".into(), module: Some("dummy".into()), program: None, exit: false });
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn a_module_that_is_not_loaded_or_lacks_the_function_is_refused() {
 #[test]
 fn listing_and_arguments_name_the_module() {
     let catalog = ModuleCatalog::new();
-    let scope = super::Scope { catalog: &catalog, target_pid: None, child: None };
+    let scope = super::Scope { catalog: &catalog, target_pid: None, child: None, reads_parameters: false };
     let (fentry, fexit, raw) = (&super::fentry::FENTRY, &super::fentry::FEXIT, &super::rawtracepoint::PROVIDER);
     assert_eq!((fentry.list)(&scope, "").unwrap(), vec!["fentry:dummy:dummy_open".to_string()]);
     let arguments = (fexit.arguments)(&scope, "fexit:dummy:dummy_open");

@@ -76,6 +76,7 @@ fn tracepoint_probe(category: &str, name: &str, format: TracepointFormat) -> Res
         arguments: Vec::new(),
         module_types: None,
         setup: None,
+        parameters: super::UserParameters::NotRead,
     }
 }
 

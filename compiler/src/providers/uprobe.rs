@@ -3,7 +3,7 @@
 //! With `-p` or `-c` the binary may be left out (`uprobe:function`: the process's program).
 //! Programs read the function's registers, and pointers point into user memory.
 
-use super::{glob_match, is_pattern, user_binaries, Context, Provider, ResolvedProbe, Scope};
+use super::{glob_match, is_pattern, user_binaries, user_parameters, Context, Provider, ResolvedProbe, Scope, UserParameters};
 use crate::catalog::{CatalogError, UserBinary, UserFunction};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::manifest::{Attach, ProgramType};
@@ -14,7 +14,7 @@ pub(super) const UPROBE: Provider = Provider {
     written: &["uprobe", "u"],
     resolve: |ap, scope| resolve(ap, scope, false),
     list,
-    arguments: super::no_arguments,
+    arguments: user_parameters::listing,
     program: ProgramType::Kprobe,
     context: Context::FunctionRegisters,
     at_return: false,
@@ -78,29 +78,38 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>, retprobe: bool) -> Result<Vec<Re
         return Err(malformed("a uretprobe attaches to a function's return, not to an offset".into(), "remove the `+offset`"));
     }
     let pid = scope.traced_pid();
-    let every_binary = binary == Some("*");
+    // Among several binaries, those without the function or note are passed over.
+    let several = binary.is_some_and(crate::catalog::names_several_binaries);
     let mut probes = Vec::new();
     for binary in user_binaries::resolve(ap, binary, scope, provider)? {
-        let attach = |function: String, offset: u64| ResolvedProbe {
-            name: format!("{provider}:{}:{function}", binary.path),
-            attach: Attach::Uprobe { binary: binary.file.clone(), function, offset, retprobe, pid },
-            format: None,
-            arguments: Vec::new(),
-            module_types: None,
-            setup: None,
+        let attach = |function: String, offset: u64| {
+            let name = format!("{provider}:{}:{function}", binary.path);
+            let mut probe = ResolvedProbe::new(Attach::Uprobe { binary: binary.file.clone(), function, offset, retprobe, pid }, name);
+            if scope.reads_parameters {
+                probe.parameters = UserParameters::Unknown { why: "the probe is at an address, not at a function's entry".to_string() };
+            }
+            probe
         };
         match &function {
             Function::Address(address) => {
-                let offset = scope.catalog.file_offset(&binary, *address).map_err(|error| address_error(ap, &binary, *address, &error))?;
+                let offset = match scope.catalog.file_offset(&binary, *address) {
+                    Ok(offset) => offset,
+                    Err(_) if several => continue,
+                    Err(error) => return Err(address_error(ap, &binary, *address, &error)),
+                };
                 probes.push(attach(written.to_string(), offset));
             }
             Function::Symbol { pattern, offset, demangled_only } => {
-                let functions = scope.catalog.user_functions(&binary).map_err(|error| unreadable(ap, &binary, &error))?;
+                let functions = match scope.catalog.user_functions(&binary) {
+                    Ok(functions) => functions,
+                    Err(_) if several => continue,
+                    Err(error) => return Err(unreadable(ap, &binary, &error)),
+                };
                 let mut matched: Vec<&UserFunction> =
                     functions.iter().filter(|function| matches(pattern, function, *demangled_only)).collect();
                 matched.sort_by(|a, b| a.name.cmp(&b.name));
                 matched.dedup_by(|a, b| a.name == b.name);
-                if matched.is_empty() && every_binary {
+                if matched.is_empty() && several {
                     continue;
                 }
                 if matched.is_empty() {
@@ -116,6 +125,11 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>, retprobe: bool) -> Result<Vec<Re
                     let suffix = if *offset > 0 { format!("+{offset}") } else { String::new() };
                     let mut probe = attach(function.name.clone(), function.file_offset + offset);
                     probe.name.push_str(&suffix);
+                    if scope.reads_parameters && *offset > 0 {
+                        probe.parameters = UserParameters::Unknown { why: format!("the probe is {offset} bytes into the function, past its entry, where they are described") };
+                    } else if scope.reads_parameters {
+                        (probe.parameters, probe.module_types) = user_parameters::read(scope.catalog, &binary, &function.name);
+                    }
                     probes.push(probe);
                 }
             }
@@ -170,7 +184,8 @@ fn list(scope: &Scope<'_>, pattern: &str) -> Result<Vec<String>, CatalogError> {
     };
     let mut names = Vec::new();
     for binary in binaries {
-        let mut functions: Vec<String> = scope.catalog.user_functions(&binary)?.into_iter().map(|f| f.name).collect();
+        let Ok(functions) = scope.catalog.user_functions(&binary) else { continue };
+        let mut functions: Vec<String> = functions.into_iter().map(|f| f.name).collect();
         functions.sort();
         functions.dedup();
         names.extend(functions.into_iter().map(|function| format!("uprobe:{}:{function}", binary.path)));
@@ -179,12 +194,13 @@ fn list(scope: &Scope<'_>, pattern: &str) -> Result<Vec<String>, CatalogError> {
 }
 
 /// The binary part of a `-l` pattern for a userspace provider written with one of `names`:
-/// `uprobe:/bin/bash:*` lists `/bin/bash`. A pattern naming no binary lists every binary of
-/// the `-p` process, and nothing without one.
+/// `uprobe:/bin/bash:*` lists `/bin/bash`, `uprobe:/usr/bin/*sh:*` every file the path
+/// pattern matches. A pattern naming no binary (or `*`) lists every binary of the `-p`
+/// process, and nothing without one.
 pub(super) fn listed_binary(pattern: &str, names: &[&str], scope: &Scope<'_>) -> Option<String> {
     let rest = pattern.split_once(':').filter(|(provider, _)| names.contains(provider)).map(|(_, rest)| rest);
     match rest.and_then(|rest| rest.split_once(':')) {
-        Some((binary, _)) if !binary.is_empty() && !is_pattern(binary) => Some(binary.to_string()),
+        Some((binary, _)) if !binary.is_empty() && (!crate::catalog::names_several_binaries(binary) || binary.contains('/')) => Some(binary.to_string()),
         _ => scope.target_pid.map(|_| "*".to_string()),
     }
 }

@@ -41,19 +41,20 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Di
         return Err(Diagnostic::error("E0216", "the usdt probe has no name").with_primary(ap.span, "add the probe's name"));
     }
     let pid = scope.traced_pid();
-    let every_binary = binary == Some("*");
+    // Among several binaries, those without the function or note are passed over.
+    let several = binary.is_some_and(crate::catalog::names_several_binaries);
     let mut probes = Vec::new();
     for binary in user_binaries::resolve(ap, binary, scope, "usdt")? {
         let declared = match scope.catalog.usdt_probes(&binary) {
             Ok(declared) => declared,
-            Err(_) if every_binary => continue,
+            Err(_) if several => continue,
             Err(error) => return Err(unreadable(ap, &binary, &error)),
         };
         let matched: Vec<&UsdtProbe> = declared
             .iter()
             .filter(|probe| glob_match(name, &probe.name) && provider.is_none_or(|provider| glob_match(provider, &probe.provider)))
             .collect();
-        if matched.is_empty() && !every_binary {
+        if matched.is_empty() && !several {
             return Err(no_such_probe(ap, &binary, provider, name, &declared));
         }
         probes.extend(matched.into_iter().map(|probe| ResolvedProbe {
@@ -65,12 +66,14 @@ fn resolve(ap: &AttachPoint, scope: &Scope<'_>) -> Result<Vec<ResolvedProbe>, Di
                 offset: probe.file_offset,
                 semaphore: probe.semaphore,
                 arguments: probe.arguments.clone(),
+                symbols: probe.symbols.clone(),
                 pid,
             },
             format: None,
             arguments: Vec::new(),
             module_types: None,
             setup: None,
+            parameters: super::UserParameters::NotRead,
         }));
     }
     if probes.is_empty() {
@@ -111,7 +114,7 @@ fn arguments(scope: &Scope<'_>, probe: &str) -> Vec<String> {
         .arguments
         .split_whitespace()
         .enumerate()
-        .map(|(index, spec)| match crate::usdt::parse_arguments(spec).ok().and_then(|mut args| args.pop()) {
+        .map(|(index, spec)| match crate::usdt::parse_argument(spec, &found.symbols).ok() {
             Some(argument) => format!("arg{index}: {} ({spec})", crate::usdt::argument_type(&argument)),
             None => format!("arg{index}: ({spec})"),
         })

@@ -1,8 +1,9 @@
 //! Which binaries a userspace probe (`uprobe`, `uretprobe`, `usdt`) attaches to: the path it
-//! writes (absolute, relative, or a library name such as `libc`, looked up as the dynamic
-//! linker would), `*` for every binary the `-p` process maps (for `usdt`, every binary any
+//! writes (absolute, relative, with wildcards, or a library name such as `libc`, looked up as
+//! the dynamic linker would), `*` for every binary the `-p` process maps (every binary any
 //! process maps when there is no `-p`), or, when it writes none, the program of the `-p`
 //! process or of the `-c` command.
+
 
 use super::Scope;
 use crate::catalog::{CatalogError, UserBinary};
@@ -20,13 +21,6 @@ pub(super) fn resolve(ap: &AttachPoint, written: Option<&str>, scope: &Scope<'_>
                 .with_help(format!("write `{provider}:/path/to/binary:...`, or give `-p PID` or `-c CMD`, whose program it then is"))),
         };
     };
-    // `usdt:*` without a process is every binary on the host, as in bpftrace; a uprobe on
-    // every binary would be too many to attach.
-    if written == "*" && scope.target_pid.is_none() && provider != "usdt" {
-        return Err(Diagnostic::error("E0217", format!("`{provider}:*:...` needs a process: `-p PID`"))
-            .with_primary(ap.span, "every binary of which process?")
-            .with_help("give `-p PID`, or name the binary"));
-    }
     match scope.catalog.user_binaries(written, scope.target_pid) {
         Ok(binaries) if !binaries.is_empty() => Ok(binaries),
         Ok(_) | Err(CatalogError::NotFound(_)) => Err(no_such_binary(ap, written, scope.target_pid)),

@@ -11,6 +11,7 @@ use crate::providers::Context;
 use crate::span::Span;
 use crate::syntax::ast::{self, BinOp, UnaryOp};
 use crate::types::{IntTy, Ty};
+use crate::usdt::SymbolDistances;
 
 /// The size of `comm` strings (the kernel's TASK_COMM_LEN).
 pub const COMM_SIZE: u32 = 16;
@@ -134,20 +135,24 @@ impl Checker {
         Some(Expr::new(ExprKind::ArgumentWord(index as u32), Ty::I64, span))
     }
 
-    /// `arg0`..`arg5` in a kprobe or uprobe and `retval` in a kretprobe or uretprobe, if `name`
-    /// is one of them: the probed function's registers. bpftrace types the arguments `int64`
-    /// and the return value `uint64`. In a usdt probe, `argN` is where its note says.
+    /// `arg0`..`argN` in a kprobe or uprobe (past `arg5` from the stack), `sargN` (the stack
+    /// words above the return address) and `retval` in a kretprobe or uretprobe, if `name` is
+    /// one of them: the probed function's registers. bpftrace types the arguments `int64` and
+    /// the return value `uint64`. In a usdt probe, `argN` is where its note says.
     fn register(&mut self, name: &str, span: Span, cx: &ProbeCx<'_>) -> Option<Expr> {
+        if let Some(word) = numbered(name, "sarg") {
+            return Some(self.stack_word(name, word, span, cx));
+        }
         if cx.attach.provider().context == Context::ArgumentWords {
             return self.word_builtin(name, span, cx);
         }
         let provider = cx.attach.provider();
-        let index = name.strip_prefix("arg").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).and_then(|n| n.parse::<usize>().ok());
+        let index = numbered(name, "arg");
         if name != "retval" && index.is_none() {
             return None;
         }
-        if let (Attach::Usdt { arguments, .. }, Some(index)) = (cx.attach, index) {
-            return Some(self.usdt_argument(name, index, arguments, span, cx));
+        if let (Attach::Usdt { arguments, symbols, .. }, Some(index)) = (cx.attach, index) {
+            return Some(self.usdt_argument(name, index, (arguments, symbols), span, cx));
         }
         let registers = provider.context == Context::FunctionRegisters && !matches!(cx.attach, Attach::Usdt { .. });
         let (retprobe, entry) = (registers && provider.at_return, registers && !provider.at_return);
@@ -155,6 +160,9 @@ impl Checker {
             None => (crate::pt_regs::RETURN_VALUE, Ty::U64, retprobe, "kretprobe or uretprobe"),
             Some(index) => {
                 let Some(register) = crate::pt_regs::argument(index) else {
+                    if entry {
+                        return Some(self.stack_word(name, index - crate::pt_regs::ARGUMENTS_IN_REGISTERS, span, cx));
+                    }
                     let message = format!("`{name}` is past the arguments {}s can read", provider.name);
                     let diag = Diagnostic::error("E0424", message)
                         .with_primary(span, "not passed in a register")
@@ -176,29 +184,53 @@ impl Checker {
             };
             return Some(self.error_expr(diag, span));
         }
+        if index.is_none() && matches!(cx.attach, Attach::Uprobe { .. }) {
+            return Some(self.typed_return(register, span, cx));
+        }
         Some(Expr::new(ExprKind::Register(register), ty, span))
     }
 
-    /// `argN` of a usdt probe: the argument its note's spec describes, typed by its size and
-    /// sign; E0221 when the spec cannot be read, E0424 past the probe's arguments.
-    fn usdt_argument(&mut self, name: &str, index: usize, specs: &str, span: Span, cx: &ProbeCx<'_>) -> Expr {
-        let arguments = match crate::usdt::parse_arguments(specs) {
-            Ok(arguments) => arguments,
-            Err(error) => {
-                let diag = Diagnostic::error("E0221", format!("cannot read the arguments of `{}`: {error}", cx.name))
-                    .with_primary(span, "read from this probe's note")
-                    .with_note("ferrotrace reads constants, registers and register-relative memory (x86-64)");
-                return self.error_expr(diag, span);
+    /// Stack word `word` above the return address at a kprobe's or uprobe's entry (`sargN`,
+    /// and `argN` past the registers); E0424 elsewhere, or past any stack.
+    fn stack_word(&mut self, name: &str, word: usize, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let provider = cx.attach.provider();
+        if provider.context == Context::FunctionRegisters && !provider.at_return && !matches!(cx.attach, Attach::Usdt { .. }) {
+            if let Some(word) = stack_word(word, provider.user_pointers, span) {
+                return word;
             }
-        };
-        let Some(argument) = arguments.get(index) else {
+            let diag = Diagnostic::error("E0424", format!("`{name}` is past any stack a function is called with"))
+                .with_primary(span, "too far above the return address to read");
+            return self.error_expr(diag, span);
+        }
+        let diag = Diagnostic::error("E0424", format!("`{name}` is only available in kprobe and uprobe probes"))
+            .with_primary(span, format!("`{}` has no stack arguments to read", cx.name))
+            .with_note("`sargN` is the stack word N above the return address when a function is entered");
+        self.error_expr(diag, span)
+    }
+
+    /// `argN` of a usdt probe: the argument its note's spec describes (with the distances of
+    /// the symbols it names), typed by its size and sign; E0221 when its spec cannot be read,
+    /// E0424 past the probe's arguments.
+    fn usdt_argument(&mut self, name: &str, index: usize, (specs, symbols): (&str, &SymbolDistances), span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let specs: Vec<&str> = specs.split_whitespace().collect();
+        let Some(spec) = specs.get(index) else {
             let diag = Diagnostic::error("E0424", format!("`{name}` is past the arguments of `{}`", cx.name))
-                .with_primary(span, format!("this probe has {} argument(s)", arguments.len()))
+                .with_primary(span, format!("this probe has {} argument(s)", specs.len()))
                 .with_note(format!("`ferrotrace -lv '{}'` lists them", cx.name));
             return self.error_expr(diag, span);
         };
-        let ty = Ty::Int(crate::usdt::argument_type(argument));
-        Expr::new(ExprKind::UsdtArgument(argument.clone()), ty, span)
+        match crate::usdt::parse_argument(spec, symbols) {
+            Ok(argument) => {
+                let ty = Ty::Int(crate::usdt::argument_type(&argument));
+                Expr::new(ExprKind::UsdtArgument(argument), ty, span)
+            }
+            Err(error) => {
+                let diag = Diagnostic::error("E0221", format!("cannot read `{name}` of `{}`: {error}", cx.name))
+                    .with_primary(span, "read from this probe's note")
+                    .with_note("ferrotrace reads constants, registers, register-relative memory and symbols (x86-64)");
+                self.error_expr(diag, span)
+            }
+        }
     }
 
     fn ident(&mut self, name: &str, span: Span, cx: &mut ProbeCx<'_>) -> Expr {
@@ -439,9 +471,12 @@ impl Checker {
         if cx.attach.provider().context == Context::ArgumentWords {
             return self.argument_word(field, span, cx);
         }
+        if matches!(cx.attach, Attach::Uprobe { .. }) {
+            return self.user_parameter(base.span, field, span, cx);
+        }
         let Some(format) = cx.format else {
             return self.error_expr(
-                Diagnostic::error("E0411", "`args` is only available in tracepoint, rawtracepoint, fentry and fexit probes")
+                Diagnostic::error("E0411", "`args` is only available in tracepoint, rawtracepoint, fentry, fexit and uprobe probes")
                     .with_primary(base.span, "this probe has no `args`"),
                 span,
             );
@@ -494,6 +529,9 @@ impl Checker {
     /// `args` as a value (`print(args)`, `$a = args`): a record of the tracepoint's fields (those
     /// ferrotrace can read) or of the probe's argument words.
     pub(crate) fn args_value(&mut self, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        if matches!(cx.attach, Attach::Uprobe { .. }) {
+            return self.user_parameters_value(span, cx);
+        }
         let mut names = Vec::new();
         let mut items = Vec::new();
         if cx.attach.provider().context == Context::ArgumentWords {
@@ -513,7 +551,7 @@ impl Checker {
             }
         } else {
             return self.error_expr(
-                Diagnostic::error("E0411", "`args` is only available in tracepoint, rawtracepoint, fentry and fexit probes")
+                Diagnostic::error("E0411", "`args` is only available in tracepoint, rawtracepoint, fentry, fexit and uprobe probes")
                     .with_primary(span, "this probe has no `args`"),
                 span,
             );
@@ -900,4 +938,19 @@ fn bad_constant_operand(op: BinOp, rhs: &Expr) -> Option<Diagnostic> {
         ),
         _ => None,
     }
+}
+
+/// `N` of a builtin named `prefix` followed by the decimal `N` (`arg3`, `sarg0`).
+fn numbered(name: &str, prefix: &str) -> Option<usize> {
+    name.strip_prefix(prefix).filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).and_then(|n| n.parse().ok())
+}
+
+/// Stack word `word` above the return address at a function's entry (`sargN`; `argN` past
+/// the registers is word `N - 6`): on x86-64 the caller pushed it, and `sp` points to the
+/// return address. Read from user memory in a uprobe and from kernel memory in a kprobe, as
+/// bpftrace reads it; only at the function's first instruction is `sp` there.
+pub(super) fn stack_word(word: usize, user: bool, span: Span) -> Option<Expr> {
+    let offset = word.checked_add(1)?.checked_mul(8).and_then(|offset| i32::try_from(offset).ok())?;
+    let sp = Expr::new(ExprKind::Register(crate::pt_regs::STACK_POINTER), Ty::ptr(Ty::I64, user), span);
+    Some(Expr::new(ExprKind::Deref { ptr: Box::new(sp), offset: offset as u32, user, member: false }, Ty::I64, span))
 }

@@ -58,7 +58,7 @@ pub(super) fn expand(program: &Program) -> Result<Cow<'_, Program>, Vec<Diagnost
 }
 
 /// Whether `probe` calls or names any of `names`.
-fn mentions_any(probe: &crate::syntax::ast::Probe, names: &[&str]) -> bool {
+pub(super) fn mentions_any(probe: &crate::syntax::ast::Probe, names: &[&str]) -> bool {
     fn block(b: &Block, names: &[&str]) -> bool {
         b.stmts.iter().any(|s| stmt(s, names))
     }

@@ -26,6 +26,7 @@ mod settings;
 mod stmt;
 mod tables;
 mod unify;
+mod user_parameters;
 mod watchpoints;
 mod written_types;
 
@@ -268,13 +269,15 @@ fn expand_probes<'a>(
 ) -> Vec<ExpandedProbe<'a>> {
     let (params, mode) = (&options.params, options.mode);
     let child = options.child_pid.zip(options.child_program.as_deref());
-    let scope = providers::Scope { catalog, target_pid: options.target_pid, child };
+    let kernel_scope = providers::Scope { catalog, target_pid: options.target_pid, child, reads_parameters: false };
     let selected = |r: &ResolvedProbe| {
         mode.runs(&r.attach) && (matches!(r.attach, Attach::Begin | Attach::End) || filter.is_none_or(|f| f.is_match(&r.name)))
     };
     let mut out = Vec::new();
     let mut over_modules = Vec::new();
     for block in &program.probes {
+        // A uprobe reads its binary's debug info only when its block names the parameters.
+        let scope = providers::Scope { reads_parameters: macros::mentions_any(block, &["args", "retval"]), ..kernel_scope };
         for written in &block.attach_points {
             // `interval:s:$1`: positional parameters are text in attach points.
             let substituted = written.raw.contains('$').then(|| substitute_params(written, params));
@@ -432,8 +435,11 @@ pub(crate) struct ProbeCx<'a> {
     pub arguments: &'a [crate::providers::ContextArgument],
     /// The script's own C types layered over the kernel's, when it defines any.
     pub script_types: Option<&'a Btf>,
-    /// For a probe in a kernel module, the module's types over the kernel's.
+    /// For a probe in a kernel module, the module's types over the kernel's; for a uprobe whose
+    /// parameters were read, its function's types from the binary's debug info.
     pub module_types: Option<&'a Btf>,
+    /// A uprobe's parameters, when its block names them.
+    pub parameters: &'a crate::providers::UserParameters,
 }
 
 impl<'a> ProbeCx<'a> {
@@ -519,6 +525,7 @@ impl Checker {
             arguments: &probe.resolved.arguments,
             script_types: probe.script_types.as_deref(),
             module_types: probe.resolved.module_types.as_deref(),
+            parameters: &probe.resolved.parameters,
         }
     }
 

@@ -148,9 +148,10 @@ pub(super) const ENTRIES: &[Function] = &[
         name: "args",
         signature: "struct args",
         kind: Kind::Builtin,
-        doc: "The arguments of a tracepoint (its record's fields), a raw tracepoint, or the function \
-              of an fentry or fexit probe: one with `args.name`, all as a record with `args` \
-              (`print(args)` prints `{ .name = value, ... }`).",
+        doc: "The arguments of a tracepoint (its record's fields), a raw tracepoint, the function \
+              of an fentry or fexit probe, or the function of a uprobe whose binary has debug info \
+              (DWARF): one with `args.name`, all as a record with `args` (`print(args)` prints \
+              `{ .name = value, ... }`).",
         check: |c, call, cx| match call.args {
             [] => c.args_value(call.span, cx),
             _ => c.arity_error(call, "no arguments"),

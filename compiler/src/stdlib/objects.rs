@@ -1,5 +1,6 @@
-//! Kernel objects a tracing program is handed: an iterator probe's context (`ctx`, the
-//! `struct bpf_iter__NAME` whose members point to the object visited), and the path a
+//! Kernel objects a tracing program is handed: its context (`ctx`: an iterator's
+//! `struct bpf_iter__NAME`, whose members point to the object visited, a function probe's
+//! `struct pt_regs`, a perf event's `struct bpf_perf_event_data`), and the path a
 //! `struct path` names (`path()`, `bpf_d_path`, which the kernel allows in iterator, fentry
 //! and fexit programs).
 
@@ -10,6 +11,7 @@ use crate::lir::{helper, Cond, Operand};
 use crate::lower::builder::Arg;
 use crate::lower::{FnLowerer, Value};
 use crate::manifest::Attach;
+use crate::providers::Context;
 use crate::sema::hir::{Expr, ExprKind};
 use crate::sema::kernel_types::language_type;
 use crate::sema::{Checker, ProbeCx};
@@ -18,11 +20,15 @@ use crate::types::Ty;
 pub(super) const ENTRIES: &[Function] = &[
     Function {
         name: "ctx",
-        signature: "struct bpf_iter__NAME * ctx",
+        signature: "struct CONTEXT * ctx",
         kind: Kind::Builtin,
-        doc: "In an `iter:NAME` probe, the iterator's context from the kernel's BTF: `ctx.meta`, and \
-              pointers to the object visited (`ctx.task`, `ctx.file`, `ctx.vma`, ...; `-lv` lists \
-              them), whose members are read with `.`.",
+        doc: "The probe's context, typed from the kernel's BTF. In an `iter:NAME` probe the \
+              iterator's `struct bpf_iter__NAME`: `ctx.meta`, and pointers to the object visited \
+              (`ctx.task`, `ctx.file`, `ctx.vma`, ...; `-lv` lists them), whose members are read with \
+              `.`. In kprobe, kretprobe, uprobe, uretprobe and usdt probes the saved registers, \
+              `struct pt_regs *` (`ctx->ip`, `ctx->sp`); in profile, interval, software, hardware and \
+              watchpoint probes the sample, `struct bpf_perf_event_data *` (`ctx->regs.ip`, \
+              `ctx->sample_period`, `ctx->addr`).",
         check: check_ctx,
         lower: Lowering::Inline(|f, _, _| {
             let ctx = f.context();
@@ -45,22 +51,27 @@ fn check_ctx(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     if let Some(error) = super::arguments_given(c, call) {
         return error;
     }
-    let Attach::Iter { iterator, .. } = cx.attach else {
-        return c.error_expr(
-            Diagnostic::error("E0536", format!("`ctx` is available in iter probes, not in `{}`", cx.name))
-                .with_primary(call.span, "no iterator context here")
-                .with_note("other probes read their context through `args`, `argN`, `retval` and the builtins"),
-            call.span,
-        );
+    let context = match (cx.attach, cx.attach.provider().context) {
+        (Attach::Iter { iterator, .. }, _) => crate::providers::iterator_context(iterator),
+        (_, Context::FunctionRegisters) => "pt_regs".to_string(),
+        (_, Context::SampleRegisters) => "bpf_perf_event_data".to_string(),
+        _ => {
+            return c.error_expr(
+                Diagnostic::error("E0536", format!("`{}` has no `ctx`", cx.name))
+                    .with_primary(call.span, "no context to point to here")
+                    .with_note("`ctx` is an iterator's context, the registers of a kprobe, uprobe or usdt probe, or a perf event's sample")
+                    .with_help("other probes read their context through `args`, `argN`, `retval` and the builtins"),
+                call.span,
+            )
+        }
     };
-    let context = crate::providers::iterator_context(iterator);
     let ty = cx.kernel_types().and_then(|btf| language_type(btf, btf.find(&context, Family::StructOrUnion)?, false));
     match ty {
         Some(strukt) => call_expr("ctx", Vec::new(), Ty::ptr(strukt, false), call.span),
         None => c.error_expr(
             Diagnostic::error("E0536", format!("the kernel's types have no `struct {context}`"))
-                .with_primary(call.span, "the iterator's context is not known")
-                .with_note("iterator contexts come from /sys/kernel/btf/vmlinux"),
+                .with_primary(call.span, "the probe's context is not known")
+                .with_note("contexts come from /sys/kernel/btf/vmlinux"),
             call.span,
         ),
     }

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use ferrotrace_compiler::btf::Btf;
+use ferrotrace_compiler::btf::{Btf, Writer, WrittenMember};
 use ferrotrace_compiler::catalog::{
     Catalog, CatalogError, FieldKind, HelperBehaviour, KernelFunction, TracepointField, TracepointFormat, UsdtProbe,
     UserBinary, UserFunction,
@@ -70,7 +70,32 @@ const TRACEPOINTS: &[(&str, &str)] = &[
     ("sock", "inet_sock_set_state"),
 ];
 
+/// The loaded BPF programs: 42, `handler`, whose BTF describes `int handle_request(int fd)`,
+/// and 43, `plain`, loaded without BTF.
+fn bpf_program_btf() -> &'static Arc<Btf> {
+    static BTF: OnceLock<Arc<Btf>> = OnceLock::new();
+    BTF.get_or_init(|| {
+        let mut writer = Writer::new(None).expect("a BTF writer");
+        let int = writer.int("int", 4, true, false, false).expect("int");
+        let proto = writer.prototype(int, &[("fd", int)], false).expect("a prototype");
+        writer.function("handle_request", proto).expect("a function");
+        Arc::new(Btf::parse(writer.finish()).expect("the program's BTF parses"))
+    })
+}
+
 impl Catalog for FakeCatalog {
+    fn bpf_programs(&self) -> Result<Vec<ferrotrace_compiler::catalog::BpfProgram>, CatalogError> {
+        use ferrotrace_compiler::catalog::BpfProgram;
+        Ok(vec![
+            BpfProgram { id: 42, name: "handler".to_string(), functions: vec!["handle_request".to_string()] },
+            BpfProgram { id: 43, name: "plain".to_string(), functions: Vec::new() },
+        ])
+    }
+
+    fn bpf_program_types(&self, id: u32) -> Option<Arc<Btf>> {
+        (id == 42).then(|| bpf_program_btf().clone())
+    }
+
     fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
         Ok(TRACEPOINTS.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect())
     }
@@ -125,6 +150,13 @@ impl Catalog for FakeCatalog {
         ])
     }
 
+    fn user_function_types(&self, binary: &UserBinary, function: &str) -> Result<Arc<Btf>, CatalogError> {
+        match (binary.path.as_str(), function) {
+            (APP, "handle_request" | "handle_reply") => Ok(app_types().clone()),
+            _ => Err(CatalogError::NotFound(format!("debug info (DWARF) in `{}` or a separate debug file", binary.path))),
+        }
+    }
+
     fn file_offset(&self, _binary: &UserBinary, address: u64) -> Result<u64, CatalogError> {
         (0x401000..0x402000).contains(&address).then(|| address - 0x400000).ok_or_else(|| CatalogError::NotFound(format!("{address:#x}")))
     }
@@ -136,8 +168,9 @@ impl Catalog for FakeCatalog {
             file_offset: 0x1400,
             semaphore,
             arguments: arguments.into(),
+            symbols: vec![("counter".into(), 0x2c00)],
         };
-        Ok(vec![probe("request__start", None, "-4@%eax 8@-8(%rbp) -4@$5"), probe("query", Some(0x3000), "8@%rdi"), probe("odd", None, "4@%xmm0")])
+        Ok(vec![probe("request__start", None, "-4@%eax 8@-8(%rbp) -4@$5"), probe("query", Some(0x3000), "8@%rdi"), probe("odd", None, "4@%xmm0"), probe("rip", None, "8@counter(%rip) -4@counter+8(%rip) 4@lost(%rip)")])
     }
 
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
@@ -201,4 +234,34 @@ impl Catalog for FakeCatalog {
         };
         Ok(TracepointFormat { id: 1, fields })
     }
+}
+
+/// The debug info of `APP`'s functions, as BTF: `int handle_request(struct request *req, int fd,
+/// double timeout, long a, long b, long c, long d, long e)` (`timeout` in a vector register, `e`
+/// on the stack) and `enum state handle_reply(struct request r, int after)` (a struct by value),
+/// where `struct request { int id; const char *path; unsigned int flags:3; }`.
+pub fn app_types() -> &'static Arc<Btf> {
+    static TYPES: OnceLock<Arc<Btf>> = OnceLock::new();
+    TYPES.get_or_init(|| {
+        let mut w = Writer::new(None).unwrap();
+        let int = w.int("int", 4, true, false, false).unwrap();
+        let uint = w.int("unsigned int", 4, false, false, false).unwrap();
+        let long = w.int("long", 8, true, false, false).unwrap();
+        let double = w.float("double", 8).unwrap();
+        let char = w.int("char", 1, true, true, false).unwrap();
+        let constant = w.qualified(char, false).unwrap();
+        let string = w.pointer(constant).unwrap();
+        let request = w.reserve().unwrap();
+        let member = |name, ty, bit_offset, bitfield_size| WrittenMember { name, ty, bit_offset, bitfield_size };
+        let members = [member("id", int, 0, None), member("path", string, 64, None), member("flags", uint, 128, Some(3))];
+        w.composite(request, false, "request", 24, &members).unwrap();
+        let pointer = w.pointer(request).unwrap();
+        let params = [("req", pointer), ("fd", int), ("timeout", double), ("a", long), ("b", long), ("c", long), ("d", long), ("e", long)];
+        let proto = w.prototype(int, &params, false).unwrap();
+        w.function("handle_request", proto).unwrap();
+        let state = w.enumeration("state", 4, false, &[("IDLE", 0), ("BUSY", 1)]).unwrap();
+        let proto = w.prototype(state, &[("r", request), ("after", int)], false).unwrap();
+        w.function("handle_reply", proto).unwrap();
+        Arc::new(Btf::parse(w.finish()).unwrap())
+    })
 }

@@ -25,7 +25,7 @@ pub(crate) fn target(spec: &ProgramSpec) -> Result<BtfTarget, LoadError> {
     let btf = crate::btf::shared().ok_or_else(|| unloadable("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string()))?;
     let function = iterator_function(iterator);
     let id = btf.find(&function, Family::Func).ok_or_else(|| unloadable(format!("the kernel's types have no function `{function}`")))?;
-    Ok(BtfTarget { attach_type: attach_type::TRACE_ITER, btf_id: id.0, module_btf: None })
+    Ok(BtfTarget { attach_type: attach_type::TRACE_ITER, btf_id: id.0, module_btf: None, program: None })
 }
 
 /// The link of a loaded iterator program.

@@ -25,11 +25,13 @@ use crate::sys;
 
 /// What a tracing program (fentry, fexit, an iterator) is loaded for: its attach type, the
 /// BTF id of its kernel function, and for a module's function the module's BTF object, which
-/// that id counts in.
+/// that id counts in; for a BPF program's function (`fentry:bpf:`) the program, in whose own
+/// BTF it counts.
 pub(crate) struct BtfTarget {
     pub attach_type: u32,
     pub btf_id: u32,
     pub module_btf: Option<OwnedFd>,
+    pub program: Option<OwnedFd>,
 }
 
 /// One attachment: a BPF link from a program to what it attaches to, and the perf event it

@@ -37,6 +37,7 @@ pub(crate) fn refusal(spec: &ProgramSpec) -> Option<LoadError> {
 /// functions that access the memory.
 fn instead(attach: &Attach) -> String {
     let (function, at_return) = match attach {
+        Attach::Fentry { program: Some(_), .. } => return "help: `ferrotrace --info` lists what this kernel has".to_string(),
         Attach::Kprobe { function, retprobe, .. } => (function.as_str(), *retprobe),
         Attach::Fentry { function, exit, .. } => (function.as_str(), *exit),
         Attach::Watchpoint { .. } => return "help: a uprobe or kprobe on the functions that access the memory sees their calls, not the accesses".to_string(),

@@ -34,6 +34,14 @@ impl<'a> Place<'a> {
     }
 }
 
+/// Whether `spec`'s program counts a USDT probe's semaphore. Attached before a command's
+/// `exec`, the kernel counts it in the first writable mapping of its file page, which the
+/// dynamic loader may later make read-only (lld puts the RELRO segment's last page over the
+/// first of `.data`): such a program attaches once the command reaches its entry point.
+pub(crate) fn counts_semaphores(spec: &ProgramSpec) -> bool {
+    spec.targets.iter().any(|target| matches!(target.attach, Attach::Usdt { semaphore: Some(_), .. }))
+}
+
 /// Whether `spec`'s targets are attached with one uprobe_multi link: several places of one
 /// binary, all entries or all returns, for the same process, on a kernel with such links.
 pub(crate) fn multi(spec: &ProgramSpec) -> bool {

@@ -42,6 +42,7 @@ pub fn dpath() -> Detected {
         expected_attach_type: attach_type::TRACE_FENTRY,
         attach_btf_id: target,
         attach_btf_object: None,
+        attach_program: None,
         name: "ft_dpath",
         insns: &code,
         functions: None,

@@ -85,7 +85,7 @@ fn returns_zero() -> Vec<u8> {
 /// programs, the kernel function whose BTF id is `attach_btf_id`.
 pub fn load_returning_zero(prog_type: u32, expected_attach_type: u32, attach_btf_id: u32, name: &str) -> Loaded {
     let code = returns_zero();
-    load(&ProgLoad { prog_type, expected_attach_type, attach_btf_id, attach_btf_object: None, name, insns: &code, functions: None, license: None })
+    load(&ProgLoad { prog_type, expected_attach_type, attach_btf_id, attach_btf_object: None, attach_program: None, name, insns: &code, functions: None, license: None })
 }
 
 /// How a load went: the program, or the kernel's refusal with the verifier's log.

@@ -5,10 +5,12 @@
 //! Per frame, by mode: `bpftrace` is 8 spaces then `symbol+offset`; `perf` a tab, the address
 //! in hex, a space and `symbol+offset` (user frames add ` (file)`); `raw` the address in hex;
 //! `build_id` the 20-byte build id in hex, ` 0x` and the offset in hex (or the address when
-//! the kernel found no build id). An address with no symbol prints as `0x` and its hex.
+//! the kernel found no build id). An address with no symbol prints as `0x` and its hex. A
+//! user frame's C++ name prints demangled unless `cpp_demangle` is off.
 
 use std::fmt::Write;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use ferrotrace_compiler::manifest::BUILD_ID_FRAME_SIZE;
@@ -22,6 +24,14 @@ type StackMaps = Vec<(u8, bool, OwnedFd)>;
 fn maps() -> std::sync::MutexGuard<'static, StackMaps> {
     static MAPS: OnceLock<Mutex<StackMaps>> = OnceLock::new();
     MAPS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether user frames print C++ names demangled (`cpp_demangle`, on unless a script turns it off).
+static DEMANGLE: AtomicBool = AtomicBool::new(true);
+
+/// Sets whether user frames and `usym` print C++ names demangled.
+pub fn set_demangling(on: bool) {
+    DEMANGLE.store(on, Ordering::Relaxed);
 }
 
 /// Makes `stack_maps` the maps stack ids are looked up in.
@@ -105,9 +115,13 @@ pub fn kernel_symbol(address: u64, offset: bool) -> String {
 /// else `0x` and its hex (and ` ([unknown])` in perf mode).
 pub fn user_symbol(pid: u32, address: u64, offset: bool, perf: bool) -> String {
     let frame = symbolize::user(pid, address);
-    let mut text = match frame.as_ref().and_then(|frame| frame.function.as_ref()) {
+    let named = frame.as_ref().and_then(|frame| frame.function.as_ref()).map(|(name, at)| {
+        let demangled = DEMANGLE.load(Ordering::Relaxed).then(|| crate::userspace::demangle::printed(name)).flatten();
+        (demangled.unwrap_or_else(|| name.clone()), *at)
+    });
+    let mut text = match named {
         Some((name, at)) if offset => format!("{name}+{at}"),
-        Some((name, _)) => name.clone(),
+        Some((name, _)) => name,
         None => format!("{address:#x}"),
     };
     if perf {

@@ -61,6 +61,9 @@ pub struct ProgLoad<'a> {
     pub attach_btf_id: u32,
     /// The module BTF object `attach_btf_id` counts in; `None` for the kernel image's.
     pub attach_btf_object: Option<BorrowedFd<'a>>,
+    /// The loaded program `attach_btf_id` is a function of, in its own BTF (`fentry:bpf:`);
+    /// passed as `attach_prog_fd`, in place of a module's BTF object.
+    pub attach_program: Option<BorrowedFd<'a>>,
     pub name: &'a str,
     /// 8-byte instructions.
     pub insns: &'a [u8],
@@ -82,7 +85,7 @@ pub struct FuncInfo {
 impl<'a> ProgLoad<'a> {
     /// A program of `prog_type` that needs no attach type.
     pub fn new(prog_type: u32, name: &'a str, insns: &'a [u8]) -> ProgLoad<'a> {
-        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, attach_btf_object: None, name, insns, functions: None, license: None }
+        ProgLoad { prog_type, expected_attach_type: 0, attach_btf_id: 0, attach_btf_object: None, attach_program: None, name, insns, functions: None, license: None }
     }
 }
 
@@ -177,6 +180,8 @@ const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 const BPF_BTF_LOAD: libc::c_int = 18;
 const BPF_MAP_LOOKUP_BATCH: libc::c_int = 24;
 const BPF_LINK_CREATE: libc::c_int = 28;
+const BPF_PROG_GET_NEXT_ID: libc::c_int = 11;
+const BPF_PROG_GET_FD_BY_ID: libc::c_int = 13;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_int = 15;
 const BPF_BTF_GET_FD_BY_ID: libc::c_int = 19;
 const BPF_BTF_GET_NEXT_ID: libc::c_int = 23;
@@ -269,7 +274,7 @@ pub fn prog_load(program: &ProgLoad<'_>, log: Option<(&mut [u8], u32)>) -> io::R
         prog_name: object_name(program.name),
         expected_attach_type: program.expected_attach_type,
         attach_btf_id: program.attach_btf_id,
-        attach_prog_fd: program.attach_btf_object.map_or(0, |object| object.as_raw_fd() as u32),
+        attach_prog_fd: program.attach_program.or(program.attach_btf_object).map_or(0, |object| object.as_raw_fd() as u32),
         ..Default::default()
     };
     if let Some((btf, records)) = program.functions {
@@ -611,4 +616,98 @@ pub fn kernel_btf_name(btf: BorrowedFd<'_>) -> io::Result<Option<String>> {
     }
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     Ok(Some(String::from_utf8_lossy(&name[..end]).into_owned()))
+}
+
+/// `struct bpf_prog_info` up to `nr_line_info`: the fields before the ones read are only
+/// layout (the kernel writes at most `info_len` bytes).
+#[repr(C)]
+#[derive(Default)]
+struct ProgInfoAttr {
+    prog_type: u32,
+    id: u32,
+    tag: [u8; 8],
+    jited_prog_len: u32,
+    xlated_prog_len: u32,
+    jited_prog_insns: u64,
+    xlated_prog_insns: u64,
+    load_time: u64,
+    created_by_uid: u32,
+    nr_map_ids: u32,
+    map_ids: u64,
+    name: [u8; OBJ_NAME_LEN],
+    ifindex: u32,
+    gpl_compatible: u32,
+    netns_dev: u64,
+    netns_ino: u64,
+    nr_jited_ksyms: u32,
+    nr_jited_func_lens: u32,
+    jited_ksyms: u64,
+    jited_func_lens: u64,
+    btf_id: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    nr_func_info: u32,
+    nr_line_info: u32,
+}
+
+/// What `fentry:bpf:` needs of a loaded program: its name, the id of its BTF (0 for none) and
+/// its functions (`func_info`: where each starts, its `BTF_KIND_FUNC` in that BTF).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgInfo {
+    pub name: String,
+    pub btf_id: u32,
+    pub functions: Vec<FuncInfo>,
+}
+
+/// The id of the loaded program after `id` (`BPF_PROG_GET_NEXT_ID`); `ENOENT` after the last.
+pub fn prog_next_id(id: u32) -> io::Result<u32> {
+    let mut attr = IdAttr { id, ..Default::default() };
+    bpf(BPF_PROG_GET_NEXT_ID, &mut attr)?;
+    Ok(attr.next_id)
+}
+
+/// An fd of the loaded program `id` (`BPF_PROG_GET_FD_BY_ID`).
+pub fn prog_fd_by_id(id: u32) -> io::Result<OwnedFd> {
+    let mut attr = IdAttr { id, ..Default::default() };
+    bpf_fd(BPF_PROG_GET_FD_BY_ID, &mut attr)
+}
+
+/// A loaded program's name, BTF id and `func_info` records (`BPF_OBJ_GET_INFO_BY_FD`, twice:
+/// the count, then the records).
+pub fn prog_info(program: BorrowedFd<'_>) -> io::Result<ProgInfo> {
+    let query = |info: &mut ProgInfoAttr| {
+        let mut attr = InfoAttr { bpf_fd: program.as_raw_fd() as u32, info_len: size_of::<ProgInfoAttr>() as u32, info: info as *mut ProgInfoAttr as u64 };
+        bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr).map(drop)
+    };
+    let mut info = ProgInfoAttr::default();
+    query(&mut info)?;
+    let count = info.nr_func_info as usize;
+    let mut functions = vec![FuncInfo { insn_off: 0, type_id: 0 }; count];
+    if count > 0 {
+        info = ProgInfoAttr {
+            func_info_rec_size: size_of::<FuncInfo>() as u32,
+            func_info: functions.as_mut_ptr() as u64,
+            nr_func_info: count as u32,
+            ..Default::default()
+        };
+        query(&mut info)?;
+        functions.truncate((info.nr_func_info as usize).min(count));
+    }
+    let end = info.name.iter().position(|&b| b == 0).unwrap_or(OBJ_NAME_LEN);
+    Ok(ProgInfo { name: String::from_utf8_lossy(&info.name[..end]).into_owned(), btf_id: info.btf_id, functions })
+}
+
+/// The raw BTF (header, types, strings) of a loaded BTF object, as it was loaded.
+pub fn btf_data(btf: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    let query = |info: &mut BtfInfo| {
+        let mut attr = InfoAttr { bpf_fd: btf.as_raw_fd() as u32, info_len: size_of::<BtfInfo>() as u32, info: info as *mut BtfInfo as u64 };
+        bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr).map(drop)
+    };
+    let mut info = BtfInfo::default();
+    query(&mut info)?;
+    let mut data = vec![0u8; info.btf_size as usize];
+    info = BtfInfo { btf: data.as_mut_ptr() as u64, btf_size: data.len() as u32, ..Default::default() };
+    query(&mut info)?;
+    data.truncate(info.btf_size as usize);
+    Ok(data)
 }

@@ -1,10 +1,12 @@
 //! Every raw system call the runtime makes, one wrapper each: the bpf commands (`bpf`), perf
-//! events (`perf`), and here epoll, mount, sigaction, uname and the effective user id (aya's ring
-//! buffer reader makes the rest), and `kill` to continue a stopped process. Each wrapper turns `-1` into an `io::Error` and nothing
+//! events (`perf`), the ptrace requests that hold a `-c` command at its entry (`ptrace`), and
+//! here epoll, mount, sigaction, uname and the effective user id (aya's ring buffer reader makes
+//! the rest), and `kill` to continue a stopped process. Each wrapper turns `-1` into an `io::Error` and nothing
 //! more, so what we ask the kernel is visible in one place.
 
 mod bpf;
 mod perf;
+pub mod ptrace;
 
 pub use bpf::*;
 pub use perf::*;

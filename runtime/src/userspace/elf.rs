@@ -1,8 +1,10 @@
 //! What a userspace ELF binary holds for probes, read with `object`: its function symbols
-//! (`.symtab` and `.dynsym`), its USDT probes (`.note.stapsdt`) and its loadable segments,
-//! which turn a virtual address into the file offset the kernel attaches a uprobe at.
+//! (`.symtab` and `.dynsym`), its USDT probes (`.note.stapsdt`, with the addresses of the symbols
+//! their arguments name) and its loadable segments, which turn a virtual address into the file
+//! offset the kernel attaches a uprobe at.
 
 use ferrotrace_compiler::catalog::{UsdtProbe, UserFunction};
+use ferrotrace_compiler::usdt::rip_symbols;
 use object::elf::{PT_LOAD, SHT_NOTE};
 use object::read::elf::{ElfFile64, ProgramHeader, SectionHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol, ReadCache, ReadRef, SymbolKind};
@@ -52,6 +54,15 @@ impl ElfInfo {
             .find(|(start, size, _)| (*start..start.saturating_add(*size)).contains(&address))
             .map(|(start, _, offset)| address - start + offset)
     }
+
+    /// The virtual address of file offset `offset`, when a loadable segment holds it: where a
+    /// function symbol's debug info describes it.
+    pub fn address(&self, offset: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|(_, size, start)| (*start..start.saturating_add(*size)).contains(&offset))
+            .map(|(address, _, start)| offset - start + address)
+    }
 }
 
 /// Every defined function symbol of both symbol tables, once per name.
@@ -79,7 +90,7 @@ fn functions<'data, R: ReadRef<'data>>(file: &ElfFile64<'data, Endianness, R>, i
 
 /// The USDT probes of `.note.stapsdt`, their addresses moved as far as the binary was since
 /// the notes were written (prelinking: the `.stapsdt.base` section's address against the
-/// note's base).
+/// note's base), with the distances of the symbols their `sym(%rip)` arguments name.
 fn usdt_probes<'data, R: ReadRef<'data>>(file: &ElfFile64<'data, Endianness, R>, data: R, info: &ElfInfo) -> Vec<UsdtProbe> {
     let endian = file.endian();
     let base_address = file.section_by_name(".stapsdt.base").map(|section| section.address());
@@ -99,12 +110,34 @@ fn usdt_probes<'data, R: ReadRef<'data>>(file: &ElfFile64<'data, Endianness, R>,
             }
         }
     }
+    let named: Vec<&str> = probes.iter().flat_map(|(_, probe)| rip_symbols(&probe.arguments)).collect();
+    let addresses = if named.is_empty() { Vec::new() } else { symbol_addresses(file, &named) };
     probes
+        .into_iter()
+        .map(|(site, mut probe)| {
+            let distance = |name: &str| addresses.iter().find(|(known, _)| *known == name).map(|(_, address)| address.wrapping_sub(site) as i64);
+            probe.symbols = rip_symbols(&probe.arguments).into_iter().filter_map(|name| Some((name.to_string(), distance(name)?))).collect();
+            probe
+        })
+        .collect()
+}
+
+/// The addresses of the defined symbols of both symbol tables named in `names`.
+fn symbol_addresses<'data, R: ReadRef<'data>>(file: &ElfFile64<'data, Endianness, R>, names: &[&str]) -> Vec<(String, u64)> {
+    file.symbols()
+        .chain(file.dynamic_symbols())
+        .filter(|symbol| symbol.is_definition() && symbol.address() != 0)
+        .filter_map(|symbol| {
+            let name = symbol.name().ok()?;
+            let name = name.split('@').next().unwrap_or(name);
+            names.contains(&name).then(|| (name.to_string(), symbol.address()))
+        })
+        .collect()
 }
 
 /// One note's description: `pc`, `base`, `semaphore` (8 bytes each), then the provider, the
-/// name and the argument specs, each NUL-terminated.
-fn usdt_probe(desc: &[u8], base_address: Option<u64>, info: &ElfInfo) -> Option<UsdtProbe> {
+/// name and the argument specs, each NUL-terminated. With the probe's address in the binary.
+fn usdt_probe(desc: &[u8], base_address: Option<u64>, info: &ElfInfo) -> Option<(u64, UsdtProbe)> {
     let word = |at: usize| desc.get(at..at + 8).map(|bytes| u64::from_le_bytes(bytes.try_into().unwrap_or_default()));
     let (pc, base, semaphore) = (word(0)?, word(8)?, word(16)?);
     let mut strings = desc.get(24..)?.split(|&byte| byte == 0).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
@@ -113,13 +146,16 @@ fn usdt_probe(desc: &[u8], base_address: Option<u64>, info: &ElfInfo) -> Option<
         Some(actual) if base != 0 => address.wrapping_add(actual).wrapping_sub(base),
         _ => address,
     };
-    Some(UsdtProbe {
+    let site = moved(pc);
+    let probe = UsdtProbe {
         provider,
         name,
-        file_offset: info.file_offset(moved(pc))?,
+        file_offset: info.file_offset(site)?,
         semaphore: (semaphore != 0).then(|| info.file_offset(moved(semaphore))).flatten(),
         arguments,
-    })
+        symbols: Vec::new(),
+    };
+    Some((site, probe))
 }
 
 #[cfg(test)]
@@ -132,6 +168,8 @@ mod tests {
         assert_eq!(info.file_offset(0x1234), Some(0x1234));
         assert_eq!(info.file_offset(0x3010), Some(0x2010));
         assert_eq!(info.file_offset(0x2000), None);
+        assert_eq!(info.address(0x2010), Some(0x3010));
+        assert_eq!(info.address(0x5000), None);
     }
 
     #[test]
@@ -142,7 +180,8 @@ mod tests {
             desc.extend_from_slice(&word.to_le_bytes());
         }
         desc.extend_from_slice(b"app\0start\0-4@%eax 8@-8(%rbp)\0");
-        let probe = usdt_probe(&desc, Some(0x500), &info).unwrap();
+        let (site, probe) = usdt_probe(&desc, Some(0x500), &info).unwrap();
+        assert_eq!(site, 0x1010);
         assert_eq!((probe.provider.as_str(), probe.name.as_str()), ("app", "start"));
         assert_eq!((probe.file_offset, probe.semaphore), (0x10, Some(0x3008)));
         assert_eq!(probe.arguments, "-4@%eax 8@-8(%rbp)");

@@ -1,5 +1,5 @@
 //! Which files a userspace probe's written path names, as bpftrace finds them: a path (`/`
-//! in it) as it is; a library name (`libc`, `libc.so.6`) from `/etc/ld.so.cache`, then the
+//! in it) as it is, or with wildcards every ELF file it matches; a library name (`libc`, `libc.so.6`) from `/etc/ld.so.cache`, then the
 //! standard library directories, then an executable in `PATH`. With a process (`-p`), paths are
 //! seen from its mount namespace (through `/proc/PID/root`), a library name is the library it
 //! maps, and `*` is every ELF file it maps.
@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use ferrotrace_compiler::catalog::{CatalogError, UserBinary};
+use ferrotrace_compiler::catalog::{names_several_binaries, CatalogError, UserBinary};
 
 /// The directories searched for a library the cache does not list.
 const LIBRARY_DIRS: &[&str] = &["/lib64", "/usr/lib64", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib"];
@@ -17,6 +17,10 @@ pub(crate) fn resolve(written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>
     let not_found = || CatalogError::NotFound(written.to_string());
     match pid {
         Some(pid) if written == "*" => Ok(mapped_files(pid)?.into_iter().filter(|path| is_elf(&in_process(pid, path))).map(|path| seen_from(pid, &path)).collect()),
+        Some(pid) if written.contains('/') && names_several_binaries(written) => {
+            let root = in_process(pid, "/");
+            Ok(matching_files(&in_process(pid, written)).into_iter().map(|file| seen_from(pid, &format!("/{}", file.strip_prefix(&root).unwrap_or(&file)))).collect())
+        }
         Some(pid) if written.contains('/') => {
             let binary = seen_from(pid, written);
             Path::new(&binary.file).is_file().then(|| vec![binary]).ok_or_else(not_found)
@@ -29,13 +33,17 @@ pub(crate) fn resolve(written: &str, pid: Option<u32>) -> Result<Vec<UserBinary>
             }
         }
         None if written == "*" => Ok(every_mapped_binary()),
+        None if written.contains('/') && names_several_binaries(written) => Ok(matching_files(written).iter().map(|file| UserBinary::at(file)).collect()),
         None if written.contains('/') => Path::new(written).is_file().then(|| vec![UserBinary::at(written)]).ok_or_else(not_found),
         None => library(written).or_else(|| in_path(written)).map(|path| vec![UserBinary::at(&path)]).ok_or_else(not_found),
     }
 }
 
-/// Every ELF file some process maps, once per file (by device and inode), each seen from the
-/// first process (by pid) that maps it: `usdt:*:...` without `-p` traces the whole host.
+/// Every ELF file some process maps, once per file (by device and inode): `uprobe:*:...` and
+/// `usdt:*:...` without `-p` trace the whole host. Each is named by its path in the first
+/// process (by pid) that maps it, and opened there as it is when ferrotrace sees the same file
+/// at that path, so that it does not depend on that process living on; through that process's
+/// root (`/proc/PID/root`) otherwise.
 fn every_mapped_binary() -> Vec<UserBinary> {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
@@ -49,9 +57,12 @@ fn every_mapped_binary() -> Vec<UserBinary> {
         for path in mapped {
             let binary = seen_from(pid, &path);
             let Ok(metadata) = std::fs::metadata(&binary.file) else { continue };
-            if seen.insert((metadata.dev(), metadata.ino())) && is_elf(&binary.file) {
-                binaries.push(binary);
+            let file = (metadata.dev(), metadata.ino());
+            if !seen.insert(file) || !is_elf(&binary.file) {
+                continue;
             }
+            let here = std::fs::metadata(&path).is_ok_and(|ours| (ours.dev(), ours.ino()) == file);
+            binaries.push(if here { UserBinary::at(&path) } else { binary });
         }
     }
     binaries
@@ -87,6 +98,12 @@ fn mapped_files(pid: u32) -> Result<BTreeSet<String>, CatalogError> {
         .filter(|path| path.starts_with('/') && !path.ends_with("(deleted)"))
         .map(str::to_string)
         .collect())
+}
+
+/// The ELF files `pattern` matches, in path order; none for a pattern that is not one.
+fn matching_files(pattern: &str) -> Vec<String> {
+    let Ok(paths) = glob::glob(pattern) else { return Vec::new() };
+    paths.filter_map(Result::ok).filter(|path| path.is_file()).map(|path| path.to_string_lossy().into_owned()).filter(|file| is_elf(file)).collect()
 }
 
 fn is_elf(file: &str) -> bool {

@@ -1,11 +1,13 @@
 //! A small program the kernel tests and the benchmark trace: functions with known arguments
 //! and return values, called a given number of times, USDT probes (one guarded by a
-//! semaphore), and a global written a known number of times for watchpoints.
+//! semaphore, one reading globals by symbol), and a global written a known number of times for
+//! watchpoints.
 //! `ferrotrace-target [PREFIX...] ACTION [N]`, where each prefix comes before the action:
 //! `wait` reads a line from standard input first, so that a tracer can attach to the running
 //! process (`-p`) before it acts (twice: two lines); `address` prints the addresses of the
 //! watched global and of `ft_tick` in hex; `norandom` runs the program again with address
-//! space randomization off, so that those addresses are the same in every run.
+//! space randomization off, so that those addresses are the same in every run; `linger` waits
+//! 300 ms after acting, so that a tracer reads its mappings while it lives.
 
 use std::ffi::{c_char, CStr};
 use std::hint::black_box;
@@ -51,6 +53,41 @@ fn watch(slot: &AtomicU64, value: u64) {
     unsafe { ft_watch(black_box(slot), value) }
 }
 
+/// The globals the `globals` USDT probe's arguments name, read where the symbol table says they
+/// are: 8 bytes at `FT_GLOBALS`, 4 signed bytes at `FT_GLOBALS+8`.
+#[no_mangle]
+static FT_GLOBALS: [i64; 2] = [0x1122_3344_5566_7788, -7];
+
+// `ft_usdt_globals()`, a USDT probe `ferrotrace:globals` written by hand: the `probe` crate
+// passes every argument in a register, where C compilers also write symbol-relative operands
+// (`8@FT_GLOBALS(%rip)`) for globals. Its base is 0: a reader takes its address as it is.
+std::arch::global_asm!(
+    ".globl ft_usdt_globals",
+    ".type ft_usdt_globals, @function",
+    "ft_usdt_globals:",
+    "990: nop",
+    "    ret",
+    ".size ft_usdt_globals, . - ft_usdt_globals",
+    ".pushsection .note.stapsdt, \"\", @note",
+    ".balign 4",
+    ".4byte 992f - 991f, 994f - 993f, 3",
+    "991: .asciz \"stapsdt\"",
+    "992: .balign 4",
+    "993: .8byte 990b",
+    ".8byte 0",
+    ".8byte 0",
+    ".asciz \"ferrotrace\"",
+    ".asciz \"globals\"",
+    ".asciz \"8@FT_GLOBALS(%rip) -4@FT_GLOBALS+8(%rip)\"",
+    "994: .balign 4",
+    ".popsection",
+    options(att_syntax),
+);
+
+extern "C" {
+    fn ft_usdt_globals();
+}
+
 /// Called `N` times by `count N`.
 #[no_mangle]
 #[inline(never)]
@@ -63,6 +100,14 @@ pub extern "C" fn ft_tick(n: u64) -> u64 {
 #[inline(never)]
 pub extern "C" fn ft_add(a: i64, b: i64) -> i64 {
     black_box(a) + black_box(b)
+}
+
+/// `many`: eight arguments, the last two passed on the stack.
+#[no_mangle]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn ft_many(a: i64, b: i64, c: i64, d: i64, e: i64, f: i64, g: i64, h: i64) -> i64 {
+    black_box(a + b + c + d + e + f + g + h)
 }
 
 /// `greet`: takes a user string.
@@ -86,6 +131,23 @@ pub extern "C" fn ft_wild_two() -> u64 {
     black_box(2)
 }
 
+/// A point with a label, which `ft_point` takes a pointer to.
+#[repr(C)]
+pub struct FtPoint {
+    pub x: i32,
+    pub y: i32,
+    pub label: *const c_char,
+}
+
+/// Called by `point N`, with a pointer to a point.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn ft_point(point: *const FtPoint, scale: i32) -> i32 {
+    // SAFETY: the callers pass a pointer to a live point.
+    let point = unsafe { &*black_box(point) };
+    (point.x + point.y) * scale
+}
+
 /// A Rust function whose symbol is mangled, found by its demangled name.
 #[inline(never)]
 pub fn mangled_work(n: u64) -> u64 {
@@ -102,12 +164,23 @@ fn act(action: &str, times: u64) -> Result<(), String> {
             "add" => {
                 ft_add(-3, 10);
             }
+            "many" => {
+                ft_many(1, 2, 3, 4, 5, 6, 7, 8);
+            }
             "greet" => {
-                ft_greet(c"ferrotrace".as_ptr());
+                // Read first, so that its page is mapped when the uprobe reads it: a probe
+                // cannot fault a page in.
+                let name = black_box(c"ferrotrace");
+                black_box(name.to_bytes().len());
+                ft_greet(name.as_ptr());
             }
             "wild" => {
                 ft_wild_one();
                 ft_wild_two();
+            }
+            "point" => {
+                let point = FtPoint { x: 3, y: -4, label: c"origin".as_ptr() };
+                ft_point(&point, 2);
             }
             "mangled" => {
                 mangled_work(i);
@@ -134,6 +207,9 @@ fn act(action: &str, times: u64) -> Result<(), String> {
                 probe::probe!(ferrotrace, numbers, -5i32 as isize, i as isize, 0x1234_5678_9abc_i64 as isize);
                 // Its arguments are evaluated only while a tracer has it enabled (its semaphore).
                 probe::probe_lazy!(ferrotrace, guarded, 42i64 as isize);
+                black_box(&FT_GLOBALS);
+                // SAFETY: `ft_usdt_globals` is a `nop` and a return.
+                unsafe { ft_usdt_globals() };
             }
             other => return Err(format!("unknown action `{other}`")),
         }
@@ -160,9 +236,11 @@ fn without_randomization() -> Result<(), String> {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    while let Some(prefix) = args.first().filter(|first| ["wait", "address", "norandom"].contains(&first.as_str())).cloned() {
+    let mut linger = false;
+    while let Some(prefix) = args.first().filter(|first| ["wait", "address", "norandom", "linger"].contains(&first.as_str())).cloned() {
         args.remove(0);
         match prefix.as_str() {
+            "linger" => linger = true,
             "wait" => {
                 let mut line = String::new();
                 let _ = std::io::stdin().lock().read_line(&mut line);
@@ -185,5 +263,8 @@ fn main() {
     if let Err(error) = act(&action, times) {
         eprintln!("ferrotrace-target: {error}");
         std::process::exit(2);
+    }
+    if linger {
+        std::thread::sleep(Duration::from_millis(300));
     }
 }

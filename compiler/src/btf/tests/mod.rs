@@ -344,3 +344,21 @@ fn written_btf_reads_back_and_an_overlay_hides_its_bases_names() {
     assert_eq!(alone.validate(), Ok(()));
     assert_eq!(alone.type_name(int), "int");
 }
+
+#[test]
+fn a_written_function_reads_back_with_its_parameters() {
+    use super::Writer;
+    let mut w = Writer::new(None).unwrap();
+    let char = w.int("char", 1, true, true, false).unwrap();
+    let constant = w.qualified(char, false).unwrap();
+    let string = w.pointer(constant).unwrap();
+    let long = w.int("long", 8, true, false, false).unwrap();
+    let proto = w.prototype(long, &[("name", string), ("", long)], true).unwrap();
+    w.function("greet", proto).unwrap();
+    let btf = Btf::parse(w.finish()).unwrap();
+    assert_eq!(btf.validate(), Ok(()));
+    let signature = btf.function("greet").unwrap();
+    assert_eq!((signature.ret, signature.variadic, signature.params.len()), (long, true, 2));
+    assert_eq!((signature.params[0].name, btf.type_name(signature.params[0].ty).as_str()), ("name", "const char *"));
+    assert_eq!(signature.params[1].name, "");
+}
