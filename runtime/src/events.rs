@@ -25,6 +25,8 @@ pub enum EventsError {
 pub struct EventSource {
     ring: RingBuf<MapData>,
     epoll: OwnedFd,
+    /// Other events that end a wait when they become readable (`wake_on`).
+    others: Vec<OwnedFd>,
 }
 
 impl EventSource {
@@ -39,7 +41,15 @@ impl EventSource {
                 source,
             }
         })?;
-        Ok(EventSource { ring, epoll })
+        Ok(EventSource { ring, epoll, others: Vec::new() })
+    }
+
+    /// Ends a wait of `poll` also when `event` becomes readable (`poll` then hands over no
+    /// record: the caller reads `event`).
+    pub fn wake_on(&mut self, event: OwnedFd) -> Result<(), EventsError> {
+        sys::epoll_add_readable(self.epoll.as_fd(), event.as_fd()).map_err(|source| EventsError::Wait { operation: "epoll_ctl", source })?;
+        self.others.push(event);
+        Ok(())
     }
 
     /// Hands every waiting record to `on_record`; if none is waiting, first waits up to

@@ -77,7 +77,7 @@ pub fn run(
     crate::output::set_string_read_size(manifest.settings.max_strlen);
     let mut session = Session::load(elf, manifest, options.verifier_log)?;
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
-    session.write_config(monotonic_ns())?;
+    session.write_config(crate::sys::monotonic_ns())?;
     let mut events = session.take_events()?;
     output::stacks::install(session.stack_maps()?);
     let mut runner = Runner::new(manifest, output::printer(options.format, out, err));
@@ -94,6 +94,7 @@ pub fn run(
     for signal in session.self_signals() {
         signals::count(signal).map_err(RunError::Signals)?;
     }
+    let following = follow_processes(manifest, events.as_mut())?;
     session.run_begin()?;
     attach(&mut session, target.as_deref_mut())?;
     if !options.quiet {
@@ -112,6 +113,9 @@ pub fn run(
     runner.drain(&mut session, &mut events)?;
     session.run_end()?;
     runner.drain(&mut session, &mut events)?;
+    if following {
+        crate::symbolize::stop_tracking();
+    }
     runner.print_all_maps(&session)?;
     if runner.lost_reported > 0 {
         runner.warn(&format!("Total lost event count: {}", runner.lost_reported))?;
@@ -119,6 +123,21 @@ pub fn run(
     runner.printer.flush()?;
     session.release_perf_events();
     Ok(runner.exit_code.unwrap_or(0))
+}
+
+/// When the probes announce processes whose user addresses they take (`ustack`, `usym`),
+/// follows what every process maps until the run ends, so that one that exits before it is
+/// printed still has its addresses named (`symbolize`). Where the kernel refuses that, the
+/// mappings of an announced process are read from `/proc` alone, and one that exits at once
+/// may print addresses. Returns whether processes are followed.
+fn follow_processes(manifest: &Manifest, events: Option<&mut EventSource>) -> Result<bool, RunError> {
+    let announces = manifest.maps.iter().any(|map| map.role == MapRole::Processes);
+    let (true, Some(events)) = (announces, events) else { return Ok(false) };
+    let Ok(followed) = crate::symbolize::track_processes() else { return Ok(false) };
+    for event in followed {
+        events.wake_on(event)?;
+    }
+    Ok(true)
 }
 
 /// Attaches every probe. A command `-c` started and not yet let run is first run to its entry
@@ -190,6 +209,7 @@ impl Runner<'_, '_> {
                     if let Some(error) = failure {
                         return Err(error);
                     }
+                    crate::symbolize::catch_up();
                     self.printer.flush()?;
                     self.report_lost(session)?;
                 }
@@ -392,12 +412,4 @@ impl Runner<'_, '_> {
 /// A record's first argument as the `i64` it is (0 if the record is short).
 fn first_i64(args: &[u8]) -> i64 {
     args.get(..8).map_or(0, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-}
-
-/// `CLOCK_MONOTONIC` now, the clock `bpf_ktime_get_ns` reads.
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid out-pointer for clock_gettime.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -149,8 +149,8 @@ fn stacks_in_json() {
     outcome.assert_exact(0, &expected, "");
 }
 
-/// A process that exits before its stacks are printed is still named: its mappings were read
-/// when its first user address reached ferrotrace.
+/// A process that exits before ferrotrace could read `/proc` (ferrotrace is stopped while it
+/// runs) still has its stacks named: the kernel reported its mappings as it made them.
 #[test]
 fn ustack_of_a_process_that_exited() {
     if !kernel_ready() {
@@ -158,11 +158,13 @@ fn ustack_of_a_process_that_exited() {
     }
     let tracer = Tracer::start(&["-e", &lseek_program(WHENCE_EXITED, "@[ustack(1), usym(args.offset)] = count();")]);
     let exe = std::env::current_exe().expect("the test binary");
+    tracer.signal(libc::SIGSTOP);
     let helper = std::process::Command::new(&exe)
         .args(["--ignored", "--exact", "stacks::exited_process_helper", "--nocapture", "--test-threads", "1"])
         .env(HELPER_VAR, "1")
         .output()
         .expect("cannot run the helper process");
+    tracer.signal(libc::SIGCONT);
     assert!(helper.status.success(), "the helper failed: {}", String::from_utf8_lossy(&helper.stderr));
     let offset = leaf_offset(ferrotrace_stack_leaf(0));
     let outcome = tracer.stop(libc::SIGINT);
@@ -173,8 +175,7 @@ fn ustack_of_a_process_that_exited() {
 /// Set in the helper process `ustack_of_a_process_that_exited` starts.
 const HELPER_VAR: &str = "FERROTRACE_STACK_HELPER";
 
-/// The process of `ustack_of_a_process_that_exited`: makes the traced syscall, lives a moment
-/// (as a short command does) and exits.
+/// The process of `ustack_of_a_process_that_exited`: makes the traced syscall and exits.
 #[test]
 #[ignore = "run by ustack_of_a_process_that_exited as its traced process"]
 fn exited_process_helper() {
@@ -182,7 +183,6 @@ fn exited_process_helper() {
         return;
     }
     ferrotrace_stack_leaf(WHENCE_EXITED);
-    std::thread::sleep(std::time::Duration::from_millis(300));
 }
 
 /// `ksym` of a known address and `kaddr` of a known name agree with `/proc/kallsyms`.
@@ -205,7 +205,7 @@ fn user_frames_print_demangled_names() {
         return;
     }
     let target = crate::support::target_program::path();
-    let command = format!("{target} linger mangled 1");
+    let command = format!("{target} mangled 1");
     let body = r#"{ printf("%s|%s", ustack(1), usym(reg("ip"))); }"#;
     let probe = format!("uprobe:{target}:\"ferrotrace_target::mangled_work\" ");
     let mangled = run(&["-c", &command, "-e", &format!("config = {{ cpp_demangle = false }} {probe}{body}")]);

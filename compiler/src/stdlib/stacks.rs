@@ -30,9 +30,10 @@ pub(super) const ENTRIES: &[Function] = &[
         kind: Kind::Builtin,
         doc: "The user stack of the current thread, like `kstack`; `build_id` mode prints each \
               frame as its file's ELF build id and the offset in it. The frames are named from \
-              the ELF symbol tables of the files the process had mapped, read when the first of \
-              its stacks is taken, so a process that has exited by the time its stacks print is \
-              still named. The key includes the pid, since addresses differ between processes.",
+              the ELF symbol tables of the files the process had mapped, as the kernel reports \
+              its mappings while the script runs (or, for a process that ran before, read when \
+              the first of its stacks is taken), so a process that has exited by the time its \
+              stacks print is still named. The key includes the pid, since addresses differ between processes.",
         check: |c, call, cx| check_stack(c, call, cx, true),
         lower: Lowering::Inline(lower_stack),
     },

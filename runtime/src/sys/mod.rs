@@ -1,19 +1,29 @@
 //! Every raw system call the runtime makes, one wrapper each: the bpf commands (`bpf`), perf
-//! events (`perf`), the ptrace requests that hold a `-c` command at its entry (`ptrace`), and
-//! here epoll, mount, sigaction, uname and the effective user id (aya's ring buffer reader makes
+//! events (`perf`) and the records their ring buffers hold (`perf_ring`), the ptrace requests that hold a `-c` command at its entry (`ptrace`), and
+//! here epoll, mount, sigaction, uname, the monotonic clock and the effective user id (aya's ring buffer reader makes
 //! the rest), and `kill` to continue a stopped process. Each wrapper turns `-1` into an `io::Error` and nothing
 //! more, so what we ask the kernel is visible in one place.
 
 mod bpf;
 mod perf;
+mod perf_ring;
 pub mod ptrace;
 
 pub use bpf::*;
 pub use perf::*;
+pub use perf_ring::{PerfRecord, PerfRing};
 
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// `CLOCK_MONOTONIC` now, in nanoseconds: the clock `bpf_ktime_get_ns` reads.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer for clock_gettime.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
 
 /// `epoll_create1(EPOLL_CLOEXEC)`.
 pub fn epoll_create() -> io::Result<OwnedFd> {

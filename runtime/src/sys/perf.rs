@@ -1,12 +1,12 @@
 //! `perf_event_open`: tracepoint, software and hardware events, breakpoints, kprobes and
-//! uprobes.
+//! uprobes, and the event that reports what processes map, exec, fork and exit.
 
 use std::ffi::CStr;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-/// `struct perf_event_attr` up to `config2` (`PERF_ATTR_SIZE_VER1`, which every supported
+/// `struct perf_event_attr` up to `clockid` (`PERF_ATTR_SIZE_VER3`, which every supported
 /// kernel takes).
 #[repr(C)]
 #[derive(Default)]
@@ -18,10 +18,15 @@ struct PerfEventAttr {
     sample_type: u64,
     read_format: u64,
     flags: u64,
+    /// `wakeup_events`, or with `PERF_ATTR_FLAG_WATERMARK` `wakeup_watermark` (bytes).
     wakeup_events: u32,
     bp_type: u32,
     config1: u64,
     config2: u64,
+    branch_sample_type: u64,
+    sample_regs_user: u64,
+    sample_stack_user: u32,
+    clockid: i32,
 }
 
 const PERF_TYPE_HARDWARE: u32 = 0;
@@ -36,6 +41,15 @@ const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
 /// `perf_event_attr.freq`: `sample_period` is a frequency in Hz.
 const PERF_ATTR_FLAG_FREQ: u64 = 1 << 10;
 const PERF_SAMPLE_RAW: u64 = 1 << 10;
+const PERF_COUNT_SW_DUMMY: u64 = 9;
+const PERF_SAMPLE_TIME: u64 = 1 << 2;
+/// The `perf_event_attr` flags of an event that reports what processes do: executable
+/// mappings (`mmap`, `mmap2`: `PERF_RECORD_MMAP2`), execs (`comm`, `comm_exec`), forks and exits
+/// (`task`); every record ends in the fields `sample_type` selects (`sample_id_all`), times
+/// are `clockid`'s (`use_clockid`), and the fd polls readable once `wakeup_events` bytes
+/// wait (`watermark`).
+const PERF_ATTR_FLAGS_TASK_RECORDS: u64 =
+    1 << 8 | 1 << 9 | 1 << 13 | 1 << 14 | 1 << 18 | 1 << 23 | 1 << 24 | 1 << 25;
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
 
 /// A perf event on tracepoint `event_id` (its tracefs `id`), for any process, bound to CPU 0:
@@ -98,6 +112,22 @@ pub fn perf_event_open_breakpoint(address: u64, length: u64, bp_type: u32, pid: 
         Some(pid) => perf_event_open(attr, pid as i32, -1),
         None => perf_event_open(attr, -1, cpu as i32),
     }
+}
+
+/// An event on `cpu` that counts nothing and reports, for every process, each executable
+/// mapping, exec, fork and exit there, each record ending in its `CLOCK_MONOTONIC` time; its
+/// fd polls readable once `watermark` bytes of records wait.
+pub fn perf_event_open_task_records(cpu: u32, watermark: u32) -> io::Result<OwnedFd> {
+    let attr = PerfEventAttr {
+        kind: PERF_TYPE_SOFTWARE,
+        config: PERF_COUNT_SW_DUMMY,
+        sample_type: PERF_SAMPLE_TIME,
+        flags: PERF_ATTR_FLAGS_TASK_RECORDS,
+        wakeup_events: watermark,
+        clockid: libc::CLOCK_MONOTONIC,
+        ..Default::default()
+    };
+    perf_event_open(attr, -1, cpu as i32)
 }
 
 /// Opens a perf event for process `pid` (-1: any) on `cpu` (-1: any).

@@ -6,8 +6,7 @@
 //! `wait` reads a line from standard input first, so that a tracer can attach to the running
 //! process (`-p`) before it acts (twice: two lines); `address` prints the addresses of the
 //! watched global and of `ft_tick` in hex; `norandom` runs the program again with address
-//! space randomization off, so that those addresses are the same in every run; `linger` waits
-//! 300 ms after acting, so that a tracer reads its mappings while it lives.
+//! space randomization off, so that those addresses are the same in every run.
 
 use std::ffi::{c_char, CStr};
 use std::hint::black_box;
@@ -236,11 +235,9 @@ fn without_randomization() -> Result<(), String> {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut linger = false;
-    while let Some(prefix) = args.first().filter(|first| ["wait", "address", "norandom", "linger"].contains(&first.as_str())).cloned() {
+    while let Some(prefix) = args.first().filter(|first| ["wait", "address", "norandom"].contains(&first.as_str())).cloned() {
         args.remove(0);
         match prefix.as_str() {
-            "linger" => linger = true,
             "wait" => {
                 let mut line = String::new();
                 let _ = std::io::stdin().lock().read_line(&mut line);
@@ -263,8 +260,5 @@ fn main() {
     if let Err(error) = act(&action, times) {
         eprintln!("ferrotrace-target: {error}");
         std::process::exit(2);
-    }
-    if linger {
-        std::thread::sleep(Duration::from_millis(300));
     }
 }
