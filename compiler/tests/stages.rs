@@ -163,6 +163,22 @@ fn watchpoint_setup_hir_and_bpf() {
     insta::assert_snapshot!("watchpoint_setup_hir_and_bpf", format!("{source}\n---\n{hir}\n---\n{}", disassembly(&compiled, source)));
 }
 
+/// Under `-c` a uprobe and a uretprobe on the command's program run only in its process, by
+/// their own predicate too: some kernels let a uretprobe fire in every process.
+#[test]
+fn command_uprobes_check_the_command_pid() {
+    use ferrotrace_compiler::driver::{compile_with, Keep};
+    use ferrotrace_compiler::options::CompileOptions;
+    let source = "uprobe:handle_request { @calls = count(); } uretprobe:handle_request /retval > 0/ { @ok = count(); }";
+    let options = CompileOptions { child_pid: Some(42), child_program: Some(support::APP.to_string()), ..CompileOptions::default() };
+    let compiled = match compile_with(source, &support::FakeCatalog, &options, Keep::ALL) {
+        Ok(compiled) => compiled,
+        Err(diagnostics) => panic!("{}", render(&diagnostics, source, "script.bt", false)),
+    };
+    let hir = print_hir(compiled.hir.as_ref().expect("compile keeps every stage"));
+    insta::assert_snapshot!("command_uprobes_check_the_command_pid", format!("{source}\n---\n{hir}"));
+}
+
 hir!(kprobe_args_hir, KPROBE_ARGS);
 bpf!(kprobe_args_bpf, KPROBE_ARGS);
 bpf!(kretprobe_bpf, KRETPROBE);

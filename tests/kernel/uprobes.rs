@@ -55,6 +55,20 @@ fn arguments_return_values_and_function_names() {
     run_on_target(&program, "add 2").assert_exact(0, "-3 10\n7 ft_add\n-3 10\n7 ft_add\n\n\n", "Attached 2 probes\n");
 }
 
+/// Under `-c` a uretprobe fires only in the command, also where the kernel's own filter would
+/// let it fire in every process returning through the function (Debian's 6.1 and 6.12).
+#[test]
+fn command_uretprobes_fire_only_in_the_command() {
+    if kernel_with_uprobes().is_none() {
+        return;
+    }
+    let target = target_program::path();
+    let tracer = Tracer::start(&["-e", &format!("ur:{target}:ft_add {{ @returns = count(); }}"), "-c", "sleep 1"]);
+    let other = std::process::Command::new(target).args(["add", "2"]).output().expect("the target program runs");
+    assert!(other.status.success(), "the target failed: {}", String::from_utf8_lossy(&other.stderr));
+    tracer.finish().assert_exact(0, "\n\n@returns: 0\n", ATTACHED_1);
+}
+
 /// `arg6` and `arg7` of an eight-argument function are the caller's stack words above the
 /// return address, `sarg0` and `sarg1`, and its parameters `g` and `h` by name.
 #[test]

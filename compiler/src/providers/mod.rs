@@ -244,6 +244,14 @@ impl Attach {
     pub fn runs_once(&self) -> bool {
         self.provider().program == ProgramType::RunOnce
     }
+
+    /// The one process a uprobe or USDT probe is attached in (`-p`, `-c`).
+    pub fn user_process(&self) -> Option<u32> {
+        match self {
+            Attach::Uprobe { pid, .. } | Attach::Usdt { pid, .. } => *pid,
+            _ => None,
+        }
+    }
 }
 
 fn unknown_provider(ap: &AttachPoint) -> Diagnostic {

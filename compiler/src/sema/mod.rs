@@ -577,10 +577,13 @@ impl Checker {
 
     /// With `-p PID`, a probe that fires for events (not `begin`, `end`, `test:`, `bench:`)
     /// runs only in that process: `pid == PID` before its own predicate. Not an iterator,
-    /// which runs in ferrotrace's own task (bpftrace does not filter it either).
+    /// which runs in ferrotrace's own task (bpftrace does not filter it either). A uprobe or
+    /// USDT probe attached in one process (`-c`'s command too) checks it as well: the kernel's
+    /// own filter lets a uretprobe fire in other processes on some kernels (Debian's 6.1 and
+    /// 6.12 in the kernel matrix).
     fn only_the_target_process(&mut self, attach: &Attach, span: Span, predicate: Option<hir::Expr>) -> Option<hir::Expr> {
         let filtered = !attach.runs_once() && !matches!(attach, Attach::Iter { .. });
-        let Some(target) = self.target_pid.filter(|_| filtered) else { return predicate };
+        let Some(target) = self.target_pid.filter(|_| filtered).or(attach.user_process()) else { return predicate };
         self.note_namespaced_id_read();
         let pid = hir::Expr::new(hir::ExprKind::Builtin(hir::Builtin::Pid), Ty::Int(crate::types::IntTy::U32), span);
         let target = hir::Expr::new(hir::ExprKind::Int(u64::from(target)), Ty::Int(crate::types::IntTy::U32), span);
