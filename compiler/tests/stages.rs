@@ -151,14 +151,8 @@ hir!(differing_args_are_not_shared_hir, NOT_SHARED);
 /// argument after stopping the process.
 #[test]
 fn watchpoint_setup_hir_and_bpf() {
-    use ferrotrace_compiler::driver::{compile_with, Keep};
-    use ferrotrace_compiler::options::CompileOptions;
     let source = "watchpoint:handle_request+arg1:8:w { @ = count(); }";
-    let options = CompileOptions { child_pid: Some(42), child_program: Some(support::APP.to_string()), ..CompileOptions::default() };
-    let compiled = match compile_with(source, &support::FakeCatalog, &options, Keep::ALL) {
-        Ok(compiled) => compiled,
-        Err(diagnostics) => panic!("{}", render(&diagnostics, source, "script.bt", false)),
-    };
+    let compiled = compiled_for_a_command(source);
     let hir = print_hir(compiled.hir.as_ref().expect("compile keeps every stage"));
     insta::assert_snapshot!("watchpoint_setup_hir_and_bpf", format!("{source}\n---\n{hir}\n---\n{}", disassembly(&compiled, source)));
 }
@@ -167,16 +161,19 @@ fn watchpoint_setup_hir_and_bpf() {
 /// their own predicate too: some kernels let a uretprobe fire in every process.
 #[test]
 fn command_uprobes_check_the_command_pid() {
+    let source = "uprobe:handle_request { @calls = count(); } uretprobe:handle_request /retval > 0/ { @ok = count(); }";
+    let hir = print_hir(compiled_for_a_command(source).hir.as_ref().expect("compile keeps every stage"));
+    insta::assert_snapshot!("command_uprobes_check_the_command_pid", format!("{source}\n---\n{hir}"));
+}
+
+/// `source` compiled, every stage kept, as under `-c` with the fake catalog's program as the
+/// command, pid 42.
+fn compiled_for_a_command(source: &str) -> ferrotrace_compiler::driver::Compiled {
     use ferrotrace_compiler::driver::{compile_with, Keep};
     use ferrotrace_compiler::options::CompileOptions;
-    let source = "uprobe:handle_request { @calls = count(); } uretprobe:handle_request /retval > 0/ { @ok = count(); }";
     let options = CompileOptions { child_pid: Some(42), child_program: Some(support::APP.to_string()), ..CompileOptions::default() };
-    let compiled = match compile_with(source, &support::FakeCatalog, &options, Keep::ALL) {
-        Ok(compiled) => compiled,
-        Err(diagnostics) => panic!("{}", render(&diagnostics, source, "script.bt", false)),
-    };
-    let hir = print_hir(compiled.hir.as_ref().expect("compile keeps every stage"));
-    insta::assert_snapshot!("command_uprobes_check_the_command_pid", format!("{source}\n---\n{hir}"));
+    compile_with(source, &support::FakeCatalog, &options, Keep::ALL)
+        .unwrap_or_else(|diagnostics| panic!("{}", render(&diagnostics, source, "script.bt", false)))
 }
 
 hir!(kprobe_args_hir, KPROBE_ARGS);
