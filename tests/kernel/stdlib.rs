@@ -29,6 +29,9 @@ fn integer_and_map_functions() {
     run(&["-q", "-e", program]).assert_exact(0, "3412 78563412 12 1 0\n\n\n@m[1, a]: 1\n", "");
 }
 
+/// `sw_tai` (boot time plus the TAI offset ferrotrace read at start) agrees with the kernel's
+/// `tai` to 100 ms: a wrong offset is off by seconds, and an emulated guest's clocks, adjusted
+/// while it runs, have drifted past 1 ms between the two.
 #[test]
 fn clocks_and_context_builtins() {
     if !kernel_ready() {
@@ -38,7 +41,7 @@ fn clocks_and_context_builtins() {
         $mono = nsecs(monotonic); $boot = nsecs(boot);
         $tai = nsecs(tai); $sw_tai = nsecs(sw_tai);
         $drift = $sw_tai > $tai ? $sw_tai - $tai : $tai - $sw_tai;
-        printf("%d %d %d %d %d %d %d\n", $boot >= $mono, $mono > 0, jiffies > 0, cgroup > 0, numaid < 1024, __builtin_pid == pid, $drift < 1000000);
+        printf("%d %d %d %d %d %d %d\n", $boot >= $mono, $mono > 0, jiffies > 0, cgroup > 0, numaid < 1024, __builtin_pid == pid, $drift < 100000000);
         exit();
     }"#;
     run(&["-q", "-e", program]).assert_exact(0, "1 1 1 1 1 1 1\n\n\n", "");
