@@ -112,6 +112,8 @@ fails!(uretprobe_args_are_gone, "E0243", "uretprobe:/usr/bin/app:handle_request 
 fails!(usdt_argument_past_the_end, "E0424", "usdt:/usr/bin/app:query { print(arg1); }");
 fails!(usdt_unknown_probe_suggests_the_closest, "E0220", "usdt:/usr/bin/app:app:request__stat { }");
 fails!(retval_in_a_usdt_probe, "E0424", "usdt:/usr/bin/app:query { print(retval); }");
+fails!(len_of_a_kept_stack, "E0539", "kprobe:vfs_read { $s = kstack; @[len($s)] = count(); }");
+fails!(len_of_a_number, "E0539", "kprobe:vfs_read { @[len(arg0)] = count(); }");
 fails!(stack_arguments_outside_a_function_entry, "E0424", "kretprobe:vfs_read { print(sarg0); }");
 fails!(an_argument_past_any_stack, "E0424", "kprobe:vfs_read { print(arg999999999); }");
 fails!(usdt_symbol_the_binary_lacks, "E0221", "usdt:/usr/bin/app:rip { print(arg2); }");

@@ -227,6 +227,7 @@ const SYMBOLS: &str = "kprobe:vfs_read { printf(\"%s %s %s\\n\", func, ksym(reg(
 
 hir!(kstack_count_hir, KSTACK_COUNT);
 bpf!(kstack_count_bpf, KSTACK_COUNT);
+bpf!(stack_lengths_bpf, "kprobe:vfs_read { @[len(kstack), len(ustack(perf, 5))] = count(); }");
 bpf!(ustack_count_bpf, USTACK_COUNT);
 hir!(symbols_hir, SYMBOLS);
 

@@ -11,6 +11,7 @@ const WHENCE_KSTACK: u64 = 0x5eed_0001;
 const WHENCE_USTACK: u64 = 0x5eed_0002;
 const WHENCE_JSON: u64 = 0x5eed_0003;
 const WHENCE_EXITED: u64 = 0x5eed_0004;
+const WHENCE_LEN: u64 = 0x5eed_0005;
 
 /// Calls `lseek(-1, <this function's address>, whence)` with the `syscall` instruction itself,
 /// so that the innermost user frame is this function; returns the address the syscall returns
@@ -109,6 +110,30 @@ fn kstack_frames_are_kernel_functions() {
     assert!(names.iter().any(|n| n.contains("do_syscall_64+")), "no do_syscall_64 frame in:\n{perf_key}");
     assert!(names.last().is_some_and(|n| n.trim_start().starts_with("entry_SYSCALL_64")), "not entered by the syscall entry:\n{perf_key}");
     assert_eq!(outcome.stderr, ATTACHED_1);
+}
+
+/// `len(kstack)` and `len(ustack(3))` count the frames those stacks print (each walked again
+/// by `bpf_get_stack`), the user one within its limit.
+#[test]
+fn len_counts_the_frames_a_stack_prints() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let program = format!(
+        "tracepoint:raw_syscalls:sys_enter /comm == \"{}\" && args.id == {}/ {{ printf(\"%d %d\\n%s%s\", len(kstack), len(ustack(3)), kstack, ustack(3)); }}",
+        comm.name(),
+        libc::SYS_lseek
+    );
+    let tracer = Tracer::start(&["-e", &program]);
+    let caller = std::thread::Builder::new().name(comm.name().to_string()).spawn(|| ferrotrace_stack_leaf(WHENCE_LEN));
+    caller.expect("cannot start the named thread").join().expect("the named thread panicked");
+    let outcome = tracer.stop(libc::SIGINT);
+    let (counts, stacks) = outcome.stdout.split_once('\n').unwrap_or_else(|| panic!("{}", outcome.transcript()));
+    let counts: Vec<usize> = counts.split(' ').map(|n| n.parse().unwrap_or_else(|_| panic!("{}", outcome.transcript()))).collect();
+    let printed: Vec<usize> = stacks.trim_end().split("\n\n").map(|frames| frames.lines().filter(|l| !l.is_empty()).count()).collect();
+    assert_eq!(counts, printed, "{}", outcome.transcript());
+    assert!(counts[0] > 0 && (1..=3).contains(&counts[1]), "{}", outcome.transcript());
 }
 
 /// `ustack(1)` in this process is the function that made the syscall, at the instruction after

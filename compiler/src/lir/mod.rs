@@ -264,6 +264,7 @@ pub mod helper {
     pub const PROBE_READ_USER_STR: u32 = 114;
     pub const PROBE_READ_KERNEL_STR: u32 = 115;
     pub const GET_STACKID: u32 = 27;
+    pub const GET_STACK: u32 = 67;
     pub const GET_FUNC_IP: u32 = 173;
     pub const SEQ_PRINTF: u32 = 126;
     pub const D_PATH: u32 = 147;
@@ -302,6 +303,7 @@ pub mod helper {
             PROBE_READ_USER_STR => "probe_read_user_str",
             PROBE_READ_KERNEL_STR => "probe_read_kernel_str",
             GET_STACKID => "get_stackid",
+            GET_STACK => "get_stack",
             GET_FUNC_IP => "get_func_ip",
             SEQ_PRINTF => "seq_printf",
             D_PATH => "d_path",

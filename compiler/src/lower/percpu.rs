@@ -23,7 +23,7 @@ pub(super) fn runs_callbacks(probe: &hir::Probe) -> bool {
     let mut look = |e: &Expr| {
         found |= match &e.kind {
             ExprKind::AggregateRead { .. } => true,
-            ExprKind::Call { func, .. } => crate::stdlib::runs_a_loop(func),
+            ExprKind::Call { func, map, .. } => crate::stdlib::runs_a_loop(func, map.is_some()),
             _ => false,
         }
     };

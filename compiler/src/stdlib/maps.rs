@@ -23,12 +23,14 @@ pub(super) const ENTRIES: &[Function] = &[
     },
     Function {
         name: "len",
-        signature: "int64 len(@map)",
+        signature: "int64 len(@map) | int64 len(kstack|ustack)",
         kind: Kind::Map,
-        doc: "How many keys `@map` has: a `bpf_for_each_map_elem` walk (Linux 5.13).",
+        doc: "How many keys `@map` has: a `bpf_for_each_map_elem` walk (Linux 5.13). Of a \
+              stack, `len(kstack)` or `len(ustack(perf, 5))`, how many frames the stack has \
+              here, up to its limit: the probe walks it again with `bpf_get_stack`.",
         check: check_len,
-        lower: Lowering::WithLoop(|f, call, _| {
-            let ExprKind::Call { map: Some(map), .. } = call.kind else { unreachable!("len names its map") };
+        lower: Lowering::LoopsOverMap(|f, call, args| {
+            let ExprKind::Call { map: Some(map), .. } = call.kind else { return super::stacks::lower_frame_count(f, args) };
             let b = f.builder();
             let counter = b.alloc_scratch(8);
             b.store_imm(counter, 8, 0);
@@ -73,9 +75,12 @@ pub(super) const ENTRIES: &[Function] = &[
     },
 ];
 
-fn check_len(c: &mut Checker, call: &Call<'_>, _: &mut ProbeCx<'_>) -> Expr {
-    let [ast::Expr { kind: ast::ExprKind::Map(map), .. }] = call.args else {
-        return c.arity_error(call, "a map: `len(@m)`");
+fn check_len(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
+    let [arg] = call.args else {
+        return c.arity_error(call, "a map or a stack: `len(@m)`, `len(kstack)`");
+    };
+    let ast::Expr { kind: ast::ExprKind::Map(map), .. } = arg else {
+        return super::stacks::check_frame_count(c, arg, cx, call.span);
     };
     if !map.keys.is_empty() {
         return c.error_expr(

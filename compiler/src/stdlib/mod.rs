@@ -92,6 +92,9 @@ pub(crate) enum Lowering {
     /// By this function, which runs a `bpf_loop` callback: the probe needs the frame that
     /// callbacks share (`lower::loops`).
     WithLoop(Lower),
+    /// By this function, which runs a callback over the map a call names (`len(@m)`), and
+    /// lowers a call naming none inline (`len(kstack)`).
+    LoopsOverMap(Lower),
 }
 
 impl Lowering {
@@ -99,14 +102,19 @@ impl Lowering {
     pub(crate) fn function(&self) -> Option<Lower> {
         match self {
             Lowering::Elsewhere => None,
-            Lowering::Inline(f) | Lowering::WithLoop(f) => Some(*f),
+            Lowering::Inline(f) | Lowering::WithLoop(f) | Lowering::LoopsOverMap(f) => Some(*f),
         }
     }
 }
 
-/// Whether calling the entry named `name` runs a callback.
-pub(crate) fn runs_a_loop(name: &str) -> bool {
-    lookup(name).is_some_and(|f| matches!(f.lower, Lowering::WithLoop(_)))
+/// Whether a call of the entry named `name` runs a callback; `names_a_map` says whether the
+/// call names a map.
+pub(crate) fn runs_a_loop(name: &str, names_a_map: bool) -> bool {
+    lookup(name).is_some_and(|f| match f.lower {
+        Lowering::WithLoop(_) => true,
+        Lowering::LoopsOverMap(_) => names_a_map,
+        Lowering::Elsewhere | Lowering::Inline(_) => false,
+    })
 }
 
 /// The library macros written in the language (`library.bt`), parsed once.

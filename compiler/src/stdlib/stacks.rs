@@ -1,14 +1,15 @@
 //! Stacks: `kstack` and `ustack`, a stack id from `bpf_get_stackid` that userspace prints as
-//! the stack's frames.
+//! the stack's frames, and `len` of one, its frames counted in the probe.
 
 use super::{call_expr, Call, Function, Kind, Lowering};
 use crate::diagnostic::Diagnostic;
-use crate::lir::{helper, AluOp, Operand};
+use crate::lir::{helper, AluOp, Cond, Operand};
 use crate::lower::builder::Arg;
 use crate::lower::{FnLowerer, Value};
 use crate::sema::hir::{Builtin, Expr, ExprKind};
 use crate::sema::{Checker, ProbeCx};
 use crate::syntax::ast;
+use crate::span::Span;
 use crate::types::{IntTy, StackMode, StackTy, Ty, MAX_STACK_FRAMES};
 
 pub(super) const ENTRIES: &[Function] = &[
@@ -117,6 +118,47 @@ fn lower_stack(f: &mut FnLowerer<'_>, call: &Expr, args: &[Expr]) -> Value {
     b.alu(AluOp::Lsh, high, Operand::Imm(32));
     b.alu(AluOp::Or, packed, Operand::Reg(high));
     Value::Reg(packed)
+}
+
+/// `len(stack)`: `stack` must be `kstack` or `ustack` itself, whose frames the probe can count
+/// where it is; a stack kept in a variable or a map is an id whose frames only userspace reads.
+pub(super) fn check_frame_count(c: &mut Checker, arg: &ast::Expr, cx: &mut ProbeCx<'_>, span: Span) -> Expr {
+    let stack = c.expr(arg, cx);
+    match (&stack.kind, &stack.ty) {
+        (_, Ty::Error) => stack,
+        (ExprKind::Call { func: "kstack" | "ustack", .. }, Ty::Stack(_)) => call_expr("len", vec![stack], Ty::I64, span),
+        (_, Ty::Stack(_)) => c.error_expr(
+            Diagnostic::error("E0539", "`len` counts the frames of `kstack` or `ustack` where it is called, not of a stack kept")
+                .with_primary(arg.span, "a stack kept in a variable or map is an id: its frames are read only when it prints")
+                .with_help("call `len(kstack)` or `len(ustack)` in the probe whose stack you want"),
+            span,
+        ),
+        (_, other) => c.error_expr(
+            Diagnostic::error("E0539", format!("`len` takes a map or a stack, not `{other}`"))
+                .with_primary(arg.span, "neither a map nor a stack")
+                .with_help("`len(@m)` counts a map's keys, `len(kstack)` a stack's frames"),
+            span,
+        ),
+    }
+}
+
+/// The frames of the stack `args[0]` names, up to its limit: `bpf_get_stack` into scratch
+/// memory, its byte count (negative on failure, then 0) over 8.
+pub(super) fn lower_frame_count(f: &mut FnLowerer<'_>, args: &[Expr]) -> Value {
+    let Some(Ty::Stack(stack)) = args.first().map(|stack| &stack.ty) else { unreachable!("checked: a stack") };
+    let size = u32::from(stack.limit) * 8;
+    let ctx = f.context();
+    let b = f.builder();
+    let frames = b.alloc_scratch(size);
+    let frames = b.addr(frames);
+    let flags = if stack.user { USER_STACK } else { 0 };
+    let bytes = b.call(helper::GET_STACK, &[Arg::Reg(ctx), Arg::Reg(frames), Arg::Imm(i64::from(size)), Arg::Imm(flags)]);
+    let counted = b.label();
+    b.branch(Cond::SGe, bytes, Operand::Imm(0), counted);
+    b.set_constant(bytes, 0);
+    b.place_label(counted);
+    b.alu(AluOp::Rsh, bytes, Operand::Imm(3));
+    Value::Reg(bytes)
 }
 
 /// `BPF_F_USER_STACK`: walk the user stack, not the kernel's.
