@@ -1,6 +1,8 @@
-//! Row 7, uprobe overhead: a uprobe counting `ferrotrace_bench_call` in this binary, called
-//! 1,000,000 times by a re-executed child; the wall time of those calls with the tracer
-//! attached, less their time untraced, per call. Three runs each, interleaved.
+//! Row 7, uprobes: a uprobe on `ferrotrace_bench_call` in this binary, called 1,000,000 times
+//! by a re-executed child. Counting the calls, the wall time of those calls with the tracer
+//! attached, less their time untraced, per call; for each workload (the count, and a sum of an
+//! argument and a stack word), the program's own run time per call (`bpf_stats_enabled`) and
+//! its size. Three runs each, interleaved.
 
 use std::collections::HashSet;
 use std::thread;
@@ -25,53 +27,125 @@ const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Calls made while waiting for the tracer's probe to fire.
 const BURST: u64 = 100;
 
+/// A uprobe block on the traced function, and the check of what it printed.
+struct Workload {
+    name: &'static str,
+    body: &'static str,
+    check: fn(output: &str) -> Result<()>,
+    /// The most the program's cost may be, as a fraction of bpftrace's.
+    cost_target: f64,
+}
+
+const WORKLOADS: [Workload; 2] = [
+    Workload {
+        name: "uprobe_count",
+        body: "@ = count();",
+        check: |output| match map_value(output, "@") {
+            Some(counted) if counted >= CALLS => Ok(()),
+            other => bail!("counted {other:?} of {CALLS} calls"),
+        },
+        cost_target: 0.7,
+    },
+    // The argument in a register and the caller's stack word above the return address (read
+    // from user memory).
+    Workload {
+        name: "uprobe_sarg",
+        body: "@ = sum(arg0 + sarg0);",
+        check: |output| map_value(output, "@").map(|_| ()).context("no `@: N` line"),
+        cost_target: 0.7,
+    },
+];
+
+/// What one run measured.
+struct Measured {
+    /// Wall time added to each call.
+    overhead_ns: f64,
+    /// The program's run time per call (`bpf_stats_enabled`).
+    cost_ns: f64,
+    /// The program's size after the verifier.
+    insns: u64,
+}
+
 pub fn run(bench: &Bench) -> Vec<Row> {
-    let mut overhead = PerTool::<Samples>::default();
-    for run in 1..=RUNS {
-        for tool in bench.tools.each() {
-            if overhead.get(tool.kind).stopped() {
-                continue;
-            }
-            match once(bench, tool) {
-                Ok(ns) => {
-                    eprintln!("uprobe: {} run {run}/{RUNS}: {ns:.0} ns per call", tool.name());
-                    overhead.get_mut(tool.kind).push(ns);
+    let mut rows = Vec::new();
+    for workload in &WORKLOADS {
+        let (mut overhead, mut cost, mut insns) = (PerTool::<Samples>::default(), PerTool::<Samples>::default(), PerTool::<Samples>::default());
+        for run in 1..=RUNS {
+            for tool in bench.tools.each() {
+                if overhead.get(tool.kind).stopped() {
+                    continue;
                 }
-                Err(error) => {
-                    eprintln!("uprobe: {} failed: {error:#}", tool.name());
-                    overhead.get_mut(tool.kind).fail(format!("{error:#}"));
+                match once(bench, tool, workload) {
+                    Ok(measured) => {
+                        eprintln!(
+                            "uprobe: {} {} run {run}/{RUNS}: {:.0} ns per call, program {:.1} ns, {} insns",
+                            tool.name(),
+                            workload.name,
+                            measured.overhead_ns,
+                            measured.cost_ns,
+                            measured.insns
+                        );
+                        overhead.get_mut(tool.kind).push(measured.overhead_ns);
+                        cost.get_mut(tool.kind).push(measured.cost_ns);
+                        insns.get_mut(tool.kind).push(measured.insns as f64);
+                    }
+                    Err(error) => {
+                        eprintln!("uprobe: {} {} failed: {error:#}", tool.name(), workload.name);
+                        for samples in [&mut overhead, &mut cost, &mut insns] {
+                            samples.get_mut(tool.kind).fail(format!("{error:#}"));
+                        }
+                    }
                 }
             }
         }
+        if workload.name == "uprobe_count" {
+            rows.push(
+                Row::new(
+                    "uprobe",
+                    "count() on a function called 1,000,000 times: overhead per call",
+                    Unit::NsPerEvent,
+                    overhead.ferrotrace.cell(),
+                    overhead.bpftrace.cell(),
+                )
+                .target(Target::RatioAtMost(1.0)),
+            );
+        }
+        let metric = |what: &str| format!("{}: {what}", workload.name);
+        rows.push(
+            Row::new("cost per event", &metric("cost"), Unit::NsPerEvent, cost.ferrotrace.cell(), cost.bpftrace.cell())
+                .target(Target::RatioAtMost(workload.cost_target)),
+        );
+        rows.push(
+            Row::new("cost per event", &metric("insns"), Unit::Insns, insns.ferrotrace.cell(), insns.bpftrace.cell())
+                .target(Target::RatioAtMost(1.0)),
+        );
     }
-    vec![Row::new(
-        "uprobe",
-        "count() on a function called 1,000,000 times: overhead per call",
-        Unit::NsPerEvent,
-        overhead.ferrotrace.cell(),
-        overhead.bpftrace.cell(),
-    )
-    .target(Target::RatioAtMost(1.0))]
+    rows
 }
 
-/// One measured run: the added nanoseconds per traced call.
-fn once(bench: &Bench, tool: &Tool) -> Result<f64> {
+/// One measured run: the added nanoseconds per traced call, and the program's own cost.
+fn once(bench: &Bench, tool: &Tool, workload: &Workload) -> Result<Measured> {
     let untraced = bench.load.run_calls(CALLS, CALLS_TIMEOUT)?;
-    let script = format!("uprobe:{}:{TRACED_FUNCTION} {{ @ = count(); }}", bench.load.exe().display());
+    let script = format!("uprobe:{}:{TRACED_FUNCTION} {{ {} }}", bench.load.exe().display(), workload.body);
     let before: HashSet<u32> = bpf_stats::program_ids()?;
     let mut tracer = Running::spawn(tool.name(), tool.run_script(&script))?;
-    wait_until_firing(&mut tracer, &before, &bench.load)?;
+    let id = wait_until_firing(&mut tracer, &before, &bench.load)?;
+    let start = attach::read_program(&tracer, id)?;
     let traced = bench.load.run_calls(CALLS, CALLS_TIMEOUT)?;
+    let end = attach::read_program(&tracer, id)?;
     let output = attach::stop(&mut tracer)?;
-    match map_value(&output, "@") {
-        Some(counted) if counted >= CALLS => {}
-        other => bail!("{} counted {other:?} of {CALLS} calls; it printed:\n{}", tool.name(), shown(&tracer)),
+    if let Err(error) = (workload.check)(&output) {
+        bail!("{error:#}; {} printed:\n{}", tool.name(), shown(&tracer));
     }
-    Ok(traced.saturating_sub(untraced).as_nanos() as f64 / CALLS as f64)
+    Ok(Measured {
+        overhead_ns: traced.saturating_sub(untraced).as_nanos() as f64 / CALLS as f64,
+        cost_ns: end.cost_since(&start).context("the program did not run")?,
+        insns: end.translated_insns,
+    })
 }
 
-/// Waits until the tracer's uprobe program runs on a burst of calls.
-fn wait_until_firing(tracer: &mut Running, before: &HashSet<u32>, load: &LoadLoop) -> Result<()> {
+/// Waits until the tracer's uprobe program runs on a burst of calls; returns its id.
+fn wait_until_firing(tracer: &mut Running, before: &HashSet<u32>, load: &LoadLoop) -> Result<u32> {
     let deadline = Instant::now() + ATTACH_TIMEOUT;
     while Instant::now() < deadline {
         if let Some(finished) = tracer.poll()? {
@@ -82,7 +156,7 @@ fn wait_until_firing(tracer: &mut Running, before: &HashSet<u32>, load: &LoadLoo
             load.run_calls(BURST, Duration::from_secs(10)).context("the probing burst failed")?;
             for earlier in &programs {
                 if bpf_stats::read(earlier.id)?.is_some_and(|now| now.run_count > earlier.run_count) {
-                    return Ok(());
+                    return Ok(earlier.id);
                 }
             }
         }
