@@ -1,6 +1,7 @@
 //! `fentry:bpf:...` and `fexit:bpf:...` against hand-built loaded programs: resolution by id,
 //! by name and by function alone, wildcards, typed arguments, listing, and the errors for a
-//! program that is not loaded, one without BTF and a function it does not have.
+//! program that is not loaded, one without BTF and a function it does not have, and a catalog
+//! that cannot list the programs.
 
 use std::sync::Arc;
 
@@ -129,6 +130,31 @@ fn a_missing_program_one_without_btf_and_a_missing_function_are_refused() {
     assert_eq!(function[0].0, "E0253");
     let shape = errors("fentry:bpf:9:f:g { }");
     assert_eq!(shape[0].0, "E0250");
+}
+
+/// The programs of `ProgramCatalog` that cannot be listed, as without `CAP_SYS_ADMIN`: the
+/// catalog's own `bpf_programs` says so.
+struct Unlisted(ProgramCatalog);
+
+impl Catalog for Unlisted {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+        self.0.tracepoints()
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+        self.0.tracepoint_format(category, name)
+    }
+
+    fn kernel_types(&self) -> Option<&Arc<Btf>> {
+        self.0.kernel_types()
+    }
+}
+
+#[test]
+fn programs_that_cannot_be_listed_are_refused_with_the_reason() {
+    let Err(diags) = compile("fentry:bpf:sd_fw_egress { }", &Unlisted(ProgramCatalog::new())) else { panic!("compiled without the programs") };
+    assert_eq!(diags[0].code, "E0254");
+    assert_eq!(diags[0].message, "cannot list the loaded BPF programs: this catalog lists no BPF programs");
 }
 
 #[test]
