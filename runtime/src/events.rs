@@ -52,6 +52,11 @@ impl EventSource {
         Ok(())
     }
 
+    /// Closes the events `wake_on` added.
+    pub fn stop_waking_on_others(&mut self) {
+        self.others.clear();
+    }
+
     /// Hands every waiting record to `on_record`; if none is waiting, first waits up to
     /// `timeout` for one. Returns how many records were handed over: 0 after a timeout or
     /// when a signal interrupted the wait (the caller then checks its stop flag).

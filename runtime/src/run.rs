@@ -113,8 +113,9 @@ pub fn run(
     runner.drain(&mut session, &mut events)?;
     session.run_end()?;
     runner.drain(&mut session, &mut events)?;
-    if following {
-        crate::symbolize::stop_tracking();
+    drop(following);
+    if let Some(events) = events.as_mut() {
+        events.stop_waking_on_others();
     }
     runner.print_all_maps(&session)?;
     if runner.lost_reported > 0 {
@@ -126,18 +127,28 @@ pub fn run(
 }
 
 /// When the probes announce processes whose user addresses they take (`ustack`, `usym`),
-/// follows what every process maps until the run ends, so that one that exits before it is
-/// printed still has its addresses named (`symbolize`). Where the kernel refuses that, the
-/// mappings of an announced process are read from `/proc` alone, and one that exits at once
-/// may print addresses. Returns whether processes are followed.
-fn follow_processes(manifest: &Manifest, events: Option<&mut EventSource>) -> Result<bool, RunError> {
+/// follows what every process maps until the returned guard is dropped, so that one that exits
+/// before it is printed still has its addresses named (`symbolize`). Where the kernel refuses
+/// that, the mappings of an announced process are read from `/proc` alone, and one that exits
+/// at once may print addresses.
+fn follow_processes(manifest: &Manifest, events: Option<&mut EventSource>) -> Result<Option<Following>, RunError> {
     let announces = manifest.maps.iter().any(|map| map.role == MapRole::Processes);
-    let (true, Some(events)) = (announces, events) else { return Ok(false) };
-    let Ok(followed) = crate::symbolize::track_processes() else { return Ok(false) };
+    let (true, Some(events)) = (announces, events) else { return Ok(None) };
+    let Ok(followed) = crate::symbolize::track_processes() else { return Ok(None) };
+    let following = Following;
     for event in followed {
         events.wake_on(event)?;
     }
-    Ok(true)
+    Ok(Some(following))
+}
+
+/// Processes are followed until this is dropped, on every way out of a run.
+struct Following;
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        crate::symbolize::stop_tracking();
+    }
 }
 
 /// Attaches every probe. A command `-c` started and not yet let run is first run to its entry

@@ -24,6 +24,9 @@ pub(super) struct Processes {
 #[derive(Default)]
 struct Process {
     mappings: Arc<Vec<Mapping>>,
+    /// What it had mapped before its last exec: a stack taken just before the exec is named
+    /// from it after the exec was applied.
+    before_exec: Arc<Vec<Mapping>>,
     /// Every mapping it has is known: followed since its exec (or from a fork of a process so
     /// followed), or read from `/proc` while the tracker followed it.
     whole: bool,
@@ -42,9 +45,31 @@ impl Process {
         true
     }
 
+    /// The mapping holding `address`: among its mappings, else among those it had before
+    /// its last exec.
     fn holding(&self, address: u64) -> Option<Mapping> {
-        self.mappings.iter().find(|m| m.file_offset(address).is_some()).cloned()
+        let holds = |m: &&Mapping| m.file_offset(address).is_some();
+        self.mappings.iter().find(holds).or_else(|| self.before_exec.iter().find(holds)).cloned()
     }
+}
+
+/// Takes `start..end` out of `mappings`: what a new mapping there replaces. A mapping it covers
+/// in part keeps the parts outside, as the kernel splits it.
+fn cover(mappings: &mut Vec<Mapping>, start: u64, end: u64) {
+    let mut kept = Vec::with_capacity(mappings.len() + 1);
+    for m in mappings.drain(..) {
+        if m.end <= start || end <= m.start {
+            kept.push(m);
+            continue;
+        }
+        if m.start < start {
+            kept.push(Mapping { end: start, ..m.clone() });
+        }
+        if end < m.end {
+            kept.push(Mapping { start: end, offset: m.offset + (end - m.start), ..m });
+        }
+    }
+    *mappings = kept;
 }
 
 impl Processes {
@@ -52,17 +77,24 @@ impl Processes {
     pub fn apply(&mut self, event: TaskEvent) {
         match event {
             TaskEvent::Exec { pid } => {
-                let announced = self.by_pid.get(&pid).is_some_and(|p| p.announced);
-                self.by_pid.insert(pid, Process { whole: true, announced, ..Process::default() });
+                let old = self.by_pid.remove(&pid).unwrap_or_default();
+                let process = Process { whole: true, announced: old.announced, before_exec: old.mappings, ..Process::default() };
+                self.by_pid.insert(pid, process);
             }
             TaskEvent::Map { pid, mapping } => {
                 let process = self.by_pid.entry(pid).or_default();
                 let mappings = Arc::make_mut(&mut process.mappings);
-                mappings.retain(|m| m.end <= mapping.start || mapping.end <= m.start);
+                cover(mappings, mapping.start, mapping.end);
                 mappings.push(mapping);
             }
+            TaskEvent::Cover { pid, start, end } => {
+                if let Some(process) = self.by_pid.get_mut(&pid) {
+                    cover(Arc::make_mut(&mut process.mappings), start, end);
+                }
+            }
             TaskEvent::Fork { pid, parent } => {
-                let (mappings, whole) = self.by_pid.get(&parent).map_or_else(Default::default, |p| (p.mappings.clone(), p.whole));
+                let parent = self.known_or_read(parent);
+                let (mappings, whole) = (parent.mappings.clone(), parent.whole);
                 self.by_pid.insert(pid, Process { mappings, whole, ..Process::default() });
             }
             TaskEvent::Exit { pid } => {
@@ -79,6 +111,16 @@ impl Processes {
                 }
             }
         }
+    }
+
+    /// What is known of process `pid`; one never seen (it ran before the tracker started) is
+    /// read from `/proc` first, while it likely still lives, and followed from then on.
+    fn known_or_read(&mut self, pid: u32) -> &Process {
+        let process = self.by_pid.entry(pid).or_default();
+        if process.mappings.is_empty() && !process.whole {
+            process.read_live(pid, true);
+        }
+        process
     }
 
     /// The kernel dropped records: some process's mapping may be missing, so `/proc` is
@@ -126,7 +168,7 @@ mod tests {
     const CHILD: u32 = u32::MAX - 11;
 
     #[test]
-    fn a_fork_copies_mappings_an_exec_drops_them_and_a_new_mapping_replaces_what_it_covers() {
+    fn a_fork_copies_mappings_and_a_new_mapping_splits_what_it_covers() {
         let mut processes = Processes::default();
         processes.apply(TaskEvent::Exec { pid: PARENT });
         processes.apply(TaskEvent::Map { pid: PARENT, mapping: mapping(0x1000, "/bin/sh") });
@@ -134,11 +176,40 @@ mod tests {
         assert_eq!(processes.mapping_of(CHILD, 0x1010, true), Some(mapping(0x1000, "/bin/sh")));
         processes.apply(TaskEvent::Exec { pid: CHILD });
         processes.apply(TaskEvent::Map { pid: CHILD, mapping: mapping(0x1800, "/bin/cat") });
-        assert_eq!(processes.mapping_of(CHILD, 0x1010, true), None);
-        assert_eq!(processes.mapping_of(CHILD, 0x1810, true), Some(mapping(0x1800, "/bin/cat")));
+        assert_eq!(processes.mapping_of(CHILD, 0x1810, true), Some(mapping(0x1800, "/bin/cat")), "the new image first");
         assert_eq!(processes.mapping_of(PARENT, 0x1010, true), Some(mapping(0x1000, "/bin/sh")));
         processes.apply(TaskEvent::Map { pid: PARENT, mapping: mapping(0x1800, "/lib/libc.so") });
+        assert_eq!(processes.mapping_of(PARENT, 0x1010, true), Some(Mapping { end: 0x1800, ..mapping(0x1000, "/bin/sh") }));
+        assert_eq!(processes.mapping_of(PARENT, 0x1810, true), Some(mapping(0x1800, "/lib/libc.so")));
+        processes.apply(TaskEvent::Cover { pid: PARENT, start: 0x1000, end: 0x1400 });
         assert_eq!(processes.mapping_of(PARENT, 0x1010, true), None);
+        assert_eq!(processes.mapping_of(PARENT, 0x1410, true), Some(Mapping { start: 0x1400, end: 0x1800, offset: 0x400, ..mapping(0x1000, "/bin/sh") }));
+    }
+
+    /// An address of the image a process had before its exec is named from it (a stack taken
+    /// just before the exec); one exec further it is forgotten.
+    #[test]
+    fn an_address_mapped_before_an_exec_is_still_named() {
+        let mut processes = Processes::default();
+        processes.apply(TaskEvent::Exec { pid: CHILD });
+        processes.apply(TaskEvent::Map { pid: CHILD, mapping: mapping(0x1000, "/bin/sh") });
+        processes.apply(TaskEvent::Exec { pid: CHILD });
+        processes.apply(TaskEvent::Map { pid: CHILD, mapping: mapping(0x5000, "/bin/cat") });
+        assert_eq!(processes.mapping_of(CHILD, 0x1010, true), Some(mapping(0x1000, "/bin/sh")));
+        assert_eq!(processes.mapping_of(CHILD, 0x5010, true), Some(mapping(0x5000, "/bin/cat")));
+        processes.apply(TaskEvent::Exec { pid: CHILD });
+        assert_eq!(processes.mapping_of(CHILD, 0x1010, true), None);
+    }
+
+    /// A process forked from one that ran before the tracker (this test process) starts with
+    /// the parent's mappings, read from `/proc` when the fork is applied.
+    #[test]
+    fn a_fork_of_a_process_never_seen_reads_the_parent() {
+        let mut processes = Processes::default();
+        processes.apply(TaskEvent::Fork { pid: CHILD, parent: std::process::id() });
+        let here = a_fork_of_a_process_never_seen_reads_the_parent as *const () as u64;
+        let found = processes.mapping_of(CHILD, here, true).expect("the parent's code is mapped in the child");
+        assert_eq!(found.path, std::env::current_exe().expect("the test binary"));
     }
 
     #[test]

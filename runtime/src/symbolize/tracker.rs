@@ -10,7 +10,8 @@ use crate::sys::{self, PerfRecord, PerfRing};
 
 use super::maps::Mapping;
 
-/// Pages of records each CPU's ring holds: about a thousand execs' worth.
+/// Pages of records each CPU's ring holds: some two hundred execs' worth (a fork, an exec, a
+/// dozen mappings and an exit each), read at least every 100 ms and woken at a quarter full.
 const RING_PAGES: usize = 64;
 /// The reader is woken once this many bytes wait on a CPU: a quarter of its ring.
 const WAKE_AT: u32 = (RING_PAGES * 4096 / 4) as u32;
@@ -30,6 +31,8 @@ pub(super) enum TaskEvent {
     Exec { pid: u32 },
     /// `pid` mapped a file executable.
     Map { pid: u32, mapping: Mapping },
+    /// `pid` mapped executable memory of no file (`//anon`, `[vdso]`) over `start..end`.
+    Cover { pid: u32, start: u64, end: u64 },
     /// Process `pid` was forked from `parent`, with a copy of its mappings.
     Fork { pid: u32, parent: u32 },
     /// Process `pid` (its last thread) exited.
@@ -108,25 +111,25 @@ fn parse(record: &PerfRecord<'_>) -> Parsed {
         },
         // `pid, tid, addr, len, pgoff` (bytes), the file's identity (24 bytes), `prot, flags`,
         // then the path, NUL-terminated.
-        PERF_RECORD_MMAP2 => mapping(body).and_then(|mapping| Some(TaskEvent::Map { pid: u32_at(0)?, mapping })),
+        PERF_RECORD_MMAP2 => u32_at(0).and_then(|pid| mapped(pid, body)),
         _ => None,
     };
     event.map_or(Parsed::Other, |event| Parsed::Event(time, event))
 }
 
-/// The file mapping an `MMAP2` record's body describes, if the path is a file's.
-fn mapping(body: &[u8]) -> Option<Mapping> {
+/// What an `MMAP2` record's body says process `pid` mapped: a file, or memory of none.
+fn mapped(pid: u32, body: &[u8]) -> Option<TaskEvent> {
     let u64_at = |at: usize| body.get(at..at + 8).map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")));
     let (start, len, offset) = (u64_at(8)?, u64_at(16)?, u64_at(24)?);
+    let end = start.checked_add(len)?;
     let path = body.get(64..)?;
-    let path = &path[..path.iter().position(|&b| b == 0)?];
-    let path = std::str::from_utf8(path).ok()?;
+    let path = std::str::from_utf8(&path[..path.iter().position(|&b| b == 0)?]).ok()?;
     // Memory of no file is `//anon`, `[vdso]` and the like.
     if !path.starts_with('/') || path.starts_with("//") {
-        return None;
+        return Some(TaskEvent::Cover { pid, start, end });
     }
     let path = PathBuf::from(path.strip_suffix(" (deleted)").unwrap_or(path));
-    Some(Mapping { start, end: start.checked_add(len)?, offset, path })
+    Some(TaskEvent::Map { pid, mapping: Mapping { start, end, offset, path } })
 }
 
 #[cfg(test)]
@@ -159,7 +162,7 @@ mod tests {
         let expected = Mapping { start: 0x5000, end: 0x7000, offset: 0x1000, path: PathBuf::from("/usr/bin/cat") };
         assert_eq!(parsed(&record(PERF_RECORD_MMAP2, 0, &fields, 7)), Parsed::Event(7, TaskEvent::Map { pid: 42, mapping: expected }));
         let anonymous = [&fields[..64], b"//anon\0\0"].concat();
-        assert_eq!(parsed(&record(PERF_RECORD_MMAP2, 0, &anonymous, 7)), Parsed::Other);
+        assert_eq!(parsed(&record(PERF_RECORD_MMAP2, 0, &anonymous, 7)), Parsed::Event(7, TaskEvent::Cover { pid: 42, start: 0x5000, end: 0x7000 }));
     }
 
     #[test]
