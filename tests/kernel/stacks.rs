@@ -1,6 +1,6 @@
 //! Stacks and symbols in the kernel: `kstack` frames checked against `/proc/kallsyms`, and the
 //! user stack and `usym` of a known function of this test binary that makes a syscall itself,
-//! in this process and in one that exits before the stacks are printed.
+//! in this process, in one that exits before the stacks are printed, and in one that execs.
 
 use std::collections::HashMap;
 
@@ -208,6 +208,78 @@ fn exited_process_helper() {
         return;
     }
     ferrotrace_stack_leaf(WHENCE_EXITED);
+}
+
+/// Calls `execve(path, argv, NULL)` with the `syscall` instruction itself, so that the
+/// innermost user frame is this function; returns (the address the syscall returns to) only if
+/// the exec failed.
+#[inline(never)]
+#[no_mangle]
+pub extern "C" fn ferrotrace_exec_leaf(path: *const libc::c_char, argv: *const *const libc::c_char) -> u64 {
+    let return_address: u64;
+    // SAFETY: execve either replaces this process or fails and changes nothing; the pointers
+    // are the caller's NUL-terminated path and NULL-terminated argument list (or NULL, which
+    // fails with EFAULT); the syscall clobbers only rax, rcx and r11, all declared.
+    unsafe {
+        std::arch::asm!(
+            "lea {ra}, [rip + 2f]",
+            "syscall",
+            "2:",
+            ra = out(reg) return_address,
+            inlateout("rax") libc::SYS_execve => _,
+            in("rdi") path,
+            in("rsi") argv,
+            in("rdx") 0usize,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    return_address
+}
+
+/// Set (to the path to exec) in the helper process `ustack_taken_just_before_an_exec` starts.
+const EXEC_HELPER_VAR: &str = "FERROTRACE_EXEC_HELPER";
+
+/// The user stack of an `execve` is named from the image the process had before it, though the
+/// exec was applied before the stack reached ferrotrace (stopped while the helper runs): the
+/// old image is kept beside the new.
+#[test]
+fn ustack_taken_just_before_an_exec() {
+    if !kernel_ready() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let link = std::env::temp_dir().join(format!("ferrotrace-exec-{}", std::process::id()));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&exe, &link).expect("cannot symlink the test binary");
+    let program = format!(r#"tracepoint:syscalls:sys_enter_execve /str(args.filename) == "{}"/ {{ @[ustack(1)] = count(); }}"#, link.display());
+    let tracer = Tracer::start(&["-e", &program]);
+    tracer.signal(libc::SIGSTOP);
+    let helper = std::process::Command::new(&exe)
+        .args(["--ignored", "--exact", "stacks::exec_helper", "--nocapture", "--test-threads", "1"])
+        .env(EXEC_HELPER_VAR, &link)
+        .output()
+        .expect("cannot run the helper process");
+    tracer.signal(libc::SIGCONT);
+    let _ = std::fs::remove_file(&link);
+    assert!(helper.status.success(), "the helper failed: {}", String::from_utf8_lossy(&helper.stderr));
+    let offset = ferrotrace_exec_leaf(std::ptr::null(), std::ptr::null()) - ferrotrace_exec_leaf as *const () as u64;
+    tracer.stop(libc::SIGINT).assert_exact(0, &format!("\n\n@[\n        ferrotrace_exec_leaf+{offset}\n]: 1\n"), ATTACHED_1);
+}
+
+/// The process of `ustack_taken_just_before_an_exec`: execs the test binary again (through the
+/// path the variable names), running no test, from `ferrotrace_exec_leaf`.
+#[test]
+#[ignore = "run by ustack_taken_just_before_an_exec as its traced process"]
+fn exec_helper() {
+    let Some(path) = std::env::var_os(EXEC_HELPER_VAR) else { return };
+    let path = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).expect("a path without NUL");
+    let none = std::ffi::CString::new("--exact").expect("no NUL");
+    let nothing = std::ffi::CString::new("no such test").expect("no NUL");
+    let argv = [path.as_ptr(), none.as_ptr(), nothing.as_ptr(), std::ptr::null()];
+    ferrotrace_exec_leaf(path.as_ptr(), argv.as_ptr());
+    panic!("execve failed: {}", std::io::Error::last_os_error());
 }
 
 /// `ksym` of a known address and `kaddr` of a known name agree with `/proc/kallsyms`.
