@@ -221,7 +221,9 @@ pub mod config_layout {
     /// `i64`: CLOCK_TAI minus CLOCK_BOOTTIME when ferrotrace started; `nsecs(sw_tai)` adds it
     /// to the boot clock.
     pub const TAI_OFFSET_NS: u32 = 16;
-    pub const SIZE: u32 = 24;
+    /// `u64`: 1, the value a count stores for a key's first event (read in place).
+    pub const ONE: u32 = 24;
+    pub const SIZE: u32 = 32;
 }
 
 /// A script map: its name, key and value types, and how they sit in the kernel map.

@@ -19,6 +19,9 @@ use crate::{func_btf, sys, verifier};
 
 /// `BPF_PSEUDO_MAP_FD`: the `ld_imm64` source register that says "imm is a map fd".
 const PSEUDO_MAP_FD: u8 = 1;
+/// `BPF_PSEUDO_MAP_VALUE`: "imm is an array map's fd, the second slot's imm an offset into its
+/// value"; the compiler writes it, the fd goes in as for a map.
+const PSEUDO_MAP_VALUE: u8 = 2;
 const INSN_SIZE: usize = 8;
 
 /// Verifier log levels: the rejected path with statistics, or every instruction's state.
@@ -77,7 +80,9 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
         })?;
         let at = (offset as usize).checked_sub(start).filter(|at| at % INSN_SIZE == 0 && at + INSN_SIZE <= code.len());
         let Some(at) = at else { continue };
-        code[at + 1] = (code[at + 1] & 0x0f) | (PSEUDO_MAP_FD << 4);
+        if code[at + 1] >> 4 != PSEUDO_MAP_VALUE {
+            code[at + 1] = (code[at + 1] & 0x0f) | (PSEUDO_MAP_FD << 4);
+        }
         code[at + 4..at + 8].copy_from_slice(&maps[map].as_raw_fd().to_ne_bytes());
     }
     Ok(code)

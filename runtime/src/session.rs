@@ -73,6 +73,8 @@ impl Session {
         let ncpus = config_layout::NCPUS as usize;
         let online = crate::cpus::online().map_or(1, |cpus| cpus.len()) as u64;
         value[ncpus..ncpus + 8].copy_from_slice(&online.to_ne_bytes());
+        let one = config_layout::ONE as usize;
+        value[one..one + 8].copy_from_slice(&1u64.to_ne_bytes());
         let tai = config_layout::TAI_OFFSET_NS as usize;
         value[tai..tai + 8].copy_from_slice(&crate::output::clock::tai_minus_boot_ns().to_ne_bytes());
         self.kernel_map(id, |map| map.update(&0u32.to_ne_bytes(), &value))

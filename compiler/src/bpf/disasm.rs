@@ -78,11 +78,13 @@ fn render(insn: &RawInsn) -> String {
 
 fn render_ld_imm64(insn: &RawInsn, high: Option<&RawInsn>, map: Option<String>) -> String {
     match (map, high) {
+        (Some(map), Some(high)) if insn.src == op::PSEUDO_MAP_VALUE => format!("r{} = map[{map}][0]+{}", insn.dst, high.imm),
         (Some(map), _) => format!("r{} = map[{map}]", insn.dst),
         (None, _) if insn.src == op::PSEUDO_FUNC => format!("r{} = func[{:+}]", insn.dst, insn.imm),
         (None, _) if insn.src == op::PSEUDO_MAP_FD => {
             format!("r{} = map[fd:{}]", insn.dst, insn.imm)
         }
+        (None, Some(high)) if insn.src == op::PSEUDO_MAP_VALUE => format!("r{} = map[fd:{}][0]+{}", insn.dst, insn.imm, high.imm),
         (None, Some(high)) => {
             let value = (u64::from(high.imm as u32) << 32) | u64::from(insn.imm as u32);
             format!("r{} = {value:#x}", insn.dst)

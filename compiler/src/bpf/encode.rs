@@ -98,6 +98,11 @@ impl Encoder<'_> {
             }
             Insn::LoadImm64 { dst, imm } => self.ld_imm64(span, phys(index, dst)?, 0, imm),
             Insn::LoadMap { dst, map } => self.load_map(index, span, dst, map)?,
+            Insn::LoadMapValue { dst, map, offset } => {
+                let dst = phys(index, dst)?;
+                self.program.map_relocations.push((self.program.insns.len(), map));
+                self.ld_imm64(span, dst, op::PSEUDO_MAP_VALUE, i64::from(offset) << 32);
+            }
             Insn::LoadFunc { dst, func } => {
                 self.program.function_refs.push((self.program.insns.len(), func));
                 self.ld_imm64(span, phys(index, dst)?, op::PSEUDO_FUNC, 0);

@@ -68,6 +68,8 @@ pub const OFF_SIGNED: i16 = 1;
 
 /// `src` of an `ld_imm64` whose immediate is a map file descriptor, patched in by the loader.
 pub const PSEUDO_MAP_FD: u8 = 1;
+/// `ld_imm64` source: the first `imm` is an array map's fd, the second an offset into its value.
+pub const PSEUDO_MAP_VALUE: u8 = 2;
 /// `ld_imm64` source register meaning "imm is the distance to a function of this program".
 pub const PSEUDO_FUNC: u8 = 4;
 

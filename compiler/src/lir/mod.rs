@@ -180,6 +180,10 @@ pub enum Insn {
     LoadImm64 { dst: Reg, imm: i64 },
     /// `dst = &map` (`ld_imm64` with a map relocation, two instruction slots).
     LoadMap { dst: Reg, map: MapId },
+    /// `dst = &value + offset`: a pointer into the single value of the array map `map`
+    /// (`ld_imm64` with `BPF_PSEUDO_MAP_VALUE` and a map relocation, two slots), read and
+    /// written without a lookup.
+    LoadMapValue { dst: Reg, map: MapId, offset: u32 },
     /// `dst = &function`: the address of another function of the same program, a callback for
     /// `bpf_loop` or `bpf_for_each_map_elem` (`ld_imm64` with `BPF_PSEUDO_FUNC`, two slots).
     /// `func` indexes the program's functions; 0 is the program itself.

@@ -48,7 +48,11 @@ pub fn visit_regs_mut(insn: &mut Insn, mut visit: impl FnMut(&mut Reg, Access)) 
             visit(src, Access::Read);
         }
         Insn::StoreImm { mem, .. } => visit_base(mem, &mut visit),
-        Insn::LoadImm64 { dst, .. } | Insn::LoadMap { dst, .. } | Insn::LoadFunc { dst, .. } | Insn::AddrOf { dst, .. } => {
+        Insn::LoadImm64 { dst, .. }
+        | Insn::LoadMap { dst, .. }
+        | Insn::LoadMapValue { dst, .. }
+        | Insn::LoadFunc { dst, .. }
+        | Insn::AddrOf { dst, .. } => {
             visit(dst, Access::Write)
         }
         Insn::Branch { lhs, rhs, .. } => {
@@ -114,6 +118,7 @@ pub fn is_pure_def(insn: &Insn) -> bool {
             | Insn::LoadSigned { .. }
             | Insn::LoadImm64 { .. }
             | Insn::LoadMap { .. }
+            | Insn::LoadMapValue { .. }
             | Insn::LoadFunc { .. }
             | Insn::AddrOf { .. }
     )

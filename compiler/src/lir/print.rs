@@ -103,6 +103,7 @@ impl Display for InsnText<'_> {
             Insn::StoreImm { size, mem, imm } => write!(f, "*(u{} *){mem} = {imm}", bits(size)),
             Insn::LoadImm64 { dst, imm } => write!(f, "{dst} = {imm} ll"),
             Insn::LoadMap { dst, map } => write!(f, "{dst} = &{}", MapText(map)),
+            Insn::LoadMapValue { dst, map, offset } => write!(f, "{dst} = &{}[0]+{offset}", MapText(map)),
             Insn::LoadFunc { dst, func } => write!(f, "{dst} = &func#{func}"),
             Insn::AddrOf { dst, slot, off } => {
                 write!(f, "{dst} = &{slot}")?;

@@ -36,6 +36,8 @@ pub enum Arg {
     Imm(i64),
     Map(MapId),
     Addr(Place),
+    /// The address `offset` bytes into the single value of the array map.
+    MapValue(MapId, u32),
 }
 
 pub struct Builder {
@@ -244,6 +246,11 @@ impl Builder {
                 reg
             }
             Arg::Addr(place) => self.addr(place),
+            Arg::MapValue(map, offset) => {
+                let reg = self.vreg();
+                self.emit(Insn::LoadMapValue { dst: reg, map, offset });
+                reg
+            }
         }
     }
 

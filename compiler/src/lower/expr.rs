@@ -145,35 +145,27 @@ impl FnLowerer<'_> {
     /// `ktime_get_ns() - start`, the start time coming from the config map.
     fn elapsed(&mut self) -> Reg {
         let now = self.b.call(helper::KTIME_GET_NS, &[]);
-        let ptr = self.config_pointer();
+        let start = self.config_word(crate::manifest::config_layout::START_NS);
         let out = self.b.copy_reg(now);
-        let done = self.b.label();
-        self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
-        let start = self.b.vreg();
-        let offset = crate::manifest::config_layout::START_NS as i16;
-        self.b.emit(Insn::Load { size: Size::DW, dst: start, mem: Mem::Reg(ptr, offset) });
         self.b.alu(AluOp::Sub, out, Operand::Reg(start));
-        self.b.place_label(done);
         out
     }
 
-    /// The config map's value (the runtime fills it at start), or null.
-    fn config_pointer(&mut self) -> Reg {
-        let config = self.cx.config();
-        let key = self.b.alloc(4);
-        self.b.store_imm(key, 4, 0);
-        self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(config), Arg::Addr(key)])
-    }
-
-    /// The `u64` at `offset` of the config map (0 if missing).
+    /// The `u64` at `offset` of the config map's value, which the runtime fills before any
+    /// probe runs: read in place (`Insn::LoadMapValue`), without a lookup.
     pub(crate) fn config_word(&mut self, offset: u32) -> Reg {
-        let ptr = self.config_pointer();
-        let out = self.b.constant(0);
-        let done = self.b.label();
-        self.b.branch(Cond::Eq, ptr, Operand::Imm(0), done);
-        self.b.emit(Insn::Load { size: Size::DW, dst: out, mem: Mem::Reg(ptr, offset as i16) });
-        self.b.place_label(done);
+        let config = self.cx.config();
+        let ptr = self.b.vreg();
+        self.b.emit(Insn::LoadMapValue { dst: ptr, map: config, offset });
+        let out = self.b.vreg();
+        self.b.emit(Insn::Load { size: Size::DW, dst: out, mem: Mem::Reg(ptr, 0) });
         out
+    }
+
+    /// The address of the config map's `u64` holding 1: the value a count's first event
+    /// stores, without writing it to the stack first.
+    pub(crate) fn config_one(&mut self) -> Arg {
+        Arg::MapValue(self.cx.config(), crate::manifest::config_layout::ONE)
     }
 
     /// The `probe` value, an index into the probe names: a constant in a program with one

@@ -150,7 +150,7 @@ impl FnLowerer<'_> {
             self.b.jump(done);
             self.b.place_label(insert);
             let initial = self.initial_value(&kind, n);
-            self.checked_call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), Arg::Addr(initial), Arg::Imm(BPF_ANY)]);
+            self.checked_call(helper::MAP_UPDATE_ELEM, &[Arg::Map(Self::map_id(map)), Arg::Addr(key), initial, Arg::Imm(BPF_ANY)]);
         }
         self.b.place_label(done);
     }
@@ -264,24 +264,28 @@ impl FnLowerer<'_> {
         self.b.emit(Insn::Store { size: Size::DW, mem, src: reg });
     }
 
-    /// The value stored for a key seen for the first time.
-    fn initial_value(&mut self, kind: &MapValue, n: Option<Reg>) -> Place {
-        let size = kind.size();
-        let place = self.b.alloc(size);
+    /// The value stored for a key seen for the first time: a count's 1 is the config map's
+    /// (one `ld_imm64`), others are written to the stack.
+    fn initial_value(&mut self, kind: &MapValue, n: Option<Reg>) -> Arg {
+        let n = || n.expect("the aggregation has an argument");
+        let place = match kind {
+            MapValue::Count | MapValue::Hist { .. } | MapValue::Lhist { .. } => return self.config_one(),
+            _ => self.b.alloc(kind.size()),
+        };
         match kind {
-            MapValue::Count | MapValue::Hist { .. } | MapValue::Lhist { .. } => self.b.store_imm(place, 8, 1),
-            MapValue::Sum(_) => self.b.store(place, 8, n.expect("sum has an argument")),
+            MapValue::Sum(_) => self.b.store(place, 8, n()),
             MapValue::Avg(_) | MapValue::Stats(_) => {
                 self.b.store_imm(place, 8, 1);
-                self.b.store(place.at(8), 8, n.expect("avg has an argument"));
+                self.b.store(place.at(8), 8, n());
             }
             MapValue::Min(_) | MapValue::Max(_) => {
-                self.b.store(place, 8, n.expect("min/max have an argument"));
+                self.b.store(place, 8, n());
                 self.b.store_imm(place.at(8), 8, 1);
             }
-            MapValue::Plain(_) | MapValue::Tseries { .. } => self.b.zero(place, size),
+            // Plain and tseries values start zeroed (counts returned above).
+            _ => self.b.zero(place, kind.size()),
         }
-        place
+        Arg::Addr(place)
     }
 }
 

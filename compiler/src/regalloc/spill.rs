@@ -65,6 +65,7 @@ fn single_recomputable_def(func: &Function, vreg: u32) -> Option<(usize, Insn)> 
         def.insn,
         Insn::AddrOf { .. }
             | Insn::LoadMap { .. }
+            | Insn::LoadMapValue { .. }
             | Insn::LoadFunc { .. }
             | Insn::LoadImm64 { .. }
             | Insn::Alu64 { op: AluOp::Mov, src: Operand::Imm(_), .. }

@@ -121,6 +121,9 @@ impl Machine {
             Insn::LoadMap { dst, map } => {
                 self.regs.insert(dst, 0xaa00_0000 + u64::from(map.0));
             }
+            Insn::LoadMapValue { dst, map, offset } => {
+                self.regs.insert(dst, 0xab00_0000 + (u64::from(map.0) << 16) + u64::from(offset));
+            }
             Insn::LoadFunc { dst, func } => {
                 self.regs.insert(dst, 0xfc00_0000 + u64::from(func));
             }
