@@ -110,6 +110,7 @@ fn every_form() -> Function {
         Insn::Alu32 { op: AluOp::Neg, dst: R1, src: Operand::Imm(0) },
         Insn::LoadImm64 { dst: R2, imm: 0x1234_5678_9abc },
         Insn::LoadMap { dst: R1, map: MapId(1) },
+        Insn::LoadMapValue { dst: R2, map: MapId(1), offset: 24 },
         Insn::Load { size: Size::B, dst: R0, mem: Mem::Reg(R1, 3) },
         Insn::Load { size: Size::H, dst: R0, mem: slot },
         Insn::LoadSigned { size: Size::W, dst: R0, mem: Mem::Reg(R1, -4) },

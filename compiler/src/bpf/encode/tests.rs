@@ -154,6 +154,16 @@ fn map_load_is_a_relocated_ld_imm64() {
     );
 }
 
+/// A pointer into a map's value: `BPF_PSEUDO_MAP_VALUE` in the source nibble, the offset in
+/// the second slot, and a relocation for the map's fd like a map load's.
+#[test]
+fn map_value_load_carries_its_offset_in_the_second_slot() {
+    let insns = vec![Insn::LoadMapValue { dst: R2, map: MapId(2), offset: 24 }];
+    let program = encode_all(insns.clone()).expect("encodes");
+    assert_eq!(program.map_relocations, vec![(0, MapId(2))]);
+    assert_eq!(hex(insns), "18 22 00 00 00 00 00 00 | 00 00 00 00 18 00 00 00");
+}
+
 #[test]
 fn calls_and_exit() {
     let insns =
