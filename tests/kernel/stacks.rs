@@ -13,31 +13,41 @@ const WHENCE_JSON: u64 = 0x5eed_0003;
 const WHENCE_EXITED: u64 = 0x5eed_0004;
 const WHENCE_LEN: u64 = 0x5eed_0005;
 
-/// Calls `lseek(-1, <this function's address>, whence)` with the `syscall` instruction itself,
-/// so that the innermost user frame is this function; returns the address the syscall returns
-/// to, which the kernel reports as that frame.
+/// Makes syscall `nr` with arguments `a`, `b` and `c` by the `syscall` instruction itself, so
+/// that the innermost user frame is this function; returns the address the syscall returns to,
+/// which the kernel reports as that frame.
+///
+/// # Safety
+/// The syscall must be one the caller may make with those arguments.
 #[inline(never)]
 #[no_mangle]
-pub extern "C" fn ferrotrace_stack_leaf(whence: u64) -> u64 {
+pub unsafe extern "C" fn ferrotrace_stack_leaf(nr: i64, a: usize, b: usize, c: usize) -> u64 {
     let return_address: u64;
-    // SAFETY: `lseek` on fd -1 fails with EBADF and changes nothing; the syscall clobbers only
-    // rax, rcx and r11, all declared.
+    // SAFETY: the caller vouches for the syscall; it clobbers only rax, rcx and r11, all
+    // declared.
     unsafe {
         std::arch::asm!(
             "lea {ra}, [rip + 2f]",
             "syscall",
             "2:",
             ra = out(reg) return_address,
-            inlateout("rax") libc::SYS_lseek => _,
-            in("rdi") -1i64,
-            in("rsi") ferrotrace_stack_leaf as *const () as usize,
-            in("rdx") whence,
+            inlateout("rax") nr => _,
+            in("rdi") a,
+            in("rsi") b,
+            in("rdx") c,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),
         );
     }
     return_address
+}
+
+/// `lseek(-1, <ferrotrace_stack_leaf's address>, whence)` from `ferrotrace_stack_leaf`;
+/// returns the address its syscall returns to.
+fn lseek_leaf(whence: u64) -> u64 {
+    // SAFETY: `lseek` on fd -1 fails with EBADF and changes nothing.
+    unsafe { ferrotrace_stack_leaf(libc::SYS_lseek, -1i64 as usize, leaf_address() as usize, whence as usize) }
 }
 
 /// Where `ferrotrace_stack_leaf` starts.
@@ -52,6 +62,12 @@ fn leaf_offset(return_address: u64) -> u64 {
 
 fn lseek_program(whence: u64, body: &str) -> String {
     format!("tracepoint:syscalls:sys_enter_lseek /args.fd == -1 && args.whence == {whence}/ {{ {body} }}")
+}
+
+/// `body` on every `lseek` of threads named `comm`, through `raw_syscalls`: Linux 6.1 hands a
+/// `syscalls:` program the user registers, so the kernel has no kernel stack to give there.
+fn raw_lseek_program(comm: &Comm, body: &str) -> String {
+    format!("tracepoint:raw_syscalls:sys_enter /comm == \"{}\" && args.id == {}/ {{ {body} }}", comm.name(), libc::SYS_lseek)
 }
 
 /// Every symbol of `/proc/kallsyms` by name, with its addresses.
@@ -79,15 +95,11 @@ fn kstack_frames_are_kernel_functions() {
         return;
     }
     let comm = Comm::unique();
-    let program = format!(
-        "tracepoint:raw_syscalls:sys_enter /comm == \"{}\" && args.id == {}/ {{ @perf[kstack(perf)] = count(); @plain[kstack] = count(); }}",
-        comm.name(),
-        libc::SYS_lseek
-    );
+    let program = raw_lseek_program(&comm, "@perf[kstack(perf)] = count(); @plain[kstack] = count();");
     let tracer = Tracer::start(&["-e", &program]);
     let caller = std::thread::Builder::new().name(comm.name().to_string()).spawn(|| {
         for _ in 0..3 {
-            ferrotrace_stack_leaf(WHENCE_KSTACK);
+            lseek_leaf(WHENCE_KSTACK);
         }
     });
     caller.expect("cannot start the named thread").join().expect("the named thread panicked");
@@ -120,13 +132,9 @@ fn len_counts_the_frames_a_stack_prints() {
         return;
     }
     let comm = Comm::unique();
-    let program = format!(
-        "tracepoint:raw_syscalls:sys_enter /comm == \"{}\" && args.id == {}/ {{ printf(\"%d %d\\n%s%s\", len(kstack), len(ustack(3)), kstack, ustack(3)); }}",
-        comm.name(),
-        libc::SYS_lseek
-    );
+    let program = raw_lseek_program(&comm, r#"printf("%d %d\n%s%s", len(kstack), len(ustack(3)), kstack, ustack(3));"#);
     let tracer = Tracer::start(&["-e", &program]);
-    let caller = std::thread::Builder::new().name(comm.name().to_string()).spawn(|| ferrotrace_stack_leaf(WHENCE_LEN));
+    let caller = std::thread::Builder::new().name(comm.name().to_string()).spawn(|| lseek_leaf(WHENCE_LEN));
     caller.expect("cannot start the named thread").join().expect("the named thread panicked");
     let outcome = tracer.stop(libc::SIGINT);
     let (counts, stacks) = outcome.stdout.split_once('\n').unwrap_or_else(|| panic!("{}", outcome.transcript()));
@@ -145,8 +153,8 @@ fn ustack_and_usym_of_this_process() {
     }
     let body = r#"@[ustack(1), usym(args.offset)] = count(); printf("%s|%s\n", ustack(perf, 1), usym(args.offset));"#;
     let tracer = Tracer::start(&["-e", &lseek_program(WHENCE_USTACK, body)]);
-    let offset = leaf_offset(ferrotrace_stack_leaf(WHENCE_USTACK));
-    ferrotrace_stack_leaf(WHENCE_USTACK);
+    let offset = leaf_offset(lseek_leaf(WHENCE_USTACK));
+    lseek_leaf(WHENCE_USTACK);
     let outcome = tracer.stop(libc::SIGINT);
     let exe = std::env::current_exe().expect("the test binary");
     let address = leaf_address() + offset;
@@ -163,7 +171,7 @@ fn stacks_in_json() {
     }
     let body = "@k[ustack(1)] = count(); @v = ustack(raw, 1);";
     let tracer = Tracer::start_json(&["-f", "json", "-e", &lseek_program(WHENCE_JSON, body)]);
-    let return_address = ferrotrace_stack_leaf(WHENCE_JSON);
+    let return_address = lseek_leaf(WHENCE_JSON);
     let offset = leaf_offset(return_address);
     let outcome = tracer.stop(libc::SIGINT);
     let expected = format!(
@@ -191,7 +199,7 @@ fn ustack_of_a_process_that_exited() {
         .expect("cannot run the helper process");
     tracer.signal(libc::SIGCONT);
     assert!(helper.status.success(), "the helper failed: {}", String::from_utf8_lossy(&helper.stderr));
-    let offset = leaf_offset(ferrotrace_stack_leaf(0));
+    let offset = leaf_offset(lseek_leaf(0));
     let outcome = tracer.stop(libc::SIGINT);
     let expected = format!("\n\n@[\n        ferrotrace_stack_leaf+{offset}\n, ferrotrace_stack_leaf]: 1\n");
     outcome.assert_exact(0, &expected, ATTACHED_1);
@@ -207,35 +215,7 @@ fn exited_process_helper() {
     if std::env::var_os(HELPER_VAR).is_none() {
         return;
     }
-    ferrotrace_stack_leaf(WHENCE_EXITED);
-}
-
-/// Calls `execve(path, argv, NULL)` with the `syscall` instruction itself, so that the
-/// innermost user frame is this function; returns (the address the syscall returns to) only if
-/// the exec failed.
-#[inline(never)]
-#[no_mangle]
-pub extern "C" fn ferrotrace_exec_leaf(path: *const libc::c_char, argv: *const *const libc::c_char) -> u64 {
-    let return_address: u64;
-    // SAFETY: execve either replaces this process or fails and changes nothing; the pointers
-    // are the caller's NUL-terminated path and NULL-terminated argument list (or NULL, which
-    // fails with EFAULT); the syscall clobbers only rax, rcx and r11, all declared.
-    unsafe {
-        std::arch::asm!(
-            "lea {ra}, [rip + 2f]",
-            "syscall",
-            "2:",
-            ra = out(reg) return_address,
-            inlateout("rax") libc::SYS_execve => _,
-            in("rdi") path,
-            in("rsi") argv,
-            in("rdx") 0usize,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    return_address
+    lseek_leaf(WHENCE_EXITED);
 }
 
 /// Set (to the path to exec) in the helper process `ustack_taken_just_before_an_exec` starts.
@@ -264,12 +244,12 @@ fn ustack_taken_just_before_an_exec() {
     tracer.signal(libc::SIGCONT);
     let _ = std::fs::remove_file(&link);
     assert!(helper.status.success(), "the helper failed: {}", String::from_utf8_lossy(&helper.stderr));
-    let offset = ferrotrace_exec_leaf(std::ptr::null(), std::ptr::null()) - ferrotrace_exec_leaf as *const () as u64;
-    tracer.stop(libc::SIGINT).assert_exact(0, &format!("\n\n@[\n        ferrotrace_exec_leaf+{offset}\n]: 1\n"), ATTACHED_1);
+    let offset = leaf_offset(lseek_leaf(0));
+    tracer.stop(libc::SIGINT).assert_exact(0, &format!("\n\n@[\n        ferrotrace_stack_leaf+{offset}\n]: 1\n"), ATTACHED_1);
 }
 
 /// The process of `ustack_taken_just_before_an_exec`: execs the test binary again (through the
-/// path the variable names), running no test, from `ferrotrace_exec_leaf`.
+/// path the variable names), running no test, from `ferrotrace_stack_leaf`.
 #[test]
 #[ignore = "run by ustack_taken_just_before_an_exec as its traced process"]
 fn exec_helper() {
@@ -278,8 +258,10 @@ fn exec_helper() {
     let none = std::ffi::CString::new("--exact").expect("no NUL");
     let nothing = std::ffi::CString::new("no such test").expect("no NUL");
     let argv = [path.as_ptr(), none.as_ptr(), nothing.as_ptr(), std::ptr::null()];
-    ferrotrace_exec_leaf(path.as_ptr(), argv.as_ptr());
-    panic!("execve failed: {}", std::io::Error::last_os_error());
+    // SAFETY: `path` and `argv` are NUL- and NULL-terminated and outlive the call; on success
+    // the process is the test binary again, running no test.
+    unsafe { ferrotrace_stack_leaf(libc::SYS_execve, path.as_ptr() as usize, argv.as_ptr() as usize, 0) };
+    panic!("the execve of {path:?} returned");
 }
 
 /// `ksym` of a known address and `kaddr` of a known name agree with `/proc/kallsyms`.

@@ -13,9 +13,9 @@ use crate::bpf_stats;
 use crate::load_loop::LoadLoop;
 use crate::parse::{hist_total, map_value, stack_total, stats_count};
 use crate::process::Running;
-use crate::report::{Row, Target, Unit};
+use crate::report::Row;
 use crate::rows::attach::{self, shown};
-use crate::rows::{Bench, PerTool};
+use crate::rows::{cost_rows, Bench, PerTool};
 use crate::stats::Samples;
 use crate::tools::Tool;
 
@@ -140,15 +140,7 @@ pub fn run(bench: &Bench) -> Vec<Row> {
                 }
             }
         }
-        let metric = |what: &str| format!("{}: {what}", workload.name);
-        rows.push(
-            Row::new("cost per event", &metric("cost"), Unit::NsPerEvent, cost.ferrotrace.cell(), cost.bpftrace.cell())
-                .target(Target::RatioAtMost(workload.cost_target)),
-        );
-        rows.push(
-            Row::new("cost per event", &metric("insns"), Unit::Insns, insns.ferrotrace.cell(), insns.bpftrace.cell())
-                .target(Target::RatioAtMost(1.0)),
-        );
+        rows.extend(cost_rows(workload.name, &cost, &insns, workload.cost_target));
     }
     rows
 }

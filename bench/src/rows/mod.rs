@@ -12,7 +12,9 @@ pub mod uprobe;
 pub mod wildcards;
 
 use crate::load_loop::LoadLoop;
+use crate::report::{Row, Target, Unit};
 use crate::scratch::Scratch;
+use crate::stats::Samples;
 use crate::tools::{ToolKind, Tools};
 
 /// The rows `--only` can pick, in the order they run.
@@ -79,4 +81,16 @@ impl<T> PerTool<T> {
             ToolKind::Bpftrace => &mut self.bpftrace,
         }
     }
+}
+
+/// The two "cost per event" rows of workload `name`: its program's run time per event, at most
+/// `cost_target` of bpftrace's, and its size after the verifier, at most bpftrace's.
+pub fn cost_rows(name: &str, cost: &PerTool<Samples>, insns: &PerTool<Samples>, cost_target: f64) -> [Row; 2] {
+    let metric = |what: &str| format!("{name}: {what}");
+    [
+        Row::new("cost per event", &metric("cost"), Unit::NsPerEvent, cost.ferrotrace.cell(), cost.bpftrace.cell())
+            .target(Target::RatioAtMost(cost_target)),
+        Row::new("cost per event", &metric("insns"), Unit::Insns, insns.ferrotrace.cell(), insns.bpftrace.cell())
+            .target(Target::RatioAtMost(1.0)),
+    ]
 }

@@ -16,7 +16,7 @@ use crate::parse::map_value;
 use crate::process::Running;
 use crate::report::{Row, Target, Unit};
 use crate::rows::attach::{self, shown};
-use crate::rows::{Bench, PerTool};
+use crate::rows::{cost_rows, Bench, PerTool};
 use crate::stats::Samples;
 use crate::tools::Tool;
 
@@ -110,15 +110,7 @@ pub fn run(bench: &Bench) -> Vec<Row> {
                 .target(Target::RatioAtMost(1.0)),
             );
         }
-        let metric = |what: &str| format!("{}: {what}", workload.name);
-        rows.push(
-            Row::new("cost per event", &metric("cost"), Unit::NsPerEvent, cost.ferrotrace.cell(), cost.bpftrace.cell())
-                .target(Target::RatioAtMost(workload.cost_target)),
-        );
-        rows.push(
-            Row::new("cost per event", &metric("insns"), Unit::Insns, insns.ferrotrace.cell(), insns.bpftrace.cell())
-                .target(Target::RatioAtMost(1.0)),
-        );
+        rows.extend(cost_rows(workload.name, &cost, &insns, workload.cost_target));
     }
     rows
 }
