@@ -167,9 +167,9 @@ impl FnLowerer<'_> {
         let known = self.b.call(helper::MAP_LOOKUP_ELEM, &[Arg::Map(processes), Arg::Addr(key)]);
         let done = self.b.label();
         self.b.branch(Cond::Ne, known, Operand::Imm(0), done);
-        let seen = self.b.alloc(1);
-        self.b.store_imm(seen, 1, 1);
-        self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(processes), Arg::Addr(key), Arg::Addr(seen), Arg::Imm(0)]);
+        // The value is one byte, 1: the first byte of the config map's constant 1.
+        let seen = self.config_one();
+        self.b.call(helper::MAP_UPDATE_ELEM, &[Arg::Map(processes), Arg::Addr(key), seen, Arg::Imm(0)]);
         let id = self.cx.action(manifest::Action::Process);
         self.send_record_values(id, &[(Value::Reg(pid), Ty::U64, Ty::U64)]);
         self.b.place_label(done);

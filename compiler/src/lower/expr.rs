@@ -163,7 +163,7 @@ impl FnLowerer<'_> {
     }
 
     /// The address of the config map's `u64` holding 1: the value a count's first event
-    /// stores, without writing it to the stack first.
+    /// stores (and a new pid's byte in the processes map), without writing it to the stack.
     pub(crate) fn config_one(&mut self) -> Arg {
         Arg::MapValue(self.cx.config(), crate::manifest::config_layout::ONE)
     }
