@@ -366,7 +366,7 @@ fn plus_uconst(mut expression: Reader<'_>) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrotrace_compiler::btf::Kind;
+    use ferrotrace_compiler::btf::{Kind, Signature};
     use std::path::{Path, PathBuf};
 
     /// A struct of this test binary that a function of it takes a pointer to.
@@ -384,6 +384,17 @@ mod tests {
         std::hint::black_box(sample as i32 + scale as i32 + i32::from(flag))
     }
 
+    /// Checks that `btf` describes function `name` with these parameters (name, type) and
+    /// return type; returns its signature.
+    fn assert_signature<'b>(btf: &'b Btf, name: &str, params: &[(&str, &str)], ret: &str) -> Signature<'b> {
+        let signature = btf.function(name).unwrap();
+        let found: Vec<(&str, String)> = signature.params.iter().map(|param| (param.name, btf.type_name(param.ty))).collect();
+        let expected: Vec<(&str, String)> = params.iter().map(|(name, ty)| (*name, ty.to_string())).collect();
+        assert_eq!(found, expected);
+        assert_eq!(btf.type_name(signature.ret), ret);
+        signature
+    }
+
     #[test]
     #[cfg_attr(not(debug_assertions), ignore = "reads the test binary's own debug info, which only the dev profile writes")]
     fn a_function_and_the_types_it_reaches_become_btf() {
@@ -394,11 +405,7 @@ mod tests {
         let address = super::super::dwarf::tests::own_address("dwarf_types_sample");
         let btf = function_types(&info, address, "sample_fn", None).unwrap().unwrap();
         assert_eq!(btf.validate(), Ok(()));
-        let signature = btf.function("sample_fn").unwrap();
-        let params: Vec<(&str, String)> = signature.params.iter().map(|param| (param.name, btf.type_name(param.ty))).collect();
-        let expected = [("sample", "struct Sample *"), ("scale", "f64"), ("flag", "bool")];
-        assert_eq!(params, expected.map(|(name, ty)| (name, ty.to_string())));
-        assert_eq!(btf.type_name(signature.ret), "i32");
+        let signature = assert_signature(&btf, "sample_fn", &[("sample", "struct Sample *"), ("scale", "f64"), ("flag", "bool")], "i32");
         let Ok(Kind::Ptr(sample)) = btf.kind(signature.params[0].ty) else { panic!("not a pointer") };
         assert_eq!(btf.size_of(sample), Some(32));
         let member = |name| btf.member(sample, name).map(|member| (member.bit_offset, btf.type_name(member.ty)));
@@ -490,11 +497,7 @@ fn main() {
         let info = DebugInfo::read(&binary).unwrap().expect("the binary has debug info");
         let btf = function_types(&info, symbol.address(), "compressed_reading", None).unwrap().expect("the function is described");
         assert_eq!(btf.validate(), Ok(()));
-        let signature = btf.function("compressed_reading").unwrap();
-        let params: Vec<(&str, String)> = signature.params.iter().map(|param| (param.name, btf.type_name(param.ty))).collect();
-        let expected = [("reading", "struct Reading *"), ("count", "usize"), ("label", "u8 *")];
-        assert_eq!(params, expected.map(|(name, ty)| (name, ty.to_string())));
-        assert_eq!(btf.type_name(signature.ret), "i64");
+        let signature = assert_signature(&btf, "compressed_reading", &[("reading", "struct Reading *"), ("count", "usize"), ("label", "u8 *")], "i64");
         let Ok(Kind::Ptr(reading)) = btf.kind(signature.params[0].ty) else { panic!("not a pointer") };
         let member = |name| btf.member(reading, name).map(|member| (member.bit_offset, btf.type_name(member.ty)));
         assert_eq!(member("sensor"), Some((0, "u16".to_string())));
