@@ -26,6 +26,10 @@ pub enum LoadError {
     Unsupported { probe: String, missing: String, instead: String },
     #[error(transparent)]
     Cpus(#[from] CpuListError),
+    #[error("map `{map}` would change while running probes use it: it is a {was}, and would be a {now}")]
+    MapChanged { map: String, was: String, now: String },
+    #[error("the running program of probe `{probe}` would change")]
+    ProgramChanged { probe: String },
 }
 
 fn at_insn(insn: Option<usize>) -> String {

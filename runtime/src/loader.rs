@@ -9,7 +9,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use ferrotrace_compiler::manifest::{Manifest, ProgramSpec, ProgramType, RuntimeSettings};
+use ferrotrace_compiler::manifest::{Manifest, MapSpec, ProgramSpec, ProgramType, RuntimeSettings};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::error::LoadError;
@@ -33,45 +33,47 @@ const LOG_START_BYTES: usize = 64 * 1024;
 const LOG_MIN_BYTES: usize = 128;
 const LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// The kernel objects of one loaded script, indexed like the manifest's maps and programs.
-pub(crate) struct Loaded {
-    pub maps: Vec<OwnedFd>,
-    pub programs: Vec<OwnedFd>,
+/// Creates every map of `manifest`, indexed like `manifest.maps`.
+pub(crate) fn create_maps(manifest: &Manifest) -> Result<Vec<OwnedFd>, LoadError> {
+    manifest.maps.iter().map(create_map).collect()
 }
 
-/// Creates every map of `manifest`, then loads every program of `elf`. A verifier rejection
-/// carries the log, verbose when `verbose_log`.
-pub(crate) fn load(elf: &[u8], manifest: &Manifest, verbose_log: bool) -> Result<Loaded, LoadError> {
+/// Creates one map as `spec` defines it.
+pub(crate) fn create_map(spec: &MapSpec) -> Result<OwnedFd, LoadError> {
+    let def = &spec.def;
+    sys::map_create(&spec.symbol, def.map_type as u32, def.key_size, def.value_size, def.max_entries, def.flags)
+        .map_err(|error| LoadError::Map { map: spec.symbol.clone(), reason: error.to_string() })
+}
+
+/// Loads the programs of `elf` that `wanted` chooses by their index in `manifest.programs`,
+/// each map load pointed at `maps` (indexed like `manifest.maps`); `None` for the others. A
+/// verifier rejection carries the log, verbose when `verbose_log`.
+pub(crate) fn load_programs(
+    elf: &[u8],
+    manifest: &Manifest,
+    maps: &[OwnedFd],
+    wanted: impl Fn(usize) -> bool,
+    verbose_log: bool,
+) -> Result<Vec<Option<OwnedFd>>, LoadError> {
     let file = object::File::parse(elf).map_err(|error| object_error(&error))?;
-    let maps = manifest
-        .maps
-        .iter()
-        .map(|spec| {
-            let def = &spec.def;
-            sys::map_create(&spec.symbol, def.map_type as u32, def.key_size, def.value_size, def.max_entries, def.flags)
-                .map_err(|error| LoadError::Map { map: spec.symbol.clone(), reason: error.to_string() })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let programs = manifest
+    manifest
         .programs
         .iter()
         .enumerate()
         .map(|(index, spec)| {
-            let code = program_code(&file, spec, manifest, &maps)?;
-            load_program(index, spec, &manifest.settings, &code, verbose_log)
+            if !wanted(index) {
+                return Ok(None);
+            }
+            let code = program_code(&file, spec, manifest, maps)?;
+            load_program(index, spec, &manifest.settings, &code, verbose_log).map(Some)
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Loaded { maps, programs })
+        .collect()
 }
 
 /// The instructions of `spec`'s program with every map load holding its map's fd.
 fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest, maps: &[OwnedFd]) -> Result<Vec<u8>, LoadError> {
-    let missing = || LoadError::MissingProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() };
-    let symbol = file.symbol_by_name(&spec.symbol).ok_or_else(missing)?;
-    let section = symbol.section_index().and_then(|index| file.section_by_index(index).ok()).ok_or_else(missing)?;
-    let start = symbol.address() as usize;
-    let data = section.data().map_err(|error| object_error(&error))?;
-    let mut code = data.get(start..start + symbol.size() as usize).ok_or_else(missing)?.to_vec();
+    let (section, start, code) = program_section(file, spec)?;
+    let mut code = code.to_vec();
     for (offset, relocation) in section.relocations() {
         let RelocationTarget::Symbol(target) = relocation.target() else { continue };
         let name = file.symbol_by_index(target).and_then(|symbol| symbol.name()).map_err(|error| object_error(&error))?;
@@ -86,6 +88,23 @@ fn program_code(file: &object::File<'_>, spec: &ProgramSpec, manifest: &Manifest
         code[at + 4..at + 8].copy_from_slice(&maps[map].as_raw_fd().to_ne_bytes());
     }
     Ok(code)
+}
+
+/// The instructions of `spec`'s program as the ELF holds them, before any map is filled in.
+pub(crate) fn program_instructions(elf: &[u8], spec: &ProgramSpec) -> Result<Vec<u8>, LoadError> {
+    let file = object::File::parse(elf).map_err(|error| object_error(&error))?;
+    Ok(program_section(&file, spec)?.2.to_vec())
+}
+
+/// The section holding `spec`'s program, where in it the program starts, and its bytes.
+fn program_section<'d, 'f>(file: &'f object::File<'d>, spec: &ProgramSpec) -> Result<(object::Section<'d, 'f>, usize, &'d [u8]), LoadError> {
+    let missing = || LoadError::MissingProgram { symbol: spec.symbol.clone(), probe: spec.probe_name.clone() };
+    let symbol = file.symbol_by_name(&spec.symbol).ok_or_else(missing)?;
+    let section = symbol.section_index().and_then(|index| file.section_by_index(index).ok()).ok_or_else(missing)?;
+    let start = symbol.address() as usize;
+    let data = section.data().map_err(|error| object_error(&error))?;
+    let code = data.get(start..start + symbol.size() as usize).ok_or_else(missing)?;
+    Ok((section, start, code))
 }
 
 /// Loads one program; on rejection loads it again with a log buffer to say why.

@@ -19,13 +19,18 @@ use crate::tracefs::Tracefs;
 impl Session {
     /// Runs the `begin` probes once each, in manifest order.
     pub fn run_begin(&mut self) -> Result<(), AttachError> {
-        self.run_once(|attach| matches!(attach, Attach::Begin))
+        self.run_once(|_, attach| matches!(attach, Attach::Begin))
+    }
+
+    /// Runs the `begin` probes among the programs `wanted` chooses by index.
+    pub fn run_begin_of(&mut self, wanted: impl Fn(usize) -> bool) -> Result<(), AttachError> {
+        self.run_once(|index, attach| wanted(index) && matches!(attach, Attach::Begin))
     }
 
     /// Runs the `self:signal` probes waiting for `signal`, in manifest order.
     pub fn run_self_signal(&self, signal: u8) -> Result<(), AttachError> {
         for (index, spec) in self.manifest.programs.iter().enumerate() {
-            if spec.targets.iter().any(|target| target.attach == Attach::SelfSignal { signal }) {
+            if self.is_loaded(index) && spec.targets.iter().any(|target| target.attach == Attach::SelfSignal { signal }) {
                 self.run_program(index)?;
             }
         }
@@ -51,7 +56,7 @@ impl Session {
 
     /// Runs the `end` probes once each, in manifest order.
     pub fn run_end(&mut self) -> Result<(), AttachError> {
-        self.run_once(|attach| matches!(attach, Attach::End))
+        self.run_once(|_, attach| matches!(attach, Attach::End))
     }
 
     /// The number of probes, counted as bpftrace counts them in `Attached N probes` (see
@@ -66,52 +71,72 @@ impl Session {
 
     /// Attaches every probe that is not `begin`/`end`.
     pub fn attach_all(&mut self) -> Result<(), AttachError> {
-        self.attach_where(|_| true)
+        self.attach_where(|_, _| true)
     }
 
-    /// Attaches every probe that is not `begin`/`end` whose program `wanted` chooses.
-    pub fn attach_where(&mut self, wanted: impl Fn(&ProgramSpec) -> bool) -> Result<(), AttachError> {
-        let needs_tracefs = self.manifest.programs.iter().filter(|spec| wanted(spec)).flat_map(|spec| &spec.targets).any(|target| {
-            matches!(target.attach, Attach::Tracepoint { .. })
-        });
+    /// Attaches every loaded probe that is not `begin`/`end` whose program `wanted` chooses
+    /// (by its index and spec). On an error, what this call attached is detached again.
+    pub fn attach_where(&mut self, wanted: impl Fn(usize, &ProgramSpec) -> bool) -> Result<(), AttachError> {
+        let manifest = std::sync::Arc::clone(&self.manifest);
+        let chosen: Vec<usize> = (0..manifest.programs.len()).filter(|&index| self.is_loaded(index) && wanted(index, &manifest.programs[index])).collect();
+        let needs_tracefs = chosen.iter().flat_map(|&index| &manifest.programs[index].targets).any(|target| matches!(target.attach, Attach::Tracepoint { .. }));
         if needs_tracefs {
             Tracefs::find_or_mount(true)?;
         }
-        for (index, spec) in self.manifest.programs.iter().enumerate().filter(|(_, spec)| wanted(spec)) {
-            if let Some(dispatch) = &spec.dispatch {
-                self.fill_dispatch_map(spec, dispatch)?;
-                for attachment in &dispatch.attachments {
-                    let attached = tracepoint::attach_raw_syscalls(self.program_fd(index), attachment)
-                        .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
-                    self.links.push(attached.link);
-                    self.perf_events.extend(attached.perf_event);
-                }
-                continue;
-            }
-            if uprobes::multi(spec) {
-                let link = uprobes::attach_multi(self.program_fd(index), spec)
+        let attached = chosen.iter().try_for_each(|&index| self.attach_program(index, &manifest.programs[index]));
+        if attached.is_err() {
+            self.detach_programs(|index| chosen.contains(&index));
+        }
+        attached
+    }
+
+    /// Detaches the programs `which` chooses by index at once, and unloads them: their links
+    /// and perf events are closed (from many threads) and their programs dropped.
+    pub fn detach_programs(&mut self, which: impl Fn(usize) -> bool) {
+        let (closing, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.links).into_iter().partition(|(index, _)| which(*index));
+        self.links = kept;
+        let (events, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.perf_events).into_iter().partition(|(index, _)| which(*index));
+        self.perf_events = kept;
+        release_in_parallel(closing.into_iter().chain(events).map(|(_, fd)| fd).collect());
+        self.unload(which);
+    }
+
+    /// Attaches one loaded program at each of its targets.
+    fn attach_program(&mut self, index: usize, spec: &ProgramSpec) -> Result<(), AttachError> {
+        let Some(program) = self.programs.get(index).and_then(Option::as_ref).map(AsFd::as_fd) else { return Ok(()) };
+        if let Some(dispatch) = &spec.dispatch {
+            self.fill_dispatch_map(spec, dispatch)?;
+            for attachment in &dispatch.attachments {
+                let attached = tracepoint::attach_raw_syscalls(program, attachment)
                     .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
-                self.links.push(link);
-                continue;
+                self.links.push((index, attached.link));
+                self.perf_events.extend(attached.perf_event.map(|event| (index, event)));
             }
-            if kprobes::links(spec) == Some(KprobeLinks::Multi) {
-                let link = kprobes::attach_multi(self.program_fd(index), spec)
-                    .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
-                self.links.push(link);
-                continue;
+            return Ok(());
+        }
+        if uprobes::multi(spec) {
+            let link = uprobes::attach_multi(program, spec)
+                .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
+            self.links.push((index, link));
+            return Ok(());
+        }
+        if kprobes::links(spec) == Some(KprobeLinks::Multi) {
+            let link = kprobes::attach_multi(program, spec)
+                .map_err(|reason| AttachError::Probe { probe: spec.probe_name.clone(), reason })?;
+            self.links.push((index, link));
+            return Ok(());
+        }
+        for target in &spec.targets {
+            if matches!(target.attach, Attach::Iter { .. }) {
+                self.iterator_link = Some(self.links.len());
             }
-            for target in &spec.targets {
-                if matches!(target.attach, Attach::Iter { .. }) {
-                    self.iterator_link = Some(self.links.len());
-                }
-                let attached = attach_one(self.program_fd(index), spec, target)?;
-                match target.attach {
-                    Attach::Watchpoint { address: Some(address), .. } => self.watchpoints.extend(attached.into_iter().map(|a| (address, a))),
-                    _ => {
-                        for attached in attached {
-                            self.links.push(attached.link);
-                            self.perf_events.extend(attached.perf_event);
-                        }
+            let attached = attach_one(program, spec, target)?;
+            match target.attach {
+                Attach::Watchpoint { address: Some(address), .. } => self.watchpoints.extend(attached.into_iter().map(|a| (address, a))),
+                _ => {
+                    for attached in attached {
+                        self.links.push((index, attached.link));
+                        self.perf_events.extend(attached.perf_event.map(|event| (index, event)));
                     }
                 }
             }
@@ -122,7 +147,7 @@ impl Session {
     /// The script's iterator, once attached: its link, its probe's name, and where to pin it
     /// instead of reading it.
     pub fn iterator(&self) -> Option<(BorrowedFd<'_>, &str, Option<&str>)> {
-        let link = self.links.get(self.iterator_link?)?;
+        let (_, link) = self.links.get(self.iterator_link?)?;
         self.manifest.programs.iter().flat_map(|spec| spec.targets.iter().map(move |target| (spec, target))).find_map(|(spec, target)| match &target.attach {
             Attach::Iter { pin, .. } => Some((link.as_fd(), spec.probe_name.as_str(), pin.as_deref())),
             _ => None,
@@ -135,11 +160,10 @@ impl Session {
     /// comes first.
     pub fn detach_all(&mut self) -> Result<(), AttachError> {
         self.detached = true;
-        for (_, attached) in std::mem::take(&mut self.watchpoints) {
-            self.links.push(attached.link);
-            self.perf_events.extend(attached.perf_event);
-        }
-        release_in_parallel(std::mem::take(&mut self.links));
+        let watchpoints = std::mem::take(&mut self.watchpoints).into_iter().map(|(_, attached)| attached);
+        let (links, perf_events): (Vec<_>, Vec<_>) = watchpoints.map(|attached| (attached.link, attached.perf_event)).unzip();
+        self.perf_events.extend(perf_events.into_iter().flatten().map(|event| (usize::MAX, event)));
+        release_in_parallel(std::mem::take(&mut self.links).into_iter().map(|(_, link)| link).chain(links).collect());
         Ok(())
     }
 
@@ -147,7 +171,8 @@ impl Session {
     /// `address`, which its uprobe reported; nothing once the probes are detached.
     pub(crate) fn watch(&mut self, probe_id: u32, address: u64) -> Result<(), Refused> {
         let Some((index, watch)) = self.deferred_watchpoint(probe_id, address).filter(|_| !self.detached) else { return Ok(()) };
-        let attached = watchpoint::attach(self.program_fd(index), watch, u64::from(probe_id))?;
+        let Some(program) = self.program_fd(index) else { return Ok(()) };
+        let attached = watchpoint::attach(program, watch, u64::from(probe_id))?;
         self.watchpoints.extend(attached.into_iter().map(|attached| (address, attached)));
         Ok(())
     }
@@ -194,7 +219,7 @@ impl Session {
     /// milliseconds each, so seconds for a wide wildcard): this runs after the output is
     /// printed, from many threads so that the rest of each teardown overlaps.
     pub fn release_perf_events(&mut self) {
-        release_in_parallel(std::mem::take(&mut self.perf_events));
+        release_in_parallel(std::mem::take(&mut self.perf_events).into_iter().map(|(_, event)| event).collect());
     }
 
     /// Writes each target's probe id (plus one) at its key of a dispatched program's map.
@@ -210,15 +235,16 @@ impl Session {
     /// Runs program `index` once with `BPF_PROG_TEST_RUN`; returns what it returned.
     pub fn run_program(&self, index: usize) -> Result<u32, AttachError> {
         let spec = &self.manifest.programs[index];
-        sys::prog_test_run(self.program_fd(index)).map_err(|error| AttachError::Run { probe: spec.probe_name.clone(), reason: error.to_string() })
+        let failed = |reason: String| AttachError::Run { probe: spec.probe_name.clone(), reason };
+        let program = self.program_fd(index).ok_or_else(|| failed("its program is not loaded".to_string()))?;
+        sys::prog_test_run(program).map_err(|error| failed(error.to_string()))
     }
 
-    fn run_once(&mut self, wanted: impl Fn(&Attach) -> bool) -> Result<(), AttachError> {
+    fn run_once(&mut self, wanted: impl Fn(usize, &Attach) -> bool) -> Result<(), AttachError> {
         for (index, spec) in self.manifest.programs.iter().enumerate() {
-            if spec.targets.iter().any(|target| wanted(&target.attach)) {
-                sys::prog_test_run(self.program_fd(index))
-                    .map(drop)
-                    .map_err(|error| AttachError::Run { probe: spec.probe_name.clone(), reason: error.to_string() })?;
+            let Some(program) = self.program_fd(index) else { continue };
+            if spec.targets.iter().any(|target| wanted(index, &target.attach)) {
+                sys::prog_test_run(program).map(drop).map_err(|error| AttachError::Run { probe: spec.probe_name.clone(), reason: error.to_string() })?;
             }
         }
         Ok(())
@@ -230,7 +256,7 @@ impl Drop for Session {
     /// may have stopped after its last record was read: its run ending, nothing else would.
     fn drop(&mut self) {
         self.watchpoints.clear();
-        release_in_parallel(std::mem::take(&mut self.links));
+        release_in_parallel(std::mem::take(&mut self.links).into_iter().map(|(_, link)| link).collect());
         for pid in self.stopped_by_watchpoints() {
             let _ = sys::continue_process(pid);
         }

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole, Stream, RECORD_HEADER_SIZE};
@@ -78,9 +79,9 @@ pub fn run(
     let mut session = Session::load(elf, manifest, options.verifier_log)?;
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
     session.write_config(crate::sys::monotonic_ns())?;
-    let mut events = session.take_events()?;
+    let mut events = session.events()?;
     output::stacks::install(session.stack_maps()?);
-    let mut runner = Runner::new(manifest, output::printer(options.format, out, err));
+    let mut runner = Runner::new(session.shared_manifest(), output::printer(options.format, out, err));
     runner.warnings = !options.no_warnings;
     if options.dry_run {
         session.attach_all()?;
@@ -157,9 +158,9 @@ impl Drop for Following {
 fn attach(session: &mut Session, target: Option<&mut TracedProcess>) -> Result<(), RunError> {
     let held = target.filter(|target| target.waiting() && session.manifest().programs.iter().any(counts_semaphores));
     let Some(target) = held else { return Ok(session.attach_all()?) };
-    session.attach_where(|spec| !counts_semaphores(spec))?;
+    session.attach_where(|_, spec| !counts_semaphores(spec))?;
     target.run_to_entry().map_err(RunError::Target)?;
-    Ok(session.attach_where(counts_semaphores)?)
+    Ok(session.attach_where(|_, spec| counts_semaphores(spec))?)
 }
 
 /// Whether anything but `begin`/`end` runs (a probe that attaches, or one waiting for a
@@ -169,8 +170,9 @@ fn has_event_probes(manifest: &Manifest) -> bool {
 }
 
 /// Acts on ring buffer records while the probes run.
-pub(crate) struct Runner<'s, 'o> {
-    manifest: &'s Manifest,
+pub struct Runner<'o> {
+    /// What the records' action ids index: the session's manifest (the newest, in the REPL).
+    manifest: Arc<Manifest>,
     /// Where the output goes, as text or JSON.
     pub(crate) printer: Box<dyn Printer + 'o>,
     /// Lost records already reported.
@@ -189,8 +191,8 @@ pub(crate) struct Runner<'s, 'o> {
     warnings: bool,
 }
 
-impl<'s, 'o> Runner<'s, 'o> {
-    pub(crate) fn new(manifest: &'s Manifest, printer: Box<dyn Printer + 'o>) -> Runner<'s, 'o> {
+impl<'o> Runner<'o> {
+    pub fn new(manifest: Arc<Manifest>, printer: Box<dyn Printer + 'o>) -> Runner<'o> {
         Runner {
             manifest,
             printer,
@@ -205,7 +207,12 @@ impl<'s, 'o> Runner<'s, 'o> {
     }
 }
 
-impl Runner<'_, '_> {
+impl Runner<'_> {
+    /// Decodes later records with `manifest`, a session's after it grew (`Session::extend`).
+    pub fn set_manifest(&mut self, manifest: Arc<Manifest>) {
+        self.manifest = manifest;
+    }
+
     /// Streams records until `exit()`, SIGINT/SIGTERM, or the end of the `target` process.
     fn stream(&mut self, session: &mut Session, events: &mut Option<EventSource>, target: Option<&TracedProcess>) -> Result<(), RunError> {
         while self.exit_code.is_none() && !signals::stop_requested() && !target.is_some_and(TracedProcess::exited) {
@@ -254,7 +261,7 @@ impl Runner<'_, '_> {
     }
 
     /// Handles every record already in the ring buffer.
-    pub(crate) fn drain(&mut self, session: &mut Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
+    pub fn drain(&mut self, session: &mut Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
         let Some(source) = events else { return Ok(()) };
         let mut failure = None;
         source.drain(&mut |record| {
@@ -364,8 +371,9 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
-    fn print_map(&mut self, session: &Session, id: MapId, top: u64, div: u64) -> Result<(), RunError> {
-        let Some(user) = self.manifest.user_maps().find(|(map_id, _, _)| *map_id == id).map(|(_, _, u)| u) else {
+    pub fn print_map(&mut self, session: &Session, id: MapId, top: u64, div: u64) -> Result<(), RunError> {
+        let manifest = Arc::clone(&self.manifest);
+        let Some(user) = manifest.user_maps().find(|(map_id, _, _)| *map_id == id).map(|(_, _, u)| u) else {
             return Ok(());
         };
         let entries = session.map_entries(id)?;
@@ -399,13 +407,13 @@ impl Runner<'_, '_> {
 
     /// The end-of-run dump: two newlines, then every map by name; nothing when the script's
     /// `print_maps_on_exit` is false.
-    fn print_all_maps(&mut self, session: &Session) -> Result<(), RunError> {
+    pub fn print_all_maps(&mut self, session: &Session) -> Result<(), RunError> {
         if !self.manifest.settings.print_maps_on_exit {
             self.printer.flush()?;
             return Ok(());
         }
-        let mut maps: Vec<(MapId, &str)> = self
-            .manifest
+        let manifest = Arc::clone(&self.manifest);
+        let mut maps: Vec<(MapId, &str)> = manifest
             .user_maps()
             .filter(|(id, _, _)| !self.cleared.contains(id))
             .map(|(id, _, user)| (id, user.name.as_str()))

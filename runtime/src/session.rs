@@ -3,9 +3,10 @@
 //! the event source live here.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
 use aya::maps::{Map, MapData, RingBuf};
-use ferrotrace_compiler::manifest::{config_layout, Manifest, MapId, MapRole};
+use ferrotrace_compiler::manifest::{config_layout, Manifest, MapId, MapRole, MapSpec};
 
 use crate::attach::Attached;
 use crate::entry::RawEntry;
@@ -14,17 +15,22 @@ use crate::events::{EventSource, EventsError};
 use crate::maps::{KernelMap, MapError};
 use crate::{cpus, loader};
 
-/// A compiled script loaded into the kernel.
+/// A compiled script loaded into the kernel. A script run loads it whole; the REPL extends it
+/// with each block typed (`extend`), the maps shared by name, and detaches blocks one by one.
 pub struct Session {
-    /// Indexed by `MapId`; the ring buffer's slot is `None` once taken as the event source.
-    maps: Vec<Option<OwnedFd>>,
-    /// Indexed like `manifest.programs`.
-    programs: Vec<OwnedFd>,
-    pub(crate) manifest: Manifest,
-    /// Every attachment's BPF link: closing one detaches its program.
-    pub(crate) links: Vec<OwnedFd>,
-    /// The perf events the links attach to, closed last (see `release_perf_events`).
-    pub(crate) perf_events: Vec<OwnedFd>,
+    /// Indexed by `MapId`.
+    maps: Vec<OwnedFd>,
+    /// Indexed like `manifest.programs`; `None` for a program not loaded (or detached).
+    pub(crate) programs: Vec<Option<OwnedFd>>,
+    pub(crate) manifest: Arc<Manifest>,
+    /// The object the programs were loaded from, to check that a later compile of the same
+    /// blocks (`extend`) produced the same programs.
+    elf: Vec<u8>,
+    /// Every attachment's BPF link, with the index of its program: closing one detaches it.
+    pub(crate) links: Vec<(usize, OwnedFd)>,
+    /// The perf events the links attach to, with the index of their program, closed last (see
+    /// `release_perf_events`).
+    pub(crate) perf_events: Vec<(usize, OwnedFd)>,
     /// Where in `links` the script's iterator link is, once attached.
     pub(crate) iterator_link: Option<usize>,
     /// The watchpoints attached, each with the address it watches, for `unwatch`.
@@ -39,11 +45,19 @@ impl Session {
     /// `verifier_log`, a rejection carries the verbose verifier log (register states at every
     /// instruction) instead of the plain one.
     pub fn load(elf: &[u8], manifest: &Manifest, verifier_log: bool) -> Result<Session, LoadError> {
-        let loaded = loader::load(elf, manifest, verifier_log)?;
+        Session::load_where(elf, manifest, |_| true, verifier_log)
+    }
+
+    /// Creates the ELF's maps and loads the programs `wanted` chooses by their index in
+    /// `manifest.programs`.
+    pub fn load_where(elf: &[u8], manifest: &Manifest, wanted: impl Fn(usize) -> bool, verifier_log: bool) -> Result<Session, LoadError> {
+        let maps = loader::create_maps(manifest)?;
+        let programs = loader::load_programs(elf, manifest, &maps, wanted, verifier_log)?;
         Ok(Session {
-            maps: loaded.maps.into_iter().map(Some).collect(),
-            programs: loaded.programs,
-            manifest: manifest.clone(),
+            maps,
+            programs,
+            manifest: Arc::new(manifest.clone()),
+            elf: elf.to_vec(),
             links: Vec::new(),
             perf_events: Vec::new(),
             iterator_link: None,
@@ -53,13 +67,79 @@ impl Session {
         })
     }
 
+    /// Moves the session to `manifest`, a compile of the same script with more after it:
+    /// every program loaded now must come out of `elf` unchanged at its index, every map it
+    /// keeps is kept (a user map by name, the others by symbol) when its definition and role are
+    /// unchanged, and the programs `wanted` chooses among the new ones are loaded. A map whose
+    /// definition changed is an error, except the per-program scratch, zeros and dispatch
+    /// maps, which the new programs get fresh while the running ones keep theirs. On any
+    /// error the session is as it was.
+    pub fn extend(&mut self, elf: &[u8], manifest: &Manifest, wanted: impl Fn(usize) -> bool, verifier_log: bool) -> Result<(), LoadError> {
+        for index in (0..self.programs.len()).filter(|&index| self.is_loaded(index)) {
+            let old = &self.manifest.programs[index];
+            let unchanged = manifest.programs.get(index).is_some_and(|new| {
+                new.symbol == old.symbol && new.targets == old.targets && loader::program_instructions(elf, new).ok() == loader::program_instructions(&self.elf, old).ok()
+            });
+            if !unchanged {
+                return Err(LoadError::ProgramChanged { probe: old.probe_name.clone() });
+            }
+        }
+        let mut maps = Vec::with_capacity(manifest.maps.len());
+        for spec in &manifest.maps {
+            let kept = self.manifest.maps.iter().position(|old| same_map(old, spec));
+            let fd = match kept {
+                Some(old) if self.manifest.maps[old] == *spec => self.maps[old].try_clone().map_err(|error| LoadError::Map { map: spec.symbol.clone(), reason: error.to_string() })?,
+                Some(old) if !private_to_programs(&spec.role) => {
+                    return Err(LoadError::MapChanged { map: map_name(spec).to_string(), was: describe_map(&self.manifest.maps[old]), now: describe_map(spec) });
+                }
+                _ => loader::create_map(spec)?,
+            };
+            maps.push(fd);
+        }
+        let already = self.programs.len();
+        let mut programs = loader::load_programs(elf, manifest, &maps, |index| index >= already && wanted(index), verifier_log)?;
+        for (index, loaded) in self.programs.drain(..).enumerate() {
+            programs[index] = loaded;
+        }
+        self.programs = programs;
+        self.maps = maps;
+        self.manifest = Arc::new(manifest.clone());
+        self.elf = elf.to_vec();
+        Ok(())
+    }
+
+    /// Drops the programs `which` chooses by index (their links must be closed already).
+    pub(crate) fn unload(&mut self, which: impl Fn(usize) -> bool) {
+        for (index, program) in self.programs.iter_mut().enumerate() {
+            if which(index) {
+                *program = None;
+            }
+        }
+    }
+
+    /// Whether program `index` is loaded.
+    pub fn is_loaded(&self, index: usize) -> bool {
+        self.programs.get(index).is_some_and(Option::is_some)
+    }
+
+    /// How often loaded program `index` ran and for how long (counted while
+    /// `sys::enable_run_time_stats` is on); `None` for a program not loaded.
+    pub fn program_stats(&self, index: usize) -> Option<crate::sys::ProgStats> {
+        crate::sys::prog_stats(self.program_fd(index)?).ok()
+    }
+
     /// The loaded program of the manifest's program `index`.
-    pub(crate) fn program_fd(&self, index: usize) -> BorrowedFd<'_> {
-        self.programs[index].as_fd()
+    pub(crate) fn program_fd(&self, index: usize) -> Option<BorrowedFd<'_>> {
+        self.programs.get(index)?.as_ref().map(AsFd::as_fd)
     }
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The manifest, shared: what a `Runner` decodes records with.
+    pub fn shared_manifest(&self) -> Arc<Manifest> {
+        Arc::clone(&self.manifest)
     }
 
     /// Stores the start time in the config map, if the script has one.
@@ -85,7 +165,7 @@ impl Session {
     pub fn stack_maps(&self) -> Result<Vec<(u8, bool, OwnedFd)>, MapError> {
         let mut stack_maps = Vec::new();
         for (spec, fd) in self.manifest.maps.iter().zip(&self.maps) {
-            if let (MapRole::Stacks { limit, build_id }, Some(fd)) = (&spec.role, fd) {
+            if let MapRole::Stacks { limit, build_id } = &spec.role {
                 let copy = fd.try_clone().map_err(|source| MapError::Syscall { map: spec.symbol.clone(), operation: "F_DUPFD_CLOEXEC", source })?;
                 stack_maps.push((*limit, *build_id, copy));
             }
@@ -119,30 +199,49 @@ impl Session {
         Ok(per_cpu.filter_map(|value| Some(u64::from_ne_bytes(value.get(..8)?.try_into().ok()?))).sum())
     }
 
-    /// Takes the ring buffer out of the session as an event source; `None` if the script has
-    /// no async actions (or it was taken already).
-    pub fn take_events(&mut self) -> Result<Option<EventSource>, EventsError> {
+    /// The ring buffer as an event source; `None` if the script has no async actions.
+    pub fn events(&self) -> Result<Option<EventSource>, EventsError> {
         let Some(id) = self.manifest.ringbuf() else {
             return Ok(None);
         };
-        let Some(fd) = self.maps.get_mut(id.0 as usize).and_then(Option::take) else {
-            return Ok(None);
-        };
+        let fd = self.maps[id.0 as usize].try_clone().map_err(|source| EventsError::Wait { operation: "F_DUPFD_CLOEXEC", source })?;
         let map = Map::RingBuf(MapData::from_fd(fd)?);
         Ok(Some(EventSource::new(RingBuf::try_from(map)?)?))
     }
 
     pub(crate) fn kernel_map<T>(&self, id: MapId, use_map: impl FnOnce(KernelMap<'_>) -> Result<T, MapError>) -> Result<T, MapError> {
         let spec = self.manifest.maps.get(id.0 as usize).ok_or_else(|| MapError::Missing { map: format!("#{}", id.0) })?;
-        let fd = self
-            .maps
-            .get(id.0 as usize)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| MapError::Missing { map: spec.symbol.clone() })?;
-        let name = match &spec.role {
-            MapRole::User(user) => user.name.as_str(),
-            _ => spec.symbol.as_str(),
-        };
-        use_map(KernelMap::new(name, fd.as_fd(), spec.def, self.possible_cpus))
+        let fd = self.maps.get(id.0 as usize).ok_or_else(|| MapError::Missing { map: spec.symbol.clone() })?;
+        use_map(KernelMap::new(map_name(spec), fd.as_fd(), spec.def, self.possible_cpus))
     }
+}
+
+/// Whether `new` is the map `old` was, in a later compile of the same script: a user map by
+/// its name, any other by its symbol.
+fn same_map(old: &MapSpec, new: &MapSpec) -> bool {
+    match (&old.role, &new.role) {
+        (MapRole::User(old), MapRole::User(new)) => old.name == new.name,
+        (MapRole::User(_), _) | (_, MapRole::User(_)) => false,
+        _ => old.symbol == new.symbol,
+    }
+}
+
+/// Maps only the programs that use them read, sized for those programs: the programs of a
+/// later compile may get their own.
+fn private_to_programs(role: &MapRole) -> bool {
+    matches!(role, MapRole::Scratch | MapRole::Zeros | MapRole::SyscallDispatch)
+}
+
+/// A user map's name (`@opens`), or an internal map's symbol.
+fn map_name(spec: &MapSpec) -> &str {
+    match &spec.role {
+        MapRole::User(user) => user.name.as_str(),
+        _ => spec.symbol.as_str(),
+    }
+}
+
+/// A map's kind and sizes as an error message says them.
+fn describe_map(spec: &MapSpec) -> String {
+    let def = &spec.def;
+    format!("{:?} of {} entries, {}-byte keys, {}-byte values", def.map_type, def.max_entries, def.key_size, def.value_size)
 }

@@ -20,7 +20,7 @@ const BENCH_MIN_RUNS: u32 = 100;
 /// Runs the `test:` probes; returns the exit status: 1 when one failed.
 pub fn run_tests(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn Write, err: &mut dyn Write, color: bool) -> Result<i32, RunError> {
     let mut session = Session::load(elf, manifest, false)?;
-    let mut events = session.take_events()?;
+    let mut events = session.events()?;
     let tests = named_programs(manifest, |attach| match attach {
         Attach::Test { name } => Some(name.as_str()),
         _ => None,
@@ -38,7 +38,7 @@ pub fn run_tests(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn 
         }
         let started = Instant::now();
         let mut captured = Vec::new();
-        let mut runner = Runner::new(manifest, output::printer(Format::Text, &mut captured, err));
+        let mut runner = Runner::new(session.shared_manifest(), output::printer(Format::Text, &mut captured, err));
         let returned = session.run_program(*index)?;
         runner.drain(&mut session, &mut events)?;
         let (exit_code, errors) = (runner.exit_code, runner.errors);
@@ -81,7 +81,7 @@ pub fn run_tests(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn 
 /// Runs the `bench:` probes and prints the average time of one run of each.
 pub fn run_benches(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, RunError> {
     let mut session = Session::load(elf, manifest, false)?;
-    let mut events = session.take_events()?;
+    let mut events = session.events()?;
     let benches = named_programs(manifest, |attach| match attach {
         Attach::Bench { name } => Some(name.as_str()),
         _ => None,
@@ -96,7 +96,7 @@ pub fn run_benches(elf: &[u8], manifest: &Manifest, format: Format, out: &mut dy
             if runs.is_multiple_of(64) {
                 // Output the bench makes is not shown; keep the ring buffer from filling.
                 let mut sink = std::io::sink();
-                Runner::new(manifest, output::printer(Format::Text, &mut sink, err)).drain(&mut session, &mut events)?;
+                Runner::new(session.shared_manifest(), output::printer(Format::Text, &mut sink, err)).drain(&mut session, &mut events)?;
             }
         }
         let average = started.elapsed().as_nanos() / u128::from(runs);

@@ -73,7 +73,7 @@ fn begin_and_end_run_once_and_their_records_arrive() {
     assert_eq!(config[0].values, [123_456u64.to_ne_bytes().to_vec()]);
 
     let mut events = session
-        .take_events()
+        .events()
         .expect("events")
         .expect("a ring buffer");
     session.run_begin().expect("begin");
@@ -103,9 +103,9 @@ fn an_empty_ring_buffer_times_out_with_nothing() {
     if !kernel_available() {
         return;
     }
-    let mut session = begin_end_session();
+    let session = begin_end_session();
     let mut events = session
-        .take_events()
+        .events()
         .expect("events")
         .expect("a ring buffer");
     let started = Instant::now();
@@ -280,9 +280,9 @@ fn a_signal_ends_the_wait_and_requests_a_stop() {
     if !kernel_available() {
         return;
     }
-    let mut session = begin_end_session();
+    let session = begin_end_session();
     let mut events = session
-        .take_events()
+        .events()
         .expect("events")
         .expect("a ring buffer");
     signals::install().expect("signal handlers");

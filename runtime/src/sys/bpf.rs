@@ -186,6 +186,7 @@ const BPF_OBJ_GET_INFO_BY_FD: libc::c_int = 15;
 const BPF_BTF_GET_FD_BY_ID: libc::c_int = 19;
 const BPF_BTF_GET_NEXT_ID: libc::c_int = 23;
 const BPF_ITER_CREATE: libc::c_int = 33;
+const BPF_ENABLE_STATS: libc::c_int = 32;
 
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, properly sized `bpf_attr` prefix for `cmd`; the kernel reads
@@ -648,6 +649,17 @@ struct ProgInfoAttr {
     func_info: u64,
     nr_func_info: u32,
     nr_line_info: u32,
+    line_info: u64,
+    jited_line_info: u64,
+    nr_jited_line_info: u32,
+    line_info_rec_size: u32,
+    jited_line_info_rec_size: u32,
+    nr_prog_tags: u32,
+    prog_tags: u64,
+    run_time_ns: u64,
+    run_cnt: u64,
+    recursion_misses: u64,
+    verified_insns: u32,
 }
 
 /// What `fentry:bpf:` needs of a loaded program: its name, the id of its BTF (0 for none) and
@@ -695,6 +707,33 @@ pub fn prog_info(program: BorrowedFd<'_>) -> io::Result<ProgInfo> {
     }
     let end = info.name.iter().position(|&b| b == 0).unwrap_or(OBJ_NAME_LEN);
     Ok(ProgInfo { name: String::from_utf8_lossy(&info.name[..end]).into_owned(), btf_id: info.btf_id, functions })
+}
+
+/// How often a loaded program ran and for how long (counted while statistics are on:
+/// `enable_run_time_stats`), and its size after the verifier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgStats {
+    pub run_count: u64,
+    pub run_time_ns: u64,
+    /// Instructions after the verifier's rewrites.
+    pub translated_insns: u32,
+    /// Instructions the verifier processed (0 before Linux 5.16).
+    pub verified_insns: u32,
+}
+
+/// A loaded program's run statistics (`BPF_OBJ_GET_INFO_BY_FD`).
+pub fn prog_stats(program: BorrowedFd<'_>) -> io::Result<ProgStats> {
+    let mut info = ProgInfoAttr::default();
+    let mut attr = InfoAttr { bpf_fd: program.as_raw_fd() as u32, info_len: size_of::<ProgInfoAttr>() as u32, info: &mut info as *mut ProgInfoAttr as u64 };
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    Ok(ProgStats { run_count: info.run_cnt, run_time_ns: info.run_time_ns, translated_insns: info.xlated_prog_len / 8, verified_insns: info.verified_insns })
+}
+
+/// Turns on the kernel's per-program run statistics until the returned fd is closed
+/// (`BPF_ENABLE_STATS` with `BPF_STATS_RUN_TIME`).
+pub fn enable_run_time_stats() -> io::Result<OwnedFd> {
+    let mut attr: u32 = 0;
+    bpf_fd(BPF_ENABLE_STATS, &mut attr)
 }
 
 /// The raw BTF (header, types, strings) of a loaded BTF object, as it was loaded.
