@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(short = 'l', long = "list")]
     pub list: bool,
 
+    /// The interactive console: attach probe blocks as they are typed, read maps at any moment
+    /// (FILE's probes attached first). `ferrotrace` on a terminal with no program starts it too.
+    #[arg(short = 'i', long = "interactive", conflicts_with_all = ["program", "list", "dry_run", "emit_elf", "test", "bench"])]
+    pub interactive: bool,
+
     /// Say what is loaded: each program's instruction count, each map's kind and size.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,

@@ -33,11 +33,18 @@ pub fn show_stages(cli: &Cli, compiled: &Compiled, source: &str, out: &mut dyn W
         }
     }
     if cli.shows(Stage::Bpf) {
-        let map_name = |id: MapId| map_name(compiled, id);
-        for (spec, program) in compiled.manifest.programs.iter().zip(&compiled.programs) {
-            writeln!(out, "BPF {} ({} instructions)", spec.probe_name, program.insns.len())?;
-            writeln!(out, "{}", disassemble(program, &map_name, Some(source)))?;
-        }
+        disassemble_programs(compiled, source, |_| true, out)?;
+    }
+    Ok(())
+}
+
+/// Writes the instructions of the programs `wanted` chooses by index, each with the script
+/// line it came from (the compile kept them: `Keep::bpf`).
+pub fn disassemble_programs(compiled: &Compiled, source: &str, wanted: impl Fn(usize) -> bool, out: &mut dyn Write) -> io::Result<()> {
+    let map_name = |id: MapId| map_name(compiled, id);
+    for (_, (spec, program)) in compiled.manifest.programs.iter().zip(&compiled.programs).enumerate().filter(|(index, _)| wanted(*index)) {
+        writeln!(out, "BPF {} ({} instructions)", spec.probe_name, program.insns.len())?;
+        writeln!(out, "{}", disassemble(program, &map_name, Some(source)))?;
     }
     Ok(())
 }

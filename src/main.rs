@@ -7,6 +7,7 @@ mod info;
 mod listing;
 mod manual;
 mod output;
+mod repl;
 mod verbose;
 mod script_options;
 
@@ -88,6 +89,10 @@ fn execute(cli: &Cli) -> Result<u8> {
         listing::list(&scope, &pattern, cli.verbose, &mut io::stdout().lock())?;
         return Ok(0);
     }
+    let bare = cli.program.is_none() && cli.file.is_none() && io::stdin().is_terminal() && io::stdout().is_terminal();
+    if cli.interactive || bare {
+        return run_console(cli);
+    }
     let mut script = read_script(cli)?;
     let loader = imports::FileLoader { search: cli.include_dirs.clone() };
     match sources::assemble(&script.name, &script.source, &loader) {
@@ -156,6 +161,28 @@ fn execute(cli: &Cli) -> Result<u8> {
     run_compiled(cli, &compiled, &script, target.as_mut())
 }
 
+/// `-i [FILE]`, or `ferrotrace` alone on a terminal: the interactive console.
+fn run_console(cli: &Cli) -> Result<u8> {
+    privileges::check()?;
+    let file = match &cli.file {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read script `{}`", path.display()))?),
+        None => None,
+    };
+    let options = CompileOptions {
+        params: Params::from_args(&cli.args),
+        env: config_environment(cli.no_warnings)?,
+        unsafe_functions: cli.unsafe_functions,
+        helper_errors: cli.warnings,
+        probe_filter: cli.probe_filter.clone(),
+        ..CompileOptions::default()
+    };
+    let format = match cli.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+    };
+    repl::run(repl::Start { options, format, file })
+}
+
 /// `--fmt FILE`: the script formatted, written to the `-o` file or stdout; exit 1 with the
 /// diagnostics when it does not parse.
 fn format_script(path: &std::path::Path, output: Option<&std::path::Path>) -> Result<u8> {
@@ -204,7 +231,7 @@ fn read_script(cli: &Cli) -> Result<Script> {
             let source = String::from_utf8(bytes).with_context(|| format!("script `{}` is not UTF-8 text", path.display()))?;
             Ok(Script { files: SourceMap::single(&path.display().to_string(), &source), source, name: path.display().to_string(), params: Params::from_args(&cli.args) })
         }
-        (None, None) => bail!("no program given: use `-e 'PROGRAM'`, a script FILE, or `-` for standard input (see --help)"),
+        (None, None) => bail!("no program given: use `-e 'PROGRAM'`, a script FILE, `-` for standard input, or `-i` for the interactive console (see --help)"),
     }
 }
 

@@ -55,7 +55,7 @@ fn no_program_is_an_error_that_says_what_to_give() {
     run(&[]).assert_exact(
         1,
         "",
-        "ERROR: no program given: use `-e 'PROGRAM'`, a script FILE, or `-` for standard input (see --help)\n",
+        "ERROR: no program given: use `-e 'PROGRAM'`, a script FILE, `-` for standard input, or `-i` for the interactive console (see --help)\n",
     );
 }
 

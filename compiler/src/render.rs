@@ -26,9 +26,11 @@ fn render_one(diagnostic: &Diagnostic, map: &SourceMap, color: bool) -> String {
     let header = format!("{severity}[{}]", diagnostic.code);
     let locate = |span: crate::span::Span| {
         let (file, local) = map.local(span);
-        (file.name.clone(), local.start as usize..local.end as usize)
+        let index = map.files.iter().position(|candidate| std::ptr::eq(candidate, file)).unwrap_or(0);
+        (FileId { index, name: file.name.clone() }, local.start as usize..local.end as usize)
     };
-    let primary = diagnostic.primary_span().map_or((map.files[0].name.clone(), 0..0), locate);
+    let first = FileId { index: 0, name: map.files[0].name.clone() };
+    let primary = diagnostic.primary_span().map_or((first, 0..0), locate);
     let config = Config::default().with_color(color).with_index_type(IndexType::Byte);
     let mut report = Report::build(ReportKind::Custom(&header, primary_color), primary)
         .with_config(config)
@@ -48,11 +50,25 @@ fn render_one(diagnostic: &Diagnostic, map: &SourceMap, color: bool) -> String {
         report.add_help(help);
     }
     let mut out = Vec::new();
-    let files = sources(map.files.iter().map(|file| (file.name.clone(), file.text.clone())));
+    let files = sources(map.files.iter().enumerate().map(|(index, file)| (FileId { index, name: file.name.clone() }, file.text.clone())));
     match report.finish().write(files, &mut out) {
         Ok(()) if color => String::from_utf8_lossy(&out).into_owned(),
         Ok(()) => uncolored_header(&String::from_utf8_lossy(&out), &header),
         Err(error) => format!("{header}: {} ({error})\n", diagnostic.message),
+    }
+}
+
+/// A file of the map as ariadne knows it: by its place, so that two files of one name (the
+/// REPL's inputs) stay apart; shown by its name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FileId {
+    index: usize,
+    name: String,
+}
+
+impl std::fmt::Display for FileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
     }
 }
 

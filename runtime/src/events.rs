@@ -23,25 +23,63 @@ pub enum EventsError {
 
 /// The consumer side of the ring buffer.
 pub struct EventSource {
-    ring: RingBuf<MapData>,
+    /// `None` until a script with async actions is loaded (a REPL starts without one).
+    ring: Option<RingBuf<MapData>>,
     epoll: OwnedFd,
     /// Other events that end a wait when they become readable (`wake_on`).
     others: Vec<OwnedFd>,
+    /// The eventfd a `Waker` adds to; cleared at every wait.
+    waker: Option<OwnedFd>,
+}
+
+/// Ends an `EventSource`'s wait from another thread.
+pub struct Waker(OwnedFd);
+
+impl Waker {
+    pub fn wake(&self) {
+        let _ = sys::eventfd_add(self.0.as_fd());
+    }
 }
 
 impl EventSource {
     pub fn new(ring: RingBuf<MapData>) -> Result<EventSource, EventsError> {
-        let epoll = sys::epoll_create().map_err(|source| EventsError::Wait {
-            operation: "epoll_create1",
-            source,
-        })?;
-        sys::epoll_add_readable(epoll.as_fd(), ring.as_fd()).map_err(|source| {
-            EventsError::Wait {
-                operation: "epoll_ctl",
-                source,
+        let mut source = EventSource::without_ring()?;
+        source.set_ring(ring)?;
+        Ok(source)
+    }
+
+    /// A source with nothing to read yet: its waits end on `wake_on` events and wakers.
+    pub fn without_ring() -> Result<EventSource, EventsError> {
+        let epoll = sys::epoll_create().map_err(|source| EventsError::Wait { operation: "epoll_create1", source })?;
+        Ok(EventSource { ring: None, epoll, others: Vec::new(), waker: None })
+    }
+
+    /// Reads `ring` from now on.
+    pub fn set_ring(&mut self, ring: RingBuf<MapData>) -> Result<(), EventsError> {
+        sys::epoll_add_readable(self.epoll.as_fd(), ring.as_fd()).map_err(|source| EventsError::Wait { operation: "epoll_ctl", source })?;
+        self.ring = Some(ring);
+        Ok(())
+    }
+
+    /// Whether a ring buffer is read.
+    pub fn has_ring(&self) -> bool {
+        self.ring.is_some()
+    }
+
+    /// A waker that ends this source's current or next wait, from any thread.
+    pub fn waker(&mut self) -> Result<Waker, EventsError> {
+        let failed = |operation| move |source| EventsError::Wait { operation, source };
+        let fd = match &self.waker {
+            Some(fd) => fd.try_clone().map_err(failed("F_DUPFD_CLOEXEC"))?,
+            None => {
+                let fd = sys::eventfd().map_err(failed("eventfd"))?;
+                sys::epoll_add_readable(self.epoll.as_fd(), fd.as_fd()).map_err(failed("epoll_ctl"))?;
+                let copy = fd.try_clone().map_err(failed("F_DUPFD_CLOEXEC"))?;
+                self.waker = Some(fd);
+                copy
             }
-        })?;
-        Ok(EventSource { ring, epoll, others: Vec::new() })
+        };
+        Ok(Waker(fd))
     }
 
     /// Ends a wait of `poll` also when `event` becomes readable (`poll` then hands over no
@@ -70,7 +108,11 @@ impl EventSource {
             return Ok(handed);
         }
         let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        match sys::epoll_wait_one(self.epoll.as_fd(), timeout_ms) {
+        let waited = sys::epoll_wait_one(self.epoll.as_fd(), timeout_ms);
+        if let Some(waker) = &self.waker {
+            sys::eventfd_clear(waker.as_fd());
+        }
+        match waited {
             Ok(_) => Ok(self.drain(on_record)),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(0),
             Err(source) => Err(EventsError::Wait {
@@ -83,7 +125,8 @@ impl EventSource {
     /// Hands every record already in the ring to `on_record`, without waiting.
     pub fn drain(&mut self, on_record: &mut dyn FnMut(&[u8])) -> usize {
         let mut handed = 0;
-        while let Some(record) = self.ring.next() {
+        let Some(ring) = self.ring.as_mut() else { return 0 };
+        while let Some(record) = ring.next() {
             on_record(&record);
             handed += 1;
         }

@@ -69,6 +69,11 @@ impl Session {
         Ok(probes)
     }
 
+    /// How many probes program `index` stands for, as `probes_within` counts them.
+    pub fn probe_count(&self, index: usize) -> usize {
+        self.manifest.programs.get(index).map_or(0, probes_of)
+    }
+
     /// Attaches every probe that is not `begin`/`end`.
     pub fn attach_all(&mut self) -> Result<(), AttachError> {
         self.attach_where(|_, _| true)

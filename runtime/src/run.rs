@@ -7,7 +7,9 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole, Stream, RECORD_HEADER_SIZE};
+use ferrotrace_compiler::manifest::{Action, KeyStorage, Manifest, MapId, MapRole, Stream, UserMap, RECORD_HEADER_SIZE};
+
+use crate::entry::RawEntry;
 use thiserror::Error;
 
 use crate::attach::iter::{self, Iteration};
@@ -119,10 +121,7 @@ pub fn run(
         events.stop_waking_on_others();
     }
     runner.print_all_maps(&session)?;
-    if runner.lost_reported > 0 {
-        runner.warn(&format!("Total lost event count: {}", runner.lost_reported))?;
-    }
-    runner.printer.flush()?;
+    runner.report_total_lost()?;
     session.release_perf_events();
     Ok(runner.exit_code.unwrap_or(0))
 }
@@ -132,7 +131,7 @@ pub fn run(
 /// before it is printed still has its addresses named (`symbolize`). Where the kernel refuses
 /// that, the mappings of an announced process are read from `/proc` alone, and one that exits
 /// at once may print addresses.
-fn follow_processes(manifest: &Manifest, events: Option<&mut EventSource>) -> Result<Option<Following>, RunError> {
+pub fn follow_processes(manifest: &Manifest, events: Option<&mut EventSource>) -> Result<Option<Following>, RunError> {
     let announces = manifest.maps.iter().any(|map| map.role == MapRole::Processes);
     let (true, Some(events)) = (announces, events) else { return Ok(None) };
     let Ok(followed) = crate::symbolize::track_processes() else { return Ok(None) };
@@ -144,7 +143,7 @@ fn follow_processes(manifest: &Manifest, events: Option<&mut EventSource>) -> Re
 }
 
 /// Processes are followed until this is dropped, on every way out of a run.
-struct Following;
+pub struct Following;
 
 impl Drop for Following {
     fn drop(&mut self) {
@@ -213,24 +212,41 @@ impl Runner<'_> {
         self.manifest = manifest;
     }
 
+    /// The code an `exit()` record gave, once one came.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
+    /// At the end of a run: the records lost over the whole run, if any were.
+    pub fn report_total_lost(&mut self) -> Result<(), RunError> {
+        if self.lost_reported > 0 {
+            self.warn(&format!("Total lost event count: {}", self.lost_reported))?;
+        }
+        Ok(self.printer.flush()?)
+    }
+
+    /// Handles the records `source` has, waiting up to `timeout` for the first; then names
+    /// what processes did meanwhile, flushes the output and reports lost records.
+    pub fn poll(&mut self, session: &mut Session, source: &mut EventSource, timeout: Duration) -> Result<(), RunError> {
+        let mut failure = None;
+        source.poll(timeout, &mut |record| {
+            if failure.is_none() {
+                failure = self.handle(session, record).err();
+            }
+        })?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        crate::symbolize::catch_up();
+        self.printer.flush()?;
+        self.report_lost(session)
+    }
+
     /// Streams records until `exit()`, SIGINT/SIGTERM, or the end of the `target` process.
     fn stream(&mut self, session: &mut Session, events: &mut Option<EventSource>, target: Option<&TracedProcess>) -> Result<(), RunError> {
         while self.exit_code.is_none() && !signals::stop_requested() && !target.is_some_and(TracedProcess::exited) {
             match events {
-                Some(source) => {
-                    let mut failure = None;
-                    source.poll(POLL_INTERVAL, &mut |record| {
-                        if failure.is_none() {
-                            failure = self.handle(session, record).err();
-                        }
-                    })?;
-                    if let Some(error) = failure {
-                        return Err(error);
-                    }
-                    crate::symbolize::catch_up();
-                    self.printer.flush()?;
-                    self.report_lost(session)?;
-                }
+                Some(source) => self.poll(session, source, POLL_INTERVAL)?,
                 None => std::thread::sleep(POLL_INTERVAL),
             }
             for signal in signals::take_received() {
@@ -262,7 +278,14 @@ impl Runner<'_> {
 
     /// Handles every record already in the ring buffer.
     pub fn drain(&mut self, session: &mut Session, events: &mut Option<EventSource>) -> Result<(), RunError> {
-        let Some(source) = events else { return Ok(()) };
+        match events {
+            Some(source) => self.drain_source(session, source),
+            None => Ok(()),
+        }
+    }
+
+    /// Handles every record already in `source`.
+    pub fn drain_source(&mut self, session: &mut Session, source: &mut EventSource) -> Result<(), RunError> {
         let mut failure = None;
         source.drain(&mut |record| {
             if failure.is_none() {
@@ -378,7 +401,16 @@ impl Runner<'_> {
         };
         let entries = session.map_entries(id)?;
         self.warn_if_full(id, &user.name, entries.len())?;
-        if let Some(dump) = output::dump_map(user, &entries, top, div, &self.manifest.probe_names)? {
+        self.print_entries_of(user, &entries, top, div)
+    }
+
+    /// Prints `entries` as map `user`'s (`:watch` prints differences of two readings).
+    pub fn print_entries(&mut self, user: &UserMap, entries: &[RawEntry]) -> Result<(), RunError> {
+        self.print_entries_of(user, entries, 0, 0)
+    }
+
+    fn print_entries_of(&mut self, user: &UserMap, entries: &[RawEntry], top: u64, div: u64) -> Result<(), RunError> {
+        if let Some(dump) = output::dump_map(user, entries, top, div, &self.manifest.probe_names)? {
             self.printer.map(&dump)?;
         }
         Ok(())

@@ -201,12 +201,17 @@ impl Session {
 
     /// The ring buffer as an event source; `None` if the script has no async actions.
     pub fn events(&self) -> Result<Option<EventSource>, EventsError> {
+        self.ring_buffer()?.map(EventSource::new).transpose()
+    }
+
+    /// The ring buffer, to read; `None` if the script has no async actions.
+    pub fn ring_buffer(&self) -> Result<Option<RingBuf<MapData>>, EventsError> {
         let Some(id) = self.manifest.ringbuf() else {
             return Ok(None);
         };
         let fd = self.maps[id.0 as usize].try_clone().map_err(|source| EventsError::Wait { operation: "F_DUPFD_CLOEXEC", source })?;
         let map = Map::RingBuf(MapData::from_fd(fd)?);
-        Ok(Some(EventSource::new(RingBuf::try_from(map)?)?))
+        Ok(Some(RingBuf::try_from(map)?))
     }
 
     pub(crate) fn kernel_map<T>(&self, id: MapId, use_map: impl FnOnce(KernelMap<'_>) -> Result<T, MapError>) -> Result<T, MapError> {

@@ -7,6 +7,8 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Set by SIGTERM alone: the REPL takes SIGINT as "cancel this", SIGTERM as "end".
+static TERMINATED: AtomicBool = AtomicBool::new(false);
 
 /// SIGUSR1 and SIGUSR2 received and not yet taken.
 static USR1: AtomicU32 = AtomicU32::new(0);
@@ -35,8 +37,11 @@ pub fn take_received() -> Vec<u8> {
     received
 }
 
-extern "C" fn request_stop(_signal: libc::c_int) {
+extern "C" fn request_stop(signal: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
+    if signal == libc::SIGTERM {
+        TERMINATED.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Installs the SIGINT and SIGTERM handlers.
@@ -48,6 +53,11 @@ pub fn install() -> io::Result<()> {
 /// True once SIGINT or SIGTERM has arrived (since the last `reset`).
 pub fn stop_requested() -> bool {
     STOP_REQUESTED.load(Ordering::SeqCst)
+}
+
+/// True once SIGTERM has arrived.
+pub fn terminated() -> bool {
+    TERMINATED.load(Ordering::SeqCst)
 }
 
 /// Forgets an earlier stop request (a REPL keeps running after Ctrl-C ends one trace).

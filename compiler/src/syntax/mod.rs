@@ -8,7 +8,7 @@ mod c_const;
 mod c_decl;
 mod c_lex;
 pub mod codes;
-mod delimiters;
+pub mod delimiters;
 pub mod format;
 pub mod literal;
 mod parse;

@@ -71,6 +71,35 @@ pub fn epoll_wait_one(epoll: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool
     }
 }
 
+/// A non-blocking eventfd: a counter another thread adds to (`eventfd_add`) to wake a wait.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with constant flags.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative return of eventfd is a new file descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds 1 to an eventfd's counter, making it readable.
+pub fn eventfd_add(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: writes the 8 bytes of `one`, which live through the call.
+    let ret = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Reads an eventfd's counter back to 0 (nothing if it is 0 already).
+pub fn eventfd_clear(fd: BorrowedFd<'_>) {
+    let mut count = [0u8; 8];
+    // SAFETY: reads at most 8 bytes into `count`; a non-blocking eventfd at 0 returns EAGAIN.
+    let _ = unsafe { libc::read(fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+}
+
 /// `mount -t tracefs nodev <target>`.
 pub fn mount_tracefs(target: &CStr) -> io::Result<()> {
     // SAFETY: all strings are NUL-terminated and outlive the call; no data argument.
