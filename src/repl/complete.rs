@@ -26,7 +26,12 @@ pub fn complete(line: &str, pos: usize, known: &Known, scope: &Scope<'_>) -> (us
     if let Some(command) = before.trim_start().strip_prefix(':') {
         return complete_command(before, command, known, scope);
     }
-    let start = before.rfind(|c: char| !is_word(c)).map_or(0, |at| at + before[at..].chars().next().map_or(1, char::len_utf8));
+    let mut start = before.rfind(|c: char| !is_word(c)).map_or(0, |at| at + before[at..].chars().next().map_or(1, char::len_utf8));
+    // A path or an attach point keeps its dots; in an expression, a dot starts a field name.
+    let word = &before[start..];
+    if !word.contains(':') && !word.starts_with('/') {
+        start += word.rfind('.').map_or(0, |at| at + 1);
+    }
     let word = &before[start..];
     let ahead = &before[..start];
     if let Some(field) = member_of(ahead) {
@@ -244,5 +249,6 @@ mod tests {
         assert_eq!(complete("begin { @o", 10, &known, &scope).1, vec!["@opens".to_string()]);
         assert_eq!(complete("begin { prin", 12, &known, &scope), (8, vec!["print".to_string(), "printf".to_string()]));
         assert_eq!(complete("trace", 5, &known, &scope).1, vec!["tracepoint:".to_string()]);
+        assert_eq!(complete("begin { $t.fi", 13, &known, &scope).0, 11);
     }
 }

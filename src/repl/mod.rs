@@ -306,7 +306,7 @@ impl Console<'_> {
                 Diagnostic::error("E0801", format!("this input changes the type of `{}`, which the running probes use", user.name))
                     .with_primary(map_span(draft, &user.name), format!("would make it `{}`", describe(user)))
                     .with_note(format!("it is `{}` now; running probes keep writing that", describe(old)))
-                    .with_help(format!("use another map name, or `:detach` the blocks that use `{}` and `:clear` it first", user.name)),
+                    .with_help("give the new values a map of their own name"),
             );
         }
         None

@@ -20,7 +20,7 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Config, Context, Editor, ExternalPrinter, Helper};
+use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper};
 
 use super::complete::{self, Known};
 use super::input::is_complete;
@@ -95,7 +95,12 @@ impl ExternalPrinter for SendPrinter {
 }
 
 fn editor(known: Arc<Mutex<Known>>, color: bool) -> Result<Editor<Assist, DefaultHistory>> {
-    let config = Config::builder().max_history_size(HISTORY_SIZE)?.history_ignore_dups(true)?.auto_add_history(false).build();
+    let config = Config::builder()
+        .max_history_size(HISTORY_SIZE)?
+        .history_ignore_dups(true)?
+        .auto_add_history(false)
+        .completion_type(CompletionType::List)
+        .build();
     let mut editor = Editor::with_config(config).context("cannot start the line editor")?;
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
     editor.set_helper(Some(Assist { known, catalog, color }));

@@ -92,3 +92,4 @@ mod perf_counters;
 mod uprobes;
 mod iterators;
 mod watchpoints;
+mod repl;

@@ -218,6 +218,74 @@ impl Drop for Tracer {
     }
 }
 
+/// `ferrotrace -i` with its standard input piped: statements typed in, lines awaited on stdout
+/// and stderr as they come.
+pub struct Console {
+    child: Child,
+    input: Option<std::process::ChildStdin>,
+    stdout: Lines,
+    stderr: Lines,
+}
+
+impl Console {
+    pub fn start(args: &[&str]) -> Console {
+        let mut command = ferrotrace(&["-i"]);
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("cannot start the ferrotrace binary");
+        let input = child.stdin.take();
+        let stdout = Lines::read(child.stdout.take().expect("stdout is piped"));
+        let stderr = Lines::read(child.stderr.take().expect("stderr is piped"));
+        Console { child, input, stdout, stderr }
+    }
+
+    /// Types `text` and a newline.
+    pub fn type_line(&mut self, text: &str) {
+        let input = self.input.as_mut().expect("input is open");
+        input.write_all(format!("{text}\n").as_bytes()).expect("cannot type into the console");
+        input.flush().expect("cannot type into the console");
+    }
+
+    /// Waits for a stdout line starting with `prefix`; returns it.
+    pub fn wait_for_stdout_line(&mut self, prefix: &str) -> String {
+        next_line_starting(&mut self.stdout, "stdout", prefix)
+    }
+
+    /// Waits for a stderr line starting with `prefix`; returns it.
+    pub fn wait_for_stderr_line(&mut self, prefix: &str) -> String {
+        next_line_starting(&mut self.stderr, "stderr", prefix)
+    }
+
+    /// Ends the input (as Ctrl-D does) and waits for the console to exit.
+    pub fn finish(mut self) -> Outcome {
+        drop(self.input.take());
+        let status = wait_until_deadline(&mut self.child);
+        Outcome { status, stdout: self.stdout.rest(), stderr: self.stderr.rest() }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next line of `lines` starting with `prefix` (the lines before it are kept as seen).
+fn next_line_starting(lines: &mut Lines, stream: &str, prefix: &str) -> String {
+    let until = Instant::now() + deadline();
+    loop {
+        match lines.receiver.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                lines.seen.push_str(&line);
+                if line.starts_with(prefix) {
+                    return line;
+                }
+            }
+            Err(_) => panic!("no {stream} line starting with {prefix:?} within {:?}; so far:\n{}", deadline(), lines.seen),
+        }
+    }
+}
+
 impl Lines {
     /// Reads `stream` on a thread of its own, a line at a time; the channel closes at EOF.
     fn read<R: Read + Send + 'static>(stream: R) -> Lines {
