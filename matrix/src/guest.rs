@@ -51,6 +51,8 @@ impl Plan {
              /bin/busybox mount -t proc proc /proc\n\
              /bin/busybox mount -t sysfs sysfs /sys\n\
              /bin/busybox mount -t devtmpfs devtmpfs /dev\n\
+             /bin/busybox mkdir -p /dev/pts\n\
+             /bin/busybox mount -t devpts devpts /dev/pts\n\
              /bin/busybox --install -s /bin\n\
              /bin/busybox stty -F /dev/ttyS1 raw -echo\n\
              export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp\n",
