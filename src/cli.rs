@@ -29,7 +29,7 @@ pub struct Cli {
 
     /// The interactive console: attach probe blocks as they are typed, read maps at any moment
     /// (FILE's probes attached first). `ferrotrace` on a terminal with no program starts it too.
-    #[arg(short = 'i', long = "interactive", conflicts_with_all = ["program", "list", "dry_run", "emit_elf", "test", "bench"])]
+    #[arg(short = 'i', long = "interactive", conflicts_with_all = ["program", "list", "dry_run", "emit_elf", "test", "bench", "pid", "command"])]
     pub interactive: bool,
 
     /// Say what is loaded: each program's instruction count, each map's kind and size.

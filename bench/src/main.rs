@@ -97,6 +97,7 @@ fn run(cli: Cli) -> Result<()> {
             RowName::Wildcards => rows::wildcards::run(&bench),
             RowName::MapWalk => rows::map_walk::run(&bench),
             RowName::Uprobe => rows::uprobe::run(&bench),
+            RowName::Console => rows::console::run(&bench),
         });
     }
     print!("{}", table::render(&report));

@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod compile;
+pub mod console;
 pub mod cost;
 pub mod map_walk;
 pub mod printf;
@@ -34,10 +35,12 @@ pub enum RowName {
     MapWalk,
     /// A uprobe counting a function called 1,000,000 times: the overhead per call.
     Uprobe,
+    /// A block typed into `ferrotrace -i`, from Enter to attached.
+    Console,
 }
 
 impl RowName {
-    pub const ALL: [RowName; 7] = [
+    pub const ALL: [RowName; 8] = [
         RowName::Startup,
         RowName::Cost,
         RowName::Printf,
@@ -45,6 +48,7 @@ impl RowName {
         RowName::Wildcards,
         RowName::MapWalk,
         RowName::Uprobe,
+        RowName::Console,
     ];
 
     /// Whether the row reads BPF run-time statistics (which must be switched on).
