@@ -43,6 +43,8 @@ pub enum AttachError {
     Probe { probe: String, reason: String },
     #[error("cannot run probe `{probe}`: {reason}")]
     Run { probe: String, reason: String },
+    #[error("attaching was interrupted (Ctrl-C)")]
+    Interrupted,
     #[error(
         "the script attaches {count} probes, more than the {limit} BPFTRACE_MAX_PROBES allows{}",
         one_by_one.as_ref().map(|probes| format!(

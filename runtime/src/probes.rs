@@ -132,6 +132,9 @@ impl Session {
             return Ok(());
         }
         for target in &spec.targets {
+            if self.interruptible && crate::signals::stop_requested() {
+                return Err(AttachError::Interrupted);
+            }
             if matches!(target.attach, Attach::Iter { .. }) {
                 self.iterator_link = Some(self.links.len());
             }

@@ -37,6 +37,9 @@ pub struct Session {
     pub(crate) watchpoints: Vec<(u64, Attached)>,
     /// Set once the probes are detached: a watchpoint reported later is not attached.
     pub(crate) detached: bool,
+    /// SIGINT stops an attach in its tracks (the console's Ctrl-C; a script run attaches all,
+    /// then stops).
+    pub(crate) interruptible: bool,
     possible_cpus: usize,
 }
 
@@ -63,6 +66,7 @@ impl Session {
             iterator_link: None,
             watchpoints: Vec::new(),
             detached: false,
+            interruptible: false,
             possible_cpus: cpus::possible()?.len(),
         })
     }
@@ -115,6 +119,12 @@ impl Session {
                 *program = None;
             }
         }
+    }
+
+    /// From now on, SIGINT (`signals::stop_requested`) stops an attach: `attach_where` then
+    /// detaches what it attached and returns `AttachError::Interrupted`.
+    pub fn interrupt_attaching(&mut self) {
+        self.interruptible = true;
     }
 
     /// Whether program `index` is loaded.

@@ -232,6 +232,10 @@ impl Console<'_> {
             self.following = follow_processes(session.manifest(), Some(&mut self.events))?;
         }
         let ran = session.run_begin_of(|index| programs.contains(&index)).and_then(|()| session.attach_where(|index, _| programs.contains(&index)));
+        if ran.is_err() {
+            session.detach_programs(|index| programs.contains(&index));
+        }
+        signals::reset();
         self.runner.drain_source(session, &mut self.events)?;
         let state = match (&ran, kind) {
             (Err(_), _) => State::Failed,
@@ -266,7 +270,9 @@ impl Console<'_> {
                 output::set_truncation_trailer(&settings.str_trunc_trailer);
                 output::stacks::set_demangling(settings.cpp_demangle);
                 output::set_string_read_size(settings.max_strlen);
-                self.session = Some(Session::load_where(&compiled.elf, &compiled.manifest, wanted, false)?);
+                let mut session = Session::load_where(&compiled.elf, &compiled.manifest, wanted, false)?;
+                session.interrupt_attaching();
+                self.session = Some(session);
                 Ok(())
             }
         }

@@ -122,13 +122,59 @@ fn a_clash_with_a_running_block_is_a_diagnostic_and_the_block_keeps_running() {
     console.finish();
 }
 
+#[test]
+fn a_file_given_to_i_attaches_first_and_exit_in_a_probe_ends_the_session() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let script = std::env::temp_dir().join(format!("ferrotrace-repl-{}.bt", comm.name()));
+    std::fs::write(&script, "#!/usr/bin/env ferrotrace\nbegin { @started = 1; }\ninterval:ms:20 { @ticks = count(); }\n").expect("the script");
+    let mut console = Console::start(&[script.to_str().expect("a UTF-8 path")]);
+    console.wait_for_stderr_line("[1] attached begin, interval:ms:20 (2 probes, ");
+    console.type_line("interval:ms:300 { exit(); }");
+    console.wait_for_stderr_line("[2] attached interval:ms:300");
+    let outcome = console.wait_for_exit();
+    let _ = std::fs::remove_file(&script);
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    assert!(outcome.stdout.starts_with("\n\n@started: 1\n@ticks: "), "the maps are printed at exit:\n{}", outcome.transcript());
+}
+
+#[test]
+fn the_history_keeps_a_block_of_several_lines_as_one_entry() {
+    if !kernel_ready() {
+        return;
+    }
+    let mut session = terminal();
+    session.send_line("begin {").expect("typing");
+    session.send_line("  printf(\"two %s\\n\", \"lines\");").expect("typing");
+    session.send_line("}").expect("typing");
+    session.expect("two lines").expect("the block ran");
+    quit(session);
+    let history = std::fs::read_to_string(history_dir().join("ferrotrace/history")).expect("the history file");
+    assert!(history.contains("begin {\\n  printf(\"two %s\\\\n\", \"lines\");\\n}\n"), "{history}");
+    let mut session = terminal();
+    session.send("\x1b[A").expect("Up");
+    session.expect("printf(\"two %s\\n\", \"lines\");").expect("the block back whole");
+    session.send("\r").expect("Enter");
+    session.expect("two lines").expect("the block ran again");
+    quit(session);
+}
+
 /// The prompt with nothing typed after it, as the line editor draws it (the cursor is then put
 /// after it): a redraw of a line being typed has the text after the prompt instead.
 const EMPTY_PROMPT: &str = "ferrotrace> \r";
 
+/// Where the pseudo-terminal tests keep their history: `XDG_STATE_HOME`, one per test
+/// thread, so that tests running at once do not share it.
+fn history_dir() -> std::path::PathBuf {
+    let thread = format!("{:?}", std::thread::current().id()).chars().filter(char::is_ascii_digit).collect::<String>();
+    std::env::temp_dir().join(format!("ferrotrace-repl-state-{}-{thread}", std::process::id()))
+}
+
 /// `ferrotrace` on a pseudo-terminal, color off, with its own history file.
 fn terminal() -> OsSession {
-    let state = std::env::temp_dir().join(format!("ferrotrace-repl-state-{}", std::process::id()));
+    let state = history_dir();
     let mut command = Command::new(env!("CARGO_BIN_EXE_ferrotrace"));
     command.env("NO_COLOR", "1").env("TERM", "xterm").env("XDG_STATE_HOME", &state).env_remove("RUST_BACKTRACE");
     let mut session = Session::spawn(command).expect("cannot start ferrotrace on a pseudo-terminal");

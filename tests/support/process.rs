@@ -255,6 +255,13 @@ impl Console {
         next_line_starting(&mut self.stderr, "stderr", prefix)
     }
 
+    /// Waits for the console to exit on its own (`exit()`, `:quit`), its input still open.
+    pub fn wait_for_exit(mut self) -> Outcome {
+        let status = wait_until_deadline(&mut self.child);
+        drop(self.input.take());
+        Outcome { status, stdout: self.stdout.rest(), stderr: self.stderr.rest() }
+    }
+
     /// Ends the input (as Ctrl-D does) and waits for the console to exit.
     pub fn finish(mut self) -> Outcome {
         drop(self.input.take());
