@@ -21,6 +21,9 @@ pub enum EventsError {
     },
 }
 
+/// The most records one `poll` hands over.
+pub const POLL_BATCH: usize = 16 * 1024;
+
 /// The consumer side of the ring buffer.
 pub struct EventSource {
     /// `None` until a script with async actions is loaded (a REPL starts without one).
@@ -95,15 +98,17 @@ impl EventSource {
         self.others.clear();
     }
 
-    /// Hands every waiting record to `on_record`; if none is waiting, first waits up to
-    /// `timeout` for one. Returns how many records were handed over: 0 after a timeout or
-    /// when a signal interrupted the wait (the caller then checks its stop flag).
+    /// Hands the waiting records to `on_record`, at most `POLL_BATCH` of them; if none is
+    /// waiting, first waits up to `timeout` for one. Returns how many records were handed over:
+    /// 0 after a timeout or when a signal interrupted the wait (the caller then checks its stop
+    /// flag). The bound lets a caller whose probes write as fast as it reads still flush its
+    /// output and look at its other work between batches.
     pub fn poll(
         &mut self,
         timeout: Duration,
         on_record: &mut dyn FnMut(&[u8]),
     ) -> Result<usize, EventsError> {
-        let handed = self.drain(on_record);
+        let handed = self.drain_at_most(POLL_BATCH, on_record);
         if handed > 0 {
             return Ok(handed);
         }
@@ -113,7 +118,7 @@ impl EventSource {
             sys::eventfd_clear(waker.as_fd());
         }
         match waited {
-            Ok(_) => Ok(self.drain(on_record)),
+            Ok(_) => Ok(self.drain_at_most(POLL_BATCH, on_record)),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(0),
             Err(source) => Err(EventsError::Wait {
                 operation: "epoll_wait",
@@ -124,9 +129,15 @@ impl EventSource {
 
     /// Hands every record already in the ring to `on_record`, without waiting.
     pub fn drain(&mut self, on_record: &mut dyn FnMut(&[u8])) -> usize {
+        self.drain_at_most(usize::MAX, on_record)
+    }
+
+    /// Hands the records already in the ring to `on_record`, at most `limit`, without waiting.
+    pub fn drain_at_most(&mut self, limit: usize, on_record: &mut dyn FnMut(&[u8])) -> usize {
         let mut handed = 0;
         let Some(ring) = self.ring.as_mut() else { return 0 };
-        while let Some(record) = ring.next() {
+        while handed < limit {
+            let Some(record) = ring.next() else { break };
             on_record(&record);
             handed += 1;
         }

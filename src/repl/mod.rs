@@ -66,7 +66,7 @@ pub fn run(start: Start) -> Result<u8> {
     let terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
     let (inputs, screen) = if terminal {
         let (inputs, printer) = terminal::start(Arc::clone(&known), waker, color)?;
-        (inputs, Screen::terminal(printer))
+        (inputs, Screen::terminal(printer)?)
     } else {
         (lines::from_stdin(waker), Screen::streams())
     };
@@ -92,8 +92,10 @@ pub fn run(start: Start) -> Result<u8> {
     if let Some(text) = start.file {
         console.load_text(&text)?;
     }
-    console.serve(&inputs)?;
-    console.finish()
+    let served = console.serve(&inputs);
+    let finished = served.and_then(|()| console.finish());
+    screen.close();
+    finished
 }
 
 /// The console's state: the session and everything that decodes and shows what it does.
@@ -236,7 +238,7 @@ impl Console<'_> {
             session.detach_programs(|index| programs.contains(&index));
         }
         signals::reset();
-        self.runner.drain_source(session, &mut self.events)?;
+        self.runner.poll(session, &mut self.events, Duration::ZERO)?;
         let state = match (&ran, kind) {
             (Err(_), _) => State::Failed,
             (Ok(()), Kind::Items) => State::Live,

@@ -31,7 +31,7 @@ const PROMPT: &str = "ferrotrace> ";
 const HISTORY_SIZE: usize = 10_000;
 
 /// Starts the editor's thread; returns its inputs and the printer that writes above its prompt.
-pub fn start(known: Arc<Mutex<Known>>, waker: Waker, color: bool) -> Result<(Inputs, Box<dyn ExternalPrinter>)> {
+pub fn start(known: Arc<Mutex<Known>>, waker: Waker, color: bool) -> Result<(Inputs, Box<dyn ExternalPrinter + Send>)> {
     let (sender, lines) = mpsc::channel();
     let (done, wait_done) = mpsc::sync_channel::<()>(0);
     let (give_printer, printer) = mpsc::sync_channel(1);
@@ -76,22 +76,7 @@ pub fn start(known: Arc<Mutex<Known>>, waker: Waker, color: bool) -> Result<(Inp
         })
         .context("cannot start the line editor")?;
     let printer = printer.recv().map_err(|_| anyhow!("the line editor stopped"))??;
-    Ok((Inputs::new(lines, Some(done)), SendPrinter::boxed(printer)))
-}
-
-/// The external printer, moved to the console's thread.
-struct SendPrinter(Box<dyn ExternalPrinter + Send>);
-
-impl SendPrinter {
-    fn boxed(printer: Box<dyn ExternalPrinter + Send>) -> Box<dyn ExternalPrinter> {
-        Box::new(SendPrinter(printer))
-    }
-}
-
-impl ExternalPrinter for SendPrinter {
-    fn print(&mut self, msg: String) -> rustyline::Result<()> {
-        self.0.print(msg)
-    }
+    Ok((Inputs::new(lines, Some(done)), printer))
 }
 
 fn editor(known: Arc<Mutex<Known>>, color: bool) -> Result<Editor<Assist, DefaultHistory>> {

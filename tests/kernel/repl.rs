@@ -231,6 +231,36 @@ fn an_open_block_continues_on_the_next_line_and_output_comes_above_the_prompt() 
 }
 
 #[test]
+fn the_prompt_answers_while_probes_print_as_fast_as_they_can() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let mut session = terminal();
+    session.send_line(&format!("tracepoint:syscalls:sys_enter_getppid /comm == \"{}\"/ {{ printf(\"flood %d\\n\", pid); }}", comm.name())).expect("typing");
+    session.expect("[1] attached").expect("attached");
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let still = std::sync::Arc::clone(&flooding);
+    let flood = std::thread::Builder::new()
+        .name(comm.name().to_string())
+        .spawn(move || {
+            while still.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: getppid has no preconditions.
+                unsafe { libc::getppid() };
+            }
+        })
+        .expect("the flooding thread");
+    session.expect("flood ").expect("the flood is printed");
+    session.send_line("6 * 7").expect("typing");
+    session.expect("42\r\n").expect("an answer while the probe floods the screen");
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    flood.join().expect("the flooding thread");
+    session.send_line(":detach 1").expect("typing");
+    session.expect("[1] detached").expect("detached");
+    quit(session);
+}
+
+#[test]
 fn ctrl_c_cancels_a_watch_and_never_ends_the_session() {
     if !kernel_ready() {
         return;
