@@ -237,7 +237,7 @@ fn the_prompt_answers_while_probes_print_as_fast_as_they_can() {
     }
     let comm = Comm::unique();
     let mut session = terminal();
-    session.send_line(&format!("tracepoint:syscalls:sys_enter_getppid /comm == \"{}\"/ {{ printf(\"flood %d\\n\", pid); }}", comm.name())).expect("typing");
+    session.send_line(format!("tracepoint:syscalls:sys_enter_getppid /comm == \"{}\"/ {{ printf(\"flood %d\\n\", pid); }}", comm.name())).expect("typing");
     session.expect("[1] attached").expect("attached");
     let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let still = std::sync::Arc::clone(&flooding);
