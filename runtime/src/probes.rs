@@ -275,7 +275,7 @@ impl Drop for Session {
 /// target (a `begin`, a tracepoint, a profile probe on every CPU, a kprobe), except that the
 /// functions one kprobe_multi or uprobe_multi link attaches count once per attach point as
 /// written, and that a watchpoint on a function's argument counts as its uprobe alone.
-fn probes_of(spec: &ProgramSpec) -> usize {
+pub fn probes_of(spec: &ProgramSpec) -> usize {
     match kprobes::links(spec) {
         Some(KprobeLinks::Multi) => spec.attach_points as usize,
         _ if uprobes::multi(spec) => spec.attach_points as usize,

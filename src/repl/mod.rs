@@ -33,6 +33,7 @@ use ferrotrace_compiler::span::Span;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::events::EventSource;
 use ferrotrace_runtime::output::{self, Format};
+use ferrotrace_runtime::probes::probes_of;
 use ferrotrace_runtime::run::{follow_processes, Following, RunError, Runner};
 use ferrotrace_runtime::tracefs::Tracefs;
 use ferrotrace_runtime::{signals, LoadError, Session};
@@ -218,6 +219,10 @@ impl Console<'_> {
             return self.report(&[clash], &draft.files);
         }
         let programs = draft.programs(&compiled.manifest);
+        if let Some(refusal) = self.too_many_probes(&compiled.manifest, &programs) {
+            writeln!(self.messages, "ERROR: {refusal}")?;
+            return Ok(self.messages.flush()?);
+        }
         if let Err(error) = self.load(&compiled, &programs) {
             return self.refused(error, &compiled, &draft);
         }
@@ -259,6 +264,18 @@ impl Console<'_> {
         self.messages.flush()?;
         self.refresh_known();
         Ok(())
+    }
+
+    /// Why attaching `programs` of `manifest` would pass the `max_probes` limit, counting the
+    /// probes attached already, if it would.
+    fn too_many_probes(&self, manifest: &Manifest, programs: &[usize]) -> Option<String> {
+        let count = |indices: &mut dyn Iterator<Item = &usize>| indices.map(|&index| probes_of(&manifest.programs[index])).sum::<usize>();
+        let live = self.book.entries().iter().filter(|entry| entry.state == State::Live).flat_map(|entry| &entry.programs);
+        let (attached, adding) = (count(&mut live.into_iter()), count(&mut programs.iter()));
+        let limit = manifest.settings.max_probes as usize;
+        (attached + adding > limit).then(|| {
+            format!("this block attaches {adding} probes, and with the {attached} attached already that is more than the {limit} BPFTRACE_MAX_PROBES allows (`config = {{ max_probes = N }}` raises it)")
+        })
     }
 
     /// Loads the programs `programs` of `compiled`: a new session for the first input, the
