@@ -55,6 +55,11 @@ pub fn stop_requested() -> bool {
     STOP_REQUESTED.load(Ordering::SeqCst)
 }
 
+/// Asks what runs to stop, as SIGINT does (the console's Ctrl-C, read as a key).
+pub fn interrupt() {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
 /// True once SIGTERM has arrived.
 pub fn terminated() -> bool {
     TERMINATED.load(Ordering::SeqCst)

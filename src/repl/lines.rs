@@ -2,7 +2,7 @@
 //! stdin) to the console's thread, which wakes for each one.
 
 use std::io::BufRead;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use ferrotrace_runtime::events::Waker;
 
@@ -19,14 +19,11 @@ pub enum Line {
 /// The console's end of the reading thread.
 pub struct Inputs {
     lines: Receiver<Line>,
-    /// Told when an input is done, for a reader that waits (the line editor shows its prompt
-    /// only after the output of the input before).
-    done: Option<SyncSender<()>>,
 }
 
 impl Inputs {
-    pub fn new(lines: Receiver<Line>, done: Option<SyncSender<()>>) -> Inputs {
-        Inputs { lines, done }
+    pub fn new(lines: Receiver<Line>) -> Inputs {
+        Inputs { lines }
     }
 
     /// The next input, if one is waiting; `End` once the reader is gone.
@@ -35,13 +32,6 @@ impl Inputs {
             Ok(line) => Some(line),
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => Some(Line::End),
-        }
-    }
-
-    /// The last input is done: its output is shown.
-    pub fn done(&self) {
-        if let Some(done) = &self.done {
-            let _ = done.send(());
         }
     }
 }
@@ -69,5 +59,5 @@ pub fn from_stdin(waker: Waker) -> Inputs {
         let _ = sender.send(Line::End);
         waker.wake();
     });
-    Inputs::new(lines, None)
+    Inputs::new(lines)
 }

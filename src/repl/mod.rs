@@ -136,10 +136,7 @@ impl Console<'_> {
             self.wait_for_records(WAIT)?;
             while let Some(line) = inputs.next() {
                 match line {
-                    Line::Input(text) => {
-                        self.execute(&text)?;
-                        inputs.done();
-                    }
+                    Line::Input(text) => self.execute(&text)?,
                     Line::End => return Ok(()),
                 }
                 if self.ended() {
@@ -187,8 +184,28 @@ impl Console<'_> {
             }
             input::Input::Items(text) => self.add(&text, Kind::Items),
             input::Input::Statements(text) => self.add(&text, Kind::Statements),
-            input::Input::Expression(text) => self.add(&text, Kind::Expression),
+            input::Input::Expression(text) => match self.live_map(&text) {
+                Some(id) => self.print_live_map(id),
+                None => self.add(&text, Kind::Expression),
+            },
         }
+    }
+
+    /// The session's map that an expression names, bare (`@opens`, `@`).
+    fn live_map(&self, text: &str) -> Option<ferrotrace_compiler::manifest::MapId> {
+        let name = text.trim();
+        let bare = name.starts_with('@') && name[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let session = self.session.as_ref().filter(|_| bare)?;
+        session.manifest().user_maps().find(|(_, _, user)| user.name == name).map(|(id, _, _)| id)
+    }
+
+    /// Prints a map as it is now, read here rather than by a probe: no record has to find room
+    /// in a ring buffer that busy probes may keep full.
+    fn print_live_map(&mut self, id: ferrotrace_compiler::manifest::MapId) -> Result<()> {
+        let session = self.session.as_ref().expect("the map is the session's");
+        self.runner.print_map(session, id, 0, 0)?;
+        self.screen.flush()?;
+        Ok(())
     }
 
     /// `-i FILE` and `:load FILE`: the file's text as one input of items (its `#!` line a

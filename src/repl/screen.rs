@@ -6,8 +6,10 @@
 //! and only while it reads a line: the console never waits for the editor, so it keeps reading
 //! the ring buffer and its inputs. Text flushed while the editor is busy joins the message
 //! waiting for it, so the editor draws the prompt again once per batch, not once per flush. At
-//! most `QUEUED_BYTES` wait; past that, output is dropped and counted, and a line says how many
-//! lines were not shown, where they would have been. Without a terminal,
+//! most `QUEUED_BYTES` wait: a flush waits for room (so probes that print faster than the
+//! terminal shows are slowed to it, and the ring buffer's losses are counted as in a script
+//! run), but not for long; what finds no room by then is dropped and counted, and a line says
+//! how many lines were not shown, where they would have been. Without a terminal,
 //! output goes to stdout and messages to stderr.
 
 use std::cell::RefCell;
@@ -49,8 +51,20 @@ struct Queued {
     bytes: usize,
     /// Lines dropped since the last message taken.
     dropped: u64,
+    /// The feeding thread is handing a message to the editor.
+    handing: bool,
     closed: bool,
 }
+
+/// How long a flush waits for room in the queue. The editor takes messages only while it reads a
+/// line, which it does but for a moment after each Enter; past this (the editor gone, or
+/// stuck), output is dropped rather than stopping the console.
+const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How long `close` waits for a message being handed to the editor. rustyline's printer blocks
+/// for good when its one-message channel is full and the editor stopped reading lines just
+/// before taking it; that message is then lost.
+const HANDING_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Screen {
     /// A screen above a line editor's prompt, fed by a thread of its own.
@@ -59,7 +73,9 @@ impl Screen {
         let feeding = Arc::clone(&queue);
         let printer = std::thread::Builder::new().name("screen".into()).spawn(move || {
             while let Some(message) = feeding.take() {
-                if editor.print(message).is_err() {
+                let printed = editor.print(message);
+                feeding.handed();
+                if printed.is_err() {
                     break;
                 }
             }
@@ -83,25 +99,34 @@ impl Screen {
         matches!(*self.inner.borrow(), Inner::Terminal { .. })
     }
 
-    /// Waits until everything written is shown (the editor prints directly once it reads no
-    /// more lines).
+    /// Once the editor reads no more lines: shows what waits, written to stdout here (the
+    /// editor would only do the same, and its printer may be blocked for good), after the
+    /// message being handed to the editor, if that ends in time.
     pub fn close(&self) {
         let _ = self.clone().flush();
         if let Inner::Terminal { queue, printer, .. } = &mut *self.inner.borrow_mut() {
-            queue.close();
-            if let Some(printer) = printer.take() {
-                let _ = printer.join();
+            let rest = queue.close();
+            let mut stdout = io::stdout().lock();
+            for message in rest {
+                let _ = stdout.write_all(message.as_bytes());
             }
+            let _ = stdout.flush();
+            // A blocked feeding thread is left to end with the process.
+            drop(printer.take());
         }
     }
 }
 
 impl Queue {
-    /// Queues `text`, or counts its lines as dropped when too much waits already; the first
-    /// text queued after a drop comes after a line saying how much was dropped there.
+    /// Queues `text` once there is room for it, waiting up to `ROOM_WAIT` (a flood is then
+    /// slowed to what the terminal shows, and the ring buffer counts what it cannot hold);
+    /// counts its lines as dropped when there is none by then. The first text queued after a
+    /// drop comes after a line saying how much was dropped there.
     fn put(&self, text: String) {
-        let Ok(mut state) = self.state.lock() else { return };
-        if state.bytes + text.len() > QUEUED_BYTES {
+        let Ok(state) = self.state.lock() else { return };
+        let full = |state: &mut Queued| state.bytes > 0 && state.bytes + text.len() > QUEUED_BYTES;
+        let Ok((mut state, _)) = self.ready.wait_timeout_while(state, ROOM_WAIT, full) else { return };
+        if full(&mut state) {
             state.dropped += text.matches('\n').count().max(1) as u64;
             return;
         }
@@ -118,22 +143,38 @@ impl Queue {
         self.ready.notify_one();
     }
 
-    /// The next message; `None` once closed and empty.
+    /// The next message; `None` once closed.
     fn take(&self) -> Option<String> {
         let mut state = self.state.lock().ok()?;
         while state.messages.is_empty() && !state.closed {
             state = self.ready.wait(state).ok()?;
         }
+        if state.closed {
+            return None;
+        }
         let message = state.messages.pop_front()?;
         state.bytes = state.bytes.saturating_sub(message.len());
+        state.handing = true;
+        self.ready.notify_all();
         Some(message)
     }
 
-    fn close(&self) {
+    /// The message taken last is handed over.
+    fn handed(&self) {
         if let Ok(mut state) = self.state.lock() {
-            state.closed = true;
+            state.handing = false;
             self.ready.notify_all();
         }
+    }
+
+    /// Closes the queue once the message being handed over is (or `HANDING_WAIT` has passed);
+    /// returns what still waits.
+    fn close(&self) -> Vec<String> {
+        let Ok(state) = self.state.lock() else { return Vec::new() };
+        let Ok((mut state, _)) = self.ready.wait_timeout_while(state, HANDING_WAIT, |state| state.handing) else { return Vec::new() };
+        state.closed = true;
+        self.ready.notify_all();
+        state.messages.drain(..).collect()
     }
 }
 
@@ -180,8 +221,11 @@ mod tests {
         queue.put("e\nf\n".to_string());
         assert!(queue.take().is_some_and(|second| second.len() == QUEUED_BYTES));
         queue.put("g\n".to_string());
+        queue.handed();
         assert_eq!(queue.take().as_deref(), Some("[2 lines of output not shown: the terminal is slower than the probes]\ng\n"));
-        queue.close();
+        queue.handed();
+        queue.put("h\n".to_string());
+        assert_eq!(queue.close(), vec!["h\n".to_string()]);
         assert_eq!(queue.take(), None);
     }
 }

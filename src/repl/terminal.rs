@@ -1,4 +1,6 @@
-//! The line editor on a terminal (rustyline), on its own thread: history kept in
+//! The line editor on a terminal (rustyline), on its own thread, reading the next line while
+//! the console runs the last (its output comes above the prompt); Ctrl-C clears the line and
+//! stops what the console runs (`signals::interrupt`). History kept in
 //! `$XDG_STATE_HOME/ferrotrace/history` with multi-line entries whole, completion
 //! (`complete`), the signature of the function being called as a hint, syntax highlighting
 //! (`highlight`), and Enter taking the input only once the lexer says it is complete.
@@ -13,6 +15,7 @@ use ferrotrace_compiler::providers::Scope;
 use ferrotrace_compiler::stdlib;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::events::Waker;
+use ferrotrace_runtime::signals;
 use ferrotrace_runtime::tracefs::Tracefs;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -33,7 +36,6 @@ const HISTORY_SIZE: usize = 10_000;
 /// Starts the editor's thread; returns its inputs and the printer that writes above its prompt.
 pub fn start(known: Arc<Mutex<Known>>, waker: Waker, color: bool) -> Result<(Inputs, Box<dyn ExternalPrinter + Send>)> {
     let (sender, lines) = mpsc::channel();
-    let (done, wait_done) = mpsc::sync_channel::<()>(0);
     let (give_printer, printer) = mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("line editor".into())
@@ -63,11 +65,9 @@ pub fn start(known: Arc<Mutex<Known>>, waker: Waker, color: bool) -> Result<(Inp
                             return;
                         }
                         waker.wake();
-                        if wait_done.recv().is_err() {
-                            return;
-                        }
                     }
-                    Err(ReadlineError::Interrupted) => continue,
+                    // The line is cleared; what the console runs (`:watch`, an attach) stops.
+                    Err(ReadlineError::Interrupted) => signals::interrupt(),
                     Err(_) => break,
                 }
             }
@@ -76,7 +76,7 @@ pub fn start(known: Arc<Mutex<Known>>, waker: Waker, color: bool) -> Result<(Inp
         })
         .context("cannot start the line editor")?;
     let printer = printer.recv().map_err(|_| anyhow!("the line editor stopped"))??;
-    Ok((Inputs::new(lines, Some(done)), printer))
+    Ok((Inputs::new(lines), printer))
 }
 
 fn editor(known: Arc<Mutex<Known>>, color: bool) -> Result<Editor<Assist, DefaultHistory>> {

@@ -150,6 +150,7 @@ fn the_history_keeps_a_block_of_several_lines_as_one_entry() {
     session.send_line("  printf(\"two %s\\n\", \"lines\");").expect("typing");
     session.send_line("}").expect("typing");
     session.expect("two lines").expect("the block ran");
+    session.expect(EMPTY_PROMPT).expect("the prompt");
     quit(session);
     let history = std::fs::read_to_string(history_dir().join("ferrotrace/history")).expect("the history file");
     assert!(history.contains("begin {\\n  printf(\"two %s\\\\n\", \"lines\");\\n}\n"), "{history}");
@@ -158,6 +159,7 @@ fn the_history_keeps_a_block_of_several_lines_as_one_entry() {
     session.expect("printf(\"two %s\\n\", \"lines\");").expect("the block back whole");
     session.send("\r").expect("Enter");
     session.expect("two lines").expect("the block ran again");
+    session.expect(EMPTY_PROMPT).expect("the prompt");
     quit(session);
 }
 
@@ -183,7 +185,16 @@ fn terminal() -> OsSession {
     session
 }
 
-/// Ends the session with Ctrl-D and waits for the end of its output.
+/// Types `line` and waits for `answer` and the prompt after it: keys typed before the editor
+/// reads again go to the terminal in its ordinary mode, where Ctrl-C and Ctrl-D are not keys.
+fn answer(session: &mut OsSession, line: &str, answer: &str) {
+    session.send_line(line).expect("typing");
+    session.expect(answer).unwrap_or_else(|error| panic!("no `{answer}` after `{line}`: {error}"));
+    session.expect(EMPTY_PROMPT).unwrap_or_else(|error| panic!("no prompt after `{line}`: {error}"));
+}
+
+/// Ends the session with Ctrl-D (typed at an empty prompt) and waits for the end of its
+/// output.
 fn quit(mut session: OsSession) {
     session.send(ControlCode::EndOfTransmission).expect("Ctrl-D");
     session.expect(Eof).expect("the console ends on Ctrl-D");
@@ -207,6 +218,7 @@ fn tab_completes_tracepoints_and_the_fields_of_the_probe_being_typed() {
     session.send(":det\t").expect("typing");
     session.expect("detach").expect("the command completed");
     session.send(ControlCode::EndOfText).expect("Ctrl-C");
+    session.expect(EMPTY_PROMPT).expect("a new prompt");
     quit(session);
 }
 
@@ -225,8 +237,7 @@ fn an_open_block_continues_on_the_next_line_and_output_comes_above_the_prompt() 
     session.expect("@half_typ").expect("the line being typed drawn again");
     session.send(ControlCode::EndOfText).expect("Ctrl-C clears the line");
     session.expect(EMPTY_PROMPT).expect("a new prompt");
-    session.send_line(":detach 1").expect("typing");
-    session.expect("[1] detached").expect("detached");
+    answer(&mut session, ":detach 1", "[1] detached");
     quit(session);
 }
 
@@ -237,7 +248,7 @@ fn the_prompt_answers_while_probes_print_as_fast_as_they_can() {
     }
     let comm = Comm::unique();
     let mut session = terminal();
-    session.send_line(format!("tracepoint:syscalls:sys_enter_getppid /comm == \"{}\"/ {{ printf(\"flood %d\\n\", pid); }}", comm.name())).expect("typing");
+    session.send_line(format!("tracepoint:syscalls:sys_enter_getppid /comm == \"{}\"/ {{ printf(\"flood %d\\n\", pid); @floods = count(); }}", comm.name())).expect("typing");
     session.expect("[1] attached").expect("attached");
     let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let still = std::sync::Arc::clone(&flooding);
@@ -251,12 +262,11 @@ fn the_prompt_answers_while_probes_print_as_fast_as_they_can() {
         })
         .expect("the flooding thread");
     session.expect("flood ").expect("the flood is printed");
-    session.send_line("6 * 7").expect("typing");
-    session.expect("42\r\n").expect("an answer while the probe floods the screen");
+    session.send_line("@floods").expect("typing");
+    session.expect("@floods: ").expect("the map, while the probe floods the screen");
     flooding.store(false, std::sync::atomic::Ordering::Relaxed);
     flood.join().expect("the flooding thread");
-    session.send_line(":detach 1").expect("typing");
-    session.expect("[1] detached").expect("detached");
+    answer(&mut session, ":detach 1", "[1] detached");
     quit(session);
 }
 
@@ -274,9 +284,7 @@ fn ctrl_c_cancels_a_watch_and_never_ends_the_session() {
     session.expect(EMPTY_PROMPT).expect("back at the prompt");
     session.send(ControlCode::EndOfText).expect("Ctrl-C at the prompt");
     session.expect(EMPTY_PROMPT).expect("a new prompt");
-    session.send_line("1 + 1").expect("typing");
-    session.expect("2\r\n").expect("the session still runs");
-    session.send_line(":probes").expect("typing");
-    session.expect("[1]  interval:ms:50").expect("the block is still attached");
+    answer(&mut session, "1 + 1", "2\r\n");
+    answer(&mut session, ":probes", "[1]  interval:ms:50");
     quit(session);
 }
