@@ -85,7 +85,7 @@ pub fn run(start: Start) -> Result<u8> {
         known,
         following: None,
         start_ns: ferrotrace_runtime::sys::monotonic_ns(),
-        stats: ferrotrace_runtime::sys::enable_run_time_stats().ok(),
+        _run_time_stats: ferrotrace_runtime::sys::enable_run_time_stats().ok(),
         rejection: None,
         color: color && terminal,
         quit: false,
@@ -119,8 +119,7 @@ pub struct Console<'o> {
     /// When the session started: `elapsed` counts from it.
     start_ns: u64,
     /// The kernel counts each program's runs and run time while this is open (`:probes`).
-    #[allow(dead_code)]
-    stats: Option<std::os::fd::OwnedFd>,
+    _run_time_stats: Option<std::os::fd::OwnedFd>,
     /// The verifier's log of the last block it refused, and that block's would-be id (`:why`).
     rejection: Option<(u32, String)>,
     /// Diagnostics in color.
