@@ -18,6 +18,8 @@ pub enum Kind {
     Statements,
     /// An expression, printed once: `begin { print(EXPR) }`.
     Expression,
+    /// An expression whose type `:type` asks, never loaded: `begin { $__type = (EXPR); }`.
+    TypeOf,
 }
 
 /// Where an entry is in its life.
@@ -146,6 +148,7 @@ fn append(text: &mut String, files: &mut SourceMap, typed: &str, kind: Kind, nam
         Kind::Items => None,
         Kind::Statements => Some(("begin {", "}")),
         Kind::Expression => Some(("begin { print(", ") }")),
+        Kind::TypeOf => Some(("begin { $__type = (", "); }")),
     };
     if let Some((open, _)) = wrapper {
         files.append(text, "<prompt>", open);

@@ -246,7 +246,7 @@ impl Console<'_> {
             }
             return Ok(());
         }
-        let draft = self.book.draft(&format!("$__type = ({args});"), Kind::Statements);
+        let draft = self.book.draft(args, Kind::TypeOf);
         let keep = Keep { hir: true, ..Keep::default() };
         match compile_with(&draft.text, &self.catalog, &self.options, keep) {
             Ok(compiled) => {
