@@ -32,7 +32,7 @@ mod written_types;
 
 pub use expr::COMM_SIZE;
 pub(crate) use expr::operand_error;
-pub use params::ScriptOption;
+pub use params::{script_options, ScriptOption};
 pub use unify::storage;
 
 use std::collections::HashMap;

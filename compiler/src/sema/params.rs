@@ -7,6 +7,7 @@ use super::expr::{literal_type, negative_literal};
 use super::hir::{Expr, ExprKind};
 use super::Checker;
 use crate::diagnostic::Diagnostic;
+use crate::options::Params;
 use crate::span::Span;
 use crate::syntax::ast;
 use crate::syntax::literal::decode_int;
@@ -95,83 +96,119 @@ enum OptionDefault {
 impl Checker {
     /// `getopt("name"[, default[, "description"]])`.
     pub(crate) fn getopt(&mut self, name_ident: &ast::Ident, args: &[ast::Expr], span: Span) -> Expr {
-        let (name, default, doc) = match args {
-            [name] => (name, None, None),
-            [name, default] => (name, Some(default), None),
-            [name, default, doc] => (name, Some(default), Some(doc)),
-            _ => {
-                let message = format!("`getopt` takes a name, a default and a description, but was given {} argument(s)", args.len());
-                return self.error_expr(
-                    Diagnostic::error("E0513", message).with_primary(span, "wrong number of arguments").with_secondary(name_ident.span, "this function"),
-                    span,
-                );
-            }
+        let declared = match declaration(name_ident, args, span) {
+            Ok(declared) => declared,
+            Err(diagnostic) => return self.error_expr(diagnostic, span),
         };
-        let ast::ExprKind::Str(name_bytes) = &name.kind else {
-            return self.error_expr(
-                Diagnostic::error("E0433", "the first argument of `getopt` must be a string literal").with_primary(name.span, "not a string literal"),
-                span,
-            );
-        };
-        let option = String::from_utf8_lossy(name_bytes).into_owned();
-        let default_value = match default.map(|d| &d.kind) {
-            None => OptionDefault::Bool(false),
-            Some(ast::ExprKind::Bool(b)) => OptionDefault::Bool(*b),
-            Some(ast::ExprKind::Int(v)) => OptionDefault::Int(i128::from(*v)),
-            Some(ast::ExprKind::Unary { op: ast::UnaryOp::Neg, expr }) if matches!(expr.kind, ast::ExprKind::Int(_)) => {
-                let ast::ExprKind::Int(v) = expr.kind else { unreachable!() };
-                OptionDefault::Int(-i128::from(v))
-            }
-            Some(ast::ExprKind::Str(s)) => OptionDefault::Str(s.clone()),
-            Some(_) => {
-                let default = default.expect("matched Some");
-                return self.error_expr(
-                    Diagnostic::error("E0433", "the default of `getopt` must be a string, integer or boolean literal")
-                        .with_primary(default.span, "not a literal"),
-                    span,
-                );
-            }
-        };
-        let doc = match doc.map(|d| &d.kind) {
-            None => None,
-            Some(ast::ExprKind::Str(d)) => Some(String::from_utf8_lossy(d).into_owned()),
-            Some(_) => {
-                let doc = doc.expect("matched Some");
-                return self.error_expr(
-                    Diagnostic::error("E0433", "the description of `getopt` must be a string literal").with_primary(doc.span, "not a string literal"),
-                    span,
-                );
-            }
-        };
-        let spelled = match &default_value {
-            OptionDefault::Bool(b) => b.to_string(),
-            OptionDefault::Int(v) => v.to_string(),
-            OptionDefault::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
-        };
-        if let Some(known) = self.script_options.iter().find(|o| o.name == option) {
-            if known.default != spelled {
-                let message = format!("option `--{option}` has two different defaults");
-                let diag = Diagnostic::error("E0434", message)
-                    .with_primary(default.map_or(span, |d| d.span), format!("here it is {spelled}"))
-                    .with_note(format!("elsewhere it is {}", known.default));
-                return self.error_expr(diag, span);
-            }
-        } else {
-            self.script_options.push(ScriptOption { name: option.clone(), default: spelled, doc });
+        if let Err(diagnostic) = remember(&mut self.script_options, &declared, args.get(1).map_or(span, |d| d.span)) {
+            return self.error_expr(diagnostic, span);
         }
-        let given = self.params.named.iter().rev().find(|p| p.name == option).map(|p| p.value.clone());
-        match option_value(&default_value, given) {
-            Ok(expr) => Expr::new(expr.0, expr.1, span),
-            Err(expects) => {
-                let shown = self.params.named.iter().rev().find(|p| p.name == option).and_then(|p| p.value.clone()).unwrap_or_default();
-                self.error_expr(
-                    Diagnostic::error("E0435", format!("command line option `--{option}` expects {expects} (value: `{shown}`)"))
-                        .with_primary(span, format!("`--{option}` declared here"))
-                        .with_help(format!("pass it after `--`, e.g. `-- --{option}={}`", example(&default_value))),
-                    span,
-                )
-            }
+        match value_given(&declared, &self.params, span) {
+            Ok((kind, ty)) => Expr::new(kind, ty, span),
+            Err(diagnostic) => self.error_expr(diagnostic, span),
         }
+    }
+}
+
+/// One `getopt` call's option, as declared.
+struct Declared {
+    name: String,
+    default: OptionDefault,
+    doc: Option<String>,
+}
+
+/// What a `getopt` call declares, or why its arguments declare nothing.
+fn declaration(name_ident: &ast::Ident, args: &[ast::Expr], span: Span) -> Result<Declared, Diagnostic> {
+    let (name, default, doc) = match args {
+        [name] => (name, None, None),
+        [name, default] => (name, Some(default), None),
+        [name, default, doc] => (name, Some(default), Some(doc)),
+        _ => {
+            let message = format!("`getopt` takes a name, a default and a description, but was given {} argument(s)", args.len());
+            return Err(Diagnostic::error("E0513", message).with_primary(span, "wrong number of arguments").with_secondary(name_ident.span, "this function"));
+        }
+    };
+    let ast::ExprKind::Str(name_bytes) = &name.kind else {
+        return Err(Diagnostic::error("E0433", "the first argument of `getopt` must be a string literal").with_primary(name.span, "not a string literal"));
+    };
+    let default_value = match default.map(|d| (&d.kind, d.span)) {
+        None => OptionDefault::Bool(false),
+        Some((ast::ExprKind::Bool(b), _)) => OptionDefault::Bool(*b),
+        Some((ast::ExprKind::Int(v), _)) => OptionDefault::Int(i128::from(*v)),
+        Some((ast::ExprKind::Unary { op: ast::UnaryOp::Neg, expr }, _)) if matches!(expr.kind, ast::ExprKind::Int(_)) => {
+            let ast::ExprKind::Int(v) = expr.kind else { unreachable!() };
+            OptionDefault::Int(-i128::from(v))
+        }
+        Some((ast::ExprKind::Str(s), _)) => OptionDefault::Str(s.clone()),
+        Some((_, default_span)) => {
+            return Err(Diagnostic::error("E0433", "the default of `getopt` must be a string, integer or boolean literal").with_primary(default_span, "not a literal"));
+        }
+    };
+    let doc = match doc.map(|d| (&d.kind, d.span)) {
+        None => None,
+        Some((ast::ExprKind::Str(d), _)) => Some(String::from_utf8_lossy(d).into_owned()),
+        Some((_, doc_span)) => {
+            return Err(Diagnostic::error("E0433", "the description of `getopt` must be a string literal").with_primary(doc_span, "not a string literal"));
+        }
+    };
+    Ok(Declared { name: String::from_utf8_lossy(name_bytes).into_owned(), default: default_value, doc })
+}
+
+/// Adds a declared option to `options`, once; the same option with another default is E0434.
+fn remember(options: &mut Vec<ScriptOption>, declared: &Declared, default_span: Span) -> Result<(), Diagnostic> {
+    let spelled = match &declared.default {
+        OptionDefault::Bool(b) => b.to_string(),
+        OptionDefault::Int(v) => v.to_string(),
+        OptionDefault::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
+    };
+    match options.iter().find(|o| o.name == declared.name) {
+        Some(known) if known.default != spelled => Err(Diagnostic::error("E0434", format!("option `--{}` has two different defaults", declared.name))
+            .with_primary(default_span, format!("here it is {spelled}"))
+            .with_note(format!("elsewhere it is {}", known.default))),
+        Some(_) => Ok(()),
+        None => {
+            options.push(ScriptOption { name: declared.name.clone(), default: spelled, doc: declared.doc.clone() });
+            Ok(())
+        }
+    }
+}
+
+/// The value of a declared option: the one given on the command line, or its default; E0435
+/// when the one given is not of the default's kind.
+fn value_given(declared: &Declared, params: &Params, span: Span) -> Result<(ExprKind, Ty), Diagnostic> {
+    let given = params.named.iter().rev().find(|p| p.name == declared.name).map(|p| p.value.clone());
+    option_value(&declared.default, given.clone()).map_err(|expects| {
+        let shown = given.flatten().unwrap_or_default();
+        let option = &declared.name;
+        Diagnostic::error("E0435", format!("command line option `--{option}` expects {expects} (value: `{shown}`)"))
+            .with_primary(span, format!("`--{option}` declared here"))
+            .with_help(format!("pass it after `--`, e.g. `-- --{option}={}`", example(&declared.default)))
+    })
+}
+
+/// The options a parsed script declares with `getopt` and whether the values `params` gives
+/// them are of their kind, found without compiling: what `-- --help` lists, and the errors a
+/// compile would report about them (E0433, E0434, E0435, E0513).
+pub fn script_options(program: &ast::Program, params: &Params) -> Result<Vec<ScriptOption>, Vec<Diagnostic>> {
+    let mut options = Vec::new();
+    let mut errors = Vec::new();
+    program.for_each_expr(&mut |expr| {
+        let ast::ExprKind::Call { name, args } = &expr.kind else { return };
+        if name.name != "getopt" {
+            return;
+        }
+        let checked = declaration(name, args, expr.span).and_then(|declared| {
+            remember(&mut options, &declared, args.get(1).map_or(expr.span, |d| d.span))?;
+            value_given(&declared, params, expr.span).map(drop)
+        });
+        if let Err(diagnostic) = checked {
+            errors.push(diagnostic);
+        }
+    });
+    if errors.is_empty() {
+        Ok(options)
+    } else {
+        Err(errors)
     }
 }
 

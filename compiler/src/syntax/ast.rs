@@ -357,7 +357,76 @@ macro_rules! each_child {
     };
 }
 
+impl Program {
+    /// Calls `f` on every expression of the script, nested ones and those in block
+    /// expressions included: the probes' predicates and bodies, then the macros' bodies.
+    pub fn for_each_expr(&self, f: &mut impl FnMut(&Expr)) {
+        for probe in &self.probes {
+            if let Some(predicate) = &probe.predicate {
+                predicate.walk(f);
+            }
+            probe.body.walk(f);
+        }
+        for definition in &self.macros {
+            definition.body.walk(f);
+        }
+    }
+}
+
+impl Block {
+    /// Calls `f` on every expression of the block's statements, nested ones included.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        for stmt in &self.stmts {
+            stmt.walk(f);
+        }
+    }
+}
+
+impl Stmt {
+    /// Calls `f` on every expression of the statement, nested ones included.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        match &self.kind {
+            StmtKind::Expr(e) | StmtKind::Discard(e) | StmtKind::AssignVar { value: e, .. } | StmtKind::Return(Some(e)) => e.walk(f),
+            StmtKind::AssignMap { map, value, .. } => {
+                map.keys.iter().for_each(|key| key.walk(f));
+                value.walk(f);
+            }
+            StmtKind::Let { value, .. } => value.iter().for_each(|value| value.walk(f)),
+            StmtKind::If { cond, then_block, else_block } => {
+                cond.walk(f);
+                then_block.walk(f);
+                else_block.iter().for_each(|block| block.walk(f));
+            }
+            StmtKind::Block(block) => block.walk(f),
+            StmtKind::For { source, body, .. } => {
+                match source {
+                    ForSource::Map(map) => map.keys.iter().for_each(|key| key.walk(f)),
+                    ForSource::Range { start, end } => {
+                        start.walk(f);
+                        end.walk(f);
+                    }
+                }
+                body.walk(f);
+            }
+            StmtKind::While { cond: e, body } | StmtKind::Unroll { count: e, body } => {
+                e.walk(f);
+                body.walk(f);
+            }
+            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => {}
+        }
+    }
+}
+
 impl Expr {
+    /// Calls `f` on this expression and every one inside it, block expressions included.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        if let ExprKind::Block(block) = &self.kind {
+            block.walk(f);
+        }
+        self.children(&mut |child| child.walk(f));
+    }
+
     /// Calls `f` on each expression directly inside this one (not into block expressions).
     pub fn children(&self, f: &mut impl FnMut(&Expr)) {
         each_child!(&self.kind, f, iter)
