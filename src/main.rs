@@ -7,6 +7,7 @@ mod info;
 mod listing;
 mod manual;
 mod output;
+mod recipes;
 mod repl;
 mod verbose;
 mod script_options;
@@ -89,6 +90,13 @@ fn execute(cli: &Cli) -> Result<u8> {
         listing::list(&scope, &pattern, cli.verbose, &mut io::stdout().lock())?;
         return Ok(0);
     }
+    if let Some(args) = recipe_command(cli).filter(|args| args.first().map(String::as_str) != Some("run")) {
+        let options = CompileOptions { env: config_environment(true)?, ..CompileOptions::default() };
+        return recipes::command(args, &options, || {
+            privileges::check()?;
+            Ok(KernelCatalog::new(Tracefs::find_or_mount(true)?))
+        });
+    }
     let bare = cli.program.is_none() && cli.file.is_none() && io::stdin().is_terminal() && io::stdout().is_terminal();
     if cli.interactive || bare {
         return run_console(cli);
@@ -110,6 +118,9 @@ fn execute(cli: &Cli) -> Result<u8> {
             report(&[diagnostic], &script);
             return Ok(1);
         }
+    }
+    if let Some(code) = check_options_before_compiling(&script)? {
+        return Ok(code);
     }
     privileges::check()?;
     let mut target = match (&cli.pid, &cli.command) {
@@ -147,9 +158,6 @@ fn execute(cli: &Cli) -> Result<u8> {
         listing::script_probes(&compiled.manifest, &mut io::stdout().lock())?;
         return Ok(0);
     }
-    if let Some(code) = script_options::check(&compiled.options, &script.params, &script.name)? {
-        return Ok(code);
-    }
     debug::show_stages(cli, &compiled, &script.source, &mut io::stderr().lock())?;
     if cli.verbose {
         verbose::describe(&compiled, &mut io::stderr().lock())?;
@@ -183,6 +191,20 @@ fn run_console(cli: &Cli) -> Result<u8> {
     repl::run(repl::Start { options, format, file })
 }
 
+/// The script's `getopt` options, from its syntax alone: `-- --help` prints them and a value
+/// of the wrong kind or an undeclared option is refused before anything is compiled or
+/// loaded (and without root). A script that does not parse is left to the compile to report.
+fn check_options_before_compiling(script: &Script) -> Result<Option<u8>> {
+    let Ok(program) = ferrotrace_compiler::syntax::parse(&script.source) else { return Ok(None) };
+    match ferrotrace_compiler::sema::script_options(&program, &script.params) {
+        Ok(declared) => script_options::check(&declared, &script.params, &script.name),
+        Err(diagnostics) => {
+            report(&diagnostics, script);
+            Ok(Some(1))
+        }
+    }
+}
+
 /// `--fmt FILE`: the script formatted, written to the `-o` file or stdout; exit 1 with the
 /// diagnostics when it does not parse.
 fn format_script(path: &std::path::Path, output: Option<&std::path::Path>) -> Result<u8> {
@@ -212,9 +234,20 @@ fn format_script(path: &std::path::Path, output: Option<&std::path::Path>) -> Re
     }
 }
 
+/// The words after `recipe` when the command line is a recipe command (`ferrotrace recipe list`).
+fn recipe_command(cli: &Cli) -> Option<&[String]> {
+    let file = cli.file.as_ref().filter(|_| cli.program.is_none())?;
+    (file.as_os_str() == recipes::COMMAND).then_some(cli.args.as_slice())
+}
+
 /// The script and its parameters: with `-e`, every word after the options is a parameter;
-/// otherwise the first is the script file and the rest are parameters.
+/// otherwise the first is the script file and the rest are parameters; `recipe run NAME` runs a
+/// recipe as its script.
 fn read_script(cli: &Cli) -> Result<Script> {
+    if let Some(args) = recipe_command(cli) {
+        let run = recipes::to_run(args)?;
+        return Ok(Script { files: SourceMap::single(&run.name, &run.text), source: run.text, name: run.name, params: run.params });
+    }
     match (&cli.program, &cli.file) {
         (Some(program), file) => {
             let mut args: Vec<String> = file.iter().map(|f| f.display().to_string()).collect();

@@ -233,3 +233,22 @@ fn bad_option_values_name_the_choices() {
         assert!(outcome.stderr.contains(&format!("invalid value '{}'", args[1])) && outcome.stderr.contains(named), "{}", outcome.transcript());
     }
 }
+
+/// A script's `getopt` options are read from its syntax before anything is compiled, so
+/// `-- --help` and a wrong value need neither the kernel nor root.
+#[test]
+fn script_options_are_checked_before_compiling() {
+    let program = r#"begin { printf("%d\n", getopt("n", 3, "how many")); }"#;
+    run(&["-e", program, "--", "--help"]).assert_exact(0, "Options of stdin (give them after `--`):\n  --n  how many (default: 3)\n", "");
+    run(&["-e", program, "--", "--m=1"]).assert_exact(1, "", "ERROR: unexpected script options: --m; its options are --n\n");
+    let wrong = run(&["-e", program, "--", "--n=many"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(wrong.stderr.starts_with("error[E0435]: command line option `--n` expects an integer (value: `many`)"), "{}", wrong.transcript());
+}
+
+#[test]
+fn recipes_print_their_parameters_without_the_kernel() {
+    run(&["recipe", "run", "opensnoop", "--", "--help"]).assert_exact(0, "Options of opensnoop.bt (give them after `--`):\n  --pid  only this process (0: every process) (default: 0)\n", "");
+    run(&["recipe", "run", "nosuch"]).assert_exact(1, "", "ERROR: no recipe `nosuch`; `ferrotrace recipe list` lists them\n");
+    run(&["recipe", "frob"]).assert_exact(1, "", "ERROR: unknown recipe command `frob`: use `list`, `show NAME` or `run NAME [-- PARAMETERS]`\n");
+}

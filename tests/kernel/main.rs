@@ -93,3 +93,4 @@ mod uprobes;
 mod iterators;
 mod watchpoints;
 mod repl;
+mod recipes;

@@ -1,0 +1,162 @@
+//! Where recipes are found, first match wins: an explicit path; the directories of
+//! `FERROTRACE_RECIPE_PATH`; the nearest `.ferrotrace/recipes/` walking up from the current
+//! directory; the user's `ferrotrace/recipes` config directory (the invoking user's under
+//! `sudo`); the system directories; and the built-ins embedded in the binary. A recipe is
+//! `NAME.bt` or `NAME/NAME.bt` in a directory. Running as root, a recipe file or directory that
+//! others can write is refused.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::library::BUILT_IN;
+
+/// Where a recipe was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Given by its path.
+    Path,
+    /// A directory of `FERROTRACE_RECIPE_PATH`.
+    RecipePath,
+    /// The project's `.ferrotrace/recipes/`.
+    Project,
+    /// The user's config directory.
+    User,
+    /// A system directory.
+    System,
+    /// Embedded in the binary.
+    BuiltIn,
+}
+
+impl Origin {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Origin::Path => "path",
+            Origin::RecipePath => "FERROTRACE_RECIPE_PATH",
+            Origin::Project => "project",
+            Origin::User => "user",
+            Origin::System => "system",
+            Origin::BuiltIn => "built-in",
+        }
+    }
+}
+
+/// One recipe found: its name, where it came from, its file (none for a built-in) and text.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub name: String,
+    pub origin: Origin,
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+/// The system's recipe directories.
+const SYSTEM_DIRS: [&str; 2] = ["/etc/ferrotrace/recipes", "/usr/share/ferrotrace/recipes"];
+
+/// The directories searched, in order, each with its origin.
+pub fn directories() -> Vec<(Origin, PathBuf)> {
+    let mut dirs = Vec::new();
+    if let Some(path) = std::env::var_os("FERROTRACE_RECIPE_PATH") {
+        dirs.extend(std::env::split_paths(&path).filter(|dir| !dir.as_os_str().is_empty()).map(|dir| (Origin::RecipePath, dir)));
+    }
+    if let Some(project) = std::env::current_dir().ok().and_then(|cwd| cwd.ancestors().map(|dir| dir.join(".ferrotrace/recipes")).find(|dir| dir.is_dir())) {
+        dirs.push((Origin::Project, project));
+    }
+    if let Some(config) = user_config_dir() {
+        dirs.push((Origin::User, config.join("ferrotrace/recipes")));
+    }
+    dirs.extend(SYSTEM_DIRS.iter().map(|dir| (Origin::System, PathBuf::from(dir))));
+    dirs
+}
+
+/// `$XDG_CONFIG_HOME`, or `~/.config`; under `sudo`, the invoking user's `~/.config`.
+fn user_config_dir() -> Option<PathBuf> {
+    if let Some(user) = std::env::var("SUDO_USER").ok().filter(|user| !user.is_empty() && user != "root") {
+        return home_of(&user).map(|home| home.join(".config"));
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME").filter(|dir| !dir.is_empty()).map(PathBuf::from);
+    config.or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
+}
+
+/// A user's home directory, from `/etc/passwd`.
+fn home_of(user: &str) -> Option<PathBuf> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().map(|line| line.split(':').collect::<Vec<_>>()).find(|fields| fields.first() == Some(&user)).and_then(|fields| fields.get(5).map(PathBuf::from))
+}
+
+/// Every recipe of every place, in search order: a name found twice is found first where it
+/// is used, the later ones shadowed.
+pub fn all() -> Vec<Found> {
+    let mut found = Vec::new();
+    for (origin, dir) in directories() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut names: Vec<(String, PathBuf)> = entries.flatten().filter_map(|entry| recipe_in(&entry.path())).collect();
+        names.sort();
+        for (name, path) in names {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                found.push(Found { name, origin: origin.clone(), path: Some(path), text });
+            }
+        }
+    }
+    found.extend(BUILT_IN.iter().map(|(name, text)| Found { name: name.to_string(), origin: Origin::BuiltIn, path: None, text: text.to_string() }));
+    found
+}
+
+/// The recipe a directory entry is: `NAME.bt`, or a directory `NAME` holding `NAME.bt`.
+fn recipe_in(path: &Path) -> Option<(String, PathBuf)> {
+    if path.is_dir() {
+        let name = path.file_name()?.to_str()?.to_string();
+        let file = path.join(format!("{name}.bt"));
+        return file.is_file().then_some((name, file));
+    }
+    let name = path.file_name()?.to_str()?.strip_suffix(".bt")?.to_string();
+    Some((name, path.to_path_buf()))
+}
+
+/// The recipe named `name` (first match), or the file at `name` when it is a path (ends in
+/// `.bt` or holds a `/`).
+pub fn find(name: &str) -> Result<Found, String> {
+    if name.ends_with(".bt") || name.contains('/') {
+        let text = std::fs::read_to_string(name).map_err(|error| format!("cannot read recipe `{name}`: {error}"))?;
+        let stem = Path::new(name).file_stem().and_then(|stem| stem.to_str()).unwrap_or(name).to_string();
+        let found = Found { name: stem, origin: Origin::Path, path: Some(PathBuf::from(name)), text };
+        return refuse_if_others_can_write(found);
+    }
+    let recipes = all();
+    match recipes.into_iter().find(|recipe| recipe.name == name) {
+        Some(found) => refuse_if_others_can_write(found),
+        None => Err(format!("no recipe `{name}`; `ferrotrace recipe list` lists them")),
+    }
+}
+
+/// As root, a recipe that another user could have written is not run.
+fn refuse_if_others_can_write(found: Found) -> Result<Found, String> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let root = unsafe { libc::geteuid() } == 0;
+    let Some(path) = found.path.as_ref().filter(|_| root) else { return Ok(found) };
+    for place in std::iter::once(path.as_path()).chain(path.parent()) {
+        let Ok(metadata) = std::fs::metadata(place) else { continue };
+        let sticky = metadata.mode() & 0o1000 != 0;
+        if metadata.mode() & 0o022 != 0 && !(sticky && place != path.as_path()) {
+            return Err(format!("refusing recipe `{}`: `{}` can be written by other users than its owner (mode {:o}); as root only recipes that only their owner can change are run", found.name, place.display(), metadata.mode() & 0o7777));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recipe_is_a_bt_file_or_a_directory_of_its_name() {
+        let dir = std::env::temp_dir().join(format!("ferrotrace-recipes-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("big")).unwrap();
+        std::fs::write(dir.join("small.bt"), "begin { }").unwrap();
+        std::fs::write(dir.join("big/big.bt"), "begin { }").unwrap();
+        std::fs::write(dir.join("notes.txt"), "").unwrap();
+        assert_eq!(recipe_in(&dir.join("small.bt")), Some(("small".to_string(), dir.join("small.bt"))));
+        assert_eq!(recipe_in(&dir.join("big")), Some(("big".to_string(), dir.join("big/big.bt"))));
+        assert_eq!(recipe_in(&dir.join("notes.txt")), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

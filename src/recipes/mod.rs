@@ -1,0 +1,156 @@
+//! Recipes: ready probes people find, run and share. A recipe is one `.bt` file that still runs
+//! as a plain script, with a header in a comment (`header`) for what the code cannot say; its
+//! parameters are its `getopt` calls and its probes what it compiles to. `discovery` finds
+//! them, `library` holds the built-in ones.
+//!
+//! `ferrotrace recipe list | show NAME | run NAME [-- PARAMETERS]`.
+
+mod discovery;
+mod header;
+mod library;
+/// `docs/recipes.md`, written and checked by its test alone.
+#[cfg(test)]
+mod reference;
+
+use std::io::{self, Write};
+
+use anyhow::{bail, Result};
+use ferrotrace_compiler::catalog::Catalog;
+use ferrotrace_compiler::driver::{compile_with, Keep};
+use ferrotrace_compiler::options::{CompileOptions, Params};
+
+pub use discovery::Found;
+
+/// The word that, where a script file goes, starts a recipe command. A path (ending in `.bt`,
+/// or holding a `/`) is always a script file.
+pub const COMMAND: &str = "recipe";
+
+/// A recipe to run as a script: its text, the name diagnostics call it by, its parameters.
+pub struct Run {
+    pub text: String,
+    pub name: String,
+    pub params: Params,
+}
+
+/// `recipe run NAME [PARAMETERS]`: the recipe found, its parameters the words after its name.
+pub fn to_run(args: &[String]) -> Result<Run> {
+    let Some(name) = args.get(1) else { bail!("`ferrotrace recipe run` takes a recipe's name (`ferrotrace recipe list` lists them)") };
+    let found = discovery::find(name).map_err(anyhow::Error::msg)?;
+    if let Err(error) = header::parse(&found.text) {
+        bail!("recipe `{}` has a bad header: {error}", found.name);
+    }
+    Ok(Run { name: display_name(&found), text: found.text, params: Params::from_args(&args[2..]) })
+}
+
+/// What diagnostics call a recipe: its file, or `NAME.bt` for a built-in.
+fn display_name(found: &Found) -> String {
+    match &found.path {
+        Some(path) => path.display().to_string(),
+        None => format!("{}.bt", found.name),
+    }
+}
+
+/// Runs a recipe command other than `run`; `catalog` gives the kernel's facts (as root), asked
+/// only once the command is known.
+pub fn command<C: Catalog>(args: &[String], options: &CompileOptions, catalog: impl FnOnce() -> Result<C>) -> Result<u8> {
+    let mut out = io::stdout().lock();
+    match args.first().map(String::as_str) {
+        Some("list") | None => list(&catalog()?, options, &mut out),
+        Some("show") => match args.get(1) {
+            Some(name) => show(name, &catalog()?, options, &mut out),
+            None => bail!("`ferrotrace recipe show` takes a recipe's name"),
+        },
+        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `show NAME` or `run NAME [-- PARAMETERS]`"),
+    }
+}
+
+/// Whether a recipe compiles against this kernel: `Ok` or the first error's code and message.
+fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Result<(), String> {
+    match compile_with(text, catalog, options, Keep::default()) {
+        Ok(_) => Ok(()),
+        Err(diagnostics) => Err(diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default()),
+    }
+}
+
+/// `recipe list`: every recipe, whether it runs here and why not, where it comes from; a
+/// recipe a nearer place shadows is listed under the one that is used.
+fn list(catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
+    let all = discovery::all();
+    let width = all.iter().map(|found| found.name.len()).max().unwrap_or(4).max(4);
+    writeln!(out, "{:<width$}  {:<9}  {:<8}  SUMMARY", "NAME", "FROM", "RUNS")?;
+    let mut seen: Vec<&str> = Vec::new();
+    for found in &all {
+        if seen.contains(&found.name.as_str()) {
+            continue;
+        }
+        seen.push(&found.name);
+        let summary = match header::parse(&found.text) {
+            Ok(Some(header)) => header.summary,
+            Ok(None) => "(no header)".to_string(),
+            Err(error) => format!("(bad header: {error})"),
+        };
+        let (runs, why) = match runs_here(&found.text, catalog, options) {
+            Ok(()) => ("yes", String::new()),
+            Err(why) => ("no", format!("\n{:width$}  not here: {why}", "")),
+        };
+        writeln!(out, "{:<width$}  {:<9}  {runs:<8}  {summary}{why}", found.name, found.origin.describe())?;
+        for shadowed in all.iter().filter(|other| other.name == found.name && !std::ptr::eq(*other, found)) {
+            writeln!(out, "{:width$}  shadows the {} recipe{}", "", shadowed.origin.describe(), shadowed.path.as_ref().map(|path| format!(" at {}", path.display())).unwrap_or_default())?;
+        }
+    }
+    Ok(0)
+}
+
+/// `recipe show NAME`: the header, the parameters and probes from compiling it, whether it runs
+/// here.
+fn show(name: &str, catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
+    let found = discovery::find(name).map_err(anyhow::Error::msg)?;
+    let header = match header::parse(&found.text) {
+        Ok(Some(header)) => header,
+        Ok(None) => bail!("`{}` has no recipe header (a `{}` ... `{}` comment)", display_name(&found), header::OPEN, header::CLOSE),
+        Err(error) => bail!("recipe `{}` has a bad header: {error}", found.name),
+    };
+    writeln!(out, "{} {}: {}", header.name, header.version, header.summary)?;
+    writeln!(out, "from:     {} ({})", found.origin.describe(), display_name(&found))?;
+    if let Some(version) = &header.ferrotrace {
+        writeln!(out, "needs:    ferrotrace {version} or later")?;
+    }
+    writeln!(out, "license:  {}", header.license)?;
+    if !header.authors.is_empty() {
+        writeln!(out, "authors:  {}", header.authors.join(", "))?;
+    }
+    if !header.tags.is_empty() {
+        writeln!(out, "tags:     {}", header.tags.join(", "))?;
+    }
+    if let Some(overhead) = &header.overhead {
+        writeln!(out, "overhead: {overhead}")?;
+    }
+    let keep = Keep { hir: false, ..Keep::default() };
+    match compile_with(&found.text, catalog, options, keep) {
+        Ok(compiled) => {
+            writeln!(out, "runs here: yes")?;
+            writeln!(out, "probes:")?;
+            for probe in compiled.manifest.probe_names.iter() {
+                writeln!(out, "  {probe}")?;
+            }
+            if !compiled.options.is_empty() {
+                writeln!(out, "parameters (after `--`):")?;
+                for option in &compiled.options {
+                    writeln!(out, "  --{:<12} {} (default: {})", option.name, option.doc.as_deref().unwrap_or(""), option.default)?;
+                }
+            }
+        }
+        Err(diagnostics) => {
+            let why = diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default();
+            writeln!(out, "runs here: no: {why}")?;
+        }
+    }
+    if !header.columns.is_empty() {
+        writeln!(out, "columns:")?;
+        for column in &header.columns {
+            let unit = column.unit.as_deref().map(|unit| format!(" ({unit})")).unwrap_or_default();
+            writeln!(out, "  {:<12} {}{unit}", column.name, column.meaning)?;
+        }
+    }
+    Ok(0)
+}
