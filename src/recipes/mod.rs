@@ -3,8 +3,10 @@
 //! parameters are its `getopt` calls and its probes what it compiles to. `discovery` finds
 //! them, `library` holds the built-in ones.
 //!
-//! `ferrotrace recipe list | show NAME | run NAME [-- PARAMETERS]`.
+//! `ferrotrace recipe list | search TERM | show NAME | check [NAME] | new NAME |
+//! run NAME [-- PARAMETERS]`.
 
+mod check;
 mod discovery;
 mod header;
 mod library;
@@ -36,10 +38,23 @@ pub struct Run {
 pub fn to_run(args: &[String]) -> Result<Run> {
     let Some(name) = args.get(1) else { bail!("`ferrotrace recipe run` takes a recipe's name (`ferrotrace recipe list` lists them)") };
     let found = discovery::find(name).map_err(anyhow::Error::msg)?;
-    if let Err(error) = header::parse(&found.text) {
-        bail!("recipe `{}` has a bad header: {error}", found.name);
+    match header::parse(&found.text) {
+        Err(error) => bail!("recipe `{}` has a bad header: {error}", found.name),
+        Ok(Some(header)) => {
+            if let Some(needed) = too_new(&header) {
+                bail!("recipe `{}` needs ferrotrace {needed} or later; this is {}", found.name, env!("CARGO_PKG_VERSION"));
+            }
+        }
+        Ok(None) => {}
     }
     Ok(Run { name: display_name(&found), text: found.text, params: Params::from_args(&args[2..]) })
+}
+
+/// The ferrotrace version a recipe needs, when it is later than this one.
+fn too_new(header: &header::Header) -> Option<&str> {
+    let needed = header.ferrotrace.as_deref()?;
+    let this = header::parse_version(env!("CARGO_PKG_VERSION"))?;
+    (header::parse_version(needed)? > this).then_some(needed)
 }
 
 /// What diagnostics call a recipe: its file, or `NAME.bt` for a built-in.
@@ -60,12 +75,24 @@ pub fn command<C: Catalog>(args: &[String], options: &CompileOptions, catalog: i
             Some(name) => show(name, &catalog()?, options, &mut out),
             None => bail!("`ferrotrace recipe show` takes a recipe's name"),
         },
-        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `show NAME` or `run NAME [-- PARAMETERS]`"),
+        Some("search") => match args.get(1) {
+            Some(term) => search(term, &mut out),
+            None => bail!("`ferrotrace recipe search` takes a word to look for"),
+        },
+        Some("check") => check::run(args.get(1).map(String::as_str), &catalog()?, options, &mut out),
+        Some("new") => match args.get(1) {
+            Some(name) => new(name, &mut out),
+            None => bail!("`ferrotrace recipe new` takes the new recipe's name"),
+        },
+        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `new NAME` or `run NAME [-- PARAMETERS]`"),
     }
 }
 
-/// Whether a recipe compiles against this kernel: `Ok` or the first error's code and message.
+/// Whether a recipe compiles against this kernel (and this ferrotrace): `Ok` or why not.
 fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Result<(), String> {
+    if let Some(needed) = header::parse(text).ok().flatten().as_ref().and_then(too_new) {
+        return Err(format!("needs ferrotrace {needed} or later"));
+    }
     match compile_with(text, catalog, options, Keep::default()) {
         Ok(_) => Ok(()),
         Err(diagnostics) => Err(diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default()),
@@ -98,6 +125,50 @@ fn list(catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) ->
             writeln!(out, "{:width$}  shadows the {} recipe{}", "", shadowed.origin.describe(), shadowed.path.as_ref().map(|path| format!(" at {}", path.display())).unwrap_or_default())?;
         }
     }
+    Ok(0)
+}
+
+/// `recipe search TERM`: the recipes whose name, summary, tags, probes or columns hold TERM
+/// (in any case), the first of each name.
+fn search(term: &str, out: &mut dyn Write) -> Result<u8> {
+    let term = term.to_lowercase();
+    let mut seen: Vec<String> = Vec::new();
+    for found in discovery::all() {
+        if seen.contains(&found.name) {
+            continue;
+        }
+        seen.push(found.name.clone());
+        let Ok(Some(header)) = header::parse(&found.text) else { continue };
+        let probes = ferrotrace_compiler::syntax::parse(&found.text)
+            .map(|program| program.probes.iter().flat_map(|probe| &probe.attach_points).map(|point| point.raw.clone()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let columns = header.columns.iter().flat_map(|column| [column.name.clone(), column.meaning.clone()]);
+        let haystack: Vec<String> = [header.name.clone(), header.summary.clone()].into_iter().chain(header.tags.iter().cloned()).chain(probes).chain(columns).collect();
+        if haystack.iter().any(|text| text.to_lowercase().contains(&term)) {
+            writeln!(out, "{:<12} {}", found.name, header.summary)?;
+        }
+    }
+    Ok(0)
+}
+
+/// `recipe new NAME`: `NAME.bt` in the current directory, a header to fill in and a block.
+fn new(name: &str, out: &mut dyn Write) -> Result<u8> {
+    let path = std::path::PathBuf::from(format!("{name}.bt"));
+    let text = format!(
+        "#!/usr/bin/env ferrotrace\n{}\nname = \"{name}\"\nsummary = \"What it shows, in one line\"\nversion = \"0.1.0\"\nferrotrace = \"{}\"\nlicense = \"Apache-2.0\"\nauthors = []\ntags = []\noverhead = \"low\"\n\n[[columns]]\nname = \"COUNT\"\nmeaning = \"what the column holds\"\n{}\nbegin {{\n    printf(\"%s\\n\", \"COUNT\");\n}}\n",
+        header::OPEN,
+        env!("CARGO_PKG_VERSION"),
+        header::CLOSE
+    );
+    if let Err(error) = header::parse(&text) {
+        bail!("`{name}` cannot be a recipe's name: {}", error.message);
+    }
+    let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        Ok(file) => file,
+        Err(error) => bail!("cannot create `{}`: {error}", path.display()),
+    };
+    file.write_all(text.as_bytes())?;
+    writeln!(out, "wrote {}; `ferrotrace recipe check {}` checks it", path.display(), path.display())?;
     Ok(0)
 }
 

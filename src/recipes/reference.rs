@@ -46,6 +46,8 @@ unit = "ms"                        # optional
 ```
 
 An unknown key, a missing one, a name or version of the wrong form is an error naming the line.
+A recipe whose `ferrotrace` is later than the running ferrotrace is listed as not running here
+and is not run.
 
 ## Where recipes are found
 
@@ -67,7 +69,10 @@ directory holding it that users other than its owner can write is refused.
 | command | what it does |
 |---|---|
 | `ferrotrace recipe list` | every recipe: where it comes from, whether it compiles against this kernel (and the first reason when not), its summary |
+| `ferrotrace recipe search TERM` | the recipes whose name, summary, tags, probes or columns hold TERM, in any case |
 | `ferrotrace recipe show NAME` | the header, whether it runs here, its probes and parameters from compiling it, its columns |
+| `ferrotrace recipe check [NAME]` | the header against the code (every column listed must be printed: a word of one of its strings, or a map it names) and the kernel (it compiles and, as root, attaches); `PASS`, `SKIP` (a probe this kernel lacks, a newer ferrotrace needed) or `FAIL` with the reason; exit status 0 when all pass or are skipped, 1 when one fails, 2 when the one named is skipped |
+| `ferrotrace recipe new NAME` | writes `NAME.bt` in the current directory: a header to fill in and a block that passes `check` |
 | `ferrotrace recipe run NAME [-- --PARAM=VALUE ...]` | runs it as a script; its parameters are checked before anything is compiled; `-- --help` prints them |
 "#;
 

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use super::{kernel_ready, Comm, Tracer};
-use crate::support::process::{run, run_with_env};
+use crate::support::process::{ferrotrace, run, run_with_env};
 
 /// The built-in recipes, as `recipes/` holds them.
 const BUILT_IN: [&str; 8] = ["execsnoop", "exitsnoop", "killsnoop", "opensnoop", "pidpersec", "runqlat", "syscount", "tcpretrans"];
@@ -76,4 +76,51 @@ fn a_recipe_on_the_recipe_path_shadows_the_built_in_one() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(refused.status.code(), Some(1));
     assert!(refused.stderr.contains("can be written by other users than its owner (mode 666)"), "{}", refused.transcript());
+}
+
+#[test]
+fn check_passes_the_built_in_recipes_and_fails_a_column_the_code_does_not_print() {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run(&["recipe", "check"]);
+    let expected: String = BUILT_IN.iter().map(|name| format!("PASS {name}\n")).collect();
+    outcome.assert_exact(0, &expected, "");
+    let dir = std::env::temp_dir().join(format!("ferrotrace-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("the recipe directory");
+    let recipe = |name: &str, column: &str, code: &str| {
+        let text = format!("/*---\nname = \"{name}\"\nsummary = \"s\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n\n[[columns]]\nname = \"{column}\"\nmeaning = \"m\"\n---*/\n{code}\n");
+        std::fs::write(dir.join(format!("{name}.bt")), text).expect("a recipe");
+    };
+    recipe("printed", "LATENCY", "begin { printf(\"%s\\n\", \"LATENCY\"); exit(); }");
+    recipe("unprinted", "LATENCY", "begin { printf(\"%s\\n\", \"DELAY\"); exit(); }");
+    recipe("elsewhere", "@count", "tracepoint:nosuch:event { @count = count(); }");
+    let path = dir.to_str().expect("a UTF-8 path");
+    let env = [("FERROTRACE_RECIPE_PATH", path)];
+    run_with_env(&["recipe", "check", "printed"], &env).assert_exact(0, "PASS printed\n", "");
+    run_with_env(&["recipe", "check", "unprinted"], &env).assert_exact(1, "FAIL unprinted: the header lists column `LATENCY` that the code does not print\n", "");
+    let skipped = run_with_env(&["recipe", "check", "elsewhere"], &env);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(skipped.status.code(), Some(2), "{}", skipped.transcript());
+    assert!(skipped.stdout.starts_with("SKIP elsewhere: not on this kernel: E0204"), "{}", skipped.stdout);
+}
+
+#[test]
+fn search_finds_by_tag_probe_or_column_and_new_writes_a_recipe_that_checks() {
+    if !kernel_ready() {
+        return;
+    }
+    run(&["recipe", "search", "tcp"]).assert_exact(0, "tcpretrans   TCP segments retransmitted, with the connection's addresses and state\n", "");
+    let by_probe = run(&["recipe", "search", "sched_process_exec"]);
+    assert_eq!(by_probe.stdout.lines().map(|line| line.split_whitespace().next().unwrap_or("")).collect::<Vec<_>>(), ["execsnoop"]);
+    let dir = std::env::temp_dir().join(format!("ferrotrace-new-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let made = ferrotrace(&["recipe", "new", "mine"]).current_dir(&dir).output().expect("ferrotrace");
+    assert_eq!(String::from_utf8_lossy(&made.stdout), "wrote mine.bt; `ferrotrace recipe check mine.bt` checks it\n");
+    let checked = ferrotrace(&["recipe", "check", "mine.bt"]).current_dir(&dir).output().expect("ferrotrace");
+    let again = ferrotrace(&["recipe", "new", "mine"]).current_dir(&dir).output().expect("ferrotrace");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!((checked.status.code(), String::from_utf8_lossy(&checked.stdout).as_ref()), (Some(0), "PASS mine\n"));
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).starts_with("ERROR: cannot create `mine.bt`: File exists"));
 }

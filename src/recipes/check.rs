@@ -1,0 +1,136 @@
+//! `recipe check [NAME]`: a recipe's header against its code and the kernel. It passes when the
+//! header reads, every column the header lists is one the code prints (a word of one of its
+//! strings, or a map it names), it compiles here, and, as root, it loads and attaches (then
+//! detaches at once). It is skipped where this kernel or ferrotrace lacks what it needs (an
+//! unknown probe, a newer ferrotrace), and fails otherwise. Exit status: 0 when every recipe
+//! checked passed or was skipped, 1 when one failed, 2 when the one asked for was skipped.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use anyhow::Result;
+use ferrotrace_compiler::catalog::Catalog;
+use ferrotrace_compiler::driver::{compile_with, Keep};
+use ferrotrace_compiler::options::CompileOptions;
+use ferrotrace_compiler::syntax::{self, ast};
+use ferrotrace_runtime::output::Format;
+use ferrotrace_runtime::run::{run as run_script, RunOptions};
+
+use super::discovery::{self, Found};
+use super::header;
+
+/// How one recipe came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Skip(String),
+    Fail(String),
+}
+
+/// Checks recipe `name`, or every recipe (each name once, as found first).
+pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
+    let recipes = match name {
+        Some(name) => vec![discovery::find(name).map_err(anyhow::Error::msg)?],
+        None => {
+            let mut seen = BTreeSet::new();
+            discovery::all().into_iter().filter(|found| seen.insert(found.name.clone())).collect()
+        }
+    };
+    let mut failed = false;
+    let mut skipped = false;
+    for found in &recipes {
+        match verdict(found, catalog, options) {
+            Verdict::Pass => writeln!(out, "PASS {}", found.name)?,
+            Verdict::Skip(why) => {
+                skipped = true;
+                writeln!(out, "SKIP {}: {why}", found.name)?;
+            }
+            Verdict::Fail(why) => {
+                failed = true;
+                writeln!(out, "FAIL {}: {why}", found.name)?;
+            }
+        }
+    }
+    Ok(match (failed, skipped && name.is_some()) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    })
+}
+
+fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Verdict {
+    let header = match header::parse(&found.text) {
+        Ok(Some(header)) => header,
+        Ok(None) => return Verdict::Fail(format!("no header (a `{}` ... `{}` comment)", header::OPEN, header::CLOSE)),
+        Err(error) => return Verdict::Fail(format!("its header: {error}")),
+    };
+    if header.name != found.name {
+        return Verdict::Fail(format!("its header names it `{}`, but it is found as `{}`", header.name, found.name));
+    }
+    if let Some(needed) = super::too_new(&header) {
+        return Verdict::Skip(format!("needs ferrotrace {needed} or later"));
+    }
+    let program = match syntax::parse(&found.text) {
+        Ok(program) => program,
+        Err(diagnostics) => return Verdict::Fail(first(&diagnostics)),
+    };
+    let printed = printed_words(&program, &found.text);
+    let unprinted: Vec<&str> = header.columns.iter().map(|column| column.name.as_str()).filter(|name| !printed.contains(*name)).collect();
+    if !unprinted.is_empty() {
+        return Verdict::Fail(format!("the header lists column{} {} that the code does not print", if unprinted.len() == 1 { "" } else { "s" }, unprinted.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")));
+    }
+    let compiled = match compile_with(&found.text, catalog, options, Keep::default()) {
+        Ok(compiled) => compiled,
+        Err(diagnostics) if diagnostics.iter().all(|d| d.code.starts_with("E02")) => return Verdict::Skip(format!("not on this kernel: {}", first(&diagnostics))),
+        Err(diagnostics) => return Verdict::Fail(first(&diagnostics)),
+    };
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        return Verdict::Pass;
+    }
+    let options = RunOptions { quiet: true, dry_run: true, format: Format::Text, ..RunOptions::default() };
+    let (mut sink, mut errors) = (Vec::new(), Vec::new());
+    match run_script(&compiled.elf, &compiled.manifest, options, None, &mut sink, &mut errors) {
+        Ok(_) => Verdict::Pass,
+        Err(error) => Verdict::Fail(format!("attaching: {error}")),
+    }
+}
+
+/// The first diagnostic, as a line.
+fn first(diagnostics: &[ferrotrace_compiler::diagnostic::Diagnostic]) -> String {
+    diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default()
+}
+
+/// What the code can print as a column: each word of its string literals, and the maps it
+/// names (`@by_process`).
+fn printed_words(program: &ast::Program, text: &str) -> BTreeSet<String> {
+    let mut words = BTreeSet::new();
+    program.for_each_expr(&mut |expr| {
+        if let ast::ExprKind::Str(bytes) = &expr.kind {
+            let literal = String::from_utf8_lossy(bytes);
+            words.extend(literal.split(|c: char| c.is_whitespace() || c == '%').filter(|word| !word.is_empty()).map(str::to_string));
+        }
+    });
+    let code = text.find(header::CLOSE).map_or(text, |at| &text[at..]);
+    for (at, _) in code.match_indices('@') {
+        let name: String = code[at + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        words.insert(format!("@{name}"));
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_words_of_strings_or_maps_the_code_names() {
+        let text = "/*---\nname = \"x\"\n---*/\nbegin { printf(\"%-6s %s\\n\", \"PID\", \"COMM\"); @by_comm[comm] = count(); }\n";
+        let program = syntax::parse(text).unwrap();
+        let words = printed_words(&program, text);
+        for word in ["PID", "COMM", "@by_comm"] {
+            assert!(words.contains(word), "{word}: {words:?}");
+        }
+        assert!(!words.contains("name"));
+    }
+}
