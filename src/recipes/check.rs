@@ -72,7 +72,7 @@ fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Ve
     }
     let program = match syntax::parse(&found.text) {
         Ok(program) => program,
-        Err(diagnostics) => return Verdict::Fail(first(&diagnostics)),
+        Err(diagnostics) => return Verdict::Fail(super::first_problem(&diagnostics)),
     };
     let printed = printed_words(&program, &found.text);
     let unprinted: Vec<&str> = header.columns.iter().map(|column| column.name.as_str()).filter(|name| !printed.contains(*name)).collect();
@@ -81,8 +81,8 @@ fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Ve
     }
     let compiled = match compile_with(&found.text, catalog, options, Keep::default()) {
         Ok(compiled) => compiled,
-        Err(diagnostics) if diagnostics.iter().all(|d| d.code.starts_with("E02")) => return Verdict::Skip(format!("not on this kernel: {}", first(&diagnostics))),
-        Err(diagnostics) => return Verdict::Fail(first(&diagnostics)),
+        Err(diagnostics) if diagnostics.iter().all(|d| d.code.starts_with("E02")) => return Verdict::Skip(format!("not on this kernel: {}", super::first_problem(&diagnostics))),
+        Err(diagnostics) => return Verdict::Fail(super::first_problem(&diagnostics)),
     };
     // SAFETY: geteuid cannot fail and touches no memory.
     if unsafe { libc::geteuid() } != 0 {
@@ -94,11 +94,6 @@ fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Ve
         Ok(_) => Verdict::Pass,
         Err(error) => Verdict::Fail(format!("attaching: {error}")),
     }
-}
-
-/// The first diagnostic, as a line.
-fn first(diagnostics: &[ferrotrace_compiler::diagnostic::Diagnostic]) -> String {
-    diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default()
 }
 
 /// What the code can print as a column: each word of its string literals, and the maps it

@@ -57,6 +57,11 @@ fn too_new(header: &header::Header) -> Option<&str> {
     (header::parse_version(needed)? > this).then_some(needed)
 }
 
+/// The first of a compile's diagnostics as one line: `E0204: unknown tracepoint ...`.
+fn first_problem(diagnostics: &[ferrotrace_compiler::diagnostic::Diagnostic]) -> String {
+    diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default()
+}
+
 /// What diagnostics call a recipe: its file, or `NAME.bt` for a built-in.
 fn display_name(found: &Found) -> String {
     match &found.path {
@@ -95,7 +100,7 @@ fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Res
     }
     match compile_with(text, catalog, options, Keep::default()) {
         Ok(_) => Ok(()),
-        Err(diagnostics) => Err(diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default()),
+        Err(diagnostics) => Err(first_problem(&diagnostics)),
     }
 }
 
@@ -212,7 +217,7 @@ fn show(name: &str, catalog: &dyn Catalog, options: &CompileOptions, out: &mut d
             }
         }
         Err(diagnostics) => {
-            let why = diagnostics.first().map(|d| format!("{}: {}", d.code, d.message)).unwrap_or_default();
+            let why = first_problem(&diagnostics);
             writeln!(out, "runs here: no: {why}")?;
         }
     }
