@@ -293,3 +293,27 @@ fn ctrl_c_cancels_a_watch_and_never_ends_the_session() {
     answer(&mut session, ":probes", "[1]  interval:ms:50");
     quit(session);
 }
+
+#[test]
+fn mistakes_at_the_prompt_are_named_and_change_nothing() {
+    if !kernel_ready() {
+        return;
+    }
+    let mut console = Console::start(&[]);
+    console.type_line(":zork");
+    assert_eq!(console.wait_for_stderr_line("ERROR"), "ERROR: unknown command `:zork` (did you mean `:zero`?); `:help` lists them\n");
+    console.type_line(":detach 9");
+    assert_eq!(console.wait_for_stderr_line("ERROR"), "ERROR: no block [9] is attached; `:probes` lists them\n");
+    console.type_line("config = { max_probes = 2 }");
+    console.wait_for_stderr_line("[1] defined");
+    console.type_line("interval:s:1 { @a = count(); }");
+    console.wait_for_stderr_line("[2] attached");
+    console.type_line("interval:s:2, interval:s:3 { @b = count(); }");
+    assert_eq!(
+        console.wait_for_stderr_line("ERROR"),
+        "ERROR: this block attaches 2 probes, and with the 1 attached already that is more than the 2 BPFTRACE_MAX_PROBES allows (`config = { max_probes = N }` raises it)\n"
+    );
+    console.type_line(":probes");
+    console.wait_for_stdout_line(" [2]");
+    console.finish();
+}
