@@ -1,7 +1,8 @@
 //! The kernel's numbered names that scripts write and output prints: errno values with the
 //! kernel's messages, signals with their descriptions, and the constants the C headers of
 //! bpftrace scripts (`<errno.h>`, `<signal.h>`, `<sys/syscall.h>`, the network headers'
-//! address families, `<linux/sched.h>`'s task states) would define.
+//! address families, `<linux/sched.h>`'s task states and clone flags, `<fcntl.h>`'s open
+//! flags) would define.
 
 use crate::syscalls::Arch;
 
@@ -255,7 +256,10 @@ pub fn header_constants(header: &str) -> Option<Vec<(String, String)>> {
             })
             .collect(),
         "linux/sched.h" | "linux/sched/signal.h" | "linux/sched/task.h" => {
-            TASK_STATES.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+            TASK_STATES.iter().chain(CLONE_FLAGS).map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        }
+        "fcntl.h" | "linux/fcntl.h" | "asm/fcntl.h" | "asm-generic/fcntl.h" => {
+            OPEN_FLAGS.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
         }
         _ => return None,
     };
@@ -322,6 +326,61 @@ const SOCKET_CONSTANTS: &[(&str, u32)] = &[
     ("SOCK_SEQPACKET", 5),
     ("SOCK_DCCP", 6),
     ("SOCK_PACKET", 10),
+];
+
+/// The flags of `clone(2)`, as the kernel's `<linux/sched.h>` (its user API) numbers them.
+const CLONE_FLAGS: &[(&str, u32)] = &[
+    ("CSIGNAL", 0xff),
+    ("CLONE_VM", 0x100),
+    ("CLONE_FS", 0x200),
+    ("CLONE_FILES", 0x400),
+    ("CLONE_SIGHAND", 0x800),
+    ("CLONE_PIDFD", 0x1000),
+    ("CLONE_PTRACE", 0x2000),
+    ("CLONE_VFORK", 0x4000),
+    ("CLONE_PARENT", 0x8000),
+    ("CLONE_THREAD", 0x10000),
+    ("CLONE_NEWNS", 0x20000),
+    ("CLONE_SYSVSEM", 0x40000),
+    ("CLONE_SETTLS", 0x80000),
+    ("CLONE_PARENT_SETTID", 0x100000),
+    ("CLONE_CHILD_CLEARTID", 0x200000),
+    ("CLONE_DETACHED", 0x400000),
+    ("CLONE_UNTRACED", 0x800000),
+    ("CLONE_CHILD_SETTID", 0x1000000),
+    ("CLONE_NEWCGROUP", 0x2000000),
+    ("CLONE_NEWUTS", 0x4000000),
+    ("CLONE_NEWIPC", 0x8000000),
+    ("CLONE_NEWUSER", 0x10000000),
+    ("CLONE_NEWPID", 0x20000000),
+    ("CLONE_NEWNET", 0x40000000),
+    ("CLONE_IO", 0x80000000),
+];
+
+/// The flags of `open(2)` on x86-64, as `<fcntl.h>` numbers them (octal in C).
+const OPEN_FLAGS: &[(&str, u32)] = &[
+    ("O_ACCMODE", 0o3),
+    ("O_RDONLY", 0o0),
+    ("O_WRONLY", 0o1),
+    ("O_RDWR", 0o2),
+    ("O_CREAT", 0o100),
+    ("O_EXCL", 0o200),
+    ("O_NOCTTY", 0o400),
+    ("O_TRUNC", 0o1000),
+    ("O_APPEND", 0o2000),
+    ("O_NONBLOCK", 0o4000),
+    ("O_NDELAY", 0o4000),
+    ("O_DSYNC", 0o10000),
+    ("FASYNC", 0o20000),
+    ("O_DIRECT", 0o40000),
+    ("O_LARGEFILE", 0o100000),
+    ("O_DIRECTORY", 0o200000),
+    ("O_NOFOLLOW", 0o400000),
+    ("O_NOATIME", 0o1000000),
+    ("O_CLOEXEC", 0o2000000),
+    ("O_SYNC", 0o4010000),
+    ("O_PATH", 0o10000000),
+    ("O_TMPFILE", 0o20200000),
 ];
 
 /// Task states as `<linux/sched.h>` numbers them (`task_struct.__state`), Linux 5.19 on;
@@ -398,6 +457,9 @@ mod tests {
         assert!(sock.contains(&("PF_INET".to_string(), "2".to_string())));
         let sched = header_constants("linux/sched.h").unwrap();
         assert!(sched.contains(&("TASK_RUNNING".to_string(), "0".to_string())));
+        assert!(sched.contains(&("CLONE_THREAD".to_string(), "65536".to_string())));
+        let fcntl = header_constants("fcntl.h").unwrap();
+        assert!(fcntl.contains(&("O_CREAT".to_string(), "64".to_string())));
     }
 
     #[test]
