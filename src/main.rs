@@ -92,7 +92,7 @@ fn execute(cli: &Cli) -> Result<u8> {
     }
     if let Some(args) = recipe_command(cli).filter(|args| args.first().map(String::as_str) != Some("run")) {
         let options = CompileOptions { env: config_environment(true)?, ..CompileOptions::default() };
-        return recipes::command(args, &options, || {
+        return recipes::command(args, &options, matches!(cli.format, OutputFormat::Json), || {
             privileges::check()?;
             Ok(KernelCatalog::new(Tracefs::find_or_mount(true)?))
         });
@@ -245,7 +245,14 @@ fn recipe_command(cli: &Cli) -> Option<&[String]> {
 /// recipe as its script.
 fn read_script(cli: &Cli) -> Result<Script> {
     if let Some(args) = recipe_command(cli) {
-        let run = recipes::to_run(args)?;
+        let kernel = std::cell::OnceCell::new();
+        let options = CompileOptions { env: config_environment(true)?, ..CompileOptions::default() };
+        // Only a recipe with variants asks; without privileges, its own file is run (and refused).
+        let runs = |text: &str| {
+            let catalog = kernel.get_or_init(|| privileges::check().ok().and_then(|()| Tracefs::find_or_mount(true).ok()).map(KernelCatalog::new));
+            catalog.as_ref().is_none_or(|catalog| recipes::runs_here(text, catalog, &options))
+        };
+        let run = recipes::to_run(args, &runs)?;
         return Ok(Script { files: SourceMap::single(&run.name, &run.text), source: run.text, name: run.name, params: run.params });
     }
     match (&cli.program, &cli.file) {

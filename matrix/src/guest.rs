@@ -1,7 +1,7 @@
 //! What the guest runs, and reading back what it printed. The initramfs's `/init` mounts what
 //! programs expect (`/proc`, `/sys`, `/dev`; the root file system, and so `/tmp`, is already
 //! writable, and a mount on `/tmp` would hide files placed there), links busybox's applets into
-//! `/bin`, then runs each command with its output on the second serial port (`/dev/ttyS1`)
+//! `/bin`, brings up the loopback interface (the network recipes' tests connect over it), then runs each command with its output on the second serial port (`/dev/ttyS1`)
 //! between marker lines that carry the command's name and exit status, and powers off. The
 //! kernel's own console stays on the first port.
 
@@ -54,6 +54,7 @@ impl Plan {
              /bin/busybox mkdir -p /dev/pts\n\
              /bin/busybox mount -t devpts devpts /dev/pts\n\
              /bin/busybox --install -s /bin\n\
+             /bin/busybox ip link set lo up\n\
              /bin/busybox stty -F /dev/ttyS1 raw -echo\n\
              export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp\n",
         );

@@ -30,3 +30,9 @@ pub mod verifier;
 
 pub use error::{AttachError, LoadError};
 pub use session::Session;
+
+/// The probes of a compiled script that this kernel cannot attach (a probe type it lacks), each
+/// with why; found without loading anything.
+pub fn unsupported_probes(manifest: &ferrotrace_compiler::manifest::Manifest) -> Vec<LoadError> {
+    manifest.programs.iter().filter_map(attach::refusal).collect()
+}

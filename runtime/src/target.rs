@@ -217,7 +217,7 @@ fn entry_point(pid: u32) -> io::Result<u64> {
 
 /// `name` as `exec` finds it: a path when it has a `/`, else the first executable file of that
 /// name in `PATH`.
-fn find_program(name: &str) -> Option<std::path::PathBuf> {
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |path: &std::path::Path| path.metadata().is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0);
     if name.contains('/') {

@@ -10,18 +10,18 @@ use std::io::Write;
 
 use anyhow::Result;
 use ferrotrace_compiler::catalog::Catalog;
-use ferrotrace_compiler::driver::{compile_with, Keep};
 use ferrotrace_compiler::options::CompileOptions;
 use ferrotrace_compiler::syntax::{self, ast};
 use ferrotrace_runtime::output::Format;
 use ferrotrace_runtime::run::{run as run_script, RunOptions};
 
 use super::discovery::{self, Found};
-use super::header;
+use super::variants::{self, Here};
+use super::{header, scenario};
 
 /// How one recipe came out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Verdict {
+pub enum Verdict {
     Pass,
     Skip(String),
     Fail(String),
@@ -29,13 +29,7 @@ enum Verdict {
 
 /// Checks recipe `name`, or every recipe (each name once, as found first).
 pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
-    let recipes = match name {
-        Some(name) => vec![discovery::find(name).map_err(anyhow::Error::msg)?],
-        None => {
-            let mut seen = BTreeSet::new();
-            discovery::all().into_iter().filter(|found| seen.insert(found.name.clone())).collect()
-        }
-    };
+    let recipes = selected(name)?;
     let mut failed = false;
     let mut skipped = false;
     for found in &recipes {
@@ -51,14 +45,31 @@ pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, 
             }
         }
     }
-    Ok(match (failed, skipped && name.is_some()) {
-        (true, _) => 1,
-        (false, true) => 2,
-        (false, false) => 0,
+    Ok(status(failed, skipped, name.is_some()))
+}
+
+/// The recipe named, or every recipe (each name once, as found first).
+pub fn selected(name: Option<&str>) -> Result<Vec<Found>> {
+    Ok(match name {
+        Some(name) => vec![discovery::find(name).map_err(anyhow::Error::msg)?],
+        None => {
+            let mut seen = BTreeSet::new();
+            discovery::all().into_iter().filter(|found| seen.insert(found.name.clone())).collect()
+        }
     })
 }
 
-fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Verdict {
+/// The exit status for recipes checked: 1 when one failed, 2 when the one asked for was
+/// skipped, 0 otherwise.
+pub fn status(failed: bool, skipped: bool, named: bool) -> u8 {
+    match (failed, skipped && named) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    }
+}
+
+pub fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Verdict {
     let header = match header::parse(&found.text) {
         Ok(Some(header)) => header,
         Ok(None) => return Verdict::Fail(format!("no header (a `{}` ... `{}` comment)", header::OPEN, header::CLOSE)),
@@ -70,19 +81,36 @@ fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Ve
     if let Some(needed) = super::too_new(&header) {
         return Verdict::Skip(format!("needs ferrotrace {needed} or later"));
     }
-    let program = match syntax::parse(&found.text) {
-        Ok(program) => program,
-        Err(diagnostics) => return Verdict::Fail(super::first_problem(&diagnostics)),
+    let files = match variants::variants(found, &header) {
+        Ok(files) => files,
+        Err(why) => return Verdict::Fail(why),
     };
-    let printed = printed_words(&program, &found.text);
-    let unprinted: Vec<&str> = header.columns.iter().map(|column| column.name.as_str()).filter(|name| !printed.contains(*name)).collect();
-    if !unprinted.is_empty() {
-        return Verdict::Fail(format!("the header lists column{} {} that the code does not print", if unprinted.len() == 1 { "" } else { "s" }, unprinted.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")));
+    for file in &files {
+        let whose = file.file.map(|file| format!("its variant {file}: ")).unwrap_or_default();
+        let program = match syntax::parse(file.text) {
+            Ok(program) => program,
+            Err(diagnostics) => return Verdict::Fail(format!("{whose}{}", super::first_problem(&diagnostics))),
+        };
+        let printed = printed_words(&program, file.text);
+        let unprinted: Vec<&str> = header.columns.iter().map(|column| column.name.as_str()).filter(|name| !printed.contains(*name)).collect();
+        if !unprinted.is_empty() {
+            let names = unprinted.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+            return Verdict::Fail(format!("{whose}the header lists column{} {names} that the code does not print", if unprinted.len() == 1 { "" } else { "s" }));
+        }
     }
-    let compiled = match compile_with(&found.text, catalog, options, Keep::default()) {
-        Ok(compiled) => compiled,
-        Err(diagnostics) if diagnostics.iter().all(|d| d.code.starts_with("E02")) => return Verdict::Skip(format!("not on this kernel: {}", super::first_problem(&diagnostics))),
-        Err(diagnostics) => return Verdict::Fail(super::first_problem(&diagnostics)),
+    let columns: Vec<String> = header.columns.iter().map(|column| column.name.clone()).collect();
+    match scenario::scenarios(found, &header) {
+        Ok(tests) => {
+            if let Some((test, problem)) = tests.iter().find_map(|test| Some((test, test.problem(&columns)?))) {
+                return Verdict::Fail(format!("its test `{}`: {problem}", test.name));
+            }
+        }
+        Err(why) => return Verdict::Fail(why),
+    }
+    let compiled = match variants::here_of(found, Some(&header), catalog, options).1 {
+        Here::Runs(compiled) => compiled,
+        Here::NotHere(why) => return Verdict::Skip(format!("not on this kernel: {why}")),
+        Here::Broken(why) => return Verdict::Fail(why),
     };
     // SAFETY: geteuid cannot fail and touches no memory.
     if unsafe { libc::geteuid() } != 0 {

@@ -2,7 +2,8 @@
 //! `FERROTRACE_RECIPE_PATH`; the nearest `.ferrotrace/recipes/` walking up from the current
 //! directory; the user's `ferrotrace/recipes` config directory (the invoking user's under
 //! `sudo`); the system directories; and the built-ins embedded in the binary. A recipe is
-//! `NAME.bt` or `NAME/NAME.bt` in a directory. Running as root, a recipe file or directory that
+//! `NAME.bt` or `NAME/NAME.bt` in a directory, the
+//! latter with companion files (variants, `tests.toml`, `README.md`). Running as root, a recipe file or directory that
 //! others can write is refused.
 
 use std::os::unix::fs::MetadataExt;
@@ -47,6 +48,29 @@ pub struct Found {
     pub origin: Origin,
     pub path: Option<PathBuf>,
     pub text: String,
+    /// The other files of a directory recipe (its variants, `tests.toml`, `README.md`), by
+    /// file name, in name order.
+    pub companions: Vec<(String, String)>,
+}
+
+impl Found {
+    /// The text of the companion file `file`.
+    pub fn companion(&self, file: &str) -> Option<&str> {
+        self.companions.iter().find(|(name, _)| name == file).map(|(_, text)| text.as_str())
+    }
+}
+
+/// The other files beside a recipe's file when it is the directory form (`NAME/NAME.bt`).
+fn companions_of(file: &Path, name: &str) -> Vec<(String, String)> {
+    let Some(dir) = file.parent().filter(|dir| dir.file_name().is_some_and(|dir| dir == name)) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut companions: Vec<(String, String)> = entries
+        .flatten()
+        .filter(|entry| entry.path() != file && entry.path().is_file())
+        .filter_map(|entry| Some((entry.file_name().to_str()?.to_string(), std::fs::read_to_string(entry.path()).ok()?)))
+        .collect();
+    companions.sort();
+    companions
 }
 
 /// The system's recipe directories.
@@ -93,11 +117,18 @@ pub fn all() -> Vec<Found> {
         names.sort();
         for (name, path) in names {
             if let Ok(text) = std::fs::read_to_string(&path) {
-                found.push(Found { name, origin: origin.clone(), path: Some(path), text });
+                let companions = companions_of(&path, &name);
+                found.push(Found { name, origin: origin.clone(), path: Some(path), text, companions });
             }
         }
     }
-    found.extend(BUILT_IN.iter().map(|(name, text)| Found { name: name.to_string(), origin: Origin::BuiltIn, path: None, text: text.to_string() }));
+    found.extend(BUILT_IN.iter().map(|recipe| Found {
+        name: recipe.name.to_string(),
+        origin: Origin::BuiltIn,
+        path: None,
+        text: recipe.text.to_string(),
+        companions: recipe.companions.iter().map(|(file, text)| (file.to_string(), text.to_string())).collect(),
+    }));
     found
 }
 
@@ -118,7 +149,8 @@ pub fn find(name: &str) -> Result<Found, String> {
     if name.ends_with(".bt") || name.contains('/') {
         let text = std::fs::read_to_string(name).map_err(|error| format!("cannot read recipe `{name}`: {error}"))?;
         let stem = Path::new(name).file_stem().and_then(|stem| stem.to_str()).unwrap_or(name).to_string();
-        let found = Found { name: stem, origin: Origin::Path, path: Some(PathBuf::from(name)), text };
+        let companions = companions_of(Path::new(name), &stem);
+        let found = Found { name: stem, origin: Origin::Path, path: Some(PathBuf::from(name)), text, companions };
         return refuse_if_others_can_write(found);
     }
     let recipes = all();
@@ -153,10 +185,14 @@ mod tests {
         std::fs::create_dir_all(dir.join("big")).unwrap();
         std::fs::write(dir.join("small.bt"), "begin { }").unwrap();
         std::fs::write(dir.join("big/big.bt"), "begin { }").unwrap();
+        std::fs::write(dir.join("big/tests.toml"), "").unwrap();
         std::fs::write(dir.join("notes.txt"), "").unwrap();
         assert_eq!(recipe_in(&dir.join("small.bt")), Some(("small".to_string(), dir.join("small.bt"))));
         assert_eq!(recipe_in(&dir.join("big")), Some(("big".to_string(), dir.join("big/big.bt"))));
         assert_eq!(recipe_in(&dir.join("notes.txt")), None);
+        let companions: Vec<String> = companions_of(&dir.join("big/big.bt"), "big").into_iter().map(|(file, _)| file).collect();
+        assert_eq!(companions, ["tests.toml"]);
+        assert!(companions_of(&dir.join("small.bt"), "small").is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,12 +5,14 @@
 
 use serde::Deserialize;
 
+pub use super::scenario::Scenario;
+
 /// The line that opens the header, and the one that closes it.
 pub const OPEN: &str = "/*---";
 pub const CLOSE: &str = "---*/";
 
 /// A recipe's header, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     pub name: String,
@@ -31,6 +33,13 @@ pub struct Header {
     /// What its output's columns mean, in order.
     #[serde(default)]
     pub columns: Vec<Column>,
+    /// Other files of a directory recipe to run instead where this one does not compile here,
+    /// tried in order (`vfscount-syscalls.bt`).
+    #[serde(default)]
+    pub variants: Vec<String>,
+    /// Its scenario tests.
+    #[serde(default)]
+    pub tests: Vec<Scenario>,
 }
 
 /// One column of a recipe's output.
@@ -63,6 +72,9 @@ pub fn parse(text: &str) -> Result<Option<Header>, HeaderError> {
     let Some(close) = lines[open + 1..].iter().position(|line| line.trim_end() == CLOSE).map(|at| open + 1 + at) else {
         return Err(HeaderError { line: open + 1, message: format!("the header opened here has no `{CLOSE}` line") });
     };
+    if let Some(at) = lines[open + 1..close].iter().position(|line| line.contains("*/")) {
+        return Err(HeaderError { line: open + 2 + at, message: "`*/` ends the comment that holds the header; a header cannot contain it".to_string() });
+    }
     let body = lines[open + 1..close].join("\n");
     let header: Header = toml::from_str(&body).map_err(|error| {
         let line = error.span().map_or(open + 2, |span| open + 2 + body[..span.start].matches('\n').count());
@@ -119,6 +131,8 @@ mod tests {
         assert!(error.message.contains("unknown field `tagz`"), "{error}");
         let unclosed = RECIPE.replace("---*/\n", "");
         assert_eq!(parse(&unclosed).unwrap_err().line, 2);
+        let closing = RECIPE.replace("files opened", "files */ opened");
+        assert_eq!(parse(&closing).unwrap_err().line, 4);
         let version = RECIPE.replace("\"1.0.0\"", "\"one\"");
         assert_eq!(parse(&version).unwrap_err().message, "`version` is a version such as `1.2.0`, not `one`");
         assert_eq!(parse_version("1.20.3"), Some((1, 20, 3)));

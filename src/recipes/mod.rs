@@ -3,8 +3,8 @@
 //! parameters are its `getopt` calls and its probes what it compiles to. `discovery` finds
 //! them, `library` holds the built-in ones.
 //!
-//! `ferrotrace recipe list | search TERM | show NAME | check [NAME] | new NAME |
-//! run NAME [-- PARAMETERS]`.
+//! `ferrotrace recipe list | search TERM | show NAME | check [NAME] | test [NAME] |
+//! new NAME | run NAME [-- PARAMETERS]`.
 
 mod check;
 mod discovery;
@@ -13,12 +13,15 @@ mod library;
 /// `docs/recipes.md`, written and checked by its test alone.
 #[cfg(test)]
 mod reference;
+mod scenario;
+mod show;
+mod testing;
+mod variants;
 
 use std::io::{self, Write};
 
 use anyhow::{bail, Result};
 use ferrotrace_compiler::catalog::Catalog;
-use ferrotrace_compiler::driver::{compile_with, Keep};
 use ferrotrace_compiler::options::{CompileOptions, Params};
 
 pub use discovery::Found;
@@ -35,19 +38,31 @@ pub struct Run {
 }
 
 /// `recipe run NAME [PARAMETERS]`: the recipe found, its parameters the words after its name.
-pub fn to_run(args: &[String]) -> Result<Run> {
+/// Of a recipe with variants, the first file that `runs` says runs here.
+pub fn to_run(args: &[String], runs: &dyn Fn(&str) -> bool) -> Result<Run> {
     let Some(name) = args.get(1) else { bail!("`ferrotrace recipe run` takes a recipe's name (`ferrotrace recipe list` lists them)") };
     let found = discovery::find(name).map_err(anyhow::Error::msg)?;
+    let params = Params::from_args(&args[2..]);
     match header::parse(&found.text) {
         Err(error) => bail!("recipe `{}` has a bad header: {error}", found.name),
         Ok(Some(header)) => {
             if let Some(needed) = too_new(&header) {
                 bail!("recipe `{}` needs ferrotrace {needed} or later; this is {}", found.name, env!("CARGO_PKG_VERSION"));
             }
+            let chosen = variants::choose(&found, &header, runs).map_err(|why| anyhow::anyhow!("recipe `{}`: {why}", found.name))?;
+            let name = match chosen.file {
+                Some(file) => format!("{} ({file})", display_name(&found)),
+                None => display_name(&found),
+            };
+            Ok(Run { name, text: chosen.text.to_string(), params })
         }
-        Ok(None) => {}
+        Ok(None) => Ok(Run { name: display_name(&found), text: found.text, params }),
     }
-    Ok(Run { name: display_name(&found), text: found.text, params: Params::from_args(&args[2..]) })
+}
+
+/// Whether a recipe's file runs here as `recipe run` decides between variants.
+pub fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> bool {
+    matches!(variants::here(text, catalog, options), variants::Here::Runs(_))
 }
 
 /// The ferrotrace version a recipe needs, when it is later than this one.
@@ -71,13 +86,13 @@ fn display_name(found: &Found) -> String {
 }
 
 /// Runs a recipe command other than `run`; `catalog` gives the kernel's facts (as root), asked
-/// only once the command is known.
-pub fn command<C: Catalog>(args: &[String], options: &CompileOptions, catalog: impl FnOnce() -> Result<C>) -> Result<u8> {
+/// only once the command is known; `json` (`-f json`) asks `show` for JSON.
+pub fn command<C: Catalog>(args: &[String], options: &CompileOptions, json: bool, catalog: impl FnOnce() -> Result<C>) -> Result<u8> {
     let mut out = io::stdout().lock();
     match args.first().map(String::as_str) {
         Some("list") | None => list(&catalog()?, options, &mut out),
         Some("show") => match args.get(1) {
-            Some(name) => show(name, &catalog()?, options, &mut out),
+            Some(name) => show::run(name, json, &catalog()?, options, &mut out),
             None => bail!("`ferrotrace recipe show` takes a recipe's name"),
         },
         Some("search") => match args.get(1) {
@@ -85,22 +100,25 @@ pub fn command<C: Catalog>(args: &[String], options: &CompileOptions, catalog: i
             None => bail!("`ferrotrace recipe search` takes a word to look for"),
         },
         Some("check") => check::run(args.get(1).map(String::as_str), &catalog()?, options, &mut out),
+        Some("test") => testing::run(args.get(1).map(String::as_str), &catalog()?, options, &mut out),
         Some("new") => match args.get(1) {
             Some(name) => new(name, &mut out),
             None => bail!("`ferrotrace recipe new` takes the new recipe's name"),
         },
-        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `new NAME` or `run NAME [-- PARAMETERS]`"),
+        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `test [NAME]`, `new NAME` or `run NAME [-- PARAMETERS]`"),
     }
 }
 
-/// Whether a recipe compiles against this kernel (and this ferrotrace): `Ok` or why not.
-fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Result<(), String> {
-    if let Some(needed) = header::parse(text).ok().flatten().as_ref().and_then(too_new) {
+/// Whether a recipe runs here (one of its files compiles against this kernel, which can
+/// attach its probes, and this ferrotrace is new enough): `Ok` or why not.
+fn recipe_runs_here(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -> Result<(), String> {
+    let header = header::parse(&found.text).ok().flatten();
+    if let Some(needed) = header.as_ref().and_then(too_new) {
         return Err(format!("needs ferrotrace {needed} or later"));
     }
-    match compile_with(text, catalog, options, Keep::default()) {
-        Ok(_) => Ok(()),
-        Err(diagnostics) => Err(first_problem(&diagnostics)),
+    match variants::here_of(found, header.as_ref(), catalog, options).1 {
+        variants::Here::Runs(_) => Ok(()),
+        variants::Here::NotHere(why) | variants::Here::Broken(why) => Err(why),
     }
 }
 
@@ -109,7 +127,8 @@ fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Res
 fn list(catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
     let all = discovery::all();
     let width = all.iter().map(|found| found.name.len()).max().unwrap_or(4).max(4);
-    writeln!(out, "{:<width$}  {:<9}  {:<8}  SUMMARY", "NAME", "FROM", "RUNS")?;
+    let from = all.iter().map(|found| found.origin.describe().len()).max().unwrap_or(4).max(4);
+    writeln!(out, "{:<width$}  {:<from$}  {:<4}  SUMMARY", "NAME", "FROM", "RUNS")?;
     let mut seen: Vec<&str> = Vec::new();
     for found in &all {
         if seen.contains(&found.name.as_str()) {
@@ -121,11 +140,11 @@ fn list(catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) ->
             Ok(None) => "(no header)".to_string(),
             Err(error) => format!("(bad header: {error})"),
         };
-        let (runs, why) = match runs_here(&found.text, catalog, options) {
+        let (runs, why) = match recipe_runs_here(found, catalog, options) {
             Ok(()) => ("yes", String::new()),
             Err(why) => ("no", format!("\n{:width$}  not here: {why}", "")),
         };
-        writeln!(out, "{:<width$}  {:<9}  {runs:<8}  {summary}{why}", found.name, found.origin.describe())?;
+        writeln!(out, "{:<width$}  {:<from$}  {runs:<4}  {summary}{why}", found.name, found.origin.describe())?;
         for shadowed in all.iter().filter(|other| other.name == found.name && !std::ptr::eq(*other, found)) {
             writeln!(out, "{:width$}  shadows the {} recipe{}", "", shadowed.origin.describe(), shadowed.path.as_ref().map(|path| format!(" at {}", path.display())).unwrap_or_default())?;
         }
@@ -174,59 +193,5 @@ fn new(name: &str, out: &mut dyn Write) -> Result<u8> {
     };
     file.write_all(text.as_bytes())?;
     writeln!(out, "wrote {}; `ferrotrace recipe check {}` checks it", path.display(), path.display())?;
-    Ok(0)
-}
-
-/// `recipe show NAME`: the header, the parameters and probes from compiling it, whether it runs
-/// here.
-fn show(name: &str, catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
-    let found = discovery::find(name).map_err(anyhow::Error::msg)?;
-    let header = match header::parse(&found.text) {
-        Ok(Some(header)) => header,
-        Ok(None) => bail!("`{}` has no recipe header (a `{}` ... `{}` comment)", display_name(&found), header::OPEN, header::CLOSE),
-        Err(error) => bail!("recipe `{}` has a bad header: {error}", found.name),
-    };
-    writeln!(out, "{} {}: {}", header.name, header.version, header.summary)?;
-    writeln!(out, "from:     {} ({})", found.origin.describe(), display_name(&found))?;
-    if let Some(version) = &header.ferrotrace {
-        writeln!(out, "needs:    ferrotrace {version} or later")?;
-    }
-    writeln!(out, "license:  {}", header.license)?;
-    if !header.authors.is_empty() {
-        writeln!(out, "authors:  {}", header.authors.join(", "))?;
-    }
-    if !header.tags.is_empty() {
-        writeln!(out, "tags:     {}", header.tags.join(", "))?;
-    }
-    if let Some(overhead) = &header.overhead {
-        writeln!(out, "overhead: {overhead}")?;
-    }
-    let keep = Keep { hir: false, ..Keep::default() };
-    match compile_with(&found.text, catalog, options, keep) {
-        Ok(compiled) => {
-            writeln!(out, "runs here: yes")?;
-            writeln!(out, "probes:")?;
-            for probe in compiled.manifest.probe_names.iter() {
-                writeln!(out, "  {probe}")?;
-            }
-            if !compiled.options.is_empty() {
-                writeln!(out, "parameters (after `--`):")?;
-                for option in &compiled.options {
-                    writeln!(out, "  --{:<12} {} (default: {})", option.name, option.doc.as_deref().unwrap_or(""), option.default)?;
-                }
-            }
-        }
-        Err(diagnostics) => {
-            let why = first_problem(&diagnostics);
-            writeln!(out, "runs here: no: {why}")?;
-        }
-    }
-    if !header.columns.is_empty() {
-        writeln!(out, "columns:")?;
-        for column in &header.columns {
-            let unit = column.unit.as_deref().map(|unit| format!(" ({unit})")).unwrap_or_default();
-            writeln!(out, "  {:<12} {}{unit}", column.name, column.meaning)?;
-        }
-    }
     Ok(0)
 }

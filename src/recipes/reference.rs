@@ -37,17 +37,61 @@ license = "Apache-2.0"
 authors = ["..."]                  # optional
 tags = ["files", "syscalls"]       # optional
 overhead = "low: two events per open"   # optional, in words
+variants = ["opensnoop-old.bt"]    # optional, directory form only: see below
 
 [[columns]]                        # what the output's columns mean, in order (optional)
 name = "PID"
 meaning = "the process that opened the file"
 unit = "ms"                        # optional
+
+[[tests]]                          # scenario tests (optional, repeatable): see below
+name = "cat's open of /etc/hostname is printed"
+command = "cat /etc/hostname"
+[[tests.rows]]
+COMM = "cat"
+PATH = "/etc/hostname"
 ---*/
 ```
 
 An unknown key, a missing one, a name or version of the wrong form is an error naming the line.
 A recipe whose `ferrotrace` is later than the running ferrotrace is listed as not running here
-and is not run.
+and is not run. The header is inside a comment, so it cannot hold `*/`.
+
+## The directory form and kernel variants
+
+A bigger recipe is a directory `NAME/` holding `NAME.bt` (with the header) and companion files:
+a `README.md`, a `tests.toml` with more `[[tests]]` tables, and variants. A variant is a plain
+script (no header: the main file's holds for it) that does the same job on kernels where
+`NAME.bt` does not run: it lacks a probe type (no kprobes), a probe, or a tracepoint field. The
+header lists them in `variants`; `recipe run` runs the first of `NAME.bt` and its variants, in
+that order, that compiles against this kernel and whose probe types this kernel can attach.
+`recipe show` says which one that is. `recipe check` holds every variant to the header's columns.
+
+## Scenario tests
+
+Each `[[tests]]` table runs the recipe (as `recipe run`, with this ferrotrace binary) and holds
+its output to what the table expects:
+
+| key | what it does |
+|---|---|
+| `name` | what the test shows, in one line (required) |
+| `command` | shell text started once the probes are attached (as `-c`, from a script file, its standard output discarded); the recipe stops when it ends and prints its maps |
+| `params` | the recipe's parameters, `{ pid = 1 }`, given as `--pid=1` |
+| `format` | `"text"` (the default) or `"json"` (`-f json`) |
+| `needs` | programs the command runs; the test is skipped where one is not on `PATH` |
+| `requires` | a shell condition the machine must meet (`"test -e /sys/block/vda"`); the test is skipped where it fails |
+| `lines` | stop the recipe (SIGINT) once it has printed this many lines |
+| `seconds` | stop the recipe (SIGINT) this many seconds after its probes are attached |
+| `expect` | regular expressions each of which some line matches |
+| `reject` | regular expressions no line matches |
+| `[[tests.rows]]` | some row of the table under the line whose words are the header's column names has every column given matching its regular expression whole (a row is split on whitespace into as many fields as there are columns, the last taking the rest) |
+| `[[tests.json]]` | some JSON line has every field given (a dotted path, `data.@usecs`) equal to its value; a string is a regular expression the field's text matches whole |
+
+The `Attached N probes` line (JSON's `attached_probes`) is not part of the output the
+expectations see. A test fails when ferrotrace exits with an error, when it has not ended 30 s after it started
+(or 10 s after SIGINT), or when an expectation does not hold; the failure shows what the recipe
+printed. `cargo test` runs every built-in recipe's tests in its kernel tests, on this machine's
+kernel and on the kernel matrix's.
 
 ## Where recipes are found
 
@@ -61,7 +105,7 @@ First match wins; `recipe list` shows which one shadows which:
 5. `/etc/ferrotrace/recipes`, then `/usr/share/ferrotrace/recipes`;
 6. the built-in recipes below, embedded in the binary.
 
-In a directory, a recipe is `NAME.bt` or `NAME/NAME.bt`. Running as root, a recipe file or a
+In a directory, a recipe is `NAME.bt` or `NAME/NAME.bt` (the directory form). Running as root, a recipe file or a
 directory holding it that users other than its owner can write is refused.
 
 ## Commands
@@ -70,8 +114,9 @@ directory holding it that users other than its owner can write is refused.
 |---|---|
 | `ferrotrace recipe list` | every recipe: where it comes from, whether it compiles against this kernel (and the first reason when not), its summary |
 | `ferrotrace recipe search TERM` | the recipes whose name, summary, tags, probes or columns hold TERM, in any case |
-| `ferrotrace recipe show NAME` | the header, whether it runs here, its probes and parameters from compiling it, its columns |
+| `ferrotrace recipe show NAME` | the header, which of its files runs here or why none does, its probes (each one this kernel refuses says why), its parameters from its `getopt` calls, its columns and tests; `ferrotrace -f json recipe show NAME` gives the same as one JSON object |
 | `ferrotrace recipe check [NAME]` | the header against the code (every column listed must be printed: a word of one of its strings, or a map it names) and the kernel (it compiles and, as root, attaches); `PASS`, `SKIP` (a probe this kernel lacks, a newer ferrotrace needed) or `FAIL` with the reason; exit status 0 when all pass or are skipped, 1 when one fails, 2 when the one named is skipped |
+| `ferrotrace recipe test [NAME]` | `check`, then, as root, each scenario test: `PASS`, `SKIP` (a program or condition missing) or `FAIL` with the reason and the recipe's output; exit status as `check`'s |
 | `ferrotrace recipe new NAME` | writes `NAME.bt` in the current directory: a header to fill in and a block that passes `check` |
 | `ferrotrace recipe run NAME [-- --PARAM=VALUE ...]` | runs it as a script; its parameters are checked before anything is compiled; `-- --help` prints them |
 "#;
@@ -80,7 +125,8 @@ directory holding it that users other than its owner can write is refused.
 pub fn markdown() -> String {
     let mut page = String::from(PREAMBLE);
     page.push_str("\n## Built-in recipes\n");
-    for (name, text) in BUILT_IN {
+    for recipe in BUILT_IN {
+        let (name, text) = (recipe.name, recipe.text);
         let Ok(Some(header)) = header::parse(text) else {
             let _ = write!(page, "\n### {name}\n\n(its header does not parse)\n");
             continue;
@@ -99,6 +145,12 @@ pub fn markdown() -> String {
             for option in script_options(&program, &Params::default()).unwrap_or_default() {
                 let _ = writeln!(page, "- parameter `--{}`: {} (default: {})", option.name, option.doc.as_deref().unwrap_or("no description"), option.default);
             }
+        }
+        if !header.variants.is_empty() {
+            let _ = writeln!(page, "- variants, where `{name}.bt` does not run: {}", header.variants.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", "));
+        }
+        if !header.tests.is_empty() {
+            let _ = writeln!(page, "- tests: {}", header.tests.iter().map(|test| test.name.as_str()).collect::<Vec<_>>().join("; "));
         }
         if !header.columns.is_empty() {
             page.push_str("\n| column | meaning | unit |\n|---|---|---|\n");

@@ -8,7 +8,46 @@ use super::{kernel_ready, Comm, Tracer};
 use crate::support::process::{ferrotrace, run, run_with_env};
 
 /// The built-in recipes, as `recipes/` holds them.
-const BUILT_IN: [&str; 8] = ["execsnoop", "exitsnoop", "killsnoop", "opensnoop", "pidpersec", "runqlat", "syscount", "tcpretrans"];
+const BUILT_IN: [&str; 31] = [
+    "biolatency",
+    "biosnoop",
+    "bitesize",
+    "capable",
+    "cpuwalk",
+    "execsnoop",
+    "exitsnoop",
+    "killsnoop",
+    "mountsnoop",
+    "offcputime",
+    "oomkill",
+    "opensnoop",
+    "pagefaults",
+    "pidpersec",
+    "profile",
+    "runqlat",
+    "runqlen",
+    "slowsyscalls",
+    "statsnoop",
+    "swapin",
+    "syncsnoop",
+    "syscount",
+    "tcpaccept",
+    "tcpconnect",
+    "tcpdrop",
+    "tcplife",
+    "tcpretrans",
+    "threadsnoop",
+    "vfscount",
+    "vfsstat",
+    "writeback",
+];
+
+/// Whether `recipe list`'s line after a recipe that does not run here gives a reason that is
+/// this kernel's (a probe or probe type it lacks), not a defect of the recipe.
+fn kernel_reason(why: &str) -> bool {
+    let why = why.trim_start().strip_prefix("not here: ").unwrap_or("");
+    why.starts_with("E02") || why.contains("this kernel")
+}
 
 #[test]
 fn the_list_shows_every_built_in_recipe_running_here() {
@@ -19,10 +58,16 @@ fn the_list_shows_every_built_in_recipe_running_here() {
     assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
     let lines: Vec<&str> = outcome.stdout.lines().collect();
     assert!(lines[0].starts_with("NAME"), "{}", outcome.stdout);
+    assert!(BUILT_IN.len() >= 30);
     for name in BUILT_IN {
-        let line = lines.iter().find(|line| line.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} is not listed:\n{}", outcome.stdout));
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(fields[1..3], ["built-in", "yes"], "{line}");
+        let at = lines.iter().position(|line| line.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} is not listed:\n{}", outcome.stdout));
+        let fields: Vec<&str> = lines[at].split_whitespace().collect();
+        assert_eq!(fields[1], "built-in", "{}", lines[at]);
+        match fields[2] {
+            "yes" => {}
+            "no" => assert!(kernel_reason(lines[at + 1]), "{name} does not run here for a reason not the kernel's:\n{}\n{}", lines[at], lines[at + 1]),
+            other => panic!("{name}: runs here `{other}`"),
+        }
     }
 }
 
@@ -67,8 +112,8 @@ fn a_recipe_on_the_recipe_path_shadows_the_built_in_one() {
     std::fs::write(dir.join("hello/hello.bt"), format!("{}begin {{ printf(\"hello\\n\"); exit(); }}\n", header("hello"))).expect("a recipe");
     let path = dir.to_str().expect("a UTF-8 path");
     let listed = run_with_env(&["recipe", "list"], &[("FERROTRACE_RECIPE_PATH", path)]);
-    assert!(listed.stdout.contains("\nexecsnoop   FERROTRACE_RECIPE_PATH  yes       says execsnoop\n            shadows the built-in recipe\n"), "{}", listed.stdout);
-    assert!(listed.stdout.contains("\nhello       FERROTRACE_RECIPE_PATH  yes       says hello\n"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("\nexecsnoop     FERROTRACE_RECIPE_PATH  yes   says execsnoop\n              shadows the built-in recipe\n"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("\nhello         FERROTRACE_RECIPE_PATH  yes   says hello\n"), "{}", listed.stdout);
     run_with_env(&["-q", "recipe", "run", "execsnoop"], &[("FERROTRACE_RECIPE_PATH", path)]).assert_exact(0, "mine\n\n\n", "");
     run_with_env(&["-q", "recipe", "run", "hello"], &[("FERROTRACE_RECIPE_PATH", path)]).assert_exact(0, "hello\n\n\n", "");
     std::fs::set_permissions(dir.join("hello/hello.bt"), std::fs::Permissions::from_mode(0o666)).expect("chmod");
@@ -84,8 +129,13 @@ fn check_passes_the_built_in_recipes_and_fails_a_column_the_code_does_not_print(
         return;
     }
     let outcome = run(&["recipe", "check"]);
-    let expected: String = BUILT_IN.iter().map(|name| format!("PASS {name}\n")).collect();
-    outcome.assert_exact(0, &expected, "");
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    let verdicts: Vec<&str> = outcome.stdout.lines().collect();
+    assert_eq!(verdicts.len(), BUILT_IN.len(), "{}", outcome.stdout);
+    for (name, verdict) in BUILT_IN.iter().zip(verdicts) {
+        let skipped = verdict.strip_prefix(&format!("SKIP {name}: not on this kernel: ")).is_some_and(|why| kernel_reason(&format!("not here: {why}")));
+        assert!(verdict == format!("PASS {name}") || skipped, "{verdict}");
+    }
     let dir = std::env::temp_dir().join(format!("ferrotrace-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("the recipe directory");
     let recipe = |name: &str, column: &str, code: &str| {
@@ -110,7 +160,9 @@ fn search_finds_by_tag_probe_or_column_and_new_writes_a_recipe_that_checks() {
     if !kernel_ready() {
         return;
     }
-    run(&["recipe", "search", "tcp"]).assert_exact(0, "tcpretrans   TCP segments retransmitted, with the connection's addresses and state\n", "");
+    let tcp = run(&["recipe", "search", "tcp"]);
+    let found: Vec<&str> = tcp.stdout.lines().map(|line| line.split_whitespace().next().unwrap_or("")).collect();
+    assert_eq!(found, ["tcpaccept", "tcpconnect", "tcpdrop", "tcplife", "tcpretrans"], "{}", tcp.stdout);
     let by_probe = run(&["recipe", "search", "sched_process_exec"]);
     assert_eq!(by_probe.stdout.lines().map(|line| line.split_whitespace().next().unwrap_or("")).collect::<Vec<_>>(), ["execsnoop"]);
     let dir = std::env::temp_dir().join(format!("ferrotrace-new-{}", std::process::id()));
@@ -123,4 +175,82 @@ fn search_finds_by_tag_probe_or_column_and_new_writes_a_recipe_that_checks() {
     assert_eq!((checked.status.code(), String::from_utf8_lossy(&checked.stdout).as_ref()), (Some(0), "PASS mine\n"));
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).starts_with("ERROR: cannot create `mine.bt`: File exists"));
+}
+
+/// `recipe test NAME` for a built-in recipe: its checks and scenario tests pass here, or it is
+/// skipped for what this kernel lacks; a scenario is skipped only for a program or condition
+/// this machine lacks.
+fn recipe_passes_its_tests(name: &str) {
+    if !kernel_ready() {
+        return;
+    }
+    let outcome = run(&["recipe", "test", name]);
+    let lines: Vec<&str> = outcome.stdout.lines().collect();
+    assert!(!lines.iter().any(|line| line.starts_with("FAIL")), "{}", outcome.transcript());
+    match outcome.status.code() {
+        Some(0) => {
+            assert_eq!(lines.first().copied(), Some(format!("PASS {name}: checked").as_str()), "{}", outcome.stdout);
+            for line in &lines[1..] {
+                let skipped = line.starts_with(&format!("SKIP {name}: ")) && (line.contains(", which is not on PATH") || line.contains("this machine does not meet"));
+                assert!(line.starts_with(&format!("PASS {name}: ")) || skipped, "{line}");
+            }
+        }
+        Some(2) => assert!(lines.len() == 1 && lines[0].starts_with(&format!("SKIP {name}: not on this kernel: ")), "{}", outcome.stdout),
+        _ => panic!("{}", outcome.transcript()),
+    }
+}
+
+/// One test per built-in recipe, so that each runs in parallel and within the test deadline.
+macro_rules! built_in_recipe_tests {
+    ($($name:ident),* $(,)?) => {
+        mod built_in {
+            $(
+                #[test]
+                fn $name() {
+                    super::recipe_passes_its_tests(stringify!($name));
+                }
+            )*
+
+            /// The tests above are the library's.
+            #[test]
+            fn cover_the_library() {
+                assert_eq!([$(stringify!($name)),*], super::BUILT_IN);
+            }
+        }
+    };
+}
+
+built_in_recipe_tests!(
+    biolatency, biosnoop, bitesize, capable, cpuwalk, execsnoop, exitsnoop, killsnoop, mountsnoop, offcputime, oomkill, opensnoop, pagefaults, pidpersec, profile, runqlat,
+    runqlen, slowsyscalls, statsnoop, swapin, syncsnoop, syscount, tcpaccept, tcpconnect, tcpdrop, tcplife, tcpretrans, threadsnoop, vfscount, vfsstat, writeback,
+);
+
+#[test]
+fn a_directory_recipe_runs_the_variant_that_runs_here_and_its_tests_say_what_failed() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrotrace-variants-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("hello")).expect("the recipe directory");
+    let header = "/*---\nname = \"hello\"\nsummary = \"says hello\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\nvariants = [\"hello-begin.bt\"]\n\n[[columns]]\nname = \"GREETING\"\nmeaning = \"m\"\n\n[[tests]]\nname = \"it greets\"\nexpect = ['^hello from begin$']\n---*/\n";
+    std::fs::write(dir.join("hello/hello.bt"), format!("{header}tracepoint:nosuch:event {{ printf(\"%s\\n\", \"GREETING\"); }}\n")).expect("a recipe");
+    std::fs::write(dir.join("hello/hello-begin.bt"), "begin { printf(\"%s\\n\", \"GREETING\"); printf(\"hello from begin\\n\"); exit(); }\n").expect("a variant");
+    std::fs::write(dir.join("hello/tests.toml"), "[[tests]]\nname = \"it says goodbye\"\nexpect = ['^goodbye$']\n").expect("tests");
+    let path = dir.to_str().expect("a UTF-8 path");
+    let env = [("FERROTRACE_RECIPE_PATH", path)];
+    let ran = run_with_env(&["-q", "recipe", "run", "hello"], &env);
+    let shown = run_with_env(&["recipe", "show", "hello"], &env);
+    let json = run_with_env(&["-f", "json", "recipe", "show", "hello"], &env);
+    let tested = run_with_env(&["recipe", "test", "hello"], &env);
+    let _ = std::fs::remove_dir_all(&dir);
+    ran.assert_exact(0, "GREETING\nhello from begin\n\n\n", "");
+    assert!(shown.stdout.contains("\nvariants: hello.bt, hello-begin.bt\nruns here: yes, as its variant hello-begin.bt\nprobes:\n  begin\n"), "{}", shown.stdout);
+    assert!(shown.stdout.ends_with("tests:\n  it greets\n  it says goodbye\n"), "{}", shown.stdout);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap_or_else(|error| panic!("{error}: {}", json.stdout));
+    assert_eq!((value["variant"].as_str(), value["runs_here"].as_bool(), value["probes"][0]["probe"].as_str()), (Some("hello-begin.bt"), Some(true), Some("begin")));
+    assert_eq!(tested.status.code(), Some(1), "{}", tested.transcript());
+    let lines: Vec<&str> = tested.stdout.lines().collect();
+    assert_eq!(lines[0], "PASS hello: checked");
+    assert!(lines[1].starts_with("PASS hello: it greets ("), "{}", tested.stdout);
+    assert_eq!(lines[2..], ["FAIL hello: it says goodbye: no line matches `^goodbye$`", "  | GREETING", "  | hello from begin", "  | ", "  | "]);
 }
