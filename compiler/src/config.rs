@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A value as a script or the environment gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigValue {
@@ -35,7 +37,7 @@ pub enum MissingProbes {
 }
 
 /// How stacks are printed (`stack_mode`, or a `kstack`/`ustack` argument).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StackMode {
     /// One `symbol+offset` per line, indented 8 spaces.
     Bpftrace,

@@ -6,8 +6,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// One fact, as read from the kernel's BTF while compiling.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KernelFact {
     /// A member read: `struct task_struct.real_parent` at byte `offset`, `size` bytes; for a
     /// bitfield, its first bit within those bytes and its width.
@@ -36,7 +38,7 @@ impl fmt::Display for KernelFact {
 }
 
 /// Every fact a program depends on, each once, in the order first met.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KernelFacts(Vec<KernelFact>);
 
 impl KernelFacts {

@@ -1,19 +1,21 @@
 //! What the runtime needs besides the bytecode: maps, programs, output actions and the
 //! instruction-to-span tables. The ELF object plus this manifest is a complete compiled script.
 
+use serde::{Deserialize, Serialize};
+
 use crate::printf::FormatPiece;
 use crate::span::Span;
 use crate::types::{IntTy, Ty};
 
 /// Index into `Manifest::maps`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MapId(pub u32);
 
 /// Index into `Manifest::actions`; the first 8 bytes of every ring buffer record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ActionId(pub u32);
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Manifest {
     pub maps: Vec<MapSpec>,
     pub programs: Vec<ProgramSpec>,
@@ -34,7 +36,7 @@ pub struct Manifest {
 }
 
 /// The configuration keys the runtime acts on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeSettings {
     /// Print every map at exit (`print_maps_on_exit`).
     pub print_maps_on_exit: bool,
@@ -139,7 +141,7 @@ impl Manifest {
 }
 
 /// The kernel map types ferrotrace creates (values are `bpf_map_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(u32)]
 pub enum BpfMapType {
     Hash = 1,
@@ -164,7 +166,7 @@ impl BpfMapType {
 }
 
 /// The `bpf_map_def` written into the ELF `maps` section.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BpfMapDef {
     pub map_type: BpfMapType,
     pub key_size: u32,
@@ -173,7 +175,7 @@ pub struct BpfMapDef {
     pub flags: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MapSpec {
     /// The ELF symbol (short, unique): `m0`, `ringbuf`, ...
     pub symbol: String,
@@ -181,7 +183,7 @@ pub struct MapSpec {
     pub role: MapRole,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapRole {
     /// A script map such as `@name[key]`.
     User(UserMap),
@@ -227,7 +229,7 @@ pub mod config_layout {
 }
 
 /// A script map: its name, key and value types, and how they sit in the kernel map.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserMap {
     /// With the `@`: `@`, `@bytes`.
     pub name: String,
@@ -238,7 +240,7 @@ pub struct UserMap {
 }
 
 /// How a script key becomes the kernel map key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyStorage {
     /// A keyless map: one entry at the all-zero key (`u32` 0 for arrays).
     Scalar,
@@ -252,7 +254,7 @@ pub enum KeyStorage {
 }
 
 /// What a map's value holds and how its per-CPU copies merge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MapValue {
     /// `@m = expr`: the value as typed.
     Plain(Ty),
@@ -276,7 +278,7 @@ pub enum MapValue {
 }
 
 /// How a `tseries` combines the values written in one interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TseriesAgg {
     /// The last value written (bpftrace's default).
     Last,
@@ -351,7 +353,7 @@ impl MapValue {
 }
 
 /// One loaded BPF program: which ELF function it is and where it attaches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramSpec {
     /// The ELF symbol (at most 15 bytes): aya names the program after it.
     pub symbol: String,
@@ -381,7 +383,7 @@ pub struct ProgramSpec {
 }
 
 /// A function of a program that the program passes to a helper as a callback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Callback {
     /// The instruction where it starts.
     pub insn: u32,
@@ -390,7 +392,7 @@ pub struct Callback {
 }
 
 /// The kind of BPF program a probe compiles to, which decides its context and helpers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProgramType {
     /// Run from userspace with `BPF_PROG_TEST_RUN` (`begin`, `end`, `test`, `bench`): loaded as
     /// a raw tracepoint program, the one type that runs with no attachment.
@@ -411,7 +413,7 @@ pub enum ProgramType {
 }
 
 /// One place a program attaches, and the probe it stands for there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub attach: Attach,
     /// Index into `Manifest::probe_names`. A program shared by several tracepoints receives it
@@ -419,7 +421,7 @@ pub struct Target {
     pub probe_id: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Attach {
     /// Run once with `BPF_PROG_TEST_RUN` before the others attach; `order` is its place among
     /// the `begin` probes.
@@ -485,7 +487,7 @@ pub enum Attach {
 }
 
 /// The accesses a watchpoint fires on: any of read, write and execute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WatchMode {
     pub read: bool,
     pub write: bool,
@@ -515,7 +517,7 @@ impl std::fmt::Display for WatchMode {
 /// and/or `sys_exit`. It adds the attachment's cookie to the record's syscall number and looks
 /// the sum up in `map`, an `Array` of `u32` holding the fired target's probe id plus one (zero:
 /// no target, so the program returns).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyscallDispatch {
     pub map: MapId,
     /// For each of the program's targets, in order: its key in `map`.
@@ -524,7 +526,7 @@ pub struct SyscallDispatch {
 }
 
 /// One `raw_syscalls` tracepoint a dispatched program is attached to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawSyscallAttachment {
     /// `sys_enter` or `sys_exit`.
     pub name: String,
@@ -537,7 +539,7 @@ pub struct RawSyscallAttachment {
 ///
 /// A record is the action id as a `u64`, then the action's arguments packed as a tuple
 /// (`types::tuple_layout`) starting at offset 8.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// `printf(fmt, args...)` (and `errorf`, `warnf`): the parsed format, the argument types,
     /// and where the text goes.
@@ -589,7 +591,7 @@ impl Action {
 }
 
 /// Where formatted text goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Stream {
     /// The script's output (`printf`).
     Stdout,
@@ -606,3 +608,74 @@ pub enum Stream {
 
 /// Size of the action id that starts every ring buffer record.
 pub const RECORD_HEADER_SIZE: u32 = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, CatalogError, FieldKind, TracepointField, TracepointFormat};
+    use crate::driver::{compile_with, Keep};
+    use crate::options::CompileOptions;
+
+    /// A kernel with one tracepoint, `syscalls:sys_enter_openat`.
+    struct OpenatCatalog;
+
+    impl Catalog for OpenatCatalog {
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+            Ok(vec![("syscalls".to_string(), "sys_enter_openat".to_string())])
+        }
+
+        fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+            if (category, name) != ("syscalls", "sys_enter_openat") {
+                return Err(CatalogError::NotFound(format!("{category}:{name}")));
+            }
+            let field = |name: &str, c_type: &str, offset: u32, size: u32, signed: bool, kind: FieldKind| TracepointField {
+                name: name.into(),
+                c_type: c_type.into(),
+                offset,
+                size,
+                signed,
+                kind,
+            };
+            Ok(TracepointFormat {
+                id: 614,
+                fields: vec![
+                    field("__syscall_nr", "int", 8, 4, true, FieldKind::Int),
+                    field("dfd", "int", 16, 8, false, FieldKind::Int),
+                    field("filename", "const char *", 24, 8, false, FieldKind::Pointer),
+                    field("flags", "int", 32, 8, false, FieldKind::Int),
+                    field("mode", "umode_t", 40, 8, false, FieldKind::Int),
+                ],
+            })
+        }
+    }
+
+    /// A compiled script's manifest written as JSON reads back as the same manifest, so that
+    /// a compiled program can be stored and loaded later.
+    #[test]
+    fn manifest_round_trips_through_json() {
+        let source = r#"
+            begin { printf("tracing %s\n", "openat"); }
+            tracepoint:syscalls:sys_enter_openat {
+                @opens[comm, pid] = count();
+                @flags = hist(args.flags);
+                @last[tid] = str(args.filename);
+                printf("%d %s %x\n", pid, str(args.filename), args.flags);
+                if (args.flags == 12345) { errorf("odd flags %d", args.flags); }
+            }
+            end { print(@opens); clear(@last); }
+        "#;
+        let compiled = compile_with(source, &OpenatCatalog, &CompileOptions::default(), Keep::default())
+            .unwrap_or_else(|diags| panic!("{diags:?}"));
+        let mut manifest = compiled.manifest;
+        manifest.script_name = "openat.bt".to_string();
+        manifest.imported = vec![(7, "lib.bt".to_string())];
+        assert!(manifest.user_maps().any(|(_, _, user)| user.value.is_histogram()));
+        assert!(manifest.actions.iter().any(|action| matches!(action, Action::Printf { .. })));
+        assert!(manifest.programs.iter().any(|program| program.targets.iter().any(|t| matches!(t.attach, Attach::Tracepoint { .. }))));
+
+        let json = serde_json::to_string(&manifest).expect("the manifest serializes");
+        let read: Manifest = serde_json::from_str(&json).expect("the manifest deserializes");
+        assert_eq!(read, manifest);
+        assert_eq!(serde_json::to_string(&read).expect("the manifest serializes again"), json);
+    }
+}

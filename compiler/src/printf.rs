@@ -3,10 +3,12 @@
 
 use std::ops::Range;
 
+use serde::{Deserialize, Serialize};
+
 use crate::types::Ty;
 
 /// A parsed format string: literal text and conversions, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FormatPiece {
     /// Text printed as is (`%%` already turned into `%`).
     Literal(Vec<u8>),
@@ -14,7 +16,7 @@ pub enum FormatPiece {
 }
 
 /// One `%...` conversion and the index of the argument it prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormatSpec {
     pub flags: FormatFlags,
     pub width: Option<u32>,
@@ -25,7 +27,7 @@ pub struct FormatSpec {
     pub arg: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FormatFlags {
     /// `-`
     pub left: bool,
@@ -39,7 +41,7 @@ pub struct FormatFlags {
     pub alternate: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LengthModifier {
     None,
     /// `hh`
@@ -56,7 +58,7 @@ pub enum LengthModifier {
     Max,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Conversion {
     /// `%d` / `%i`
     Signed,
@@ -79,7 +81,7 @@ pub enum Conversion {
 }
 
 /// How `%r` prints a buffer's bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BufferStyle {
     /// `%r`: printable ASCII as is, other bytes as `\xNN`.
     Escaped,

@@ -6,13 +6,15 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 pub use crate::config::StackMode;
 
 /// The bytes before a buffer's data: how many of them are used, a native `u32`.
 pub const BUFFER_HEADER: u32 = 4;
 
 /// An integer type: 8, 16, 32 or 64 bits, signed or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IntTy {
     pub bits: u8,
     pub signed: bool,
@@ -40,7 +42,7 @@ impl fmt::Display for IntTy {
 }
 
 /// The type of a value the language can compute, store in a map or print.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Ty {
     Int(IntTy),
     /// An integer of a C enum type: computes as its integer, prints as the name of its value
@@ -216,7 +218,7 @@ impl fmt::Display for Ty {
 }
 
 /// The fields of a record: `names[i]` names `fields[i]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecordTy {
     pub names: Vec<String>,
     pub fields: Vec<Ty>,
@@ -224,7 +226,7 @@ pub struct RecordTy {
 
 /// A C enum: how C writes its name (`enum pid_type`), its integer type and its constants
 /// (name and canonical 64-bit value, as BTF gives them), which name its values when printed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EnumTy {
     pub name: String,
     pub int: IntTy,
@@ -242,7 +244,7 @@ impl EnumTy {
 
 /// A C struct or union by name: `name` is how C writes it (`struct task_struct`), `id` its
 /// kernel type id (BTF), `size` its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StructRef {
     pub name: String,
     pub size: u32,
@@ -266,7 +268,7 @@ impl Ty {
 }
 
 /// Which address a `Ty::Address` holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AddressKind {
     /// `ntop`: a `u32` address family (`AF_INET` 2 or `AF_INET6` 10), then 16 bytes of which
     /// an IPv4 address uses the first 4, in network order.
@@ -292,7 +294,7 @@ impl AddressKind {
 }
 
 /// What a `Ty::Symbol` number names, and so how it is printed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Symbol {
     /// An errno value, printed as the kernel's message for it (`strerror`).
     Errno,
@@ -314,7 +316,7 @@ pub enum Symbol {
 }
 
 /// How a timestamp prints: its clock (TAI, or boot time) and its `strftime(3)` format.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TimeFormat {
     pub format: String,
     pub tai: bool,
@@ -340,7 +342,7 @@ impl Symbol {
 /// In the probe it is the `u64` that `bpf_get_stackid` returns for the stack map of its limit
 /// (negative when the kernel could not store the stack); a user stack carries the pid in the
 /// upper 32 bits, since its addresses mean something only in that process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StackTy {
     /// `ustack`, not `kstack`.
     pub user: bool,
