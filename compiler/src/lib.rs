@@ -21,6 +21,7 @@ pub mod options;
 pub mod printf;
 pub mod seq_format;
 pub mod providers;
+pub mod recheck;
 pub mod pt_regs;
 pub mod regalloc;
 pub mod render;
