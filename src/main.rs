@@ -14,12 +14,14 @@ mod script_options;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cli::{Cli, OutputFormat, Stage};
 use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Compiled};
+use ferrotrace_compiler::manifest::Manifest;
 use ferrotrace_compiler::config::Config;
 use ferrotrace_compiler::options::{CompileOptions, Mode, Params};
 use ferrotrace_compiler::providers::Scope;
@@ -56,6 +58,14 @@ struct Script {
     params: Params,
     /// Which file each byte of `source` came from.
     files: SourceMap,
+    /// For a recipe, what a pack keeps of it.
+    recipe: Option<RecipeOrigin>,
+}
+
+/// The recipe a script is: its name and header.
+struct RecipeOrigin {
+    name: String,
+    header: Option<String>,
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
@@ -90,12 +100,15 @@ fn execute(cli: &Cli) -> Result<u8> {
         listing::list(&scope, &pattern, cli.verbose, &mut io::stdout().lock())?;
         return Ok(0);
     }
-    if let Some(args) = recipe_command(cli).filter(|args| args.first().map(String::as_str) != Some("run")) {
+    if let Some(args) = recipe_command(cli).filter(|args| !matches!(args.first().map(String::as_str), Some("run" | "pack"))) {
         let options = CompileOptions { env: config_environment(true)?, ..CompileOptions::default() };
         return recipes::command(args, &options, matches!(cli.format, OutputFormat::Json), || {
             privileges::check()?;
             Ok(KernelCatalog::new(Tracefs::find_or_mount(true)?))
         });
+    }
+    if let Some((path, params)) = pack_to_run(cli) {
+        return run_pack(cli, Path::new(path), params);
     }
     let bare = cli.program.is_none() && cli.file.is_none() && io::stdin().is_terminal() && io::stdout().is_terminal();
     if cli.interactive || bare {
@@ -123,11 +136,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         return Ok(code);
     }
     privileges::check()?;
-    let mut target = match (&cli.pid, &cli.command) {
-        (Some(pid), _) => Some(TracedProcess::existing(pid)?),
-        (None, Some(command)) => Some(TracedProcess::spawn(command)?),
-        (None, None) => None,
-    };
+    let mut target = traced_process(cli)?;
     let tracefs = Tracefs::find_or_mount(true)?;
     let catalog = KernelCatalog::new(tracefs);
     let options = CompileOptions {
@@ -161,6 +170,9 @@ fn execute(cli: &Cli) -> Result<u8> {
     debug::show_stages(cli, &compiled, &script.source, &mut io::stderr().lock())?;
     if cli.verbose {
         verbose::describe(&compiled, &mut io::stderr().lock())?;
+    }
+    if let Some(recipe) = script.recipe.as_ref().filter(|_| packing(cli)) {
+        return write_pack(cli, recipe, &script, &compiled, &catalog);
     }
     if let Some(path) = &cli.emit_elf {
         std::fs::write(path, &compiled.elf).with_context(|| format!("cannot write the ELF object to `{}`", path.display()))?;
@@ -253,29 +265,77 @@ fn read_script(cli: &Cli) -> Result<Script> {
             catalog.as_ref().is_none_or(|catalog| recipes::runs_here(text, catalog, &options))
         };
         let run = recipes::to_run(args, &runs)?;
-        return Ok(Script { files: SourceMap::single(&run.name, &run.text), source: run.text, name: run.name, params: run.params });
+        let recipe = Some(RecipeOrigin { name: run.recipe, header: run.header });
+        return Ok(Script { files: SourceMap::single(&run.name, &run.text), source: run.text, name: run.name, params: run.params, recipe });
     }
     match (&cli.program, &cli.file) {
         (Some(program), file) => {
             let mut args: Vec<String> = file.iter().map(|f| f.display().to_string()).collect();
             args.extend(cli.args.iter().cloned());
-            Ok(Script { files: SourceMap::single("stdin", program), source: program.clone(), name: "stdin".into(), params: Params::from_args(&args) })
+            Ok(Script { files: SourceMap::single("stdin", program), source: program.clone(), name: "stdin".into(), params: Params::from_args(&args), recipe: None })
         }
         (None, Some(path)) if path.as_os_str() == "-" => {
             let mut source = String::new();
             io::stdin().read_to_string(&mut source).context("cannot read the script from standard input")?;
-            Ok(Script { files: SourceMap::single("stdin", &source), source, name: "stdin".into(), params: Params::from_args(&cli.args) })
+            Ok(Script { files: SourceMap::single("stdin", &source), source, name: "stdin".into(), params: Params::from_args(&cli.args), recipe: None })
         }
         (None, Some(path)) => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read script `{}`", path.display()))?;
             let source = String::from_utf8(bytes).with_context(|| format!("script `{}` is not UTF-8 text", path.display()))?;
-            Ok(Script { files: SourceMap::single(&path.display().to_string(), &source), source, name: path.display().to_string(), params: Params::from_args(&cli.args) })
+            Ok(Script { files: SourceMap::single(&path.display().to_string(), &source), source, name: path.display().to_string(), params: Params::from_args(&cli.args), recipe: None })
         }
         (None, None) => bail!("no program given: use `-e 'PROGRAM'`, a script FILE, `-` for standard input, or `-i` for the interactive console (see --help)"),
     }
 }
 
+/// `recipe run FILE.ftpack [-- PARAMETERS]`: the pack's path and the parameters given.
+fn pack_to_run(cli: &Cli) -> Option<(&str, &[String])> {
+    let args = recipe_command(cli).filter(|args| args.first().map(String::as_str) == Some("run"))?;
+    let path = args.get(1).filter(|path| path.ends_with(recipes::pack::EXTENSION))?;
+    Some((path, &args[2..]))
+}
+
+/// The process `-p` names or `-c` starts (held until the probes are attached).
+fn traced_process(cli: &Cli) -> Result<Option<TracedProcess>> {
+    Ok(match (&cli.pid, &cli.command) {
+        (Some(pid), _) => Some(TracedProcess::existing(pid)?),
+        (None, Some(command)) => Some(TracedProcess::spawn(command)?),
+        (None, None) => None,
+    })
+}
+
+/// Whether the command line is `recipe pack NAME`.
+fn packing(cli: &Cli) -> bool {
+    recipe_command(cli).and_then(|args| args.first()).is_some_and(|command| command == "pack")
+}
+
+/// `recipe pack NAME [-- PARAMETERS]`: the compile written as `NAME.ftpack` (or `-o FILE`).
+fn write_pack(cli: &Cli, recipe: &RecipeOrigin, script: &Script, compiled: &Compiled, catalog: &KernelCatalog) -> Result<u8> {
+    let path = cli.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}{}", recipe.name, recipes::pack::EXTENSION)));
+    let params = recipe_command(cli).map(|args| args[2.min(args.len())..].to_vec()).unwrap_or_default();
+    let contents = recipes::pack::Contents { recipe: &recipe.name, params, header: recipe.header.clone(), source: &script.source, manifest: &compiled.manifest, elf: &compiled.elf };
+    let summary = recipes::pack::write(contents, catalog, &path)?;
+    println!("wrote {} ({summary}); `ferrotrace recipe run {}` runs it", path.display(), path.display());
+    Ok(0)
+}
+
+/// Runs a pack: its kernel facts and parts checked against this kernel, then its program as
+/// it is.
+fn run_pack(cli: &Cli, path: &Path, params: &[String]) -> Result<u8> {
+    privileges::check()?;
+    let mut target = traced_process(cli)?;
+    let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
+    let loaded = recipes::pack::load(path, params, &catalog)?;
+    run_program(cli, &loaded.elf, &loaded.manifest, None, target.as_mut())
+}
+
 fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script, target: Option<&mut TracedProcess>) -> Result<u8> {
+    run_program(cli, &compiled.elf, &compiled.manifest, Some((compiled, script)), target)
+}
+
+/// Runs a compiled program; a verifier rejection is explained against the script when the
+/// compile is at hand.
+fn run_program(cli: &Cli, elf: &[u8], manifest: &Manifest, compile: Option<(&Compiled, &Script)>, target: Option<&mut TracedProcess>) -> Result<u8> {
     let format = match cli.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -284,20 +344,21 @@ fn run_compiled(cli: &Cli, compiled: &Compiled, script: &Script, target: Option<
     let mut stdout = output::Output::open(cli.output.as_deref(), cli.buffering)?;
     let mut stderr = io::stderr();
     let result = match cli.mode() {
-        Mode::Run => run(&compiled.elf, &compiled.manifest, options, target, &mut stdout, &mut stderr),
+        Mode::Run => run(elf, manifest, options, target, &mut stdout, &mut stderr),
         Mode::Test => {
             let color = cli.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            suite::run_tests(&compiled.elf, &compiled.manifest, format, &mut stdout, &mut stderr, color)
+            suite::run_tests(elf, manifest, format, &mut stdout, &mut stderr, color)
         }
-        Mode::Bench => suite::run_benches(&compiled.elf, &compiled.manifest, format, &mut stdout, &mut stderr),
+        Mode::Bench => suite::run_benches(elf, manifest, format, &mut stdout, &mut stderr),
     };
     stdout.finish()?;
     match result {
         Ok(code) => Ok(code as u8),
-        Err(RunError::Load(LoadError::Verifier { program, insn, reason, log })) => {
+        Err(RunError::Load(LoadError::Verifier { program, insn, reason, log })) if compile.is_some() => {
             if cli.shows(Stage::Verifier) {
                 let _ = writeln!(stderr, "{log}");
             }
+            let (compiled, script) = compile.expect("the compile is at hand");
             report(&[debug::verifier_diagnostic(compiled, program, insn, &reason)], script);
             Ok(1)
         }

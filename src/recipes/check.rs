@@ -109,7 +109,7 @@ pub fn verdict(found: &Found, catalog: &dyn Catalog, options: &CompileOptions) -
     }
     let compiled = match variants::here_of(found, Some(&header), catalog, options).1 {
         Here::Runs(compiled) => compiled,
-        Here::NotHere(why) => return Verdict::Skip(format!("not on this kernel: {why}")),
+        Here::Missing(why) => return Verdict::Skip(format!("not on this kernel: {why}")),
         Here::Broken(why) => return Verdict::Fail(why),
     };
     // SAFETY: geteuid cannot fail and touches no memory.

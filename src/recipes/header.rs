@@ -68,8 +68,8 @@ impl std::fmt::Display for HeaderError {
 /// The header of a recipe's text; `Ok(None)` for a script without one.
 pub fn parse(text: &str) -> Result<Option<Header>, HeaderError> {
     let lines: Vec<&str> = text.lines().collect();
-    let Some(open) = lines.iter().position(|line| line.trim_end() == OPEN) else { return Ok(None) };
-    let Some(close) = lines[open + 1..].iter().position(|line| line.trim_end() == CLOSE).map(|at| open + 1 + at) else {
+    let Some((open, close)) = markers(&lines) else { return Ok(None) };
+    let Some(close) = close else {
         return Err(HeaderError { line: open + 1, message: format!("the header opened here has no `{CLOSE}` line") });
     };
     if let Some(at) = lines[open + 1..close].iter().position(|line| line.contains("*/")) {
@@ -82,6 +82,19 @@ pub fn parse(text: &str) -> Result<Option<Header>, HeaderError> {
     })?;
     check(&header).map_err(|message| HeaderError { line: open + 2, message })?;
     Ok(Some(header))
+}
+
+/// The header's text as written (the TOML between its markers), when the text has one.
+pub fn block(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (open, close) = markers(&lines)?;
+    Some(lines[open + 1..close?].join("\n"))
+}
+
+/// The indexes of the opening marker's line and of the closing one's, when there is one.
+fn markers(lines: &[&str]) -> Option<(usize, Option<usize>)> {
+    let open = lines.iter().position(|line| line.trim_end() == OPEN)?;
+    Some((open, lines[open + 1..].iter().position(|line| line.trim_end() == CLOSE).map(|at| open + 1 + at)))
 }
 
 /// What the format asks beyond its fields' types.

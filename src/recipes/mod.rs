@@ -4,12 +4,13 @@
 //! them, `library` holds the built-in ones.
 //!
 //! `ferrotrace recipe list | search TERM | show NAME | check [NAME] | test [NAME] |
-//! new NAME | run NAME [-- PARAMETERS]`.
+//! new NAME | run NAME|FILE.ftpack [-- PARAMETERS] | pack NAME [-- PARAMETERS]`.
 
 mod check;
 mod discovery;
 mod header;
 mod library;
+pub mod pack;
 /// `docs/recipes.md`, written and checked by its test alone.
 #[cfg(test)]
 mod reference;
@@ -30,15 +31,18 @@ pub use discovery::Found;
 /// or holding a `/`) is always a script file.
 pub const COMMAND: &str = "recipe";
 
-/// A recipe to run as a script: its text, the name diagnostics call it by, its parameters.
+/// A recipe to run as a script: its text, the name diagnostics call it by, its parameters,
+/// and what a pack keeps of it: its name and its header.
 pub struct Run {
     pub text: String,
     pub name: String,
     pub params: Params,
+    pub recipe: String,
+    pub header: Option<String>,
 }
 
-/// `recipe run NAME [PARAMETERS]`: the recipe found, its parameters the words after its name.
-/// Of a recipe with variants, the first file that `runs` says runs here.
+/// `recipe run NAME [PARAMETERS]` (or `recipe pack ...`): the recipe found, its parameters the
+/// words after its name. Of a recipe with variants, the first file that `runs` says runs here.
 pub fn to_run(args: &[String], runs: &dyn Fn(&str) -> bool) -> Result<Run> {
     let Some(name) = args.get(1) else { bail!("`ferrotrace recipe run` takes a recipe's name (`ferrotrace recipe list` lists them)") };
     let found = discovery::find(name).map_err(anyhow::Error::msg)?;
@@ -54,9 +58,9 @@ pub fn to_run(args: &[String], runs: &dyn Fn(&str) -> bool) -> Result<Run> {
                 Some(file) => format!("{} ({file})", display_name(&found)),
                 None => display_name(&found),
             };
-            Ok(Run { name, text: chosen.text.to_string(), params })
+            Ok(Run { name, text: chosen.text.to_string(), params, recipe: found.name.clone(), header: header::block(&found.text) })
         }
-        Ok(None) => Ok(Run { name: display_name(&found), text: found.text, params }),
+        Ok(None) => Ok(Run { name: display_name(&found), recipe: found.name.clone(), text: found.text, params, header: None }),
     }
 }
 
@@ -105,7 +109,7 @@ pub fn command<C: Catalog>(args: &[String], options: &CompileOptions, json: bool
             Some(name) => new(name, &mut out),
             None => bail!("`ferrotrace recipe new` takes the new recipe's name"),
         },
-        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `test [NAME]`, `new NAME` or `run NAME [-- PARAMETERS]`"),
+        Some(other) => bail!("unknown recipe command `{other}`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `test [NAME]`, `new NAME`, `run NAME [-- PARAMETERS]` or `pack NAME [-- PARAMETERS]`"),
     }
 }
 
@@ -118,7 +122,7 @@ fn recipe_runs_here(found: &Found, catalog: &dyn Catalog, options: &CompileOptio
     }
     match variants::here_of(found, header.as_ref(), catalog, options).1 {
         variants::Here::Runs(_) => Ok(()),
-        variants::Here::NotHere(why) | variants::Here::Broken(why) => Err(why),
+        variants::Here::Missing(why) | variants::Here::Broken(why) => Err(why),
     }
 }
 
@@ -175,11 +179,12 @@ fn search(term: &str, out: &mut dyn Write) -> Result<u8> {
     Ok(0)
 }
 
-/// `recipe new NAME`: `NAME.bt` in the current directory, a header to fill in and a block.
+/// `recipe new NAME`: `NAME.bt` in the current directory, a header to fill in, a block and a
+/// scenario test of it.
 fn new(name: &str, out: &mut dyn Write) -> Result<u8> {
     let path = std::path::PathBuf::from(format!("{name}.bt"));
     let text = format!(
-        "#!/usr/bin/env ferrotrace\n{}\nname = \"{name}\"\nsummary = \"What it shows, in one line\"\nversion = \"0.1.0\"\nferrotrace = \"{}\"\nlicense = \"Apache-2.0\"\nauthors = []\ntags = []\noverhead = \"low\"\n\n[[columns]]\nname = \"COUNT\"\nmeaning = \"what the column holds\"\n{}\nbegin {{\n    printf(\"%s\\n\", \"COUNT\");\n}}\n",
+        "#!/usr/bin/env ferrotrace\n{}\nname = \"{name}\"\nsummary = \"What it shows, in one line\"\nversion = \"0.1.0\"\nferrotrace = \"{}\"\nlicense = \"Apache-2.0\"\nauthors = []\ntags = []\noverhead = \"low\"\n\n[[columns]]\nname = \"COUNT\"\nmeaning = \"what the column holds\"\n\n[[tests]]\nname = \"it prints its header\"\nlines = 1\nexpect = ['^COUNT$']\n{}\nbegin {{\n    printf(\"%s\\n\", \"COUNT\");\n}}\n",
         header::OPEN,
         env!("CARGO_PKG_VERSION"),
         header::CLOSE
@@ -192,6 +197,6 @@ fn new(name: &str, out: &mut dyn Write) -> Result<u8> {
         Err(error) => bail!("cannot create `{}`: {error}", path.display()),
     };
     file.write_all(text.as_bytes())?;
-    writeln!(out, "wrote {}; `ferrotrace recipe check {}` checks it", path.display(), path.display())?;
+    writeln!(out, "wrote {}; `ferrotrace recipe test {}` checks and tests it", path.display(), path.display())?;
     Ok(0)
 }

@@ -93,6 +93,31 @@ expectations see. A test fails when ferrotrace exits with an error, when it has 
 printed. `cargo test` runs every built-in recipe's tests in its kernel tests, on this machine's
 kernel and on the kernel matrix's.
 
+## Packs
+
+`recipe pack NAME` compiles the recipe (the variant that runs here) and writes one JSON file,
+`NAME.ftpack`, of sealed parts, each with the SHA-256 of its JSON text: `kernel` (the
+architecture, the release it was packed on, and every kernel fact the compile used: each BTF
+member's offset and size, each type's size, each enum constant's value, and the field layout of
+every tracepoint it attaches to), `header`, `source` (the script compiled), `manifest` and
+`program` (the BPF ELF object, in base64), beside the parameters it was compiled with.
+
+`recipe run FILE.ftpack` compiles nothing. Before any BPF system call it asks each fact again
+of this kernel (BTF, tracefs) and refuses the pack when one does not hold, with each difference
+as `-` the recorded fact and `+` this kernel's, and the command that compiles the recipe here:
+
+```
+ERROR: pack `where.ftpack` was compiled on 6.18.44 for kernel facts this kernel does not have:
+- struct task_struct.pid: offset 2512, 4 bytes
++ struct task_struct.pid: offset 2504, 4 bytes
+`ferrotrace recipe pack where` compiles it here
+```
+
+Then it checks every part against its hash (an altered part is refused, named) and runs the
+program as it is; tracepoint ids are looked up again when it attaches. A pack keeps the
+parameters it was compiled with: other ones are refused. Not yet: moving a field that moved
+(same size) by patching the instructions that read it, and parameters set at load time.
+
 ## Where recipes are found
 
 First match wins; `recipe list` shows which one shadows which:
@@ -117,8 +142,10 @@ directory holding it that users other than its owner can write is refused.
 | `ferrotrace recipe show NAME` | the header, which of its files runs here or why none does, its probes (each one this kernel refuses says why), its parameters from its `getopt` calls, its columns and tests; `ferrotrace -f json recipe show NAME` gives the same as one JSON object |
 | `ferrotrace recipe check [NAME]` | the header against the code (every column listed must be printed: a word of one of its strings, or a map it names) and the kernel (it compiles and, as root, attaches); `PASS`, `SKIP` (a probe this kernel lacks, a newer ferrotrace needed) or `FAIL` with the reason; exit status 0 when all pass or are skipped, 1 when one fails, 2 when the one named is skipped |
 | `ferrotrace recipe test [NAME]` | `check`, then, as root, each scenario test: `PASS`, `SKIP` (a program or condition missing) or `FAIL` with the reason and the recipe's output; exit status as `check`'s |
-| `ferrotrace recipe new NAME` | writes `NAME.bt` in the current directory: a header to fill in and a block that passes `check` |
+| `ferrotrace recipe new NAME` | writes `NAME.bt` in the current directory: a header to fill in, a block and a scenario test of it, which pass `test` |
 | `ferrotrace recipe run NAME [-- --PARAM=VALUE ...]` | runs it as a script; its parameters are checked before anything is compiled; `-- --help` prints them |
+| `ferrotrace recipe pack NAME [-o FILE] [-- --PARAM=VALUE ...]` | compiles it here and writes the pack `NAME.ftpack` (below) |
+| `ferrotrace recipe run FILE.ftpack` | runs a pack, with no compiling, where the kernel facts it was compiled for hold |
 "#;
 
 /// The whole page.

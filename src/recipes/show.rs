@@ -61,7 +61,7 @@ fn gather(found: Found, header: Header, catalog: &dyn Catalog, options: &Compile
             let probes = compiled.manifest.probe_names.iter().map(|name| Probe { name: name.clone(), refused: None }).collect();
             (None, probes)
         }
-        Here::NotHere(why) | Here::Broken(why) => {
+        Here::Missing(why) | Here::Broken(why) => {
             let probes = probes_of(&found.text, &why, catalog, options);
             (Some(why), probes)
         }

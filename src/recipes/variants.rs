@@ -15,7 +15,7 @@ use super::header::Header;
 pub enum Here {
     Runs(Box<Compiled>),
     /// This kernel lacks what it needs (a probe, a probe type): why.
-    NotHere(String),
+    Missing(String),
     /// It is wrong wherever it runs: its first problem.
     Broken(String),
 }
@@ -24,14 +24,14 @@ pub enum Here {
 pub fn here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Here {
     match compile_with(text, catalog, options, Keep::default()) {
         Ok(compiled) => match ferrotrace_runtime::unsupported_probes(&compiled.manifest).first() {
-            Some(refusal) => Here::NotHere(refusal.to_string().lines().next().unwrap_or_default().to_string()),
+            Some(refusal) => Here::Missing(refusal.to_string().lines().next().unwrap_or_default().to_string()),
             None => Here::Runs(Box::new(compiled)),
         },
         Err(diagnostics) => {
             // A probe this kernel lacks makes the errors that follow from it moot.
             let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.severity == Severity::Error).collect();
             match errors.iter().find(|d| d.code.starts_with("E02")) {
-                Some(missing) => Here::NotHere(super::first_problem(std::slice::from_ref(missing))),
+                Some(missing) => Here::Missing(super::first_problem(std::slice::from_ref(missing))),
                 None => Here::Broken(super::first_problem(&errors)),
             }
         }

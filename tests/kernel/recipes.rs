@@ -168,11 +168,15 @@ fn search_finds_by_tag_probe_or_column_and_new_writes_a_recipe_that_checks() {
     let dir = std::env::temp_dir().join(format!("ferrotrace-new-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory");
     let made = ferrotrace(&["recipe", "new", "mine"]).current_dir(&dir).output().expect("ferrotrace");
-    assert_eq!(String::from_utf8_lossy(&made.stdout), "wrote mine.bt; `ferrotrace recipe check mine.bt` checks it\n");
+    assert_eq!(String::from_utf8_lossy(&made.stdout), "wrote mine.bt; `ferrotrace recipe test mine.bt` checks and tests it\n");
     let checked = ferrotrace(&["recipe", "check", "mine.bt"]).current_dir(&dir).output().expect("ferrotrace");
+    let tested = ferrotrace(&["recipe", "test", "mine.bt"]).current_dir(&dir).output().expect("ferrotrace");
     let again = ferrotrace(&["recipe", "new", "mine"]).current_dir(&dir).output().expect("ferrotrace");
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!((checked.status.code(), String::from_utf8_lossy(&checked.stdout).as_ref()), (Some(0), "PASS mine\n"));
+    let tested_out = String::from_utf8_lossy(&tested.stdout);
+    assert_eq!(tested.status.code(), Some(0), "{tested_out}");
+    assert!(tested_out.starts_with("PASS mine: checked\nPASS mine: it prints its header ("), "{tested_out}");
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).starts_with("ERROR: cannot create `mine.bt`: File exists"));
 }
@@ -253,4 +257,66 @@ fn a_directory_recipe_runs_the_variant_that_runs_here_and_its_tests_say_what_fai
     assert_eq!(lines[0], "PASS hello: checked");
     assert!(lines[1].starts_with("PASS hello: it greets ("), "{}", tested.stdout);
     assert_eq!(lines[2..], ["FAIL hello: it says goodbye: no line matches `^goodbye$`", "  | GREETING", "  | hello from begin", "  | ", "  | "]);
+}
+
+#[test]
+fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_with_the_difference() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrotrace-pack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let header = "/*---\nname = \"where\"\nsummary = \"where the kernel keeps a task's pid\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
+    let code = "begin { printf(\"pid at %d of %d, mine %d\\n\", offsetof(struct task_struct, pid), sizeof(struct task_struct), curtask->pid == pid); exit(); }\n";
+    std::fs::write(dir.join("where.bt"), format!("{header}{code}")).expect("a recipe");
+    let path = dir.to_str().expect("a UTF-8 path");
+    let env = [("FERROTRACE_RECIPE_PATH", path)];
+    let pack = dir.join("where.ftpack");
+    let pack = pack.to_str().expect("a UTF-8 path");
+    let packed = run_with_env(&["recipe", "pack", "where", "-o", pack], &env);
+    let from_recipe = run_with_env(&["-q", "recipe", "run", "where"], &env);
+    let from_pack = run(&["-q", "recipe", "run", pack]);
+    let text = std::fs::read_to_string(pack).expect("the pack");
+    let mut altered: serde_json::Value = serde_json::from_str(&text).expect("a pack is JSON");
+    let member = altered["kernel"]["value"]["facts"].as_array_mut().expect("facts").iter_mut().find(|fact| fact["Member"]["member"] == "pid").expect("the pid member's fact");
+    let offset = member["Member"]["offset"].as_u64().expect("an offset");
+    member["Member"]["offset"] = (offset + 8).into();
+    let moved = dir.join("moved.ftpack");
+    std::fs::write(&moved, altered.to_string()).expect("the altered pack");
+    let refused = run(&["recipe", "run", moved.to_str().expect("a UTF-8 path")]);
+    let tampered = dir.join("tampered.ftpack");
+    std::fs::write(&tampered, text.replace("pid at %d", "pid is at %d")).expect("the tampered pack");
+    let tampered = run(&["recipe", "run", tampered.to_str().expect("a UTF-8 path")]);
+    let other_params = run(&["recipe", "run", pack, "--", "--x=1"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(packed.status.code(), Some(0), "{}", packed.transcript());
+    assert!(packed.stdout.starts_with(&format!("wrote {pack} (")), "{}", packed.stdout);
+    assert!(from_recipe.stdout.starts_with("pid at ") && from_recipe.stdout.contains(", mine 1\n"), "{}", from_recipe.transcript());
+    from_pack.assert_exact(0, &from_recipe.stdout, "");
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
+    let difference = format!("- struct task_struct.pid: offset {}, 4 bytes\n+ struct task_struct.pid: offset {offset}, 4 bytes\n", offset + 8);
+    assert!(refused.stderr.contains(&difference) && refused.stderr.ends_with("`ferrotrace recipe pack where` compiles it here\n"), "{}", refused.stderr);
+    assert!(tampered.stderr.contains("was altered: its source does not match its SHA-256"), "{}", tampered.transcript());
+    assert!(other_params.stderr.contains("was compiled with the parameters none, which a pack keeps"), "{}", other_params.transcript());
+}
+
+#[test]
+fn opensnoop_packed_prints_the_open_as_the_recipe_does() {
+    if !kernel_ready() {
+        return;
+    }
+    let pack = std::env::temp_dir().join(format!("ferrotrace-opensnoop-{}.ftpack", std::process::id()));
+    let pack = pack.to_str().expect("a UTF-8 path");
+    run(&["recipe", "pack", "opensnoop", "-o", pack]).assert_exact(0, &format!("wrote {pack} (0 kernel facts, 2 tracepoint layouts); `ferrotrace recipe run {pack}` runs it\n"), "");
+    let rows = |source: &str| {
+        let outcome = run(&["-q", "-c", "cat /etc/hostname", "recipe", "run", source]);
+        assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+        let header = outcome.stdout.lines().next().unwrap_or_default().to_string();
+        let row = outcome.stdout.lines().find(|line| line.ends_with(" /etc/hostname")).map(|line| line.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
+        (header, row)
+    };
+    let (from_recipe, from_pack) = (rows("opensnoop"), rows(pack));
+    let _ = std::fs::remove_file(pack);
+    assert_eq!(from_recipe, ("PID     COMM               FD ERR PATH".to_string(), Some("cat 3 0 /etc/hostname".to_string())));
+    assert_eq!(from_pack, from_recipe);
 }

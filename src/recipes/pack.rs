@@ -1,0 +1,292 @@
+//! Packs: a recipe compiled once, run elsewhere with no compiler work. `recipe pack NAME`
+//! writes `NAME.ftpack`, a JSON file of sealed parts (each with its SHA-256): the BPF object
+//! and its manifest, the recipe's header and the source compiled, the parameters it was
+//! compiled with, and every kernel fact the compile used (BTF member places and sizes, type
+//! sizes, enum values, the layouts of the tracepoints it attaches to, the architecture).
+//! `recipe run FILE.ftpack` asks each fact again of this kernel and runs the object as it is
+//! when all hold; when one does not, it refuses before any BPF system call, with the facts
+//! that differ and the command that compiles the recipe here. Then it checks every part's
+//! hash, so an altered part is refused too. Tracepoint ids are looked up again on attach.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use ferrotrace_compiler::catalog::Catalog;
+use ferrotrace_compiler::kernel_facts::KernelFact;
+use ferrotrace_compiler::manifest::{Attach, Manifest};
+use ferrotrace_compiler::recheck;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What a pack's file name ends with.
+pub const EXTENSION: &str = ".ftpack";
+const FORMAT: &str = "ferrotrace-pack";
+const VERSION: u32 = 1;
+
+/// A pack, as its file holds it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    format: String,
+    version: u32,
+    /// The ferrotrace that packed it.
+    ferrotrace: String,
+    recipe: String,
+    /// The parameters it was compiled with (`--pid=42`).
+    params: Vec<String>,
+    kernel: Sealed<Kernel>,
+    /// The recipe's header (the TOML between its markers), when it has one.
+    header: Sealed<Option<String>>,
+    /// The script compiled: the recipe's file, or the variant that ran where it was packed.
+    source: Sealed<String>,
+    manifest: Sealed<Manifest>,
+    /// The BPF ELF object, in base64.
+    program: Sealed<String>,
+}
+
+/// A part and the SHA-256 of its JSON text.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sealed<T> {
+    sha256: String,
+    value: T,
+}
+
+impl<T: Serialize> Sealed<T> {
+    fn new(value: T) -> Result<Sealed<T>> {
+        Ok(Sealed { sha256: digest(&value)?, value })
+    }
+
+    fn intact(&self) -> Result<bool> {
+        Ok(digest(&self.value)? == self.sha256)
+    }
+}
+
+fn digest(value: &impl Serialize) -> Result<String> {
+    let text = serde_json::to_vec(value).context("cannot serialize a part of the pack")?;
+    Ok(Sha256::digest(&text).iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// The kernel facts a compile used, beyond the manifest's BTF facts.
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Kernel {
+    arch: String,
+    /// The release it was packed on, for the reader: not a requirement.
+    release: String,
+    facts: Vec<KernelFact>,
+    tracepoints: Vec<TracepointLayout>,
+}
+
+/// The fields of a tracepoint's record a program reads.
+#[derive(Serialize, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields)]
+struct TracepointLayout {
+    tracepoint: String,
+    fields: Vec<Field>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields)]
+struct Field {
+    name: String,
+    c_type: String,
+    offset: u32,
+    size: u32,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): offset {}, {} bytes", self.name, self.c_type, self.offset, self.size)
+    }
+}
+
+/// What a pack is made of: the compile and where it came from.
+pub struct Contents<'a> {
+    pub recipe: &'a str,
+    pub params: Vec<String>,
+    pub header: Option<String>,
+    pub source: &'a str,
+    pub manifest: &'a Manifest,
+    pub elf: &'a [u8],
+}
+
+/// Writes the pack of a compile to `path`.
+pub fn write(contents: Contents<'_>, catalog: &dyn Catalog, path: &Path) -> Result<String> {
+    let kernel = Kernel {
+        arch: std::env::consts::ARCH.to_string(),
+        release: release(),
+        facts: contents.manifest.kernel_facts.iter().cloned().collect(),
+        tracepoints: layouts(contents.manifest, catalog)?,
+    };
+    let summary = format!("{} kernel facts, {} tracepoint layouts", kernel.facts.len(), kernel.tracepoints.len());
+    let pack = Pack {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        ferrotrace: env!("CARGO_PKG_VERSION").to_string(),
+        recipe: contents.recipe.to_string(),
+        params: contents.params,
+        kernel: Sealed::new(kernel)?,
+        header: Sealed::new(contents.header)?,
+        source: Sealed::new(contents.source.to_string())?,
+        manifest: Sealed::new(contents.manifest.clone())?,
+        program: Sealed::new(base64::engine::general_purpose::STANDARD.encode(contents.elf))?,
+    };
+    let text = serde_json::to_string_pretty(&pack).context("cannot serialize the pack")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(summary)
+}
+
+/// The layouts of the tracepoints the programs attach to, as this kernel has them.
+fn layouts(manifest: &Manifest, catalog: &dyn Catalog) -> Result<Vec<TracepointLayout>> {
+    let mut layouts: Vec<TracepointLayout> = Vec::new();
+    for target in manifest.programs.iter().flat_map(|program| &program.targets) {
+        let Attach::Tracepoint { category, name, .. } = &target.attach else { continue };
+        let tracepoint = format!("{category}:{name}");
+        if layouts.iter().any(|layout| layout.tracepoint == tracepoint) {
+            continue;
+        }
+        let format = catalog.tracepoint_format(category, name).map_err(|error| anyhow::anyhow!("cannot read the format of `{tracepoint}`: {error}"))?;
+        let fields = format.fields.into_iter().map(|field| Field { name: field.name, c_type: field.c_type, offset: field.offset, size: field.size }).collect();
+        layouts.push(TracepointLayout { tracepoint, fields });
+    }
+    Ok(layouts)
+}
+
+/// This kernel's release (`uname -r`).
+fn release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|text| text.trim().to_string()).unwrap_or_default()
+}
+
+/// A pack read and found to run here: its object and manifest.
+pub struct Loaded {
+    pub manifest: Manifest,
+    pub elf: Vec<u8>,
+}
+
+/// Reads the pack at `path` and checks it against this kernel: its architecture, every
+/// kernel fact, every tracepoint layout, then every part's hash. `params` are the parameters
+/// given to run it, which must be the ones it was packed with.
+pub fn load(path: &Path, params: &[String], catalog: &dyn Catalog) -> Result<Loaded> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read pack `{shown}`"))?;
+    let pack: Pack = serde_json::from_str(&text).with_context(|| format!("`{shown}` is not a ferrotrace pack"))?;
+    if pack.format != FORMAT || pack.version != VERSION {
+        bail!("`{shown}` is a {} version {} file; this ferrotrace reads {FORMAT} version {VERSION}", pack.format, pack.version);
+    }
+    let recompile = format!("`ferrotrace recipe pack {}` compiles it here", pack.recipe);
+    let kernel = &pack.kernel.value;
+    if kernel.arch != std::env::consts::ARCH {
+        bail!("pack `{shown}` was compiled for {}, and this machine is {}; {recompile}", kernel.arch, std::env::consts::ARCH);
+    }
+    let differences = differences(kernel, catalog)?;
+    if !differences.is_empty() {
+        bail!("pack `{shown}` was compiled on {} for kernel facts this kernel does not have:\n{}\n{recompile}", kernel.release, differences.join("\n"));
+    }
+    let parts = [("kernel", pack.kernel.intact()?), ("header", pack.header.intact()?), ("source", pack.source.intact()?), ("manifest", pack.manifest.intact()?), ("program", pack.program.intact()?)];
+    if let Some((part, _)) = parts.iter().find(|(_, intact)| !intact) {
+        bail!("pack `{shown}` was altered: its {part} does not match its SHA-256; {recompile}");
+    }
+    if pack.manifest.value.kernel_facts.iter().ne(kernel.facts.iter()) {
+        bail!("pack `{shown}` is inconsistent: its kernel facts are not its program's; {recompile}");
+    }
+    if !params.is_empty() && params != pack.params.as_slice() {
+        let packed = if pack.params.is_empty() { "none".to_string() } else { pack.params.join(" ") };
+        bail!("pack `{shown}` was compiled with the parameters {packed}, which a pack keeps; {recompile} with others");
+    }
+    let elf = base64::engine::general_purpose::STANDARD.decode(&pack.program.value).with_context(|| format!("pack `{shown}`: its program is not base64"))?;
+    Ok(Loaded { manifest: pack.manifest.value, elf })
+}
+
+/// Each fact the pack records that this kernel does not hold, as `-` the recorded and `+` this
+/// kernel's.
+fn differences(kernel: &Kernel, catalog: &dyn Catalog) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    if !kernel.facts.is_empty() {
+        let Some(btf) = catalog.kernel_types() else { bail!("this kernel has no BTF (/sys/kernel/btf/vmlinux), which the pack's kernel facts are checked against") };
+        let facts = kernel.facts.iter().cloned().fold(ferrotrace_compiler::kernel_facts::KernelFacts::default(), |mut facts, fact| {
+            facts.record(fact);
+            facts
+        });
+        found.extend(recheck::differences(&facts, btf).iter().map(ToString::to_string));
+    }
+    for layout in &kernel.tracepoints {
+        let (category, name) = layout.tracepoint.split_once(':').unwrap_or((&layout.tracepoint, ""));
+        let here: Vec<Field> = match catalog.tracepoint_format(category, name) {
+            Ok(format) => format.fields.into_iter().map(|field| Field { name: field.name, c_type: field.c_type, offset: field.offset, size: field.size }).collect(),
+            Err(_) => {
+                found.push(format!("- tracepoint {}\n+ (not in this kernel)", layout.tracepoint));
+                continue;
+            }
+        };
+        for field in &layout.fields {
+            match here.iter().find(|other| other.name == field.name) {
+                Some(other) if other == field => {}
+                Some(other) => found.push(format!("- {}.{field}\n+ {}.{other}", layout.tracepoint, layout.tracepoint)),
+                None => found.push(format!("- {}.{field}\n+ (not in this kernel)", layout.tracepoint)),
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrotrace_compiler::catalog::{CatalogError, FieldKind, TracepointField, TracepointFormat};
+    use ferrotrace_compiler::driver::{compile_with, Keep};
+    use ferrotrace_compiler::options::CompileOptions;
+
+    use super::*;
+
+    /// A kernel with one tracepoint, `demo:event`, whose `value` field is at `value_at`.
+    struct Demo {
+        value_at: u32,
+    }
+
+    impl Catalog for Demo {
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+            Ok(vec![("demo".into(), "event".into())])
+        }
+
+        fn tracepoint_format(&self, _category: &str, _name: &str) -> Result<TracepointFormat, CatalogError> {
+            let field = TracepointField { name: "value".into(), c_type: "int".into(), offset: self.value_at, size: 4, signed: true, kind: FieldKind::Int };
+            Ok(TracepointFormat { id: 7, fields: vec![field] })
+        }
+    }
+
+    /// Packs a script compiled against `Demo` at `value_at`, into a file of this test's.
+    fn packed(value_at: u32, file: &str) -> std::path::PathBuf {
+        let source = "tracepoint:demo:event { @[args.value] = count(); }\n";
+        let catalog = Demo { value_at };
+        let compiled = compile_with(source, &catalog, &CompileOptions::default(), Keep::default()).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"));
+        let path = std::env::temp_dir().join(format!("ferrotrace-pack-{}-{file}", std::process::id()));
+        let contents = Contents { recipe: "demo", params: Vec::new(), header: None, source, manifest: &compiled.manifest, elf: &compiled.elf };
+        assert_eq!(write(contents, &catalog, &path).unwrap(), "0 kernel facts, 1 tracepoint layouts");
+        path
+    }
+
+    #[test]
+    fn a_pack_loads_where_its_facts_hold_as_it_was_compiled() {
+        let path = packed(8, "holds");
+        let loaded = load(&path, &[], &Demo { value_at: 8 });
+        let _ = std::fs::remove_file(&path);
+        let loaded = loaded.unwrap();
+        assert!(loaded.elf.starts_with(b"\x7fELF"));
+        assert_eq!(loaded.manifest.probe_names, ["tracepoint:demo:event"]);
+    }
+
+    #[test]
+    fn a_moved_tracepoint_field_or_an_altered_part_is_refused_by_name() {
+        let path = packed(8, "moved");
+        let moved = load(&path, &[], &Demo { value_at: 12 }).err().map(|error| error.to_string());
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("@[args.value]", "@[args.value + 1]")).unwrap();
+        let altered = load(&path, &[], &Demo { value_at: 8 }).err().map(|error| error.to_string());
+        let _ = std::fs::remove_file(&path);
+        let moved = moved.expect("a moved field is refused");
+        assert!(moved.contains("for kernel facts this kernel does not have:\n- demo:event.value (int): offset 8, 4 bytes\n+ demo:event.value (int): offset 12, 4 bytes\n`ferrotrace recipe pack demo` compiles it here"), "{moved}");
+        assert!(altered.expect("an altered source is refused").contains("was altered: its source does not match its SHA-256"));
+    }
+}
