@@ -67,7 +67,12 @@ header lists them in `variants`; `recipe run` runs the first of `NAME.bt` and it
 that order, that compiles against this kernel and whose probe types this kernel can attach.
 `recipe show` says which one that is. `recipe check` holds every variant to the header's columns.
 
-## Scenario tests
+## Tests
+
+A recipe is tested in layers by `recipe test`: the checks of `recipe check` (its header against
+its code; it compiles here; as root, it attaches, or is skipped where this kernel lacks a probe);
+its `test:` probes, unit tests of its own logic run with `BPF_PROG_TEST_RUN` as `--test` runs
+them (a `macro` the probes use, tested with `assert`); then its scenario tests.
 
 Each `[[tests]]` table runs the recipe (as `recipe run`, with this ferrotrace binary) and holds
 its output to what the table expects:
@@ -141,7 +146,7 @@ directory holding it that users other than its owner can write is refused.
 | `ferrotrace recipe search TERM` | the recipes whose name, summary, tags, probes or columns hold TERM, in any case |
 | `ferrotrace recipe show NAME` | the header, which of its files runs here or why none does, its probes (each one this kernel refuses says why), its parameters from its `getopt` calls, its columns and tests; `ferrotrace -f json recipe show NAME` gives the same as one JSON object |
 | `ferrotrace recipe check [NAME]` | the header against the code (every column listed must be printed: a word of one of its strings, or a map it names) and the kernel (it compiles and, as root, attaches); `PASS`, `SKIP` (a probe this kernel lacks, a newer ferrotrace needed) or `FAIL` with the reason; exit status 0 when all pass or are skipped, 1 when one fails, 2 when the one named is skipped |
-| `ferrotrace recipe test [NAME]` | `check`, then, as root, each scenario test: `PASS`, `SKIP` (a program or condition missing) or `FAIL` with the reason and the recipe's output; exit status as `check`'s |
+| `ferrotrace recipe test [NAME]` | `check`, then, as root, its `test:` probes (as `--test` runs them) and each scenario test: `PASS`, `SKIP` (a program or condition missing) or `FAIL` with the reason and what was printed; exit status as `check`'s |
 | `ferrotrace recipe new NAME` | writes `NAME.bt` in the current directory: a header to fill in, a block and a scenario test of it, which pass `test` |
 | `ferrotrace recipe run NAME [-- --PARAM=VALUE ...]` | runs it as a script; its parameters are checked before anything is compiled; `-- --help` prints them |
 | `ferrotrace recipe pack NAME [-o FILE] [-- --PARAM=VALUE ...]` | compiles it here and writes the pack `NAME.ftpack` (below) |

@@ -1,15 +1,17 @@
 //! `recipe test [NAME]`: a recipe's tests in layers. First `check`'s (the header against the
-//! code, it compiles here, as root it attaches), then, as root, each scenario test (`scenario`):
-//! `PASS`, `SKIP` or `FAIL` a line each, a failure followed by what the recipe printed. Exit
-//! status as `check`'s: 0 when nothing failed, 1 when something did, 2 when the one recipe
-//! asked for was skipped.
+//! code, it compiles here, as root it attaches), then, as root, its `test:` probes (run by
+//! `--test`), then each scenario test (`scenario`): `PASS`, `SKIP` or `FAIL` a line each, a
+//! failure followed by what was printed. Exit status as `check`'s: 0 when nothing failed, 1
+//! when something did, 2 when the one recipe asked for was skipped.
 
 use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::Result;
 use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::options::CompileOptions;
+use ferrotrace_compiler::syntax;
 
 use super::check::{self, Verdict};
 use super::discovery::Found;
@@ -37,10 +39,46 @@ pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, 
                 continue;
             }
         }
-        failed |= scenarios(&found, out)?;
+        failed |= unit_tests(&found, out)? | scenarios(&found, out)?;
         out.flush()?;
     }
     Ok(check::status(failed, skipped, name.is_some()))
+}
+
+/// The name `recipe run` finds a recipe by, here: its path, or its name for a built-in.
+fn reference(found: &Found) -> String {
+    found.path.as_ref().map_or_else(|| found.name.clone(), |_| display_name(found))
+}
+
+/// How many `test:` probes a script has.
+fn test_probes(text: &str) -> usize {
+    let Ok(program) = syntax::parse(text) else { return 0 };
+    program.probes.iter().flat_map(|probe| &probe.attach_points).filter(|point| point.raw.starts_with("test:")).count()
+}
+
+/// Runs a checked recipe's `test:` probes, as `--test` runs them, in the file `recipe run`
+/// chooses; whether one failed.
+fn unit_tests(found: &Found, out: &mut dyn Write) -> Result<bool> {
+    let count = std::iter::once(found.text.as_str()).chain(found.companions.iter().filter(|(file, _)| file.ends_with(".bt")).map(|(_, text)| text.as_str())).map(test_probes).max().unwrap_or(0);
+    if count == 0 {
+        return Ok(false);
+    }
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        writeln!(out, "SKIP {}: its test: probes run only as root", found.name)?;
+        return Ok(false);
+    }
+    let exe = std::env::current_exe()?;
+    let ran = Command::new(exe).args(["--test", "recipe", "run", &reference(found)]).stdin(Stdio::null()).output()?;
+    if ran.status.success() {
+        writeln!(out, "PASS {}: its test: probes", found.name)?;
+        return Ok(false);
+    }
+    writeln!(out, "FAIL {}: its test: probes (exit status {})", found.name, ran.status.code().map_or_else(|| "none".to_string(), |code| code.to_string()))?;
+    for line in String::from_utf8_lossy(&ran.stdout).lines().chain(String::from_utf8_lossy(&ran.stderr).lines()).take(SHOWN_LINES) {
+        writeln!(out, "  | {line}")?;
+    }
+    Ok(true)
 }
 
 /// Runs a checked recipe's scenario tests; whether one failed.
@@ -56,7 +94,7 @@ fn scenarios(found: &Found, out: &mut dyn Write) -> Result<bool> {
         return Ok(false);
     }
     let columns: Vec<String> = header.columns.iter().map(|column| column.name.clone()).collect();
-    let recipe = found.path.as_ref().map_or_else(|| found.name.clone(), |_| display_name(found));
+    let recipe = reference(found);
     let mut failed = false;
     for test in &tests {
         let started = Instant::now();
