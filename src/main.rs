@@ -262,7 +262,7 @@ fn read_script(cli: &Cli) -> Result<Script> {
         // Only a recipe with variants asks; without privileges, its own file is run (and refused).
         let runs = |text: &str| {
             let catalog = kernel.get_or_init(|| privileges::check().ok().and_then(|()| Tracefs::find_or_mount(true).ok()).map(KernelCatalog::new));
-            catalog.as_ref().is_none_or(|catalog| recipes::runs_here(text, catalog, &options))
+            catalog.as_ref().is_none_or(|catalog| recipes::has_what_it_needs(text, catalog, &options))
         };
         let run = recipes::to_run(args, &runs)?;
         let recipe = Some(RecipeOrigin { name: run.recipe, header: run.header });
@@ -311,7 +311,13 @@ fn packing(cli: &Cli) -> bool {
 
 /// `recipe pack NAME [-- PARAMETERS]`: the compile written as `NAME.ftpack` (or `-o FILE`).
 fn write_pack(cli: &Cli, recipe: &RecipeOrigin, script: &Script, compiled: &Compiled, catalog: &KernelCatalog) -> Result<u8> {
+    if cli.pid.is_some() || cli.command.is_some() || cli.mode() != Mode::Run {
+        bail!("a pack is compiled for any process and to run: `recipe pack` takes no -p, -c, --test or --bench");
+    }
     let path = cli.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}{}", recipe.name, recipes::pack::EXTENSION)));
+    if !path.to_string_lossy().ends_with(recipes::pack::EXTENSION) {
+        bail!("a pack's file name ends in `{}` (`recipe run` knows a pack by it), not `{}`", recipes::pack::EXTENSION, path.display());
+    }
     let params = recipe_command(cli).map(|args| args[2.min(args.len())..].to_vec()).unwrap_or_default();
     let contents = recipes::pack::Contents { recipe: &recipe.name, params, header: recipe.header.clone(), source: &script.source, manifest: &compiled.manifest, elf: &compiled.elf };
     let summary = recipes::pack::write(contents, catalog, &path)?;
@@ -325,7 +331,7 @@ fn run_pack(cli: &Cli, path: &Path, params: &[String]) -> Result<u8> {
     privileges::check()?;
     let mut target = traced_process(cli)?;
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
-    let loaded = recipes::pack::load(path, params, &catalog)?;
+    let loaded = recipes::pack::load(path, params, cli.unsafe_functions, &catalog)?;
     run_program(cli, &loaded.elf, &loaded.manifest, None, target.as_mut())
 }
 

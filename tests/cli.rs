@@ -250,5 +250,6 @@ fn script_options_are_checked_before_compiling() {
 fn recipes_print_their_parameters_without_the_kernel() {
     run(&["recipe", "run", "opensnoop", "--", "--help"]).assert_exact(0, "Options of opensnoop.bt (give them after `--`):\n  --pid  only this process (0: every process) (default: 0)\n", "");
     run(&["recipe", "run", "nosuch"]).assert_exact(1, "", "ERROR: no recipe `nosuch`; `ferrotrace recipe list` lists them\n");
-    run(&["recipe", "frob"]).assert_exact(1, "", "ERROR: unknown recipe command `frob`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `new NAME` or `run NAME [-- PARAMETERS]`\n");
+    run(&["recipe", "frob"]).assert_exact(1, "", "ERROR: unknown recipe command `frob`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `test [NAME]`, `new NAME`, `run NAME [-- PARAMETERS]` or `pack NAME [-- PARAMETERS]`\n");
+    run(&["recipe", "pack"]).assert_exact(1, "", "ERROR: `ferrotrace recipe pack` takes a recipe's name (`ferrotrace recipe list` lists them)\n");
 }

@@ -21,6 +21,17 @@ pub enum KernelFact {
     /// The arguments a probe reads as words (`rawtracepoint:vmlinux:sched_switch`, an fentry
     /// probe's function), as C types.
     Arguments { probe: String, types: Vec<String> },
+    /// A member offset a builtin reads (`ppid`: `struct task_struct.real_parent`).
+    Offset { strukt: String, member: String, offset: u32 },
+    /// A kernel symbol's address (`kaddr`), which moves with every boot.
+    Symbol { name: String, address: u64 },
+    /// The id of a cgroup named by path (`cgroupid`).
+    Cgroup { path: String, id: u64 },
+    /// The PID namespace ferrotrace ran in, whose ids the programs report.
+    PidNamespace { dev: u64, ino: u64 },
+    /// Whether the kernel's `bpf_get_current_comm` zero-fills past the name, on which the
+    /// programs' string handling relies.
+    CommZeroPadded(bool),
 }
 
 impl fmt::Display for KernelFact {
@@ -28,11 +39,16 @@ impl fmt::Display for KernelFact {
         match self {
             KernelFact::Member { strukt, member, offset, size, bitfield: None } => write!(f, "{strukt}.{member}: offset {offset}, {size} bytes"),
             KernelFact::Member { strukt, member, offset, size, bitfield: Some((bit, width)) } => {
-                write!(f, "{strukt}.{member}: offset {offset}, {size} bytes, bits {bit}..{}", bit + width)
+                write!(f, "{strukt}.{member}: offset {offset}, {size} bytes, bits {bit}..{}", u16::from(*bit) + u16::from(*width))
             }
             KernelFact::Size { ty, size } => write!(f, "sizeof({ty}): {size}"),
             KernelFact::Enumerator { name, value } => write!(f, "{name}: {}", *value as i64),
             KernelFact::Arguments { probe, types } => write!(f, "{probe}({})", types.join(", ")),
+            KernelFact::Offset { strukt, member, offset } => write!(f, "{strukt}.{member}: offset {offset}"),
+            KernelFact::Symbol { name, address } => write!(f, "kernel symbol {name}: {address:#x}"),
+            KernelFact::Cgroup { path, id } => write!(f, "cgroup {path}: id {id}"),
+            KernelFact::PidNamespace { dev, ino } => write!(f, "PID namespace: device {dev}, inode {ino}"),
+            KernelFact::CommZeroPadded(padded) => write!(f, "comm zero-padded: {}", if *padded { "yes" } else { "no" }),
         }
     }
 }

@@ -1,11 +1,13 @@
-//! A compiled program's kernel facts asked again, of the BTF of the kernel it is about to run
-//! on: each member's place and size, each type's size, each enum constant's value. A program
-//! compiled elsewhere runs unchanged where every fact holds; where one does not, the
-//! differences say which, recorded and found.
+//! A compiled program's kernel facts asked again, through the catalog of the kernel it is about
+//! to run on: each member's place and size, each type's size, each enum constant's value (from
+//! BTF), the member offsets builtins read, kernel symbol addresses, cgroup ids, the PID
+//! namespace and how `comm` is padded. A program compiled elsewhere runs unchanged where every
+//! fact holds; where one does not, the differences say which, recorded and found.
 
 use std::fmt;
 
 use crate::btf::Btf;
+use crate::catalog::Catalog;
 use crate::kernel_facts::{KernelFact, KernelFacts};
 use crate::sema::kernel_types::{c_type, enumerator, member};
 use crate::types::Ty;
@@ -28,11 +30,11 @@ impl fmt::Display for Difference {
     }
 }
 
-/// The facts that do not hold on the kernel whose types are `btf`, in the order recorded. An
+/// The facts that do not hold on the kernel `catalog` describes, in the order recorded. An
 /// `Arguments` fact is not asked again (the probe's attach checks its function), nor a member
 /// of an anonymous struct or union, which has no name to find it by (the member holding it
 /// is asked).
-pub fn differences(facts: &KernelFacts, btf: &Btf) -> Vec<Difference> {
+pub fn differences(facts: &KernelFacts, catalog: &dyn Catalog) -> Vec<Difference> {
     facts
         .iter()
         .filter(|fact| match fact {
@@ -41,14 +43,30 @@ pub fn differences(facts: &KernelFacts, btf: &Btf) -> Vec<Difference> {
             _ => true,
         })
         .filter_map(|recorded| {
-            let here = asked_again(recorded, btf);
+            let here = asked_again(recorded, catalog);
             (here.as_ref() != Some(recorded)).then(|| Difference { recorded: recorded.clone(), here })
         })
         .collect()
 }
 
-/// The fact as this kernel's BTF has it.
-fn asked_again(fact: &KernelFact, btf: &Btf) -> Option<KernelFact> {
+/// The fact as this kernel has it.
+fn asked_again(fact: &KernelFact, catalog: &dyn Catalog) -> Option<KernelFact> {
+    match fact {
+        KernelFact::Member { .. } | KernelFact::Size { .. } | KernelFact::Enumerator { .. } => from_btf(fact, catalog.kernel_types()?),
+        KernelFact::Arguments { .. } => Some(fact.clone()),
+        KernelFact::Offset { strukt, member, .. } => Some(KernelFact::Offset { strukt: strukt.clone(), member: member.clone(), offset: catalog.member_offset(strukt, member)? }),
+        KernelFact::Symbol { name, .. } => Some(KernelFact::Symbol { name: name.clone(), address: catalog.kernel_symbol(name).ok()? }),
+        KernelFact::Cgroup { path, .. } => Some(KernelFact::Cgroup { path: path.clone(), id: catalog.cgroup_id(path).ok()? }),
+        KernelFact::PidNamespace { .. } => {
+            let namespace = catalog.pid_namespace();
+            Some(KernelFact::PidNamespace { dev: namespace.map_or(0, |ns| ns.dev), ino: namespace.map_or(0, |ns| ns.ino) })
+        }
+        KernelFact::CommZeroPadded(_) => Some(KernelFact::CommZeroPadded(catalog.helper_behaviour().comm_zero_padded)),
+    }
+}
+
+/// A fact of the kernel's types as its BTF has it.
+fn from_btf(fact: &KernelFact, btf: &Btf) -> Option<KernelFact> {
     match fact {
         KernelFact::Member { strukt, member: name, .. } => {
             let Some(Ty::Struct(found)) = c_type(btf, strukt, false) else { return None };
@@ -57,25 +75,45 @@ fn asked_again(fact: &KernelFact, btf: &Btf) -> Option<KernelFact> {
         }
         KernelFact::Size { ty, .. } => Some(KernelFact::Size { ty: ty.clone(), size: c_type(btf, ty, false)?.size() }),
         KernelFact::Enumerator { name, .. } => Some(KernelFact::Enumerator { name: name.clone(), value: enumerator(btf, name)?.value }),
-        KernelFact::Arguments { .. } => Some(fact.clone()),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::btf::{Writer, WrittenMember};
+    use crate::catalog::{CatalogError, TracepointFormat};
+
+    /// A kernel known only by its BTF.
+    struct Types(Arc<Btf>);
+
+    impl Catalog for Types {
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+            Ok(Vec::new())
+        }
+
+        fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+            Err(CatalogError::NotFound(format!("{category}:{name}")))
+        }
+
+        fn kernel_types(&self) -> Option<&Arc<Btf>> {
+            Some(&self.0)
+        }
+    }
 
     /// A kernel whose `struct task` holds `pid` at `pid_at` and whose `enum state` has
     /// `RUNNING = running`.
-    fn kernel(pid_at: u32, running: u64) -> Btf {
+    fn kernel(pid_at: u32, running: u64) -> Types {
         let mut writer = Writer::new(None).unwrap();
         let int = writer.int("int", 4, true, false, false).unwrap();
         let task = writer.reserve().unwrap();
         let members = [WrittenMember { name: "flags", ty: int, bit_offset: 0, bitfield_size: None }, WrittenMember { name: "pid", ty: int, bit_offset: pid_at * 8, bitfield_size: None }];
         writer.composite(task, false, "task", 16, &members).unwrap();
         writer.enumeration("state", 4, false, &[("RUNNING", running)]).unwrap();
-        Btf::parse(writer.finish()).unwrap()
+        Types(Arc::new(Btf::parse(writer.finish()).unwrap()))
     }
 
     fn facts(pid_at: u32) -> KernelFacts {

@@ -34,6 +34,13 @@ fn members_sizes_constants_and_arguments_are_recorded_once_each() {
 
 #[test]
 fn a_script_without_kernel_types_depends_on_none() {
-    let compiled = compile("tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }", &support::FakeCatalog).expect("compiles");
+    let compiled = compile("tracepoint:syscalls:sys_enter_openat { @[pid] = count(); }", &support::FakeCatalog).expect("compiles");
     assert!(compiled.manifest.kernel_facts.is_empty());
+}
+
+#[test]
+fn reading_comm_depends_on_how_the_kernel_pads_it() {
+    let compiled = compile("tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }", &support::FakeCatalog).expect("compiles");
+    let facts: Vec<&KernelFact> = compiled.manifest.kernel_facts.iter().collect();
+    assert!(matches!(facts.as_slice(), [KernelFact::CommZeroPadded(_)]), "{facts:?}");
 }

@@ -33,6 +33,14 @@ pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, 
     let mut failed = false;
     let mut skipped = false;
     for found in &recipes {
+        let found = match found {
+            Ok(found) => found,
+            Err((name, why)) => {
+                failed = true;
+                writeln!(out, "FAIL {name}: {why}")?;
+                continue;
+            }
+        };
         match verdict(found, catalog, options) {
             Verdict::Pass => writeln!(out, "PASS {}", found.name)?,
             Verdict::Skip(why) => {
@@ -48,14 +56,12 @@ pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, 
     Ok(status(failed, skipped, name.is_some()))
 }
 
-/// The recipe named, or every recipe (each name once, as found first).
-pub fn selected(name: Option<&str>) -> Result<Vec<Found>> {
+/// The recipe named, or every recipe (each name once, as found first); a recipe refused (as
+/// root, one others can write) is there with why.
+pub fn selected(name: Option<&str>) -> Result<Vec<Result<Found, (String, String)>>> {
     Ok(match name {
-        Some(name) => vec![discovery::find(name).map_err(anyhow::Error::msg)?],
-        None => {
-            let mut seen = BTreeSet::new();
-            discovery::all().into_iter().filter(|found| seen.insert(found.name.clone())).collect()
-        }
+        Some(name) => vec![Ok(discovery::find(name).map_err(anyhow::Error::msg)?)],
+        None => discovery::every_first(),
     })
 }
 

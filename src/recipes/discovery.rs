@@ -160,19 +160,51 @@ pub fn find(name: &str) -> Result<Found, String> {
     }
 }
 
-/// As root, a recipe that another user could have written is not run.
+/// As root, a recipe that another user could have written is not run: its file, each of its
+/// companion files, and every directory above them.
 fn refuse_if_others_can_write(found: Found) -> Result<Found, String> {
-    // SAFETY: geteuid cannot fail and touches no memory.
-    let root = unsafe { libc::geteuid() } == 0;
-    let Some(path) = found.path.as_ref().filter(|_| root) else { return Ok(found) };
-    for place in std::iter::once(path.as_path()).chain(path.parent()) {
-        let Ok(metadata) = std::fs::metadata(place) else { continue };
-        let sticky = metadata.mode() & 0o1000 != 0;
-        if metadata.mode() & 0o022 != 0 && !(sticky && place != path.as_path()) {
-            return Err(format!("refusing recipe `{}`: `{}` can be written by other users than its owner (mode {:o}); as root only recipes that only their owner can change are run", found.name, place.display(), metadata.mode() & 0o7777));
+    let Some(path) = found.path.as_ref() else { return Ok(found) };
+    let dir = path.parent().filter(|_| !found.companions.is_empty());
+    let files = std::iter::once(path.clone()).chain(found.companions.iter().filter_map(|(file, _)| Some(dir?.join(file))));
+    for file in files {
+        if let Err(why) = trusted(&file) {
+            return Err(format!("refusing recipe `{}`: {why}; as root only recipes that only root (or the user sudo runs for) can change are run", found.name));
         }
     }
     Ok(found)
+}
+
+/// As root, whether the file at `path` can be trusted: it and every directory above it are
+/// owned by root (or by the user `sudo` runs ferrotrace for) and writable by no one else, a
+/// sticky directory such as `/tmp` excepted. `Err` names the first place that is not.
+pub fn trusted(path: &Path) -> Result<(), String> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let sudo_uid = std::env::var("SUDO_UID").ok().and_then(|uid| uid.parse::<u32>().ok());
+    let real = std::fs::canonicalize(path).map_err(|error| format!("cannot resolve `{}`: {error}", path.display()))?;
+    for place in real.ancestors() {
+        let metadata = std::fs::metadata(place).map_err(|error| format!("cannot read `{}`: {error}", place.display()))?;
+        if metadata.uid() != 0 && Some(metadata.uid()) != sudo_uid {
+            return Err(format!("`{}` is owned by uid {}, not by root", place.display(), metadata.uid()));
+        }
+        let sticky_dir = metadata.is_dir() && metadata.mode() & 0o1000 != 0;
+        if metadata.mode() & 0o022 != 0 && !sticky_dir {
+            return Err(format!("`{}` can be written by other users than its owner (mode {:o})", place.display(), metadata.mode() & 0o7777));
+        }
+    }
+    Ok(())
+}
+
+/// Every recipe found, each name once as found first, each checked as `find` checks it: the
+/// ones refused, with why.
+pub fn every_first() -> Vec<Result<Found, (String, String)>> {
+    let mut seen = std::collections::BTreeSet::new();
+    all().into_iter().filter(|found| seen.insert(found.name.clone())).map(|found| {
+        let name = found.name.clone();
+        refuse_if_others_can_write(found).map_err(|why| (name, why))
+    }).collect()
 }
 
 #[cfg(test)]

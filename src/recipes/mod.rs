@@ -44,7 +44,8 @@ pub struct Run {
 /// `recipe run NAME [PARAMETERS]` (or `recipe pack ...`): the recipe found, its parameters the
 /// words after its name. Of a recipe with variants, the first file that `runs` says runs here.
 pub fn to_run(args: &[String], runs: &dyn Fn(&str) -> bool) -> Result<Run> {
-    let Some(name) = args.get(1) else { bail!("`ferrotrace recipe run` takes a recipe's name (`ferrotrace recipe list` lists them)") };
+    let command = args.first().map_or("run", String::as_str);
+    let Some(name) = args.get(1) else { bail!("`ferrotrace recipe {command}` takes a recipe's name (`ferrotrace recipe list` lists them)") };
     let found = discovery::find(name).map_err(anyhow::Error::msg)?;
     let params = Params::from_args(&args[2..]);
     match header::parse(&found.text) {
@@ -64,9 +65,10 @@ pub fn to_run(args: &[String], runs: &dyn Fn(&str) -> bool) -> Result<Run> {
     }
 }
 
-/// Whether a recipe's file runs here as `recipe run` decides between variants.
-pub fn runs_here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> bool {
-    matches!(variants::here(text, catalog, options), variants::Here::Runs(_))
+/// Whether this kernel has what a recipe's file needs, as `recipe run` decides between variants
+/// (a file with a mistake of its own is run, to report it).
+pub fn has_what_it_needs(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> bool {
+    !matches!(variants::here(text, catalog, options), variants::Here::Missing(_))
 }
 
 /// The ferrotrace version a recipe needs, when it is later than this one.

@@ -6,16 +6,20 @@
 //! `recipe run FILE.ftpack` asks each fact again of this kernel and runs the object as it is
 //! when all hold; when one does not, it refuses before any BPF system call, with the facts
 //! that differ and the command that compiles the recipe here. Then it checks every part's
-//! hash, so an altered part is refused too. Tracepoint ids are looked up again on attach.
+//! hash, so a part changed by accident or by hand is refused too; the hashes are in the same
+//! file, so they are no signature: as root, a pack is run only when no one but root can write
+//! it, as a recipe. Tracepoint ids are looked up again on attach.
 
 use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::kernel_facts::KernelFact;
-use ferrotrace_compiler::manifest::{Attach, Manifest};
+use ferrotrace_compiler::manifest::{Action, Attach, Manifest, Stream};
 use ferrotrace_compiler::recheck;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -121,7 +125,8 @@ pub fn write(contents: Contents<'_>, catalog: &dyn Catalog, path: &Path) -> Resu
         facts: contents.manifest.kernel_facts.iter().cloned().collect(),
         tracepoints: layouts(contents.manifest, catalog)?,
     };
-    let summary = format!("{} kernel facts, {} tracepoint layouts", kernel.facts.len(), kernel.tracepoints.len());
+    let plural = |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
+    let summary = format!("{}, {}", plural(kernel.facts.len(), "kernel fact"), plural(kernel.tracepoints.len(), "tracepoint layout"));
     let pack = Pack {
         format: FORMAT.to_string(),
         version: VERSION,
@@ -135,7 +140,15 @@ pub fn write(contents: Contents<'_>, catalog: &dyn Catalog, path: &Path) -> Resu
         program: Sealed::new(base64::engine::general_purpose::STANDARD.encode(contents.elf))?,
     };
     let text = serde_json::to_string_pretty(&pack).context("cannot serialize the pack")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("cannot write `{}`", path.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o644)
+        .open(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    file.write_all((text + "\n").as_bytes()).with_context(|| format!("cannot write `{}`", path.display()))?;
     Ok(summary)
 }
 
@@ -169,15 +182,22 @@ pub struct Loaded {
 /// Reads the pack at `path` and checks it against this kernel: its architecture, every
 /// kernel fact, every tracepoint layout, then every part's hash. `params` are the parameters
 /// given to run it, which must be the ones it was packed with.
-pub fn load(path: &Path, params: &[String], catalog: &dyn Catalog) -> Result<Loaded> {
+pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn Catalog) -> Result<Loaded> {
     let shown = path.display();
+    super::discovery::trusted(path).map_err(|why| anyhow::anyhow!("refusing pack `{shown}`: {why}; as root only packs that only root (or the user sudo runs for) can change are run"))?;
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read pack `{shown}`"))?;
     let pack: Pack = serde_json::from_str(&text).with_context(|| format!("`{shown}` is not a ferrotrace pack"))?;
     if pack.format != FORMAT || pack.version != VERSION {
         bail!("`{shown}` is a {} version {} file; this ferrotrace reads {FORMAT} version {VERSION}", pack.format, pack.version);
     }
     let recompile = format!("`ferrotrace recipe pack {}` compiles it here", pack.recipe);
+    if pack.ferrotrace != env!("CARGO_PKG_VERSION") {
+        bail!("pack `{shown}` was made by ferrotrace {}, and this is {}; {recompile}", pack.ferrotrace, env!("CARGO_PKG_VERSION"));
+    }
     let kernel = &pack.kernel.value;
+    if let Some(fact) = kernel.facts.iter().find(|fact| !plausible(fact)) {
+        bail!("pack `{shown}` records a kernel fact no kernel has: {}; {recompile}", shorten(&fact.to_string()));
+    }
     if kernel.arch != std::env::consts::ARCH {
         bail!("pack `{shown}` was compiled for {}, and this machine is {}; {recompile}", kernel.arch, std::env::consts::ARCH);
     }
@@ -196,22 +216,48 @@ pub fn load(path: &Path, params: &[String], catalog: &dyn Catalog) -> Result<Loa
         let packed = if pack.params.is_empty() { "none".to_string() } else { pack.params.join(" ") };
         bail!("pack `{shown}` was compiled with the parameters {packed}, which a pack keeps; {recompile} with others");
     }
+    let runs_commands = pack.manifest.value.actions.iter().any(|action| matches!(action, Action::Printf { stream: Stream::Command, .. }));
+    if runs_commands && !unsafe_allowed {
+        bail!("pack `{shown}` runs shell commands (`system`): run it with --unsafe");
+    }
     let elf = base64::engine::general_purpose::STANDARD.decode(&pack.program.value).with_context(|| format!("pack `{shown}`: its program is not base64"))?;
     Ok(Loaded { manifest: pack.manifest.value, elf })
+}
+
+/// The most bytes a name in a fact has: C identifiers, types and paths are shorter.
+const LONGEST_NAME: usize = 4096;
+
+/// Whether a fact read from a pack is of a shape a compile records, before anything parses its
+/// names: no name longer than a kernel's, no type of more than a few pointer levels.
+fn plausible(fact: &KernelFact) -> bool {
+    let names: Vec<&str> = match fact {
+        KernelFact::Member { strukt, member, .. } | KernelFact::Offset { strukt, member, .. } => vec![strukt, member],
+        KernelFact::Size { ty, .. } => vec![ty],
+        KernelFact::Enumerator { name, .. } | KernelFact::Symbol { name, .. } => vec![name],
+        KernelFact::Cgroup { path, .. } => vec![path],
+        KernelFact::Arguments { probe, types } => std::iter::once(probe.as_str()).chain(types.iter().map(String::as_str)).collect(),
+        KernelFact::PidNamespace { .. } | KernelFact::CommZeroPadded(_) => Vec::new(),
+    };
+    names.iter().all(|name| name.len() <= LONGEST_NAME && name.matches('*').count() <= 8)
+}
+
+/// A long text cut for a message.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// Each fact the pack records that this kernel does not hold, as `-` the recorded and `+` this
 /// kernel's.
 fn differences(kernel: &Kernel, catalog: &dyn Catalog) -> Result<Vec<String>> {
     let mut found = Vec::new();
-    if !kernel.facts.is_empty() {
-        let Some(btf) = catalog.kernel_types() else { bail!("this kernel has no BTF (/sys/kernel/btf/vmlinux), which the pack's kernel facts are checked against") };
-        let facts = kernel.facts.iter().cloned().fold(ferrotrace_compiler::kernel_facts::KernelFacts::default(), |mut facts, fact| {
-            facts.record(fact);
-            facts
-        });
-        found.extend(recheck::differences(&facts, btf).iter().map(ToString::to_string));
-    }
+    let facts = kernel.facts.iter().cloned().fold(ferrotrace_compiler::kernel_facts::KernelFacts::default(), |mut facts, fact| {
+        facts.record(fact);
+        facts
+    });
+    found.extend(recheck::differences(&facts, catalog).iter().map(ToString::to_string));
     for layout in &kernel.tracepoints {
         let (category, name) = layout.tracepoint.split_once(':').unwrap_or((&layout.tracepoint, ""));
         let here: Vec<Field> = match catalog.tracepoint_format(category, name) {
@@ -263,14 +309,14 @@ mod tests {
         let compiled = compile_with(source, &catalog, &CompileOptions::default(), Keep::default()).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"));
         let path = std::env::temp_dir().join(format!("ferrotrace-pack-{}-{file}", std::process::id()));
         let contents = Contents { recipe: "demo", params: Vec::new(), header: None, source, manifest: &compiled.manifest, elf: &compiled.elf };
-        assert_eq!(write(contents, &catalog, &path).unwrap(), "0 kernel facts, 1 tracepoint layouts");
+        assert_eq!(write(contents, &catalog, &path).unwrap(), "0 kernel facts, 1 tracepoint layout");
         path
     }
 
     #[test]
     fn a_pack_loads_where_its_facts_hold_as_it_was_compiled() {
         let path = packed(8, "holds");
-        let loaded = load(&path, &[], &Demo { value_at: 8 });
+        let loaded = load(&path, &[], false, &Demo { value_at: 8 });
         let _ = std::fs::remove_file(&path);
         let loaded = loaded.unwrap();
         assert!(loaded.elf.starts_with(b"\x7fELF"));
@@ -280,13 +326,31 @@ mod tests {
     #[test]
     fn a_moved_tracepoint_field_or_an_altered_part_is_refused_by_name() {
         let path = packed(8, "moved");
-        let moved = load(&path, &[], &Demo { value_at: 12 }).err().map(|error| error.to_string());
+        let moved = load(&path, &[], false, &Demo { value_at: 12 }).err().map(|error| error.to_string());
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace("@[args.value]", "@[args.value + 1]")).unwrap();
-        let altered = load(&path, &[], &Demo { value_at: 8 }).err().map(|error| error.to_string());
+        let altered = load(&path, &[], false, &Demo { value_at: 8 }).err().map(|error| error.to_string());
         let _ = std::fs::remove_file(&path);
         let moved = moved.expect("a moved field is refused");
         assert!(moved.contains("for kernel facts this kernel does not have:\n- demo:event.value (int): offset 8, 4 bytes\n+ demo:event.value (int): offset 12, 4 bytes\n`ferrotrace recipe pack demo` compiles it here"), "{moved}");
         assert!(altered.expect("an altered source is refused").contains("was altered: its source does not match its SHA-256"));
+    }
+
+    #[test]
+    fn a_pack_of_another_ferrotrace_or_with_an_impossible_fact_is_refused() {
+        let path = packed(8, "other");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace(&format!("\"ferrotrace\": \"{}\"", env!("CARGO_PKG_VERSION")), "\"ferrotrace\": \"9.9.9\"")).unwrap();
+        let other = load(&path, &[], false, &Demo { value_at: 8 }).err().map(|error| error.to_string());
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value["kernel"]["value"]["facts"] = serde_json::json!([{"Size": {"ty": format!("int{}", "*".repeat(100_000)), "size": 8}}]);
+        std::fs::write(&path, value.to_string()).unwrap();
+        let impossible = load(&path, &[], false, &Demo { value_at: 8 }).err().map(|error| error.to_string());
+        std::fs::write(&path, "begin { }").unwrap();
+        let not_a_pack = load(&path, &[], false, &Demo { value_at: 8 }).err().map(|error| error.to_string());
+        let _ = std::fs::remove_file(&path);
+        assert!(other.unwrap().contains(&format!("was made by ferrotrace 9.9.9, and this is {}", env!("CARGO_PKG_VERSION"))));
+        assert!(impossible.unwrap().contains("records a kernel fact no kernel has: sizeof(int***"));
+        assert!(not_a_pack.unwrap().ends_with("is not a ferrotrace pack"));
     }
 }

@@ -100,16 +100,20 @@ kernel and on the kernel matrix's.
 
 ## Packs
 
-`recipe pack NAME` compiles the recipe (the variant that runs here) and writes one JSON file,
-`NAME.ftpack`, of sealed parts, each with the SHA-256 of its JSON text: `kernel` (the
+`recipe pack NAME [-o FILE.ftpack]` compiles the recipe (the variant that runs here) and writes
+one JSON file, `NAME.ftpack`, of parts each with the SHA-256 of its JSON text: `kernel` (the
 architecture, the release it was packed on, and every kernel fact the compile used: each BTF
-member's offset and size, each type's size, each enum constant's value, and the field layout of
-every tracepoint it attaches to), `header`, `source` (the script compiled), `manifest` and
-`program` (the BPF ELF object, in base64), beside the parameters it was compiled with.
+member's offset and size, each type's size, each enum constant's value, the member offsets
+builtins such as `ppid` read, the addresses `kaddr` took, the ids `cgroupid` took, the PID
+namespace, whether the kernel zero-pads `comm`, and the field layout of every tracepoint it
+attaches to), `header`, `source` (the script compiled), `manifest` and `program` (the BPF ELF
+object, in base64), beside the parameters it was compiled with and the ferrotrace that made it.
+A pack is compiled for any process: `recipe pack` takes no `-p`, `-c`, `--test` or `--bench`.
 
-`recipe run FILE.ftpack` compiles nothing. Before any BPF system call it asks each fact again
-of this kernel (BTF, tracefs) and refuses the pack when one does not hold, with each difference
-as `-` the recorded fact and `+` this kernel's, and the command that compiles the recipe here:
+`recipe run FILE.ftpack` compiles nothing. Before any BPF system call it refuses a pack made by
+another ferrotrace version, asks each fact again of this kernel (BTF, kallsyms, cgroupfs,
+tracefs), and refuses the pack when one does not hold, with each difference as `-` the recorded
+fact and `+` this kernel's, and the command that compiles the recipe here:
 
 ```
 ERROR: pack `where.ftpack` was compiled on 6.18.44 for kernel facts this kernel does not have:
@@ -118,10 +122,13 @@ ERROR: pack `where.ftpack` was compiled on 6.18.44 for kernel facts this kernel 
 `ferrotrace recipe pack where` compiles it here
 ```
 
-Then it checks every part against its hash (an altered part is refused, named) and runs the
-program as it is; tracepoint ids are looked up again when it attaches. A pack keeps the
-parameters it was compiled with: other ones are refused. Not yet: moving a field that moved
-(same size) by patching the instructions that read it, and parameters set at load time.
+Then it checks every part against its hash (a part changed by accident or by hand is refused,
+named) and runs the program as it is; tracepoint ids are looked up again when it attaches. The
+hashes are in the file itself, so they are no signature: as root, a pack is run only when no
+one but root (or the user `sudo` runs for) can write it or a directory above it, as a recipe.
+A pack that runs shell commands (`system`) needs `--unsafe` again. A pack keeps the parameters
+it was compiled with: other ones are refused. Not yet: moving a field that moved (same size) by
+patching the instructions that read it, and parameters set at load time.
 
 ## Where recipes are found
 
@@ -135,8 +142,10 @@ First match wins; `recipe list` shows which one shadows which:
 5. `/etc/ferrotrace/recipes`, then `/usr/share/ferrotrace/recipes`;
 6. the built-in recipes below, embedded in the binary.
 
-In a directory, a recipe is `NAME.bt` or `NAME/NAME.bt` (the directory form). Running as root, a recipe file or a
-directory holding it that users other than its owner can write is refused.
+In a directory, a recipe is `NAME.bt` or `NAME/NAME.bt` (the directory form). Running as root, a
+recipe is refused when its file, one of its companion files, or a directory above them is owned
+by another user than root (or the user `sudo` runs for) or can be written by other users than
+its owner (a sticky directory such as `/tmp` excepted).
 
 ## Commands
 

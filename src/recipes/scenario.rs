@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -111,6 +112,12 @@ impl Scenario {
         if let Some((name, _)) = self.params.iter().find(|(_, value)| parameter(value).is_none()) {
             return Some(format!("its parameter `{name}` is not a string, number or boolean"));
         }
+        if let Some(seconds) = self.seconds.filter(|seconds| !(0.0..=LIMIT.as_secs_f64()).contains(seconds)) {
+            return Some(format!("its `seconds` is {seconds}: a number of seconds from 0 to {}", LIMIT.as_secs()));
+        }
+        if self.lines == Some(0) {
+            return Some("its `lines` is 0: the recipe would be stopped before it prints".to_string());
+        }
         if !self.json.is_empty() && self.format != Format::Json {
             return Some("it checks JSON fields but runs with `format = \"text\"`".to_string());
         }
@@ -176,7 +183,7 @@ impl Trigger {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("ferrotrace-scenario-{}-{n}.sh", std::process::id()));
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
         writeln!(file, "exec >/dev/null\n{command}")?;
         Ok(Trigger { path })
     }
@@ -198,12 +205,22 @@ struct Printed {
 enum Message {
     /// A line of standard output, with its newline.
     Line(String),
+    /// A line of standard error.
+    Error(String),
     /// The probes are attached (`Attached N probes`, or JSON's `attached_probes`).
     Attached,
 }
 
+/// How long output is still taken once ferrotrace has ended (a process the trigger left
+/// behind may hold the pipes open).
+const LAST_OUTPUT: Duration = Duration::from_secs(1);
+/// How often the loop looks whether ferrotrace has ended.
+const TICK: Duration = Duration::from_millis(50);
+
 /// Runs the recipe and collects its output, stopping it as the scenario says. Its `seconds`
 /// count from the moment the probes are attached, as loading can take long (under emulation).
+/// ferrotrace runs in a process group of its own, with the trigger, so that whatever is left
+/// of them is killed at the end.
 fn execute(scenario: &Scenario, recipe: &str, trigger: Option<&Trigger>) -> Result<Printed, String> {
     let exe = std::env::current_exe().map_err(|error| format!("cannot find the ferrotrace binary: {error}"))?;
     let mut command = Command::new(exe);
@@ -215,72 +232,79 @@ fn execute(scenario: &Scenario, recipe: &str, trigger: Option<&Trigger>) -> Resu
     }
     command.args(["recipe", "run", recipe, "--"]);
     command.args(scenario.params.iter().map(|(name, value)| format!("--{name}={}", parameter(value).unwrap_or_default())));
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = command.spawn().map_err(|error| format!("cannot start ferrotrace: {error}"))?;
+    let group = child.id() as i32;
     let (send, messages) = mpsc::channel();
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    let lines = send.clone();
+    let out = send.clone();
     std::thread::spawn(move || {
         for line in read_lines(stdout) {
             let attached = line.starts_with("{\"type\": \"attached_probes\"");
-            let message = if attached { Message::Attached } else { Message::Line(line) };
-            if lines.send(message).is_err() {
+            if out.send(if attached { Message::Attached } else { Message::Line(line) }).is_err() {
                 break;
             }
         }
     });
-    let errors = std::thread::spawn(move || {
-        let mut errors = String::new();
+    std::thread::spawn(move || {
         for line in read_lines(stderr) {
-            if line.starts_with("Attached ") {
-                let _ = send.send(Message::Attached);
-            } else {
-                errors.push_str(&line);
+            if send.send(if line.starts_with("Attached ") { Message::Attached } else { Message::Error(line) }).is_err() {
+                break;
             }
         }
-        errors
     });
 
     let started = Instant::now();
     let mut stop_at: Option<Instant> = None;
     let mut stopped: Option<Instant> = None;
-    let mut stdout = String::new();
+    let mut ended: Option<(Instant, ExitStatus)> = None;
+    let (mut stdout, mut errors) = (String::new(), String::new());
     let mut count = 0;
     let mut failure = None;
     loop {
         let now = Instant::now();
+        if ended.is_none() {
+            if let Some(status) = child.try_wait().map_err(|error| format!("cannot wait for ferrotrace: {error}"))? {
+                ended = Some((now, status));
+            }
+        }
+        if ended.is_some_and(|(at, _)| now >= at + LAST_OUTPUT) {
+            break;
+        }
         let wants_stop = stop_at.is_some_and(|at| now >= at) || scenario.lines.is_some_and(|lines| count >= lines);
-        if wants_stop && stopped.is_none() {
+        if wants_stop && stopped.is_none() && ended.is_none() {
             // SAFETY: kill takes a pid and a signal number and touches no memory.
-            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            unsafe { libc::kill(group, libc::SIGINT) };
             stopped = Some(now);
         }
-        let limit = match stopped {
-            Some(at) => at + GRACE,
-            None => started + LIMIT,
-        };
-        if now >= limit {
-            let _ = child.kill();
+        let limit = stopped.map_or(started + LIMIT, |at| at + GRACE);
+        if ended.is_none() && now >= limit {
             failure = Some(match stopped {
                 Some(_) => format!("did not end within {} s of SIGINT", GRACE.as_secs()),
                 None => format!("did not end within {} s", LIMIT.as_secs()),
             });
             break;
         }
-        let wake = [Some(limit), stop_at.filter(|_| stopped.is_none())].into_iter().flatten().min().unwrap_or(limit);
-        match messages.recv_timeout(wake.saturating_duration_since(now)) {
+        match messages.recv_timeout(TICK) {
             Ok(Message::Line(line)) => {
                 stdout.push_str(&line);
                 count += 1;
             }
-            Ok(Message::Attached) => stop_at = scenario.seconds.map(|seconds| Instant::now() + Duration::from_secs_f64(seconds.max(0.0))),
+            Ok(Message::Error(line)) => errors.push_str(&line),
+            Ok(Message::Attached) => stop_at = scenario.seconds.map(|seconds| Instant::now() + Duration::from_secs_f64(seconds)),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Disconnected) if ended.is_some() => break,
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(TICK),
         }
     }
-    let status = child.wait().map_err(|error| format!("cannot wait for ferrotrace: {error}"))?;
-    let errors = errors.join().unwrap_or_default();
+    // SAFETY: kill takes a pid and a signal number and touches no memory; the group is the
+    // one ferrotrace leads, so only it and what it started are killed.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    let status = match ended {
+        Some((_, status)) => status,
+        None => child.wait().map_err(|error| format!("cannot wait for ferrotrace: {error}"))?,
+    };
     if failure.is_none() && !status.success() {
         let how = status.code().map_or_else(|| format!("was killed by signal {}", status.signal().unwrap_or(0)), |code| format!("exited with status {code}"));
         failure = Some(format!("ferrotrace {how}: {}", errors.trim_end()));
@@ -456,5 +480,7 @@ mod tests {
         assert_eq!(scenario("expect = ['(']").problem(&[]).unwrap().split(':').next(), Some("`(` is not a regular expression"));
         assert_eq!(scenario("[[rows]]\nTID = '1'\n").problem(&columns()), Some("its rows name column `TID`, which the header does not list".to_string()));
         assert_eq!(scenario("[[json]]\ntype = 'map'\n").problem(&[]), Some("it checks JSON fields but runs with `format = \"text\"`".to_string()));
+        assert_eq!(scenario("seconds = 40").problem(&[]), Some("its `seconds` is 40: a number of seconds from 0 to 30".to_string()));
+        assert_eq!(scenario("lines = 0").problem(&[]), Some("its `lines` is 0: the recipe would be stopped before it prints".to_string()));
     }
 }

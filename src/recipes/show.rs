@@ -68,7 +68,10 @@ fn gather(found: Found, header: Header, catalog: &dyn Catalog, options: &Compile
     };
     let text = variant.as_deref().and_then(|file| found.companion(file)).unwrap_or(&found.text);
     let parameters = syntax::parse(text).ok().and_then(|program| script_options(&program, &Params::default()).ok()).unwrap_or_default();
-    let tests = scenario::scenarios(&found, &header).unwrap_or_default().into_iter().map(|test| test.name).collect();
+    let tests = match scenario::scenarios(&found, &header) {
+        Ok(tests) => tests.into_iter().map(|test| test.name).collect(),
+        Err(why) => vec![format!("(unreadable: {why})")],
+    };
     Shown { found, header, variant, why_not, probes, parameters, tests }
 }
 

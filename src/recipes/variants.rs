@@ -28,14 +28,21 @@ pub fn here(text: &str, catalog: &dyn Catalog, options: &CompileOptions) -> Here
             None => Here::Runs(Box::new(compiled)),
         },
         Err(diagnostics) => {
-            // A probe this kernel lacks makes the errors that follow from it moot.
+            // What this kernel lacks makes the errors that follow from it moot.
             let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(|d| d.severity == Severity::Error).collect();
-            match errors.iter().find(|d| d.code.starts_with("E02")) {
+            match errors.iter().find(|d| lacking(d.code)) {
                 Some(missing) => Here::Missing(super::first_problem(std::slice::from_ref(missing))),
                 None => Here::Broken(super::first_problem(&errors)),
             }
         }
     }
+}
+
+/// Whether a diagnostic says this kernel lacks something a recipe uses: a probe or probe type
+/// (E02xx), a tracepoint field (E0304), a struct member (E0478). Other diagnostics are the
+/// recipe's own mistakes, whatever the kernel.
+fn lacking(code: &str) -> bool {
+    code.starts_with("E02") || code == "E0304" || code == "E0478"
 }
 
 /// One file of a recipe, to run.
@@ -56,7 +63,8 @@ pub fn variants<'f>(found: &'f Found, header: &'f Header) -> Result<Vec<Variant<
 }
 
 /// The first of the recipe's files that `runs` says runs here, or its own file when none does
-/// (so that its own reason is the one reported).
+/// (so that its own reason is the one reported). `runs` says whether the kernel has what a file
+/// needs; `recipe run` then compiles the one chosen and reports its own mistakes.
 pub fn choose<'f>(found: &'f Found, header: &'f Header, runs: &dyn Fn(&str) -> bool) -> Result<Variant<'f>, String> {
     let mut all = variants(found, header)?;
     if all.len() == 1 {
@@ -67,7 +75,8 @@ pub fn choose<'f>(found: &'f Found, header: &'f Header, runs: &dyn Fn(&str) -> b
 }
 
 /// Whether the recipe runs here, by the first of its files that does: that file and its
-/// compile; or, when none does, why its own file does not.
+/// compile; or, when none does, why its own file does not. Variants are tried only where its
+/// own file lacks something of this kernel's.
 pub fn here_of<'f>(found: &'f Found, header: Option<&'f Header>, catalog: &dyn Catalog, options: &CompileOptions) -> (Option<&'f str>, Here) {
     let all = match header.map(|header| variants(found, header)) {
         Some(Ok(all)) => all,
@@ -78,6 +87,8 @@ pub fn here_of<'f>(found: &'f Found, header: Option<&'f Header>, catalog: &dyn C
     for variant in all {
         match here(variant.text, catalog, options) {
             Here::Runs(compiled) => return (variant.file, Here::Runs(compiled)),
+            // A mistake of the recipe's own file is not hidden by a variant that runs.
+            broken @ Here::Broken(_) if variant.file.is_none() => return (None, broken),
             other => {
                 own.get_or_insert(other);
             }

@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::btf::Btf;
-use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelSymbols, KernelMember, MemberOffsets, TracepointFormat};
+use crate::catalog::{Catalog, CgroupIds, HelperBehaviour, KernelSymbols, KernelMember, MemberOffsets, TracepointFormat, PidNamespace};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Attach, MapValue, Target};
 use crate::config::{Config, MissingProbes};
@@ -92,6 +92,7 @@ pub fn check_with(
     let helper_errors = options.helper_errors;
     let options = std::mem::take(&mut checker.script_options);
     let mut kernel_facts = std::mem::take(&mut checker.kernel_facts);
+    record_catalog_facts(&mut kernel_facts, &checker, &members, &cgroup_ids, &kernel_symbols, helpers, pid_namespace);
     for probe in &expanded {
         if !probe.resolved.arguments.is_empty() {
             let types = probe.resolved.arguments.iter().map(|argument| format!("{} {}", argument.ty, argument.name)).collect();
@@ -129,6 +130,42 @@ fn resolve_members(needed: &[(KernelMember, Span)], catalog: &dyn Catalog, diags
         }
     }
     offsets
+}
+
+/// Records the facts the catalog gave beyond BTF: member offsets builtins read, cgroup ids,
+/// kernel symbol addresses, the PID namespace and how `comm` is padded, where a program uses
+/// them.
+fn record_catalog_facts(
+    facts: &mut crate::kernel_facts::KernelFacts,
+    checker: &Checker,
+    members: &MemberOffsets,
+    cgroup_ids: &CgroupIds,
+    kernel_symbols: &KernelSymbols,
+    helpers: HelperBehaviour,
+    pid_namespace: Option<PidNamespace>,
+) {
+    use crate::kernel_facts::KernelFact;
+    for (member, _) in &checker.kernel_members {
+        if let Some(offset) = members.get(*member) {
+            facts.record(KernelFact::Offset { strukt: member.strukt.to_string(), member: member.member.to_string(), offset });
+        }
+    }
+    for (path, _) in &checker.cgroup_paths {
+        if let Some(id) = cgroup_ids.get(path) {
+            facts.record(KernelFact::Cgroup { path: path.clone(), id });
+        }
+    }
+    for (name, _) in &checker.kernel_symbol_names {
+        if let Some(address) = kernel_symbols.get(name) {
+            facts.record(KernelFact::Symbol { name: name.clone(), address });
+        }
+    }
+    if let Some(namespace) = pid_namespace {
+        facts.record(KernelFact::PidNamespace { dev: namespace.dev, ino: namespace.ino });
+    }
+    if checker.reads_comm {
+        facts.record(KernelFact::CommZeroPadded(helpers.comm_zero_padded));
+    }
 }
 
 /// The id of each cgroup path `cgroupid` names; E0524 for one the catalog cannot read.
