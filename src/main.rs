@@ -44,6 +44,8 @@ fn main() -> ExitCode {
     };
     match execute(&cli) {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`| head`): stop quietly, as a filter does.
+        Err(err) if err.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("ERROR: {err:#}");
             ExitCode::from(1)

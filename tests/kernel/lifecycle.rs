@@ -183,3 +183,31 @@ fn self_signal_probes_run_on_each_signal() {
     tracer.signal(libc::SIGUSR1);
     tracer.finish().assert_exact(0, "signal 1\nsignal 2\n\n\n@n: 2\n", ATTACHED_1);
 }
+
+#[test]
+fn a_reader_that_goes_away_stops_the_script_quietly() {
+    if !kernel_ready() {
+        return;
+    }
+    let mut child = crate::support::process::ferrotrace(&["-e", "interval:ms:1 { printf(\"tick\\n\"); }"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ferrotrace starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).expect("a line");
+    // `| head -1`: the reader takes one line and closes the pipe.
+    drop(stdout);
+    let until = std::time::Instant::now() + crate::support::process::deadline();
+    while child.try_wait().expect("ferrotrace can be waited for").is_none() {
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            panic!("ferrotrace kept running after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("ferrotrace ends");
+    assert_eq!(first, "tick\n");
+    assert_eq!((output.status.code(), String::from_utf8_lossy(&output.stderr).as_ref()), (Some(0), ATTACHED_1));
+}
