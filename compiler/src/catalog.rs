@@ -333,6 +333,9 @@ pub enum FieldKind {
     Pointer,
     /// `char name[N]`: an inline string of N bytes.
     CharArray(u32),
+    /// `__u8 name[N]` and other arrays of integers: N of them, each `size / N` bytes, signed as
+    /// the field's `signed` says.
+    IntArray(u32),
     /// `__data_loc char[] name`: a `u32` whose low 16 bits are the string's offset in the record
     /// and high 16 bits its length.
     DataLocString,

@@ -243,7 +243,7 @@ fails!(strings_compared_by_order, "E0408", "begin { if (comm < \"sh\") { exit();
 fails!(ternary_branches_of_different_types, "E0409", "begin { $x = pid > 1 ? 1 : \"one\"; }");
 fails!(field_of_something_without_fields, "E0410", "begin { print(comm.len); }");
 fails!(args_outside_a_tracepoint, "E0411", "begin { print(args.filename); }");
-fails!(field_of_unsupported_type, "E0412", "tracepoint:raw_syscalls:sys_enter { print(args.args); }");
+fails!(field_of_unsupported_type, "E0412", "tracepoint:ipi:ipi_raise { print(args.target_cpus); }");
 fails!(tuple_index_on_a_non_tuple, "E0413", "begin { print(pid.0); }");
 fails!(tuple_index_out_of_range, "E0414", "begin { $t = (1, \"two\"); print($t.2); }");
 fails!(argument_outside_a_kprobe, "E0424", "tracepoint:syscalls:sys_enter_openat { print(arg0); }");

@@ -208,3 +208,18 @@ fn profile_fires_until_interval_exits() {
     let program = "profile:hz:997 { @[probe] = 1; } interval:ms:300 { exit(); }";
     run_program(program).assert_exact(0, "\n\n@[profile:hz:997]: 1\n", "Attached 2 probes\n");
 }
+
+#[test]
+fn integer_array_fields_read_as_arrays_that_ntop_prints() {
+    if !kernel_ready() {
+        return;
+    }
+    // A connect to a closed port of this machine: the socket goes from CLOSE to SYN_SENT.
+    let port = 40000 + (std::process::id() % 20000) as u16;
+    let script = format!(
+        "tracepoint:sock:inet_sock_set_state /args.dport == {port} && args.newstate == 2/ {{ printf(\"%s %s %d\\n\", ntop(args.daddr), ntop(args.daddr_v6), sizeof(args.daddr)); print(args.daddr); exit(); }}"
+    );
+    let tracer = Tracer::start(&["-e", &script]);
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    tracer.finish().assert_exact(0, "127.0.0.1 ::ffff:127.0.0.1 4\n[127,0,0,1]\n\n\n", ATTACHED_1);
+}

@@ -200,6 +200,15 @@ impl FnLowerer<'_> {
                 self.b.alu(AluOp::Add, src, Operand::Imm(field.offset as i32));
                 Value::Mem(self.read_str_into(src, None, false, len))
             }
+            FieldKind::IntArray(_) => {
+                // The record is kernel memory the helper copies from, whatever its alignment.
+                let src = self.b.copy_reg(self.ctx);
+                self.b.alu(AluOp::Add, src, Operand::Imm(field.offset as i32));
+                let place = self.b.alloc(field.size.max(8));
+                self.b.zero(place, field.size.max(8));
+                self.checked_call(helper::PROBE_READ_KERNEL, &[Arg::Addr(place), Arg::Imm(i64::from(field.size)), Arg::Reg(src)]);
+                Value::Mem(place)
+            }
             FieldKind::DataLocString => {
                 let loc = self.b.vreg();
                 self.b.emit(Insn::Load { size: Size::W, dst: loc, mem: Mem::Reg(self.ctx, offset) });

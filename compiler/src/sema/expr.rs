@@ -886,6 +886,10 @@ fn field_type(field: &TracepointField, user_pointers: bool, max_strlen: u32) -> 
         }
         FieldKind::Pointer => Some(Ty::void_ptr(user_pointers)),
         FieldKind::CharArray(n) => Some(Ty::Str(n)),
+        FieldKind::IntArray(len) => {
+            let bits = u8::try_from(field.size.checked_div(len)? * 8).ok().filter(|b| matches!(b, 8 | 16 | 32 | 64))?;
+            Some(Ty::Array { elem: Box::new(Ty::Int(IntTy { bits, signed: field.signed })), len })
+        }
         FieldKind::DataLocString => Some(Ty::Str(max_strlen)),
         FieldKind::Other => None,
     }

@@ -68,6 +68,7 @@ const TRACEPOINTS: &[(&str, &str)] = &[
     ("sched", "sched_wakeup"),
     ("sched", "sched_wakeup_new"),
     ("sock", "inet_sock_set_state"),
+    ("ipi", "ipi_raise"),
 ];
 
 /// The loaded BPF programs: 42, `handler`, whose BTF describes `int handle_request(int fd)`,
@@ -199,7 +200,11 @@ impl Catalog for FakeCatalog {
             ("syscalls", "sys_exit_openat") => vec![syscall_nr, field("ret", "long", 16, 8, true, FieldKind::Int)],
             ("raw_syscalls", "sys_enter") => vec![
                 field("id", "long", 8, 8, true, FieldKind::Int),
-                field("args", "unsigned long[6]", 16, 48, false, FieldKind::Other),
+                field("args", "unsigned long[6]", 16, 48, false, FieldKind::IntArray(6)),
+            ],
+            ("ipi", "ipi_raise") => vec![
+                field("target_cpus", "__data_loc unsigned long[]", 8, 4, false, FieldKind::Other),
+                field("reason", "const char *", 16, 8, false, FieldKind::Pointer),
             ],
             ("sched", "sched_process_exec") => vec![
                 field("filename", "__data_loc char[]", 8, 4, false, FieldKind::DataLocString),

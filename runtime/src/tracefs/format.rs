@@ -96,8 +96,11 @@ fn classify(c_type: &str, size: u32) -> FieldKind {
             .strip_suffix(']')
             .and_then(|len| len.parse::<u32>().ok())
             .unwrap_or(size);
-        return match element.trim() {
+        let element = element.trim();
+        let integer = !element.starts_with("struct ") && !element.starts_with("union ") && !element.ends_with('*');
+        return match element {
             "char" | "const char" => FieldKind::CharArray(len),
+            _ if integer && len > 0 && size.is_multiple_of(len) && matches!(size / len, 1 | 2 | 4 | 8) => FieldKind::IntArray(len),
             _ => FieldKind::Other,
         };
     }

@@ -105,7 +105,7 @@ fn char_arrays_are_strings() {
 }
 
 #[test]
-fn non_char_arrays_are_other() {
+fn integer_arrays_are_arrays() {
     insta::assert_snapshot!(describe(RAW_SYS_ENTER));
 }
 
@@ -115,7 +115,8 @@ fn odd_declarations_are_classified() {
         \tfield:void *ptr;\toffset:8;\tsize:8;\tsigned:0;\n\
         \tfield:struct foo bar;\toffset:16;\tsize:24;\tsigned:0;\n\
         \tfield:__data_loc unsigned int[] lengths;\toffset:40;\tsize:4;\tsigned:0;\n\
-        \tfield:u8 saddr[4];\toffset:44;\tsize:4;\tsigned:0;\n";
+        \tfield:u8 saddr[4];\toffset:44;\tsize:4;\tsigned:0;\n\
+        \tfield:struct sock *socks[2];\toffset:48;\tsize:16;\tsigned:0;\n";
     let kinds: Vec<FieldKind> = match parse_format(text) {
         Ok(format) => format.fields.iter().map(|field| field.kind).collect(),
         Err(error) => panic!("{error}"),
@@ -126,6 +127,7 @@ fn odd_declarations_are_classified() {
             FieldKind::Pointer,
             FieldKind::Other,
             FieldKind::Other,
+            FieldKind::IntArray(4),
             FieldKind::Other
         ]
     );
