@@ -216,10 +216,16 @@ fn integer_array_fields_read_as_arrays_that_ntop_prints() {
     }
     // A connect to a closed port of this machine: the socket goes from CLOSE to SYN_SENT.
     let port = 40000 + (std::process::id() % 20000) as u16;
+    // Its connect(2), from this thread, is a `raw_syscalls` record with the address's length,
+    // 16, third of its arguments.
     let script = format!(
-        "tracepoint:sock:inet_sock_set_state /args.dport == {port} && args.newstate == 2/ {{ printf(\"%s %s %d\\n\", ntop(args.daddr), ntop(args.daddr_v6), sizeof(args.daddr)); print(args.daddr); exit(); }}"
+        "tracepoint:raw_syscalls:sys_enter /tid == {} && args.id == {}/ {{ printf(\"connect %d\\n\", args.args[2]); }} \
+         tracepoint:sock:inet_sock_set_state /args.dport == {port} && args.newstate == 2/ {{ printf(\"%s %s %d\\n\", ntop(args.daddr), ntop(args.daddr_v6), sizeof(args.daddr)); print(args.daddr); exit(); }}",
+        // SAFETY: gettid cannot fail and touches no memory.
+        unsafe { libc::gettid() },
+        libc::SYS_connect
     );
     let tracer = Tracer::start(&["-e", &script]);
     let _ = std::net::TcpStream::connect(("127.0.0.1", port));
-    tracer.finish().assert_exact(0, "127.0.0.1 ::ffff:127.0.0.1 4\n[127,0,0,1]\n\n\n", ATTACHED_1);
+    tracer.finish().assert_exact(0, "connect 16\n127.0.0.1 ::ffff:127.0.0.1 4\n[127,0,0,1]\n\n\n", "Attached 2 probes\n");
 }

@@ -1,7 +1,8 @@
 //! Row 2, cost per event: the kernel's run time per run of a tracer's program, from
 //! `bpf_stats_enabled` counters around two million getppid calls, and the program's size
-//! after the verifier. Seven map workloads (counts keyed by the kernel and the user stack among
-//! them), a kernel struct walk (`curtask->real_parent->pid`), three runs each, interleaved, and
+//! after the verifier. Eight map workloads (counts keyed by the kernel and the user stack among
+//! them, and an element of a tracepoint's array field, `args->args[0]`), a kernel struct walk
+//! (`curtask->real_parent->pid`), three runs each, interleaved, and
 //! a substring search in a 64-byte string that only ferrotrace runs (bpftrace 0.17 has no
 //! `strcontains`).
 
@@ -34,7 +35,7 @@ struct Workload {
     cost_target: f64,
 }
 
-const WORKLOADS: [Workload; 9] = [
+const WORKLOADS: [Workload; 10] = [
     Workload {
         name: "count_by_comm",
         script: "tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }",
@@ -63,6 +64,16 @@ const WORKLOADS: [Workload; 9] = [
         script: r#"tracepoint:raw_syscalls:sys_enter /comm == "loop"/ { @[args->id] = count(); }"#,
         check: |output, _| {
             let key = format!("@[{}]", libc::SYS_getppid);
+            at_least(map_value(output, &key), &format!("`{key}`"))
+        },
+        ferrotrace_only: false,
+        cost_target: 0.7,
+    },
+    Workload {
+        name: "array_field",
+        script: r#"tracepoint:raw_syscalls:sys_enter /comm == "loop"/ { @[args->id, args->args[0] & 0] = count(); }"#,
+        check: |output, _| {
+            let key = format!("@[{}, 0]", libc::SYS_getppid);
             at_least(map_value(output, &key), &format!("`{key}`"))
         },
         ferrotrace_only: false,

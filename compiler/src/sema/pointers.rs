@@ -6,6 +6,7 @@
 use super::hir::{Expr, ExprKind};
 use super::kernel_types::{self, MemberError};
 use super::{Checker, ProbeCx};
+use crate::catalog::{FieldKind, TracepointField};
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::kernel_facts::KernelFact;
 use crate::span::Span;
@@ -170,7 +171,23 @@ impl Checker {
     /// `a[i]` of an array held as a value: a constant index in bounds.
     fn array_value_element(&mut self, array: Expr, elem: Ty, len: u32, index: Expr, span: Span) -> Expr {
         match super::fold::constant(&index) {
-            Some(n) if (0..i128::from(len)).contains(&n) => Expr::new(ExprKind::ArrayElement { expr: Box::new(array), index: n as u32 }, elem, span),
+            Some(n) if (0..i128::from(len)).contains(&n) => match &array.kind {
+                // An element of a tracepoint's integer array is a field of its own: one load
+                // from the record, not a copy of the whole array.
+                ExprKind::TracepointField(field) if matches!(field.kind, FieldKind::IntArray(_)) => {
+                    let size = elem.size();
+                    let element = TracepointField {
+                        name: format!("{}[{n}]", field.name),
+                        c_type: field.c_type.split('[').next().unwrap_or_default().trim().to_string(),
+                        offset: field.offset + n as u32 * size,
+                        size,
+                        signed: field.signed,
+                        kind: FieldKind::Int,
+                    };
+                    Expr::new(ExprKind::TracepointField(Box::new(element)), elem, span)
+                }
+                _ => Expr::new(ExprKind::ArrayElement { expr: Box::new(array), index: n as u32 }, elem, span),
+            },
             Some(n) => {
                 let diag = Diagnostic::error("E0457", format!("index {n} is out of bounds")).with_primary(index.span, format!("the array has {len} elements"));
                 self.error_expr(diag, span)
