@@ -33,14 +33,7 @@ pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, 
     let mut failed = false;
     let mut skipped = false;
     for found in &recipes {
-        let found = match found {
-            Ok(found) => found,
-            Err((name, why)) => {
-                failed = true;
-                writeln!(out, "FAIL {name}: {why}")?;
-                continue;
-            }
-        };
+        let Some(found) = admitted(found, &mut failed, out)? else { continue };
         match verdict(found, catalog, options) {
             Verdict::Pass => writeln!(out, "PASS {}", found.name)?,
             Verdict::Skip(why) => {
@@ -63,6 +56,18 @@ pub fn selected(name: Option<&str>) -> Result<Vec<Result<Found, (String, String)
         Some(name) => vec![Ok(discovery::find(name).map_err(anyhow::Error::msg)?)],
         None => discovery::every_first(),
     })
+}
+
+/// A recipe `selected` gave, or, for one refused, its `FAIL` line written and `failed` set.
+pub fn admitted<'f>(found: &'f Result<Found, (String, String)>, failed: &mut bool, out: &mut dyn Write) -> Result<Option<&'f Found>> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err((name, why)) => {
+            *failed = true;
+            writeln!(out, "FAIL {name}: {why}")?;
+            Ok(None)
+        }
+    }
 }
 
 /// The exit status for recipes checked: 1 when one failed, 2 when the one asked for was

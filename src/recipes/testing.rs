@@ -26,16 +26,9 @@ const SHOWN_LINES: usize = 40;
 pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, out: &mut dyn Write) -> Result<u8> {
     let mut failed = false;
     let mut skipped = false;
-    for found in check::selected(name)? {
-        let found = match found {
-            Ok(found) => found,
-            Err((name, why)) => {
-                failed = true;
-                writeln!(out, "FAIL {name}: {why}")?;
-                continue;
-            }
-        };
-        match check::verdict(&found, catalog, options) {
+    for found in &check::selected(name)? {
+        let Some(found) = check::admitted(found, &mut failed, out)? else { continue };
+        match check::verdict(found, catalog, options) {
             Verdict::Pass => writeln!(out, "PASS {}: checked", found.name)?,
             Verdict::Skip(why) => {
                 skipped = true;
@@ -49,11 +42,11 @@ pub fn run(name: Option<&str>, catalog: &dyn Catalog, options: &CompileOptions, 
             }
         }
         let chosen = match header::parse(&found.text) {
-            Ok(header) => variants::here_of(&found, header.as_ref(), catalog, options).0.and_then(|file| found.companion(file)),
+            Ok(header) => variants::here_of(found, header.as_ref(), catalog, options).0.and_then(|file| found.companion(file)),
             Err(_) => None,
         };
-        let units = unit_tests(&found, chosen.unwrap_or(&found.text), out)?;
-        let scenarios = scenarios(&found, out)?;
+        let units = unit_tests(found, chosen.unwrap_or(&found.text), out)?;
+        let scenarios = scenarios(found, out)?;
         failed |= units == Layer::Failed || scenarios == Layer::Failed;
         // A recipe none of whose tests ran here was not tested.
         skipped |= units != Layer::Passed && scenarios != Layer::Passed && (units, scenarios) != (Layer::Empty, Layer::Empty);
