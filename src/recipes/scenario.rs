@@ -476,6 +476,17 @@ mod tests {
     }
 
     #[test]
+    fn a_tests_file_that_does_not_read_is_named_and_a_missing_variant_too() {
+        let header: Header = toml::from_str("name = \"big\"\nsummary = \"s\"\nversion = \"1.0.0\"\nlicense = \"MIT\"\nvariants = [\"big-old.bt\"]\n").unwrap();
+        let found = |companions: Vec<(String, String)>| Found { name: "big".into(), origin: super::super::discovery::Origin::Path, path: None, text: String::new(), companions };
+        let broken = found(vec![(TESTS_FILE.into(), "[[tests]]\nnam = 'x'\n".into())]);
+        let why = scenarios(&broken, &header).unwrap_err();
+        assert!(why.starts_with("its tests.toml: ") && why.contains("unknown field `nam`"), "{why}");
+        let missing = super::super::variants::variants(&broken, &header).err();
+        assert_eq!(missing.as_deref(), Some("its variant `big-old.bt` is not a file of its directory"));
+    }
+
+    #[test]
     fn a_badly_written_test_is_named() {
         assert_eq!(scenario("expect = ['(']").problem(&[]).unwrap().split(':').next(), Some("`(` is not a regular expression"));
         assert_eq!(scenario("[[rows]]\nTID = '1'\n").problem(&columns()), Some("its rows name column `TID`, which the header does not list".to_string()));

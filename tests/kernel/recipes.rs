@@ -303,6 +303,8 @@ fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_w
     std::fs::write(&tampered, text.replace("pid at %d", "pid is at %d")).expect("the tampered pack");
     let tampered = run(&["recipe", "run", tampered.to_str().expect("a UTF-8 path")]);
     let other_params = run(&["recipe", "run", pack, "--", "--x=1"]);
+    let unnamed = run_with_env(&["recipe", "pack", "where", "-o", dir.join("where.json").to_str().expect("a UTF-8 path")], &env);
+    let for_a_command = run_with_env(&["-c", "true", "recipe", "pack", "where"], &env);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(packed.status.code(), Some(0), "{}", packed.transcript());
     assert!(packed.stdout.starts_with(&format!("wrote {pack} (")), "{}", packed.stdout);
@@ -313,6 +315,9 @@ fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_w
     assert!(refused.stderr.contains(&difference) && refused.stderr.ends_with("`ferrotrace recipe pack where` compiles it here\n"), "{}", refused.stderr);
     assert!(tampered.stderr.contains("was altered: its source does not match its SHA-256"), "{}", tampered.transcript());
     assert!(other_params.stderr.contains("was compiled with the parameters none, which a pack keeps"), "{}", other_params.transcript());
+    assert_eq!(unnamed.status.code(), Some(1));
+    assert!(unnamed.stderr.starts_with("ERROR: a pack's file name ends in `.ftpack` (`recipe run` knows a pack by it), not `"), "{}", unnamed.transcript());
+    for_a_command.assert_exact(1, "", "ERROR: a pack is compiled for any process and to run: `recipe pack` takes no -p, -c, --test or --bench\n");
 }
 
 #[test]
