@@ -10,7 +10,7 @@ use crate::manifest::{Callback, Manifest, ProgramSpec};
 use crate::options::CompileOptions;
 use crate::sema::hir;
 use crate::syntax::ast;
-use crate::{lower, regalloc, sema, syntax};
+use crate::{co_re, lower, regalloc, sema, syntax};
 
 /// Everything compiling a script produced: the object to load and the stages kept for `-d`.
 #[derive(Debug, Clone)]
@@ -98,13 +98,27 @@ pub fn compile_with(source: &str, catalog: &dyn Catalog, options: &CompileOption
         .zip(&programs)
         .map(|(spec, code)| ElfProgram { symbol: &spec.symbol, section: &spec.section, code })
         .collect();
-    let elf = elf::write_object(&elf_programs, &manifest.maps).map_err(|e| {
+    let core = relocation_sections(&manifest, &programs, catalog)?;
+    let elf = elf::write_object(&elf_programs, &manifest.maps, core.as_ref()).map_err(|e| {
         vec![Diagnostic::error("E0901", format!("internal compiler error: writing the ELF object failed: {e}"))]
     })?;
     if !keep.bpf {
         programs = Vec::new();
     }
     Ok(Compiled { ast, hir, lir, allocated, programs, manifest, elf, warnings, options: script_options })
+}
+
+/// The `.BTF` and `.BTF.ext` sections naming the kernel struct members the programs read.
+fn relocation_sections(manifest: &Manifest, programs: &[EncodedProgram], catalog: &dyn Catalog) -> Result<Option<co_re::CoreSections>, Vec<Diagnostic>> {
+    let Some(kernel) = catalog.kernel_types() else { return Ok(None) };
+    let accesses: Vec<co_re::ProgramAccesses<'_>> = manifest
+        .programs
+        .iter()
+        .zip(programs)
+        .map(|(spec, code)| co_re::ProgramAccesses { section: &spec.section, accesses: &code.field_relocations })
+        .collect();
+    co_re::write_sections(kernel, &accesses)
+        .map_err(|e| vec![Diagnostic::error("E0901", format!("internal compiler error: writing the CO-RE relocations failed: {e}"))])
 }
 
 /// Whether compiles check the LIR rules before and after allocation: in debug builds, which

@@ -1,12 +1,14 @@
 //! The ELF writer: encoded programs and map definitions in, a relocatable BPF object out, in
-//! the shape aya 0.14 loads without BTF.
+//! the shape aya 0.14 loads.
 //!
 //! Layout: one executable section per program (named after its program type, e.g.
 //! `tracepoint/syscalls/sys_enter_openat`) holding one global `STT_FUNC` symbol over all of its
 //! code; a `maps` section of 20-byte legacy `bpf_map_def`s (`type, key_size, value_size,
 //! max_entries, map_flags`), each under a global `STT_OBJECT` symbol named after the map; a
 //! `.rel<section>` entry of type `R_BPF_64_64` at every map load's `ld_imm64` naming the map's
-//! symbol, which the loader replaces with the map's fd; and `license` = `"GPL\0"`.
+//! symbol, which the loader replaces with the map's fd; `license` = `"GPL\0"`; and, when a
+//! program reads kernel struct members, `.BTF` and `.BTF.ext` with their CO-RE relocations
+//! (`co_re`).
 
 use std::collections::HashSet;
 
@@ -18,7 +20,12 @@ use object::{
 use thiserror::Error;
 
 use crate::bpf::{EncodedProgram, INSN_SIZE};
+use crate::co_re::CoreSections;
 use crate::manifest::{BpfMapDef, MapSpec};
+
+/// The sections of the types the programs read and of their relocations.
+pub const BTF_SECTION: &str = ".BTF";
+pub const BTF_EXT_SECTION: &str = ".BTF.ext";
 
 /// Bytes of one legacy map definition: the five `u32` fields aya requires, no more.
 pub const MAP_DEF_SIZE: usize = 20;
@@ -48,9 +55,9 @@ pub enum ElfError {
     Write(#[from] object::write::Error),
 }
 
-/// Writes `programs` and `maps` as a relocatable little-endian ELF64 object for `EM_BPF`.
-/// A program's map relocations index `maps` by `MapId`.
-pub fn write_object(programs: &[ElfProgram<'_>], maps: &[MapSpec]) -> Result<Vec<u8>, ElfError> {
+/// Writes `programs`, `maps` and the `core` sections as a relocatable little-endian ELF64
+/// object for `EM_BPF`. A program's map relocations index `maps` by `MapId`.
+pub fn write_object(programs: &[ElfProgram<'_>], maps: &[MapSpec], core: Option<&CoreSections>) -> Result<Vec<u8>, ElfError> {
     check_symbols(programs, maps)?;
     let mut object = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
     let map_symbols = add_maps(&mut object, maps);
@@ -59,6 +66,12 @@ pub fn write_object(programs: &[ElfProgram<'_>], maps: &[MapSpec]) -> Result<Vec
     }
     let license = object.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
     object.set_section_data(license, LICENSE, 1);
+    if let Some(core) = core {
+        for (name, data) in [(BTF_SECTION, &core.btf), (BTF_EXT_SECTION, &core.ext)] {
+            let section = object.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Other);
+            object.set_section_data(section, data.clone(), 4);
+        }
+    }
     Ok(object.write()?)
 }
 

@@ -53,22 +53,40 @@ impl fmt::Display for KernelFact {
     }
 }
 
-/// Every fact a program depends on, each once, in the order first met.
+/// Every fact a program depends on, each once, in the order first met; and the members whose
+/// offset some instruction holds without a CO-RE relocation (`offsetof`, a bitfield's bytes),
+/// which a pack cannot move to another kernel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KernelFacts(Vec<KernelFact>);
+pub struct KernelFacts {
+    facts: Vec<KernelFact>,
+    fixed: Vec<(String, String)>,
+}
 
 impl KernelFacts {
     pub fn record(&mut self, fact: KernelFact) {
-        if !self.0.contains(&fact) {
-            self.0.push(fact);
+        if !self.facts.contains(&fact) {
+            self.facts.push(fact);
         }
     }
 
+    /// Records that the offset of `strukt`'s `member` is compiled in where no relocation
+    /// names it.
+    pub fn fix(&mut self, strukt: &str, member: &str) {
+        if !self.is_fixed(strukt, member) {
+            self.fixed.push((strukt.to_string(), member.to_string()));
+        }
+    }
+
+    /// Whether some instruction holds the offset of `strukt`'s `member` without a relocation.
+    pub fn is_fixed(&self, strukt: &str, member: &str) -> bool {
+        self.fixed.iter().any(|(s, m)| s == strukt && m == member)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &KernelFact> {
-        self.0.iter()
+        self.facts.iter()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.facts.is_empty()
     }
 }

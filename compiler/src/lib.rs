@@ -8,6 +8,7 @@ pub mod bpf;
 pub mod btf;
 pub mod buckets;
 pub mod catalog;
+pub mod co_re;
 pub mod config;
 pub mod diagnostic;
 pub mod driver;

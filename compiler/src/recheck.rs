@@ -30,6 +30,21 @@ impl fmt::Display for Difference {
     }
 }
 
+impl Difference {
+    /// Whether the program can be patched past this difference: a member that moved and kept
+    /// its size, whose offset every instruction holding it has a CO-RE relocation for (`facts`
+    /// says which offsets are compiled in without one).
+    pub fn movable(&self, facts: &KernelFacts) -> bool {
+        match (&self.recorded, &self.here) {
+            (
+                KernelFact::Member { strukt, member, size, bitfield: None, .. },
+                Some(KernelFact::Member { strukt: found_strukt, member: found_member, size: found_size, bitfield: None, .. }),
+            ) => strukt == found_strukt && member == found_member && size == found_size && !facts.is_fixed(strukt, member),
+            _ => false,
+        }
+    }
+}
+
 /// The facts that do not hold on the kernel `catalog` describes, in the order recorded. An
 /// `Arguments` fact is not asked again (the probe's attach checks its function), nor a member
 /// of an anonymous struct or union, which has no name to find it by (the member holding it
@@ -140,5 +155,19 @@ mod tests {
         let mut missing = KernelFacts::default();
         missing.record(KernelFact::Member { strukt: "struct task".into(), member: "tgid".into(), offset: 8, size: 4, bitfield: None });
         assert_eq!(differences(&missing, &kernel(4, 0))[0].to_string(), "- struct task.tgid: offset 8, 4 bytes\n+ (not in this kernel)");
+    }
+
+    #[test]
+    fn only_a_moved_member_of_the_same_size_whose_offset_is_relocated_is_movable() {
+        let recorded = facts(4);
+        let found = differences(&recorded, &kernel(8, 1));
+        assert!(found[0].movable(&recorded), "{}", found[0]);
+        assert!(!found[1].movable(&recorded), "an enum constant is compiled in");
+        let mut fixed = facts(4);
+        fixed.fix("struct task", "pid");
+        assert!(!differences(&fixed, &kernel(8, 0))[0].movable(&fixed), "an offset compiled in without a relocation");
+        let mut missing = KernelFacts::default();
+        missing.record(KernelFact::Member { strukt: "struct task".into(), member: "tgid".into(), offset: 8, size: 4, bitfield: None });
+        assert!(!differences(&missing, &kernel(4, 0))[0].movable(&missing));
     }
 }

@@ -73,6 +73,10 @@ struct Encoder<'f> {
 impl Encoder<'_> {
     fn encode_inst(&mut self, index: usize, inst: &Inst) -> Result<(), EncodeError> {
         let span = inst.span;
+        if let Some(field) = &inst.field {
+            // A tagged load or `add` is one slot: this one.
+            self.program.field_relocations.push((self.program.insns.len(), (**field).clone()));
+        }
         match inst.insn {
             Insn::Alu64 { op: AluOp::Mov, dst, src: Operand::Reg(src) } if dst == src => {}
             Insn::Alu64 { op, dst, src } => self.alu(index, span, op::ALU64, op, dst, src)?,

@@ -26,6 +26,9 @@ pub struct EncodedProgram {
     /// For each function address load of one encoded function: the index of its `ld_imm64`'s
     /// first slot, and the function it names; `link` resolves them.
     pub function_refs: Vec<(usize, u32)>,
+    /// For each instruction holding a kernel struct member's offset: its slot, and the member
+    /// (`co_re`).
+    pub field_relocations: Vec<(usize, crate::co_re::FieldAccess)>,
     /// Where each function of the program starts, after `link`: `[0]` for a program without
     /// callbacks. The kernel's BTF `func_info` needs these.
     pub function_starts: Vec<usize>,
@@ -69,6 +72,7 @@ pub fn link(functions: Vec<EncodedProgram>) -> Result<EncodedProgram, LinkError>
             function.insns[slot].imm = (start as i64 - (base + slot) as i64 - 1) as i32;
         }
         linked.map_relocations.extend(function.map_relocations.into_iter().map(|(slot, map)| (base + slot, map)));
+        linked.field_relocations.extend(function.field_relocations.into_iter().map(|(slot, field)| (base + slot, field)));
         linked.insns.extend(function.insns);
         linked.spans.extend(function.spans);
     }

@@ -127,6 +127,15 @@ impl Btf {
         kind::decode(owner, id, head)
     }
 
+    /// Whether `id` is a type of the blob at the bottom of this one: the kernel image's, not a
+    /// module's or a script's laid over it.
+    pub fn in_base(&self, id: TypeId) -> bool {
+        match &self.base {
+            Some(base) => base.in_base(id),
+            None => self.owns(id),
+        }
+    }
+
     /// Whether `id` is one of this blob's own records, not its base's.
     pub fn owns(&self, id: TypeId) -> bool {
         id.0 >= self.first_id && self.end_id().is_ok_and(|end| id.0 < end)
@@ -180,6 +189,12 @@ impl Btf {
         let rest = self.data.get(start..self.sections.strings.end).ok_or(BtfError::BadString { offset })?;
         let len = rest.iter().position(|&b| b == 0).ok_or(BtfError::BadString { offset })?;
         Ok(&rest[..len])
+    }
+
+    /// The string at `offset` of the string section (an access string of `.BTF.ext`, a
+    /// section's name).
+    pub fn string(&self, offset: u32) -> Option<&str> {
+        self.str_at(offset).ok()
     }
 
     /// The string at `offset`.

@@ -169,6 +169,12 @@ impl Writer {
         data
     }
 
+    /// A string in the blob's string section that no type names (an access string, a section
+    /// name), at the offset it returns.
+    pub fn string(&mut self, text: &str) -> Result<u32, BtfError> {
+        self.name(text)
+    }
+
     /// The offset of a new string `name`; 0 (the empty string) for an empty one.
     fn name(&mut self, name: &str) -> Result<u32, BtfError> {
         if name.is_empty() {

@@ -94,7 +94,7 @@ fn two_programs() -> Vec<u8> {
         },
         ElfProgram { symbol: "begin", section: "raw_tp/begin", code: &begin },
     ];
-    write_object(&programs, &test_maps()).expect("writes")
+    write_object(&programs, &test_maps(), None).expect("writes")
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn header_is_elf64_little_endian_bpf_relocatable() {
 fn sections_hold_the_code_the_map_defs_and_the_license() {
     let counter = program(4, &[(0, 0)]);
     let programs = [ElfProgram { symbol: "p0", section: "raw_tp/begin", code: &counter }];
-    let bytes = write_object(&programs, &test_maps()).expect("writes");
+    let bytes = write_object(&programs, &test_maps(), None).expect("writes");
     let file = File::parse(&*bytes).expect("parses");
     let data = |name: &str| file.section_by_name(name).expect(name).data().expect("data").to_vec();
 
@@ -175,7 +175,7 @@ fn no_section_symbols_reach_the_maps_section() {
 fn no_maps_means_no_maps_section() {
     let code = program(1, &[]);
     let programs = [ElfProgram { symbol: "p0", section: "perf_event", code: &code }];
-    let bytes = write_object(&programs, &[]).expect("writes");
+    let bytes = write_object(&programs, &[], None).expect("writes");
     let file = File::parse(&*bytes).expect("parses");
     assert!(file.section_by_name("maps").is_none());
     assert!(file.section_by_name("perf_event").is_some());
@@ -185,16 +185,16 @@ fn no_maps_means_no_maps_section() {
 fn errors() {
     let empty = EncodedProgram::default();
     let programs = [ElfProgram { symbol: "p0", section: "perf_event", code: &empty }];
-    let error = write_object(&programs, &[]).expect_err("empty");
+    let error = write_object(&programs, &[], None).expect_err("empty");
     assert_eq!(error.to_string(), "program `p0` has no instructions");
 
     let code = program(3, &[(0, 2)]);
     let programs = [ElfProgram { symbol: "p0", section: "perf_event", code: &code }];
-    let error = write_object(&programs, &test_maps()).expect_err("unknown map");
+    let error = write_object(&programs, &test_maps(), None).expect_err("unknown map");
     assert_eq!(error.to_string(), "program `p0` loads map 2, but only 2 maps are defined");
 
     let programs = [ElfProgram { symbol: "m0", section: "perf_event", code: &code }];
-    let error = write_object(&programs, &test_maps()).expect_err("duplicate");
+    let error = write_object(&programs, &test_maps(), None).expect_err("duplicate");
     assert_eq!(
         error.to_string(),
         "two symbols are named `m0`; program and map symbols must be unique"

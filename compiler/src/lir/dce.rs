@@ -33,7 +33,7 @@ mod tests {
     use crate::span::Span;
 
     fn inst(insn: Insn) -> Inst {
-        Inst { insn, span: Span::DUMMY }
+        Inst { insn, span: Span::DUMMY, field: None }
     }
 
     #[test]

@@ -207,6 +207,9 @@ pub enum Insn {
 pub struct Inst {
     pub insn: Insn,
     pub span: Span,
+    /// The kernel struct member whose offset the instruction holds (a load's offset, an
+    /// `add`'s immediate), for a CO-RE relocation record (`co_re`).
+    pub field: Option<Box<crate::co_re::FieldAccess>>,
 }
 
 /// One function of a probe program in LIR: the program itself, or a callback it passes to a

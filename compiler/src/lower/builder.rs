@@ -67,7 +67,12 @@ impl Builder {
     }
 
     pub fn emit(&mut self, insn: Insn) {
-        self.func.insts.push(Inst { insn, span: self.span });
+        self.func.insts.push(Inst { insn, span: self.span, field: None });
+    }
+
+    /// `insn`, tagged as holding the offset of `field` (see `co_re`).
+    pub fn emit_relocated(&mut self, insn: Insn, field: &crate::co_re::FieldAccess) {
+        self.func.insts.push(Inst { insn, span: self.span, field: Some(Box::new(field.clone())) });
     }
 
     pub fn vreg(&mut self) -> Reg {

@@ -41,7 +41,7 @@ impl FnLowerer<'_> {
             }
             ExprKind::UsdtArgument(argument) => Value::Reg(self.usdt_argument(argument)),
             ExprKind::ReadStr { ptr, size, user } => self.read_str(ptr, size.as_deref(), *user, e.ty.size()),
-            ExprKind::Deref { ptr, offset, user, member } => self.deref(ptr, *offset, *user, *member, &e.ty),
+            ExprKind::Deref { ptr, offset, user, member, field } => self.deref(ptr, *offset, *user, *member, field.as_deref(), &e.ty),
             ExprKind::Unary { op, expr } => self.unary(*op, expr),
             ExprKind::Binary { op, lhs, rhs, signed } if !op.is_comparison() => self.arith(*op, lhs, rhs, *signed),
             ExprKind::Binary { .. } | ExprKind::Logical { .. } | ExprKind::StrEq { .. } | ExprKind::TupleEq { .. } => {

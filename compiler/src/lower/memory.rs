@@ -13,29 +13,35 @@
 
 use super::builder::Arg;
 use super::{FnLowerer, Value};
+use crate::co_re::FieldAccess;
 use crate::lir::{helper, AluOp, Cond, Insn, Mem, Operand, Reg, Size};
 use crate::sema::hir::{Expr, ExprKind};
 use crate::types::Ty;
 
 impl FnLowerer<'_> {
     /// The value of type `ty` at `ptr + offset`; `member` when it is one whole member of a
-    /// kernel struct.
-    pub(super) fn deref(&mut self, ptr: &Expr, offset: u32, user: bool, member: bool, ty: &Ty) -> Value {
+    /// kernel struct. The instruction holding the offset is tagged with `field` when it names a
+    /// member, and is there even when the offset is 0.
+    pub(super) fn deref(&mut self, ptr: &Expr, offset: u32, user: bool, member: bool, field: Option<&FieldAccess>, ty: &Ty) -> Value {
+        let field = field.filter(|field| field.reads_member());
         if let (ExprKind::Call { func: "ctx", .. }, true) = (&ptr.kind, member) {
-            if let Some(loaded) = self.context_member(offset, ty) {
+            if let Some(loaded) = self.context_member(offset, field, ty) {
                 return Value::Reg(loaded);
             }
         }
         if !user && member && matches!(ty, Ty::Int(_) | Ty::Enum(_) | Ty::Bool) {
-            if let Some(loaded) = self.direct_load(ptr, offset, ty) {
+            if let Some(loaded) = self.direct_load(ptr, offset, field, ty) {
                 return Value::Reg(loaded);
             }
         }
         let base = self.expr(ptr);
         let base = self.scalar(base);
         let address = self.b.copy_reg(base);
-        if offset != 0 {
-            self.b.alu(AluOp::Add, address, Operand::Imm(offset as i32));
+        let add = Insn::Alu64 { op: AluOp::Add, dst: address, src: Operand::Imm(offset as i32) };
+        match field {
+            Some(field) => self.b.emit_relocated(add, field),
+            None if offset != 0 => self.b.emit(add),
+            None => {}
         }
         if let Ty::Str(len) = ty {
             // A `char` array: a string, cut at its NUL and zero-padded after it.
@@ -55,12 +61,12 @@ impl FnLowerer<'_> {
 
     /// The integer of type `ty` at `offset` in the struct `ptr` points to, loaded directly when
     /// `ptr` is a pointer the verifier knows the kernel type of.
-    fn direct_load(&mut self, ptr: &Expr, offset: u32, ty: &Ty) -> Option<Reg> {
+    fn direct_load(&mut self, ptr: &Expr, offset: u32, field: Option<&FieldAccess>, ty: &Ty) -> Option<Reg> {
         let size = Size::from_bytes(ty.size())?;
         let offset = i16::try_from(offset).ok()?;
         let base = self.typed_pointer(ptr)?;
         let dst = self.b.vreg();
-        self.b.emit(Insn::Load { size, dst, mem: Mem::Reg(base, offset) });
+        self.load(Insn::Load { size, dst, mem: Mem::Reg(base, offset) }, field);
         if let Some(int) = ty.as_int() {
             if int.signed && int.bits < 64 {
                 let shift = i32::from(64 - int.bits);
@@ -75,14 +81,14 @@ impl FnLowerer<'_> {
     /// as the verifier allows. A pointer member may be null, and the verifier refuses to
     /// compute with it until a branch has tested it: the test joins both outcomes again, so
     /// a null pointer reads as zeroes like any failed read.
-    fn context_member(&mut self, offset: u32, ty: &Ty) -> Option<Reg> {
+    fn context_member(&mut self, offset: u32, field: Option<&FieldAccess>, ty: &Ty) -> Option<Reg> {
         if !matches!(ty, Ty::Int(_) | Ty::Enum(_) | Ty::Bool | Ty::Ptr { .. }) {
             return None;
         }
         let size = Size::from_bytes(ty.size())?;
         let offset = i16::try_from(offset).ok()?;
         let dst = self.b.vreg();
-        self.b.emit(Insn::Load { size, dst, mem: Mem::Reg(self.ctx, offset) });
+        self.load(Insn::Load { size, dst, mem: Mem::Reg(self.ctx, offset) }, field);
         match ty {
             Ty::Ptr { .. } => {
                 let tested = self.b.label();
@@ -106,14 +112,23 @@ impl FnLowerer<'_> {
     fn typed_pointer(&mut self, e: &Expr) -> Option<Reg> {
         match &e.kind {
             ExprKind::Call { func: "curtask", .. } if matches!(e.ty, Ty::Ptr { .. }) => Some(self.b.call(helper::GET_CURRENT_TASK_BTF, &[])),
-            ExprKind::Deref { ptr, offset, user: false, member: true } if points_to_struct(&e.ty) => {
+            ExprKind::Deref { ptr, offset, user: false, member: true, field } if points_to_struct(&e.ty) => {
                 let offset = i16::try_from(*offset).ok()?;
                 let base = self.typed_pointer(ptr)?;
                 let dst = self.b.vreg();
-                self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(base, offset) });
+                let field = field.as_deref().filter(|field| field.reads_member());
+                self.load(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(base, offset) }, field);
                 Some(dst)
             }
             _ => None,
+        }
+    }
+
+    /// A load whose offset is `field`'s, tagged with it when there is one.
+    fn load(&mut self, load: Insn, field: Option<&FieldAccess>) {
+        match field {
+            Some(field) => self.b.emit_relocated(load, field),
+            None => self.b.emit(load),
         }
     }
 }

@@ -113,7 +113,7 @@ impl Rewriter {
         let span = inst.span;
         for (_, stand_in) in stand_ins.iter().filter(|(_, stand_in)| stand_in.read) {
             let insn = reload(stand_in.temp, &stand_in.home);
-            self.insts.push(Inst { insn, span });
+            self.insts.push(Inst { insn, span, field: None });
         }
         self.insts.push(inst);
         for (_, stand_in) in &stand_ins {
@@ -121,7 +121,7 @@ impl Rewriter {
             if let (true, Home::Slot(slot)) = (stand_in.written, &stand_in.home) {
                 let insn =
                     Insn::Store { size: Size::DW, mem: Mem::Slot(*slot, 0), src: stand_in.temp };
-                self.insts.push(Inst { insn, span });
+                self.insts.push(Inst { insn, span, field: None });
             }
         }
     }

@@ -956,5 +956,5 @@ fn numbered(name: &str, prefix: &str) -> Option<usize> {
 pub(super) fn stack_word(word: usize, user: bool, span: Span) -> Option<Expr> {
     let offset = word.checked_add(1)?.checked_mul(8).and_then(|offset| i32::try_from(offset).ok())?;
     let sp = Expr::new(ExprKind::Register(crate::pt_regs::STACK_POINTER), Ty::ptr(Ty::I64, user), span);
-    Some(Expr::new(ExprKind::Deref { ptr: Box::new(sp), offset: offset as u32, user, member: false }, Ty::I64, span))
+    Some(Expr::new(ExprKind::Deref { ptr: Box::new(sp), offset: offset as u32, user, member: false, field: None }, Ty::I64, span))
 }

@@ -209,8 +209,10 @@ pub enum ExprKind {
     /// fail give zeroes. A struct (`Ty::Struct`) is never read whole: it is only a place whose
     /// fields are read. `member` when the read is exactly one member of a kernel struct (not a
     /// bitfield's bytes, not an array element): such a read through a pointer whose kernel type
-    /// the verifier knows may be a plain load.
-    Deref { ptr: Box<Expr>, offset: u32, user: bool, member: bool },
+    /// the verifier knows may be a plain load. `field`, when `offset` is exactly a chain of
+    /// kernel struct members from the struct `ptr` points to: the instruction holding the
+    /// offset is tagged with it, so that a pack can be moved to another kernel (`co_re`).
+    Deref { ptr: Box<Expr>, offset: u32, user: bool, member: bool, field: Option<Box<crate::co_re::FieldAccess>> },
     /// `argN` of a usdt probe: a register, a constant or user memory, as its note says.
     UsdtArgument(crate::usdt::UsdtArgument),
     /// `str(ptr[, size])`: read a NUL-terminated string; the result's type says the buffer size.

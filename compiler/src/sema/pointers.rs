@@ -7,6 +7,7 @@ use super::hir::{Expr, ExprKind};
 use super::kernel_types::{self, MemberError};
 use super::{Checker, ProbeCx};
 use crate::catalog::{FieldKind, TracepointField};
+use crate::co_re::FieldAccess;
 use crate::diagnostic::{closest, did_you_mean, Diagnostic};
 use crate::kernel_facts::KernelFact;
 use crate::span::Span;
@@ -22,22 +23,30 @@ impl Checker {
                 .with_help("cast it to the pointer it is: `*(uint32 *)addr`");
             return self.error_expr(diag, span);
         };
-        self.place(e, 0, user, pointee, span)
+        let field = self.chain_start(&pointee, cx);
+        self.place(e, 0, user, pointee, field, span)
     }
 
     /// `base.field` or `base->field` (the same in bpftrace 0.26: `.` reads through a pointer
     /// and `->` is its older spelling), where `base` is a struct in memory or a pointer to
     /// one. `Err(base)` when it is neither, for the caller's own handling.
     pub(super) fn member_access(&mut self, base: Expr, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
-        let (strukt, ptr, offset, user) = match (&base.ty, &base.kind) {
-            (Ty::Struct(strukt), ExprKind::Deref { ptr, offset, user, .. }) => (strukt.clone(), (**ptr).clone(), *offset, *user),
+        let (strukt, ptr, offset, user, chain) = match (&base.ty, &base.kind) {
+            (Ty::Struct(strukt), ExprKind::Deref { ptr, offset, user, field, .. }) => {
+                (strukt.clone(), (**ptr).clone(), *offset, *user, field.as_deref().cloned())
+            }
             (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
-                Some((Ty::Struct(strukt), user)) => (strukt, base, 0, user),
+                Some((pointee @ Ty::Struct(_), user)) => {
+                    let chain = self.chain_start(&pointee, cx);
+                    let Ty::Struct(strukt) = pointee else { unreachable!("matched as a struct") };
+                    (strukt, base, 0, user, chain)
+                }
                 _ => return Err(base),
             },
             _ => return Err(base),
         };
-        Ok(self.struct_member(&strukt, ptr, offset, user, field, span, cx))
+        let place = Place { ptr, offset, user, chain };
+        Ok(self.struct_member(&strukt, place, field, span, cx))
     }
 
     /// `e` as a value that can be stored or printed: a struct in memory becomes a record of
@@ -69,6 +78,10 @@ impl Checker {
         if strukt.size == 0 {
             return Some(self.error_expr(only_declared(&strukt, span), span));
         }
+        let chain = match &e.kind {
+            ExprKind::Deref { field, .. } => field.as_deref().cloned(),
+            _ => None,
+        };
         let mut names = Vec::new();
         let mut items = Vec::new();
         for name in kernel_types::member_names(btf, &strukt) {
@@ -81,7 +94,8 @@ impl Checker {
             }
             *budget = budget.checked_sub(1)?;
             let field = Ident { name: name.clone(), span };
-            let read = self.struct_member(&strukt, ptr.clone(), offset, user, &field, span, cx);
+            let place = Place { ptr: ptr.clone(), offset, user, chain: chain.clone() };
+            let read = self.struct_member(&strukt, place, &field, span, cx);
             let read = self.struct_value(read, cx, budget)?;
             if read.ty.is_error() {
                 return Some(read);
@@ -93,9 +107,9 @@ impl Checker {
         Some(Expr::new(ExprKind::Tuple(items), ty, span))
     }
 
-    /// The member `field` of `strukt`, which is in memory at `ptr + offset`.
-    #[allow(clippy::too_many_arguments)]
-    fn struct_member(&mut self, strukt: &StructRef, ptr: Expr, offset: u32, user: bool, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Expr {
+    /// The member `field` of `strukt`, which is in memory at `place`.
+    fn struct_member(&mut self, strukt: &StructRef, place: Place, field: &Ident, span: Span, cx: &ProbeCx<'_>) -> Expr {
+        let Place { ptr, offset, user, chain } = place;
         let Some(btf) = cx.kernel_types() else { return self.error_expr(no_kernel_types(span), span) };
         if strukt.size == 0 {
             return self.error_expr(only_declared(strukt, ptr.span), span);
@@ -126,11 +140,18 @@ impl Checker {
             size: member.ty.size(),
             bitfield: member.bits,
         });
+        let chain = match (chain, member.bits) {
+            (Some(chain), None) => Some(chain.member(&strukt.name, &field.name)),
+            _ => {
+                self.kernel_facts.fix(&strukt.name, &field.name);
+                None
+            }
+        };
         let offset = offset.saturating_add(member.offset);
-        let read = self.place(ptr, offset, user, member.ty.clone(), span);
+        let read = self.place(ptr, offset, user, member.ty.clone(), chain, span);
         match member.bits {
             None => match read.kind {
-                ExprKind::Deref { ptr, offset, user, .. } => Expr::new(ExprKind::Deref { ptr, offset, user, member: true }, read.ty, read.span),
+                ExprKind::Deref { ptr, offset, user, field, .. } => Expr::new(ExprKind::Deref { ptr, offset, user, member: true, field }, read.ty, read.span),
                 _ => read,
             },
             Some((first_bit, width)) => bitfield(read, first_bit, width, span),
@@ -139,12 +160,14 @@ impl Checker {
 
     /// `base[index]` where `base` is a pointer or a C array in memory; `Err(base)` otherwise.
     pub(super) fn pointer_index(&mut self, base: Expr, index: Expr, span: Span, cx: &ProbeCx<'_>) -> Result<Expr, Expr> {
-        let (elem, ptr, offset, user, len) = match (&base.ty, &base.kind) {
-            (Ty::Array { elem, len }, ExprKind::Deref { ptr, offset, user, .. }) => ((**elem).clone(), (**ptr).clone(), *offset, *user, Some(*len)),
+        let (elem, ptr, offset, user, len, chain) = match (&base.ty, &base.kind) {
+            (Ty::Array { elem, len }, ExprKind::Deref { ptr, offset, user, field, .. }) => {
+                ((**elem).clone(), (**ptr).clone(), *offset, *user, Some(*len), field.as_deref().cloned())
+            }
             (Ty::Array { elem, len }, _) => return Ok(self.array_value_element(base.clone(), (**elem).clone(), *len, index, span)),
             (Ty::Ptr { .. }, _) => match self.pointee(&base, cx) {
                 Some((Ty::Void, _)) | None => return Err(base),
-                Some((pointee, user)) => (pointee, base, 0, user, None),
+                Some((pointee, user)) => (pointee, base, 0, user, None, None),
             },
             _ => return Err(base),
         };
@@ -160,12 +183,22 @@ impl Checker {
             }
             let at = u32::try_from(n).ok().and_then(|n| n.checked_mul(size)).and_then(|n| n.checked_add(offset));
             if let Some(at) = at {
-                return Ok(self.place(ptr, at, user, elem, span));
+                let chain = match (len, chain) {
+                    (Some(_), Some(chain)) => Some(chain.index(n as u32)),
+                    (Some(_), None) => None,
+                    (None, _) if at == 0 => self.chain_start(&elem, cx),
+                    (None, _) => None,
+                };
+                return Ok(self.place(ptr, at, user, elem, chain, span));
             }
         }
+        // The element's address is computed, so its offset holds only the array's: an offset
+        // no relocation names.
+        self.fix_offsets(chain.as_ref());
         let scaled = scale(index, size);
         let address = Expr::new(ExprKind::Binary { op: BinOp::Add, lhs: Box::new(ptr), rhs: Box::new(scaled), signed: false }, Ty::U64, span);
-        Ok(self.place(address, offset, user, elem, span))
+        let chain = if offset == 0 { self.chain_start(&elem, cx) } else { None };
+        Ok(self.place(address, offset, user, elem, chain, span))
     }
 
     /// `a[i]` of an array held as a value: a constant index in bounds.
@@ -215,15 +248,45 @@ impl Checker {
         }
     }
 
-    /// A read of a `ty` at `ptr + offset`, or the place of a struct there.
-    fn place(&mut self, ptr: Expr, offset: u32, user: bool, ty: Ty, span: Span) -> Expr {
+    /// A read of a `ty` at `ptr + offset`, or the place of a struct there; `chain` when
+    /// `offset` is exactly that chain of members from the struct `ptr` points to.
+    fn place(&mut self, ptr: Expr, offset: u32, user: bool, ty: Ty, chain: Option<FieldAccess>, span: Span) -> Expr {
         if let Ty::Struct(strukt) = &ty {
             if strukt.size == 0 {
                 return self.error_expr(only_declared(strukt, span), span);
             }
         }
-        Expr::new(ExprKind::Deref { ptr: Box::new(ptr), offset, user, member: false }, ty, span)
+        Expr::new(ExprKind::Deref { ptr: Box::new(ptr), offset, user, member: false, field: chain.map(Box::new) }, ty, span)
     }
+
+    /// The chain of no members from `ty`, when it is a struct of the kernel image's own types:
+    /// where a chain of members a relocation can name starts. A struct the script defines, a
+    /// module's, or a user program's (its debug information's types, in a uprobe) has no
+    /// relocations.
+    fn chain_start(&self, ty: &Ty, cx: &ProbeCx<'_>) -> Option<FieldAccess> {
+        let Ty::Struct(strukt) = ty else { return None };
+        if cx.module_types.is_some() {
+            return None;
+        }
+        let btf = cx.kernel_types()?;
+        btf.in_base(crate::btf::TypeId(strukt.id)).then(|| FieldAccess::root(strukt.id, &strukt.name))
+    }
+
+    /// Records that the offsets of `chain`'s members are compiled in where no relocation names
+    /// them: a pack whose kernel moved one of them must be compiled again.
+    pub(crate) fn fix_offsets(&mut self, chain: Option<&FieldAccess>) {
+        for (owner, member) in chain.into_iter().flat_map(FieldAccess::members) {
+            self.kernel_facts.fix(owner, member);
+        }
+    }
+}
+
+/// Where a struct is in memory: at `ptr + offset`, and the chain of members `offset` is.
+struct Place {
+    ptr: Expr,
+    offset: u32,
+    user: bool,
+    chain: Option<FieldAccess>,
 }
 
 /// The most members (nested ones included) a struct read whole may have: each is one read.

@@ -159,6 +159,7 @@ impl Checker {
                             size: member.ty.size(),
                             bitfield: None,
                         });
+                        self.kernel_facts.fix(&strukt.name, &field.name);
                         offset += u64::from(member.offset);
                         owner = field.span;
                         ty = member.ty;

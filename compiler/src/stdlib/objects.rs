@@ -115,7 +115,10 @@ fn check_path(c: &mut Checker, call: &Call<'_>, cx: &mut ProbeCx<'_>) -> Expr {
     }
     let is_path = |ty: &Ty| matches!(ty, Ty::Struct(strukt) if strukt.name == "struct path");
     let (pointer, offset) = match (&e.ty, e.kind) {
-        (ty, ExprKind::Deref { ptr, offset, user: false, .. }) if is_path(ty) => (*ptr, offset),
+        (ty, ExprKind::Deref { ptr, offset, user: false, field, .. }) if is_path(ty) => {
+            c.fix_offsets(field.as_deref());
+            (*ptr, offset)
+        }
         (Ty::Ptr { pointee, user: false }, kind) if is_path(pointee) => (Expr::new(kind, e.ty.clone(), e.span), 0),
         (ty, _) => {
             return c.error_expr(

@@ -38,7 +38,7 @@ fn allocated(insts: Vec<Inst>) -> Function {
 fn count_program(source: &str) -> Function {
     let stmt = span_of(source, "@calls = count()");
     let close = span_of(source, "}");
-    let at = |span: Span, insn: Insn| Inst { insn, span };
+    let at = |span: Span, insn: Insn| Inst { insn, span, field: None };
     let key = Mem::Slot(Slot(0), 0);
     allocated(vec![
         at(stmt, Insn::LoadMap { dst: R1, map: MapId(0) }),
@@ -125,7 +125,7 @@ fn every_form() -> Function {
         Insn::Label(Label(0)),
         Insn::Exit,
     ];
-    allocated(insns.into_iter().map(|insn| Inst { insn, span: Span::DUMMY }).collect())
+    allocated(insns.into_iter().map(|insn| Inst { insn, span: Span::DUMMY, field: None }).collect())
 }
 
 #[test]

@@ -12,7 +12,7 @@ fn function(insns: Vec<Insn>) -> Function {
     let insts = insns
         .into_iter()
         .enumerate()
-        .map(|(i, insn)| Inst { insn, span: Span::new(i * 10, i * 10 + 5) })
+        .map(|(i, insn)| Inst { insn, span: Span::new(i * 10, i * 10 + 5), field: None })
         .collect();
     Function {
         name: "test".to_string(),

@@ -36,7 +36,7 @@ impl Builder {
 
     pub(crate) fn push(&mut self, insn: Insn) -> &mut Builder {
         let at = 10 * self.func.insts.len();
-        self.func.insts.push(Inst { insn, span: Span::new(at, at + 1) });
+        self.func.insts.push(Inst { insn, span: Span::new(at, at + 1), field: None });
         self
     }
 
