@@ -334,6 +334,11 @@ fn run_pack(cli: &Cli, path: &Path, params: &[String]) -> Result<u8> {
     let mut target = traced_process(cli)?;
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
     let loaded = recipes::pack::load(path, params, cli.unsafe_functions, &catalog)?;
+    if cli.verbose {
+        for moved in &loaded.moved {
+            eprintln!("moved {} from offset {} to {} (instruction {} of {})", moved.access, moved.local, moved.target, moved.insn, moved.section);
+        }
+    }
     run_program(cli, &loaded.elf, &loaded.manifest, None, target.as_mut())
 }
 

@@ -16,6 +16,7 @@ mod loader;
 pub mod maps;
 pub mod output;
 pub mod privileges;
+pub mod relocate;
 pub mod probes;
 pub mod run;
 pub mod session;

@@ -1,6 +1,7 @@
 //! Proves the compiler's ELF objects load into the real kernel through aya: a `raw_tp` program
 //! run with `BPF_PROG_TEST_RUN` and a tracepoint program attached to `sys_enter_getppid`, each
-//! counting into a per-CPU array that the test then reads back.
+//! counting into a per-CPU array that the test then reads back; and a compiled program's CO-RE
+//! relocations applied by aya-obj.
 
 use std::ffi::CString;
 use std::path::Path;
@@ -9,6 +10,8 @@ use aya::maps::PerCpuArray;
 use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun, TracePoint};
 use aya::Ebpf;
 use ferrotrace_compiler::bpf::{self, EncodedProgram};
+use ferrotrace_compiler::btf::{Btf, Family, Writer, WrittenMember};
+use ferrotrace_compiler::catalog::{Catalog, CatalogError, TracepointFormat};
 use ferrotrace_compiler::elf::{write_object, ElfProgram};
 use ferrotrace_compiler::lir::{
     helper, AluOp, Cond, Function, Insn, Inst, Label, Mem, Operand, Reg, Size, Slot, SlotInfo,
@@ -65,7 +68,7 @@ fn count_into(name: &str, map: MapId) -> Function {
     Function {
         name: name.to_string(),
         params: 1,
-        insts: insns.into_iter().map(|insn| Inst { insn, span: Span::DUMMY }).collect(),
+        insts: insns.into_iter().map(|insn| Inst { insn, span: Span::DUMMY, field: None }).collect(),
         slots: vec![SlotInfo { size: 4, align: 4 }],
         vregs: 0,
         labels: 1,
@@ -96,7 +99,7 @@ fn object() -> Vec<u8> {
             code: &getppid,
         },
     ];
-    write_object(&programs, &[counter_map("m0"), counter_map("m1")]).expect("writes")
+    write_object(&programs, &[counter_map("m0"), counter_map("m1")], None).expect("writes")
 }
 
 /// Loads `bytes` from a 4-byte-aligned copy, as `Ebpf::load` requires.
@@ -150,4 +153,58 @@ fn tracepoint_counts_getppid_calls() {
     // Other processes may call getppid too, so at least our five.
     let calls = count(&ebpf, "m1");
     assert!(calls >= 5, "counted {calls} getppid calls, expected at least 5");
+}
+
+/// A compile's CO-RE relocations are the standard records: compiled against a kernel whose
+/// `struct task_struct` has `pid` where this one has `prio`, the object read by aya, which
+/// moves the load to this kernel's `pid` before the verifier sees it, stores the running
+/// thread's id.
+#[test]
+fn aya_applies_the_compilers_co_re_relocations() {
+    if !kernel_tests_enabled() {
+        return;
+    }
+    let compiled = ferrotrace_compiler::driver::compile("begin { @x = curtask->pid; }", &OtherLayout::new()).expect("compiles");
+    let map = compiled.manifest.maps.iter().find(|map| matches!(map.role, MapRole::User(_))).expect("the map of @x").symbol.clone();
+    let mut ebpf = load_aligned(&compiled.elf);
+    let symbol = &compiled.manifest.programs[0].symbol;
+    let program: &mut RawTracePoint = ebpf.program_mut(symbol).expect("program").try_into().expect("raw_tp");
+    program.load().expect("the verifier accepts it");
+    program.test_run(RawTracePointRunOptions::new()).expect("test run");
+    let stored = aya::maps::HashMap::<_, u64, u64>::try_from(ebpf.map(&map).expect("the map")).expect("a hash of u64");
+    // SAFETY: gettid has no preconditions and cannot fail.
+    let tid = unsafe { libc::gettid() } as u64;
+    assert_eq!(stored.get(&0, 0).expect("@x was stored"), tid);
+}
+
+/// This kernel's types but for `struct task_struct`, whose `pid` and `prio` trade places.
+struct OtherLayout(std::sync::Arc<Btf>);
+
+impl OtherLayout {
+    fn new() -> OtherLayout {
+        let here = Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").expect("this kernel's BTF")).expect("BTF");
+        let task = here.find("task_struct", Family::StructOrUnion).expect("struct task_struct");
+        let at = |name: &str| here.member(task, name).expect("a member of task_struct").bit_offset;
+        let mut other = Writer::new(None).expect("a writer");
+        let int = other.int("int", 4, true, false, false).expect("int");
+        let strukt = other.reserve().expect("an id");
+        let member = |name, bit_offset| WrittenMember { name, ty: int, bit_offset, bitfield_size: None };
+        let size = here.size_of(task).expect("its size") as u32;
+        other.composite(strukt, false, "task_struct", size, &[member("pid", at("prio")), member("prio", at("pid"))]).expect("the struct");
+        OtherLayout(std::sync::Arc::new(Btf::parse(other.finish()).expect("BTF")))
+    }
+}
+
+impl Catalog for OtherLayout {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+        Ok(Vec::new())
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+        Err(CatalogError::NotFound(format!("{category}:{name}")))
+    }
+
+    fn kernel_types(&self) -> Option<&std::sync::Arc<Btf>> {
+        Some(&self.0)
+    }
 }

@@ -4,7 +4,9 @@
 //! compiled with, and every kernel fact the compile used (BTF member places and sizes, type
 //! sizes, enum values, the layouts of the tracepoints it attaches to, the architecture).
 //! `recipe run FILE.ftpack` asks each fact again of this kernel and runs the object as it is
-//! when all hold; when one does not, it refuses before any BPF system call, with the facts
+//! when all hold. A struct member that moved and kept its size is patched in every instruction
+//! that held its offset, through the object's CO-RE relocations (`ferrotrace_runtime::relocate`);
+//! when another fact does not hold, it refuses before any BPF system call, with the facts
 //! that differ and the command that compiles the recipe here. Then it checks every part's
 //! hash, so a part changed by accident or by hand is refused too; the hashes are in the same
 //! file, so they are no signature: as root, a pack is run only when no one but root can write
@@ -18,7 +20,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use ferrotrace_compiler::catalog::Catalog;
-use ferrotrace_compiler::kernel_facts::KernelFact;
+use ferrotrace_compiler::kernel_facts::{KernelFact, KernelFacts};
 use ferrotrace_compiler::manifest::{Action, Attach, Manifest, Stream};
 use ferrotrace_compiler::recheck;
 use serde::{Deserialize, Serialize};
@@ -173,10 +175,12 @@ fn release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|text| text.trim().to_string()).unwrap_or_default()
 }
 
-/// A pack read and found to run here: its object and manifest.
+/// A pack read and found to run here: its object (patched for this kernel's struct layouts)
+/// and manifest, and the members it moved.
 pub struct Loaded {
     pub manifest: Manifest,
     pub elf: Vec<u8>,
+    pub moved: Vec<ferrotrace_compiler::co_re::Relocation>,
 }
 
 /// Reads the pack at `path` and checks it against this kernel: its architecture, every
@@ -201,13 +205,17 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
     if kernel.arch != std::env::consts::ARCH {
         bail!("pack `{shown}` was compiled for {}, and this machine is {}; {recompile}", kernel.arch, std::env::consts::ARCH);
     }
-    let differences = differences(kernel, catalog)?;
+    let (movable, differences) = differences(kernel, &pack.manifest.value.kernel_facts, catalog)?;
     if !differences.is_empty() {
         bail!("pack `{shown}` was compiled on {} for kernel facts this kernel does not have:\n{}\n{recompile}", kernel.release, differences.join("\n"));
     }
     let parts = [("kernel", pack.kernel.intact()?), ("header", pack.header.intact()?), ("source", pack.source.intact()?), ("manifest", pack.manifest.intact()?), ("program", pack.program.intact()?)];
     if let Some((part, _)) = parts.iter().find(|(_, intact)| !intact) {
-        bail!("pack `{shown}` was altered: its {part} does not match its SHA-256; {recompile}");
+        let recorded = match movable.is_empty() {
+            true => String::new(),
+            false => format!(", and it records kernel facts this kernel does not have:\n{}\n", movable.join("\n")),
+        };
+        bail!("pack `{shown}` was altered: its {part} does not match its SHA-256{recorded}; {recompile}");
     }
     if pack.manifest.value.kernel_facts.iter().ne(kernel.facts.iter()) {
         bail!("pack `{shown}` is inconsistent: its kernel facts are not its program's; {recompile}");
@@ -220,8 +228,16 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
     if runs_commands && !unsafe_allowed {
         bail!("pack `{shown}` runs shell commands (`system`): run it with --unsafe");
     }
-    let elf = base64::engine::general_purpose::STANDARD.decode(&pack.program.value).with_context(|| format!("pack `{shown}`: its program is not base64"))?;
-    Ok(Loaded { manifest: pack.manifest.value, elf })
+    let mut elf = base64::engine::general_purpose::STANDARD.decode(&pack.program.value).with_context(|| format!("pack `{shown}`: its program is not base64"))?;
+    let moved = match movable.len() {
+        0 => Vec::new(),
+        _ => {
+            let types = catalog.kernel_types().context("this kernel has no BTF to move the pack's struct members by")?;
+            ferrotrace_runtime::relocate::relocate_object(&mut elf, types)
+                .map_err(|why| anyhow::anyhow!("pack `{shown}` cannot be moved to this kernel's struct layouts: {why}; {recompile}"))?
+        }
+    };
+    Ok(Loaded { manifest: pack.manifest.value, elf, moved })
 }
 
 /// The most bytes a name in a fact has: C identifiers, types and paths are shorter.
@@ -250,14 +266,16 @@ fn shorten(text: &str) -> String {
 }
 
 /// Each fact the pack records that this kernel does not hold, as `-` the recorded and `+` this
-/// kernel's.
-fn differences(kernel: &Kernel, catalog: &dyn Catalog) -> Result<Vec<String>> {
+/// kernel's: those its relocations can move past (`compiled` says which offsets are compiled
+/// in without one), and the others.
+fn differences(kernel: &Kernel, compiled: &KernelFacts, catalog: &dyn Catalog) -> Result<(Vec<String>, Vec<String>)> {
     let mut found = Vec::new();
-    let facts = kernel.facts.iter().cloned().fold(ferrotrace_compiler::kernel_facts::KernelFacts::default(), |mut facts, fact| {
+    let facts = kernel.facts.iter().cloned().fold(KernelFacts::default(), |mut facts, fact| {
         facts.record(fact);
         facts
     });
-    found.extend(recheck::differences(&facts, catalog).iter().map(ToString::to_string));
+    let (movable, fixed): (Vec<_>, Vec<_>) = recheck::differences(&facts, catalog).into_iter().partition(|difference| difference.movable(compiled));
+    found.extend(fixed.iter().map(ToString::to_string));
     for layout in &kernel.tracepoints {
         let (category, name) = layout.tracepoint.split_once(':').unwrap_or((&layout.tracepoint, ""));
         let here: Vec<Field> = match catalog.tracepoint_format(category, name) {
@@ -275,7 +293,7 @@ fn differences(kernel: &Kernel, catalog: &dyn Catalog) -> Result<Vec<String>> {
             }
         }
     }
-    Ok(found)
+    Ok((movable.iter().map(ToString::to_string).collect(), found))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use super::{kernel_ready, Comm, Tracer};
-use crate::support::process::{ferrotrace, run, run_with_env};
+use crate::support::process::{ferrotrace, run, run_with_env, run_with_files_over};
 
 /// The built-in recipes, as `recipes/` holds them.
 const BUILT_IN: [&str; 31] = [
@@ -318,6 +318,61 @@ fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_w
     assert_eq!(unnamed.status.code(), Some(1));
     assert!(unnamed.stderr.starts_with("ERROR: a pack's file name ends in `.ftpack` (`recipe run` knows a pack by it), not `"), "{}", unnamed.transcript());
     for_a_command.assert_exact(1, "", "ERROR: a pack is compiled for any process and to run: `recipe pack` takes no -p, -c, --test or --bench\n");
+}
+
+/// A kernel's BTF holding only `struct task_struct`, as big as this kernel's, with `pid` and
+/// `prio` where this kernel has `prio` and `pid` (`pid` as wide as `pid_size`): what a compile
+/// on a kernel that laid the struct out otherwise would have seen.
+fn swapped_task_struct(pid_size: u32) -> Vec<u8> {
+    use ferrotrace_compiler::btf::{Btf, Family, Writer, WrittenMember};
+    let here = Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").expect("this kernel's BTF")).expect("BTF");
+    let task = here.find("task_struct", Family::StructOrUnion).expect("struct task_struct");
+    let at = |name: &str| here.member(task, name).expect("a member of task_struct").bit_offset;
+    let size = here.size_of(task).expect("its size") as u32;
+    let mut kernel = Writer::new(None).expect("a writer");
+    let int = kernel.int("int", 4, true, false, false).expect("int");
+    let pid = if pid_size == 8 { kernel.int("long", 8, true, false, false).expect("long") } else { int };
+    let strukt = kernel.reserve().expect("an id");
+    let members = [WrittenMember { name: "pid", ty: pid, bit_offset: at("prio"), bitfield_size: None }, WrittenMember { name: "prio", ty: int, bit_offset: at("pid"), bitfield_size: None }];
+    kernel.composite(strukt, false, "task_struct", size, &members).expect("the struct");
+    kernel.finish()
+}
+
+#[test]
+fn a_pack_from_a_kernel_that_laid_a_struct_out_otherwise_is_patched_or_refused_by_member_size() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrotrace-moved-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let header = "/*---\nname = \"mine\"\nsummary = \"whether the task's pid is mine, and its priority\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
+    let code = "begin { printf(\"%d %d\\n\", curtask->pid == tid, curtask->prio); exit(); }\n";
+    std::fs::write(dir.join("mine.bt"), format!("{header}{code}")).expect("a recipe");
+    let env = [("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))];
+    let path = |name: &str| dir.join(name).to_str().expect("a UTF-8 path").to_string();
+    let (swapped, wider) = (path("swapped.btf"), path("wider.btf"));
+    std::fs::write(&swapped, swapped_task_struct(4)).expect("a BTF file");
+    std::fs::write(&wider, swapped_task_struct(8)).expect("a BTF file");
+    let pack_on = |btf: &str, pack: &str| run_with_files_over(&["recipe", "pack", "mine", "-o", pack], &env, &[(btf, "/sys/kernel/btf/vmlinux")]);
+    let (moved, refused) = (path("moved.ftpack"), path("refused.ftpack"));
+    let packed = [pack_on(&swapped, &moved), pack_on(&wider, &refused)];
+    let from_recipe = run_with_env(&["-q", "recipe", "run", "mine"], &env);
+    let from_moved = run(&["-q", "-v", "recipe", "run", &moved]);
+    let from_refused = run(&["recipe", "run", &refused]);
+    let _ = std::fs::remove_dir_all(&dir);
+    for outcome in &packed {
+        assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    }
+    assert!(from_recipe.stdout.starts_with("1 "), "{}", from_recipe.transcript());
+    assert_eq!(from_moved.stdout, from_recipe.stdout, "{}", from_moved.transcript());
+    let here = ferrotrace_compiler::btf::Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").expect("BTF")).expect("BTF");
+    let task = here.find("task_struct", ferrotrace_compiler::btf::Family::StructOrUnion).expect("task_struct");
+    let (pid, prio) = (here.member(task, "pid").expect("pid").bit_offset / 8, here.member(task, "prio").expect("prio").bit_offset / 8);
+    assert!(from_moved.stderr.contains(&format!("moved struct task_struct.pid from offset {prio} to {pid} (instruction ")), "{}", from_moved.transcript());
+    assert!(from_moved.stderr.contains(&format!("moved struct task_struct.prio from offset {pid} to {prio} (instruction ")), "{}", from_moved.transcript());
+    assert_eq!(from_refused.status.code(), Some(1), "{}", from_refused.transcript());
+    let difference = format!("- struct task_struct.pid: offset {prio}, 8 bytes\n+ struct task_struct.pid: offset {pid}, 4 bytes\n`ferrotrace recipe pack mine` compiles it here\n");
+    assert!(from_refused.stderr.ends_with(&difference), "{}", from_refused.transcript());
 }
 
 #[test]

@@ -48,6 +48,32 @@ pub fn run_in_new_pid_namespace(args: &[&str]) -> Outcome {
     run_command(command, "")
 }
 
+/// Runs the binary to completion in a mount namespace of its own where each file `from` of
+/// `binds` is bind-mounted over the file `over` (a kernel's BTF over this one's, for a compile).
+pub fn run_with_files_over(args: &[&str], env: &[(&str, &str)], binds: &[(&str, &str)]) -> Outcome {
+    use std::ffi::CString;
+    use std::os::unix::process::CommandExt;
+    let mut command = ferrotrace(args);
+    command.envs(env.iter().copied());
+    let binds: Vec<(CString, CString)> =
+        binds.iter().map(|(from, over)| (CString::new(*from).expect("no NUL"), CString::new(*over).expect("no NUL"))).collect();
+    let root = CString::new("/").expect("no NUL");
+    // SAFETY: between fork and exec the closure only makes system calls on memory made before
+    // the fork (no allocation).
+    unsafe {
+        command.pre_exec(move || {
+            let failed = |status: libc::c_int| if status == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
+            failed(libc::unshare(libc::CLONE_NEWNS))?;
+            failed(libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
+            for (from, over) in &binds {
+                failed(libc::mount(from.as_ptr(), over.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()))?;
+            }
+            Ok(())
+        });
+    }
+    run_command(command, "")
+}
+
 fn run_command(mut command: Command, input: &str) -> Outcome {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().expect("cannot start the ferrotrace binary");
