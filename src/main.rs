@@ -152,8 +152,15 @@ fn execute(cli: &Cli) -> Result<u8> {
         probe_filter: cli.probe_filter.clone(),
         helper_errors: cli.warnings,
         imports_start: script.files.files.get(1).map(|file| file.start),
+        params_at_load: packing(cli),
     };
-    let mut compiled = match compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)) {
+    let compiled = compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)).or_else(|diagnostics| match options.params_at_load {
+        // A pack whose parameters the script needs while compiling keeps the ones it is
+        // packed with.
+        true => compile_with(&script.source, &catalog, &CompileOptions { params_at_load: false, ..options.clone() }, debug::stages_to_keep(cli)),
+        false => Err(diagnostics),
+    });
+    let mut compiled = match compiled {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             report(&diagnostics, &script);

@@ -33,6 +33,9 @@ pub struct Manifest {
     pub imported: Vec<(u32, String)>,
     /// What the programs take for granted about the kernel they were compiled for.
     pub kernel_facts: crate::kernel_facts::KernelFacts,
+    /// The `getopt` options whose values the probes read from the config map, set when the
+    /// object loads (`CompileOptions::params_at_load`); empty when they are compiled in.
+    pub params: Vec<LoadParam>,
 }
 
 /// The configuration keys the runtime acts on.
@@ -214,6 +217,23 @@ pub const STACK_BUILD_ID_FLAG: u32 = 1 << 5;
 /// or address.
 pub const BUILD_ID_FRAME_SIZE: u32 = 32;
 
+/// A `getopt` option read from the config map: its name, kind and value, in the `u64` at
+/// `config_layout::param(index)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadParam {
+    pub name: String,
+    pub kind: LoadParamKind,
+    /// The value as a canonical 64-bit integer (a boolean as 0 or 1).
+    pub value: u64,
+}
+
+/// What a `LoadParam` holds, from its option's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoadParamKind {
+    Int { signed: bool },
+    Bool,
+}
+
 /// The layout of the config map's single value. Offsets are fixed: programs read them.
 pub mod config_layout {
     /// `u64`: `bpf_ktime_get_ns()` when ferrotrace started; `elapsed` subtracts it.
@@ -225,7 +245,13 @@ pub mod config_layout {
     pub const TAI_OFFSET_NS: u32 = 16;
     /// `u64`: 1, the value a count stores for a key's first event (read in place).
     pub const ONE: u32 = 24;
+    /// The size without parameters: `manifest.params` follow, a `u64` each.
     pub const SIZE: u32 = 32;
+
+    /// Where the value of `manifest.params[index]` is.
+    pub const fn param(index: u32) -> u32 {
+        SIZE + 8 * index
+    }
 }
 
 /// A script map: its name, key and value types, and how they sit in the kernel map.

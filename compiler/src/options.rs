@@ -117,6 +117,11 @@ pub struct CompileOptions {
     /// The `BPFTRACE_<KEY>` environment variables, which override the script's config block.
     /// The caller checks them first (`Config::apply_environment`); here a bad one is ignored.
     pub env: Vec<(String, String)>,
+    /// `getopt`'s integer and boolean values are read from the config map as the probes run
+    /// (`manifest.params`, filled in at load time: a pack's parameters) instead of compiled in.
+    /// A value the script needs while compiling (a map's size, an `lhist` bound) then fails to
+    /// compile, and the caller compiles again without.
+    pub params_at_load: bool,
 }
 
 #[cfg(test)]

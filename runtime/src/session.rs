@@ -152,12 +152,17 @@ impl Session {
         Arc::clone(&self.manifest)
     }
 
-    /// Stores the start time in the config map, if the script has one.
+    /// Stores the start time, and the values of the `getopt` options read at load time, in the
+    /// config map, if the script has one.
     pub fn write_config(&self, start_ns: u64) -> Result<(), MapError> {
         let Some(id) = self.manifest.config() else {
             return Ok(());
         };
-        let mut value = vec![0u8; config_layout::SIZE as usize];
+        let mut value = vec![0u8; config_layout::param(self.manifest.params.len() as u32) as usize];
+        for (index, param) in self.manifest.params.iter().enumerate() {
+            let at = config_layout::param(index as u32) as usize;
+            value[at..at + 8].copy_from_slice(&param.value.to_ne_bytes());
+        }
         let start = config_layout::START_NS as usize;
         value[start..start + 8].copy_from_slice(&start_ns.to_ne_bytes());
         let ncpus = config_layout::NCPUS as usize;

@@ -7,7 +7,9 @@
 //! when all hold. A struct member that moved and kept its size is patched in every instruction
 //! that held its offset, through the object's CO-RE relocations (`ferrotrace_runtime::relocate`);
 //! when another fact does not hold, it refuses before any BPF system call, with the facts
-//! that differ and the command that compiles the recipe here. Then it checks every part's
+//! that differ and the command that compiles the recipe here. Its integer and boolean
+//! `getopt` parameters are set when it runs (`--pid=42`), in the config map; the others are
+//! compiled in and kept. Then it checks every part's
 //! hash, so a part changed by accident or by hand is refused too; the hashes are in the same
 //! file, so they are no signature: as root, a pack is run only when no one but root can write
 //! it, as a recipe. Tracepoint ids are looked up again on attach.
@@ -22,7 +24,9 @@ use base64::Engine;
 use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::kernel_facts::{KernelFact, KernelFacts};
 use ferrotrace_compiler::manifest::{Action, Attach, Manifest, Stream};
+use ferrotrace_compiler::options::Params;
 use ferrotrace_compiler::recheck;
+use ferrotrace_compiler::sema::load_param_value;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -40,7 +44,8 @@ pub struct Pack {
     /// The ferrotrace that packed it.
     ferrotrace: String,
     recipe: String,
-    /// The parameters it was compiled with (`--pid=42`).
+    /// The parameters it was packed with (`--pid=42`): the values it runs with unless others
+    /// are given.
     params: Vec<String>,
     kernel: Sealed<Kernel>,
     /// The recipe's header (the TOML between its markers), when it has one.
@@ -128,7 +133,11 @@ pub fn write(contents: Contents<'_>, catalog: &dyn Catalog, path: &Path) -> Resu
         tracepoints: layouts(contents.manifest, catalog)?,
     };
     let plural = |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
-    let summary = format!("{}, {}", plural(kernel.facts.len(), "kernel fact"), plural(kernel.tracepoints.len(), "tracepoint layout"));
+    let mut summary = format!("{}, {}", plural(kernel.facts.len(), "kernel fact"), plural(kernel.tracepoints.len(), "tracepoint layout"));
+    if !contents.manifest.params.is_empty() {
+        let names: Vec<String> = contents.manifest.params.iter().map(|param| format!("--{}", param.name)).collect();
+        summary.push_str(&format!(", {} set when it runs", names.join(" ")));
+    }
     let pack = Pack {
         format: FORMAT.to_string(),
         version: VERSION,
@@ -220,11 +229,9 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
     if pack.manifest.value.kernel_facts.iter().ne(kernel.facts.iter()) {
         bail!("pack `{shown}` is inconsistent: its kernel facts are not its program's; {recompile}");
     }
-    if !params.is_empty() && params != pack.params.as_slice() {
-        let packed = if pack.params.is_empty() { "none".to_string() } else { pack.params.join(" ") };
-        bail!("pack `{shown}` was compiled with the parameters {packed}, which a pack keeps; {recompile} with others");
-    }
-    let runs_commands = pack.manifest.value.actions.iter().any(|action| matches!(action, Action::Printf { stream: Stream::Command, .. }));
+    let mut manifest = pack.manifest.value;
+    set_params(&mut manifest, &pack.params, params).map_err(|why| anyhow::anyhow!("pack `{shown}` {why}; `ferrotrace recipe pack {} -- {}` compiles it with them", pack.recipe, params.join(" ")))?;
+    let runs_commands = manifest.actions.iter().any(|action| matches!(action, Action::Printf { stream: Stream::Command, .. }));
     if runs_commands && !unsafe_allowed {
         bail!("pack `{shown}` runs shell commands (`system`): run it with --unsafe");
     }
@@ -237,7 +244,42 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
                 .map_err(|why| anyhow::anyhow!("pack `{shown}` cannot be moved to this kernel's struct layouts: {why}; {recompile}"))?
         }
     };
-    Ok(Loaded { manifest: pack.manifest.value, elf, moved })
+    Ok(Loaded { manifest, elf, moved })
+}
+
+/// Sets the values of the options the programs read at load time (`manifest.params`) from
+/// `given`; a pack keeps the parameters it was `packed` with for the others, and refuses other
+/// values for them: positional parameters, strings, and the options a script needs while
+/// compiling are compiled in.
+fn set_params(manifest: &mut Manifest, packed: &[String], given: &[String]) -> Result<(), String> {
+    let (packed, given) = (Params::from_args(packed), Params::from_args(given));
+    if !given.positional.is_empty() && given.positional != packed.positional {
+        return Err(format!("holds the positional parameters it was compiled with ({})", spelled(&packed.positional)));
+    }
+    for param in &given.named {
+        let value = param.value.clone();
+        if let Some(slot) = manifest.params.iter_mut().find(|slot| slot.name == param.name) {
+            slot.value = load_param_value(slot.kind, value.clone())
+                .map_err(|expects| format!("cannot take `--{}`: it expects {expects} (value: `{}`)", param.name, value.unwrap_or_default()))?;
+        } else if packed.named.iter().rev().find(|known| known.name == param.name) != Some(param) {
+            let settable: Vec<String> = manifest.params.iter().map(|slot| format!("--{}", slot.name)).collect();
+            let settable = if settable.is_empty() { "no option".to_string() } else { settable.join(", ") };
+            return Err(format!(
+                "sets {settable} when it loads; `--{}` is compiled in (a string, or a value the script needs while compiling) or not an option of the recipe",
+                param.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Words as a command line shows them, or `none`.
+fn spelled(words: &[String]) -> String {
+    if words.is_empty() {
+        "none".to_string()
+    } else {
+        words.join(" ")
+    }
 }
 
 /// The most bytes a name in a fact has: C identifiers, types and paths are shorter.

@@ -111,9 +111,15 @@ object, in base64), beside the parameters it was compiled with and the ferrotrac
 A pack is compiled for any process: `recipe pack` takes no `-p`, `-c`, `--test` or `--bench`.
 
 `recipe run FILE.ftpack` compiles nothing. Before any BPF system call it refuses a pack made by
-another ferrotrace version, asks each fact again of this kernel (BTF, kallsyms, cgroupfs,
-tracefs), and refuses the pack when one does not hold, with each difference as `-` the recorded
-fact and `+` this kernel's, and the command that compiles the recipe here:
+another ferrotrace version and asks each fact again of this kernel (BTF, kallsyms, cgroupfs,
+tracefs). A struct member that moved and kept its size is moved with it: the object carries
+the standard CO-RE relocations (`.BTF` and `.BTF.ext`, as clang writes them), one for every
+instruction holding a member's offset, and each is patched to this kernel's offset, found by
+member name (`-v` prints each move). Any other difference refuses the pack, with each
+difference as `-` the recorded fact and `+` this kernel's, and the command that compiles the
+recipe here: a member that vanished or changed size, a member whose offset is compiled in
+where no relocation names it (`offsetof`, a bitfield, an array element at a computed index),
+a type's size, an enum's value, a tracepoint's layout:
 
 ```
 ERROR: pack `where.ftpack` was compiled on 6.18.44 for kernel facts this kernel does not have:
@@ -123,12 +129,18 @@ ERROR: pack `where.ftpack` was compiled on 6.18.44 for kernel facts this kernel 
 ```
 
 Then it checks every part against its hash (a part changed by accident or by hand is refused,
-named) and runs the program as it is; tracepoint ids are looked up again when it attaches. The
-hashes are in the file itself, so they are no signature: as root, a pack is run only when no
-one but root (or the user `sudo` runs for) can write it or a directory above it, as a recipe.
-A pack that runs shell commands (`system`) needs `--unsafe` again. A pack keeps the parameters
-it was compiled with: other ones are refused. Not yet: moving a field that moved (same size) by
-patching the instructions that read it, and parameters set at load time.
+named, with the facts it records that this kernel does not have) and runs the program;
+tracepoint ids are looked up again when it attaches. The hashes are in the file itself, so they
+are no signature: as root, a pack is run only when no one but root (or the user `sudo` runs
+for) can write it or a directory above it, as a recipe. A pack that runs shell commands
+(`system`) needs `--unsafe` again.
+
+A pack's integer and boolean `getopt` parameters are set when it runs: `recipe run
+FILE.ftpack -- --pid=42` (the programs read them from the config map, which the runtime fills
+before any probe runs; `recipe pack` names them). Those it was packed with (`recipe pack NAME
+-- --pid=7`) are its defaults. String parameters, positional ones, and the options a script
+needs while compiling (`if comptime`, a map's size) are compiled in: the pack keeps them and
+refuses other values, naming the ones it can set.
 
 ## Where recipes are found
 

@@ -314,10 +314,36 @@ fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_w
     let difference = format!("- struct task_struct.pid: offset {}, 4 bytes\n+ struct task_struct.pid: offset {offset}, 4 bytes\n", offset + 8);
     assert!(refused.stderr.contains(&difference) && refused.stderr.ends_with("`ferrotrace recipe pack where` compiles it here\n"), "{}", refused.stderr);
     assert!(tampered.stderr.contains("was altered: its source does not match its SHA-256"), "{}", tampered.transcript());
-    assert!(other_params.stderr.contains("was compiled with the parameters none, which a pack keeps"), "{}", other_params.transcript());
+    assert!(other_params.stderr.contains("sets no option when it loads; `--x` is compiled in (a string, or a value the script needs while compiling) or not an option of the recipe; `ferrotrace recipe pack where -- --x=1` compiles it with them\n"), "{}", other_params.transcript());
     assert_eq!(unnamed.status.code(), Some(1));
     assert!(unnamed.stderr.starts_with("ERROR: a pack's file name ends in `.ftpack` (`recipe run` knows a pack by it), not `"), "{}", unnamed.transcript());
     for_a_command.assert_exact(1, "", "ERROR: a pack is compiled for any process and to run: `recipe pack` takes no -p, -c, --test or --bench\n");
+}
+
+#[test]
+fn a_packs_integer_and_boolean_parameters_are_set_when_it_runs_and_others_are_kept() {
+    if !kernel_ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ferrotrace-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let header = "/*---\nname = \"said\"\nsummary = \"what it was told\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
+    let code = "begin { printf(\"%d %d %s\\n\", getopt(\"n\", 7, \"a number\"), getopt(\"loud\"), getopt(\"word\", \"hi\")); exit(); }\n";
+    std::fs::write(dir.join("said.bt"), format!("{header}{code}")).expect("a recipe");
+    let env = [("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))];
+    let pack = dir.join("said.ftpack");
+    let pack = pack.to_str().expect("a UTF-8 path");
+    let packed = run_with_env(&["recipe", "pack", "said", "-o", pack, "--", "--n=3"], &env);
+    let as_packed = run(&["-q", "recipe", "run", pack]);
+    let told = run(&["-q", "recipe", "run", pack, "--", "--n=42", "--loud"]);
+    let not_a_number = run(&["recipe", "run", pack, "--", "--n=many"]);
+    let a_string = run(&["recipe", "run", pack, "--", "--word=bye"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    packed.assert_exact(0, &format!("wrote {pack} (0 kernel facts, 0 tracepoint layouts, --n --loud set when it runs); `ferrotrace recipe run {pack}` runs it\n"), "");
+    assert!(as_packed.stdout.starts_with("3 0 hi\n"), "{}", as_packed.transcript());
+    assert!(told.stdout.starts_with("42 1 hi\n"), "{}", told.transcript());
+    assert_eq!(not_a_number.stderr, format!("ERROR: pack `{pack}` cannot take `--n`: it expects an integer (value: `many`); `ferrotrace recipe pack said -- --n=many` compiles it with them\n"));
+    assert!(a_string.stderr.contains("sets --n, --loud when it loads; `--word` is compiled in"), "{}", a_string.transcript());
 }
 
 /// A kernel's BTF holding only `struct task_struct`, as big as this kernel's, with `pid` and
@@ -382,17 +408,20 @@ fn opensnoop_packed_prints_the_open_as_the_recipe_does() {
     }
     let pack = std::env::temp_dir().join(format!("ferrotrace-opensnoop-{}.ftpack", std::process::id()));
     let pack = pack.to_str().expect("a UTF-8 path");
-    run(&["recipe", "pack", "opensnoop", "-o", pack]).assert_exact(0, &format!("wrote {pack} (1 kernel fact, 2 tracepoint layouts); `ferrotrace recipe run {pack}` runs it\n"), "");
-    let rows = |source: &str| {
-        let outcome = run(&["-q", "-c", "cat /etc/hostname", "recipe", "run", source]);
+    run(&["recipe", "pack", "opensnoop", "-o", pack]).assert_exact(0, &format!("wrote {pack} (1 kernel fact, 2 tracepoint layouts, --pid set when it runs); `ferrotrace recipe run {pack}` runs it\n"), "");
+    let rows = |source: &str, params: &[&str]| {
+        let outcome = run(&[&["-q", "-c", "cat /etc/hostname", "recipe", "run", source][..], params].concat());
         assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
         // cat's own output (the host name) shares the standard output.
         let header = outcome.stdout.lines().find(|line| line.starts_with("PID")).unwrap_or_default().to_string();
         let row = outcome.stdout.lines().find(|line| line.ends_with(" /etc/hostname")).map(|line| line.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
         (header, row)
     };
-    let (from_recipe, from_pack) = (rows("opensnoop"), rows(pack));
+    let (from_recipe, from_pack) = (rows("opensnoop", &[]), rows(pack, &[]));
+    // Set when the pack runs: only process 1's opens, and cat is not process 1.
+    let (_, of_init) = rows(pack, &["--", "--pid=1"]);
     let _ = std::fs::remove_file(pack);
     assert_eq!(from_recipe, ("PID     COMM               FD ERR PATH".to_string(), Some("cat 3 0 /etc/hostname".to_string())));
     assert_eq!(from_pack, from_recipe);
+    assert_eq!(of_init, None);
 }

@@ -34,6 +34,7 @@ impl FnLowerer<'_> {
                 self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, register.offset as i16) });
                 Value::Reg(dst)
             }
+            ExprKind::LoadParam(index) => Value::Reg(self.config_word(crate::manifest::config_layout::param(*index))),
             ExprKind::ArgumentWord(index) => {
                 let dst = self.b.vreg();
                 self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, (index * 8) as i16) });

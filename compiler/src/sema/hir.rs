@@ -44,6 +44,8 @@ pub struct Program {
     pub kernel_facts: crate::kernel_facts::KernelFacts,
     /// The named parameters the script declares with `getopt`.
     pub options: Vec<super::ScriptOption>,
+    /// The options read from the config map as the probes run (`ExprKind::LoadParam`).
+    pub params: Vec<crate::manifest::LoadParam>,
     /// The script's configuration, the environment applied.
     pub config: crate::config::Config,
 }
@@ -196,6 +198,9 @@ pub enum ExprKind {
     /// The value of a `count()`, `sum()`, `min()`, `max()` or `avg()` map read in a probe: its
     /// per-CPU values combined, as printing the map would.
     AggregateRead { map: MapIdx, key: Option<Box<Expr>> },
+    /// The value of `getopt` option `params[index]`, read from the config map where the
+    /// runtime put it when the object loaded.
+    LoadParam(u32),
     /// `args.field` of a tracepoint record.
     /// Boxed: a field description is big next to the other kinds.
     TracepointField(Box<TracepointField>),
@@ -297,6 +302,7 @@ impl Expr {
             | ExprKind::TracepointField(_)
             | ExprKind::Register(_)
             | ExprKind::ArgumentWord(_)
+            | ExprKind::LoadParam(_)
             | ExprKind::UsdtArgument(_) => {}
             ExprKind::MapRead { key, .. } | ExprKind::AggregateRead { key, .. } | ExprKind::Delete { key, .. } => {
                 key.iter().for_each(|k| each(k))

@@ -32,7 +32,7 @@ mod written_types;
 
 pub use expr::COMM_SIZE;
 pub(crate) use expr::operand_error;
-pub use params::{script_options, ScriptOption};
+pub use params::{load_param_value, script_options, ScriptOption};
 pub use unify::storage;
 
 use std::collections::HashMap;
@@ -91,6 +91,7 @@ pub fn check_with(
     diags.append(&mut checker.diags);
     let helper_errors = options.helper_errors;
     let options = std::mem::take(&mut checker.script_options);
+    let params = std::mem::take(&mut checker.load_params);
     let mut kernel_facts = std::mem::take(&mut checker.kernel_facts);
     record_catalog_facts(&mut kernel_facts, &checker, &members, &cgroup_ids, &kernel_symbols, helpers, pid_namespace);
     for probe in &expanded {
@@ -110,7 +111,7 @@ pub fn check_with(
         return Err(diags);
     }
     Ok((
-        hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, kernel_symbols, helper_errors, options, config, kernel_facts },
+        hir::Program { probes, maps, probe_names, helpers, pid_namespace, members, cgroup_ids, kernel_symbols, helper_errors, options, params, config, kernel_facts },
         diags,
     ))
 }
@@ -370,6 +371,8 @@ fn check_probes(expanded: &[ExpandedProbe<'_>], options: &CompileOptions, config
         reads_comm: false,
         reads_namespaced_ids: false,
         params: options.params.clone(),
+        params_at_load: options.params_at_load,
+        load_params: Vec::new(),
         script_options: Vec::new(),
         config: config.clone(),
         defines: defines.to_vec(),
@@ -433,6 +436,10 @@ pub(crate) struct Checker {
     params: Params,
     /// The named parameters `getopt` declares, in order of first use.
     script_options: Vec<params::ScriptOption>,
+    /// `getopt`'s integers and booleans are read from the config map (`CompileOptions::params_at_load`).
+    params_at_load: bool,
+    /// Those read so, in the order of their config words.
+    load_params: Vec<crate::manifest::LoadParam>,
     /// The script's configuration, the environment applied.
     config: Config,
     /// The script's `#define`s (a few; a scan beats hashing every identifier).
@@ -521,6 +528,7 @@ impl Checker {
     fn sweep(&mut self, expanded: &[ExpandedProbe<'_>]) -> Vec<hir::Probe> {
         self.diags.clear();
         self.script_options.clear();
+        self.load_params.clear();
         let mut probes = Vec::with_capacity(expanded.len());
         for (probe_id, probe) in expanded.iter().enumerate() {
             probes.push(self.check_probe(probe, probe_id as u32));

@@ -7,6 +7,7 @@ use super::expr::{literal_type, negative_literal};
 use super::hir::{Expr, ExprKind};
 use super::Checker;
 use crate::diagnostic::Diagnostic;
+use crate::manifest::{LoadParam, LoadParamKind};
 use crate::options::Params;
 use crate::span::Span;
 use crate::syntax::ast;
@@ -104,9 +105,43 @@ impl Checker {
             return self.error_expr(diagnostic, span);
         }
         match value_given(&declared, &self.params, span) {
+            Ok((kind, ty)) if self.params_at_load => self.read_at_load(&declared.name, kind, ty, span),
             Ok((kind, ty)) => Expr::new(kind, ty, span),
             Err(diagnostic) => self.error_expr(diagnostic, span),
         }
+    }
+
+    /// An integer or boolean option's value as a read of its config word (a string's stays
+    /// compiled in).
+    fn read_at_load(&mut self, name: &str, value: ExprKind, ty: Ty, span: Span) -> Expr {
+        let (kind, word) = match (&value, &ty) {
+            (ExprKind::Int(v), Ty::Int(int)) => (LoadParamKind::Int { signed: int.signed }, *v),
+            (ExprKind::Bool(b), _) => (LoadParamKind::Bool, u64::from(*b)),
+            _ => return Expr::new(value, ty, span),
+        };
+        let index = match self.load_params.iter().position(|param| param.name == name) {
+            Some(index) => index,
+            None => {
+                self.load_params.push(LoadParam { name: name.to_string(), kind, value: word });
+                self.load_params.len() - 1
+            }
+        };
+        Expr::new(ExprKind::LoadParam(index as u32), ty, span)
+    }
+}
+
+/// The value `given` (`--name=given`, `None` for a bare `--name`) for an option read at load
+/// time, as its config word holds it; what it should have been when it is not of its kind.
+pub fn load_param_value(kind: LoadParamKind, given: Option<String>) -> Result<u64, &'static str> {
+    let default = match kind {
+        LoadParamKind::Int { signed: true } => OptionDefault::Int(-1),
+        LoadParamKind::Int { signed: false } => OptionDefault::Int(0),
+        LoadParamKind::Bool => OptionDefault::Bool(false),
+    };
+    match option_value(&default, Some(given))? {
+        (ExprKind::Int(v), _) => Ok(v),
+        (ExprKind::Bool(b), _) => Ok(u64::from(b)),
+        _ => Err("a value of its kind"),
     }
 }
 

@@ -114,6 +114,7 @@ fn expr(e: &Expr) -> String {
         ExprKind::TracepointField(f) => format!("args.{}@{}", f.name, f.offset),
         ExprKind::Register(register) => format!("{}@pt_regs+{}", register.builtin, register.offset),
         ExprKind::ArgumentWord(index) => format!("ctx[{index}]"),
+        ExprKind::LoadParam(index) => format!("param[{index}]"),
         ExprKind::UsdtArgument(argument) => format!("usdt_arg({argument:?})"),
         ExprKind::ReadStr { ptr, size, user } => {
             let space = if *user { "user" } else { "kernel" };
