@@ -201,19 +201,28 @@ impl fmt::Display for KernelMember {
     }
 }
 
-/// The offsets of the kernel struct members a script's programs read, as the catalog gave them.
+/// The offsets of the kernel struct members a script's programs read, as the catalog gave them,
+/// each with its struct's id in the kernel's BTF when the offset is that BTF's (so a CO-RE
+/// relocation can name it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberOffsets(Vec<(KernelMember, u32)>);
+pub struct MemberOffsets(Vec<(KernelMember, u32, Option<u32>)>);
 
 impl MemberOffsets {
-    pub fn insert(&mut self, member: KernelMember, offset: u32) {
+    pub fn insert(&mut self, member: KernelMember, offset: u32, strukt_id: Option<u32>) {
         if self.get(member).is_none() {
-            self.0.push((member, offset));
+            self.0.push((member, offset, strukt_id));
         }
     }
 
     pub fn get(&self, member: KernelMember) -> Option<u32> {
-        self.0.iter().find(|(known, _)| *known == member).map(|(_, offset)| *offset)
+        self.0.iter().find(|(known, ..)| *known == member).map(|(_, offset, _)| *offset)
+    }
+
+    /// The member as a CO-RE access from its struct, when its struct's id is known.
+    pub fn access(&self, member: KernelMember) -> Option<crate::co_re::FieldAccess> {
+        let (_, _, id) = self.0.iter().find(|(known, ..)| *known == member)?;
+        let strukt = format!("struct {}", member.strukt);
+        Some(crate::co_re::FieldAccess::root((*id)?, &strukt).member(&strukt, member.member))
     }
 }
 

@@ -32,14 +32,19 @@ impl fmt::Display for Difference {
 
 impl Difference {
     /// Whether the program can be patched past this difference: a member that moved and kept
-    /// its size, whose offset every instruction holding it has a CO-RE relocation for (`facts`
-    /// says which offsets are compiled in without one).
+    /// its size (or a builtin's member that moved), whose offset every instruction holding it
+    /// has a CO-RE relocation for (`facts` says which offsets are compiled in without one).
     pub fn movable(&self, facts: &KernelFacts) -> bool {
         match (&self.recorded, &self.here) {
             (
                 KernelFact::Member { strukt, member, size, bitfield: None, .. },
                 Some(KernelFact::Member { strukt: found_strukt, member: found_member, size: found_size, bitfield: None, .. }),
             ) => strukt == found_strukt && member == found_member && size == found_size && !facts.is_fixed(strukt, member),
+            // A builtin's member (`ppid`'s `task_struct.real_parent`): its relocation checks the
+            // member kept its size.
+            (KernelFact::Offset { strukt, member, .. }, Some(KernelFact::Offset { strukt: found_strukt, member: found_member, .. })) => {
+                strukt == found_strukt && member == found_member && !facts.is_fixed(strukt, member)
+            }
             _ => false,
         }
     }

@@ -347,8 +347,9 @@ fn a_packs_integer_and_boolean_parameters_are_set_when_it_runs_and_others_are_ke
 }
 
 /// A kernel's BTF holding only `struct task_struct`, as big as this kernel's, with `pid` and
-/// `prio` where this kernel has `prio` and `pid` (`pid` as wide as `pid_size`): what a compile
-/// on a kernel that laid the struct out otherwise would have seen.
+/// `prio` where this kernel has `prio` and `pid` (`pid` as wide as `pid_size`), `real_parent`
+/// and `group_leader` traded too, and `tgid` where it is: what a compile on a kernel that laid
+/// the struct out otherwise would have seen.
 fn swapped_task_struct(pid_size: u32) -> Vec<u8> {
     use ferrotrace_compiler::btf::{Btf, Family, Writer, WrittenMember};
     let here = Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").expect("this kernel's BTF")).expect("BTF");
@@ -359,7 +360,15 @@ fn swapped_task_struct(pid_size: u32) -> Vec<u8> {
     let int = kernel.int("int", 4, true, false, false).expect("int");
     let pid = if pid_size == 8 { kernel.int("long", 8, true, false, false).expect("long") } else { int };
     let strukt = kernel.reserve().expect("an id");
-    let members = [WrittenMember { name: "pid", ty: pid, bit_offset: at("prio"), bitfield_size: None }, WrittenMember { name: "prio", ty: int, bit_offset: at("pid"), bitfield_size: None }];
+    let task = kernel.pointer(strukt).expect("a pointer");
+    let member = |name, ty, bit_offset| WrittenMember { name, ty, bit_offset, bitfield_size: None };
+    let members = [
+        member("pid", pid, at("prio")),
+        member("prio", int, at("pid")),
+        member("tgid", int, at("tgid")),
+        member("real_parent", task, at("group_leader")),
+        member("group_leader", task, at("real_parent")),
+    ];
     kernel.composite(strukt, false, "task_struct", size, &members).expect("the struct");
     kernel.finish()
 }
@@ -372,7 +381,7 @@ fn a_pack_from_a_kernel_that_laid_a_struct_out_otherwise_is_patched_or_refused_b
     let dir = std::env::temp_dir().join(format!("ferrotrace-moved-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory");
     let header = "/*---\nname = \"mine\"\nsummary = \"whether the task's pid is mine, and its priority\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
-    let code = "begin { printf(\"%d %d\\n\", curtask->pid == tid, curtask->prio); exit(); }\n";
+    let code = "begin { printf(\"%d %d %d\\n\", curtask->pid == tid, curtask->prio, ppid); exit(); }\n";
     std::fs::write(dir.join("mine.bt"), format!("{header}{code}")).expect("a recipe");
     let env = [("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))];
     let path = |name: &str| dir.join(name).to_str().expect("a UTF-8 path").to_string();
@@ -390,12 +399,17 @@ fn a_pack_from_a_kernel_that_laid_a_struct_out_otherwise_is_patched_or_refused_b
         assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
     }
     assert!(from_recipe.stdout.starts_with("1 "), "{}", from_recipe.transcript());
+    // `begin` runs in ferrotrace, whose parent is this test (and whose group leader itself).
+    let ppid = from_recipe.stdout.lines().next().and_then(|line| line.split(' ').nth(2));
+    assert_eq!(ppid, Some(std::process::id().to_string().as_str()), "{}", from_recipe.transcript());
     assert_eq!(from_moved.stdout, from_recipe.stdout, "{}", from_moved.transcript());
     let here = ferrotrace_compiler::btf::Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").expect("BTF")).expect("BTF");
     let task = here.find("task_struct", ferrotrace_compiler::btf::Family::StructOrUnion).expect("task_struct");
     let (pid, prio) = (here.member(task, "pid").expect("pid").bit_offset / 8, here.member(task, "prio").expect("prio").bit_offset / 8);
     assert!(from_moved.stderr.contains(&format!("moved struct task_struct.pid from offset {prio} to {pid} (instruction ")), "{}", from_moved.transcript());
     assert!(from_moved.stderr.contains(&format!("moved struct task_struct.prio from offset {pid} to {prio} (instruction ")), "{}", from_moved.transcript());
+    let (parent, leader) = (here.member(task, "real_parent").expect("real_parent").bit_offset / 8, here.member(task, "group_leader").expect("group_leader").bit_offset / 8);
+    assert!(from_moved.stderr.contains(&format!("moved struct task_struct.real_parent from offset {leader} to {parent} (instruction ")), "{}", from_moved.transcript());
     assert_eq!(from_refused.status.code(), Some(1), "{}", from_refused.transcript());
     let difference = format!("- struct task_struct.pid: offset {prio}, 8 bytes\n+ struct task_struct.pid: offset {pid}, 4 bytes\n`ferrotrace recipe pack mine` compiles it here\n");
     assert!(from_refused.stderr.ends_with(&difference), "{}", from_refused.transcript());

@@ -25,6 +25,11 @@ impl Catalog for Types {
     fn kernel_types(&self) -> Option<&Arc<Btf>> {
         Some(&self.0)
     }
+
+    fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
+        let id = self.0.find(strukt, crate::btf::Family::StructOrUnion)?;
+        self.0.member(id, member)?.byte_offset()
+    }
 }
 
 /// Where a kernel puts `struct task`'s members, in bytes, and how big `pid` is.
@@ -68,6 +73,10 @@ fn kernel(layout: &Layout) -> Arc<Btf> {
         member("counts", counts, layout.counts),
     ];
     w.composite(task, false, "task", 64, &members).unwrap();
+    // What `ppid` reads: the parent's `tgid`.
+    let task_struct = w.reserve().unwrap();
+    let parent = w.pointer(task_struct).unwrap();
+    w.composite(task_struct, false, "task_struct", 32, &[member("tgid", int, layout.pid), member("real_parent", parent, layout.se)]).unwrap();
     Arc::new(Btf::parse(w.finish()).unwrap())
 }
 
@@ -107,6 +116,16 @@ fn each_member_read_is_named_by_its_chain_and_found_again_where_it_moved() {
     assert_eq!(found, expected);
     // The same kernel moves nothing.
     assert!(moved(&btf, &ext, &COMPILED).unwrap().iter().all(|(_, local, target)| local == target));
+}
+
+#[test]
+fn the_members_a_builtin_reads_are_relocated_too() {
+    let (compiled, _, btf, ext) = compiled("BEGIN { print(ppid); }");
+    let target = Layout { pid: 12, se: 16, ..COMPILED };
+    let mut found = moved(&btf, &ext, &target).unwrap();
+    found.sort();
+    assert_eq!(found, [("struct task_struct.real_parent".to_string(), 8, 16), ("struct task_struct.tgid".to_string(), 4, 12)]);
+    assert!(!compiled.manifest.kernel_facts.is_fixed("task_struct", "real_parent"));
 }
 
 #[test]

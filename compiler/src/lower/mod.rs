@@ -424,9 +424,15 @@ impl<'l> FnLowerer<'l> {
         self.materialize(value, from, ty)
     }
 
-    /// Where `member` is in its kernel struct (checking made sure the catalog knew).
-    pub(crate) fn member_offset(&self, member: crate::catalog::KernelMember) -> u32 {
-        self.cx.members.get(member).unwrap_or_else(|| unreachable!("checking resolved `{member}`"))
+    /// `reg += ` where `member` is in its kernel struct (checking made sure the catalog knew),
+    /// tagged for a CO-RE relocation when its struct is the kernel's.
+    pub(crate) fn add_member_offset(&mut self, reg: Reg, member: crate::catalog::KernelMember) {
+        let offset = self.cx.members.get(member).unwrap_or_else(|| unreachable!("checking resolved `{member}`"));
+        let add = crate::lir::Insn::Alu64 { op: crate::lir::AluOp::Add, dst: reg, src: crate::lir::Operand::Imm(offset as i32) };
+        match self.cx.members.access(member) {
+            Some(access) => self.b.emit_relocated(add, &access),
+            None => self.b.emit(add),
+        }
     }
 
     /// The id of the cgroup at `path` (checking made sure the catalog knew).

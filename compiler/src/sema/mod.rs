@@ -122,7 +122,7 @@ fn resolve_members(needed: &[(KernelMember, Span)], catalog: &dyn Catalog, diags
     let mut offsets = MemberOffsets::default();
     for &(member, span) in needed {
         match catalog.member_offset(member.strukt, member.member) {
-            Some(offset) => offsets.insert(member, offset),
+            Some(offset) => offsets.insert(member, offset, struct_id(catalog, member, offset)),
             None => diags.push(
                 Diagnostic::error("E0465", format!("the kernel's BTF does not describe `{member}`"))
                     .with_primary(span, "needs it")
@@ -131,6 +131,14 @@ fn resolve_members(needed: &[(KernelMember, Span)], catalog: &dyn Catalog, diags
         }
     }
     offsets
+}
+
+/// The id of `member`'s struct in the kernel's BTF, when the BTF puts the member at `offset`.
+fn struct_id(catalog: &dyn Catalog, member: KernelMember, offset: u32) -> Option<u32> {
+    let btf = catalog.kernel_types()?;
+    let id = btf.find(member.strukt, crate::btf::Family::StructOrUnion)?;
+    let found = btf.member(id, member.member)?;
+    (found.bitfield_size.is_none() && found.byte_offset() == Some(offset)).then_some(id.0)
 }
 
 /// Records the facts the catalog gave beyond BTF: member offsets builtins read, cgroup ids,
@@ -149,6 +157,9 @@ fn record_catalog_facts(
     for (member, _) in &checker.kernel_members {
         if let Some(offset) = members.get(*member) {
             facts.record(KernelFact::Offset { strukt: member.strukt.to_string(), member: member.member.to_string(), offset });
+            if members.access(*member).is_none() {
+                facts.fix(member.strukt, member.member);
+            }
         }
     }
     for (path, _) in &checker.cgroup_paths {

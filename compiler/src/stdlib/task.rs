@@ -113,10 +113,9 @@ fn relative(c: &mut Checker, call: &Call<'_>, func: &'static str, members: &[Ker
 
 /// The `task_struct *` at `link` in the current task.
 fn relative_task(f: &mut FnLowerer<'_>, link: KernelMember) -> Reg {
-    let offset = f.member_offset(link);
+    let task = f.builder().call(helper::GET_CURRENT_TASK, &[]);
+    f.add_member_offset(task, link);
     let b = f.builder();
-    let task = b.call(helper::GET_CURRENT_TASK, &[]);
-    b.alu(crate::lir::AluOp::Add, task, crate::lir::Operand::Imm(offset as i32));
     let slot = b.alloc(8);
     b.store_imm(slot, 8, 0);
     f.checked_call(helper::PROBE_READ_KERNEL, &[Arg::Addr(slot), Arg::Imm(8), Arg::Reg(task)]);
@@ -126,9 +125,8 @@ fn relative_task(f: &mut FnLowerer<'_>, link: KernelMember) -> Reg {
 /// The 32-bit `field` of the task at `link` (0 when it cannot be read).
 fn number(f: &mut FnLowerer<'_>, link: KernelMember, field: KernelMember) -> Value {
     let relative = relative_task(f, link);
-    let offset = f.member_offset(field);
+    f.add_member_offset(relative, field);
     let b = f.builder();
-    b.alu(crate::lir::AluOp::Add, relative, crate::lir::Operand::Imm(offset as i32));
     let slot = b.alloc(8);
     b.store_imm(slot, 8, 0);
     f.checked_call(helper::PROBE_READ_KERNEL, &[Arg::Addr(slot), Arg::Imm(4), Arg::Reg(relative)]);
@@ -138,9 +136,8 @@ fn number(f: &mut FnLowerer<'_>, link: KernelMember, field: KernelMember) -> Val
 /// The `comm` of the task at `link`, zero-padded after its NUL.
 fn name(f: &mut FnLowerer<'_>, link: KernelMember) -> Value {
     let relative = relative_task(f, link);
-    let offset = f.member_offset(COMM);
+    f.add_member_offset(relative, COMM);
     let b = f.builder();
-    b.alu(crate::lir::AluOp::Add, relative, crate::lir::Operand::Imm(offset as i32));
     let out = b.alloc(COMM_SIZE);
     b.zero(out, COMM_SIZE);
     f.checked_call(helper::PROBE_READ_KERNEL_STR, &[Arg::Addr(out), Arg::Imm(i64::from(COMM_SIZE)), Arg::Reg(relative)]);
