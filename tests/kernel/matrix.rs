@@ -93,7 +93,9 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
     }
     initramfs
         .bytes("/etc/hostname", "matrix\n", 0o644)
-        .bytes("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644);
+        .bytes("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
+        // A pack made on the host's kernel, which each guest's runs with its members moved.
+        .bytes(crate::recipes::HOST_PACK, crate::recipes::pack_made_here(), 0o644);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let snapshots = root.join("tests/kernel/snapshots");
     // Scripts some tests load from the checkout.

@@ -346,6 +346,54 @@ fn a_packs_integer_and_boolean_parameters_are_set_when_it_runs_and_others_are_ke
     assert!(a_string.stderr.contains("sets --n, --loud when it loads; `--word` is compiled in"), "{}", a_string.transcript());
 }
 
+/// Where the kernel matrix's guests find a pack made on the host's kernel.
+pub(crate) const HOST_PACK: &str = "/packs/host.ftpack";
+
+/// A pack of a recipe that reads `task_struct` members (its own and `ppid`'s), made on this
+/// kernel: the text of the file.
+pub(crate) fn pack_made_here() -> String {
+    let dir = std::env::temp_dir().join(format!("ferrotrace-host-pack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let header = "/*---\nname = \"family\"\nsummary = \"whether the task's pid is mine, and my parent\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
+    let code = "begin { printf(\"%d %d\\n\", curtask->pid == tid, ppid); exit(); }\n";
+    std::fs::write(dir.join("family.bt"), format!("{header}{code}")).expect("a recipe");
+    let pack = dir.join("family.ftpack");
+    let packed = run_with_env(&["recipe", "pack", "family", "-o", pack.to_str().expect("a UTF-8 path")], &[("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))]);
+    assert_eq!(packed.status.code(), Some(0), "{}", packed.transcript());
+    let text = std::fs::read_to_string(&pack).expect("the pack");
+    let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
+#[test]
+fn a_pack_made_on_the_hosts_kernel_runs_with_its_struct_members_moved_to_this_ones() {
+    if !kernel_ready() {
+        return;
+    }
+    // In the kernel matrix the pack was made on the host's kernel; elsewhere, on this one.
+    let made_here = std::env::temp_dir().join(format!("ferrotrace-family-{}.ftpack", std::process::id()));
+    let pack = match std::path::Path::new(HOST_PACK).exists() {
+        true => HOST_PACK.to_string(),
+        false => {
+            std::fs::write(&made_here, pack_made_here()).expect("the pack");
+            made_here.to_str().expect("a UTF-8 path").to_string()
+        }
+    };
+    let outcome = run(&["-q", "-v", "recipe", "run", &pack]);
+    let recorded: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&pack).expect("the pack")).expect("JSON");
+    let _ = std::fs::remove_file(&made_here);
+    assert_eq!(outcome.status.code(), Some(0), "{}", outcome.transcript());
+    // `begin` runs in ferrotrace, whose parent is this test.
+    assert_eq!(outcome.stdout.lines().next(), Some(format!("1 {}", std::process::id()).as_str()), "{}", outcome.transcript());
+    let facts = recorded["kernel"]["value"]["facts"].as_array().expect("facts");
+    let pid_at = facts.iter().find_map(|fact| fact["Member"]["offset"].as_u64().filter(|_| fact["Member"]["member"] == "pid")).expect("the pid fact");
+    let here = ferrotrace_compiler::btf::Btf::parse(std::fs::read("/sys/kernel/btf/vmlinux").expect("BTF")).expect("BTF");
+    let task = here.find("task_struct", ferrotrace_compiler::btf::Family::StructOrUnion).expect("task_struct");
+    let pid_here = u64::from(here.member(task, "pid").expect("pid").bit_offset / 8);
+    let moved = format!("moved struct task_struct.pid from offset {pid_at} to {pid_here} (instruction ");
+    assert_eq!(outcome.stderr.contains(&moved), pid_at != pid_here, "{}", outcome.transcript());
+}
+
 /// A kernel's BTF holding only `struct task_struct`, as big as this kernel's, with `pid` and
 /// `prio` where this kernel has `prio` and `pid` (`pid` as wide as `pid_size`), `real_parent`
 /// and `group_leader` traded too, and `tgid` where it is: what a compile on a kernel that laid
