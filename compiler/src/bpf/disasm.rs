@@ -1,6 +1,7 @@
 //! The disassembler behind `ferrotrace -d bpf`: instruction slots back to the kernel verifier's
 //! C-like syntax, one numbered line per instruction, with the script line above each run of
-//! instructions it produced.
+//! instructions it produced, and the struct member an instruction's CO-RE relocation names
+//! after it.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -21,6 +22,7 @@ pub fn disassemble(
     source: Option<&str>,
 ) -> String {
     let maps: HashMap<usize, MapId> = prog.map_relocations.iter().copied().collect();
+    let fields: HashMap<usize, &crate::co_re::FieldAccess> = prog.field_relocations.iter().map(|(slot, field)| (*slot, field)).collect();
     let width = prog.insns.len().saturating_sub(1).to_string().len();
     let mut out = String::new();
     let mut last_line = None;
@@ -42,7 +44,10 @@ pub fn disassemble(
         } else {
             render(insn)
         };
-        let _ = writeln!(out, "{slot:>width$}: ({:02x}) {text}", insn.code);
+        let _ = match fields.get(&slot) {
+            Some(field) => writeln!(out, "{slot:>width$}: ({:02x}) {text}  ; CO-RE {field}", insn.code),
+            None => writeln!(out, "{slot:>width$}: ({:02x}) {text}", insn.code),
+        };
         slot += if insn.code == op::LD_IMM64 { 2 } else { 1 };
     }
     out
