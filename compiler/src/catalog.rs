@@ -351,3 +351,35 @@ pub enum FieldKind {
     /// Anything else (other arrays, structs): readable only as raw bytes, not supported yet.
     Other,
 }
+
+/// Catalogs for the compiler's own tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use super::{Catalog, CatalogError, TracepointFormat};
+    use crate::btf::{Btf, Family};
+
+    /// A kernel known only by its BTF: no tracepoints, its structs' members where the BTF puts
+    /// them.
+    pub(crate) struct TypesOnly(pub Arc<Btf>);
+
+    impl Catalog for TypesOnly {
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+            Ok(Vec::new())
+        }
+
+        fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+            Err(CatalogError::NotFound(format!("{category}:{name}")))
+        }
+
+        fn kernel_types(&self) -> Option<&Arc<Btf>> {
+            Some(&self.0)
+        }
+
+        fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
+            let id = self.0.find(strukt, Family::StructOrUnion)?;
+            self.0.member(id, member)?.byte_offset()
+        }
+    }
+}

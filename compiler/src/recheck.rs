@@ -105,35 +105,18 @@ mod tests {
 
     use super::*;
     use crate::btf::{Writer, WrittenMember};
-    use crate::catalog::{CatalogError, TracepointFormat};
-
-    /// A kernel known only by its BTF.
-    struct Types(Arc<Btf>);
-
-    impl Catalog for Types {
-        fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
-            Ok(Vec::new())
-        }
-
-        fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
-            Err(CatalogError::NotFound(format!("{category}:{name}")))
-        }
-
-        fn kernel_types(&self) -> Option<&Arc<Btf>> {
-            Some(&self.0)
-        }
-    }
+    use crate::catalog::testing::TypesOnly;
 
     /// A kernel whose `struct task` holds `pid` at `pid_at` and whose `enum state` has
     /// `RUNNING = running`.
-    fn kernel(pid_at: u32, running: u64) -> Types {
+    fn kernel(pid_at: u32, running: u64) -> TypesOnly {
         let mut writer = Writer::new(None).unwrap();
         let int = writer.int("int", 4, true, false, false).unwrap();
         let task = writer.reserve().unwrap();
         let members = [WrittenMember { name: "flags", ty: int, bit_offset: 0, bitfield_size: None }, WrittenMember { name: "pid", ty: int, bit_offset: pid_at * 8, bitfield_size: None }];
         writer.composite(task, false, "task", 16, &members).unwrap();
         writer.enumeration("state", 4, false, &[("RUNNING", running)]).unwrap();
-        Types(Arc::new(Btf::parse(writer.finish()).unwrap()))
+        TypesOnly(Arc::new(Btf::parse(writer.finish()).unwrap()))
     }
 
     fn facts(pid_at: u32) -> KernelFacts {

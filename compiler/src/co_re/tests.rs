@@ -8,29 +8,8 @@ use object::{Object, ObjectSection};
 
 use super::{relocations, Relocation, RelocationError};
 use crate::btf::{Btf, TypeId, Writer, WrittenMember};
-use crate::catalog::{Catalog, CatalogError, TracepointFormat};
+use crate::catalog::testing::TypesOnly;
 use crate::elf::{BTF_EXT_SECTION, BTF_SECTION};
-
-struct Types(Arc<Btf>);
-
-impl Catalog for Types {
-    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
-        Ok(Vec::new())
-    }
-
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
-        Err(CatalogError::NotFound(format!("{category}:{name}")))
-    }
-
-    fn kernel_types(&self) -> Option<&Arc<Btf>> {
-        Some(&self.0)
-    }
-
-    fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
-        let id = self.0.find(strukt, crate::btf::Family::StructOrUnion)?;
-        self.0.member(id, member)?.byte_offset()
-    }
-}
 
 /// Where a kernel puts `struct task`'s members, in bytes, and how big `pid` is.
 struct Layout {
@@ -84,7 +63,7 @@ const SCRIPT: &str = "BEGIN { $t = (struct task *)0; print(($t->pid, $t->se.vrun
 
 /// The script compiled against `COMPILED`: its object's program section and CO-RE sections.
 fn compiled(script: &str) -> (crate::driver::Compiled, Vec<u8>, Vec<u8>, Vec<u8>) {
-    let compiled = crate::driver::compile(script, &Types(kernel(&COMPILED))).unwrap_or_else(|e| panic!("{e:?}"));
+    let compiled = crate::driver::compile(script, &TypesOnly(kernel(&COMPILED))).unwrap_or_else(|e| panic!("{e:?}"));
     let file = object::File::parse(&*compiled.elf).unwrap();
     let section = |name: &str| file.section_by_name(name).map(|s| s.data().unwrap().to_vec()).unwrap_or_default();
     let code = section(&compiled.manifest.programs[0].section);
