@@ -157,7 +157,13 @@ fn execute(cli: &Cli) -> Result<u8> {
     let compiled = compile_with(&script.source, &catalog, &options, debug::stages_to_keep(cli)).or_else(|diagnostics| match options.params_at_load {
         // A pack whose parameters the script needs while compiling keeps the ones it is
         // packed with.
-        true => compile_with(&script.source, &catalog, &CompileOptions { params_at_load: false, ..options.clone() }, debug::stages_to_keep(cli)),
+        true => {
+            let compiled = compile_with(&script.source, &catalog, &CompileOptions { params_at_load: false, ..options.clone() }, debug::stages_to_keep(cli));
+            if let (Ok(_), Some(why)) = (&compiled, diagnostics.iter().find(|d| d.is_error())) {
+                eprintln!("note: the pack holds its parameters compiled in, as the script needs one while compiling ({}: {})", why.code, why.message);
+            }
+            compiled
+        }
         false => Err(diagnostics),
     });
     let mut compiled = match compiled {
@@ -342,7 +348,7 @@ fn run_pack(cli: &Cli, path: &Path, params: &[String]) -> Result<u8> {
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
     let loaded = recipes::pack::load(path, params, cli.unsafe_functions, &catalog)?;
     if cli.verbose {
-        for moved in &loaded.moved {
+        for moved in loaded.moved.iter().filter(|moved| moved.local != moved.target) {
             eprintln!("moved {} from offset {} to {} (instruction {} of {})", moved.access, moved.local, moved.target, moved.insn, moved.section);
         }
     }

@@ -98,7 +98,7 @@ pub fn compile_with(source: &str, catalog: &dyn Catalog, options: &CompileOption
         .zip(&programs)
         .map(|(spec, code)| ElfProgram { symbol: &spec.symbol, section: &spec.section, code })
         .collect();
-    let core = relocation_sections(&manifest, &programs, catalog)?;
+    let core = relocation_sections(&elf_programs, catalog)?;
     let elf = elf::write_object(&elf_programs, &manifest.maps, core.as_ref()).map_err(|e| {
         vec![Diagnostic::error("E0901", format!("internal compiler error: writing the ELF object failed: {e}"))]
     })?;
@@ -109,13 +109,16 @@ pub fn compile_with(source: &str, catalog: &dyn Catalog, options: &CompileOption
 }
 
 /// The `.BTF` and `.BTF.ext` sections naming the kernel struct members the programs read.
-fn relocation_sections(manifest: &Manifest, programs: &[EncodedProgram], catalog: &dyn Catalog) -> Result<Option<co_re::CoreSections>, Vec<Diagnostic>> {
+fn relocation_sections(programs: &[ElfProgram<'_>], catalog: &dyn Catalog) -> Result<Option<co_re::CoreSections>, Vec<Diagnostic>> {
+    // Only a program that reads a kernel struct's member needs the kernel's types here.
+    if programs.iter().all(|program| program.code.field_relocations.is_empty()) {
+        return Ok(None);
+    }
     let Some(kernel) = catalog.kernel_types() else { return Ok(None) };
-    let accesses: Vec<co_re::ProgramAccesses<'_>> = manifest
-        .programs
+    let accesses: Vec<co_re::ProgramAccesses<'_>> = programs
         .iter()
-        .zip(programs)
-        .map(|(spec, code)| co_re::ProgramAccesses { section: &spec.section, accesses: &code.field_relocations })
+        .zip(elf::program_starts(programs))
+        .map(|(program, start)| co_re::ProgramAccesses { section: program.section, start, accesses: &program.code.field_relocations })
         .collect();
     co_re::write_sections(kernel, &accesses)
         .map_err(|e| vec![Diagnostic::error("E0901", format!("internal compiler error: writing the CO-RE relocations failed: {e}"))])

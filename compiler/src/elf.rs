@@ -1,9 +1,10 @@
 //! The ELF writer: encoded programs and map definitions in, a relocatable BPF object out, in
 //! the shape aya 0.14 loads.
 //!
-//! Layout: one executable section per program (named after its program type, e.g.
-//! `tracepoint/syscalls/sys_enter_openat`) holding one global `STT_FUNC` symbol over all of its
-//! code; a `maps` section of 20-byte legacy `bpf_map_def`s (`type, key_size, value_size,
+//! Layout: one executable section per section name (named after the program type, e.g.
+//! `tracepoint/syscalls/sys_enter_openat`), holding its programs one after another, as clang
+//! lays out several functions of one `SEC()`, each under a global `STT_FUNC` symbol over all of
+//! its code; a `maps` section of 20-byte legacy `bpf_map_def`s (`type, key_size, value_size,
 //! max_entries, map_flags`), each under a global `STT_OBJECT` symbol named after the map; a
 //! `.rel<section>` entry of type `R_BPF_64_64` at every map load's `ld_imm64` naming the map's
 //! symbol, which the loader replaces with the map's fd; `license` = `"GPL\0"`; and, when a
@@ -61,8 +62,17 @@ pub fn write_object(programs: &[ElfProgram<'_>], maps: &[MapSpec], core: Option<
     check_symbols(programs, maps)?;
     let mut object = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
     let map_symbols = add_maps(&mut object, maps);
-    for program in programs {
-        add_program(&mut object, program, &map_symbols)?;
+    let mut sections: Vec<(&str, SectionId)> = Vec::new();
+    for (program, start) in programs.iter().zip(program_starts(programs)) {
+        let section = match sections.iter().find(|(name, _)| *name == program.section) {
+            Some((_, section)) => *section,
+            None => {
+                let section = object.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
+                sections.push((program.section, section));
+                section
+            }
+        };
+        add_program(&mut object, program, section, start, &map_symbols)?;
     }
     let license = object.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
     object.set_section_data(license, LICENSE, 1);
@@ -122,18 +132,40 @@ fn map_def_bytes(def: &BpfMapDef) -> [u8; MAP_DEF_SIZE] {
     bytes
 }
 
-/// Adds a program's section, its function symbol and its map relocations.
+/// Where each program starts in its section, in instruction slots: after the programs before
+/// it with the same section name.
+pub fn program_starts(programs: &[ElfProgram<'_>]) -> Vec<usize> {
+    let mut ends: Vec<(&str, usize)> = Vec::new();
+    programs
+        .iter()
+        .map(|program| match ends.iter_mut().find(|(name, _)| *name == program.section) {
+            Some((_, end)) => {
+                let start = *end;
+                *end += program.code.insns.len();
+                start
+            }
+            None => {
+                ends.push((program.section, program.code.insns.len()));
+                0
+            }
+        })
+        .collect()
+}
+
+/// Adds a program's code to its section at slot `start`, its function symbol and its map
+/// relocations.
 fn add_program(
     object: &mut Object<'_>,
     program: &ElfProgram<'_>,
+    section: SectionId,
+    start: usize,
     map_symbols: &[SymbolId],
 ) -> Result<(), ElfError> {
     let code = program.code.to_bytes();
     let size = code.len() as u64;
-    let section =
-        object.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
-    object.set_section_data(section, code, INSN_SIZE as u64);
-    object.add_symbol(global(program.symbol, SymbolKind::Text, section, 0, size));
+    let offset = object.append_section_data(section, &code, INSN_SIZE as u64);
+    debug_assert_eq!(offset, (start * INSN_SIZE) as u64, "programs are laid out as program_starts says");
+    object.add_symbol(global(program.symbol, SymbolKind::Text, section, offset, size));
     for &(slot, map) in &program.code.map_relocations {
         let symbol = *map_symbols.get(map.0 as usize).ok_or_else(|| ElfError::UnknownMap {
             symbol: program.symbol.to_string(),
@@ -141,7 +173,7 @@ fn add_program(
             maps: map_symbols.len(),
         })?;
         let relocation = Relocation {
-            offset: (slot * INSN_SIZE) as u64,
+            offset: offset + (slot * INSN_SIZE) as u64,
             symbol,
             addend: 0,
             flags: RelocationFlags::Elf { r_type: object::elf::R_BPF_64_64 },

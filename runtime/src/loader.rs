@@ -4,8 +4,10 @@
 //! The object is ferrotrace's own ELF (`ferrotrace_compiler::elf`), read with the `object`
 //! crate: for each program of the manifest, the section under its symbol and that section's
 //! `R_BPF_64_64` relocations, each naming the map an `ld_imm64` loads. Nothing here reads the
-//! kernel's BTF: the programs make no CO-RE relocations, and skipping it keeps start-up at a few
-//! milliseconds and a few MiB (aya's loader parses all of vmlinux's BTF first).
+//! kernel's BTF: a fresh compile's offsets are this kernel's, so its CO-RE relocations have
+//! nothing to move (a pack from another kernel is moved before, by `relocate`), and skipping it
+//! keeps start-up at a few milliseconds and a few MiB (aya's loader parses all of vmlinux's BTF
+//! first).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 

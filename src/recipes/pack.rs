@@ -222,7 +222,7 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
     if let Some((part, _)) = parts.iter().find(|(_, intact)| !intact) {
         let recorded = match movable.is_empty() {
             true => String::new(),
-            false => format!(", and it records kernel facts this kernel does not have:\n{}\n", movable.join("\n")),
+            false => format!(", and it records kernel facts this kernel does not have:\n{}\n", shown_all(&movable)),
         };
         bail!("pack `{shown}` was altered: its {part} does not match its SHA-256{recorded}; {recompile}");
     }
@@ -230,7 +230,10 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
         bail!("pack `{shown}` is inconsistent: its kernel facts are not its program's; {recompile}");
     }
     let mut manifest = pack.manifest.value;
-    set_params(&mut manifest, &pack.params, params).map_err(|why| anyhow::anyhow!("pack `{shown}` {why}; `ferrotrace recipe pack {} -- {}` compiles it with them", pack.recipe, params.join(" ")))?;
+    set_params(&mut manifest, &pack.params, params).map_err(|refusal| match refusal {
+        ParamRefusal::Kind(why) => anyhow::anyhow!("pack `{shown}` {why}"),
+        ParamRefusal::CompiledIn(why) => anyhow::anyhow!("pack `{shown}` {why}; `ferrotrace recipe pack {} -- {}` compiles it with them", pack.recipe, params.join(" ")),
+    })?;
     let runs_commands = manifest.actions.iter().any(|action| matches!(action, Action::Printf { stream: Stream::Command, .. }));
     if runs_commands && !unsafe_allowed {
         bail!("pack `{shown}` runs shell commands (`system`): run it with --unsafe");
@@ -244,30 +247,58 @@ pub fn load(path: &Path, params: &[String], unsafe_allowed: bool, catalog: &dyn 
                 .map_err(|why| anyhow::anyhow!("pack `{shown}` cannot be moved to this kernel's struct layouts: {why}; {recompile}"))?
         }
     };
+    // Every member that moved must have moved in some instruction; one that did not is read
+    // where no relocation names it.
+    if let Some(unmoved) = movable.iter().find(|difference| !moved.iter().any(|relocation| moves(relocation, difference))) {
+        bail!("pack `{shown}` reads a member that moved where no relocation can move it:\n{unmoved}\n{recompile}");
+    }
     Ok(Loaded { manifest, elf, moved })
+}
+
+/// Whether `relocation` moves the member `difference` names: an access through it, to another
+/// offset.
+fn moves(relocation: &ferrotrace_compiler::co_re::Relocation, difference: &recheck::Difference) -> bool {
+    let member = match &difference.recorded {
+        KernelFact::Member { member, .. } | KernelFact::Offset { member, .. } => member,
+        _ => return false,
+    };
+    let through = relocation.access.split('.').skip(1).map(|step| step.split('[').next().unwrap_or(step));
+    relocation.local != relocation.target && through.into_iter().any(|step| step == member)
+}
+
+/// Differences, one after another.
+fn shown_all(differences: &[recheck::Difference]) -> String {
+    differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// Why a pack refuses a parameter: a value not of its option's kind, or an option whose value
+/// is compiled in.
+enum ParamRefusal {
+    Kind(String),
+    CompiledIn(String),
 }
 
 /// Sets the values of the options the programs read at load time (`manifest.params`) from
 /// `given`; a pack keeps the parameters it was `packed` with for the others, and refuses other
 /// values for them: positional parameters, strings, and the options a script needs while
 /// compiling are compiled in.
-fn set_params(manifest: &mut Manifest, packed: &[String], given: &[String]) -> Result<(), String> {
+fn set_params(manifest: &mut Manifest, packed: &[String], given: &[String]) -> Result<(), ParamRefusal> {
     let (packed, given) = (Params::from_args(packed), Params::from_args(given));
     if !given.positional.is_empty() && given.positional != packed.positional {
-        return Err(format!("holds the positional parameters it was compiled with ({})", spelled(&packed.positional)));
+        return Err(ParamRefusal::CompiledIn(format!("holds the positional parameters it was compiled with ({})", spelled(&packed.positional))));
     }
     for param in &given.named {
         let value = param.value.clone();
         if let Some(slot) = manifest.params.iter_mut().find(|slot| slot.name == param.name) {
             slot.value = load_param_value(slot.kind, value.clone())
-                .map_err(|expects| format!("cannot take `--{}`: it expects {expects} (value: `{}`)", param.name, value.unwrap_or_default()))?;
+                .map_err(|expects| ParamRefusal::Kind(format!("cannot take `--{}`: it expects {expects} (value: `{}`)", param.name, value.unwrap_or_default())))?;
         } else if packed.named.iter().rev().find(|known| known.name == param.name) != Some(param) {
             let settable: Vec<String> = manifest.params.iter().map(|slot| format!("--{}", slot.name)).collect();
             let settable = if settable.is_empty() { "no option".to_string() } else { settable.join(", ") };
-            return Err(format!(
+            return Err(ParamRefusal::CompiledIn(format!(
                 "sets {settable} when it loads; `--{}` is compiled in (a string, or a value the script needs while compiling) or not an option of the recipe",
                 param.name
-            ));
+            )));
         }
     }
     Ok(())
@@ -310,7 +341,7 @@ fn shorten(text: &str) -> String {
 /// Each fact the pack records that this kernel does not hold, as `-` the recorded and `+` this
 /// kernel's: those its relocations can move past (`compiled` says which offsets are compiled
 /// in without one), and the others.
-fn differences(kernel: &Kernel, compiled: &KernelFacts, catalog: &dyn Catalog) -> Result<(Vec<String>, Vec<String>)> {
+fn differences(kernel: &Kernel, compiled: &KernelFacts, catalog: &dyn Catalog) -> Result<(Vec<recheck::Difference>, Vec<String>)> {
     let mut found = Vec::new();
     let facts = kernel.facts.iter().cloned().fold(KernelFacts::default(), |mut facts, fact| {
         facts.record(fact);
@@ -335,7 +366,7 @@ fn differences(kernel: &Kernel, compiled: &KernelFacts, catalog: &dyn Catalog) -
             }
         }
     }
-    Ok((movable.iter().map(ToString::to_string).collect(), found))
+    Ok((movable, found))
 }
 
 #[cfg(test)]

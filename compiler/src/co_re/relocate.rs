@@ -42,14 +42,15 @@ pub fn relocations(local: &[u8], ext: &[u8], target: &Btf) -> Result<Vec<Relocat
     }
     let header_len = word(4).ok_or_else(|| malformed("truncated header"))? as usize;
     if header_len < EXT_HEADER_LEN {
-        return Ok(Vec::new());
+        return Err(malformed("a header without `core_relo`"));
     }
-    let (off, len) = (word(24).unwrap_or(0) as usize, word(28).unwrap_or(0) as usize);
-    let records = ext.get(header_len + off..header_len + off + len).ok_or_else(|| malformed("`core_relo` past the end"))?;
+    let (off, len) = (word(24).ok_or_else(|| malformed("truncated header"))? as usize, word(28).ok_or_else(|| malformed("truncated header"))? as usize);
+    let start = header_len.checked_add(off).ok_or_else(|| malformed("`core_relo` past the end"))?;
+    let records = start.checked_add(len).and_then(|end| ext.get(start..end)).ok_or_else(|| malformed("`core_relo` past the end"))?;
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let word = |at: usize| records.get(at..at + 4).map(|b| u32::from_ne_bytes(b.try_into().expect("4 bytes")));
+    let word = |at: usize| records.get(at..at.checked_add(4)?).map(|b| u32::from_ne_bytes(b.try_into().expect("4 bytes")));
     let record_len = word(0).ok_or_else(|| malformed("no record size"))? as usize;
     if record_len < CORE_RELO_LEN {
         return Err(malformed("`core_relo` records too short"));
@@ -67,12 +68,26 @@ pub fn relocations(local: &[u8], ext: &[u8], target: &Btf) -> Result<Vec<Relocat
             if kind != FIELD_BYTE_OFFSET {
                 return Err(malformed(&format!("relocation kind {kind}, which ferrotrace does not write")));
             }
+            if !(insn_off as usize).is_multiple_of(crate::bpf::INSN_SIZE) {
+                return Err(malformed(&format!("instruction offset {insn_off} inside an instruction")));
+            }
             let spelled = local.string(access).ok_or_else(|| malformed("an access string"))?;
             let (access, local_offset, target_offset) = resolve(&local, TypeId(root), spelled, target)?;
             found.push(Relocation { section: section.clone(), insn: insn_off as usize / crate::bpf::INSN_SIZE, access, local: local_offset, target: target_offset });
         }
     }
     Ok(found)
+}
+
+/// One step of an access, as the local types spell it.
+enum Hop {
+    /// The member of this name, found by name in the target.
+    Named(String),
+    /// An anonymous struct or union holding the next member: the target's may be elsewhere, or
+    /// gone, so the next member is looked for by name from the last named one.
+    Anonymous,
+    /// An array's element.
+    Element(u32),
 }
 
 /// The access `spelled` (`"0:3:1"`) from the local struct `root`: its name, its offset in the
@@ -90,24 +105,30 @@ fn resolve(local: &Btf, root: TypeId, spelled: &str, target: &Btf) -> Result<(St
         return Err(malformed(format!("access `{spelled}` does not start at element 0")));
     }
     let indexes: Vec<u32> = indexes.collect::<Result<_, _>>()?;
+    let overflow = || malformed(format!("access `{spelled}` is past any offset"));
     // The local walk first, for the access's name; then each candidate in the target.
     let mut at = root;
     let mut local_bits = 0u64;
-    let mut names = Vec::with_capacity(indexes.len());
+    let mut hops = Vec::with_capacity(indexes.len());
     for &index in &indexes {
         match local.kind(at) {
             Ok(Kind::Struct(c) | Kind::Union(c)) => {
                 let member = c.members.get(index as usize).ok_or_else(|| malformed(format!("access `{spelled}` past a struct's members")))?;
-                name.push('.');
-                name.push_str(member.name);
-                names.push(Some(member.name.to_string()));
-                local_bits += u64::from(member.bit_offset);
+                if member.name.is_empty() {
+                    hops.push(Hop::Anonymous);
+                } else {
+                    name.push('.');
+                    name.push_str(member.name);
+                    hops.push(Hop::Named(member.name.to_string()));
+                }
+                local_bits = local_bits.checked_add(u64::from(member.bit_offset)).ok_or_else(overflow)?;
                 at = local.resolve(member.ty).unwrap_or(TypeId::VOID);
             }
             Ok(Kind::Array { elem, .. }) => {
                 name.push_str(&format!("[{index}]"));
-                names.push(None);
-                local_bits += u64::from(index) * 8 * local.size_of(elem).unwrap_or(0);
+                hops.push(Hop::Element(index));
+                let bits = local.size_of(elem).and_then(|size| size.checked_mul(8)?.checked_mul(u64::from(index))).ok_or_else(overflow)?;
+                local_bits = local_bits.checked_add(bits).ok_or_else(overflow)?;
                 at = local.resolve(elem).unwrap_or(TypeId::VOID);
             }
             _ => return Err(malformed(format!("access `{spelled}` goes into a type without members"))),
@@ -115,52 +136,58 @@ fn resolve(local: &Btf, root: TypeId, spelled: &str, target: &Btf) -> Result<(St
     }
     let local_end = at;
     let unmovable = |problem: String| RelocationError::Unmovable { access: name.clone(), problem };
-    let family_kind = |btf: &Btf, id: TypeId| matches!(btf.kind(id), Ok(Kind::Union(_)));
-    let candidates: Vec<TypeId> =
-        target.find_all(root_name, Family::StructOrUnion).into_iter().filter(|&id| family_kind(target, id) == union).collect();
+    if root_name.is_empty() {
+        return Err(unmovable("an anonymous struct cannot be found by name".to_string()));
+    }
+    let is_union = |id: TypeId| matches!(target.kind(id), Ok(Kind::Union(_)));
+    let candidates: Vec<TypeId> = target.find_all(root_name, Family::StructOrUnion).into_iter().filter(|&id| is_union(id) == union).collect();
     if candidates.is_empty() {
         return Err(unmovable(format!("there is no `{}`", name.split('.').next().unwrap_or_default())));
     }
+    let bytes = |bits: u64| u32::try_from(bits / 8).ok().filter(|_| bits.is_multiple_of(8));
+    let local_offset = bytes(local_bits).ok_or_else(|| unmovable("the member does not start on a byte".to_string()))?;
+    // Every candidate of the name that has the access must agree, as libbpf requires.
+    let mut found: Option<u32> = None;
     let mut last_problem = String::new();
     for candidate in candidates {
-        match walk_target(target, candidate, &indexes, &names) {
-            Ok((bits, end)) => {
-                if let Some(problem) = incompatible(local, local_end, target, end) {
-                    last_problem = problem;
-                    continue;
-                }
-                let bytes = |bits: u64| u32::try_from(bits / 8).ok().filter(|_| bits.is_multiple_of(8));
-                let (Some(local_offset), Some(target_offset)) = (bytes(local_bits), bytes(bits)) else {
-                    return Err(unmovable("the member does not start on a byte".to_string()));
-                };
-                return Ok((name, local_offset, target_offset));
+        let offset = walk_target(target, candidate, &hops).and_then(|(bits, end)| match incompatible(local, local_end, target, end) {
+            Some(problem) => Err(problem),
+            None => bytes(bits).ok_or_else(|| "the member does not start on a byte".to_string()),
+        });
+        match (offset, found) {
+            (Ok(offset), Some(known)) if offset != known => {
+                return Err(unmovable(format!("the kernel has two structs of this name, with it at offsets {known} and {offset}")));
             }
-            Err(problem) => last_problem = problem,
+            (Ok(offset), _) => found = Some(offset),
+            (Err(problem), _) => last_problem = problem,
         }
     }
-    Err(unmovable(last_problem))
+    found.map(|target_offset| (name.clone(), local_offset, target_offset)).ok_or_else(|| unmovable(last_problem))
 }
 
 /// The bit offset of the access in `target` from the struct `root`, and the type it reaches.
-fn walk_target(target: &Btf, root: TypeId, indexes: &[u32], names: &[Option<String>]) -> Result<(u64, TypeId), String> {
+fn walk_target(target: &Btf, root: TypeId, hops: &[Hop]) -> Result<(u64, TypeId), String> {
     let mut at = root;
     let mut bits = 0u64;
-    for (&index, name) in indexes.iter().zip(names) {
-        match name {
-            Some(name) => {
+    let overflow = || "an offset past any struct".to_string();
+    for hop in hops {
+        match hop {
+            Hop::Anonymous => {}
+            Hop::Named(name) => {
                 let member = target.member(at, name).ok_or_else(|| format!("there is no member `{name}`"))?;
                 if member.bitfield_size.is_some() {
                     return Err(format!("`{name}` is a bitfield"));
                 }
-                bits += u64::from(member.bit_offset);
+                bits = bits.checked_add(u64::from(member.bit_offset)).ok_or_else(overflow)?;
                 at = target.resolve(member.ty).ok_or_else(|| format!("the type of `{name}` is malformed"))?;
             }
-            None => {
+            Hop::Element(index) => {
                 let Ok(Kind::Array { elem, len, .. }) = target.kind(at) else { return Err("an array became another type".to_string()) };
-                if len > 0 && index >= len {
+                if len > 0 && *index >= len {
                     return Err(format!("the array has {len} elements, not {}", index + 1));
                 }
-                bits += u64::from(index) * 8 * target.size_of(elem).ok_or("an array's element has no size")?;
+                let size = target.size_of(elem).ok_or("an array's element has no size")?;
+                bits = size.checked_mul(8).and_then(|size| size.checked_mul(u64::from(*index))).and_then(|add| bits.checked_add(add)).ok_or_else(overflow)?;
                 at = target.resolve(elem).ok_or("an array's element type is malformed")?;
             }
         }
@@ -195,7 +222,8 @@ impl Relocation {
         let insn = code.get_mut(at..at + crate::bpf::INSN_SIZE).ok_or_else(mismatch)?;
         let opcode = insn[0];
         let class = opcode & 0x07;
-        let immediate_alu = matches!(class, 0x04 | 0x07) && opcode & 0x08 == 0;
+        // `add` or `mov` of an immediate, 64 or 32 bits.
+        let immediate_alu = matches!(class, 0x04 | 0x07) && opcode & 0x08 == 0 && matches!(opcode & 0xf0, 0x00 | 0xb0);
         let memory = matches!(class, 0x01..=0x03) && opcode & 0xe0 == 0x60;
         if immediate_alu {
             let imm = i32::from_ne_bytes(insn[4..8].try_into().expect("4 bytes"));

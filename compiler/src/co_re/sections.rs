@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use super::{FieldAccess, Step, BTF_MAGIC, CORE_RELO_LEN, EXT_HEADER_LEN, FIELD_BYTE_OFFSET};
 use crate::btf::{Btf, BtfError, Kind, TypeId, Writer, WrittenMember};
 
-/// One program's section and its tagged instructions: the slot of each, and the access whose
-/// offset it holds.
+/// One program's section, the slot it starts at there, and its tagged instructions: the slot
+/// of each in the program, and the access whose offset it holds.
 pub struct ProgramAccesses<'a> {
     pub section: &'a str,
+    pub start: usize,
     pub accesses: &'a [(usize, FieldAccess)],
 }
 
@@ -32,7 +33,7 @@ pub fn write_sections(kernel: &Btf, programs: &[ProgramAccesses<'_>]) -> Result<
     let mut paths = Vec::new();
     for program in programs {
         for (slot, access) in program.accesses {
-            paths.push((program.section, *slot, local.add(access)?));
+            paths.push((program.section, program.start + *slot, local.add(access)?));
         }
     }
     let order = local.write_composites().map_err(|e| e.to_string())?;
@@ -70,6 +71,25 @@ pub fn write_sections(kernel: &Btf, programs: &[ProgramAccesses<'_>]) -> Result<
     }
     ext.extend(relos);
     Ok(Some(CoreSections { btf: local.writer.finish(), ext }))
+}
+
+/// The members from the struct or union `id` to its member `name`: the anonymous structs and
+/// unions holding it, then the member itself; each as its name (empty when anonymous), its bit
+/// offset in the one before, and its type.
+fn member_path(kernel: &Btf, id: TypeId, name: &str, depth: usize) -> Option<Vec<(String, u32, TypeId)>> {
+    const MAX_DEPTH: usize = 8;
+    let (Kind::Struct(composite) | Kind::Union(composite)) = kernel.kind(kernel.resolve(id)?).ok()? else { return None };
+    if let Some(member) = composite.members.iter().find(|member| member.name == name) {
+        return Some(vec![(name.to_string(), member.bit_offset, member.ty)]);
+    }
+    if depth == MAX_DEPTH {
+        return None;
+    }
+    composite.members.iter().filter(|member| member.name.is_empty()).find_map(|anonymous| {
+        let mut path = member_path(kernel, anonymous.ty, name, depth + 1)?;
+        path.insert(0, (String::new(), anonymous.bit_offset, anonymous.ty));
+        Some(path)
+    })
 }
 
 /// An access in the local types: its root struct's local id and each hop.
@@ -118,12 +138,16 @@ impl<'k> LocalTypes<'k> {
         for step in &access.steps {
             match step {
                 Step::Member { name, .. } => {
-                    let member = self.kernel.member(at, name).ok_or_else(|| unknown(&format!("member `{name}`")))?;
-                    let owner = self.copy(at).map_err(|e| e.to_string())?;
-                    let ty = self.copy(member.ty).map_err(|e| e.to_string())?;
-                    let index = self.add_member(owner, name, member.bit_offset, ty);
-                    hops.push(Hop::Member { owner, index });
-                    at = self.kernel.resolve(member.ty).ok_or_else(|| unknown(&format!("the type of `{name}`")))?;
+                    // Through the anonymous structs and unions holding it, each a hop of its
+                    // own as clang writes them (so a union's members all stay at offset 0).
+                    let path = member_path(self.kernel, at, name, 0).ok_or_else(|| unknown(&format!("member `{name}`")))?;
+                    for (hop_name, bit_offset, hop_ty) in path {
+                        let owner = self.copy(at).map_err(|e| e.to_string())?;
+                        let ty = self.copy(hop_ty).map_err(|e| e.to_string())?;
+                        let index = self.add_member(owner, &hop_name, bit_offset, ty);
+                        hops.push(Hop::Member { owner, index });
+                        at = self.kernel.resolve(hop_ty).ok_or_else(|| unknown(&format!("the type of `{name}`")))?;
+                    }
                 }
                 Step::Index(n) => {
                     let Ok(Kind::Array { elem, .. }) = self.kernel.kind(at) else { return Err(unknown("an array")) };
@@ -137,7 +161,9 @@ impl<'k> LocalTypes<'k> {
 
     fn add_member(&mut self, owner: TypeId, name: &str, bit_offset: u32, ty: TypeId) -> usize {
         let Some((_, composite)) = self.composites.iter_mut().find(|(id, _)| *id == owner) else { return 0 };
-        match composite.members.iter().position(|(known, ..)| known == name) {
+        // A named member once; an anonymous one once per place.
+        let same = |(known, at, _): &(String, u32, TypeId)| known == name && (!name.is_empty() || *at == bit_offset);
+        match composite.members.iter().position(same) {
             Some(index) => index,
             None => {
                 composite.members.push((name.to_string(), bit_offset, ty));

@@ -34,6 +34,11 @@ fn kernel(layout: &Layout) -> Arc<Btf> {
     let char_ = w.int("char", 1, true, true, false).unwrap();
     let comm = w.array(char_, int, 8).unwrap();
     let counts = w.array(int, int, 2).unwrap();
+    // `union { long whole; struct { int lo; int hi; }; }`
+    let halves = w.reserve().unwrap();
+    w.composite(halves, false, "", 8, &[WrittenMember { name: "lo", ty: int, bit_offset: 0, bitfield_size: None }, WrittenMember { name: "hi", ty: int, bit_offset: 32, bitfield_size: None }]).unwrap();
+    let word = w.reserve().unwrap();
+    w.composite(word, true, "word", 8, &[WrittenMember { name: "whole", ty: long, bit_offset: 0, bitfield_size: None }, WrittenMember { name: "", ty: halves, bit_offset: 0, bitfield_size: None }]).unwrap();
     let sched = w.reserve().unwrap();
     let member = |name, ty, at: u32| WrittenMember { name, ty, bit_offset: at * 8, bitfield_size: None };
     w.composite(sched, false, "sched", 16, &[member("weight", long, 0), member("vruntime", long, layout.vruntime)]).unwrap();
@@ -50,8 +55,10 @@ fn kernel(layout: &Layout) -> Arc<Btf> {
         member("", node, layout.union),
         member("parent", pointer, 48),
         member("counts", counts, layout.counts),
+        member("word", word, 64),
+        WrittenMember { name: "state", ty: int, bit_offset: 72 * 8 + 3, bitfield_size: Some(2) },
     ];
-    w.composite(task, false, "task", 64, &members).unwrap();
+    w.composite(task, false, "task", 80, &members).unwrap();
     // What `ppid` reads: the parent's `tgid`.
     let task_struct = w.reserve().unwrap();
     let parent = w.pointer(task_struct).unwrap();
@@ -95,6 +102,46 @@ fn each_member_read_is_named_by_its_chain_and_found_again_where_it_moved() {
     assert_eq!(found, expected);
     // The same kernel moves nothing.
     assert!(moved(&btf, &ext, &COMPILED).unwrap().iter().all(|(_, local, target)| local == target));
+}
+
+/// The program section's bytes and the relocations of `script`, compiled against `COMPILED`, to
+/// `target`.
+fn relocated(script: &str, target: &Layout) -> (Vec<u8>, Vec<Relocation>) {
+    let (_, code, btf, ext) = compiled(script);
+    (code, relocations(&btf, &ext, &kernel(target)).unwrap())
+}
+
+#[test]
+fn a_member_inside_an_anonymous_struct_of_a_union_keeps_the_union_at_offset_zero() {
+    let (compiled, _, btf, ext) = compiled("BEGIN { $t = (struct task *)0; print($t->word.hi); }");
+    assert!(!compiled.manifest.kernel_facts.is_fixed("union word", "hi"));
+    let local = Btf::parse(btf.clone()).unwrap();
+    let union = local.find("word", crate::btf::Family::StructOrUnion).unwrap();
+    let Ok(crate::btf::Kind::Union(word)) = local.kind(union) else { panic!("a union") };
+    assert!(word.members.iter().all(|member| member.bit_offset == 0), "{word:?}");
+    assert_eq!(moved(&btf, &ext, &COMPILED).unwrap(), [("struct task.word.hi".to_string(), 68, 68)]);
+}
+
+#[test]
+fn programs_that_share_a_section_name_are_relocated_each_in_its_own_place() {
+    let script = "BEGIN { print(((struct task *)0)->pid); } BEGIN { print(((struct task *)0)->counts[1]); }";
+    let (mut code, found) = relocated(script, &Layout { pid: 12, counts: 40, ..COMPILED });
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[0].section, found[1].section, "both `BEGIN` programs are in one section");
+    assert!(found[1].insn > found[0].insn, "the second program's instruction is after the first program: {found:?}");
+    for relocation in &found {
+        relocation.apply(&mut code).unwrap();
+    }
+}
+
+#[test]
+fn a_bitfield_fixes_the_members_that_lead_to_it() {
+    let (bitfield, _, _, ext) = compiled("BEGIN { $t = (struct task *)0; print($t->state); }");
+    assert!(bitfield.manifest.kernel_facts.is_fixed("struct task", "state"));
+    assert!(ext.is_empty(), "nothing to relocate");
+    let (whole, ..) = compiled("BEGIN { $p = (struct task *)0; print($p->parent->se.vruntime); print(*$p); }");
+    assert!(whole.manifest.kernel_facts.is_fixed("struct task", "state"), "a struct read whole reads its bitfields");
+    assert!(!whole.manifest.kernel_facts.is_fixed("struct sched", "vruntime"));
 }
 
 #[test]

@@ -824,9 +824,14 @@ fn aggregate_read(map: hir::MapIdx, key: Option<Expr>, ty: Ty, span: Span) -> Ex
 }
 
 /// Whether `e` is an integer literal that is not negative: bpftrace 0.26 lets it take the sign
-/// of what it meets.
+/// of what it meets. So is an unsigned `getopt` value read at load time, which stands for such a
+/// literal (its values are never negative), so that a pack computes as the script does.
 pub(crate) fn is_flexible_literal(e: &Expr) -> bool {
-    matches!((&e.kind, &e.ty), (ExprKind::Int(v), Ty::Int(int)) if !int.signed || *v as i64 >= 0)
+    match (&e.kind, &e.ty) {
+        (ExprKind::Int(v), Ty::Int(int)) => !int.signed || *v as i64 >= 0,
+        (ExprKind::LoadParam(_), Ty::Int(int)) => !int.signed,
+        _ => false,
+    }
 }
 
 /// The error for a value of no bytes (`()`) as a map key or value: kernel maps cannot hold one.

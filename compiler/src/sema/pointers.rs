@@ -142,7 +142,10 @@ impl Checker {
         });
         let chain = match (chain, member.bits) {
             (Some(chain), None) => Some(chain.member(&strukt.name, &field.name)),
-            _ => {
+            // A bitfield's bytes, or a place whose offset no chain names: the offsets that lead
+            // here are compiled in too.
+            (chain, _) => {
+                self.fix_offsets(chain.as_ref());
                 self.kernel_facts.fix(&strukt.name, &field.name);
                 None
             }
@@ -265,7 +268,8 @@ impl Checker {
     /// relocations.
     fn chain_start(&self, ty: &Ty, cx: &ProbeCx<'_>) -> Option<FieldAccess> {
         let Ty::Struct(strukt) = ty else { return None };
-        if cx.module_types.is_some() {
+        // A struct without a name cannot be found again in another kernel.
+        if cx.module_types.is_some() || strukt.name.contains("(anonymous)") {
             return None;
         }
         let btf = cx.kernel_types()?;
