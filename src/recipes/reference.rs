@@ -140,7 +140,9 @@ FILE.ftpack -- --pid=42` (the programs read them from the config map, which the 
 before any probe runs; `recipe pack` names them). Those it was packed with (`recipe pack NAME
 -- --pid=7`) are its defaults. String parameters, positional ones, and the options a script
 needs while compiling (`if comptime`, a map's size) are compiled in: the pack keeps them and
-refuses other values, naming the ones it can set.
+refuses other values, naming the ones it can set. A value set when the pack runs is checked as
+its option's kind (an integer in range, a boolean), not against each use: stored in a narrower
+variable it is cut, as any value read while the probes run would be.
 
 ## Where recipes are found
 
