@@ -217,14 +217,16 @@ pub const STACK_BUILD_ID_FLAG: u32 = 1 << 5;
 /// or address.
 pub const BUILD_ID_FRAME_SIZE: u32 = 32;
 
-/// A `getopt` option read from the config map: its name, kind and value, in the `u64` at
-/// `config_layout::param(index)`.
+/// A `getopt` option read from the config map: its name, kind, and value at `offset` in the
+/// config value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadParam {
     pub name: String,
     pub kind: LoadParamKind,
-    /// The value as a canonical 64-bit integer (a boolean as 0 or 1).
-    pub value: u64,
+    pub offset: u32,
+    /// The bytes of its place (`kind.size()` of them): an integer as a canonical 64-bit value,
+    /// a boolean as 0 or 1, a string NUL-padded.
+    pub value: Vec<u8>,
 }
 
 /// What a `LoadParam` holds, from its option's default.
@@ -232,6 +234,18 @@ pub struct LoadParam {
 pub enum LoadParamKind {
     Int { signed: bool },
     Bool,
+    /// A string of up to `capacity` bytes with its NUL.
+    Str { capacity: u32 },
+}
+
+impl LoadParamKind {
+    /// The bytes its place in the config value takes, a multiple of 8.
+    pub fn size(self) -> u32 {
+        match self {
+            LoadParamKind::Str { capacity } => capacity.next_multiple_of(8),
+            LoadParamKind::Int { .. } | LoadParamKind::Bool => 8,
+        }
+    }
 }
 
 /// The layout of the config map's single value. Offsets are fixed: programs read them.
@@ -245,12 +259,12 @@ pub mod config_layout {
     pub const TAI_OFFSET_NS: u32 = 16;
     /// `u64`: 1, the value a count stores for a key's first event (read in place).
     pub const ONE: u32 = 24;
-    /// The size without parameters: `manifest.params` follow, a `u64` each.
+    /// The size without parameters: `manifest.params` follow, each at its offset.
     pub const SIZE: u32 = 32;
 
-    /// Where the value of `manifest.params[index]` is.
-    pub const fn param(index: u32) -> u32 {
-        SIZE + 8 * index
+    /// The size of the value holding `params` too.
+    pub fn size_with(params: &[super::LoadParam]) -> u32 {
+        params.last().map_or(SIZE, |param| param.offset + param.kind.size())
     }
 }
 

@@ -487,10 +487,10 @@ fn option_values_must_fit_their_default() {
     }
 }
 
-/// Compiled for load-time parameters, an integer or boolean option is a read of its config
-/// word, listed in the manifest with its value; a string option stays compiled in, and an
-/// option needed while compiling (`if comptime`) fails the compile, for the caller to compile
-/// again without.
+/// Compiled for load-time parameters, an option is a read of its place in the config value,
+/// listed in the manifest with its value (a string with room for a longer one); an option
+/// needed while compiling (`if comptime`) fails the compile, for the caller to compile again
+/// without.
 #[test]
 fn options_read_at_load_are_config_words_listed_in_the_manifest() {
     use ferrotrace_compiler::manifest::{LoadParam, LoadParamKind};
@@ -499,12 +499,13 @@ fn options_read_at_load_are_config_words_listed_in_the_manifest() {
     let source = r#"begin { printf("%d %d %s %d\n", getopt("n", 3), getopt("b"), getopt("s", "x"), getopt("n", 3) + 1); }"#;
     let compiled = compile_with(source, &support::FakeCatalog, &options, Keep::ALL).expect("compiles");
     let expected = [
-        LoadParam { name: "n".into(), kind: LoadParamKind::Int { signed: false }, value: 12 },
-        LoadParam { name: "b".into(), kind: LoadParamKind::Bool, value: 0 },
+        LoadParam { name: "n".into(), kind: LoadParamKind::Int { signed: false }, offset: 32, value: 12u64.to_ne_bytes().to_vec() },
+        LoadParam { name: "b".into(), kind: LoadParamKind::Bool, offset: 40, value: vec![0; 8] },
+        LoadParam { name: "s".into(), kind: LoadParamKind::Str { capacity: 64 }, offset: 48, value: [&b"x"[..], &[0; 63]].concat() },
     ];
     assert_eq!(compiled.manifest.params, expected);
     let hir = ferrotrace_compiler::sema::print::print_hir(compiled.hir.as_ref().expect("kept"));
-    assert!(hir.contains("param[0]") && hir.contains("param[1]") && hir.contains("\"x\""), "{hir}");
+    assert!(hir.contains("param[0]") && hir.contains("param[1]") && hir.contains("param[2]"), "{hir}");
     let needed = r#"begin { if comptime (getopt("b")) { print(1); } }"#;
     assert!(compile_with(needed, &support::FakeCatalog, &options, Keep::default()).is_err());
 }

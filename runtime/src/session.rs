@@ -158,10 +158,10 @@ impl Session {
         let Some(id) = self.manifest.config() else {
             return Ok(());
         };
-        let mut value = vec![0u8; config_layout::param(self.manifest.params.len() as u32) as usize];
-        for (index, param) in self.manifest.params.iter().enumerate() {
-            let at = config_layout::param(index as u32) as usize;
-            value[at..at + 8].copy_from_slice(&param.value.to_ne_bytes());
+        let mut value = vec![0u8; config_layout::size_with(&self.manifest.params) as usize];
+        for param in &self.manifest.params {
+            let at = param.offset as usize;
+            value[at..at + param.value.len()].copy_from_slice(&param.value);
         }
         let start = config_layout::START_NS as usize;
         value[start..start + 8].copy_from_slice(&start_ns.to_ne_bytes());

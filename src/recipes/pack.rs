@@ -7,9 +7,9 @@
 //! when all hold. A struct member that moved and kept its size is patched in every instruction
 //! that held its offset, through the object's CO-RE relocations (`ferrotrace_runtime::relocate`);
 //! when another fact does not hold, it refuses before any BPF system call, with the facts
-//! that differ and the command that compiles the recipe here. Its integer and boolean
-//! `getopt` parameters are set when it runs (`--pid=42`), in the config map; the others are
-//! compiled in and kept. Then it checks every part's
+//! that differ and the command that compiles the recipe here. Its `getopt` parameters are set
+//! when it runs (`--pid=42`), in the config map; positional ones, and those the script needs
+//! while compiling, are compiled in and kept. Then it checks every part's
 //! hash, so a part changed by accident or by hand is refused too; the hashes are in the same
 //! file, so they are no signature: as root, a pack is run only when no one but root can write
 //! it, as a recipe. Tracepoint ids are looked up again on attach.
@@ -280,8 +280,8 @@ enum ParamRefusal {
 
 /// Sets the values of the options the programs read at load time (`manifest.params`) from
 /// `given`; a pack keeps the parameters it was `packed` with for the others, and refuses other
-/// values for them: positional parameters, strings, and the options a script needs while
-/// compiling are compiled in.
+/// values for them: positional parameters and the options a script needs while compiling are
+/// compiled in.
 fn set_params(manifest: &mut Manifest, packed: &[String], given: &[String]) -> Result<(), ParamRefusal> {
     let (packed, given) = (Params::from_args(packed), Params::from_args(given));
     if !given.positional.is_empty() && given.positional != packed.positional {
@@ -296,7 +296,7 @@ fn set_params(manifest: &mut Manifest, packed: &[String], given: &[String]) -> R
             let settable: Vec<String> = manifest.params.iter().map(|slot| format!("--{}", slot.name)).collect();
             let settable = if settable.is_empty() { "no option".to_string() } else { settable.join(", ") };
             return Err(ParamRefusal::CompiledIn(format!(
-                "sets {settable} when it loads; `--{}` is compiled in (a string, or a value the script needs while compiling) or not an option of the recipe",
+                "sets {settable} when it loads; `--{}` is compiled in (the script needs its value while compiling) or not an option of the recipe",
                 param.name
             )));
         }

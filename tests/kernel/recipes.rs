@@ -314,14 +314,14 @@ fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_w
     let difference = format!("- struct task_struct.pid: offset {}, 4 bytes\n+ struct task_struct.pid: offset {offset}, 4 bytes\n", offset + 8);
     assert!(refused.stderr.contains(&difference) && refused.stderr.ends_with("`ferrotrace recipe pack where` compiles it here\n"), "{}", refused.stderr);
     assert!(tampered.stderr.contains("was altered: its source does not match its SHA-256"), "{}", tampered.transcript());
-    assert!(other_params.stderr.contains("sets no option when it loads; `--x` is compiled in (a string, or a value the script needs while compiling) or not an option of the recipe; `ferrotrace recipe pack where -- --x=1` compiles it with them\n"), "{}", other_params.transcript());
+    assert!(other_params.stderr.contains("sets no option when it loads; `--x` is compiled in (the script needs its value while compiling) or not an option of the recipe; `ferrotrace recipe pack where -- --x=1` compiles it with them\n"), "{}", other_params.transcript());
     assert_eq!(unnamed.status.code(), Some(1));
     assert!(unnamed.stderr.starts_with("ERROR: a pack's file name ends in `.ftpack` (`recipe run` knows a pack by it), not `"), "{}", unnamed.transcript());
     for_a_command.assert_exact(1, "", "ERROR: a pack is compiled for any process and to run: `recipe pack` takes no -p, -c, --test or --bench\n");
 }
 
 #[test]
-fn a_packs_integer_and_boolean_parameters_are_set_when_it_runs_and_others_are_kept() {
+fn a_packs_parameters_are_set_when_it_runs_and_positional_ones_are_kept() {
     if !kernel_ready() {
         return;
     }
@@ -337,13 +337,17 @@ fn a_packs_integer_and_boolean_parameters_are_set_when_it_runs_and_others_are_ke
     let as_packed = run(&["-q", "recipe", "run", pack]);
     let told = run(&["-q", "recipe", "run", pack, "--", "--n=42", "--loud"]);
     let not_a_number = run(&["recipe", "run", pack, "--", "--n=many"]);
-    let a_string = run(&["recipe", "run", pack, "--", "--word=bye"]);
+    let a_string = run(&["-q", "recipe", "run", pack, "--", "--word=bye"]);
+    let too_long = run(&["recipe", "run", pack, "--", &format!("--word={}", "x".repeat(64))]);
+    let positional = run(&["recipe", "run", pack, "--", "5"]);
     let _ = std::fs::remove_dir_all(&dir);
-    packed.assert_exact(0, &format!("wrote {pack} (0 kernel facts, 0 tracepoint layouts, --n --loud set when it runs); `ferrotrace recipe run {pack}` runs it\n"), "");
+    packed.assert_exact(0, &format!("wrote {pack} (0 kernel facts, 0 tracepoint layouts, --n --loud --word set when it runs); `ferrotrace recipe run {pack}` runs it\n"), "");
     assert!(as_packed.stdout.starts_with("3 0 hi\n"), "{}", as_packed.transcript());
     assert!(told.stdout.starts_with("42 1 hi\n"), "{}", told.transcript());
     assert_eq!(not_a_number.stderr, format!("ERROR: pack `{pack}` cannot take `--n`: it expects an integer (value: `many`)\n"));
-    assert!(a_string.stderr.contains("sets --n, --loud when it loads; `--word` is compiled in"), "{}", a_string.transcript());
+    assert!(a_string.stdout.starts_with("3 0 bye\n"), "{}", a_string.transcript());
+    assert_eq!(too_long.stderr, format!("ERROR: pack `{pack}` cannot take `--word`: it expects a string of at most 63 bytes (value: `{}`)\n", "x".repeat(64)));
+    assert!(positional.stderr.contains("holds the positional parameters it was compiled with (none); `ferrotrace recipe pack said -- 5` compiles it with them"), "{}", positional.transcript());
 }
 
 /// Where the kernel matrix's guests find a pack made on the host's kernel.

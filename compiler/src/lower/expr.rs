@@ -34,7 +34,7 @@ impl FnLowerer<'_> {
                 self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, register.offset as i16) });
                 Value::Reg(dst)
             }
-            ExprKind::LoadParam(index) => Value::Reg(self.config_word(crate::manifest::config_layout::param(*index))),
+            ExprKind::LoadParam(index) => self.load_param(*index as usize),
             ExprKind::ArgumentWord(index) => {
                 let dst = self.b.vreg();
                 self.b.emit(Insn::Load { size: Size::DW, dst, mem: Mem::Reg(self.ctx, (index * 8) as i16) });
@@ -161,6 +161,26 @@ impl FnLowerer<'_> {
         let out = self.b.vreg();
         self.b.emit(Insn::Load { size: Size::DW, dst: out, mem: Mem::Reg(ptr, 0) });
         out
+    }
+
+    /// The value of `getopt` option `params[index]`, read from its place in the config value: a
+    /// word, or a string copied out.
+    fn load_param(&mut self, index: usize) -> Value {
+        let (kind, offset) = {
+            let param = &self.cx.load_params[index];
+            (param.kind, param.offset)
+        };
+        match kind {
+            crate::manifest::LoadParamKind::Str { .. } => {
+                let config = self.cx.config();
+                let ptr = self.b.vreg();
+                self.b.emit(Insn::LoadMapValue { dst: ptr, map: config, offset });
+                let place = self.b.alloc(kind.size());
+                self.b.copy(place, crate::lower::builder::Place { base: crate::lower::builder::Base::Ptr(ptr), offset: 0 }, kind.size());
+                Value::Mem(place)
+            }
+            _ => Value::Reg(self.config_word(offset)),
+        }
     }
 
     /// The address of the config map's `u64` holding 1: the value a count's first event

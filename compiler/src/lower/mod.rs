@@ -119,8 +119,8 @@ pub(crate) struct Lowerer {
     callbacks: Vec<Function>,
     /// The next `for` range of the program being lowered, for its start's frame word.
     next_range: u32,
-    /// How many `getopt` values the config map holds after its fixed words.
-    load_params: u32,
+    /// The `getopt` values the config map holds after its fixed words.
+    load_params: Vec<crate::manifest::LoadParam>,
     /// The script's configuration.
     settings: crate::config::Config,
 }
@@ -147,7 +147,7 @@ impl Lowerer {
             callbacks: Vec::new(),
             next_range: 0,
             settings: program.config.clone(),
-            load_params: program.params.len() as u32,
+            load_params: program.params.clone(),
         }
     }
 
@@ -181,7 +181,7 @@ impl Lowerer {
         if let Some(id) = self.config {
             return id;
         }
-        let size = crate::manifest::config_layout::param(self.load_params);
+        let size = crate::manifest::config_layout::size_with(&self.load_params);
         let def = BpfMapDef { map_type: BpfMapType::Array, key_size: 4, value_size: size, max_entries: 1, flags: 0 };
         let id = self.internal_map("config", def, MapRole::Config);
         self.config = Some(id);

@@ -111,38 +111,67 @@ impl Checker {
         }
     }
 
-    /// An integer or boolean option's value as a read of its config word (a string's stays
-    /// compiled in).
+    /// An option's value as a read of its place in the config value: a string's typed as big
+    /// as the place, which holds at least [`LOAD_STRING_CAPACITY`] bytes.
     fn read_at_load(&mut self, name: &str, value: ExprKind, ty: Ty, span: Span) -> Expr {
-        let (kind, word) = match (&value, &ty) {
-            (ExprKind::Int(v), Ty::Int(int)) => (LoadParamKind::Int { signed: int.signed }, *v),
-            (ExprKind::Bool(b), _) => (LoadParamKind::Bool, u64::from(*b)),
+        let (kind, ty) = match (&value, &ty) {
+            (ExprKind::Int(_), Ty::Int(int)) => (LoadParamKind::Int { signed: int.signed }, ty),
+            (ExprKind::Bool(_), _) => (LoadParamKind::Bool, ty),
+            (ExprKind::Str(bytes), _) => {
+                let capacity = (bytes.len() as u32 + 1).max(LOAD_STRING_CAPACITY);
+                (LoadParamKind::Str { capacity }, Ty::Str(capacity))
+            }
             _ => return Expr::new(value, ty, span),
         };
         let index = match self.load_params.iter().position(|param| param.name == name) {
             Some(index) => index,
             None => {
-                self.load_params.push(LoadParam { name: name.to_string(), kind, value: word });
+                let offset = crate::manifest::config_layout::size_with(&self.load_params);
+                let value = place_bytes(kind, &value);
+                self.load_params.push(LoadParam { name: name.to_string(), kind, offset, value });
                 self.load_params.len() - 1
             }
+        };
+        let ty = match kind {
+            LoadParamKind::Str { capacity } => Ty::Str(capacity),
+            _ => ty,
         };
         Expr::new(ExprKind::LoadParam(index as u32), ty, span)
     }
 }
 
-/// The value `given` (`--name=given`, `None` for a bare `--name`) for an option read at load
-/// time, as its config word holds it; what it should have been when it is not of its kind.
-pub fn load_param_value(kind: LoadParamKind, given: Option<String>) -> Result<u64, &'static str> {
+/// The fewest bytes a string option read at load time has room for, its NUL included: a value
+/// given when the pack runs may be longer than the one it was packed with.
+pub const LOAD_STRING_CAPACITY: u32 = 64;
+
+/// The bytes of the place of an option of `kind` holding `value` (a literal).
+fn place_bytes(kind: LoadParamKind, value: &ExprKind) -> Vec<u8> {
+    let mut bytes = match value {
+        ExprKind::Int(v) => v.to_ne_bytes().to_vec(),
+        ExprKind::Bool(b) => u64::from(*b).to_ne_bytes().to_vec(),
+        ExprKind::Str(text) => text.clone(),
+        _ => Vec::new(),
+    };
+    bytes.resize(kind.size() as usize, 0);
+    bytes
+}
+
+/// The bytes of the place of an option read at load time, given `--name=given` (`None` for a
+/// bare `--name`); what it should have been when it is not of its kind.
+pub fn load_param_value(kind: LoadParamKind, given: Option<String>) -> Result<Vec<u8>, String> {
     let default = match kind {
         LoadParamKind::Int { signed: true } => OptionDefault::Int(-1),
         LoadParamKind::Int { signed: false } => OptionDefault::Int(0),
         LoadParamKind::Bool => OptionDefault::Bool(false),
+        LoadParamKind::Str { .. } => OptionDefault::Str(Vec::new()),
     };
-    match option_value(&default, Some(given))? {
-        (ExprKind::Int(v), _) => Ok(v),
-        (ExprKind::Bool(b), _) => Ok(u64::from(b)),
-        _ => Err("a value of its kind"),
+    let (value, _) = option_value(&default, Some(given))?;
+    if let (LoadParamKind::Str { capacity }, ExprKind::Str(text)) = (kind, &value) {
+        if text.len() as u32 >= capacity {
+            return Err(format!("a string of at most {} bytes", capacity - 1));
+        }
     }
+    Ok(place_bytes(kind, &value))
 }
 
 /// One `getopt` call's option, as declared.
