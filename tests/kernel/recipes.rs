@@ -274,16 +274,22 @@ fn a_directory_recipe_runs_the_variant_that_runs_here_and_its_tests_run_in_layer
     assert_eq!(lines[3..], ["FAIL hello: it says goodbye: no line matches `^goodbye$`", "  | GREETING", "  | hello from begin", "  | ", "  | "]);
 }
 
+/// A new directory holding one recipe, `NAME.bt`: a header with `summary`, then `code`.
+fn recipe_dir(name: &str, summary: &str, code: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferrotrace-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let header = format!("/*---\nname = \"{name}\"\nsummary = \"{summary}\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n");
+    std::fs::write(dir.join(format!("{name}.bt")), format!("{header}{code}")).expect("a recipe");
+    dir
+}
+
 #[test]
 fn a_pack_runs_as_its_recipe_does_and_one_whose_kernel_facts_differ_is_refused_with_the_difference() {
     if !kernel_ready() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ferrotrace-pack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a directory");
-    let header = "/*---\nname = \"where\"\nsummary = \"where the kernel keeps a task's pid\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
     let code = "begin { printf(\"pid at %d of %d, mine %d\\n\", offsetof(struct task_struct, pid), sizeof(struct task_struct), curtask->pid == pid); exit(); }\n";
-    std::fs::write(dir.join("where.bt"), format!("{header}{code}")).expect("a recipe");
+    let dir = recipe_dir("where", "where the kernel keeps a task's pid", code);
     let path = dir.to_str().expect("a UTF-8 path");
     let env = [("FERROTRACE_RECIPE_PATH", path)];
     let pack = dir.join("where.ftpack");
@@ -325,11 +331,8 @@ fn a_packs_parameters_are_set_when_it_runs_and_positional_ones_are_kept() {
     if !kernel_ready() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ferrotrace-params-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a directory");
-    let header = "/*---\nname = \"said\"\nsummary = \"what it was told\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
     let code = "begin { printf(\"%d %d %s\\n\", getopt(\"n\", 7, \"a number\"), getopt(\"loud\"), getopt(\"word\", \"hi\")); exit(); }\n";
-    std::fs::write(dir.join("said.bt"), format!("{header}{code}")).expect("a recipe");
+    let dir = recipe_dir("said", "what it was told", code);
     let env = [("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))];
     let pack = dir.join("said.ftpack");
     let pack = pack.to_str().expect("a UTF-8 path");
@@ -356,11 +359,8 @@ pub(crate) const HOST_PACK: &str = "/packs/host.ftpack";
 /// A pack of a recipe that reads `task_struct` members (its own and `ppid`'s), made on this
 /// kernel: the text of the file.
 pub(crate) fn pack_made_here() -> String {
-    let dir = std::env::temp_dir().join(format!("ferrotrace-host-pack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a directory");
-    let header = "/*---\nname = \"family\"\nsummary = \"whether the task's pid is mine, and my parent\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
     let code = "begin { printf(\"%d %d\\n\", curtask->pid == tid, ppid); exit(); }\n";
-    std::fs::write(dir.join("family.bt"), format!("{header}{code}")).expect("a recipe");
+    let dir = recipe_dir("family", "whether the task's pid is mine, and my parent", code);
     let pack = dir.join("family.ftpack");
     let packed = run_with_env(&["recipe", "pack", "family", "-o", pack.to_str().expect("a UTF-8 path")], &[("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))]);
     assert_eq!(packed.status.code(), Some(0), "{}", packed.transcript());
@@ -430,11 +430,8 @@ fn a_pack_from_a_kernel_that_laid_a_struct_out_otherwise_is_patched_or_refused_b
     if !kernel_ready() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ferrotrace-moved-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a directory");
-    let header = "/*---\nname = \"mine\"\nsummary = \"whether the task's pid is mine, and its priority\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n";
     let code = "begin { printf(\"%d %d %d\\n\", curtask->pid == tid, curtask->prio, ppid); exit(); }\n";
-    std::fs::write(dir.join("mine.bt"), format!("{header}{code}")).expect("a recipe");
+    let dir = recipe_dir("mine", "whether the task's pid is mine, and its priority", code);
     let env = [("FERROTRACE_RECIPE_PATH", dir.to_str().expect("a UTF-8 path"))];
     let path = |name: &str| dir.join(name).to_str().expect("a UTF-8 path").to_string();
     let (swapped, wider) = (path("swapped.btf"), path("wider.btf"));
