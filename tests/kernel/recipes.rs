@@ -274,9 +274,13 @@ fn a_directory_recipe_runs_the_variant_that_runs_here_and_its_tests_run_in_layer
     assert_eq!(lines[3..], ["FAIL hello: it says goodbye: no line matches `^goodbye$`", "  | GREETING", "  | hello from begin", "  | ", "  | "]);
 }
 
-/// A new directory holding one recipe, `NAME.bt`: a header with `summary`, then `code`.
+/// A new directory holding one recipe, `NAME.bt`: a header with `summary`, then `code`. Each
+/// call's is its own: tests running at once (both matrix kernels ask for the host's pack) must
+/// not remove each other's.
 fn recipe_dir(name: &str, summary: &str, code: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferrotrace-{name}-{}", std::process::id()));
+    static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ferrotrace-{name}-{}-{made}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory");
     let header = format!("/*---\nname = \"{name}\"\nsummary = \"{summary}\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\n---*/\n");
     std::fs::write(dir.join(format!("{name}.bt")), format!("{header}{code}")).expect("a recipe");
