@@ -343,6 +343,20 @@ fn write_pack(cli: &Cli, recipe: &RecipeOrigin, script: &Script, compiled: &Comp
 /// Runs a pack: its kernel facts and parts checked against this kernel, then its program as
 /// it is.
 fn run_pack(cli: &Cli, path: &Path, params: &[String]) -> Result<u8> {
+    let given = Params::from_args(params);
+    if given.named.iter().any(|param| param.name == "help") {
+        // The options the pack's script declares, with the values it was packed with as their
+        // defaults.
+        let (source, packed) = recipes::pack::source(path)?;
+        let program = ferrotrace_compiler::syntax::parse(&source).map_err(|_| anyhow::anyhow!("the script in pack `{}` does not parse", path.display()))?;
+        let mut declared = ferrotrace_compiler::sema::script_options(&program, &Params::default()).unwrap_or_default();
+        for param in Params::from_args(&packed).named {
+            if let Some(option) = declared.iter_mut().find(|option| option.name == param.name) {
+                option.default = param.value.unwrap_or_else(|| "true".to_string());
+            }
+        }
+        return Ok(script_options::check(&declared, &given, &path.display().to_string())?.unwrap_or(0));
+    }
     privileges::check()?;
     let mut target = traced_process(cli)?;
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);

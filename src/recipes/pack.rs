@@ -192,6 +192,14 @@ pub struct Loaded {
     pub moved: Vec<ferrotrace_compiler::co_re::Relocation>,
 }
 
+/// The script a pack holds and the parameters it was packed with, read without checking the
+/// pack: what `-- --help` lists the options of.
+pub fn source(path: &Path) -> Result<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read pack `{}`", path.display()))?;
+    let pack: Pack = serde_json::from_str(&text).with_context(|| format!("`{}` is not a ferrotrace pack", path.display()))?;
+    Ok((pack.source.value, pack.params))
+}
+
 /// Reads the pack at `path` and checks it against this kernel: its architecture, every
 /// kernel fact, every tracepoint layout, then every part's hash. `params` are the parameters
 /// given to run it, which must be the ones it was packed with.

@@ -137,8 +137,8 @@ for) can write it or a directory above it, as a recipe. A pack that runs shell c
 
 A pack's `getopt` parameters are set when it runs: `recipe run FILE.ftpack -- --pid=42` (the
 programs read them from the config map, which the runtime fills before any probe runs;
-`recipe pack` names them). Those it was packed with (`recipe pack NAME -- --pid=7`) are its
-defaults. A string parameter has room for 63 bytes, or for the one it was packed with if that
+`recipe pack` names them, `recipe run FILE.ftpack -- --help` lists them). Those it was packed
+with (`recipe pack NAME -- --pid=7`) are its defaults. A string parameter has room for 63 bytes, or for the one it was packed with if that
 is longer. Positional parameters, and the options a script needs while compiling (`if
 comptime`, a map's size), are compiled in: the pack keeps them and refuses other values, naming
 the ones it can set (`recipe pack` says when a script's options are all compiled in). A value set when the pack runs is checked as

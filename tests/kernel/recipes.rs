@@ -347,6 +347,7 @@ fn a_packs_parameters_are_set_when_it_runs_and_positional_ones_are_kept() {
     let a_string = run(&["-q", "recipe", "run", pack, "--", "--word=bye"]);
     let too_long = run(&["recipe", "run", pack, "--", &format!("--word={}", "x".repeat(64))]);
     let positional = run(&["recipe", "run", pack, "--", "5"]);
+    let help = run(&["recipe", "run", pack, "--", "--help"]);
     let _ = std::fs::remove_dir_all(&dir);
     packed.assert_exact(0, &format!("wrote {pack} (0 kernel facts, 0 tracepoint layouts, --n --loud --word set when it runs); `ferrotrace recipe run {pack}` runs it\n"), "");
     assert!(as_packed.stdout.starts_with("3 0 hi\n"), "{}", as_packed.transcript());
@@ -354,6 +355,7 @@ fn a_packs_parameters_are_set_when_it_runs_and_positional_ones_are_kept() {
     assert_eq!(not_a_number.stderr, format!("ERROR: pack `{pack}` cannot take `--n`: it expects an integer (value: `many`)\n"));
     assert!(a_string.stdout.starts_with("3 0 bye\n"), "{}", a_string.transcript());
     assert_eq!(too_long.stderr, format!("ERROR: pack `{pack}` cannot take `--word`: it expects a string of at most 63 bytes (value: `{}`)\n", "x".repeat(64)));
+    help.assert_exact(0, &format!("Options of {pack} (give them after `--`):\n  --n     a number (default: 3)\n  --loud  (default: false)\n  --word  (default: \"hi\")\n"), "");
     assert!(positional.stderr.contains("holds the positional parameters it was compiled with (none); `ferrotrace recipe pack said -- 5` compiles it with them"), "{}", positional.transcript());
 }
 
