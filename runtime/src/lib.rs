@@ -19,6 +19,7 @@ pub mod privileges;
 pub mod relocate;
 pub mod probes;
 pub mod run;
+pub mod script_state;
 pub mod session;
 pub mod signals;
 pub mod suite;

@@ -19,6 +19,7 @@ use crate::error::{AttachError, LoadError};
 use crate::events::{EventSource, EventsError};
 use crate::maps::MapError;
 use crate::output::{self, Format, Level, OutputError, Printer};
+use crate::script_state::ScriptState;
 use crate::session::Session;
 use crate::signals;
 use crate::target::TracedProcess;
@@ -298,8 +299,8 @@ impl Runner<'_> {
     }
 
     /// Reports records lost since the last report as `Lost N events`.
-    fn report_lost(&mut self, session: &Session) -> Result<(), RunError> {
-        let lost = session.lost_records()?;
+    pub fn report_lost(&mut self, state: &dyn ScriptState) -> Result<(), RunError> {
+        let lost = state.lost_records()?;
         if lost > self.lost_reported {
             self.printer.lost(lost - self.lost_reported)?;
             self.lost_reported = lost;
@@ -307,7 +308,8 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn handle(&mut self, session: &mut Session, record: &[u8]) -> Result<(), RunError> {
+    /// Acts on one ring buffer record: prints it, or changes the maps or probes it names.
+    pub fn handle(&mut self, state: &mut dyn ScriptState, record: &[u8]) -> Result<(), RunError> {
         let header = RECORD_HEADER_SIZE as usize;
         let Some(id) = record.get(..header).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))) else {
             return Ok(());
@@ -336,12 +338,12 @@ impl Runner<'_> {
                 }
             }
             Action::PrintValue { ty } => self.printer.value(&output::decode_value(ty, args, names)?)?,
-            Action::PrintMap { map, top, div } => self.print_map(session, *map, *top, *div)?,
+            Action::PrintMap { map, top, div } => self.print_map(state, *map, *top, *div)?,
             Action::Clear { map } => {
-                session.clear_map(*map)?;
+                state.clear_map(*map)?;
                 self.cleared.insert(*map);
             }
-            Action::Zero { map } => session.zero_map(*map)?,
+            Action::Zero { map } => state.zero_map(*map)?,
             Action::Time { format } => self.printer.time(&crate::output::wall_clock(format))?,
             Action::Join { separator, strings, size } => {
                 self.printer.joined(&crate::output::joined(args, separator, *strings, *size))?;
@@ -351,8 +353,16 @@ impl Runner<'_> {
                 self.printer.helper_error(&failure, &self.manifest.locate(*span))?;
             }
             Action::Process => crate::symbolize::remember_process(first_i64(args) as u32),
-            Action::Watch { probe_id, resume } => self.watch(session, *probe_id, first_i64(args) as u64, *resume)?,
-            Action::Unwatch => session.unwatch(first_i64(args) as u64),
+            Action::Watch { probe_id, resume } => {
+                if let Some(session) = state.live_session() {
+                    self.watch(session, *probe_id, first_i64(args) as u64, *resume)?;
+                }
+            }
+            Action::Unwatch => {
+                if let Some(session) = state.live_session() {
+                    session.unwatch(first_i64(args) as u64);
+                }
+            }
             Action::Exit => {
                 if self.exit_code.is_none() {
                     self.exit_code = Some(first_i64(args) as i32);
@@ -394,12 +404,12 @@ impl Runner<'_> {
         Ok(())
     }
 
-    pub fn print_map(&mut self, session: &Session, id: MapId, top: u64, div: u64) -> Result<(), RunError> {
+    pub fn print_map(&mut self, state: &dyn ScriptState, id: MapId, top: u64, div: u64) -> Result<(), RunError> {
         let manifest = Arc::clone(&self.manifest);
         let Some(user) = manifest.user_maps().find(|(map_id, _, _)| *map_id == id).map(|(_, _, u)| u) else {
             return Ok(());
         };
-        let entries = session.map_entries(id)?;
+        let entries = state.map_entries(id)?;
         self.warn_if_full(id, &user.name, entries.len())?;
         self.print_entries_of(user, &entries, top, div)
     }
@@ -439,7 +449,7 @@ impl Runner<'_> {
 
     /// The end-of-run dump: two newlines, then every map by name; nothing when the script's
     /// `print_maps_on_exit` is false.
-    pub fn print_all_maps(&mut self, session: &Session) -> Result<(), RunError> {
+    pub fn print_all_maps(&mut self, state: &dyn ScriptState) -> Result<(), RunError> {
         if !self.manifest.settings.print_maps_on_exit {
             self.printer.flush()?;
             return Ok(());
@@ -453,7 +463,7 @@ impl Runner<'_> {
         maps.sort_by(|a, b| a.1.cmp(b.1));
         self.printer.maps_at_exit()?;
         for (id, _) in maps {
-            self.print_map(session, id, 0, 0)?;
+            self.print_map(state, id, 0, 0)?;
         }
         self.printer.flush()?;
         Ok(())
