@@ -1,0 +1,74 @@
+//! One event as the engine replays it: which probe fired, the context the program reads, the
+//! task and clock values the helpers return, and the memory its pointers point to.
+
+use serde::{Deserialize, Serialize};
+
+/// What fired, and everything a program may ask about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The probe as the manifest names it: `tracepoint:syscalls:sys_enter_openat`.
+    pub probe: String,
+    /// `bpf_ktime_get_ns()`: CLOCK_MONOTONIC, nanoseconds.
+    pub time_ns: u64,
+    pub cpu: u32,
+    /// The process (thread group) id and the thread id.
+    pub pid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// The task's name, NUL-padded.
+    pub comm: [u8; 16],
+    pub cgroup: u64,
+    /// `bpf_get_current_task()`: an address in `memory`, or 0.
+    pub task: u64,
+    pub jiffies: u64,
+    /// The context as the program sees it: a tracepoint's record, a raw tracepoint's arguments.
+    pub context: Vec<u8>,
+    /// Recorded memory: bytes at addresses the context's pointers (or the task) point to.
+    pub memory: Vec<Chunk>,
+    /// Return addresses, innermost first.
+    pub kernel_stack: Vec<u64>,
+    pub user_stack: Vec<u64>,
+}
+
+/// Bytes recorded at an address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    pub address: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl Event {
+    /// The name as `comm` holds it, up to its NUL.
+    pub fn set_comm(&mut self, name: &[u8]) {
+        self.comm = [0; 16];
+        let len = name.len().min(15);
+        self.comm[..len].copy_from_slice(&name[..len]);
+    }
+
+    /// Up to `size` recorded bytes from `address`: from one chunk, stopping where it ends.
+    pub fn read(&self, address: u64, size: usize) -> Option<&[u8]> {
+        let chunk = self.memory.iter().find(|chunk| address >= chunk.address && address - chunk.address < chunk.bytes.len() as u64)?;
+        let start = (address - chunk.address) as usize;
+        Some(&chunk.bytes[start..chunk.bytes.len().min(start + size)])
+    }
+}
+
+/// What holds for a whole replay: the machine the events came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clocks {
+    /// `bpf_ktime_get_ns()` when the recording started: what `elapsed` counts from.
+    pub start_ns: u64,
+    /// CLOCK_BOOTTIME minus CLOCK_MONOTONIC.
+    pub boot_minus_monotonic_ns: u64,
+    /// CLOCK_TAI minus CLOCK_BOOTTIME.
+    pub tai_minus_boot_ns: i64,
+    /// Online CPUs.
+    pub cpus: u32,
+}
+
+impl Default for Clocks {
+    fn default() -> Clocks {
+        Clocks { start_ns: 0, boot_minus_monotonic_ns: 0, tai_minus_boot_ns: 0, cpus: 1 }
+    }
+}

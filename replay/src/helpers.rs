@@ -1,0 +1,231 @@
+//! Every BPF helper ferrotrace's programs call, in Rust, over the machine's maps and the event.
+//! Pointer arguments are checked against the memory regions (or read from recorded memory) like
+//! any load; what replay cannot do (signal a process, walk a dentry) stops the program with a
+//! fault naming the helper.
+
+use ferrotrace_compiler::lir::helper as id;
+
+use crate::error::Fault;
+use crate::machine::{Exec, Machine, Stop};
+use crate::memory::{self, Memory, FUNCTION_TAG, MAP_TAG};
+
+/// `-EFAULT`: a read of memory that is not there.
+const EFAULT: i64 = -14;
+/// `-EEXIST`: a stack map's bucket holds another stack.
+const EEXIST: i64 = -17;
+/// `-E2BIG`: `bpf_loop` asked for more than `MAX_LOOPS` iterations.
+const E2BIG: i64 = -7;
+/// The most iterations `bpf_loop` runs, as in the kernel.
+const MAX_LOOPS: u64 = 1 << 23;
+/// `BPF_F_USER_STACK`, and the frames to skip in a stack helper's flags.
+const USER_STACK: u64 = 1 << 8;
+const SKIP_MASK: u64 = 0xff;
+
+/// Runs helper `helper` with `args` (r1..r5); its r0.
+pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5]) -> Result<u64, Stop> {
+    let [a1, a2, a3, a4, _] = args;
+    let event = &machine.event;
+    let value = match helper {
+        id::MAP_LOOKUP_ELEM => {
+            let map = map_index(machine, "map_lookup_elem", a1)?;
+            let key_size = machine.maps[map].def.key_size;
+            copy_in(machine, a2, u64::from(key_size))?;
+            machine.maps[map].lookup(machine.event.cpu, &machine.scratch)
+        }
+        id::MAP_UPDATE_ELEM => {
+            let map = map_index(machine, "map_update_elem", a1)?;
+            let (key_size, value_size) = (machine.maps[map].def.key_size as usize, u64::from(machine.maps[map].def.value_size));
+            copy_in(machine, a2, key_size as u64)?;
+            let key = std::mem::take(&mut machine.scratch);
+            let value = checked(&machine.memory, a3, value_size)?.to_vec();
+            let result = machine.maps[map].update(machine.event.cpu, &key, &value, a4);
+            machine.scratch = key;
+            result as u64
+        }
+        id::MAP_DELETE_ELEM => {
+            let map = map_index(machine, "map_delete_elem", a1)?;
+            copy_in(machine, a2, u64::from(machine.maps[map].def.key_size))?;
+            machine.maps[map].delete(&machine.scratch) as u64
+        }
+        id::MAP_LOOKUP_PERCPU_ELEM => {
+            let map = map_index(machine, "map_lookup_percpu_elem", a1)?;
+            copy_in(machine, a2, u64::from(machine.maps[map].def.key_size))?;
+            machine.maps[map].lookup_on(a3 as u32, &machine.scratch)
+        }
+        id::PROBE_READ | id::PROBE_READ_KERNEL | id::PROBE_READ_USER => read(machine, a1, a2, a3, false)?,
+        id::PROBE_READ_STR | id::PROBE_READ_KERNEL_STR | id::PROBE_READ_USER_STR => read(machine, a1, a2, a3, true)?,
+        id::KTIME_GET_NS => event.time_ns,
+        id::KTIME_GET_BOOT_NS => event.time_ns.wrapping_add(machine.clocks.boot_minus_monotonic_ns),
+        id::KTIME_GET_TAI_NS => event
+            .time_ns
+            .wrapping_add(machine.clocks.boot_minus_monotonic_ns)
+            .wrapping_add(machine.clocks.tai_minus_boot_ns as u64),
+        id::JIFFIES64 => event.jiffies,
+        id::GET_PRANDOM_U32 => u64::from(machine.next_random()),
+        id::GET_SMP_PROCESSOR_ID => u64::from(event.cpu),
+        id::GET_NUMA_NODE_ID => 0,
+        id::GET_CURRENT_PID_TGID => u64::from(event.pid) << 32 | u64::from(event.tid),
+        id::GET_NS_CURRENT_PID_TGID => {
+            let info = [event.pid.to_ne_bytes(), event.tid.to_ne_bytes()].concat();
+            write(machine, a3, a4.min(8), &info)?;
+            0
+        }
+        id::GET_CURRENT_UID_GID => u64::from(event.gid) << 32 | u64::from(event.uid),
+        id::GET_CURRENT_COMM => {
+            let comm = event.comm;
+            let size = a2.min(comm.len() as u64) as usize;
+            let mut bytes = comm[..size].to_vec();
+            if let Some(last) = bytes.last_mut() {
+                *last = 0;
+            }
+            write(machine, a1, a2, &bytes)?;
+            0
+        }
+        id::GET_CURRENT_TASK | id::GET_CURRENT_TASK_BTF => event.task,
+        id::GET_CURRENT_CGROUP_ID => event.cgroup,
+        id::GET_ATTACH_COOKIE => machine.cookie,
+        id::GET_FUNC_IP => 0,
+        id::SEND_SIGNAL => {
+            machine.shortfalls.signals += 1;
+            0
+        }
+        id::RINGBUF_OUTPUT => {
+            let record = checked(&machine.memory, a2, a3)?.to_vec();
+            machine.records.push(record);
+            0
+        }
+        id::TRACE_PRINTK => 0,
+        id::GET_STACKID => stack_id(machine, a2, a3)?,
+        id::GET_STACK => {
+            let frames = stack_frames(machine, a4);
+            let bytes: Vec<u8> = frames.iter().take((a3 / 8) as usize).flat_map(|frame| frame.to_ne_bytes()).collect();
+            write(machine, a2, a3, &bytes)?;
+            bytes.len() as u64
+        }
+        id::LOOP if a1 > MAX_LOOPS => E2BIG as u64,
+        id::LOOP => {
+            let function = function_slot(a2)?;
+            let mut ran = 0;
+            for index in 0..a1 {
+                ran += 1;
+                if exec.call(machine, function, [index, a3, 0, 0, 0])? != 0 {
+                    break;
+                }
+            }
+            ran
+        }
+        id::FOR_EACH_MAP_ELEM => {
+            let map = map_index(machine, "for_each_map_elem", a1)?;
+            let function = function_slot(a2)?;
+            let mut visited = 0;
+            for (key, slot) in machine.maps[map].keys() {
+                visited += 1;
+                let key_address = machine.hand_off(&key)?;
+                let value_address = machine.maps[map].value_address(machine.event.cpu, slot);
+                if exec.call(machine, function, [memory::MAP_TAG << 48 | map as u64, key_address, value_address, a3, 0])? != 0 {
+                    break;
+                }
+            }
+            visited
+        }
+        other => return Err(Fault::Helper(ferrotrace_compiler::lir::helper::name(other).unwrap_or("unknown").to_string()).into()),
+    };
+    Ok(value)
+}
+
+/// The map a helper's map argument names.
+fn map_index(machine: &Machine, helper: &'static str, value: u64) -> Result<usize, Fault> {
+    let index = (value & 0xffff_ffff) as usize;
+    if value >> 48 != MAP_TAG || index >= machine.maps.len() {
+        return Err(Fault::NotAMap { helper, value });
+    }
+    Ok(index)
+}
+
+/// The slot a callback argument names.
+fn function_slot(value: u64) -> Result<u32, Fault> {
+    if value >> 48 != FUNCTION_TAG {
+        return Err(Fault::Helper(format!("a callback argument {value:#x} that is not a function")));
+    }
+    Ok(value as u32)
+}
+
+/// `size` bytes at region address `address`, checked.
+fn checked(memory: &Memory, address: u64, size: u64) -> Result<&[u8], Fault> {
+    memory.slice(address, size).map_err(|access| Fault::HelperAccess { address, size, access })
+}
+
+/// Copies `size` bytes at region address `address` into the machine's scratch.
+fn copy_in(machine: &mut Machine, address: u64, size: u64) -> Result<(), Fault> {
+    let bytes = checked(&machine.memory, address, size)?;
+    machine.scratch.clear();
+    machine.scratch.extend_from_slice(bytes);
+    Ok(())
+}
+
+/// Writes `bytes` at region address `address`, zero-padded to `size`.
+fn write(machine: &mut Machine, address: u64, size: u64, bytes: &[u8]) -> Result<(), Fault> {
+    let dst = machine.memory.slice_mut(address, size).map_err(|access| Fault::HelperAccess { address, size, access })?;
+    let len = bytes.len().min(dst.len());
+    dst[..len].copy_from_slice(&bytes[..len]);
+    dst[len..].fill(0);
+    Ok(())
+}
+
+/// The `probe_read` family: `size` bytes (or a string of at most `size` with its NUL) from
+/// `src` into `dst`. `src` is a region address or recorded memory; memory the event did not
+/// record reads as a faulting read does: zeroes and `-EFAULT`.
+fn read(machine: &mut Machine, dst: u64, size: u64, src: u64, string: bool) -> Result<u64, Fault> {
+    let source: Option<Vec<u8>> = if Memory::is_region(src) {
+        let available = (1..=size).rev().find(|&len| machine.memory.slice(src, len).is_ok()).unwrap_or(0);
+        machine.memory.slice(src, available).ok().map(<[u8]>::to_vec)
+    } else {
+        machine.event.read(src, size as usize).map(<[u8]>::to_vec)
+    };
+    let Some(mut bytes) = source.filter(|bytes| string || bytes.len() as u64 == size) else {
+        if src != 0 {
+            machine.shortfalls.unrecorded_reads += 1;
+        }
+        write(machine, dst, size, &[])?;
+        return Ok(EFAULT as u64);
+    };
+    if !string {
+        write(machine, dst, size, &bytes)?;
+        return Ok(0);
+    }
+    let end = bytes.iter().position(|&byte| byte == 0).unwrap_or(bytes.len()).min(size.saturating_sub(1) as usize);
+    bytes.truncate(end);
+    bytes.push(0);
+    write(machine, dst, size, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// The frames a stack helper's flags ask for: the user or kernel stack, first frames skipped.
+fn stack_frames(machine: &Machine, flags: u64) -> Vec<u64> {
+    let stack = if flags & USER_STACK != 0 { &machine.event.user_stack } else { &machine.event.kernel_stack };
+    stack.iter().skip((flags & SKIP_MASK) as usize).copied().collect()
+}
+
+/// `bpf_get_stackid`: the stack stored in the stack map under a hash of its frames.
+fn stack_id(machine: &mut Machine, map_arg: u64, flags: u64) -> Result<u64, Fault> {
+    let map = map_index(machine, "get_stackid", map_arg)?;
+    let frames = stack_frames(machine, flags);
+    let def = machine.maps[map].def;
+    let limit = (def.value_size / 8) as usize;
+    let frames = &frames[..frames.len().min(limit)];
+    let hash = frames.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, frame| (hash ^ frame).wrapping_mul(0x0100_0000_01b3));
+    let id = (hash % u64::from(def.max_entries.max(1))) as u32;
+    let mut value = vec![0u8; def.value_size as usize];
+    for (at, frame) in frames.iter().enumerate() {
+        value[at * 8..at * 8 + 8].copy_from_slice(&frame.to_ne_bytes());
+    }
+    let cpu = machine.event.cpu;
+    let key = id.to_ne_bytes();
+    let existing = machine.maps[map].lookup(cpu, &key);
+    if existing != 0 {
+        let same = machine.memory.slice(existing, u64::from(def.value_size)).is_ok_and(|held| held == value.as_slice());
+        return Ok(if same { u64::from(id) } else { EEXIST as u64 });
+    }
+    machine.maps[map].update(cpu, &key, &value, 0);
+    Ok(u64::from(id))
+}
