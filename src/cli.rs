@@ -109,6 +109,11 @@ pub struct Cli {
     #[arg(short = 'b', long = "btf", hide = true)]
     pub btf: bool,
 
+    /// `replay` runs the programs in the reference interpreter instead of compiling them to
+    /// native code: slower, for comparing the two.
+    #[arg(long)]
+    pub interpret: bool,
+
     /// Print no warnings, from the compiler or while the script runs.
     #[arg(long, conflicts_with = "warnings")]
     pub no_warnings: bool,

@@ -9,6 +9,7 @@ mod manual;
 mod output;
 mod recipes;
 mod repl;
+mod replay;
 mod verbose;
 mod script_options;
 
@@ -108,6 +109,9 @@ fn execute(cli: &Cli) -> Result<u8> {
             privileges::check()?;
             Ok(KernelCatalog::new(Tracefs::find_or_mount(true)?))
         });
+    }
+    if let Some(args) = cli.file.as_ref().filter(|file| file.as_os_str() == replay::COMMAND).map(|_| cli.args.as_slice()) {
+        return replay::command(cli, args);
     }
     if let Some((path, params)) = pack_to_run(cli) {
         return run_pack(cli, Path::new(path), params);
@@ -407,7 +411,7 @@ fn run_program(cli: &Cli, elf: &[u8], manifest: &Manifest, compile: Option<(&Com
 }
 
 /// The `BPFTRACE_*` environment variables, checked: they override the script's config block.
-fn config_environment(no_warnings: bool) -> Result<Vec<(String, String)>> {
+pub(crate) fn config_environment(no_warnings: bool) -> Result<Vec<(String, String)>> {
     let vars: Vec<(String, String)> = std::env::vars().filter(|(name, _)| name.starts_with("BPFTRACE_")).collect();
     for warning in Config::default().apply_environment(&vars).map_err(anyhow::Error::msg)? {
         if !no_warnings {

@@ -12,10 +12,11 @@ pub enum ReplayError {
     Unsupported(String),
     #[error("{0}")]
     Input(String),
-    /// A program did what the kernel's verifier would not have let it: a bad access, a
-    /// helper it may not call. `span` is the script text of the instruction.
-    #[error("{probe}: {fault}")]
-    Fault { probe: String, program: usize, slot: u32, fault: Fault },
+    /// A program did what the kernel's verifier would not have let it (a bad access), or
+    /// what replay cannot do (a helper it does not have). `span` is the script text of the
+    /// instruction.
+    #[error("`{probe}` stopped: {fault}")]
+    Fault { probe: String, span: ferrotrace_compiler::span::Span, fault: Fault },
     #[error(transparent)]
     Run(#[from] ferrotrace_runtime::run::RunError),
     #[error("cannot write output: {0}")]

@@ -7,6 +7,7 @@
 //! instructions one by one and `jit` compiles them to native code with cranelift; `replay`
 //! feeds events to the programs in order and their records to the runtime's printer.
 
+pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod helpers;
@@ -15,7 +16,9 @@ pub mod machine;
 pub mod maps;
 pub mod memory;
 pub mod program;
+pub mod replay;
 pub mod state;
+pub mod synthetic;
 
 pub use error::ReplayError;
 pub use event::{Chunk, Clocks, Event};

@@ -213,6 +213,21 @@ impl Runner<'_> {
         self.manifest = manifest;
     }
 
+    /// Says the probes are attached: `Attached N probes`, or its JSON line.
+    pub fn attached(&mut self, probes: usize) -> io::Result<()> {
+        self.printer.attached(probes)
+    }
+
+    /// Leaves ferrotrace's own `WARNING:` lines out (`--no-warnings`) or in.
+    pub fn set_warnings(&mut self, on: bool) {
+        self.warnings = on;
+    }
+
+    /// A ferrotrace notice on stderr (text), or its JSON line.
+    pub fn notice(&mut self, text: &str) -> io::Result<()> {
+        self.printer.notice(text)
+    }
+
     /// The code an `exit()` record gave, once one came.
     pub fn exit_code(&self) -> Option<i32> {
         self.exit_code

@@ -1,0 +1,74 @@
+//! The kernel a replay compiles against: the recorded tracepoints (when a recording gives
+//! them) over the machine's own catalog, with the helper behaviour replay's helpers have.
+//! Nothing here needs privileges when the recording holds the formats.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferrotrace_compiler::btf::Btf;
+use ferrotrace_compiler::catalog::{Catalog, CatalogError, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat};
+
+/// A catalog for compiling a script to replay.
+pub struct ReplayCatalog<'c> {
+    inner: &'c dyn Catalog,
+    /// The tracepoints the events hold, by category and name: the only ones there are when
+    /// given.
+    recorded: Option<BTreeMap<(String, String), TracepointFormat>>,
+}
+
+impl<'c> ReplayCatalog<'c> {
+    /// The machine's own tracepoints, through `inner`.
+    pub fn live(inner: &'c dyn Catalog) -> ReplayCatalog<'c> {
+        ReplayCatalog { inner, recorded: None }
+    }
+
+    /// Only the tracepoints of `recorded`; the rest through `inner`.
+    pub fn recorded(inner: &'c dyn Catalog, recorded: BTreeMap<(String, String), TracepointFormat>) -> ReplayCatalog<'c> {
+        ReplayCatalog { inner, recorded: Some(recorded) }
+    }
+}
+
+impl Catalog for ReplayCatalog<'_> {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+        match &self.recorded {
+            Some(recorded) => Ok(recorded.keys().cloned().collect()),
+            None => self.inner.tracepoints(),
+        }
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+        match &self.recorded {
+            Some(recorded) => recorded
+                .get(&(category.to_string(), name.to_string()))
+                .cloned()
+                .ok_or_else(|| CatalogError::NotFound(format!("tracepoint:{category}:{name} (not in the recording)"))),
+            None => self.inner.tracepoint_format(category, name),
+        }
+    }
+
+    fn syscall_abi(&self) -> Option<SyscallAbi> {
+        self.inner.syscall_abi()
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<KernelFunction>, CatalogError> {
+        self.inner.kernel_functions()
+    }
+
+    /// Replay's `bpf_get_current_comm` pads with zeros.
+    fn helper_behaviour(&self) -> HelperBehaviour {
+        HelperBehaviour { comm_zero_padded: true }
+    }
+
+    /// Replayed pids are the recorded ones: the plain helper's.
+    fn pid_namespace(&self) -> Option<PidNamespace> {
+        None
+    }
+
+    fn kernel_types(&self) -> Option<&Arc<Btf>> {
+        self.inner.kernel_types()
+    }
+
+    fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
+        self.inner.member_offset(strukt, member)
+    }
+}

@@ -1,0 +1,161 @@
+//! `ferrotrace replay EVENTS SCRIPT` (or `-e PROGRAM`): the script compiled as usual, then run
+//! in user space over recorded or synthetic events, printing what the live run would have. No
+//! privileges and no BPF are needed; the engine is `ferrotrace-replay`.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use ferrotrace_compiler::catalog::Catalog;
+use ferrotrace_compiler::diagnostic::Diagnostic;
+use ferrotrace_compiler::driver::{compile_with, Keep};
+use ferrotrace_compiler::options::{CompileOptions, Params};
+use ferrotrace_compiler::render::render_files;
+use ferrotrace_compiler::sources::{self, SourceMap};
+use ferrotrace_replay::catalog::ReplayCatalog;
+use ferrotrace_replay::replay::{Backend, Replay};
+use ferrotrace_replay::{synthetic, Clocks, ReplayError};
+use ferrotrace_runtime::catalog::KernelCatalog;
+use ferrotrace_runtime::output::{self as printing, Format};
+use ferrotrace_runtime::run::Runner;
+use ferrotrace_runtime::tracefs::Tracefs;
+
+use crate::cli::{Cli, OutputFormat};
+use crate::output::Output;
+
+/// The first word of the command line that makes it a replay.
+pub const COMMAND: &str = "replay";
+
+/// Runs `ferrotrace replay ...`: `args` are the words after `replay`.
+pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
+    let Some(events_path) = args.first() else {
+        bail!("replay needs the events to replay: ferrotrace replay EVENTS.jsonl SCRIPT.bt (or -e 'PROGRAM')");
+    };
+    let (name, source, params) = match &cli.program {
+        Some(program) => ("stdin".to_string(), program.clone(), &args[1..]),
+        None => {
+            let Some(script) = args.get(1) else { bail!("replay needs a script to run: a file after the events, or -e 'PROGRAM'") };
+            let source = std::fs::read_to_string(script).with_context(|| format!("cannot read script `{script}`"))?;
+            (script.clone(), source, &args[2..])
+        }
+    };
+    let text = std::fs::read_to_string(events_path).with_context(|| format!("cannot read events `{events_path}`"))?;
+    let live = Tracefs::find_or_mount(ferrotrace_runtime::privileges::check().is_ok()).ok().map(KernelCatalog::new);
+    let no_tracefs = NoTracefs;
+    let inner: &dyn Catalog = match &live {
+        Some(catalog) => catalog,
+        None => &no_tracefs,
+    };
+    let catalog = ReplayCatalog::live(inner);
+    let mut format = |category: &str, event: &str| catalog.tracepoint_format(category, event).map_err(|error| error.to_string());
+    let events = synthetic::parse(&text, 0, &mut format).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
+    let clocks = Clocks { cpus: events.iter().map(|event| event.cpu + 1).max().unwrap_or(1), ..Clocks::default() };
+    let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).collect();
+    probes.sort();
+    probes.dedup();
+
+    let loader = crate::imports::FileLoader { search: cli.include_dirs.clone() };
+    let (source, files) = match sources::assemble(&name, &source, &loader) {
+        Ok(assembled) => assembled,
+        Err(failure) => {
+            let (diagnostic, files) = *failure;
+            report(&[diagnostic], &files);
+            return Ok(1);
+        }
+    };
+    let options = CompileOptions { params: Params::from_args(params), env: crate::config_environment(cli.no_warnings)?, ..CompileOptions::default() };
+    let mut compiled = match compile_with(&source, &catalog, &options, Keep::default()) {
+        Ok(compiled) => compiled,
+        Err(diagnostics) => {
+            report(&diagnostics, &files);
+            return Ok(1);
+        }
+    };
+    if !cli.no_warnings {
+        report(&compiled.warnings, &files);
+    }
+    compiled.manifest.script_name = name;
+    let manifest = Arc::new(compiled.manifest);
+    let backend = if cli.interpret { Backend::Interpreter } else { Backend::Jit };
+    let mut replay = match Replay::new(&compiled.elf, Arc::clone(&manifest), clocks, &probes, backend) {
+        Ok(replay) => replay,
+        Err(error) => return Err(describe(error, &files)),
+    };
+    let format = match cli.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+    };
+    printing::set_truncation_trailer(&manifest.settings.str_trunc_trailer);
+    printing::set_string_read_size(manifest.settings.max_strlen);
+    let mut stdout = Output::open(cli.output.as_deref(), cli.buffering)?;
+    let mut stderr = io::stderr();
+    let code = {
+        let mut runner = Runner::new(Arc::clone(&manifest), printing::printer(format, &mut stdout, &mut stderr));
+        runner.set_warnings(!cli.no_warnings);
+        let outcome = run(&mut replay, &mut runner, events);
+        if let Err(error) = outcome {
+            return Err(describe(error, &files));
+        }
+        let shortfalls = replay.machine().shortfalls;
+        if shortfalls.unrecorded_reads > 0 && !cli.no_warnings {
+            runner.notice(&format!("WARNING: {} reads of memory the events did not record read as zeroes", shortfalls.unrecorded_reads))?;
+        }
+        if shortfalls.signals > 0 && !cli.no_warnings {
+            runner.notice(&format!("WARNING: {} signal() calls were not sent: replay signals no process", shortfalls.signals))?;
+        }
+        runner.exit_code().unwrap_or(0)
+    };
+    stdout.finish()?;
+    Ok(code as u8)
+}
+
+/// `begin`, every event in order, `end` and the maps.
+fn run(replay: &mut Replay, runner: &mut Runner<'_>, events: Vec<ferrotrace_replay::Event>) -> Result<(), ReplayError> {
+    replay.begin(runner)?;
+    let mut last = 0;
+    for event in events {
+        last = event.time_ns;
+        if !replay.event(runner, event)? {
+            break;
+        }
+    }
+    if runner.exit_code().is_none() {
+        replay.fire_timers(runner, last)?;
+    }
+    replay.end(runner)
+}
+
+/// A replay error as the user reads it: a fault points at the script line that faulted.
+fn describe(error: ReplayError, files: &SourceMap) -> anyhow::Error {
+    match error {
+        ReplayError::Fault { probe, span, fault } => {
+            let diagnostic = Diagnostic::error("E1001", format!("`{probe}` faulted in replay: {fault}")).with_primary(span, "this faulted");
+            report(&[diagnostic], files);
+            anyhow::anyhow!("the replay stopped at that fault")
+        }
+        other => other.into(),
+    }
+}
+
+fn report(diagnostics: &[Diagnostic], files: &SourceMap) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = io::stderr().write_all(render_files(diagnostics, files, color).as_bytes());
+}
+
+/// The catalog where this machine's tracefs cannot be read: no tracepoints.
+struct NoTracefs;
+
+impl Catalog for NoTracefs {
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, ferrotrace_compiler::catalog::CatalogError> {
+        Ok(Vec::new())
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<ferrotrace_compiler::catalog::TracepointFormat, ferrotrace_compiler::catalog::CatalogError> {
+        Err(ferrotrace_compiler::catalog::CatalogError::Unavailable(format!(
+            "tracepoint:{category}:{name}: this machine's tracefs cannot be read here, and the events do not carry the tracepoint's format"
+        )))
+    }
+}
