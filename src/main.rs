@@ -8,6 +8,7 @@ mod listing;
 mod manual;
 mod output;
 mod recipes;
+mod record;
 mod repl;
 mod replay;
 mod verbose;
@@ -112,6 +113,9 @@ fn execute(cli: &Cli) -> Result<u8> {
     }
     if let Some(args) = cli.file.as_ref().filter(|file| file.as_os_str() == replay::COMMAND).map(|_| cli.args.as_slice()) {
         return replay::command(cli, args);
+    }
+    if let Some(args) = cli.file.as_ref().filter(|file| file.as_os_str() == record::COMMAND).map(|_| cli.args.as_slice()) {
+        return record::command(cli, args);
     }
     if let Some((path, params)) = pack_to_run(cli) {
         return run_pack(cli, Path::new(path), params);
@@ -423,9 +427,14 @@ pub(crate) fn config_environment(no_warnings: bool) -> Result<Vec<(String, Strin
 
 /// Renders diagnostics to stderr, in color on a terminal.
 fn report(diagnostics: &[Diagnostic], script: &Script) {
+    report_in(diagnostics, &script.files);
+}
+
+/// Renders `diagnostics` against `files` on stderr, in color on a terminal.
+pub(crate) fn report_in(diagnostics: &[Diagnostic], files: &SourceMap) {
     if diagnostics.is_empty() {
         return;
     }
     let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = io::stderr().write_all(render_files(diagnostics, &script.files, color).as_bytes());
+    let _ = io::stderr().write_all(render_files(diagnostics, files, color).as_bytes());
 }

@@ -2,7 +2,7 @@
 //! in user space over recorded or synthetic events, printing what the live run would have. No
 //! privileges and no BPF are needed; the engine is `ferrotrace-replay`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -10,11 +10,12 @@ use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::diagnostic::Diagnostic;
 use ferrotrace_compiler::driver::{compile_with, Keep};
 use ferrotrace_compiler::options::{CompileOptions, Params};
-use ferrotrace_compiler::render::render_files;
 use ferrotrace_compiler::sources::{self, SourceMap};
 use ferrotrace_replay::catalog::ReplayCatalog;
 use ferrotrace_replay::replay::{Backend, Replay};
-use ferrotrace_replay::{synthetic, Clocks, ReplayError};
+use ferrotrace_replay::{recording, synthetic, Clocks, ReplayError};
+use ferrotrace_compiler::catalog::TracepointFormat;
+use std::collections::BTreeMap;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::output::{self as printing, Format};
 use ferrotrace_runtime::run::Runner;
@@ -39,18 +40,20 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
             (script.clone(), source, &args[2..])
         }
     };
-    let text = std::fs::read_to_string(events_path).with_context(|| format!("cannot read events `{events_path}`"))?;
+    let bytes = std::fs::read(events_path).with_context(|| format!("cannot read events `{events_path}`"))?;
     let live = Tracefs::find_or_mount(ferrotrace_runtime::privileges::check().is_ok()).ok().map(KernelCatalog::new);
     let no_tracefs = NoTracefs;
     let inner: &dyn Catalog = match &live {
         Some(catalog) => catalog,
         None => &no_tracefs,
     };
-    let catalog = ReplayCatalog::live(inner);
-    let mut format = |category: &str, event: &str| catalog.tracepoint_format(category, event).map_err(|error| error.to_string());
-    let events = synthetic::parse(&text, 0, &mut format).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
-    let clocks = Clocks { cpus: events.iter().map(|event| event.cpu + 1).max().unwrap_or(1), ..Clocks::default() };
-    let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).collect();
+    let input = read_events(events_path, &bytes, inner)?;
+    let catalog = match input.formats.clone() {
+        Some(formats) => ReplayCatalog::recorded(inner, formats),
+        None => ReplayCatalog::live(inner),
+    };
+    let (clocks, events) = (input.clocks, input.events);
+    let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).chain(input.probes).collect();
     probes.sort();
     probes.dedup();
 
@@ -59,7 +62,7 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
         Ok(assembled) => assembled,
         Err(failure) => {
             let (diagnostic, files) = *failure;
-            report(&[diagnostic], &files);
+            crate::report_in(&[diagnostic], &files);
             return Ok(1);
         }
     };
@@ -67,12 +70,12 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     let mut compiled = match compile_with(&source, &catalog, &options, Keep::default()) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
-            report(&diagnostics, &files);
+            crate::report_in(&diagnostics, &files);
             return Ok(1);
         }
     };
     if !cli.no_warnings {
-        report(&compiled.warnings, &files);
+        crate::report_in(&compiled.warnings, &files);
     }
     compiled.manifest.script_name = name;
     let manifest = Arc::new(compiled.manifest);
@@ -92,9 +95,12 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     let code = {
         let mut runner = Runner::new(Arc::clone(&manifest), printing::printer(format, &mut stdout, &mut stderr));
         runner.set_warnings(!cli.no_warnings);
-        let outcome = run(&mut replay, &mut runner, events);
+        let outcome = run(&mut replay, &mut runner, events, input.end_ns);
         if let Err(error) = outcome {
             return Err(describe(error, &files));
+        }
+        if input.lost > 0 && !cli.no_warnings {
+            runner.notice(&format!("WARNING: the recording lost {} events: the live run saw more than this replay", input.lost))?;
         }
         let shortfalls = replay.machine().shortfalls;
         if shortfalls.unrecorded_reads > 0 && !cli.no_warnings {
@@ -110,11 +116,11 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
 }
 
 /// `begin`, every event in order, `end` and the maps.
-fn run(replay: &mut Replay, runner: &mut Runner<'_>, events: Vec<ferrotrace_replay::Event>) -> Result<(), ReplayError> {
+fn run(replay: &mut Replay, runner: &mut Runner<'_>, events: Vec<ferrotrace_replay::Event>, end_ns: Option<u64>) -> Result<(), ReplayError> {
     replay.begin(runner)?;
-    let mut last = 0;
+    let mut last = end_ns.unwrap_or(0);
     for event in events {
-        last = event.time_ns;
+        last = last.max(event.time_ns);
         if !replay.event(runner, event)? {
             break;
         }
@@ -130,19 +136,45 @@ fn describe(error: ReplayError, files: &SourceMap) -> anyhow::Error {
     match error {
         ReplayError::Fault { probe, span, fault } => {
             let diagnostic = Diagnostic::error("E1001", format!("`{probe}` faulted in replay: {fault}")).with_primary(span, "this faulted");
-            report(&[diagnostic], files);
+            crate::report_in(&[diagnostic], files);
             anyhow::anyhow!("the replay stopped at that fault")
         }
         other => other.into(),
     }
 }
 
-fn report(diagnostics: &[Diagnostic], files: &SourceMap) {
-    if diagnostics.is_empty() {
-        return;
+/// The events to replay and what they were taken with.
+struct Input {
+    events: Vec<ferrotrace_replay::Event>,
+    clocks: Clocks,
+    /// The probes recorded, events or not.
+    probes: Vec<String>,
+    /// The recorded tracepoints' formats: the kernel the script compiles against.
+    formats: Option<BTreeMap<(String, String), TracepointFormat>>,
+    lost: u64,
+    end_ns: Option<u64>,
+}
+
+/// A recording (`ferrotrace record`), or JSON lines laid out with this machine's formats.
+fn read_events(path: &str, bytes: &[u8], live: &dyn Catalog) -> Result<Input> {
+    if recording::is_recording(bytes) {
+        let recording = recording::read(bytes).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
+        let header = recording.header;
+        let formats = header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
+        return Ok(Input {
+            events: recording.events,
+            clocks: header.clocks,
+            probes: header.probes.into_iter().map(|probe| probe.name).collect(),
+            formats: Some(formats),
+            lost: recording.lost,
+            end_ns: recording.end_ns,
+        });
     }
-    let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = io::stderr().write_all(render_files(diagnostics, files, color).as_bytes());
+    let text = std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path}: neither a ferrotrace recording nor JSON lines (not UTF-8 text)"))?;
+    let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
+    let events = synthetic::parse(text, 0, &mut format).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
+    let clocks = Clocks { cpus: events.iter().map(|event| event.cpu + 1).max().unwrap_or(1), ..Clocks::default() };
+    Ok(Input { events, clocks, probes: Vec::new(), formats: None, lost: 0, end_ns: None })
 }
 
 /// The catalog where this machine's tracefs cannot be read: no tracepoints.

@@ -313,7 +313,7 @@ impl fmt::Display for CatalogError {
 impl std::error::Error for CatalogError {}
 
 /// A tracepoint's record layout, from its `format` file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TracepointFormat {
     /// The event id (`id` file); also the record's `common_type`.
     pub id: u32,
@@ -322,7 +322,7 @@ pub struct TracepointFormat {
 }
 
 /// One `field:TYPE NAME; offset:N; size:N; signed:N;` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TracepointField {
     pub name: String,
     /// The C type as written, e.g. `const char *`, `char[16]`, `__data_loc char[]`.
@@ -334,7 +334,7 @@ pub struct TracepointField {
 }
 
 /// What a tracepoint field holds, as far as the language cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FieldKind {
     /// An integer of `size` bytes.
     Int,

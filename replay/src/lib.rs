@@ -16,6 +16,8 @@ pub mod machine;
 pub mod maps;
 pub mod memory;
 pub mod program;
+pub mod recorder;
+pub mod recording;
 pub mod replay;
 pub mod state;
 pub mod synthetic;

@@ -32,7 +32,7 @@ mod tests;
 use ferrotrace_compiler::types::Ty;
 
 
-pub use clock::wall_clock;
+pub use clock::{tai_minus_boot_ns, wall_clock};
 pub use error::OutputError;
 pub use joined::joined;
 pub use outside::{command_output, file_contents};

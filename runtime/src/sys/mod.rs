@@ -25,6 +25,14 @@ pub fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// `CLOCK_BOOTTIME` now, in nanoseconds: the clock `bpf_ktime_get_boot_ns` reads.
+pub fn boottime_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer for clock_gettime.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// `epoll_create1(EPOLL_CLOEXEC)`.
 pub fn epoll_create() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with a constant flag.

@@ -1,0 +1,160 @@
+//! `ferrotrace record`: the tracepoints a script uses recorded to a file (`recording`), with
+//! the formats and clocks replay needs, until SIGINT or SIGTERM.
+//!
+//! Each tracepoint gets its own small program (`program.rs`) writing events straight into a
+//! ring buffer; the loop here copies them to the file as they come, untouched.
+
+mod program;
+
+use std::io::Write;
+use std::time::Duration;
+
+use ferrotrace_compiler::catalog::{Catalog, FieldKind};
+use ferrotrace_compiler::elf::{write_object, ElfProgram};
+use ferrotrace_compiler::manifest::{
+    Attach, BpfMapDef, BpfMapType, Manifest, MapId, MapRole, MapSpec, ProgramSpec, ProgramType, Target,
+};
+use ferrotrace_compiler::span::Span;
+use ferrotrace_runtime::session::Session;
+use ferrotrace_runtime::{cpus, signals, sys};
+
+use crate::error::ReplayError;
+use crate::event::Clocks;
+use crate::recording::{Header, RecordedPointer, RecordedProbe, Writer};
+
+/// Bytes of a string a pointer field points to that are copied (with its NUL).
+pub const STRING_BOUND: u32 = 256;
+/// Bytes copied from any other pointer field.
+pub const RAW_BOUND: u32 = 64;
+/// Room after a record's fixed fields for its `__data_loc` strings.
+const DATA_LOC_ROOM: u32 = 256;
+/// The ring buffer between the probes and the file.
+const RING_BYTES: u32 = 16 << 20;
+
+/// What a recording ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub events: u64,
+    pub lost: u64,
+}
+
+/// The recording's header for the tracepoints of a compiled script: every tracepoint its
+/// programs attach to, with its format from `catalog`. Probes replay fires by itself
+/// (`begin`, `end`, `interval`, `profile`) need no recording; any other is refused.
+pub fn plan(manifest: &Manifest, catalog: &dyn Catalog) -> Result<Header, ReplayError> {
+    let mut probes: Vec<RecordedProbe> = Vec::new();
+    for spec in &manifest.programs {
+        for target in &spec.targets {
+            match &target.attach {
+                Attach::Tracepoint { category, name, .. } => {
+                    let probe = format!("tracepoint:{category}:{name}");
+                    if probes.iter().any(|known| known.name == probe) {
+                        continue;
+                    }
+                    let format = catalog.tracepoint_format(category, name).map_err(|error| ReplayError::Input(error.to_string()))?;
+                    let fixed = format.fields.iter().map(|field| field.offset + field.size).max().unwrap_or(8);
+                    let room = if format.fields.iter().any(|field| field.kind == FieldKind::DataLocString) { DATA_LOC_ROOM } else { 0 };
+                    let pointers = format
+                        .fields
+                        .iter()
+                        .filter(|field| field.kind == FieldKind::Pointer && field.size == 8)
+                        .map(|field| {
+                            let string = field.c_type.contains("char");
+                            RecordedPointer { field: field.name.clone(), offset: field.offset, string, bound: if string { STRING_BOUND } else { RAW_BOUND } }
+                        })
+                        .collect();
+                    probes.push(RecordedProbe { name: probe, category: category.clone(), event: name.clone(), format, context_size: (fixed + room).next_multiple_of(8), pointers });
+                }
+                Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } => {}
+                _ => {
+                    return Err(ReplayError::Unsupported(format!(
+                        "`{}` cannot be recorded: record takes tracepoints (begin, end, interval and profile probes need no recording)",
+                        spec.probe_name
+                    )))
+                }
+            }
+        }
+    }
+    if probes.is_empty() {
+        return Err(ReplayError::Input("the script attaches to no tracepoint: there is nothing to record".to_string()));
+    }
+    let boot_minus_monotonic_ns = sys::boottime_ns().saturating_sub(sys::monotonic_ns());
+    let clocks = Clocks {
+        start_ns: sys::monotonic_ns(),
+        boot_minus_monotonic_ns,
+        tai_minus_boot_ns: ferrotrace_runtime::output::tai_minus_boot_ns(),
+        cpus: cpus::online().map_or(1, |online| online.len() as u32),
+    };
+    Ok(Header { ferrotrace: env!("CARGO_PKG_VERSION").to_string(), kernel: uname_release(), arch: std::env::consts::ARCH.to_string(), clocks, probes })
+}
+
+/// Loads the recording programs for `header`'s probes, attaches them, and writes their events
+/// to `out` until SIGINT or SIGTERM.
+pub fn record(header: &Header, out: impl Write, announce: &mut dyn FnMut(usize)) -> Result<Summary, ReplayError> {
+    let (elf, manifest) = object(header)?;
+    signals::install()?;
+    let mut session = Session::load(&elf, &manifest, false).map_err(|error| ReplayError::Unsupported(error.to_string()))?;
+    let mut writer = Writer::new(out, header)?;
+    let mut source = session.events().map_err(|error| ReplayError::Unsupported(error.to_string()))?.ok_or_else(|| ReplayError::Unsupported("no ring buffer".into()))?;
+    session.attach_all().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
+    announce(header.probes.len());
+    let mut events = 0u64;
+    let mut failure = None;
+    let mut copy = |record: &[u8]| {
+        events += 1;
+        if failure.is_none() {
+            failure = writer.event(record).err();
+        }
+    };
+    while !signals::stop_requested() {
+        source.poll(Duration::from_millis(100), &mut copy).map_err(|error| ReplayError::Unsupported(error.to_string()))?;
+    }
+    session.detach_all().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
+    source.drain(&mut copy);
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
+    let lost = session.lost_records().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
+    if lost > 0 {
+        writer.lost(lost)?;
+    }
+    writer.end(sys::monotonic_ns())?;
+    session.release_perf_events();
+    Ok(Summary { events, lost })
+}
+
+/// The ELF and manifest of the recording programs: one per probe, a ring buffer, a lost count.
+fn object(header: &Header) -> Result<(Vec<u8>, Manifest), ReplayError> {
+    let ring = MapId(0);
+    let lost = MapId(1);
+    let maps = vec![
+        MapSpec { symbol: "ringbuf".into(), def: BpfMapDef { map_type: BpfMapType::RingBuf, key_size: 0, value_size: 0, max_entries: RING_BYTES, flags: 0 }, role: MapRole::RingBuf },
+        MapSpec { symbol: "lost".into(), def: BpfMapDef { map_type: BpfMapType::PercpuArray, key_size: 4, value_size: 8, max_entries: 1, flags: 0 }, role: MapRole::Lost },
+    ];
+    let mut codes = Vec::new();
+    let mut programs = Vec::new();
+    for (index, probe) in header.probes.iter().enumerate() {
+        codes.push(program::recording_program(index as u32, probe, probe.category == "syscalls", ring, lost));
+        programs.push(ProgramSpec {
+            symbol: format!("record{index}"),
+            section: format!("tracepoint/{}/{}", probe.category, probe.event),
+            program_type: ProgramType::Tracepoint,
+            targets: vec![Target { attach: Attach::Tracepoint { category: probe.category.clone(), name: probe.event.clone(), event_id: probe.format.id }, probe_id: index as u32 }],
+            dispatch: None,
+            probe_name: probe.name.clone(),
+            attach_points: 1,
+            span: Span::default(),
+            insn_spans: vec![Span::default(); codes[index].insns.len()],
+            callbacks: Vec::new(),
+        });
+    }
+    let elf_programs: Vec<ElfProgram<'_>> = programs.iter().zip(&codes).map(|(spec, code)| ElfProgram { symbol: &spec.symbol, section: &spec.section, code }).collect();
+    let elf = write_object(&elf_programs, &maps, None).map_err(|error| ReplayError::Object(error.to_string()))?;
+    let probe_names = header.probes.iter().map(|probe| probe.name.clone()).collect();
+    Ok((elf, Manifest { maps, programs, probe_names, ..Manifest::default() }))
+}
+
+/// `uname -r`: the kernel release, as `/proc` says it.
+fn uname_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|release| release.trim().to_string()).unwrap_or_default()
+}

@@ -1,0 +1,234 @@
+//! The recording file (`.ftrec`): what `ferrotrace record` captured, as `replay` reads it.
+//!
+//! ```text
+//! magic   "FTREC\0" and a u16 version (1), little-endian
+//! header  u32 length, then JSON: the ferrotrace and kernel that recorded, the clocks, and for
+//!         each probe its tracepoint format and the pointer fields whose memory was copied
+//! frames  u32 length, u8 kind, payload; kind 1 an event as the recording program wrote it
+//!         (`EventLayout`), kind 2 the events lost so far (u64), kind 3 the end (u64 time)
+//! ```
+//!
+//! Events are kept as the kernel wrote them, so recording costs one copy per event; a
+//! truncated file (a recorder killed mid-write) replays up to its last whole frame.
+
+use std::io::{self, Read, Write};
+
+use ferrotrace_compiler::catalog::TracepointFormat;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ReplayError;
+use crate::event::{Chunk, Clocks, Event};
+
+pub const MAGIC: &[u8; 6] = b"FTREC\0";
+pub const VERSION: u16 = 1;
+const FRAME_EVENT: u8 = 1;
+const FRAME_LOST: u8 = 2;
+const FRAME_END: u8 = 3;
+
+/// What the recording says of itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// The ferrotrace that recorded.
+    pub ferrotrace: String,
+    /// `uname -r` and `uname -m` of the recording machine.
+    pub kernel: String,
+    pub arch: String,
+    pub clocks: Clocks,
+    /// The recorded probes; an event's first word is its index here.
+    pub probes: Vec<RecordedProbe>,
+}
+
+/// One recorded tracepoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedProbe {
+    /// `tracepoint:CATEGORY:NAME`.
+    pub name: String,
+    pub category: String,
+    pub event: String,
+    pub format: TracepointFormat,
+    /// The record bytes copied: the fixed fields, and room for `__data_loc` strings.
+    pub context_size: u32,
+    /// The pointer fields whose memory was copied, in record order.
+    pub pointers: Vec<RecordedPointer>,
+}
+
+/// A pointer field and the memory copied from where it pointed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedPointer {
+    pub field: String,
+    /// The field's offset in the tracepoint record.
+    pub offset: u32,
+    /// A NUL-terminated string (`char *`), or raw bytes.
+    pub string: bool,
+    /// Bytes copied at most.
+    pub bound: u32,
+}
+
+/// Where the recording program writes each part of an event.
+pub mod layout {
+    /// `u32` probe index, `u32` CPU.
+    pub const PROBE: usize = 0;
+    pub const CPU: usize = 4;
+    /// `u64` each: `bpf_get_current_pid_tgid`, `_uid_gid`, `ktime_get_ns`, the cgroup id,
+    /// `jiffies64`, `get_current_task`.
+    pub const PID_TGID: usize = 8;
+    pub const UID_GID: usize = 16;
+    pub const TIME: usize = 24;
+    pub const CGROUP: usize = 32;
+    pub const JIFFIES: usize = 40;
+    pub const TASK: usize = 48;
+    /// 16 bytes.
+    pub const COMM: usize = 56;
+    /// The record copy.
+    pub const CONTEXT: usize = 72;
+    /// Each pointer's copy after the context: an `i64` the read returned, then `bound` bytes.
+    pub const POINTER_HEADER: usize = 8;
+
+    /// Where pointer `index`'s copy starts, for a context of `context_size` and the bounds of
+    /// the pointers before it.
+    pub fn pointer_start(context_size: u32, bounds_before: impl Iterator<Item = u32>) -> usize {
+        CONTEXT + context_size as usize + bounds_before.map(|bound| POINTER_HEADER + bound as usize).sum::<usize>()
+    }
+}
+
+impl RecordedProbe {
+    /// The bytes of one event of this probe.
+    pub fn event_size(&self) -> usize {
+        layout::pointer_start(self.context_size, self.pointers.iter().map(|pointer| pointer.bound))
+    }
+}
+
+/// Writes a recording as events arrive.
+pub struct Writer<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(mut out: W, header: &Header) -> io::Result<Writer<W>> {
+        out.write_all(MAGIC)?;
+        out.write_all(&VERSION.to_le_bytes())?;
+        let json = serde_json::to_vec(header).map_err(io::Error::other)?;
+        out.write_all(&(json.len() as u32).to_le_bytes())?;
+        out.write_all(&json)?;
+        Ok(Writer { out })
+    }
+
+    /// One event as the recording program wrote it.
+    pub fn event(&mut self, record: &[u8]) -> io::Result<()> {
+        self.frame(FRAME_EVENT, record)
+    }
+
+    pub fn lost(&mut self, count: u64) -> io::Result<()> {
+        self.frame(FRAME_LOST, &count.to_le_bytes())
+    }
+
+    pub fn end(&mut self, time_ns: u64) -> io::Result<()> {
+        self.frame(FRAME_END, &time_ns.to_le_bytes())?;
+        self.out.flush()
+    }
+
+    fn frame(&mut self, kind: u8, payload: &[u8]) -> io::Result<()> {
+        self.out.write_all(&(payload.len() as u32 + 1).to_le_bytes())?;
+        self.out.write_all(&[kind])?;
+        self.out.write_all(payload)
+    }
+}
+
+/// A recording read whole.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub header: Header,
+    pub events: Vec<Event>,
+    /// Events the kernel could not hand over while recording.
+    pub lost: u64,
+    /// When recording stopped, if the file says.
+    pub end_ns: Option<u64>,
+}
+
+/// Whether `bytes` start like a recording.
+pub fn is_recording(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
+/// Reads a recording.
+pub fn read(mut input: impl Read) -> Result<Recording, ReplayError> {
+    let bad = |what: &str| ReplayError::Input(format!("not a ferrotrace recording: {what}"));
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes)?;
+    if !is_recording(&bytes) || bytes.len() < 12 {
+        return Err(bad("it does not start with FTREC"));
+    }
+    let version = u16::from_le_bytes([bytes[6], bytes[7]]);
+    if version != VERSION {
+        return Err(ReplayError::Input(format!("a recording of format version {version}; this ferrotrace reads version {VERSION}")));
+    }
+    let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default()) as usize;
+    let header_bytes = bytes.get(12..12 + header_len).ok_or_else(|| bad("its header is cut short"))?;
+    let header: Header = serde_json::from_slice(header_bytes).map_err(|error| bad(&format!("its header does not read: {error}")))?;
+    let mut recording = Recording { header, events: Vec::new(), lost: 0, end_ns: None };
+    let mut at = 12 + header_len;
+    while let Some(len) = bytes.get(at..at + 4).map(|word| u32::from_le_bytes(word.try_into().unwrap_or_default()) as usize) {
+        let Some(frame) = bytes.get(at + 4..at + 4 + len).filter(|frame| !frame.is_empty()) else { break };
+        let (kind, payload) = (frame[0], &frame[1..]);
+        let word = || payload.get(..8).map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        match kind {
+            FRAME_EVENT => recording.events.push(event(&recording.header, payload)?),
+            FRAME_LOST => recording.lost = word().unwrap_or(recording.lost),
+            FRAME_END => recording.end_ns = word(),
+            other => return Err(bad(&format!("a frame of unknown kind {other}"))),
+        }
+        at += 4 + len;
+    }
+    Ok(recording)
+}
+
+/// An event from the bytes the recording program wrote.
+pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
+    let short = || ReplayError::Input("a recorded event is shorter than its probe's layout".to_string());
+    let u32_at = |at: usize| record.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default())).ok_or_else(short);
+    let u64_at = |at: usize| record.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())).ok_or_else(short);
+    let index = u32_at(layout::PROBE)? as usize;
+    let probe = header.probes.get(index).ok_or_else(|| ReplayError::Input(format!("an event of probe {index}, which the header does not list")))?;
+    if record.len() < probe.event_size() {
+        return Err(short());
+    }
+    let pid_tgid = u64_at(layout::PID_TGID)?;
+    let uid_gid = u64_at(layout::UID_GID)?;
+    let context_end = layout::CONTEXT + probe.context_size as usize;
+    let context = record[layout::CONTEXT..context_end].to_vec();
+    let mut memory = Vec::new();
+    let mut at = context_end;
+    for pointer in &probe.pointers {
+        let returned = u64_at(at)? as i64;
+        let copy = &record[at + layout::POINTER_HEADER..at + layout::POINTER_HEADER + pointer.bound as usize];
+        let address = context.get(pointer.offset as usize..pointer.offset as usize + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+        let kept = match pointer.string {
+            true if returned > 0 => Some(&copy[..(returned as usize).min(copy.len())]),
+            false if returned == 0 => Some(copy),
+            _ => None,
+        };
+        if let Some(bytes) = kept.filter(|_| address != 0) {
+            memory.push(Chunk { address, bytes: bytes.to_vec() });
+        }
+        at += layout::POINTER_HEADER + pointer.bound as usize;
+    }
+    let mut comm = [0u8; 16];
+    comm.copy_from_slice(&record[layout::COMM..layout::COMM + 16]);
+    Ok(Event {
+        probe: probe.name.clone(),
+        time_ns: u64_at(layout::TIME)?,
+        cpu: u32_at(layout::CPU)?,
+        pid: (pid_tgid >> 32) as u32,
+        tid: pid_tgid as u32,
+        uid: uid_gid as u32,
+        gid: (uid_gid >> 32) as u32,
+        comm,
+        cgroup: u64_at(layout::CGROUP)?,
+        task: u64_at(layout::TASK)?,
+        jiffies: u64_at(layout::JIFFIES)?,
+        context,
+        memory,
+        kernel_stack: Vec::new(),
+        user_stack: Vec::new(),
+    })
+}
