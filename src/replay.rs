@@ -69,7 +69,10 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     let options = CompileOptions { params: Params::from_args(params), env: crate::config_environment(cli.no_warnings)?, ..CompileOptions::default() };
     let mut compiled = match compile_with(&source, &catalog, &options, Keep::default()) {
         Ok(compiled) => compiled,
-        Err(diagnostics) => {
+        Err(mut diagnostics) => {
+            if input.formats.is_some() {
+                diagnostics = diagnostics.into_iter().map(|diagnostic| in_the_recording(diagnostic, &probes)).collect();
+            }
             crate::report_in(&diagnostics, &files);
             return Ok(1);
         }
@@ -95,6 +98,9 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     let code = {
         let mut runner = Runner::new(Arc::clone(&manifest), printing::printer(format, &mut stdout, &mut stderr));
         runner.set_warnings(!cli.no_warnings);
+        if !cli.quiet {
+            runner.attached(manifest.programs.iter().map(|spec| spec.targets.len()).sum())?;
+        }
         let outcome = run(&mut replay, &mut runner, events, input.end_ns);
         if let Err(error) = outcome {
             return Err(describe(error, &files));
@@ -129,6 +135,23 @@ fn run(replay: &mut Replay, runner: &mut Runner<'_>, events: Vec<ferrotrace_repl
         replay.fire_timers(runner, last)?;
     }
     replay.end(runner)
+}
+
+/// A tracepoint the compile could not find, said of the recording it was looked for in.
+fn in_the_recording(mut diagnostic: Diagnostic, recorded: &[String]) -> Diagnostic {
+    if diagnostic.code != "E0204" || !diagnostic.message.contains("tracepoint") {
+        return diagnostic;
+    }
+    let probe = diagnostic.message.split('`').nth(1).unwrap_or_default().to_string();
+    diagnostic.message = format!("the recording holds no tracepoint `{probe}`");
+    for label in diagnostic.labels.iter_mut().filter(|label| label.primary) {
+        label.message = "not recorded".to_string();
+    }
+    let listed: Vec<String> = recorded.iter().map(|name| format!("`{name}`")).collect();
+    diagnostic.notes = vec![format!("replay compiles against the recorded tracepoints: {}", listed.join(", "))];
+    let wanted: Vec<String> = recorded.iter().cloned().chain([format!("tracepoint:{probe}")]).collect();
+    diagnostic.help = Some(format!("record it too: ferrotrace record -o FILE.ftrec {}", wanted.join(" ")));
+    diagnostic
 }
 
 /// A replay error as the user reads it: a fault points at the script line that faulted.

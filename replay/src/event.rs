@@ -26,6 +26,10 @@ pub struct Event {
     pub context: Vec<u8>,
     /// Recorded memory: bytes at addresses the context's pointers (or the task) point to.
     pub memory: Vec<Chunk>,
+    /// Addresses whose read faulted while recording: reading them faults in replay too, as
+    /// it did live, and is no shortfall of the recording.
+    #[serde(default)]
+    pub faulted: Vec<u64>,
     /// Return addresses, innermost first.
     pub kernel_stack: Vec<u64>,
     pub user_stack: Vec<u64>,

@@ -183,7 +183,7 @@ fn read(machine: &mut Machine, dst: u64, size: u64, src: u64, string: bool) -> R
         machine.event.read(src, size as usize).map(<[u8]>::to_vec)
     };
     let Some(mut bytes) = source.filter(|bytes| string || bytes.len() as u64 == size) else {
-        if src != 0 {
+        if src != 0 && !machine.event.faulted.contains(&src) {
             machine.shortfalls.unrecorded_reads += 1;
         }
         write(machine, dst, size, &[])?;

@@ -197,6 +197,7 @@ pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
     let context_end = layout::CONTEXT + probe.context_size as usize;
     let context = record[layout::CONTEXT..context_end].to_vec();
     let mut memory = Vec::new();
+    let mut faulted = Vec::new();
     let mut at = context_end;
     for pointer in &probe.pointers {
         let returned = u64_at(at)? as i64;
@@ -207,8 +208,10 @@ pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
             false if returned == 0 => Some(copy),
             _ => None,
         };
-        if let Some(bytes) = kept.filter(|_| address != 0) {
-            memory.push(Chunk { address, bytes: bytes.to_vec() });
+        match kept {
+            _ if address == 0 => {}
+            Some(bytes) => memory.push(Chunk { address, bytes: bytes.to_vec() }),
+            None => faulted.push(address),
         }
         at += layout::POINTER_HEADER + pointer.bound as usize;
     }
@@ -228,6 +231,7 @@ pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
         jiffies: u64_at(layout::JIFFIES)?,
         context,
         memory,
+        faulted,
         kernel_stack: Vec::new(),
         user_stack: Vec::new(),
     })

@@ -94,3 +94,4 @@ mod iterators;
 mod watchpoints;
 mod repl;
 mod recipes;
+mod replay;

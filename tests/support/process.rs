@@ -157,6 +157,13 @@ impl Tracer {
         tracer
     }
 
+    /// Starts the binary and returns once a stderr line starts with `prefix`.
+    pub fn start_until(args: &[&str], prefix: &str) -> Tracer {
+        let mut tracer = Tracer::spawn(args, &[]);
+        tracer.wait_for_stderr_line(prefix);
+        tracer
+    }
+
     /// Starts the binary with `-f json` among `args` and returns once its `attached_probes`
     /// line is on stdout.
     pub fn start_json(args: &[&str]) -> Tracer {

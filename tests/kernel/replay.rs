@@ -1,0 +1,100 @@
+//! Record and replay: a recording made while a script ran live replays, as an unprivileged
+//! user, to the bytes the live run printed, in text and JSON; and a script whose probes the
+//! recording lacks is refused, naming them.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use super::{kernel_ready, Comm, Tracer};
+use crate::support::process::{ferrotrace, Outcome};
+
+/// The uid and gid replays run as: `nobody`.
+const NOBODY: u32 = 65534;
+
+/// A directory anyone may read, for one test's recording.
+fn readable_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferrotrace-replay-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("cannot create the recording directory");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("cannot open the directory to others");
+    dir
+}
+
+/// Records the `openat` calls while `live` runs live (in `format`) and `comm` opens
+/// /etc/hostname three times; returns the live run's outcome and the recording's path.
+fn record_beside_live_run(test: &str, live: &str, format: &str, comm: &Comm) -> (Outcome, PathBuf) {
+    let path = readable_dir(test).join("openat.ftrec");
+    let path_text = path.to_str().expect("a UTF-8 path");
+    let recorder = Tracer::start_until(&["-o", path_text, "-e", "tracepoint:syscalls:sys_enter_openat { }", "record"], "Recording ");
+    let tracer = match format {
+        "json" => Tracer::start_json(&["-f", "json", "-e", live]),
+        _ => Tracer::start(&["-e", live]),
+    };
+    comm.open_file("/etc/hostname", 3);
+    let live = tracer.stop(libc::SIGINT);
+    let recorded = recorder.stop(libc::SIGINT);
+    assert_eq!(recorded.status.code(), Some(0), "the recording failed:\n{}", recorded.transcript());
+    assert!(recorded.stderr.contains("Recorded "), "{}", recorded.transcript());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("cannot open the recording to others");
+    (live, path)
+}
+
+/// `ferrotrace replay` run as `nobody`.
+fn replay_as_nobody(args: &[&str]) -> Outcome {
+    let mut command = ferrotrace(args);
+    command.uid(NOBODY).gid(NOBODY);
+    let output = command.output().expect("cannot run ferrotrace as nobody");
+    Outcome { status: output.status, stdout: String::from_utf8_lossy(&output.stdout).into(), stderr: String::from_utf8_lossy(&output.stderr).into() }
+}
+
+fn cleanup(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_recording_replays_unprivileged_to_what_the_live_run_printed() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let script = format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ @[str(args.filename)] = count(); }}", comm.name());
+    let (live, path) = record_beside_live_run("text", &script, "text", &comm);
+    let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", &script]);
+    cleanup(&path);
+    assert_eq!(live.stdout, "\n\n@[/etc/hostname]: 3\n", "the live run:\n{}", live.transcript());
+    replayed.assert_exact(0, &live.stdout, "Attached 1 probe\n");
+}
+
+#[test]
+fn a_recording_replays_to_the_live_runs_json() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ printf(\"%s %s\\n\", comm, str(args.filename)); @n[comm] = count(); }}",
+        comm.name()
+    );
+    let (live, path) = record_beside_live_run("json", &script, "json", &comm);
+    let replayed = replay_as_nobody(&["-f", "json", "replay", path.to_str().expect("UTF-8"), "-e", &script]);
+    cleanup(&path);
+    assert_eq!(live.stdout.lines().count(), 5, "attached, three printf lines and the map:\n{}", live.transcript());
+    replayed.assert_exact(0, &live.stdout, "");
+}
+
+#[test]
+fn a_script_whose_probes_the_recording_lacks_is_refused_naming_them() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let script = format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ @ = count(); }}", comm.name());
+    let (_, path) = record_beside_live_run("missing", &script, "text", &comm);
+    let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:syscalls:sys_enter_close { @ = count(); }"]);
+    cleanup(&path);
+    assert_eq!(replayed.status.code(), Some(1), "{}", replayed.transcript());
+    assert!(replayed.stderr.contains("tracepoint:syscalls:sys_enter_close"), "{}", replayed.transcript());
+    assert!(replayed.stderr.contains("tracepoint:syscalls:sys_enter_openat"), "{}", replayed.transcript());
+}
