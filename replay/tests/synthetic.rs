@@ -1,0 +1,171 @@
+//! Scripts replayed over synthetic JSON-lines events print exactly what a live run over those
+//! events prints: histograms, printf lines, `exit()`, `end`, timers fired by the events' clock;
+//! bad lines are refused naming the line and the field; a recording reads back as written.
+
+#[path = "../../compiler/tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use ferrotrace_compiler::catalog::Catalog;
+use ferrotrace_compiler::driver::compile;
+use ferrotrace_replay::recording::{self, Header, RecordedPointer, RecordedProbe, Writer};
+use ferrotrace_replay::replay::{Backend, Replay};
+use ferrotrace_replay::{synthetic, Clocks, Event};
+use ferrotrace_runtime::output::{printer, Format};
+use ferrotrace_runtime::run::Runner;
+use support::FakeCatalog;
+
+/// The events of `lines`, laid out with the fake kernel's formats.
+fn events(lines: &str) -> Vec<Event> {
+    let mut format = |category: &str, name: &str| FakeCatalog.tracepoint_format(category, name).map_err(|error| error.to_string());
+    synthetic::parse(lines, 0, &mut format).expect("the lines parse")
+}
+
+/// What `script` prints over `events` (stdout, stderr), as `replay` runs it.
+fn replay(script: &str, events: Vec<Event>, backend: Backend) -> (String, String) {
+    let compiled = compile(script, &FakeCatalog).unwrap_or_else(|diagnostics| panic!("{script} does not compile: {diagnostics:?}"));
+    let manifest = Arc::new(compiled.manifest);
+    let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).collect();
+    probes.dedup();
+    let clocks = Clocks { cpus: 2, ..Clocks::default() };
+    let mut replay = Replay::new(&compiled.elf, Arc::clone(&manifest), clocks, &probes, backend).expect("the script replays");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    {
+        let mut runner = Runner::new(Arc::clone(&manifest), printer(Format::Text, &mut out, &mut err));
+        replay.begin(&mut runner).expect("begin runs");
+        let last = events.last().map_or(0, |event| event.time_ns);
+        for event in events {
+            if !replay.event(&mut runner, event).expect("the event replays") {
+                break;
+            }
+        }
+        if runner.exit_code().is_none() {
+            replay.fire_timers(&mut runner, last).expect("the timers fire");
+        }
+        replay.end(&mut runner).expect("end runs");
+    }
+    (String::from_utf8(out).expect("UTF-8"), String::from_utf8(err).expect("UTF-8"))
+}
+
+const OPENS: &str = r#"
+{"probe": "tracepoint:syscalls:sys_enter_openat", "pid": 42, "comm": "cat", "args": {"filename": "/etc/hostname", "flags": 0}}
+{"probe": "t:syscalls:sys_enter_openat", "pid": 42, "comm": "cat", "args": {"filename": "/etc/passwd", "flags": 524288}}
+# a comment line
+{"probe": "tracepoint:syscalls:sys_enter_openat", "pid": 7, "tid": 8, "comm": "bash", "cpu": 1, "args": {"filename": "/etc/hostname", "flags": 2}}
+"#;
+
+#[test]
+fn a_histogram_of_synthetic_events_prints_exactly() {
+    let lines: String = [1, 2, 3, 3, 9, 17, 17, 17, 100, 1000]
+        .iter()
+        .map(|count| format!("{{\"probe\": \"tracepoint:syscalls:sys_enter_read\", \"pid\": 1, \"comm\": \"dd\", \"args\": {{\"fd\": 3, \"count\": {count}}}}}\n"))
+        .collect();
+    let (out, err) = replay("tracepoint:syscalls:sys_enter_read { @bytes = hist(args.count); @l = lhist(args.count, 0, 20, 5); }", events(&lines), Backend::Interpreter);
+    assert_eq!(
+        out,
+        "\n\n@bytes:\n\
+[1]                    1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[2, 4)                 3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[4, 8)                 0 |                                                    |\n\
+[8, 16)                1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[16, 32)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[32, 64)               0 |                                                    |\n\
+[64, 128)              1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[128, 256)             0 |                                                    |\n\
+[256, 512)             0 |                                                    |\n\
+[512, 1K)              1 |@@@@@@@@@@@@@@@@@                                   |\n\
+\n\
+@l:\n\
+[0, 5)                 4 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[5, 10)                1 |@@@@@@@@@@@@@                                       |\n\
+[10, 15)               0 |                                                    |\n\
+[15, 20)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@             |\n\
+[20, ...)              2 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\n"
+    );
+    assert_eq!(err, "");
+}
+
+#[test]
+fn printf_strings_and_builtins_come_from_the_events() {
+    let script = r#"tracepoint:syscalls:sys_enter_openat { printf("%d %d %s %s %d %x\n", pid, tid, comm, str(args.filename), cpu, args.flags); @[comm, str(args.filename)] = count(); }"#;
+    let (out, _) = replay(script, events(OPENS), Backend::Interpreter);
+    assert_eq!(
+        out,
+        "42 42 cat /etc/hostname 0 0\n42 42 cat /etc/passwd 0 80000\n7 8 bash /etc/hostname 1 2\n\n\n\
+@[bash, /etc/hostname]: 1\n@[cat, /etc/hostname]: 1\n@[cat, /etc/passwd]: 1\n"
+    );
+}
+
+#[test]
+fn begin_runs_first_exit_stops_the_events_and_end_runs_last() {
+    let script = r#"BEGIN { printf("start\n"); } tracepoint:syscalls:sys_enter_openat { @opens = count(); if (pid == 7) { exit(); } } END { printf("end after %d\n", @opens); }"#;
+    let lines = format!("{OPENS}{OPENS}");
+    let (out, _) = replay(script, events(&lines), Backend::Interpreter);
+    assert_eq!(out, "start\nend after 3\n\n\n@opens: 3\n");
+}
+
+#[test]
+fn interval_probes_fire_by_the_events_clock() {
+    let lines: String = (0..6).map(|at| format!("{{\"probe\": \"tracepoint:syscalls:sys_enter_getppid\", \"time_ns\": {}}}\n", at * 25_000_000)).collect();
+    let script = "tracepoint:syscalls:sys_enter_getppid { @calls = count(); } interval:ms:40 { @ticks = count(); printf(\"tick at %d calls\\n\", @calls); }";
+    let (out, _) = replay(script, events(&lines), Backend::Interpreter);
+    assert_eq!(out, "tick at 2 calls\ntick at 4 calls\ntick at 5 calls\n\n\n@calls: 6\n@ticks: 3\n");
+}
+
+#[test]
+fn a_bad_line_is_refused_naming_it_and_the_field() {
+    let mut format = |category: &str, name: &str| FakeCatalog.tracepoint_format(category, name).map_err(|error| error.to_string());
+    let unknown = "{\"probe\": \"tracepoint:syscalls:sys_enter_openat\"}\n{\"probe\": \"tracepoint:syscalls:sys_enter_openat\", \"args\": {\"path\": \"/x\"}}";
+    let error = synthetic::parse(unknown, 0, &mut format).expect_err("no field `path`").to_string();
+    assert_eq!(error, "line 2: the tracepoint has no field `path`; its fields are __syscall_nr, dfd, filename, flags, mode");
+    let wrong = "{\"probe\": \"tracepoint:syscalls:sys_enter_openat\", \"args\": {\"flags\": \"rw\"}}";
+    let error = synthetic::parse(wrong, 0, &mut format).expect_err("flags is an integer").to_string();
+    assert_eq!(error, "line 1: `flags` (int): \"rw\" is not an integer");
+    let typo = "{\"probe\": \"tracepoint:syscalls:sys_enter_openat\", \"command\": \"cat\"}";
+    let error = synthetic::parse(typo, 0, &mut format).expect_err("no key `command`").to_string();
+    assert!(error.starts_with("line 1: unknown field `command`"), "{error}");
+}
+
+#[test]
+fn a_recording_reads_back_as_it_was_written() {
+    let format = FakeCatalog.tracepoint_format("syscalls", "sys_enter_openat").expect("the fake kernel has openat");
+    let pointer = RecordedPointer { field: "filename".into(), offset: 24, string: true, bound: 16 };
+    let probe = RecordedProbe {
+        name: "tracepoint:syscalls:sys_enter_openat".into(),
+        category: "syscalls".into(),
+        event: "sys_enter_openat".into(),
+        format,
+        context_size: 48,
+        pointers: vec![pointer],
+    };
+    let header = Header { ferrotrace: "0.1.0".into(), kernel: "6.18".into(), arch: "x86_64".into(), clocks: Clocks { start_ns: 5, cpus: 2, ..Clocks::default() }, probes: vec![probe] };
+    // The bytes the recording program writes: probe, CPU, pid/tid, uid/gid, time, cgroup,
+    // jiffies, task, comm, the record, then the string read's result and bytes.
+    let mut record = vec![0u8; header.probes[0].event_size()];
+    record[4..8].copy_from_slice(&1u32.to_le_bytes());
+    record[8..16].copy_from_slice(&(42u64 << 32 | 43).to_le_bytes());
+    record[16..24].copy_from_slice(&(100u64 << 32 | 1000).to_le_bytes());
+    record[24..32].copy_from_slice(&77u64.to_le_bytes());
+    record[56..59].copy_from_slice(b"cat");
+    record[72 + 24..72 + 32].copy_from_slice(&0x7fff_0000u64.to_le_bytes());
+    record[72 + 48..72 + 56].copy_from_slice(&5i64.to_le_bytes());
+    record[72 + 56..72 + 61].copy_from_slice(b"/etc\0");
+    let mut bytes = Vec::new();
+    let mut writer = Writer::new(&mut bytes, &header).expect("the header writes");
+    writer.event(&record).expect("the event writes");
+    writer.lost(3).expect("the lost count writes");
+    writer.end(99).expect("the end writes");
+    let read = recording::read(&bytes[..]).expect("the recording reads");
+    assert_eq!(read.header, header);
+    assert_eq!((read.lost, read.end_ns, read.events.len()), (3, Some(99), 1));
+    let event = &read.events[0];
+    assert_eq!((event.pid, event.tid, event.uid, event.gid, event.cpu, event.time_ns), (42, 43, 1000, 100, 1, 77));
+    assert_eq!(&event.comm[..4], b"cat\0");
+    assert_eq!(event.read(0x7fff_0000, 64), Some(&b"/etc\0"[..]));
+    let cut = &bytes[..bytes.len() - 5];
+    assert_eq!(recording::read(cut).expect("a cut recording reads to its last whole frame").events.len(), 1);
+    let mut newer = bytes.clone();
+    newer[6] = 9;
+    assert_eq!(recording::read(&newer[..]).expect_err("version 9").to_string(), "a recording of format version 9; this ferrotrace reads version 1");
+}
