@@ -7,14 +7,17 @@
 //! instructions one by one and `jit` compiles them to native code with cranelift; `replay`
 //! feeds events to the programs in order and their records to the runtime's printer.
 
+pub mod backend;
 pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod helpers;
 pub mod interp;
+pub mod jit;
 pub mod machine;
 pub mod maps;
 pub mod memory;
+pub mod oracle;
 pub mod program;
 pub mod recorder;
 pub mod recording;

@@ -150,36 +150,79 @@ pub fn is_recording(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-/// Reads a recording.
-pub fn read(mut input: impl Read) -> Result<Recording, ReplayError> {
-    let bad = |what: &str| ReplayError::Input(format!("not a ferrotrace recording: {what}"));
-    let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes)?;
-    if !is_recording(&bytes) || bytes.len() < 12 {
-        return Err(bad("it does not start with FTREC"));
+/// Reads a whole recording into memory.
+pub fn read(input: impl Read) -> Result<Recording, ReplayError> {
+    let mut reader = Reader::new(input)?;
+    let mut events = Vec::new();
+    while let Some(event) = reader.next_event()? {
+        events.push(event);
     }
-    let version = u16::from_le_bytes([bytes[6], bytes[7]]);
-    if version != VERSION {
-        return Err(ReplayError::Input(format!("a recording of format version {version}; this ferrotrace reads version {VERSION}")));
-    }
-    let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default()) as usize;
-    let header_bytes = bytes.get(12..12 + header_len).ok_or_else(|| bad("its header is cut short"))?;
-    let header: Header = serde_json::from_slice(header_bytes).map_err(|error| bad(&format!("its header does not read: {error}")))?;
-    let mut recording = Recording { header, events: Vec::new(), lost: 0, end_ns: None };
-    let mut at = 12 + header_len;
-    while let Some(len) = bytes.get(at..at + 4).map(|word| u32::from_le_bytes(word.try_into().unwrap_or_default()) as usize) {
-        let Some(frame) = bytes.get(at + 4..at + 4 + len).filter(|frame| !frame.is_empty()) else { break };
-        let (kind, payload) = (frame[0], &frame[1..]);
-        let word = || payload.get(..8).map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()));
-        match kind {
-            FRAME_EVENT => recording.events.push(event(&recording.header, payload)?),
-            FRAME_LOST => recording.lost = word().unwrap_or(recording.lost),
-            FRAME_END => recording.end_ns = word(),
-            other => return Err(bad(&format!("a frame of unknown kind {other}"))),
+    Ok(Recording { header: reader.header.clone(), events, lost: reader.lost, end_ns: reader.end_ns })
+}
+
+/// A recording read an event at a time.
+pub struct Reader<R: Read> {
+    input: R,
+    header: Header,
+    lost: u64,
+    end_ns: Option<u64>,
+    frame: Vec<u8>,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads the magic, the version and the header.
+    pub fn new(mut input: R) -> Result<Reader<R>, ReplayError> {
+        let bad = |what: &str| ReplayError::Input(format!("not a ferrotrace recording: {what}"));
+        let mut start = [0u8; 12];
+        input.read_exact(&mut start).map_err(|_| bad("it is shorter than a header"))?;
+        if !is_recording(&start) {
+            return Err(bad("it does not start with FTREC"));
         }
-        at += 4 + len;
+        let version = u16::from_le_bytes([start[6], start[7]]);
+        if version != VERSION {
+            return Err(ReplayError::Input(format!("a recording of format version {version}; this ferrotrace reads version {VERSION}")));
+        }
+        let mut header = vec![0u8; u32::from_le_bytes([start[8], start[9], start[10], start[11]]) as usize];
+        input.read_exact(&mut header).map_err(|_| bad("its header is cut short"))?;
+        let header: Header = serde_json::from_slice(&header).map_err(|error| bad(&format!("its header does not read: {error}")))?;
+        Ok(Reader { input, header, lost: 0, end_ns: None, frame: Vec::new() })
     }
-    Ok(recording)
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Events the recording lost, once the frames saying so were read.
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+
+    /// When recording stopped, once its end was read.
+    pub fn end_ns(&self) -> Option<u64> {
+        self.end_ns
+    }
+
+    /// The next event; `None` at the end, or where a recorder killed mid-write cut a frame.
+    pub fn next_event(&mut self) -> Result<Option<Event>, ReplayError> {
+        loop {
+            let mut len = [0u8; 4];
+            if self.input.read_exact(&mut len).is_err() {
+                return Ok(None);
+            }
+            self.frame.resize(u32::from_le_bytes(len) as usize, 0);
+            if self.frame.is_empty() || self.input.read_exact(&mut self.frame).is_err() {
+                return Ok(None);
+            }
+            let (kind, payload) = (self.frame[0], &self.frame[1..]);
+            let word = payload.get(..8).map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()));
+            match kind {
+                FRAME_EVENT => return event(&self.header, payload).map(Some),
+                FRAME_LOST => self.lost = word.unwrap_or(self.lost),
+                FRAME_END => self.end_ns = word,
+                other => return Err(ReplayError::Input(format!("not a ferrotrace recording: a frame of unknown kind {other}"))),
+            }
+        }
+    }
 }
 
 /// An event from the bytes the recording program wrote.

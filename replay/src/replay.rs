@@ -11,26 +11,16 @@ use ferrotrace_runtime::run::Runner;
 
 use crate::error::{ReplayError, Trap};
 use crate::event::{Clocks, Event};
-use crate::interp::Interpreter;
+use crate::backend::{Backend, ProgramRunner};
 use crate::machine::Machine;
 use crate::memory::{self, CONTEXT_REGION};
-use crate::program::{self, Program};
+use crate::program;
 
 /// `struct bpf_perf_event_data`: `pt_regs`, `sample_period`, `addr`.
 const PERF_EVENT_CONTEXT: usize = 168 + 8 + 8;
 /// A `raw_syscalls` record: the common header, `long id`, then six `unsigned long` arguments
 /// (or, leaving, `long ret`).
 const RAW_SYSCALL_RECORD: usize = 8 + 8 + 6 * 8;
-
-/// How each program runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// One instruction at a time.
-    Interpreter,
-    /// Compiled to native code by cranelift.
-    #[default]
-    Jit,
-}
 
 /// A program to run when a probe fires.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +47,7 @@ struct Timer {
 /// A script's programs over one stream of events.
 pub struct Replay {
     manifest: Arc<Manifest>,
-    programs: Vec<Program>,
+    programs: Vec<ProgramRunner>,
     machine: Machine,
     routes: HashMap<String, Vec<Route>>,
     timers: Vec<Timer>,
@@ -70,8 +60,7 @@ impl Replay {
     /// The compiled `elf` and `manifest` ready to replay events of `recorded` probes taken
     /// with `clocks`; an error naming every probe of the script the events cannot have.
     pub fn new(elf: &[u8], manifest: Arc<Manifest>, clocks: Clocks, recorded: &[String], backend: Backend) -> Result<Replay, ReplayError> {
-        let _ = backend;
-        let programs = program::programs(elf, &manifest)?;
+        let programs = program::programs(elf, &manifest)?.into_iter().map(|program| ProgramRunner::new(program, backend)).collect::<Result<Vec<_>, _>>()?;
         let mut routes: HashMap<String, Vec<Route>> = HashMap::new();
         let mut timers = Vec::new();
         let mut missing = Vec::new();
@@ -214,8 +203,7 @@ impl Replay {
     /// Runs program `index` on the machine's event, then hands its records to `runner`.
     fn run_program(&mut self, runner: &mut Runner<'_>, index: usize) -> Result<(), ReplayError> {
         let context = memory::address(CONTEXT_REGION, 0);
-        let program = &self.programs[index];
-        let result = Interpreter { program }.run(&mut self.machine, 0, [context, 0, 0, 0, 0]);
+        let result = self.programs[index].run(&mut self.machine, 0, [context, 0, 0, 0, 0]);
         if let Err(trap) = result {
             return Err(self.fault(index, trap));
         }

@@ -72,6 +72,7 @@ mod inputs;
 mod kprobes;
 mod aggregations;
 mod config;
+mod differential;
 mod features;
 mod maps;
 mod values;

@@ -85,7 +85,8 @@ pub fn plan(manifest: &Manifest, catalog: &dyn Catalog) -> Result<Header, Replay
         tai_minus_boot_ns: ferrotrace_runtime::output::tai_minus_boot_ns(),
         cpus: cpus::online().map_or(1, |online| online.len() as u32),
     };
-    Ok(Header { ferrotrace: env!("CARGO_PKG_VERSION").to_string(), kernel: uname_release(), arch: std::env::consts::ARCH.to_string(), clocks, probes })
+    let uname = sys::uname()?;
+    Ok(Header { ferrotrace: env!("CARGO_PKG_VERSION").to_string(), kernel: uname.release, arch: uname.machine, clocks, probes })
 }
 
 /// Loads the recording programs for `header`'s probes, attaches them, and writes their events
@@ -152,9 +153,4 @@ fn object(header: &Header) -> Result<(Vec<u8>, Manifest), ReplayError> {
     let elf = write_object(&elf_programs, &maps, None).map_err(|error| ReplayError::Object(error.to_string()))?;
     let probe_names = header.probes.iter().map(|probe| probe.name.clone()).collect();
     Ok((elf, Manifest { maps, programs, probe_names, ..Manifest::default() }))
-}
-
-/// `uname -r`: the kernel release, as `/proc` says it.
-fn uname_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|release| release.trim().to_string()).unwrap_or_default()
 }

@@ -162,6 +162,26 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Keeps the calling thread on CPU `cpu` (`sched_setaffinity`): a program it runs with
+/// `BPF_PROG_TEST_RUN` sees that CPU.
+pub fn pin_to_cpu(cpu: u32) -> io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET writes inside it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is checked against the set's size by CPU_SET's own bound.
+    unsafe { libc::CPU_SET(cpu as usize, &mut set) };
+    // SAFETY: `set` is a live cpu_set_t of the size given.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The calling thread as BPF helpers see it: process id, thread id, user id, group id.
+pub fn thread_identity() -> (u32, u32, u32, u32) {
+    // SAFETY: these calls cannot fail and take no pointers.
+    unsafe { (libc::getpid() as u32, libc::gettid() as u32, libc::getuid(), libc::getgid()) }
+}
+
 /// What `uname` says of the running kernel and machine.
 #[derive(Debug, Clone)]
 pub struct Uname {
