@@ -14,9 +14,9 @@ use ferrotrace_compiler::sources::{self, SourceMap};
 use ferrotrace_replay::catalog::ReplayCatalog;
 use ferrotrace_replay::backend::Backend;
 use ferrotrace_replay::replay::Replay;
-use ferrotrace_replay::{recording, synthetic, Clocks, ReplayError};
-use ferrotrace_compiler::catalog::TracepointFormat;
-use std::collections::BTreeMap;
+use ferrotrace_replay::source::Source;
+use ferrotrace_replay::ReplayError;
+use std::path::Path;
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::output::{self as printing, Format};
 use ferrotrace_runtime::run::Runner;
@@ -41,22 +41,18 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
             (script.clone(), source, &args[2..])
         }
     };
-    let bytes = std::fs::read(events_path).with_context(|| format!("cannot read events `{events_path}`"))?;
     let live = Tracefs::find_or_mount(ferrotrace_runtime::privileges::check().is_ok()).ok().map(KernelCatalog::new);
     let no_tracefs = NoTracefs;
     let inner: &dyn Catalog = match &live {
         Some(catalog) => catalog,
         None => &no_tracefs,
     };
-    let input = read_events(events_path, &bytes, inner)?;
-    let catalog = match input.formats.clone() {
+    let mut events = Source::open(Path::new(events_path), inner).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
+    let catalog = match events.formats.clone() {
         Some(formats) => ReplayCatalog::recorded(inner, formats),
         None => ReplayCatalog::live(inner),
     };
-    let (clocks, events) = (input.clocks, input.events);
-    let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).chain(input.probes).collect();
-    probes.sort();
-    probes.dedup();
+    let probes = events.probes.clone();
 
     let loader = crate::imports::FileLoader { search: cli.include_dirs.clone() };
     let (source, files) = match sources::assemble(&name, &source, &loader) {
@@ -71,7 +67,7 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     let mut compiled = match compile_with(&source, &catalog, &options, Keep::default()) {
         Ok(compiled) => compiled,
         Err(mut diagnostics) => {
-            if input.formats.is_some() {
+            if events.formats.is_some() {
                 diagnostics = diagnostics.into_iter().map(|diagnostic| in_the_recording(diagnostic, &probes)).collect();
             }
             crate::report_in(&diagnostics, &files);
@@ -84,7 +80,7 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     compiled.manifest.script_name = name;
     let manifest = Arc::new(compiled.manifest);
     let backend = if cli.interpret { Backend::Interpreter } else { Backend::Jit };
-    let mut replay = match Replay::new(&compiled.elf, Arc::clone(&manifest), clocks, &probes, backend) {
+    let mut replay = match Replay::new(&compiled.elf, Arc::clone(&manifest), events.clocks.clone(), &probes, backend) {
         Ok(replay) => replay,
         Err(error) => return Err(describe(error, &files)),
     };
@@ -102,12 +98,12 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
         if !cli.quiet {
             runner.attached(manifest.programs.iter().map(|spec| spec.targets.len()).sum())?;
         }
-        let outcome = run(&mut replay, &mut runner, events, input.end_ns);
+        let outcome = run(&mut replay, &mut runner, &mut events);
         if let Err(error) = outcome {
             return Err(describe(error, &files));
         }
-        if input.lost > 0 && !cli.no_warnings {
-            runner.notice(&format!("WARNING: the recording lost {} events: the live run saw more than this replay", input.lost))?;
+        if events.lost() > 0 && !cli.no_warnings {
+            runner.notice(&format!("WARNING: the recording lost {} events: the live run saw more than this replay", events.lost()))?;
         }
         let shortfalls = replay.machine().shortfalls;
         if shortfalls.unrecorded_reads > 0 && !cli.no_warnings {
@@ -123,15 +119,16 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
 }
 
 /// `begin`, every event in order, `end` and the maps.
-fn run(replay: &mut Replay, runner: &mut Runner<'_>, events: Vec<ferrotrace_replay::Event>, end_ns: Option<u64>) -> Result<(), ReplayError> {
+fn run(replay: &mut Replay, runner: &mut Runner<'_>, source: &mut Source) -> Result<(), ReplayError> {
     replay.begin(runner)?;
-    let mut last = end_ns.unwrap_or(0);
-    for event in events {
+    let mut last = 0;
+    while let Some(event) = source.next_event()? {
         last = last.max(event.time_ns);
-        if !replay.event(runner, event)? {
+        if !replay.event(runner, &event)? {
             break;
         }
     }
+    last = last.max(source.end_ns().unwrap_or(0));
     if runner.exit_code().is_none() {
         replay.fire_timers(runner, last)?;
     }
@@ -165,40 +162,6 @@ fn describe(error: ReplayError, files: &SourceMap) -> anyhow::Error {
         }
         other => other.into(),
     }
-}
-
-/// The events to replay and what they were taken with.
-struct Input {
-    events: Vec<ferrotrace_replay::Event>,
-    clocks: Clocks,
-    /// The probes recorded, events or not.
-    probes: Vec<String>,
-    /// The recorded tracepoints' formats: the kernel the script compiles against.
-    formats: Option<BTreeMap<(String, String), TracepointFormat>>,
-    lost: u64,
-    end_ns: Option<u64>,
-}
-
-/// A recording (`ferrotrace record`), or JSON lines laid out with this machine's formats.
-fn read_events(path: &str, bytes: &[u8], live: &dyn Catalog) -> Result<Input> {
-    if recording::is_recording(bytes) {
-        let recording = recording::read(bytes).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
-        let header = recording.header;
-        let formats = header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
-        return Ok(Input {
-            events: recording.events,
-            clocks: header.clocks,
-            probes: header.probes.into_iter().map(|probe| probe.name).collect(),
-            formats: Some(formats),
-            lost: recording.lost,
-            end_ns: recording.end_ns,
-        });
-    }
-    let text = std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{path}: neither a ferrotrace recording nor JSON lines (not UTF-8 text)"))?;
-    let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
-    let events = synthetic::parse(text, 0, &mut format).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
-    let clocks = Clocks { cpus: events.iter().map(|event| event.cpu + 1).max().unwrap_or(1), ..Clocks::default() };
-    Ok(Input { events, clocks, probes: Vec::new(), formats: None, lost: 0, end_ns: None })
 }
 
 /// The catalog where this machine's tracefs cannot be read: no tracepoints.

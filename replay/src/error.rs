@@ -40,6 +40,8 @@ pub enum Fault {
     TooLong(u64),
     #[error("unknown instruction {code:#04x}")]
     BadInstruction { code: u8 },
+    #[error("instruction {code:#04x} is {why}, which ferrotrace never emits")]
+    Unsupported { code: u8, why: &'static str },
     #[error("a jump or call to slot {0}, outside the program")]
     BadTarget(i64),
 }

@@ -50,6 +50,40 @@ impl Event {
         self.comm[..len].copy_from_slice(&name[..len]);
     }
 
+    /// Becomes a copy of `other`, but for its context (which the machine keeps in the context
+    /// region), reusing the buffers it has.
+    pub fn copy_from(&mut self, other: &Event) {
+        self.probe.clone_from(&other.probe);
+        self.memory.clone_from(&other.memory);
+        self.faulted.clone_from(&other.faulted);
+        self.kernel_stack.clone_from(&other.kernel_stack);
+        self.user_stack.clone_from(&other.user_stack);
+        let (probe, memory, faulted, kernel_stack, user_stack, context) = (
+            std::mem::take(&mut self.probe),
+            std::mem::take(&mut self.memory),
+            std::mem::take(&mut self.faulted),
+            std::mem::take(&mut self.kernel_stack),
+            std::mem::take(&mut self.user_stack),
+            std::mem::take(&mut self.context),
+        );
+        *self = Event { probe, memory, faulted, kernel_stack, user_stack, context, ..other.task_only() };
+    }
+
+    /// The task and clock of this event without its context and memory: what a timer firing
+    /// later on its CPU sees running. Allocates nothing.
+    pub fn task_only(&self) -> Event {
+        Event {
+            probe: String::new(),
+            context: Vec::new(),
+            memory: Vec::new(),
+            faulted: Vec::new(),
+            kernel_stack: Vec::new(),
+            user_stack: Vec::new(),
+            comm: self.comm,
+            ..*self
+        }
+    }
+
     /// Up to `size` recorded bytes from `address`: from one chunk, stopping where it ends.
     pub fn read(&self, address: u64, size: usize) -> Option<&[u8]> {
         let chunk = self.memory.iter().find(|chunk| address >= chunk.address && address - chunk.address < chunk.bytes.len() as u64)?;

@@ -73,12 +73,13 @@ pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5])
         id::GET_CURRENT_UID_GID => u64::from(event.gid) << 32 | u64::from(event.uid),
         id::GET_CURRENT_COMM => {
             let comm = event.comm;
-            let size = a2.min(comm.len() as u64) as usize;
-            let mut bytes = comm[..size].to_vec();
-            if let Some(last) = bytes.last_mut() {
+            let dst = machine.memory.slice_mut(a1, a2).map_err(|access| Fault::HelperAccess { address: a1, size: a2, access })?;
+            let len = dst.len().min(comm.len());
+            dst[..len].copy_from_slice(&comm[..len]);
+            dst[len..].fill(0);
+            if let Some(last) = dst.last_mut() {
                 *last = 0;
             }
-            write(machine, a1, a2, &bytes)?;
             0
         }
         id::GET_CURRENT_TASK | id::GET_CURRENT_TASK_BTF => event.task,
@@ -182,6 +183,9 @@ fn read(machine: &mut Machine, dst: u64, size: u64, src: u64, string: bool) -> R
     } else {
         machine.event.read(src, size as usize).map(<[u8]>::to_vec)
     };
+    if string && size == 0 {
+        return Ok(0);
+    }
     let Some(mut bytes) = source.filter(|bytes| string || bytes.len() as u64 == size) else {
         if src != 0 && !machine.event.faulted.contains(&src) {
             machine.shortfalls.unrecorded_reads += 1;

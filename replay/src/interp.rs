@@ -40,6 +40,7 @@ impl Interpreter<'_> {
             let trap = |fault| Trap { slot: pc as u32, fault };
             let insn = match slots.get(pc) {
                 Some(Slot::Op(insn)) => *insn,
+                Some(Slot::Wide { dst, .. }) if *dst > 10 => return Err(trap(Fault::BadInstruction { code: op::LD_IMM64 })),
                 Some(Slot::Wide { dst, value }) => {
                     regs[usize::from(*dst)] = wide_value(machine, *value);
                     pc += 2;
@@ -47,6 +48,9 @@ impl Interpreter<'_> {
                 }
                 Some(Slot::Tail) | None => return Err(trap(Fault::BadTarget(pc as i64))),
             };
+            if let Some(why) = unsupported(&insn) {
+                return Err(trap(Fault::Unsupported { code: insn.code, why }));
+            }
             let (dst, src) = (usize::from(insn.dst).min(10), usize::from(insn.src).min(10));
             match insn.code & op::CLASS_MASK {
                 op::ALU64 | op::ALU => regs[dst] = alu(&insn, regs[dst], regs[src]),
@@ -84,6 +88,23 @@ impl Interpreter<'_> {
             }
             pc += 1;
         }
+    }
+}
+
+/// Why the engine does not run `insn`, if it does not: instructions ferrotrace never emits
+/// (byte swaps, atomics, `gotol`, calls to BPF functions), which both backends refuse rather
+/// than run as something else.
+pub fn unsupported(insn: &RawInsn) -> Option<&'static str> {
+    const END: u8 = 0xd0;
+    let mode = insn.code & op::MODE_MASK;
+    match insn.code & op::CLASS_MASK {
+        op::ALU | op::ALU64 if insn.code & op::OP_MASK >= END => Some("a byte swap or an unknown ALU operation"),
+        op::LDX if mode != op::MEM && mode != op::MEMSX => Some("a load of another mode than memory"),
+        op::ST | op::STX if mode != op::MEM => Some("an atomic or another store mode"),
+        op::JMP32 if insn.code & op::OP_MASK == op::JA => Some("a 32-bit-offset jump (gotol)"),
+        op::JMP if insn.code & op::OP_MASK == op::CALL && insn.src != 0 => Some("a call of a BPF function"),
+        op::LD => Some("a legacy packet load"),
+        _ => None,
     }
 }
 

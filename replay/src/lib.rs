@@ -21,6 +21,7 @@ pub mod oracle;
 pub mod program;
 pub mod recorder;
 pub mod recording;
+pub mod source;
 pub mod replay;
 pub mod state;
 pub mod synthetic;

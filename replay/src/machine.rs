@@ -130,14 +130,20 @@ impl Machine {
         }
     }
 
-    /// Makes `event` the one programs see, with `context` as their context.
-    pub fn set_event(&mut self, event: Event) {
-        if self.context.len() < event.context.len() {
-            self.context = Slab::zeroed(event.context.len().next_power_of_two());
+    /// Makes `event` the one programs see, with its context as their context. Copies into
+    /// buffers kept from the event before, so a replay allocates nothing per event.
+    pub fn set_event(&mut self, event: &Event) {
+        self.set_context(&event.context);
+        self.event.copy_from(event);
+    }
+
+    /// Makes `context` the programs' context.
+    pub fn set_context(&mut self, context: &[u8]) {
+        if self.context.len() < context.len() {
+            self.context = Slab::zeroed(context.len().next_power_of_two());
         }
-        self.context.bytes_mut()[..event.context.len()].copy_from_slice(&event.context);
-        self.memory.set_prefix(CONTEXT_REGION, &self.context, event.context.len());
-        self.event = event;
+        self.context.bytes_mut()[..context.len()].copy_from_slice(context);
+        self.memory.set_prefix(CONTEXT_REGION, &self.context, context.len());
     }
 
     /// Enters a function: the address its r10 holds.

@@ -127,7 +127,7 @@ fn in_engine(manifest: &Manifest, programs: Vec<Program>, run_once: &[usize], st
         let runner = ProgramRunner::new(program, backend).map_err(|error| error.to_string())?;
         let cookie = manifest.programs[index].targets.first().map_or(0, |target| target.probe_id);
         machine.cookie = u64::from(cookie);
-        machine.set_event(this_thread());
+        machine.set_event(&this_thread());
         runner.run(&mut machine, 0, [memory::address(CONTEXT_REGION, 0), 0, 0, 0, 0]).map_err(|trap| format!("the engine faulted at slot {}: {}", trap.slot, trap.fault))?;
         outcome.records.extend(machine.take_records());
     }

@@ -4,6 +4,7 @@
 //! printed at the end, as a live run prints them.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use ferrotrace_compiler::manifest::{Attach, Manifest};
@@ -49,7 +50,7 @@ pub struct Replay {
     manifest: Arc<Manifest>,
     programs: Vec<ProgramRunner>,
     machine: Machine,
-    routes: HashMap<String, Vec<Route>>,
+    routes: HashMap<String, Rc<[Route]>>,
     timers: Vec<Timer>,
     /// The task last seen on each CPU: what a timer interrupts.
     running: HashMap<u32, Event>,
@@ -115,6 +116,7 @@ impl Replay {
             )));
         }
         let machine = Machine::new(&manifest, clocks);
+        let routes = routes.into_iter().map(|(probe, routes)| (probe, Rc::from(routes))).collect();
         Ok(Replay { manifest, programs, machine, routes, timers, running: HashMap::new(), events: 0 })
     }
 
@@ -132,24 +134,27 @@ impl Replay {
 
     /// Replays one event: the timers due before it, then every program of its probe. False
     /// once a program called `exit()`: the run is over.
-    pub fn event(&mut self, runner: &mut Runner<'_>, event: Event) -> Result<bool, ReplayError> {
+    pub fn event(&mut self, runner: &mut Runner<'_>, event: &Event) -> Result<bool, ReplayError> {
         self.fire_timers(runner, event.time_ns)?;
         if runner.exit_code().is_some() {
             return Ok(false);
         }
         self.events += 1;
-        let routes = self.routes.get(&event.probe).cloned().unwrap_or_default();
-        self.running.insert(event.cpu, Event { context: Vec::new(), memory: Vec::new(), ..event.clone() });
-        for route in routes {
-            let mut event = event.clone();
+        self.running.entry(event.cpu).or_default().copy_from(event);
+        let Some(routes) = self.routes.get(&event.probe) else { return Ok(true) };
+        let routes = Rc::clone(routes);
+        self.machine.set_event(event);
+        for route in routes.iter() {
             if route.raw_syscalls {
-                event.context = raw_syscall_record(&event.context);
+                self.machine.set_context(&raw_syscall_record(&event.context));
             }
             self.machine.cookie = route.cookie;
-            self.machine.set_event(event);
             self.run_program(runner, route.program)?;
             if runner.exit_code().is_some() {
                 return Ok(false);
+            }
+            if route.raw_syscalls {
+                self.machine.set_context(&event.context);
             }
         }
         Ok(true)
@@ -162,12 +167,12 @@ impl Replay {
             self.timers[index].next_ns += timer.period_ns;
             let cpus = if timer.every_cpu { self.machine.clocks.cpus.max(1) } else { 1 };
             for cpu in 0..cpus {
-                let mut event = self.running.get(&cpu).cloned().unwrap_or_default();
+                let mut event = self.running.get(&cpu).map(Event::task_only).unwrap_or_default();
                 event.cpu = cpu;
                 event.time_ns = timer.next_ns;
                 event.context = vec![0; PERF_EVENT_CONTEXT];
                 self.machine.cookie = timer.cookie;
-                self.machine.set_event(event);
+                self.machine.set_event(&event);
                 self.run_program(runner, timer.program)?;
                 if runner.exit_code().is_some() {
                     return Ok(());
@@ -194,7 +199,7 @@ impl Replay {
             let mut event = Event { time_ns: self.machine.clocks.start_ns, pid: std::process::id(), tid: std::process::id(), ..Event::default() };
             event.set_comm(b"ferrotrace");
             self.machine.cookie = u64::from(target.probe_id);
-            self.machine.set_event(event);
+            self.machine.set_event(&event);
             self.run_program(runner, index)?;
         }
         Ok(())

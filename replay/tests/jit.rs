@@ -53,7 +53,7 @@ impl Both {
     /// agree: on the result, and on everything the run left behind.
     fn run(&mut self, index: usize, start: u32, event: &Event, cookie: u64, args: [u64; 5]) -> Result<u64, Trap> {
         for machine in [&mut self.interpreted, &mut self.native] {
-            machine.set_event(event.clone());
+            machine.set_event(event);
             machine.cookie = cookie;
         }
         let expected = Interpreter { program: &self.programs[index] }.run(&mut self.interpreted, start, args);
@@ -392,7 +392,7 @@ fn run_on_edges(program: Program) {
 
 #[test]
 fn every_alu_operation_agrees_on_edge_values() {
-    let operations = [op::ADD, op::SUB, op::MUL, op::DIV, op::OR, op::AND, op::LSH, op::RSH, op::NEG, op::MOD, op::XOR, op::MOV, op::ARSH, 0xd0, 0xe0, 0xf0];
+    let operations = [op::ADD, op::SUB, op::MUL, op::DIV, op::OR, op::AND, op::LSH, op::RSH, op::NEG, op::MOD, op::XOR, op::MOV, op::ARSH];
     let mut functions = Vec::new();
     for class in [op::ALU64, op::ALU] {
         for operation in operations {
@@ -417,7 +417,8 @@ fn every_jump_condition_agrees_on_edge_values() {
     let operations = [op::JA, op::JEQ, op::JGT, op::JGE, op::JSET, op::JNE, op::JSGT, op::JSGE, op::JLT, op::JLE, op::JSLT, op::JSLE];
     let mut functions = Vec::new();
     for class in [op::JMP, op::JMP32] {
-        for operation in operations {
+        // `JMP32 | JA` is `gotol`, which both engines refuse.
+        for operation in operations.into_iter().filter(|&operation| class == op::JMP || operation != op::JA) {
             let taken = |code: u8, imm: i32| vec![op(class | operation | code, 1, 2, 2, imm), mov(0, 10), exit(), mov(0, 20), exit()];
             functions.push(taken(op::X, 0));
             functions.extend(IMMEDIATES.map(|imm| taken(op::K, imm)));
@@ -542,7 +543,13 @@ fn the_jit_refuses_what_might_not_end_or_leaves_its_function() {
     let into_a_wide = refused(vec![[vec![op(op::JMP | op::JA, 0, 0, 1, 0)], wide(0, Wide::Number(1)).to_vec(), vec![exit()]].concat()]);
     assert!(into_a_wide.contains("middle of the ld_imm64"), "{into_a_wide}");
     let unknown = refused(vec![vec![op(op::LD | op::W, 0, 0, 0, 0), exit()]]);
-    assert!(unknown.contains("unknown instruction 0x00"), "{unknown}");
+    assert!(unknown.contains("0x00 is a legacy packet load"), "{unknown}");
+    let swap = refused(vec![vec![op(op::ALU | 0xd0, 0, 0, 0, 16), exit()]]);
+    assert!(swap.contains("byte swap"), "{swap}");
+    let atomic = refused(vec![vec![op(op::STX | 0xc0 | op::DW, 10, 1, -8, 0), exit()]]);
+    assert!(atomic.contains("atomic"), "{atomic}");
+    let gotol = refused(vec![vec![op(op::JMP32 | op::JA, 0, 0, 0, 1), exit()]]);
+    assert!(gotol.contains("gotol"), "{gotol}");
     let stray_function = refused(vec![[wide(2, Wide::Function(1)).to_vec(), vec![exit()]].concat()]);
     assert!(stray_function.contains("no function starts"), "{stray_function}");
 
@@ -595,7 +602,7 @@ fn events_per_second_of_a_keyed_count() {
     let comms: Vec<Event> = ["cat", "bash", "systemd", "sshd"].iter().map(|comm| openat(1, comm, 0, &[])).collect();
     let context = [memory::address(CONTEXT_REGION, 0), 0, 0, 0, 0];
     let mut rate = |name: &str, events: u32, run: &mut dyn FnMut(&mut Machine)| {
-        machine.set_event(comms[0].clone());
+        machine.set_event(&comms[0]);
         let start = Instant::now();
         for _ in 0..events {
             run(&mut machine);
@@ -612,7 +619,7 @@ fn events_per_second_of_a_keyed_count() {
     let mut next = 0;
     rate("jit, a new event each time", 5_000_000, &mut |machine| {
         next = (next + 1) % comms.len();
-        machine.set_event(comms[next].clone());
+        machine.set_event(&comms[next]);
         jit.run(machine, 0, context).expect("it runs");
     });
 }

@@ -37,7 +37,7 @@ fn replay(script: &str, events: Vec<Event>, backend: Backend) -> (String, String
         replay.begin(&mut runner).expect("begin runs");
         let last = events.last().map_or(0, |event| event.time_ns);
         for event in events {
-            if !replay.event(&mut runner, event).expect("the event replays") {
+            if !replay.event(&mut runner, &event).expect("the event replays") {
                 break;
             }
         }

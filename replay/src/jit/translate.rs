@@ -126,6 +126,9 @@ impl Translator<'_> {
 
     /// Translates `insn` at `pc`: whether control may go on to the next slot.
     fn instruction(&mut self, pc: usize, insn: RawInsn) -> Result<bool, ReplayError> {
+        if let Some(why) = interp::unsupported(&insn) {
+            return Err(self.refuse(pc, format!("instruction {:#04x} is {why}, which ferrotrace never emits", insn.code)));
+        }
         let dst = self.register(insn.dst);
         let src = self.register(insn.src);
         match insn.code & op::CLASS_MASK {

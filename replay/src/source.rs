@@ -1,0 +1,80 @@
+//! Where a replay's events come from: a recording, read one frame at a time, or JSON lines
+//! laid out with this machine's tracepoint formats.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use ferrotrace_compiler::catalog::{Catalog, TracepointFormat};
+
+use crate::error::ReplayError;
+use crate::event::{Clocks, Event};
+use crate::recording::{self, Reader, MAGIC};
+use crate::synthetic;
+
+/// A stream of events and what they were taken with.
+pub struct Source {
+    events: Events,
+    pub clocks: Clocks,
+    /// Every probe the events may hold: the recorded ones, or those the lines name.
+    pub probes: Vec<String>,
+    /// The recorded tracepoints' formats, the kernel a script compiles against; `None` for
+    /// JSON lines, which use this machine's.
+    pub formats: Option<BTreeMap<(String, String), TracepointFormat>>,
+}
+
+enum Events {
+    Recording(Reader<BufReader<File>>),
+    Lines(std::vec::IntoIter<Event>),
+}
+
+impl Source {
+    /// Opens `path`: a recording if it starts as one, JSON lines otherwise (laid out with
+    /// `live`'s formats).
+    pub fn open(path: &Path, live: &dyn Catalog) -> Result<Source, ReplayError> {
+        let mut file = File::open(path)?;
+        let mut start = [0u8; MAGIC.len()];
+        let read = file.read(&mut start)?;
+        let file = File::open(path)?;
+        if recording::is_recording(&start[..read]) {
+            let reader = Reader::new(BufReader::with_capacity(1 << 20, file))?;
+            let header = reader.header();
+            let formats = header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
+            let probes = header.probes.iter().map(|probe| probe.name.clone()).collect();
+            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), events: Events::Recording(reader) });
+        }
+        let text = std::fs::read_to_string(path).map_err(|_| ReplayError::Input("neither a ferrotrace recording nor JSON lines (not UTF-8 text)".into()))?;
+        let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
+        let events = synthetic::parse(&text, 0, &mut format)?;
+        let clocks = Clocks { cpus: events.iter().map(|event| event.cpu + 1).max().unwrap_or(1), ..Clocks::default() };
+        let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).collect();
+        probes.sort();
+        probes.dedup();
+        Ok(Source { clocks, probes, formats: None, events: Events::Lines(events.into_iter()) })
+    }
+
+    /// The next event, in order; `None` after the last.
+    pub fn next_event(&mut self) -> Result<Option<Event>, ReplayError> {
+        match &mut self.events {
+            Events::Recording(reader) => reader.next_event(),
+            Events::Lines(events) => Ok(events.next()),
+        }
+    }
+
+    /// Events the recording lost, once all were read.
+    pub fn lost(&self) -> u64 {
+        match &self.events {
+            Events::Recording(reader) => reader.lost(),
+            Events::Lines(_) => 0,
+        }
+    }
+
+    /// When recording stopped, once all events were read.
+    pub fn end_ns(&self) -> Option<u64> {
+        match &self.events {
+            Events::Recording(reader) => reader.end_ns(),
+            Events::Lines(_) => None,
+        }
+    }
+}
