@@ -98,6 +98,7 @@ fn run(cli: Cli) -> Result<()> {
             RowName::MapWalk => rows::map_walk::run(&bench),
             RowName::Uprobe => rows::uprobe::run(&bench),
             RowName::Console => rows::console::run(&bench),
+            RowName::Replay => rows::replay::run(&bench),
         });
     }
     print!("{}", table::render(&report));

@@ -50,23 +50,23 @@ impl Event {
         self.comm[..len].copy_from_slice(&name[..len]);
     }
 
-    /// Becomes a copy of `other`, but for its context (which the machine keeps in the context
-    /// region), reusing the buffers it has.
+    /// Becomes a copy of `other`, but for its probe and context (which helpers do not read:
+    /// the machine keeps the context in its region), reusing the buffers it has.
     pub fn copy_from(&mut self, other: &Event) {
-        self.probe.clone_from(&other.probe);
+        self.time_ns = other.time_ns;
+        self.cpu = other.cpu;
+        self.pid = other.pid;
+        self.tid = other.tid;
+        self.uid = other.uid;
+        self.gid = other.gid;
+        self.comm = other.comm;
+        self.cgroup = other.cgroup;
+        self.task = other.task;
+        self.jiffies = other.jiffies;
         self.memory.clone_from(&other.memory);
         self.faulted.clone_from(&other.faulted);
         self.kernel_stack.clone_from(&other.kernel_stack);
         self.user_stack.clone_from(&other.user_stack);
-        let (probe, memory, faulted, kernel_stack, user_stack, context) = (
-            std::mem::take(&mut self.probe),
-            std::mem::take(&mut self.memory),
-            std::mem::take(&mut self.faulted),
-            std::mem::take(&mut self.kernel_stack),
-            std::mem::take(&mut self.user_stack),
-            std::mem::take(&mut self.context),
-        );
-        *self = Event { probe, memory, faulted, kernel_stack, user_stack, context, ..other.task_only() };
     }
 
     /// The task and clock of this event without its context and memory: what a timer firing

@@ -28,9 +28,13 @@ pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5])
     let value = match helper {
         id::MAP_LOOKUP_ELEM => {
             let map = map_index(machine, "map_lookup_elem", a1)?;
-            let key_size = machine.maps[map].def.key_size;
-            copy_in(machine, a2, u64::from(key_size))?;
-            machine.maps[map].lookup(machine.event.cpu, &machine.scratch)
+            let key_size = u64::from(machine.maps[map].def.key_size);
+            if machine.maps[map].lookup_changes() {
+                copy_in(machine, a2, key_size)?;
+                machine.maps[map].lookup(machine.event.cpu, &machine.scratch)
+            } else {
+                machine.maps[map].peek(machine.event.cpu, checked(&machine.memory, a2, key_size)?)
+            }
         }
         id::MAP_UPDATE_ELEM => {
             let map = map_index(machine, "map_update_elem", a1)?;

@@ -90,22 +90,41 @@ impl Map {
         }
     }
 
-    /// The slot holding `key`, if any.
+    /// The slot holding `key`, if any; an LRU map marks it used.
     fn slot(&mut self, key: &[u8]) -> Option<u32> {
-        match &mut self.keys {
+        let slot = self.find(key)?;
+        if let Keys::Hash { used, clock, .. } = &mut self.keys {
+            if let Some(last_use) = used.get_mut(slot as usize) {
+                *clock += 1;
+                *last_use = *clock;
+            }
+        }
+        Some(slot)
+    }
+
+    /// The slot holding `key`, if any, without marking it used.
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        match &self.keys {
             Keys::Array => {
                 let index = u32::from_ne_bytes(key.get(..4)?.try_into().ok()?);
                 (index < self.def.max_entries).then_some(index)
             }
-            Keys::Hash { slots, used, clock, .. } => {
-                let slot = *slots.get(key)?;
-                if !used.is_empty() {
-                    *clock += 1;
-                    used[slot as usize] = *clock;
-                }
-                Some(slot)
-            }
+            Keys::Hash { slots, .. } => slots.get(key).copied(),
             Keys::Ring => None,
+        }
+    }
+
+    /// Whether looking a key up changes the map (an LRU map's record of use).
+    pub fn lookup_changes(&self) -> bool {
+        matches!(self.def.map_type, BpfMapType::LruHash | BpfMapType::LruPercpuHash)
+    }
+
+    /// `bpf_map_lookup_elem` on `cpu` in a map whose lookups change nothing: the region address
+    /// of `key`'s value, or 0.
+    pub fn peek(&self, cpu: u32, key: &[u8]) -> u64 {
+        match self.find(key) {
+            Some(slot) => memory::address(self.region + self.copy_of(cpu) as u32, slot * self.def.value_size),
+            None => 0,
         }
     }
 
@@ -162,7 +181,9 @@ impl Map {
             slot
         } else if (keys.len() as u32) < max {
             keys.push(None);
-            used.push(0);
+            if lru {
+                used.push(0);
+            }
             keys.len() as u32 - 1
         } else if lru {
             let victim = (0..keys.len()).min_by_key(|&slot| used[slot]).unwrap_or(0);
@@ -173,8 +194,10 @@ impl Map {
         } else {
             return Err(E2BIG);
         };
-        *clock += 1;
-        used[slot as usize] = *clock;
+        if let Some(last_use) = used.get_mut(slot as usize) {
+            *clock += 1;
+            *last_use = *clock;
+        }
         keys[slot as usize] = Some(key.into());
         slots.insert(key.into(), slot);
         for slab in &mut self.slabs {

@@ -51,6 +51,8 @@ pub struct Replay {
     programs: Vec<ProgramRunner>,
     machine: Machine,
     routes: HashMap<String, Rc<[Route]>>,
+    /// The routes of the probe of the event before: most events are of the probe before.
+    last_routes: Option<(String, Rc<[Route]>)>,
     timers: Vec<Timer>,
     /// The task last seen on each CPU: what a timer interrupts.
     running: HashMap<u32, Event>,
@@ -117,7 +119,7 @@ impl Replay {
         }
         let machine = Machine::new(&manifest, clocks);
         let routes = routes.into_iter().map(|(probe, routes)| (probe, Rc::from(routes))).collect();
-        Ok(Replay { manifest, programs, machine, routes, timers, running: HashMap::new(), events: 0 })
+        Ok(Replay { manifest, programs, machine, routes, last_routes: None, timers, running: HashMap::new(), events: 0 })
     }
 
     /// Runs the `begin` programs, as ferrotrace's own process.
@@ -140,9 +142,17 @@ impl Replay {
             return Ok(false);
         }
         self.events += 1;
-        self.running.entry(event.cpu).or_default().copy_from(event);
-        let Some(routes) = self.routes.get(&event.probe) else { return Ok(true) };
-        let routes = Rc::clone(routes);
+        if !self.timers.is_empty() {
+            self.running.insert(event.cpu, event.task_only());
+        }
+        let routes = match &self.last_routes {
+            Some((probe, routes)) if *probe == event.probe => Rc::clone(routes),
+            _ => {
+                let Some(routes) = self.routes.get(&event.probe) else { return Ok(true) };
+                self.last_routes = Some((event.probe.clone(), Rc::clone(routes)));
+                Rc::clone(routes)
+            }
+        };
         self.machine.set_event(event);
         for route in routes.iter() {
             if route.raw_syscalls {
@@ -162,6 +172,9 @@ impl Replay {
 
     /// Fires the timers due up to `time_ns`, oldest first.
     pub fn fire_timers(&mut self, runner: &mut Runner<'_>, time_ns: u64) -> Result<(), ReplayError> {
+        if self.timers.is_empty() {
+            return Ok(());
+        }
         while let Some(index) = (0..self.timers.len()).filter(|&at| self.timers[at].next_ns <= time_ns).min_by_key(|&at| self.timers[at].next_ns) {
             let timer = self.timers[index].clone();
             self.timers[index].next_ns += timer.period_ns;

@@ -8,6 +8,7 @@ pub mod console;
 pub mod cost;
 pub mod map_walk;
 pub mod printf;
+pub mod replay;
 pub mod startup;
 pub mod uprobe;
 pub mod wildcards;
@@ -37,10 +38,12 @@ pub enum RowName {
     Uprobe,
     /// A block typed into `ferrotrace -i`, from Enter to attached.
     Console,
+    /// Recorded getppid events replayed through `@[comm] = count()`, and the JIT's compile time.
+    Replay,
 }
 
 impl RowName {
-    pub const ALL: [RowName; 8] = [
+    pub const ALL: [RowName; 9] = [
         RowName::Startup,
         RowName::Cost,
         RowName::Printf,
@@ -49,6 +52,7 @@ impl RowName {
         RowName::MapWalk,
         RowName::Uprobe,
         RowName::Console,
+        RowName::Replay,
     ];
 
     /// Whether the row reads BPF run-time statistics (which must be switched on).
