@@ -2,7 +2,7 @@
 //! with `BPF_PROG_TEST_RUN` and in the engine, on the same task and CPU, and everything they
 //! leave compared: the ring buffer records in order, and every script map entry by entry. Any
 //! difference is a bug in one of the two (or in the compiler's assumptions about the kernel);
-//! `first_divergence` then finds the first instruction whose registers differ.
+//! `divergence::first` then finds the first instruction before which the registers differ.
 //!
 //! Programs whose results depend on what cannot be the same twice (the clock, random numbers,
 //! kernel memory, stacks) are skipped, and say why.
@@ -20,6 +20,8 @@ use crate::event::{Clocks, Event};
 use crate::machine::Machine;
 use crate::memory::{self, CONTEXT_REGION};
 use crate::program::{self, Program, Slot};
+
+mod divergence;
 use crate::backend::{Backend, ProgramRunner};
 
 /// Helpers whose results differ from one run to the next.
@@ -70,15 +72,21 @@ pub fn compare_run_once(elf: &[u8], manifest: &Manifest, backend: Backend) -> Re
     }
     sys::pin_to_cpu(0).map_err(|error| format!("cannot pin to CPU 0: {error}"))?;
     let start_ns = sys::monotonic_ns();
-    let kernel = match in_kernel(elf, manifest, start_ns) {
+    let kernel = match in_kernel(elf, manifest, &run_once, start_ns) {
         Ok(kernel) => kernel,
         Err(refused) => return Ok(Verdict::Skipped(format!("the kernel refused it: {refused}"))),
     };
-    let engine = in_engine(manifest, programs, &run_once, start_ns, backend)?;
-    Ok(match describe_difference(manifest, &kernel, &engine) {
-        None => Verdict::Same,
-        Some(difference) => Verdict::Differs(difference),
-    })
+    let engine = in_engine(manifest, &programs, &run_once, start_ns, backend)?;
+    for (step, (kernel, engine)) in kernel.iter().zip(&engine).enumerate() {
+        if let Some(difference) = describe_difference(manifest, kernel, engine) {
+            let program = run_once[step];
+            let spec = &manifest.programs[program];
+            let at = divergence::first(manifest, &programs, &run_once[..=step], start_ns, backend)
+                .map_or_else(|why| format!("(the first differing instruction was not found: {why})"), |found| found.to_string());
+            return Ok(Verdict::Differs(format!("after `{}` (program {program}): {difference}; {at}", spec.probe_name)));
+        }
+    }
+    Ok(Verdict::Same)
 }
 
 /// The run-once programs in the order the runtime runs them: every `begin`, then every `end`.
@@ -99,44 +107,59 @@ fn unrepeatable(program: &Program) -> Option<String> {
     })
 }
 
-fn in_kernel(elf: &[u8], manifest: &Manifest, start_ns: u64) -> Result<Outcome, String> {
-    let mut session = Session::load(elf, manifest, false).map_err(|error| error.to_string())?;
+/// What each of `run_once` leaves in the kernel, one outcome per program, in order.
+fn in_kernel(elf: &[u8], manifest: &Manifest, run_once: &[usize], start_ns: u64) -> Result<Vec<Outcome>, String> {
+    let session = Session::load(elf, manifest, false).map_err(|error| error.to_string())?;
     session.write_config(start_ns).map_err(|error| error.to_string())?;
     let mut events = session.events().map_err(|error| error.to_string())?;
-    session.run_begin().map_err(|error| error.to_string())?;
-    session.run_end().map_err(|error| error.to_string())?;
-    let mut outcome = Outcome::default();
-    if let Some(events) = events.as_mut() {
-        events.drain(&mut |record| outcome.records.push(record.to_vec()));
+    let mut outcomes = Vec::new();
+    for &index in run_once {
+        session.run_program(index).map_err(|error| error.to_string())?;
+        let mut outcome = Outcome::default();
+        if let Some(events) = events.as_mut() {
+            events.drain(&mut |record| outcome.records.push(record.to_vec()));
+        }
+        for id in compared_maps(manifest) {
+            let mut entries = session.map_entries(id).map_err(|error| error.to_string())?;
+            entries.sort_by(|a, b| a.key.cmp(&b.key));
+            outcome.maps.insert(id.0, entries);
+        }
+        outcomes.push(outcome);
     }
-    for id in compared_maps(manifest) {
-        let mut entries = session.map_entries(id).map_err(|error| error.to_string())?;
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
-        outcome.maps.insert(id.0, entries);
-    }
-    Ok(outcome)
+    Ok(outcomes)
 }
 
-fn in_engine(manifest: &Manifest, programs: Vec<Program>, run_once: &[usize], start_ns: u64, backend: Backend) -> Result<Outcome, String> {
-    let online = cpus::online().map_or(1, |online| online.len() as u32);
-    let mut machine = Machine::new(manifest, Clocks { start_ns, cpus: online, ..Clocks::default() });
-    let mut outcome = Outcome::default();
-    let mut programs: Vec<Option<Program>> = programs.into_iter().map(Some).collect();
+/// What each of `run_once` leaves in the engine, one outcome per program, in order.
+fn in_engine(manifest: &Manifest, programs: &[Program], run_once: &[usize], start_ns: u64, backend: Backend) -> Result<Vec<Outcome>, String> {
+    let mut machine = engine_machine(manifest, start_ns);
+    let mut outcomes = Vec::new();
     for &index in run_once {
-        let program = programs[index].take().ok_or("a program runs twice")?;
-        let runner = ProgramRunner::new(program, backend).map_err(|error| error.to_string())?;
-        let cookie = manifest.programs[index].targets.first().map_or(0, |target| target.probe_id);
-        machine.cookie = u64::from(cookie);
-        machine.set_event(&this_thread());
-        runner.run(&mut machine, 0, [memory::address(CONTEXT_REGION, 0), 0, 0, 0, 0]).map_err(|trap| format!("the engine faulted at slot {}: {}", trap.slot, trap.fault))?;
-        outcome.records.extend(machine.take_records());
+        run_in_engine(&mut machine, manifest, programs[index].clone(), backend)?;
+        let mut outcome = Outcome { records: machine.take_records(), ..Outcome::default() };
+        for id in compared_maps(manifest) {
+            let mut entries = machine.maps[id.0 as usize].entries();
+            entries.sort_by(|a, b| a.key.cmp(&b.key));
+            outcome.maps.insert(id.0, entries);
+        }
+        outcomes.push(outcome);
     }
-    for id in compared_maps(manifest) {
-        let mut entries = machine.maps[id.0 as usize].entries();
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
-        outcome.maps.insert(id.0, entries);
-    }
-    Ok(outcome)
+    Ok(outcomes)
+}
+
+/// A machine as the kernel's session is after `write_config(start_ns)`.
+fn engine_machine(manifest: &Manifest, start_ns: u64) -> Machine {
+    let online = cpus::online().map_or(1, |online| online.len() as u32);
+    Machine::new(manifest, Clocks { start_ns, cpus: online, ..Clocks::default() })
+}
+
+/// Runs `program` once on `machine` as `BPF_PROG_TEST_RUN` runs it in this thread.
+fn run_in_engine(machine: &mut Machine, manifest: &Manifest, program: Program, backend: Backend) -> Result<(), String> {
+    let cookie = manifest.programs[program.index].targets.first().map_or(0, |target| target.probe_id);
+    let runner = ProgramRunner::new(program, backend).map_err(|error| error.to_string())?;
+    machine.cookie = u64::from(cookie);
+    machine.set_event(&this_thread());
+    runner.run(machine, 0, [memory::address(CONTEXT_REGION, 0), 0, 0, 0, 0]).map_err(|trap| format!("the engine faulted at slot {}: {}", trap.slot, trap.fault))?;
+    Ok(())
 }
 
 /// The calling thread, on CPU 0, as `BPF_PROG_TEST_RUN` runs a program in it.
