@@ -14,6 +14,7 @@ pub mod event;
 pub mod helpers;
 pub mod interp;
 pub mod jit;
+pub mod key_table;
 pub mod machine;
 pub mod maps;
 pub mod memory;

@@ -3,15 +3,13 @@
 //!
 //! Each map keeps its values in one zeroed slab per CPU copy (`max_entries` values, allocated
 //! once and never moved), and each slab is one memory region: a lookup hands the program the
-//! region address of its value. Hashes find a key's slot through a `HashMap`; arrays are
+//! region address of its value. Hashes find a key's slot through a `KeyTable`; arrays are
 //! indexed. The ring buffer is not here: its records go straight to the machine's output.
-
-use std::collections::HashMap;
 
 use ferrotrace_compiler::manifest::{BpfMapDef, BpfMapType, MapSpec};
 use ferrotrace_runtime::entry::RawEntry;
-use rustc_hash::FxBuildHasher;
 
+use crate::key_table::KeyTable;
 use crate::memory::{self, Memory, Slab};
 
 /// `-E2BIG`: a full hash refuses a new key.
@@ -40,9 +38,9 @@ pub struct Map {
 enum Keys {
     /// The key is the slot (a `u32` index).
     Array,
-    /// Hashes and stack maps: the slot of each key, the key of each used slot (in insertion
-    /// order of slots), free slots, and for LRU maps when each slot was last used.
-    Hash { slots: HashMap<Box<[u8]>, u32, FxBuildHasher>, keys: Vec<Option<Box<[u8]>>>, free: Vec<u32>, used: Vec<u64>, clock: u64 },
+    /// Hashes and stack maps: the keys and their slots, and for LRU maps when each slot was
+    /// last used.
+    Hash { table: KeyTable, used: Vec<u64>, clock: u64 },
     /// The ring buffer: no values.
     Ring,
 }
@@ -55,13 +53,12 @@ impl Map {
         let keys = match def.map_type {
             BpfMapType::Array | BpfMapType::PercpuArray => Keys::Array,
             BpfMapType::RingBuf => Keys::Ring,
-            BpfMapType::Hash | BpfMapType::PercpuHash | BpfMapType::LruHash | BpfMapType::LruPercpuHash | BpfMapType::StackTrace => Keys::Hash {
-                slots: HashMap::default(),
-                keys: Vec::new(),
-                free: Vec::new(),
-                used: Vec::new(),
-                clock: 0,
-            },
+            BpfMapType::Hash | BpfMapType::PercpuHash | BpfMapType::StackTrace => {
+                Keys::Hash { table: KeyTable::new(def.key_size as usize, def.max_entries), used: Vec::new(), clock: 0 }
+            }
+            BpfMapType::LruHash | BpfMapType::LruPercpuHash => {
+                Keys::Hash { table: KeyTable::new(def.key_size as usize, def.max_entries), used: vec![0; def.max_entries as usize], clock: 0 }
+            }
         };
         let copies = match (&keys, def.map_type.is_percpu()) {
             (Keys::Ring, _) => 0,
@@ -109,7 +106,7 @@ impl Map {
                 let index = u32::from_ne_bytes(key.get(..4)?.try_into().ok()?);
                 (index < self.def.max_entries).then_some(index)
             }
-            Keys::Hash { slots, .. } => slots.get(key).copied(),
+            Keys::Hash { table, .. } => table.find(key.get(..self.def.key_size as usize)?),
             Keys::Ring => None,
         }
     }
@@ -171,35 +168,23 @@ impl Map {
     /// A new key's slot, its values zeroed on every CPU; evicts the least recently used key of
     /// a full LRU map.
     fn insert(&mut self, key: &[u8]) -> Result<u32, i64> {
-        let max = self.def.max_entries;
-        let lru = matches!(self.def.map_type, BpfMapType::LruHash | BpfMapType::LruPercpuHash);
         let size = self.value_size();
-        let Keys::Hash { slots, keys, free, used, clock } = &mut self.keys else {
+        let Keys::Hash { table, used, clock } = &mut self.keys else {
             return Err(EINVAL);
         };
-        let slot = if let Some(slot) = free.pop() {
-            slot
-        } else if (keys.len() as u32) < max {
-            keys.push(None);
-            if lru {
-                used.push(0);
+        let slot = match table.insert(key) {
+            Some(slot) => slot,
+            None if !used.is_empty() => {
+                let victim = (0..used.len()).min_by_key(|&slot| used[slot]).unwrap_or(0) as u32;
+                table.remove_slot(victim);
+                table.insert(key).ok_or(E2BIG)?
             }
-            keys.len() as u32 - 1
-        } else if lru {
-            let victim = (0..keys.len()).min_by_key(|&slot| used[slot]).unwrap_or(0);
-            if let Some(old) = keys[victim].take() {
-                slots.remove(&old);
-            }
-            victim as u32
-        } else {
-            return Err(E2BIG);
+            None => return Err(E2BIG),
         };
         if let Some(last_use) = used.get_mut(slot as usize) {
             *clock += 1;
             *last_use = *clock;
         }
-        keys[slot as usize] = Some(key.into());
-        slots.insert(key.into(), slot);
         for slab in &mut self.slabs {
             slab.bytes_mut()[slot as usize * size..(slot as usize + 1) * size].fill(0);
         }
@@ -208,15 +193,11 @@ impl Map {
 
     /// `bpf_map_delete_elem`: 0, or a negative errno.
     pub fn delete(&mut self, key: &[u8]) -> i64 {
-        let Keys::Hash { slots, keys, free, .. } = &mut self.keys else {
+        let Keys::Hash { table, .. } = &mut self.keys else {
             return EINVAL;
         };
-        match slots.remove(key) {
-            Some(slot) => {
-                keys[slot as usize] = None;
-                free.push(slot);
-                0
-            }
+        match table.remove(&key[..self.def.key_size as usize]) {
+            Some(_) => 0,
             None => ENOENT,
         }
     }
@@ -225,7 +206,7 @@ impl Map {
     pub fn keys(&self) -> Vec<(Vec<u8>, u32)> {
         match &self.keys {
             Keys::Array => (0..self.def.max_entries).map(|index| (index.to_ne_bytes().to_vec(), index)).collect(),
-            Keys::Hash { keys, .. } => keys.iter().enumerate().filter_map(|(slot, key)| Some((key.as_ref()?.to_vec(), slot as u32))).collect(),
+            Keys::Hash { table, .. } => table.slots().map(|slot| (table.key(slot).to_vec(), slot)).collect(),
             Keys::Ring => Vec::new(),
         }
     }
@@ -250,11 +231,9 @@ impl Map {
 
     /// Deletes every key (zeroes an array).
     pub fn clear(&mut self) {
-        if let Keys::Hash { slots, keys, free, used, .. } = &mut self.keys {
-            slots.clear();
-            keys.clear();
-            free.clear();
-            used.clear();
+        if let Keys::Hash { table, used, .. } = &mut self.keys {
+            table.clear();
+            used.fill(0);
         }
         self.zero();
     }

@@ -98,9 +98,10 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
         .bytes(crate::recipes::HOST_PACK, crate::recipes::pack_made_here(), 0o644);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let snapshots = root.join("tests/kernel/snapshots");
-    // Scripts some tests load from the checkout.
+    // Scripts some tests load from the checkout (the differential oracle all of them).
     let examples = root.join("examples");
-    let language = root.join("tests/corpus/language.bt");
+    let corpus = root.join("tests/corpus");
+    let recipes = root.join("recipes");
     let added = initramfs
         .executable("/bin/busybox", &busybox)
         // The tests start processes through symlinks to /bin/sh named after a comm, which
@@ -118,7 +119,8 @@ fn initramfs(kernel: &Kernel, test_binary: &Path) -> Initramfs {
         })
         .and_then(|initramfs| initramfs.tree(path_str(&snapshots), &snapshots))
         .and_then(|initramfs| initramfs.tree(path_str(&examples), &examples))
-        .and_then(|initramfs| initramfs.file(path_str(&language), &language))
+        .and_then(|initramfs| initramfs.tree(path_str(&corpus), &corpus))
+        .and_then(|initramfs| initramfs.tree(path_str(&recipes), &recipes))
         .and_then(|initramfs| initramfs.file(&format!("/boot/config-{}", kernel.release), &kernel.config));
     if let Err(error) = added {
         panic!("cannot assemble the initramfs: {error}");

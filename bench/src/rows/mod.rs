@@ -57,7 +57,7 @@ impl RowName {
 
     /// Whether the row reads BPF run-time statistics (which must be switched on).
     pub fn needs_bpf_stats(self) -> bool {
-        matches!(self, RowName::Cost | RowName::Printf | RowName::MapWalk | RowName::Uprobe)
+        matches!(self, RowName::Cost | RowName::Printf | RowName::MapWalk | RowName::Uprobe | RowName::Replay)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The replay row: getppid events recorded for real from the load loop, replayed in process
 //! through `@[comm] = count()` on the JIT until 10,000,000 have run (events per second on one
-//! core), against the interpreter; and the JIT's compile time of a program of about 1,000
-//! instructions. bpftrace has no replay, so the rows have no comparison.
+//! core), against the interpreter; the JIT's compile time of a program of about 1,000
+//! instructions; and what recording costs in the kernel per event, beside a `printf` of the
+//! same fields. bpftrace has no replay, so the rows have no comparison.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +21,9 @@ use ferrotrace_runtime::output::{printer, Format};
 use ferrotrace_runtime::run::Runner;
 use ferrotrace_runtime::tracefs::Tracefs;
 
+use crate::bpf_stats;
 use crate::load_loop;
+use crate::rows::attach;
 use crate::process::Running;
 use crate::report::{Cell, Row, Target, Unit};
 use crate::rows::Bench;
@@ -34,10 +37,16 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Statements of the program the JIT's compile time is measured on: about 1,000 instructions.
 const STATEMENTS: usize = 25;
 
+/// A `printf` of what a recorded getppid event holds: the task, the clock, the CPU, the cgroup,
+/// `jiffies`, the task pointer and the record's one field.
+const PRINTF_OF_THE_SAME: &str = r#"tracepoint:syscalls:sys_enter_getppid { printf("%d %d %d %d %d %d %d %d %d %s %d\n", pid, tid, uid, gid, nsecs, cpu, cgroup, jiffies, curtask, comm, args.__syscall_nr); }"#;
+
 pub fn run(bench: &Bench) -> Vec<Row> {
     let (mut jit, mut interpreted, mut compile) = (Samples::default(), Samples::default(), Samples::default());
+    let (mut record_cost, mut printf_cost) = (Samples::default(), Samples::default());
     match record(bench) {
-        Ok(recording) => {
+        Ok((recording, cost)) => {
+            record_cost.push(cost);
             for (backend, samples) in [(Backend::Jit, &mut jit), (Backend::Interpreter, &mut interpreted)] {
                 match events_per_second(&recording, backend) {
                     Ok(rate) => samples.push(rate),
@@ -47,9 +56,14 @@ pub fn run(bench: &Bench) -> Vec<Row> {
         }
         Err(error) => {
             eprintln!("replay: failed: {error:#}");
-            jit.fail(format!("{error:#}"));
-            interpreted.fail(format!("{error:#}"));
+            for samples in [&mut jit, &mut interpreted, &mut record_cost] {
+                samples.fail(format!("{error:#}"));
+            }
         }
+    }
+    match printf_cost_per_event(bench) {
+        Ok(cost) => printf_cost.push(cost),
+        Err(error) => printf_cost.fail(format!("{error:#}")),
     }
     match compile_times() {
         Ok((insns, times)) => {
@@ -62,33 +76,45 @@ pub fn run(bench: &Bench) -> Vec<Row> {
         Row::new("replay", "10M getppid events, JIT", Unit::PerSecond, jit.cell(), Cell::NotRun).uncompared().target(Target::AtLeast(20e6)),
         Row::new("replay", "10M getppid events, interpreter", Unit::PerSecond, interpreted.cell(), Cell::NotRun).uncompared(),
         Row::new("replay", "JIT compile, ~1,000 insns", Unit::Ms, compile.cell(), Cell::NotRun).uncompared().target(Target::Below(5.0)),
+        Row::new("replay", "record: kernel cost", Unit::NsPerEvent, record_cost.cell(), Cell::NotRun).uncompared(),
+        Row::new("replay", "printf of the same fields: kernel cost", Unit::NsPerEvent, printf_cost.cell(), Cell::NotRun).uncompared(),
     ]
 }
 
-/// The load loop's getppid calls, recorded by `ferrotrace record`.
-fn record(bench: &Bench) -> Result<Recording> {
+/// The load loop's getppid calls, recorded by `ferrotrace record`, and the recording program's
+/// kernel time per event meanwhile.
+fn record(bench: &Bench) -> Result<(Recording, f64)> {
     let path = bench.scratch.path("getppid.ftrec");
     let mut command = bench.tools.ferrotrace.command();
     command.arg("-o").arg(&path).args(["-e", "tracepoint:syscalls:sys_enter_getppid { }", "record"]);
-    let mut recorder = Running::spawn("ferrotrace record", command)?;
-    let until = Instant::now() + TIMEOUT;
-    while !recorder.output().contains("Recording ") {
-        if recorder.poll()?.is_some() || Instant::now() > until {
-            bail!("the recorder did not start: {}", recorder.output().trim());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    bench.load.run(RECORDED, TIMEOUT)?;
-    recorder.interrupt()?;
-    recorder.finish(TIMEOUT)?.ok_or_else(|| anyhow!("the recorder did not stop"))?;
+    let cost = kernel_cost(bench, "ferrotrace record", command)?;
     let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut recording = recording::read(std::io::BufReader::new(file))?;
     recording.events.retain(|event| event.comm.starts_with(load_loop::COMM.as_bytes()) && event.comm[load_loop::COMM.len()] == 0);
-    eprintln!("replay: recorded {} of the loop's {RECORDED} getppid calls", recording.events.len());
-    if recording.events.is_empty() {
-        bail!("no event of the load loop was recorded");
+    eprintln!("replay: recorded {} of the loop's {RECORDED} getppid calls at {cost:.0} ns each", recording.events.len());
+    if recording.events.len() as u64 != RECORDED {
+        bail!("{} of the load loop's {RECORDED} calls were recorded", recording.events.len());
     }
-    Ok(recording)
+    Ok((recording, cost))
+}
+
+/// The kernel time per event of `PRINTF_OF_THE_SAME`.
+fn printf_cost_per_event(bench: &Bench) -> Result<f64> {
+    let command = bench.tools.ferrotrace.run_script(PRINTF_OF_THE_SAME);
+    kernel_cost(bench, "ferrotrace printf", command)
+}
+
+/// Runs `command` (a tracer of getppid), makes the load loop's calls, stops it: the kernel
+/// time per run of its program meanwhile.
+fn kernel_cost(bench: &Bench, name: &str, command: std::process::Command) -> Result<f64> {
+    let before = bpf_stats::program_ids()?;
+    let mut tracer = Running::spawn(name, command)?;
+    let id = attach::wait_until_running(&mut tracer, &before, &bench.load)?;
+    let start = bpf_stats::read(id)?.ok_or_else(|| anyhow!("{name}'s program went away"))?;
+    bench.load.run(RECORDED, TIMEOUT)?;
+    let end = bpf_stats::read(id)?.ok_or_else(|| anyhow!("{name}'s program went away"))?;
+    attach::stop(&mut tracer)?;
+    end.cost_since(&start).ok_or_else(|| anyhow!("{name}'s program did not run"))
 }
 
 /// Replays `recording` over and over until `REPLAYED` events have run: events per second.

@@ -1,0 +1,218 @@
+//! The keys of a hash map: fixed-size keys in one flat array, one slot each, found through an
+//! open-addressing index (linear probing, Fibonacci hashing of the key's words). A lookup is a
+//! hash of a few words and a compare or two, with no allocation: the replay hot path.
+
+/// An index entry: empty, a deleted key's place (probing goes on past it), or a slot plus one.
+const EMPTY: u32 = 0;
+const DELETED: u32 = u32::MAX;
+
+#[derive(Debug)]
+pub struct KeyTable {
+    key_size: usize,
+    max_entries: u32,
+    /// Slot `s`'s key at `s * key_size`.
+    keys: Vec<u8>,
+    occupied: Vec<bool>,
+    /// A power of two at least twice `max_entries`.
+    index: Vec<u32>,
+    shift: u32,
+    len: u32,
+    deleted: u32,
+    /// Slots freed by deletes, reused first; then `fresh` upwards.
+    free: Vec<u32>,
+    fresh: u32,
+}
+
+impl KeyTable {
+    pub fn new(key_size: usize, max_entries: u32) -> KeyTable {
+        let size = (u64::from(max_entries.max(1)) * 2).next_power_of_two();
+        KeyTable {
+            key_size,
+            max_entries,
+            keys: vec![0; key_size * max_entries as usize],
+            occupied: vec![false; max_entries as usize],
+            index: vec![EMPTY; size as usize],
+            shift: 64 - size.trailing_zeros(),
+            len: 0,
+            deleted: 0,
+            free: Vec::new(),
+            fresh: 0,
+        }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The key in `slot`.
+    pub fn key(&self, slot: u32) -> &[u8] {
+        let at = slot as usize * self.key_size;
+        &self.keys[at..at + self.key_size]
+    }
+
+    /// The slot holding `key`.
+    pub fn find(&self, key: &[u8]) -> Option<u32> {
+        let mask = self.index.len() - 1;
+        let mut at = self.home(key);
+        loop {
+            match self.index[at] {
+                EMPTY => return None,
+                DELETED => {}
+                entry if same(self.key(entry - 1), key) => return Some(entry - 1),
+                _ => {}
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// A slot for `key`, which must not be in the table; `None` when every slot is taken.
+    pub fn insert(&mut self, key: &[u8]) -> Option<u32> {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None if self.fresh < self.max_entries => {
+                self.fresh += 1;
+                self.fresh - 1
+            }
+            None => return None,
+        };
+        if self.deleted > self.index.len() as u32 / 4 {
+            self.rebuild();
+        }
+        let at = slot as usize * self.key_size;
+        self.keys[at..at + self.key_size].copy_from_slice(&key[..self.key_size]);
+        self.occupied[slot as usize] = true;
+        self.place(slot);
+        self.len += 1;
+        Some(slot)
+    }
+
+    /// Removes `key`: the slot it had.
+    pub fn remove(&mut self, key: &[u8]) -> Option<u32> {
+        let slot = self.find(key)?;
+        self.remove_slot(slot);
+        Some(slot)
+    }
+
+    /// Removes the key in `slot`.
+    pub fn remove_slot(&mut self, slot: u32) {
+        if !self.occupied.get(slot as usize).copied().unwrap_or(false) {
+            return;
+        }
+        let mask = self.index.len() - 1;
+        let mut at = self.home(self.key(slot));
+        while self.index[at] != slot + 1 {
+            at = (at + 1) & mask;
+        }
+        self.index[at] = DELETED;
+        self.deleted += 1;
+        self.occupied[slot as usize] = false;
+        self.free.push(slot);
+        self.len -= 1;
+    }
+
+    pub fn clear(&mut self) {
+        self.index.fill(EMPTY);
+        self.occupied.fill(false);
+        self.free.clear();
+        self.fresh = 0;
+        self.len = 0;
+        self.deleted = 0;
+    }
+
+    /// Every slot holding a key, in slot order.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.occupied.iter().enumerate().filter(|(_, &taken)| taken).map(|(slot, _)| slot as u32)
+    }
+
+    /// Where probing for `key` starts.
+    fn home(&self, key: &[u8]) -> usize {
+        (hash(key).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// Puts `slot`'s key in the index.
+    fn place(&mut self, slot: u32) {
+        let mask = self.index.len() - 1;
+        let mut at = self.home(self.key(slot));
+        while !matches!(self.index[at], EMPTY | DELETED) {
+            at = (at + 1) & mask;
+        }
+        if self.index[at] == DELETED {
+            self.deleted -= 1;
+        }
+        self.index[at] = slot + 1;
+    }
+
+    /// The index again without its deleted places.
+    fn rebuild(&mut self) {
+        self.index.fill(EMPTY);
+        self.deleted = 0;
+        for slot in 0..self.occupied.len() as u32 {
+            if self.occupied[slot as usize] {
+                self.place(slot);
+            }
+        }
+    }
+}
+
+/// A key's words mixed into one.
+fn hash(key: &[u8]) -> u64 {
+    let mut words = key.chunks_exact(8);
+    let mut hash = 0u64;
+    for word in &mut words {
+        hash = (hash.rotate_left(5) ^ u64::from_ne_bytes(word.try_into().unwrap_or_default())).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    for &byte in words.remainder() {
+        hash = (hash.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    hash
+}
+
+/// Two keys of one size alike, compared a word at a time (no call to `memcmp`).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let word = |bytes: &[u8]| u64::from_ne_bytes(bytes.try_into().unwrap_or_default());
+    let (mut left, mut right) = (a.chunks_exact(8), b.chunks_exact(8));
+    a.len() == b.len() && left.by_ref().zip(right.by_ref()).all(|(x, y)| word(x) == word(y)) && left.remainder().iter().eq(right.remainder())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyTable;
+
+    #[test]
+    fn keys_are_found_removed_and_their_slots_reused() {
+        let mut table = KeyTable::new(12, 4);
+        let key = |n: u8| [n; 12];
+        assert_eq!((table.insert(&key(1)), table.insert(&key(2)), table.insert(&key(3))), (Some(0), Some(1), Some(2)));
+        assert_eq!((table.find(&key(2)), table.find(&key(9))), (Some(1), None));
+        assert_eq!(table.remove(&key(2)), Some(1));
+        assert_eq!(table.find(&key(2)), None);
+        assert_eq!(table.find(&key(3)), Some(2), "a key past a deleted place is still found");
+        assert_eq!((table.insert(&key(4)), table.insert(&key(5))), (Some(1), Some(3)));
+        assert_eq!(table.insert(&key(6)), None, "four slots hold four keys");
+        assert_eq!(table.slots().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(table.key(1), &key(4));
+        table.clear();
+        assert!(table.is_empty());
+        assert_eq!(table.insert(&key(7)), Some(0));
+    }
+
+    #[test]
+    fn many_deletes_keep_lookups_right() {
+        let mut table = KeyTable::new(8, 64);
+        for round in 0..1000u64 {
+            let key = round.to_ne_bytes();
+            let slot = table.insert(&key).expect("room");
+            assert_eq!(table.find(&key), Some(slot));
+            if round % 3 != 0 {
+                assert_eq!(table.remove(&key), Some(slot));
+            }
+            if table.len() == 60 {
+                table.clear();
+            }
+        }
+    }
+}
