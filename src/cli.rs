@@ -13,7 +13,10 @@ pub struct Cli {
     #[arg(short = 'e', value_name = "PROGRAM")]
     pub program: Option<String>,
 
-    /// A script file to run (`-` reads the script from standard input).
+    /// A script file to run (`-` reads the script from standard input); or a command: `recipe
+    /// list|run|show|...` (the built-in recipes, `docs/recipes.md`), `record -o FILE.ftrec` (the
+    /// tracepoints of `-e PROGRAM` recorded) or `replay EVENTS [SCRIPT]` (a script run over
+    /// recorded or JSON-lines events, without root; `docs/replay.md`).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 
@@ -109,8 +112,8 @@ pub struct Cli {
     #[arg(short = 'b', long = "btf", hide = true)]
     pub btf: bool,
 
-    /// `replay` runs the programs in the reference interpreter instead of compiling them to
-    /// native code: slower, for comparing the two.
+    /// With `replay`: run the programs in the reference interpreter instead of compiling them
+    /// to native code (slower; for comparing the two).
     #[arg(long)]
     pub interpret: bool,
 
