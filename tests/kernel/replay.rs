@@ -61,9 +61,11 @@ fn a_recording_replays_unprivileged_to_what_the_live_run_printed() {
     let comm = Comm::unique();
     let script = format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ @[str(args.filename)] = count(); }}", comm.name());
     let (live, path) = record_beside_live_run("text", &script, "text", &comm);
+    // The thread named after the comm may open more than /etc/hostname as it starts; the
+    // replay must print those too, and the three opens the test made.
     let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", &script]);
     cleanup(&path);
-    assert_eq!(live.stdout, "\n\n@[/etc/hostname]: 3\n", "the live run:\n{}", live.transcript());
+    assert!(live.stdout.contains("\n@[/etc/hostname]: 3\n"), "the live run:\n{}", live.transcript());
     replayed.assert_exact(0, &live.stdout, "Attached 1 probe\n");
 }
 
@@ -80,7 +82,8 @@ fn a_recording_replays_to_the_live_runs_json() {
     let (live, path) = record_beside_live_run("json", &script, "json", &comm);
     let replayed = replay_as_nobody(&["-f", "json", "replay", path.to_str().expect("UTF-8"), "-e", &script]);
     cleanup(&path);
-    assert_eq!(live.stdout.lines().count(), 5, "attached, three printf lines and the map:\n{}", live.transcript());
+    let opens = format!("{{\"type\": \"printf\", \"data\": \"{} /etc/hostname\\n\"}}", comm.name());
+    assert_eq!(live.stdout.matches(&opens).count(), 3, "three printf lines of the opens:\n{}", live.transcript());
     replayed.assert_exact(0, &live.stdout, "");
 }
 

@@ -15,6 +15,9 @@ use crate::recording::{layout, RecordedProbe};
 /// `bpf_ringbuf_reserve` and `bpf_ringbuf_submit`: the recording writes in place.
 const RINGBUF_RESERVE: u32 = 131;
 const RINGBUF_SUBMIT: u32 = 132;
+/// `BPF_RB_NO_WAKEUP`: a submit wakes no reader (a wakeup costs more than the rest of the
+/// program); the recorder reads on a timer instead.
+const NO_WAKEUP: u64 = 1;
 
 /// Instructions with their map loads, built in order.
 struct Assembler {
@@ -109,7 +112,7 @@ pub fn recording_program(index: u32, probe: &RecordedProbe, syscall: bool, ring:
         at += layout::POINTER_HEADER + pointer.bound as usize;
     }
     asm.mov(1, 7);
-    asm.mov_imm(2, 0);
+    asm.mov_imm(2, NO_WAKEUP as i32);
     asm.call(RINGBUF_SUBMIT);
     asm.mov_imm(0, 0);
     asm.emit(op::JMP | op::EXIT, 0, 0, 0, 0);
