@@ -33,10 +33,11 @@ impl Source {
     /// Opens `path`: a recording if it starts as one, JSON lines otherwise (laid out with
     /// `live`'s formats).
     pub fn open(path: &Path, live: &dyn Catalog) -> Result<Source, ReplayError> {
-        let mut file = File::open(path)?;
+        let unreadable = |error: std::io::Error| ReplayError::Input(format!("cannot read the events: {error}"));
+        let mut file = File::open(path).map_err(unreadable)?;
         let mut start = [0u8; MAGIC.len()];
-        let read = file.read(&mut start)?;
-        let file = File::open(path)?;
+        let read = file.read(&mut start).map_err(unreadable)?;
+        let file = File::open(path).map_err(unreadable)?;
         if recording::is_recording(&start[..read]) {
             let reader = Reader::new(BufReader::with_capacity(1 << 20, file))?;
             let header = reader.header();

@@ -20,7 +20,7 @@ use crate::support::gate::matrix_ready;
 const GUEST_TEST_DEADLINE_SECS: &str = "120";
 
 /// How long a whole guest may run: boot, every test, power off.
-const GUEST_DEADLINE: Duration = Duration::from_secs(15 * 60);
+const GUEST_DEADLINE: Duration = Duration::from_secs(18 * 60);
 
 #[test]
 fn linux_6_1() {
