@@ -253,3 +253,31 @@ fn recipes_print_their_parameters_without_the_kernel() {
     run(&["recipe", "frob"]).assert_exact(1, "", "ERROR: unknown recipe command `frob`: use `list`, `search TERM`, `show NAME`, `check [NAME]`, `test [NAME]`, `new NAME`, `run NAME [-- PARAMETERS]` or `pack NAME [-- PARAMETERS]`\n");
     run(&["recipe", "pack"]).assert_exact(1, "", "ERROR: `ferrotrace recipe pack` takes a recipe's name (`ferrotrace recipe list` lists them)\n");
 }
+
+#[test]
+fn replay_without_events_or_script_says_what_to_give() {
+    run(&["replay"]).assert_exact(1, "", "ERROR: replay needs the events to replay: ferrotrace replay EVENTS.jsonl SCRIPT.bt (or -e 'PROGRAM')\n");
+    run(&["replay", "events.jsonl"]).assert_exact(1, "", "ERROR: replay needs a script to run: a file after the events, or -e 'PROGRAM'\n");
+}
+
+#[test]
+fn replay_of_unreadable_or_foreign_events_names_the_file_and_why() {
+    let missing = format!("/nonexistent/ferrotrace-{}.ftrec", std::process::id());
+    let expected = format!("ERROR: {missing}: cannot read the events: No such file or directory (os error 2)\n");
+    run(&["replay", &missing, "-e", "begin { }"]).assert_exact(1, "", &expected);
+    let binary = TempScript::new("binary.ftrec", &[0xff, 0xfe, 0x00, 0x01]);
+    let expected = format!("ERROR: {}: neither a ferrotrace recording nor JSON lines (not UTF-8 text)\n", binary.path());
+    run(&["replay", binary.path(), "-e", "begin { }"]).assert_exact(1, "", &expected);
+    let newer = TempScript::new("newer.ftrec", b"FTREC\0\x09\0\0\0\0\0");
+    let expected = format!("ERROR: {}: a recording of format version 9; this ferrotrace reads version 1\n", newer.path());
+    run(&["replay", newer.path(), "-e", "begin { }"]).assert_exact(1, "", &expected);
+}
+
+#[test]
+fn record_without_a_file_says_how_to_give_one() {
+    run(&["record", "-e", "tracepoint:syscalls:sys_enter_openat { }"]).assert_exact(
+        1,
+        "",
+        "ERROR: record needs a file to write: ferrotrace record -o FILE.ftrec -e 'tracepoint:syscalls:sys_enter_openat { }'\n",
+    );
+}

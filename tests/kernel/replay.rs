@@ -101,3 +101,24 @@ fn a_script_whose_probes_the_recording_lacks_is_refused_naming_them() {
     assert!(replayed.stderr.contains("tracepoint:syscalls:sys_enter_close"), "{}", replayed.transcript());
     assert!(replayed.stderr.contains("tracepoint:syscalls:sys_enter_openat"), "{}", replayed.transcript());
 }
+
+#[test]
+fn record_refuses_what_it_cannot_record_naming_it() {
+    if !kernel_ready() {
+        return;
+    }
+    let path = readable_dir("refused").join("refused.ftrec");
+    let path_text = path.to_str().expect("a UTF-8 path");
+    let run = |program: &str| {
+        let output = ferrotrace(&["-o", path_text, "-e", program, "record"]).output().expect("cannot run ferrotrace");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let nothing = run("begin { exit(); }");
+    let watched = run("watchpoint:0x10000000:8:w { }");
+    cleanup(&path);
+    assert_eq!(nothing, (Some(1), "ERROR: the script attaches to no tracepoint: there is nothing to record\n".to_string()));
+    assert_eq!(
+        watched,
+        (Some(1), "ERROR: `watchpoint:268435456:8:w` cannot be recorded: record takes tracepoints (begin, end, interval and profile probes need no recording)\n".to_string())
+    );
+}
