@@ -17,10 +17,10 @@ use ferrotrace_matrix::qemu::Machine;
 use crate::support::gate::matrix_ready;
 
 /// How long a test run may take inside the guest, where emulation makes everything slower.
-const GUEST_TEST_DEADLINE_SECS: &str = "120";
+const GUEST_TEST_DEADLINE_SECS: &str = "240";
 
 /// How long a whole guest may run: boot, every test, power off.
-const GUEST_DEADLINE: Duration = Duration::from_secs(18 * 60);
+const GUEST_DEADLINE: Duration = Duration::from_secs(22 * 60);
 
 #[test]
 fn linux_6_1() {
