@@ -117,6 +117,12 @@ pub struct Cli {
     #[arg(long)]
     pub interpret: bool,
 
+    /// With `record`: take every event's kernel and user stacks (127 frames each), for the
+    /// scripts replayed later that print them. Without it a recording takes only the stacks
+    /// of the script it was given.
+    #[arg(long)]
+    pub stacks: bool,
+
     /// Print no warnings, from the compiler or while the script runs.
     #[arg(long, conflicts_with = "warnings")]
     pub no_warnings: bool,

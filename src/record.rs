@@ -1,6 +1,6 @@
 //! `ferrotrace record -o FILE` with a script (`-e`, a file) or probes: the tracepoints the
 //! script uses recorded until SIGINT, for `ferrotrace replay` to run scripts over later,
-//! anywhere.
+//! anywhere (with `--stacks`, every event's stacks too).
 
 use std::io::{self, BufWriter, Write};
 
@@ -42,7 +42,7 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
             return Ok(1);
         }
     };
-    let header = recorder::plan(&compiled.manifest, &catalog)?;
+    let header = recorder::plan(&compiled.manifest, &catalog, cli.stacks)?;
     let file = std::fs::File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?;
     let quiet = cli.quiet;
     let summary = recorder::record(&header, BufWriter::with_capacity(1 << 20, file), &mut |probes| {

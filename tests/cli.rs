@@ -269,7 +269,7 @@ fn replay_of_unreadable_or_foreign_events_names_the_file_and_why() {
     let expected = format!("ERROR: {}: neither a ferrotrace recording nor JSON lines (not UTF-8 text)\n", binary.path());
     run(&["replay", binary.path(), "-e", "begin { }"]).assert_exact(1, "", &expected);
     let newer = TempScript::new("newer.ftrec", b"FTREC\0\x09\0\0\0\0\0");
-    let expected = format!("ERROR: {}: a recording of format version 9; this ferrotrace reads version 1\n", newer.path());
+    let expected = format!("ERROR: {}: a recording of format version 9; this ferrotrace reads versions 1 to 2\n", newer.path());
     run(&["replay", newer.path(), "-e", "begin { }"]).assert_exact(1, "", &expected);
 }
 

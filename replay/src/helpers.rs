@@ -214,19 +214,18 @@ fn stack_frames(machine: &Machine, flags: u64) -> Vec<u64> {
     stack.iter().skip((flags & SKIP_MASK) as usize).copied().collect()
 }
 
-/// `bpf_get_stackid`: the stack stored in the stack map under a hash of its frames.
+/// `bpf_get_stackid`: the stack stored in the stack map under the kernel's hash of its frames,
+/// and kept where the runtime prints stacks from.
 fn stack_id(machine: &mut Machine, map_arg: u64, flags: u64) -> Result<u64, Fault> {
     let map = map_index(machine, "get_stackid", map_arg)?;
+    let Some(kind) = machine.stack_kinds.get(map).copied().flatten() else {
+        return Err(Fault::Helper("get_stackid on a map that is not a stack map".to_string()));
+    };
     let frames = stack_frames(machine, flags);
+    let frames = &frames[..frames.len().min(usize::from(kind.limit))];
     let def = machine.maps[map].def;
-    let limit = (def.value_size / 8) as usize;
-    let frames = &frames[..frames.len().min(limit)];
-    let hash = frames.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, frame| (hash ^ frame).wrapping_mul(0x0100_0000_01b3));
-    let id = (hash % u64::from(def.max_entries.max(1))) as u32;
-    let mut value = vec![0u8; def.value_size as usize];
-    for (at, frame) in frames.iter().enumerate() {
-        value[at * 8..at * 8 + 8].copy_from_slice(&frame.to_ne_bytes());
-    }
+    let id = crate::stacks::stack_id(frames, def.max_entries);
+    let value = kind.value(frames);
     let cpu = machine.event.cpu;
     let key = id.to_ne_bytes();
     let existing = machine.maps[map].lookup(cpu, &key);
@@ -235,5 +234,6 @@ fn stack_id(machine: &mut Machine, map_arg: u64, flags: u64) -> Result<u64, Faul
         return Ok(if same { u64::from(id) } else { EEXIST as u64 });
     }
     machine.maps[map].update(cpu, &key, &value, 0);
+    machine.stored_stacks.store(kind, id, &value);
     Ok(u64::from(id))
 }

@@ -7,6 +7,7 @@ use ferrotrace_compiler::manifest::{config_layout, Manifest};
 use crate::error::{Fault, Trap};
 use crate::event::{Clocks, Event};
 use crate::maps::Map;
+use crate::stacks::{StackMapKind, StoredStacks};
 use crate::memory::{self, Memory, Slab, CONTEXT_REGION, FRAME_SIZE, HANDOFF_REGION, MAX_DEPTH, STACK_REGION};
 
 /// Bytes a helper may hand a callback (a map key) per call depth.
@@ -53,6 +54,10 @@ pub struct Shortfalls {
 pub struct Machine {
     pub memory: Memory,
     pub maps: Vec<Map>,
+    /// Each map's kind of stack, for the stack maps.
+    pub stack_kinds: Vec<Option<StackMapKind>>,
+    /// The stacks stored, where the runtime prints them from.
+    pub stored_stacks: StoredStacks,
     stack: Slab,
     handoff: Slab,
     context: Slab,
@@ -87,6 +92,8 @@ impl Machine {
         let mut machine = Machine {
             memory,
             maps,
+            stack_kinds: StackMapKind::of_maps(manifest),
+            stored_stacks: StoredStacks::default(),
             stack,
             handoff,
             context,

@@ -1,11 +1,13 @@
 //! The recording file (`.ftrec`): what `ferrotrace record` captured, as `replay` reads it.
 //!
 //! ```text
-//! magic   "FTREC\0" and a u16 version (1), little-endian
+//! magic   "FTREC\0" and a u16 version (2; version 1 had no stacks), little-endian
 //! header  u32 length, then JSON: the ferrotrace and kernel that recorded, the clocks, and for
-//!         each probe its tracepoint format and the pointer fields whose memory was copied
+//!         each probe its tracepoint format, the pointer fields whose memory was copied and
+//!         the stack frames taken
 //! frames  u32 length, u8 kind, payload; kind 1 an event as the recording program wrote it
-//!         (`EventLayout`), kind 2 the events lost so far (u64), kind 3 the end (u64 time)
+//!         (`layout`), kind 2 the events lost so far (u64), kind 3 the end (u64 time), kind 4
+//!         JSON names of code addresses (`names::Names`), before the first event holding them
 //! ```
 //!
 //! Events are kept as the kernel wrote them, so recording costs one copy per event; a
@@ -18,12 +20,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ReplayError;
 use crate::event::{Chunk, Clocks, Event};
+use crate::names::Names;
 
 pub const MAGIC: &[u8; 6] = b"FTREC\0";
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The oldest version this ferrotrace reads.
+const OLDEST_VERSION: u16 = 1;
 const FRAME_EVENT: u8 = 1;
 const FRAME_LOST: u8 = 2;
 const FRAME_END: u8 = 3;
+const FRAME_NAMES: u8 = 4;
 
 /// What the recording says of itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +56,11 @@ pub struct RecordedProbe {
     pub context_size: u32,
     /// The pointer fields whose memory was copied, in record order.
     pub pointers: Vec<RecordedPointer>,
+    /// Kernel and user stack frames taken per event (0: none).
+    #[serde(default)]
+    pub kernel_stack: u32,
+    #[serde(default)]
+    pub user_stack: u32,
 }
 
 /// A pointer field and the memory copied from where it pointed.
@@ -83,6 +94,9 @@ pub mod layout {
     pub const CONTEXT: usize = 72;
     /// Each pointer's copy after the context: an `i64` the read returned, then `bound` bytes.
     pub const POINTER_HEADER: usize = 8;
+    /// After the pointers, the kernel stack then the user stack, each taken: the `i64`
+    /// `bpf_get_stack` returned (bytes written, or an error), then room for the frames.
+    pub const STACK_HEADER: usize = 8;
 
     /// Where pointer `index`'s copy starts, for a context of `context_size` and the bounds of
     /// the pointers before it.
@@ -94,7 +108,24 @@ pub mod layout {
 impl RecordedProbe {
     /// The bytes of one event of this probe.
     pub fn event_size(&self) -> usize {
+        self.user_stack_start() + Self::stack_size(self.user_stack)
+    }
+
+    /// Where the kernel stack's header is, after the pointers' copies.
+    pub fn kernel_stack_start(&self) -> usize {
         layout::pointer_start(self.context_size, self.pointers.iter().map(|pointer| pointer.bound))
+    }
+
+    /// Where the user stack's header is, after the kernel stack.
+    pub fn user_stack_start(&self) -> usize {
+        self.kernel_stack_start() + Self::stack_size(self.kernel_stack)
+    }
+
+    fn stack_size(frames: u32) -> usize {
+        match frames {
+            0 => 0,
+            frames => layout::STACK_HEADER + frames as usize * 8,
+        }
     }
 }
 
@@ -122,6 +153,12 @@ impl<W: Write> Writer<W> {
         self.frame(FRAME_LOST, &count.to_le_bytes())
     }
 
+    /// Names of code addresses the events after hold.
+    pub fn names(&mut self, names: &Names) -> io::Result<()> {
+        let json = serde_json::to_vec(names).map_err(io::Error::other)?;
+        self.frame(FRAME_NAMES, &json)
+    }
+
     pub fn end(&mut self, time_ns: u64) -> io::Result<()> {
         self.frame(FRAME_END, &time_ns.to_le_bytes())?;
         self.out.flush()
@@ -143,6 +180,8 @@ pub struct Recording {
     pub lost: u64,
     /// When recording stopped, if the file says.
     pub end_ns: Option<u64>,
+    /// The names of code addresses the events hold.
+    pub names: Names,
 }
 
 /// Whether `bytes` start like a recording.
@@ -154,10 +193,13 @@ pub fn is_recording(bytes: &[u8]) -> bool {
 pub fn read(input: impl Read) -> Result<Recording, ReplayError> {
     let mut reader = Reader::new(input)?;
     let mut events = Vec::new();
+    let mut names = Names::default();
     while let Some(event) = reader.next_event()? {
+        names.extend(reader.take_names());
         events.push(event);
     }
-    Ok(Recording { header: reader.header.clone(), events, lost: reader.lost, end_ns: reader.end_ns })
+    names.extend(reader.take_names());
+    Ok(Recording { header: reader.header.clone(), events, lost: reader.lost, end_ns: reader.end_ns, names })
 }
 
 /// A recording read an event at a time.
@@ -166,6 +208,8 @@ pub struct Reader<R: Read> {
     header: Header,
     lost: u64,
     end_ns: Option<u64>,
+    /// Names read since they were last taken.
+    names: Names,
     frame: Vec<u8>,
 }
 
@@ -179,13 +223,15 @@ impl<R: Read> Reader<R> {
             return Err(bad("it does not start with FTREC"));
         }
         let version = u16::from_le_bytes([start[6], start[7]]);
-        if version != VERSION {
-            return Err(ReplayError::Input(format!("a recording of format version {version}; this ferrotrace reads version {VERSION}")));
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
+            return Err(ReplayError::Input(format!(
+                "a recording of format version {version}; this ferrotrace reads versions {OLDEST_VERSION} to {VERSION}"
+            )));
         }
         let mut header = vec![0u8; u32::from_le_bytes([start[8], start[9], start[10], start[11]]) as usize];
         input.read_exact(&mut header).map_err(|_| bad("its header is cut short"))?;
         let header: Header = serde_json::from_slice(&header).map_err(|error| bad(&format!("its header does not read: {error}")))?;
-        Ok(Reader { input, header, lost: 0, end_ns: None, frame: Vec::new() })
+        Ok(Reader { input, header, lost: 0, end_ns: None, names: Names::default(), frame: Vec::new() })
     }
 
     pub fn header(&self) -> &Header {
@@ -200,6 +246,11 @@ impl<R: Read> Reader<R> {
     /// When recording stopped, once its end was read.
     pub fn end_ns(&self) -> Option<u64> {
         self.end_ns
+    }
+
+    /// The names read since the last call: those of the event just read, and any before it.
+    pub fn take_names(&mut self) -> Names {
+        std::mem::take(&mut self.names)
     }
 
     /// The next event; `None` at the end, or where a recorder killed mid-write cut a frame.
@@ -219,6 +270,11 @@ impl<R: Read> Reader<R> {
                 FRAME_EVENT => return event(&self.header, payload).map(Some),
                 FRAME_LOST => self.lost = word.unwrap_or(self.lost),
                 FRAME_END => self.end_ns = word,
+                FRAME_NAMES => {
+                    let names: Names = serde_json::from_slice(payload)
+                        .map_err(|error| ReplayError::Input(format!("not a ferrotrace recording: its names do not read: {error}")))?;
+                    self.names.extend(names);
+                }
                 other => return Err(ReplayError::Input(format!("not a ferrotrace recording: a frame of unknown kind {other}"))),
             }
         }
@@ -260,6 +316,8 @@ pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
     }
     let mut comm = [0u8; 16];
     comm.copy_from_slice(&record[layout::COMM..layout::COMM + 16]);
+    let kernel_stack = stack(record, probe.kernel_stack_start(), probe.kernel_stack);
+    let user_stack = stack(record, probe.user_stack_start(), probe.user_stack);
     Ok(Event {
         probe: probe.name.clone(),
         time_ns: u64_at(layout::TIME)?,
@@ -275,7 +333,18 @@ pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
         context,
         memory,
         faulted,
-        kernel_stack: Vec::new(),
-        user_stack: Vec::new(),
+        kernel_stack,
+        user_stack,
     })
+}
+
+/// The frames of a stack taken at `at` with room for `frames`: as many as `bpf_get_stack` wrote.
+pub(crate) fn stack(record: &[u8], at: usize, frames: u32) -> Vec<u64> {
+    if frames == 0 {
+        return Vec::new();
+    }
+    let written = record.get(at..at + 8).and_then(|bytes| bytes.try_into().ok()).map_or(0, i64::from_le_bytes);
+    let bytes = (written.max(0) as usize).min(frames as usize * 8);
+    let start = at + layout::STACK_HEADER;
+    record.get(start..start + bytes).unwrap_or_default().chunks_exact(8).map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default())).collect()
 }

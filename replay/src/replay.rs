@@ -1,7 +1,8 @@
 //! A replay: the script's `begin` programs, then each event in order (the timers of
 //! `interval` and `profile` probes fired by the events' clock), then `end`, each program's
 //! ring buffer records handed to the runtime's `Runner` as soon as it returns, and the maps
-//! printed at the end, as a live run prints them.
+//! printed at the end, as a live run prints them. Creating a replay makes the runtime print
+//! stacks from its machine and name addresses only as the events name them.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -118,6 +119,9 @@ impl Replay {
             )));
         }
         let machine = Machine::new(&manifest, clocks);
+        // Stacks print from the machine's stack maps, named as the recording named them.
+        ferrotrace_runtime::output::stacks::install(Box::new(machine.stored_stacks.clone()));
+        ferrotrace_runtime::symbolize::use_recorded_names();
         let routes = routes.into_iter().map(|(probe, routes)| (probe, Rc::from(routes))).collect();
         Ok(Replay { manifest, programs, machine, routes, last_routes: None, timers, running: HashMap::new(), events: 0 })
     }

@@ -25,7 +25,7 @@ pub struct Source {
 }
 
 enum Events {
-    Recording(Reader<BufReader<File>>),
+    Recording(Box<Reader<BufReader<File>>>),
     Lines(std::vec::IntoIter<Event>),
 }
 
@@ -43,7 +43,7 @@ impl Source {
             let header = reader.header();
             let formats = header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
             let probes = header.probes.iter().map(|probe| probe.name.clone()).collect();
-            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), events: Events::Recording(reader) });
+            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), events: Events::Recording(Box::new(reader)) });
         }
         let text = std::fs::read_to_string(path).map_err(|_| ReplayError::Input("neither a ferrotrace recording nor JSON lines (not UTF-8 text)".into()))?;
         let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
@@ -55,10 +55,15 @@ impl Source {
         Ok(Source { clocks, probes, formats: None, events: Events::Lines(events.into_iter()) })
     }
 
-    /// The next event, in order; `None` after the last.
+    /// The next event, in order; `None` after the last. The names of the code addresses it
+    /// holds are published to the runtime first.
     pub fn next_event(&mut self) -> Result<Option<Event>, ReplayError> {
         match &mut self.events {
-            Events::Recording(reader) => reader.next_event(),
+            Events::Recording(reader) => {
+                let event = reader.next_event()?;
+                reader.take_names().publish();
+                Ok(event)
+            }
             Events::Lines(events) => Ok(events.next()),
         }
     }

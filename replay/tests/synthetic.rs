@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::driver::compile;
+use ferrotrace_replay::names::{KernelName, Names};
 use ferrotrace_replay::recording::{self, Header, RecordedPointer, RecordedProbe, Writer};
 use ferrotrace_replay::backend::Backend;
 use ferrotrace_replay::replay::Replay;
@@ -129,6 +130,17 @@ fn a_bad_line_is_refused_naming_it_and_the_field() {
 }
 
 #[test]
+fn stacks_print_with_the_names_the_recording_gave_and_unnamed_frames_as_addresses() {
+    let lines = r#"{"probe": "tracepoint:syscalls:sys_enter_openat", "kstack": [18446744071578845204, 18446744071578845220], "ustack": [4198400]}"#;
+    let names = Names { kernel: vec![KernelName { address: 18446744071578845204, symbol: "do_sys_openat2".into(), offset: 20 }], user: Vec::new() };
+    let script = "tracepoint:syscalls:sys_enter_openat { @k[kstack] = count(); @u[ustack(raw)] = count(); }";
+    // The names a recording holds; replay names no address with this machine's kernel.
+    names.publish();
+    let (out, _) = replay(script, events(lines), Backend::Jit);
+    assert_eq!(out, "\n\n@k[\n        do_sys_openat2+20\n        0xffffffff81000024\n]: 1\n@u[\n401000\n]: 1\n");
+}
+
+#[test]
 fn a_recording_reads_back_as_it_was_written() {
     let format = FakeCatalog.tracepoint_format("syscalls", "sys_enter_openat").expect("the fake kernel has openat");
     let pointer = RecordedPointer { field: "filename".into(), offset: 24, string: true, bound: 16 };
@@ -139,6 +151,8 @@ fn a_recording_reads_back_as_it_was_written() {
         format,
         context_size: 48,
         pointers: vec![pointer],
+        kernel_stack: 3,
+        user_stack: 2,
     };
     let header = Header { ferrotrace: "0.1.0".into(), kernel: "6.18".into(), arch: "x86_64".into(), clocks: Clocks { start_ns: 5, cpus: 2, ..Clocks::default() }, probes: vec![probe] };
     // The bytes the recording program writes: probe, CPU, pid/tid, uid/gid, time, cgroup,
@@ -152,8 +166,18 @@ fn a_recording_reads_back_as_it_was_written() {
     record[72 + 24..72 + 32].copy_from_slice(&0x7fff_0000u64.to_le_bytes());
     record[72 + 48..72 + 56].copy_from_slice(&5i64.to_le_bytes());
     record[72 + 56..72 + 61].copy_from_slice(b"/etc\0");
+    // The stacks: `bpf_get_stack`'s result in bytes, then the frames (room for 3 and 2).
+    let kernel = header.probes[0].kernel_stack_start();
+    record[kernel..kernel + 8].copy_from_slice(&16i64.to_le_bytes());
+    record[kernel + 8..kernel + 16].copy_from_slice(&0xffff_ffff_8100_0010u64.to_le_bytes());
+    record[kernel + 16..kernel + 24].copy_from_slice(&0xffff_ffff_8100_0020u64.to_le_bytes());
+    let user = header.probes[0].user_stack_start();
+    assert_eq!(user, kernel + 8 + 3 * 8);
+    record[user..user + 8].copy_from_slice(&(-14i64).to_le_bytes());
+    let names = Names { kernel: vec![KernelName { address: 0xffff_ffff_8100_0010, symbol: "do_one".into(), offset: 16 }], user: Vec::new() };
     let mut bytes = Vec::new();
     let mut writer = Writer::new(&mut bytes, &header).expect("the header writes");
+    writer.names(&names).expect("the names write");
     writer.event(&record).expect("the event writes");
     writer.lost(3).expect("the lost count writes");
     writer.end(99).expect("the end writes");
@@ -164,9 +188,12 @@ fn a_recording_reads_back_as_it_was_written() {
     assert_eq!((event.pid, event.tid, event.uid, event.gid, event.cpu, event.time_ns), (42, 43, 1000, 100, 1, 77));
     assert_eq!(&event.comm[..4], b"cat\0");
     assert_eq!(event.read(0x7fff_0000, 64), Some(&b"/etc\0"[..]));
+    assert_eq!(event.kernel_stack, [0xffff_ffff_8100_0010, 0xffff_ffff_8100_0020]);
+    assert!(event.user_stack.is_empty(), "a stack the kernel could not take (-EFAULT) holds no frames");
+    assert_eq!(read.names, names);
     let cut = &bytes[..bytes.len() - 5];
     assert_eq!(recording::read(cut).expect("a cut recording reads to its last whole frame").events.len(), 1);
     let mut newer = bytes.clone();
     newer[6] = 9;
-    assert_eq!(recording::read(&newer[..]).expect_err("version 9").to_string(), "a recording of format version 9; this ferrotrace reads version 1");
+    assert_eq!(recording::read(&newer[..]).expect_err("version 9").to_string(), "a recording of format version 9; this ferrotrace reads versions 1 to 2");
 }

@@ -83,7 +83,7 @@ pub fn run(
     let probes = session.probes_within(manifest.settings.max_probes as usize)?;
     session.write_config(crate::sys::monotonic_ns())?;
     let mut events = session.events()?;
-    output::stacks::install(session.stack_maps()?);
+    output::stacks::install(Box::new(output::stacks::KernelStackMaps(session.stack_maps()?)));
     let mut runner = Runner::new(session.shared_manifest(), output::printer(options.format, out, err));
     runner.warnings = !options.no_warnings;
     if options.dry_run {

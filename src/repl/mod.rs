@@ -245,7 +245,7 @@ impl Console<'_> {
         let session = self.session.as_mut().expect("loaded");
         session.write_config(self.start_ns).map_err(RunError::from)?;
         self.runner.set_manifest(session.shared_manifest());
-        output::stacks::install(session.stack_maps().map_err(RunError::from)?);
+        output::stacks::install(Box::new(output::stacks::KernelStackMaps(session.stack_maps().map_err(RunError::from)?)));
         if !self.events.has_ring() {
             if let Some(ring) = session.ring_buffer()? {
                 self.events.set_ring(ring)?;

@@ -1,6 +1,6 @@
 //! Record and replay: a recording made while a script ran live replays, as an unprivileged
-//! user, to the bytes the live run printed, in text and JSON; and a script whose probes the
-//! recording lacks is refused, naming them.
+//! user, to the bytes the live run printed, in text and JSON, stacks named as live; and a
+//! script whose probes the recording lacks is refused, naming them.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -20,12 +20,18 @@ fn readable_dir(test: &str) -> PathBuf {
     dir
 }
 
-/// Records the `openat` calls while `live` runs live (in `format`) and `comm` opens
-/// /etc/hostname three times; returns the live run's outcome and the recording's path.
-fn record_beside_live_run(test: &str, live: &str, format: &str, comm: &Comm) -> (Outcome, PathBuf) {
-    let path = readable_dir(test).join("openat.ftrec");
+/// What the tests record: the `openat` calls.
+const OPENAT: &[&str] = &["-e", "tracepoint:syscalls:sys_enter_openat { }"];
+
+/// Records (`record` the arguments after `-o FILE`) while `live` runs live (in `format`) and
+/// `comm` opens /etc/hostname three times; returns the live run's outcome and the recording's
+/// path.
+fn record_beside_live_run(test: &str, record: &[&str], live: &str, format: &str, comm: &Comm) -> (Outcome, PathBuf) {
+    let path = readable_dir(test).join("events.ftrec");
     let path_text = path.to_str().expect("a UTF-8 path");
-    let recorder = Tracer::start_until(&["-o", path_text, "-e", "tracepoint:syscalls:sys_enter_openat { }", "record"], "Recording ");
+    let mut args = vec!["-o", path_text, "record"];
+    args.extend(record);
+    let recorder = Tracer::start_until(&args, "Recording ");
     let tracer = match format {
         "json" => Tracer::start_json(&["-f", "json", "-e", live]),
         _ => Tracer::start(&["-e", live]),
@@ -60,7 +66,7 @@ fn a_recording_replays_unprivileged_to_what_the_live_run_printed() {
     }
     let comm = Comm::unique();
     let script = format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ @[str(args.filename)] = count(); }}", comm.name());
-    let (live, path) = record_beside_live_run("text", &script, "text", &comm);
+    let (live, path) = record_beside_live_run("text", OPENAT, &script, "text", &comm);
     // The thread named after the comm may open more than /etc/hostname as it starts; the
     // replay must print those too, and the three opens the test made.
     let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", &script]);
@@ -79,12 +85,31 @@ fn a_recording_replays_to_the_live_runs_json() {
         "tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ printf(\"%s %s\\n\", comm, str(args.filename)); @n[comm] = count(); }}",
         comm.name()
     );
-    let (live, path) = record_beside_live_run("json", &script, "json", &comm);
+    let (live, path) = record_beside_live_run("json", OPENAT, &script, "json", &comm);
     let replayed = replay_as_nobody(&["-f", "json", "replay", path.to_str().expect("UTF-8"), "-e", &script]);
     cleanup(&path);
     let opens = format!("{{\"type\": \"printf\", \"data\": \"{} /etc/hostname\\n\"}}", comm.name());
     assert_eq!(live.stdout.matches(&opens).count(), 3, "three printf lines of the opens:\n{}", live.transcript());
     replayed.assert_exact(0, &live.stdout, "");
+}
+
+#[test]
+fn recorded_stacks_replay_named_as_the_live_run_named_them() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    // `raw_syscalls` has kernel frames on every kernel (6.1's `syscalls` tracepoints have none).
+    let script = format!(
+        "tracepoint:raw_syscalls:sys_enter /comm == \"{}\"/ {{ @[kstack, ustack] = count(); @perf[ustack(perf, 3)] = count(); }}",
+        comm.name()
+    );
+    let (live, path) = record_beside_live_run("stacks", &["--stacks", "tracepoint:raw_syscalls:sys_enter"], &script, "text", &comm);
+    let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", &script]);
+    cleanup(&path);
+    assert!(live.stdout.contains("        entry_SYSCALL_64"), "kernel frames are named live:\n{}", live.transcript());
+    assert!(live.stdout.contains(" (/"), "user frames name their file live:\n{}", live.transcript());
+    replayed.assert_exact(0, &live.stdout, "Attached 1 probe\n");
 }
 
 #[test]
@@ -94,7 +119,7 @@ fn a_script_whose_probes_the_recording_lacks_is_refused_naming_them() {
     }
     let comm = Comm::unique();
     let script = format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ @ = count(); }}", comm.name());
-    let (_, path) = record_beside_live_run("missing", &script, "text", &comm);
+    let (_, path) = record_beside_live_run("missing", OPENAT, &script, "text", &comm);
     let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:syscalls:sys_enter_close { @ = count(); }"]);
     cleanup(&path);
     assert_eq!(replayed.status.code(), Some(1), "{}", replayed.transcript());

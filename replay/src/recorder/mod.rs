@@ -2,7 +2,8 @@
 //! the formats and clocks replay needs, until SIGINT or SIGTERM.
 //!
 //! Each tracepoint gets its own small program (`program.rs`) writing events straight into a
-//! ring buffer; the loop here copies them to the file as they come, untouched.
+//! ring buffer; the loop here copies them to the file as they come, untouched, each after the
+//! names of the code addresses it holds that were not named before (`names`).
 
 mod program;
 
@@ -16,10 +17,11 @@ use ferrotrace_compiler::manifest::{
 };
 use ferrotrace_compiler::span::Span;
 use ferrotrace_runtime::session::Session;
-use ferrotrace_runtime::{cpus, signals, sys};
+use ferrotrace_runtime::{cpus, signals, symbolize, sys};
 
 use crate::error::ReplayError;
 use crate::event::Clocks;
+use crate::names::Namer;
 use crate::recording::{Header, RecordedPointer, RecordedProbe, Writer};
 
 /// Bytes of a string a pointer field points to that are copied (with its NUL).
@@ -40,10 +42,31 @@ pub struct Summary {
     pub lost: u64,
 }
 
+/// Frames of a stack taken when `record --stacks` asks for them: the kernel's default
+/// `perf_event_max_stack`, what `kstack` and `ustack` take.
+pub const ALL_FRAMES: u32 = 127;
+
+/// The stacks each event takes: as many frames as the script's deepest `kstack` or `ustack`
+/// (the user stack only if it names user addresses), or every frame for `all`.
+fn stack_frames(manifest: &Manifest, all: bool) -> (u32, u32) {
+    if all {
+        return (ALL_FRAMES, ALL_FRAMES);
+    }
+    let deepest = manifest.maps.iter().filter_map(|map| match map.role {
+        MapRole::Stacks { limit, .. } => Some(u32::from(limit)),
+        _ => None,
+    });
+    let kernel = deepest.max().unwrap_or(0);
+    let user = if manifest.maps.iter().any(|map| map.role == MapRole::Processes) { kernel } else { 0 };
+    (kernel, user)
+}
+
 /// The recording's header for the tracepoints of a compiled script: every tracepoint its
-/// programs attach to, with its format from `catalog`. Probes replay fires by itself
-/// (`begin`, `end`, `interval`, `profile`) need no recording; any other is refused.
-pub fn plan(manifest: &Manifest, catalog: &dyn Catalog) -> Result<Header, ReplayError> {
+/// programs attach to, with its format from `catalog`, and the stacks it prints (every
+/// stack, with `all_stacks`). Probes replay fires by itself (`begin`, `end`, `interval`,
+/// `profile`) need no recording; any other is refused.
+pub fn plan(manifest: &Manifest, catalog: &dyn Catalog, all_stacks: bool) -> Result<Header, ReplayError> {
+    let (kernel_stack, user_stack) = stack_frames(manifest, all_stacks);
     let mut probes: Vec<RecordedProbe> = Vec::new();
     for spec in &manifest.programs {
         for target in &spec.targets {
@@ -65,7 +88,7 @@ pub fn plan(manifest: &Manifest, catalog: &dyn Catalog) -> Result<Header, Replay
                             RecordedPointer { field: field.name.clone(), offset: field.offset, string, bound: if string { STRING_BOUND } else { RAW_BOUND } }
                         })
                         .collect();
-                    probes.push(RecordedProbe { name: probe, category: category.clone(), event: name.clone(), format, context_size: (fixed + room).next_multiple_of(8), pointers });
+                    probes.push(RecordedProbe { name: probe, category: category.clone(), event: name.clone(), format, context_size: (fixed + room).next_multiple_of(8), pointers, kernel_stack, user_stack });
                 }
                 Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } => {}
                 _ => {
@@ -100,23 +123,33 @@ pub fn record(header: &Header, out: impl Write, announce: &mut dyn FnMut(usize))
     let mut writer = Writer::new(out, header)?;
     let mut source = session.events().map_err(|error| ReplayError::Unsupported(error.to_string()))?.ok_or_else(|| ReplayError::Unsupported("no ring buffer".into()))?;
     session.attach_all().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
+    // User frames are named in their process, which may have exited before its events are
+    // read: follow what processes map (as a live `ustack` does) while recording.
+    let follow = header.probes.iter().any(|probe| probe.user_stack > 0) && symbolize::track_processes().is_ok();
     announce(header.probes.len());
     let mut events = 0u64;
     let mut failure = None;
+    let mut namer = Namer::default();
     let mut copy = |record: &[u8]| {
         events += 1;
         if failure.is_none() {
-            failure = writer.event(record).err();
+            failure = write_event(&mut writer, &mut namer, header, record).err();
         }
     };
     while !signals::stop_requested() {
         // The programs wake no one: read what came every few milliseconds.
         if source.drain(&mut copy) == 0 {
+            if follow {
+                symbolize::catch_up();
+            }
             std::thread::sleep(READ_INTERVAL);
         }
     }
     session.detach_all().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
     source.drain(&mut copy);
+    if follow {
+        symbolize::stop_tracking();
+    }
     if let Some(error) = failure {
         return Err(error.into());
     }
@@ -127,6 +160,18 @@ pub fn record(header: &Header, out: impl Write, announce: &mut dyn FnMut(usize))
     writer.end(sys::monotonic_ns())?;
     session.release_perf_events();
     Ok(Summary { events, lost })
+}
+
+/// Writes one event, after the names of its addresses not named before.
+fn write_event(writer: &mut Writer<impl Write>, namer: &mut Namer, header: &Header, record: &[u8]) -> std::io::Result<()> {
+    let index = record.get(..4).map_or(0, |bytes| u32::from_le_bytes(bytes.try_into().unwrap_or_default()));
+    if let Some(probe) = header.probes.get(index as usize) {
+        let names = namer.learn(probe, record);
+        if !names.is_empty() {
+            writer.names(&names)?;
+        }
+    }
+    writer.event(record)
 }
 
 /// The ELF and manifest of the recording programs: one per probe, a ring buffer, a lost count.

@@ -1,6 +1,7 @@
 //! The BPF program that records one tracepoint: it reserves an event in the ring buffer,
 //! writes the task and clock values replay's helpers will return, copies the tracepoint's
-//! record and the memory its pointer fields point to (`recording::layout`), and submits it.
+//! record, the memory its pointer fields point to and the stacks asked for
+//! (`recording::layout`), and submits it.
 //! A full ring buffer adds one to the per-CPU lost count instead. Written instruction by
 //! instruction: about 20 plus 6 per pointer field, no stack but for the lost count's key.
 
@@ -18,6 +19,8 @@ const RINGBUF_SUBMIT: u32 = 132;
 /// `BPF_RB_NO_WAKEUP`: a submit wakes no reader (a wakeup costs more than the rest of the
 /// program); the recorder reads on a timer instead.
 const NO_WAKEUP: u64 = 1;
+/// `BPF_F_USER_STACK`: `bpf_get_stack` takes the user stack.
+const USER_STACK: i32 = 1 << 8;
 
 /// Instructions with their map loads, built in order.
 struct Assembler {
@@ -110,6 +113,18 @@ pub fn recording_program(index: u32, probe: &RecordedProbe, syscall: bool, ring:
         };
         asm.call_into(read, op::DW, at);
         at += layout::POINTER_HEADER + pointer.bound as usize;
+    }
+    for (frames, flags) in [(probe.kernel_stack, 0), (probe.user_stack, USER_STACK)] {
+        if frames == 0 {
+            continue;
+        }
+        asm.event_at(at + layout::STACK_HEADER);
+        asm.mov(2, 1);
+        asm.mov(1, 6);
+        asm.mov_imm(3, frames as i32 * 8);
+        asm.mov_imm(4, flags);
+        asm.call_into(helper::GET_STACK, op::DW, at);
+        at += layout::STACK_HEADER + frames as usize * 8;
     }
     asm.mov(1, 7);
     asm.mov_imm(2, NO_WAKEUP as i32);

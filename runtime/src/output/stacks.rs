@@ -1,6 +1,7 @@
 //! Stacks as bpftrace 0.26 prints them: a newline, then one line per frame, innermost first.
-//! The value a probe keeps is a stack id; the frames are read from the stack map of the
-//! stack's limit (installed once the maps exist) and named by `crate::symbolize`.
+//! The value a probe keeps is a stack id; the frames are read from the `StackFrames` installed
+//! once the maps exist (the kernel's stack maps, or replay's copy of them) and named by
+//! `crate::symbolize`.
 //!
 //! Per frame, by mode: `bpftrace` is 8 spaces then `symbol+offset`; `perf` a tab, the address
 //! in hex, a space and `symbol+offset` (user frames add ` (file)`); `raw` the address in hex;
@@ -18,12 +19,28 @@ use ferrotrace_compiler::types::{StackMode, StackTy};
 
 use crate::symbolize;
 
-/// The stack maps of a loaded script: limit, build-id frames, and the map.
-type StackMaps = Vec<(u8, bool, OwnedFd)>;
+/// Where the frames of a stack id are kept.
+pub trait StackFrames: Send {
+    /// The value stored at `id` in the stack map of `limit` frames (of build-id frames or not).
+    fn frames(&self, limit: u8, build_id: bool, id: u32) -> Option<Vec<u8>>;
+}
 
-fn maps() -> std::sync::MutexGuard<'static, StackMaps> {
-    static MAPS: OnceLock<Mutex<StackMaps>> = OnceLock::new();
-    MAPS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner)
+/// The stack maps of a script loaded in the kernel: limit, build-id frames, and the map.
+pub struct KernelStackMaps(pub Vec<(u8, bool, OwnedFd)>);
+
+impl StackFrames for KernelStackMaps {
+    fn frames(&self, limit: u8, build_id: bool, id: u32) -> Option<Vec<u8>> {
+        let (_, _, fd) = self.0.iter().find(|(l, b, _)| *l == limit && *b == build_id)?;
+        let frame = if build_id { BUILD_ID_FRAME_SIZE as usize } else { 8 };
+        let mut value = vec![0u8; usize::from(limit) * frame];
+        crate::sys::map_lookup_elem(fd.as_fd(), &id.to_ne_bytes(), &mut value).ok()?;
+        Some(value)
+    }
+}
+
+fn store() -> std::sync::MutexGuard<'static, Option<Box<dyn StackFrames>>> {
+    static STORE: OnceLock<Mutex<Option<Box<dyn StackFrames>>>> = OnceLock::new();
+    STORE.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether user frames print C++ names demangled (`cpp_demangle`, on unless a script turns it off).
@@ -34,9 +51,9 @@ pub fn set_demangling(on: bool) {
     DEMANGLE.store(on, Ordering::Relaxed);
 }
 
-/// Makes `stack_maps` the maps stack ids are looked up in.
-pub fn install(stack_maps: StackMaps) {
-    *maps() = stack_maps;
+/// Makes `frames` where stack ids are looked up.
+pub fn install(frames: Box<dyn StackFrames>) {
+    *store() = Some(frames);
 }
 
 /// The text of the stack `raw` names: for a user stack, the pid in the upper 32 bits and the
@@ -48,23 +65,13 @@ pub fn render(stack: &StackTy, raw: u64) -> Vec<u8> {
         false => (raw as i64, 0),
     };
     let build_id = stack.user && stack.mode == StackMode::BuildId;
-    let frames = u32::try_from(id).ok().and_then(|id| frames(id, stack.limit, build_id)).unwrap_or_default();
+    let frames = u32::try_from(id).ok().and_then(|id| store().as_ref()?.frames(stack.limit, build_id, id)).unwrap_or_default();
     let mut text = String::from("\n");
     match build_id {
         true => frames.chunks_exact(BUILD_ID_FRAME_SIZE as usize).take_while(|f| status(f) != 0).for_each(|f| build_id_line(&mut text, f)),
         false => words(&frames).take_while(|&address| address != 0).for_each(|address| frame_line(&mut text, stack, pid, address)),
     }
     text.into_bytes()
-}
-
-/// The value the stack map holds at `id`.
-fn frames(id: u32, limit: u8, build_id: bool) -> Option<Vec<u8>> {
-    let maps = maps();
-    let (_, _, fd) = maps.iter().find(|(l, b, _)| *l == limit && *b == build_id)?;
-    let frame = if build_id { BUILD_ID_FRAME_SIZE as usize } else { 8 };
-    let mut value = vec![0u8; usize::from(limit) * frame];
-    crate::sys::map_lookup_elem(fd.as_fd(), &id.to_ne_bytes(), &mut value).ok()?;
-    Some(value)
 }
 
 fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {

@@ -8,11 +8,15 @@
 //! running before is read from `/proc/PID/maps` when the probes first announce it
 //! (`remember_process`, on an `Action::Process` record), or when one of its addresses is named.
 //! `processes.rs` keeps what is known of each process.
+//!
+//! A replay calls `use_recorded_names` first: from then on addresses are named only by what the
+//! recording says (`recorded.rs`), as the machine that ran the probes named them.
 
 mod elf;
 mod kallsyms;
 mod maps;
 mod processes;
+mod recorded;
 mod tracker;
 
 use std::collections::HashMap;
@@ -25,10 +29,14 @@ pub use kallsyms::address_of as kernel_symbol_address;
 use elf::ElfSymbols;
 use maps::Mapping;
 use processes::Processes;
+use recorded::RecordedNames;
 use tracker::Tracker;
 
 /// The kernel symbol containing `address` and the offset into it.
 pub fn kernel(address: u64) -> Option<(String, u64)> {
+    if let Some(recorded) = &state().recorded {
+        return recorded.kernel(address);
+    }
     kallsyms::kernel().resolve(address).map(|(name, offset)| (name.to_string(), offset))
 }
 
@@ -72,6 +80,9 @@ pub fn remember_process(pid: u32) {
 
 /// The file and function at `address` in process `pid`; `None` if no file is mapped there.
 pub fn user(pid: u32, address: u64) -> Option<UserFrame> {
+    if let Some(recorded) = &state().recorded {
+        return recorded.user(pid, address);
+    }
     let mapping = state().mapping_of(pid, address)?;
     let offset = mapping.file_offset(address)?;
     let symbols = elf_symbols(&mapping.path);
@@ -83,12 +94,30 @@ pub fn user(pid: u32, address: u64) -> Option<UserFrame> {
     Some(UserFrame { function, file: mapping.path })
 }
 
+/// From now on, addresses are named only as `name_recorded_kernel` and `name_recorded_user`
+/// say: this machine's kernel and files are not looked at.
+pub fn use_recorded_names() {
+    state().recorded.get_or_insert_with(RecordedNames::default);
+}
+
+/// Kernel `address` is `offset` bytes into `name`, as recorded.
+pub fn name_recorded_kernel(address: u64, name: String, offset: u64) {
+    state().recorded.get_or_insert_with(RecordedNames::default).add_kernel(address, name, offset);
+}
+
+/// User `address` of process `pid` is `frame`, as recorded.
+pub fn name_recorded_user(pid: u32, address: u64, frame: UserFrame) {
+    state().recorded.get_or_insert_with(RecordedNames::default).add_user(pid, address, frame);
+}
+
 /// What is remembered across lookups.
 #[derive(Default)]
 struct State {
     processes: Processes,
     files: HashMap<PathBuf, Option<Arc<ElfSymbols>>>,
     tracker: Option<Tracker>,
+    /// Names a replay's recording holds, used instead of this machine's.
+    recorded: Option<RecordedNames>,
 }
 
 fn state() -> std::sync::MutexGuard<'static, State> {
