@@ -1,13 +1,16 @@
 //! One event as the engine replays it: which probe fired, the context the program reads, the
 //! task and clock values the helpers return, and the memory its pointers point to.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// What fired, and everything a program may ask about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// The probe as the manifest names it: `tracepoint:syscalls:sys_enter_openat`.
-    pub probe: String,
+    /// The probe as the manifest names it: `tracepoint:syscalls:sys_enter_openat`; shared by
+    /// the events of one probe, so replay tells the probe of the event before by its address.
+    pub probe: Arc<str>,
     /// `bpf_ktime_get_ns()`: CLOCK_MONOTONIC, nanoseconds.
     pub time_ns: u64,
     pub cpu: u32,
@@ -63,17 +66,21 @@ impl Event {
         self.cgroup = other.cgroup;
         self.task = other.task;
         self.jiffies = other.jiffies;
-        self.memory.clone_from(&other.memory);
-        self.faulted.clone_from(&other.faulted);
-        self.kernel_stack.clone_from(&other.kernel_stack);
-        self.user_stack.clone_from(&other.user_stack);
+        // Most events hold no memory, faults or stacks, and neither did the event before.
+        let bare = |event: &Event| event.memory.is_empty() && event.faulted.is_empty() && event.kernel_stack.is_empty() && event.user_stack.is_empty();
+        if !(bare(self) && bare(other)) {
+            self.memory.clone_from(&other.memory);
+            self.faulted.clone_from(&other.faulted);
+            self.kernel_stack.clone_from(&other.kernel_stack);
+            self.user_stack.clone_from(&other.user_stack);
+        }
     }
 
     /// The task and clock of this event without its context and memory: what a timer firing
     /// later on its CPU sees running. Allocates nothing.
     pub fn task_only(&self) -> Event {
         Event {
-            probe: String::new(),
+            probe: Arc::from(""),
             context: Vec::new(),
             memory: Vec::new(),
             faulted: Vec::new(),

@@ -21,21 +21,52 @@ const MAX_LOOPS: u64 = 1 << 23;
 const USER_STACK: u64 = 1 << 8;
 const SKIP_MASK: u64 = 0xff;
 
-/// Runs helper `helper` with `args` (r1..r5); its r0.
+/// Runs helper `helper` with `args` (r1..r5); its r0. The helpers nearly every event calls
+/// are small functions of their own; the rest share one large one, entered only for them.
 pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5]) -> Result<u64, Stop> {
+    match helper {
+        id::MAP_LOOKUP_ELEM => Ok(map_lookup(machine, args[0], args[1])?),
+        id::GET_CURRENT_COMM => Ok(current_comm(machine, args[0], args[1])?),
+        id::GET_CURRENT_PID_TGID => Ok(u64::from(machine.event.pid) << 32 | u64::from(machine.event.tid)),
+        id::KTIME_GET_NS => Ok(machine.event.time_ns),
+        _ => other(machine, exec, helper, args),
+    }
+}
+
+/// `bpf_map_lookup_elem`: the region address of the key's value, or 0.
+fn map_lookup(machine: &mut Machine, map_arg: u64, key: u64) -> Result<u64, Fault> {
+    let map = map_index(machine, "map_lookup_elem", map_arg)?;
+    let key_size = u64::from(machine.maps[map].def.key_size);
+    if machine.maps[map].lookup_changes() {
+        copy_in(machine, key, key_size)?;
+        Ok(machine.maps[map].lookup(machine.event.cpu, &machine.scratch))
+    } else {
+        Ok(machine.maps[map].peek(machine.event.cpu, checked(&machine.memory, key, key_size)?))
+    }
+}
+
+/// `bpf_get_current_comm`: the task's name, cut to the buffer with its NUL.
+fn current_comm(machine: &mut Machine, buffer: u64, size: u64) -> Result<u64, Fault> {
+    let dst = machine.memory.slice_mut(buffer, size).map_err(|access| Fault::HelperAccess { address: buffer, size, access })?;
+    // Made in a register and stored whole: the key a program then reads back a word at a time
+    // comes from one store, which the CPU forwards, not from bytes of several, which stalls it.
+    let len = dst.len().min(16);
+    let kept = u128::MAX.checked_shr(8 * (17 - len as u32)).unwrap_or(0);
+    let comm = (u128::from_le_bytes(machine.event.comm) & kept).to_le_bytes();
+    match <&mut [u8; 16]>::try_from(&mut dst[..len]) {
+        Ok(whole) => *whole = comm,
+        Err(_) => dst[..len].copy_from_slice(&comm[..len]),
+    }
+    dst[len..].fill(0);
+    Ok(0)
+}
+
+/// Every other helper.
+#[inline(never)]
+fn other(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5]) -> Result<u64, Stop> {
     let [a1, a2, a3, a4, _] = args;
     let event = &machine.event;
     let value = match helper {
-        id::MAP_LOOKUP_ELEM => {
-            let map = map_index(machine, "map_lookup_elem", a1)?;
-            let key_size = u64::from(machine.maps[map].def.key_size);
-            if machine.maps[map].lookup_changes() {
-                copy_in(machine, a2, key_size)?;
-                machine.maps[map].lookup(machine.event.cpu, &machine.scratch)
-            } else {
-                machine.maps[map].peek(machine.event.cpu, checked(&machine.memory, a2, key_size)?)
-            }
-        }
         id::MAP_UPDATE_ELEM => {
             let map = map_index(machine, "map_update_elem", a1)?;
             let (key_size, value_size) = (machine.maps[map].def.key_size as usize, u64::from(machine.maps[map].def.value_size));
@@ -58,7 +89,6 @@ pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5])
         }
         id::PROBE_READ | id::PROBE_READ_KERNEL | id::PROBE_READ_USER => read(machine, a1, a2, a3, false)?,
         id::PROBE_READ_STR | id::PROBE_READ_KERNEL_STR | id::PROBE_READ_USER_STR => read(machine, a1, a2, a3, true)?,
-        id::KTIME_GET_NS => event.time_ns,
         id::KTIME_GET_BOOT_NS => event.time_ns.wrapping_add(machine.clocks.boot_minus_monotonic_ns),
         id::KTIME_GET_TAI_NS => event
             .time_ns
@@ -68,24 +98,12 @@ pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5])
         id::GET_PRANDOM_U32 => u64::from(machine.next_random()),
         id::GET_SMP_PROCESSOR_ID => u64::from(event.cpu),
         id::GET_NUMA_NODE_ID => 0,
-        id::GET_CURRENT_PID_TGID => u64::from(event.pid) << 32 | u64::from(event.tid),
         id::GET_NS_CURRENT_PID_TGID => {
             let info = [event.pid.to_ne_bytes(), event.tid.to_ne_bytes()].concat();
             write(machine, a3, a4.min(8), &info)?;
             0
         }
         id::GET_CURRENT_UID_GID => u64::from(event.gid) << 32 | u64::from(event.uid),
-        id::GET_CURRENT_COMM => {
-            let comm = event.comm;
-            let dst = machine.memory.slice_mut(a1, a2).map_err(|access| Fault::HelperAccess { address: a1, size: a2, access })?;
-            let len = dst.len().min(comm.len());
-            dst[..len].copy_from_slice(&comm[..len]);
-            dst[len..].fill(0);
-            if let Some(last) = dst.last_mut() {
-                *last = 0;
-            }
-            0
-        }
         id::GET_CURRENT_TASK | id::GET_CURRENT_TASK_BTF => event.task,
         id::GET_CURRENT_CGROUP_ID => event.cgroup,
         id::GET_ATTACH_COOKIE => machine.cookie,

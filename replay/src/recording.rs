@@ -14,6 +14,7 @@
 //! truncated file (a recorder killed mid-write) replays up to its last whole frame.
 
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use ferrotrace_compiler::catalog::TracepointFormat;
 use serde::{Deserialize, Serialize};
@@ -210,6 +211,8 @@ pub struct Reader<R: Read> {
     end_ns: Option<u64>,
     /// Names read since they were last taken.
     names: Names,
+    /// Each probe's name, shared by its events.
+    probe_names: Vec<Arc<str>>,
     frame: Vec<u8>,
 }
 
@@ -231,7 +234,8 @@ impl<R: Read> Reader<R> {
         let mut header = vec![0u8; u32::from_le_bytes([start[8], start[9], start[10], start[11]]) as usize];
         input.read_exact(&mut header).map_err(|_| bad("its header is cut short"))?;
         let header: Header = serde_json::from_slice(&header).map_err(|error| bad(&format!("its header does not read: {error}")))?;
-        Ok(Reader { input, header, lost: 0, end_ns: None, names: Names::default(), frame: Vec::new() })
+        let probe_names = header.probes.iter().map(|probe| Arc::from(probe.name.as_str())).collect();
+        Ok(Reader { input, header, lost: 0, end_ns: None, names: Names::default(), probe_names, frame: Vec::new() })
     }
 
     pub fn header(&self) -> &Header {
@@ -267,7 +271,7 @@ impl<R: Read> Reader<R> {
             let (kind, payload) = (self.frame[0], &self.frame[1..]);
             let word = payload.get(..8).map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()));
             match kind {
-                FRAME_EVENT => return event(&self.header, payload).map(Some),
+                FRAME_EVENT => return event(&self.header, &self.probe_names, payload).map(Some),
                 FRAME_LOST => self.lost = word.unwrap_or(self.lost),
                 FRAME_END => self.end_ns = word,
                 FRAME_NAMES => {
@@ -281,8 +285,9 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// An event from the bytes the recording program wrote.
-pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
+/// An event from the bytes the recording program wrote; `probe_names` are the header's probes'
+/// names, shared by their events.
+fn event(header: &Header, probe_names: &[Arc<str>], record: &[u8]) -> Result<Event, ReplayError> {
     let short = || ReplayError::Input("a recorded event is shorter than its probe's layout".to_string());
     let u32_at = |at: usize| record.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default())).ok_or_else(short);
     let u64_at = |at: usize| record.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())).ok_or_else(short);
@@ -319,7 +324,7 @@ pub fn event(header: &Header, record: &[u8]) -> Result<Event, ReplayError> {
     let kernel_stack = stack(record, probe.kernel_stack_start(), probe.kernel_stack);
     let user_stack = stack(record, probe.user_stack_start(), probe.user_stack);
     Ok(Event {
-        probe: probe.name.clone(),
+        probe: Arc::clone(&probe_names[index]),
         time_ns: u64_at(layout::TIME)?,
         cpu: u32_at(layout::CPU)?,
         pid: (pid_tgid >> 32) as u32,

@@ -53,7 +53,7 @@ pub struct Replay {
     machine: Machine,
     routes: HashMap<String, Rc<[Route]>>,
     /// The routes of the probe of the event before: most events are of the probe before.
-    last_routes: Option<(String, Rc<[Route]>)>,
+    last_routes: Option<(Arc<str>, Rc<[Route]>)>,
     timers: Vec<Timer>,
     /// The task last seen on each CPU: what a timer interrupts.
     running: HashMap<u32, Event>,
@@ -141,19 +141,20 @@ impl Replay {
     /// Replays one event: the timers due before it, then every program of its probe. False
     /// once a program called `exit()`: the run is over.
     pub fn event(&mut self, runner: &mut Runner<'_>, event: &Event) -> Result<bool, ReplayError> {
-        self.fire_timers(runner, event.time_ns)?;
-        if runner.exit_code().is_some() {
-            return Ok(false);
-        }
-        self.events += 1;
         if !self.timers.is_empty() {
+            self.fire_timers(runner, event.time_ns)?;
+            if runner.exit_code().is_some() {
+                return Ok(false);
+            }
             self.running.insert(event.cpu, event.task_only());
         }
+        self.events += 1;
         let routes = match &self.last_routes {
-            Some((probe, routes)) if *probe == event.probe => Rc::clone(routes),
+            // Events of one probe share its name: most often the same as the event before's.
+            Some((probe, routes)) if Arc::ptr_eq(probe, &event.probe) || *probe == event.probe => Rc::clone(routes),
             _ => {
-                let Some(routes) = self.routes.get(&event.probe) else { return Ok(true) };
-                self.last_routes = Some((event.probe.clone(), Rc::clone(routes)));
+                let Some(routes) = self.routes.get(&*event.probe) else { return Ok(true) };
+                self.last_routes = Some((Arc::clone(&event.probe), Rc::clone(routes)));
                 Rc::clone(routes)
             }
         };
@@ -229,8 +230,10 @@ impl Replay {
         if let Err(trap) = result {
             return Err(self.fault(index, trap));
         }
-        for record in self.machine.take_records() {
-            runner.handle(&mut self.machine, &record)?;
+        if !self.machine.records.is_empty() {
+            for record in self.machine.take_records() {
+                runner.handle(&mut self.machine, &record)?;
+            }
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ impl Source {
         let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
         let events = synthetic::parse(&text, 0, &mut format)?;
         let clocks = Clocks { cpus: events.iter().map(|event| event.cpu + 1).max().unwrap_or(1), ..Clocks::default() };
-        let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).collect();
+        let mut probes: Vec<String> = events.iter().map(|event| event.probe.to_string()).collect();
         probes.sort();
         probes.dedup();
         Ok(Source { clocks, probes, formats: None, events: Events::Lines(events.into_iter()) })

@@ -11,6 +11,9 @@
 //! pointer points. Every other key is optional: `tid` defaults to `pid`, `time_ns` to one
 //! microsecond after the line before.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use ferrotrace_compiler::catalog::{FieldKind, TracepointField, TracepointFormat};
 use serde::Deserialize;
 use serde_json::Value;
@@ -72,6 +75,8 @@ pub fn parse(
     format: &mut dyn FnMut(&str, &str) -> Result<TracepointFormat, String>,
 ) -> Result<Vec<Event>, ReplayError> {
     let mut events = Vec::new();
+    // The events of one probe share its name, as a recording's do.
+    let mut names: HashMap<Arc<str>, Arc<str>> = HashMap::new();
     let mut time = start_ns;
     for (index, text) in text.lines().enumerate() {
         let text = text.trim();
@@ -81,7 +86,9 @@ pub fn parse(
         let at = |message: String| ReplayError::Input(format!("line {}: {message}", index + 1));
         let line: Line = serde_json::from_str(text).map_err(|error| at(error.to_string()))?;
         time = line.time_ns.unwrap_or(time + DEFAULT_STEP_NS);
-        events.push(event(line, time, format).map_err(at)?);
+        let mut event = event(line, time, format).map_err(at)?;
+        event.probe = Arc::clone(names.entry(Arc::clone(&event.probe)).or_insert_with(|| Arc::clone(&event.probe)));
+        events.push(event);
     }
     Ok(events)
 }
@@ -111,7 +118,7 @@ fn event(line: Line, time_ns: u64, format: &mut dyn FnMut(&str, &str) -> Result<
         _ if line.args.is_empty() => {}
         _ => return Err(format!("`args` are laid out only for tracepoints, not for `{probe}`")),
     }
-    event.probe = probe;
+    event.probe = Arc::from(probe);
     Ok(event)
 }
 

@@ -69,7 +69,7 @@ impl Both {
     fn fire(&mut self, event: &Event) -> usize {
         let mut runs = Vec::new();
         for (index, spec) in self.manifest.programs.iter().enumerate() {
-            for target in spec.targets.iter().filter(|target| self.manifest.probe_names[target.probe_id as usize] == event.probe) {
+            for target in spec.targets.iter().filter(|target| *self.manifest.probe_names[target.probe_id as usize] == *event.probe) {
                 runs.push((index, u64::from(target.probe_id)));
             }
         }
@@ -98,7 +98,7 @@ enum Arg<'a> {
 
 /// An event of `probe` from task `pid` named `comm` on `cpu`, with no context.
 fn event(probe: &str, pid: u32, comm: &str, cpu: u32) -> Event {
-    let mut event = Event { probe: probe.to_string(), time_ns: 5_000 + u64::from(pid) * 77, cpu, pid, tid: pid + 1, uid: 1000, gid: 100, jiffies: 42, ..Event::default() };
+    let mut event = Event { probe: probe.into(), time_ns: 5_000 + u64::from(pid) * 77, cpu, pid, tid: pid + 1, uid: 1000, gid: 100, jiffies: 42, ..Event::default() };
     event.set_comm(comm.as_bytes());
     event
 }

@@ -28,7 +28,7 @@ fn events(lines: &str) -> Vec<Event> {
 fn replay(script: &str, events: Vec<Event>, backend: Backend) -> (String, String) {
     let compiled = compile(script, &FakeCatalog).unwrap_or_else(|diagnostics| panic!("{script} does not compile: {diagnostics:?}"));
     let manifest = Arc::new(compiled.manifest);
-    let mut probes: Vec<String> = events.iter().map(|event| event.probe.clone()).collect();
+    let mut probes: Vec<String> = events.iter().map(|event| event.probe.to_string()).collect();
     probes.dedup();
     let clocks = Clocks { cpus: 2, ..Clocks::default() };
     let mut replay = Replay::new(&compiled.elf, Arc::clone(&manifest), clocks, &probes, backend).expect("the script replays");
