@@ -8,6 +8,7 @@
 mod program;
 
 use std::io::Write;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use ferrotrace_compiler::catalog::{Catalog, FieldKind};
@@ -34,6 +35,8 @@ const DATA_LOC_ROOM: u32 = 256;
 /// 1.6 GB/s of events.
 const RING_BYTES: u32 = 16 << 20;
 const READ_INTERVAL: Duration = Duration::from_millis(10);
+/// Reads (each at most a ring buffer's worth) waiting to be written.
+const WRITE_QUEUE: usize = 8;
 
 /// What a recording ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,11 +119,14 @@ pub fn plan(manifest: &Manifest, catalog: &dyn Catalog, all_stacks: bool) -> Res
 
 /// Loads the recording programs for `header`'s probes, attaches them, and writes their events
 /// to `out` until SIGINT or SIGTERM.
-pub fn record(header: &Header, out: impl Write, announce: &mut dyn FnMut(usize)) -> Result<Summary, ReplayError> {
+///
+/// This thread only empties the ring buffer; another names the events' addresses and writes
+/// them, so a slow first naming (a large binary's symbols read) does not let the ring fill.
+pub fn record(header: &Header, out: impl Write + Send, announce: &mut dyn FnMut(usize)) -> Result<Summary, ReplayError> {
     let (elf, manifest) = object(header)?;
     signals::install()?;
     let mut session = Session::load(&elf, &manifest, false).map_err(|error| ReplayError::Unsupported(error.to_string()))?;
-    let mut writer = Writer::new(out, header)?;
+    let writer = Writer::new(out, header)?;
     let mut source = session.events().map_err(|error| ReplayError::Unsupported(error.to_string()))?.ok_or_else(|| ReplayError::Unsupported("no ring buffer".into()))?;
     session.attach_all().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
     // User frames are named in their process, which may have exited before its events are
@@ -128,30 +134,40 @@ pub fn record(header: &Header, out: impl Write, announce: &mut dyn FnMut(usize))
     let follow = header.probes.iter().any(|probe| probe.user_stack > 0) && symbolize::track_processes().is_ok();
     announce(header.probes.len());
     let mut events = 0u64;
-    let mut failure = None;
-    let mut namer = Namer::default();
-    let mut copy = |record: &[u8]| {
-        events += 1;
-        if failure.is_none() {
-            failure = write_event(&mut writer, &mut namer, header, record).err();
-        }
-    };
-    while !signals::stop_requested() {
-        // The programs wake no one: read what came every few milliseconds.
-        if source.drain(&mut copy) == 0 {
-            if follow {
-                symbolize::catch_up();
+    // Bounded: a writer that cannot keep up makes the ring fill, and the kernel count what it
+    // cannot take, rather than this process grow without end.
+    let (batches, received) = mpsc::sync_channel::<Vec<u8>>(WRITE_QUEUE);
+    let (detached, written) = std::thread::scope(|scope| {
+        let writing = scope.spawn(move || write_batches(writer, header, &received));
+        let mut batch = Vec::new();
+        let mut detached = None;
+        while detached.is_none() {
+            if signals::stop_requested() {
+                detached = Some(session.detach_all());
             }
-            std::thread::sleep(READ_INTERVAL);
+            // The programs wake no one: read what came every few milliseconds.
+            let read = source.drain(&mut |record: &[u8]| {
+                events += 1;
+                batch.extend_from_slice(&(record.len() as u32).to_le_bytes());
+                batch.extend_from_slice(record);
+            });
+            if !batch.is_empty() && batches.send(std::mem::take(&mut batch)).is_err() {
+                break;
+            }
+            if read == 0 && detached.is_none() {
+                std::thread::sleep(READ_INTERVAL);
+            }
         }
-    }
-    session.detach_all().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
-    source.drain(&mut copy);
+        // Hanging up ends the writing thread once it has written every batch.
+        drop(batches);
+        (detached, writing.join().unwrap_or_else(|_| Err(std::io::Error::other("the writing thread panicked"))))
+    });
     if follow {
         symbolize::stop_tracking();
     }
-    if let Some(error) = failure {
-        return Err(error.into());
+    let mut writer = written?;
+    if let Some(Err(error)) = detached {
+        return Err(ReplayError::Unsupported(error.to_string()));
     }
     let lost = session.lost_records().map_err(|error| ReplayError::Unsupported(error.to_string()))?;
     if lost > 0 {
@@ -160,6 +176,21 @@ pub fn record(header: &Header, out: impl Write, announce: &mut dyn FnMut(usize))
     writer.end(sys::monotonic_ns())?;
     session.release_perf_events();
     Ok(Summary { events, lost })
+}
+
+/// Writes each batch of records (each a `u32` length and its bytes) as it comes, until the
+/// reading thread hangs up; the writer, to end the file with.
+fn write_batches<W: Write>(mut writer: Writer<W>, header: &Header, batches: &mpsc::Receiver<Vec<u8>>) -> std::io::Result<Writer<W>> {
+    let mut namer = Namer::default();
+    for batch in batches {
+        let mut rest = batch.as_slice();
+        while let Some((len, after)) = rest.split_first_chunk::<4>() {
+            let (record, after) = after.split_at(u32::from_le_bytes(*len) as usize);
+            write_event(&mut writer, &mut namer, header, record)?;
+            rest = after;
+        }
+    }
+    Ok(writer)
 }
 
 /// Writes one event, after the names of its addresses not named before.
