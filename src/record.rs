@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use ferrotrace_compiler::driver::{compile_with, Keep};
 use ferrotrace_compiler::options::CompileOptions;
 use ferrotrace_compiler::sources::SourceMap;
-use ferrotrace_replay::recorder;
+use ferrotrace_replay::{recorder, relatives};
 use ferrotrace_runtime::catalog::KernelCatalog;
 use ferrotrace_runtime::privileges;
 use ferrotrace_runtime::tracefs::Tracefs;
@@ -35,14 +35,15 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     privileges::check()?;
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
     let options = CompileOptions { env: crate::config_environment(true)?, ..CompileOptions::default() };
-    let compiled = match compile_with(&source, &catalog, &options, Keep::default()) {
+    // The encoded programs say which of the task's relatives the script reads.
+    let compiled = match compile_with(&source, &catalog, &options, Keep { bpf: true, ..Keep::default() }) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             crate::report_in(&diagnostics, &SourceMap::single(&name, &source));
             return Ok(1);
         }
     };
-    let header = recorder::plan(&compiled.manifest, &catalog, cli.stacks)?;
+    let header = recorder::plan(&compiled.manifest, &catalog, cli.stacks, &relatives::read_by(&compiled.programs, &catalog))?;
     let file = std::fs::File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?;
     let quiet = cli.quiet;
     let summary = recorder::record(&header, BufWriter::with_capacity(1 << 20, file), &mut |probes| {

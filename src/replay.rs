@@ -49,7 +49,7 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     };
     let mut events = Source::open(Path::new(events_path), inner).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
     let catalog = match events.formats.clone() {
-        Some(formats) => ReplayCatalog::recorded(inner, formats),
+        Some(formats) => ReplayCatalog::recorded(inner, formats, events.task_members.clone()),
         None => ReplayCatalog::live(inner),
     };
     let probes = events.probes.clone();

@@ -14,17 +14,20 @@ pub struct ReplayCatalog<'c> {
     /// The tracepoints the events hold, by category and name: the only ones there are when
     /// given.
     recorded: Option<BTreeMap<(String, String), TracepointFormat>>,
+    /// `task_struct` member offsets of the recording kernel, for the relatives it recorded.
+    task_members: Vec<(String, u32)>,
 }
 
 impl<'c> ReplayCatalog<'c> {
     /// The machine's own tracepoints, through `inner`.
     pub fn live(inner: &'c dyn Catalog) -> ReplayCatalog<'c> {
-        ReplayCatalog { inner, recorded: None }
+        ReplayCatalog { inner, recorded: None, task_members: Vec::new() }
     }
 
-    /// Only the tracepoints of `recorded`; the rest through `inner`.
-    pub fn recorded(inner: &'c dyn Catalog, recorded: BTreeMap<(String, String), TracepointFormat>) -> ReplayCatalog<'c> {
-        ReplayCatalog { inner, recorded: Some(recorded) }
+    /// Only the tracepoints of `recorded`, and the recorded `task_struct` member offsets; the
+    /// rest through `inner`.
+    pub fn recorded(inner: &'c dyn Catalog, recorded: BTreeMap<(String, String), TracepointFormat>, task_members: Vec<(String, u32)>) -> ReplayCatalog<'c> {
+        ReplayCatalog { inner, recorded: Some(recorded), task_members }
     }
 }
 
@@ -69,6 +72,7 @@ impl Catalog for ReplayCatalog<'_> {
     }
 
     fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
-        self.inner.member_offset(strukt, member)
+        let recorded = self.task_members.iter().find(|(name, _)| strukt == "task_struct" && name == member);
+        recorded.map(|(_, offset)| *offset).or_else(|| self.inner.member_offset(strukt, member))
     }
 }

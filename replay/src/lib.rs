@@ -22,6 +22,7 @@ pub mod names;
 pub mod oracle;
 pub mod program;
 pub mod recorder;
+pub mod relatives;
 pub mod recording;
 pub mod source;
 pub mod stacks;

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ReplayError;
 use crate::event::{Chunk, Clocks, Event};
 use crate::names::Names;
+use crate::relatives::Relative;
 
 pub const MAGIC: &[u8; 6] = b"FTREC\0";
 pub const VERSION: u16 = 2;
@@ -62,6 +63,9 @@ pub struct RecordedProbe {
     pub kernel_stack: u32,
     #[serde(default)]
     pub user_stack: u32,
+    /// The task's relatives copied into each event (`ppid`, `pcomm`, ...), after the stacks.
+    #[serde(default)]
+    pub relatives: Vec<Relative>,
 }
 
 /// A pointer field and the memory copied from where it pointed.
@@ -106,9 +110,22 @@ pub mod layout {
     }
 }
 
+impl Header {
+    /// The recording kernel's `task_struct` member offsets of the relatives recorded.
+    pub fn task_members(&self) -> Vec<(String, u32)> {
+        let relatives: Vec<Relative> = self.probes.iter().flat_map(|probe| probe.relatives.iter().cloned()).collect();
+        crate::relatives::member_offsets(&relatives)
+    }
+}
+
 impl RecordedProbe {
     /// The bytes of one event of this probe.
     pub fn event_size(&self) -> usize {
+        self.relatives_start() + self.relatives.iter().map(Relative::size).sum::<usize>()
+    }
+
+    /// Where the relatives' copies are, after the stacks.
+    pub fn relatives_start(&self) -> usize {
         self.user_stack_start() + Self::stack_size(self.user_stack)
     }
 
@@ -321,6 +338,12 @@ fn event(header: &Header, probe_names: &[Arc<str>], record: &[u8]) -> Result<Eve
     }
     let mut comm = [0u8; 16];
     comm.copy_from_slice(&record[layout::COMM..layout::COMM + 16]);
+    let task = u64_at(layout::TASK)?;
+    let mut at = probe.relatives_start();
+    for relative in &probe.relatives {
+        relative.chunks(task, &record[at..at + relative.size()], &mut memory);
+        at += relative.size();
+    }
     let kernel_stack = stack(record, probe.kernel_stack_start(), probe.kernel_stack);
     let user_stack = stack(record, probe.user_stack_start(), probe.user_stack);
     Ok(Event {
@@ -333,7 +356,7 @@ fn event(header: &Header, probe_names: &[Arc<str>], record: &[u8]) -> Result<Eve
         gid: (uid_gid >> 32) as u32,
         comm,
         cgroup: u64_at(layout::CGROUP)?,
-        task: u64_at(layout::TASK)?,
+        task,
         jiffies: u64_at(layout::JIFFIES)?,
         context,
         memory,

@@ -22,6 +22,8 @@ pub struct Source {
     /// The recorded tracepoints' formats, the kernel a script compiles against; `None` for
     /// JSON lines, which use this machine's.
     pub formats: Option<BTreeMap<(String, String), TracepointFormat>>,
+    /// The recording kernel's `task_struct` member offsets for the relatives recorded.
+    pub task_members: Vec<(String, u32)>,
 }
 
 enum Events {
@@ -43,7 +45,8 @@ impl Source {
             let header = reader.header();
             let formats = header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
             let probes = header.probes.iter().map(|probe| probe.name.clone()).collect();
-            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), events: Events::Recording(Box::new(reader)) });
+            let task_members = header.task_members();
+            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), task_members, events: Events::Recording(Box::new(reader)) });
         }
         let text = std::fs::read_to_string(path).map_err(|_| ReplayError::Input("neither a ferrotrace recording nor JSON lines (not UTF-8 text)".into()))?;
         let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
@@ -52,7 +55,7 @@ impl Source {
         let mut probes: Vec<String> = events.iter().map(|event| event.probe.to_string()).collect();
         probes.sort();
         probes.dedup();
-        Ok(Source { clocks, probes, formats: None, events: Events::Lines(events.into_iter()) })
+        Ok(Source { clocks, probes, formats: None, task_members: Vec::new(), events: Events::Lines(events.into_iter()) })
     }
 
     /// The next event, in order; `None` after the last. The names of the code addresses it

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use ferrotrace_compiler::catalog::Catalog;
 use ferrotrace_compiler::driver::compile;
 use ferrotrace_replay::names::{KernelName, Names};
+use ferrotrace_replay::relatives::Relative;
 use ferrotrace_replay::recording::{self, Header, RecordedPointer, RecordedProbe, Writer};
 use ferrotrace_replay::backend::Backend;
 use ferrotrace_replay::replay::Replay;
@@ -153,6 +154,7 @@ fn a_recording_reads_back_as_it_was_written() {
         pointers: vec![pointer],
         kernel_stack: 3,
         user_stack: 2,
+        relatives: vec![Relative { link: "real_parent".into(), link_offset: 100, members: vec![("tgid".into(), 20, 4), ("comm".into(), 40, 16)] }],
     };
     let header = Header { ferrotrace: "0.1.0".into(), kernel: "6.18".into(), arch: "x86_64".into(), clocks: Clocks { start_ns: 5, cpus: 2, ..Clocks::default() }, probes: vec![probe] };
     // The bytes the recording program writes: probe, CPU, pid/tid, uid/gid, time, cgroup,
@@ -174,6 +176,12 @@ fn a_recording_reads_back_as_it_was_written() {
     let user = header.probes[0].user_stack_start();
     assert_eq!(user, kernel + 8 + 3 * 8);
     record[user..user + 8].copy_from_slice(&(-14i64).to_le_bytes());
+    // The task pointer, then the relative: its pointer, its tgid, its comm.
+    record[48..56].copy_from_slice(&0xffff_8880_0000_1000u64.to_le_bytes());
+    let relative = header.probes[0].relatives_start();
+    record[relative..relative + 8].copy_from_slice(&0xffff_8880_0000_2000u64.to_le_bytes());
+    record[relative + 8..relative + 12].copy_from_slice(&7u32.to_le_bytes());
+    record[relative + 16..relative + 20].copy_from_slice(b"bash");
     let names = Names { kernel: vec![KernelName { address: 0xffff_ffff_8100_0010, symbol: "do_one".into(), offset: 16 }], user: Vec::new() };
     let mut bytes = Vec::new();
     let mut writer = Writer::new(&mut bytes, &header).expect("the header writes");
@@ -191,6 +199,10 @@ fn a_recording_reads_back_as_it_was_written() {
     assert_eq!(event.kernel_stack, [0xffff_ffff_8100_0010, 0xffff_ffff_8100_0020]);
     assert!(event.user_stack.is_empty(), "a stack the kernel could not take (-EFAULT) holds no frames");
     assert_eq!(read.names, names);
+    assert_eq!(event.read(0xffff_8880_0000_1000 + 100, 8), Some(&0xffff_8880_0000_2000u64.to_le_bytes()[..]), "the parent's pointer in the task");
+    assert_eq!(event.read(0xffff_8880_0000_2000 + 20, 4), Some(&7u32.to_le_bytes()[..]), "the parent's tgid");
+    assert_eq!(event.read(0xffff_8880_0000_2000 + 40, 16), Some(&b"bash\0\0\0\0\0\0\0\0\0\0\0\0"[..]), "the parent's comm");
+    assert_eq!(read.header.task_members(), [("comm".to_string(), 40), ("real_parent".to_string(), 100), ("tgid".to_string(), 20)]);
     let cut = &bytes[..bytes.len() - 5];
     assert_eq!(recording::read(cut).expect("a cut recording reads to its last whole frame").events.len(), 1);
     let mut newer = bytes.clone();

@@ -115,6 +115,25 @@ fn recorded_stacks_replay_named_as_the_live_run_named_them() {
 }
 
 #[test]
+fn the_tasks_parent_and_leader_replay_as_the_script_recorded_read_them() {
+    if !kernel_ready() {
+        return;
+    }
+    let comm = Comm::unique();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ printf(\"%d %s %d %s\\n\", ppid, pcomm, leader_tid, leader_comm); }}",
+        comm.name()
+    );
+    // Recorded with the script itself: its reads of the relatives are what is recorded.
+    let (live, path) = record_beside_live_run("relatives", &["-e", &script], &script, "text", &comm);
+    let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", &script]);
+    cleanup(&path);
+    let parent = format!("{} ", std::os::unix::process::parent_id());
+    assert!(live.stdout.lines().filter(|line| line.starts_with(&parent)).count() >= 3, "the test's parent, live:\n{}", live.transcript());
+    replayed.assert_exact(0, &live.stdout, "Attached 1 probe\n");
+}
+
+#[test]
 fn a_script_whose_probes_the_recording_lacks_is_refused_naming_them() {
     if !kernel_ready() {
         return;

@@ -122,7 +122,7 @@ fn kernel_cost(bench: &Bench, name: &str, command: std::process::Command) -> Res
 fn events_per_second(recording: &Recording, backend: Backend) -> Result<f64> {
     let catalog = KernelCatalog::new(Tracefs::find_or_mount(true)?);
     let formats = recording.header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
-    let catalog = ReplayCatalog::recorded(&catalog, formats);
+    let catalog = ReplayCatalog::recorded(&catalog, formats, recording.header.task_members());
     let compiled = compile_with(SCRIPT, &catalog, &CompileOptions::default(), Keep::default()).map_err(|_| anyhow!("`{SCRIPT}` does not compile"))?;
     let manifest = Arc::new(compiled.manifest);
     let probes: Vec<String> = recording.header.probes.iter().map(|probe| probe.name.clone()).collect();

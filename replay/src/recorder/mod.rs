@@ -23,6 +23,7 @@ use ferrotrace_runtime::{cpus, signals, symbolize, sys};
 use crate::error::ReplayError;
 use crate::event::Clocks;
 use crate::names::Namer;
+use crate::relatives::Relative;
 use crate::recording::{Header, RecordedPointer, RecordedProbe, Writer};
 
 /// Bytes of a string a pointer field points to that are copied (with its NUL).
@@ -65,10 +66,10 @@ fn stack_frames(manifest: &Manifest, all: bool) -> (u32, u32) {
 }
 
 /// The recording's header for the tracepoints of a compiled script: every tracepoint its
-/// programs attach to, with its format from `catalog`, and the stacks it prints (every
-/// stack, with `all_stacks`). Probes replay fires by itself (`begin`, `end`, `interval`,
+/// programs attach to, with its format from `catalog`, the stacks it prints (every stack, with
+/// `all_stacks`) and the task's `relatives` it reads (`relatives::read_by`). Probes replay fires by itself (`begin`, `end`, `interval`,
 /// `profile`) need no recording; any other is refused.
-pub fn plan(manifest: &Manifest, catalog: &dyn Catalog, all_stacks: bool) -> Result<Header, ReplayError> {
+pub fn plan(manifest: &Manifest, catalog: &dyn Catalog, all_stacks: bool, relatives: &[Relative]) -> Result<Header, ReplayError> {
     let (kernel_stack, user_stack) = stack_frames(manifest, all_stacks);
     let mut probes: Vec<RecordedProbe> = Vec::new();
     for spec in &manifest.programs {
@@ -91,7 +92,7 @@ pub fn plan(manifest: &Manifest, catalog: &dyn Catalog, all_stacks: bool) -> Res
                             RecordedPointer { field: field.name.clone(), offset: field.offset, string, bound: if string { STRING_BOUND } else { RAW_BOUND } }
                         })
                         .collect();
-                    probes.push(RecordedProbe { name: probe, category: category.clone(), event: name.clone(), format, context_size: (fixed + room).next_multiple_of(8), pointers, kernel_stack, user_stack });
+                    probes.push(RecordedProbe { name: probe, category: category.clone(), event: name.clone(), format, context_size: (fixed + room).next_multiple_of(8), pointers, kernel_stack, user_stack, relatives: relatives.to_vec() });
                 }
                 Attach::Begin | Attach::End | Attach::Interval { .. } | Attach::Profile { .. } => {}
                 _ => {

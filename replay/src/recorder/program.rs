@@ -1,7 +1,7 @@
 //! The BPF program that records one tracepoint: it reserves an event in the ring buffer,
 //! writes the task and clock values replay's helpers will return, copies the tracepoint's
-//! record, the memory its pointer fields point to and the stacks asked for
-//! (`recording::layout`), and submits it.
+//! record, the memory its pointer fields point to, the stacks and the task's relatives asked
+//! for (`recording::layout`), and submits it.
 //! A full ring buffer adds one to the per-CPU lost count instead. Written instruction by
 //! instruction: about 20 plus 6 per pointer field, no stack but for the lost count's key.
 
@@ -125,6 +125,22 @@ pub fn recording_program(index: u32, probe: &RecordedProbe, syscall: bool, ring:
         asm.mov_imm(4, flags);
         asm.call_into(helper::GET_STACK, op::DW, at);
         at += layout::STACK_HEADER + frames as usize * 8;
+    }
+    for relative in &probe.relatives {
+        // The relative's pointer, then its members through it (a failed read leaves zeros).
+        asm.emit(op::LDX | op::MEM | op::DW, 3, 7, layout::TASK as i16, 0);
+        asm.add_imm(3, relative.link_offset as i32);
+        asm.event_at(at);
+        asm.mov_imm(2, 8);
+        asm.call(helper::PROBE_READ_KERNEL);
+        for ((_, offset, size), start) in relative.member_starts() {
+            asm.emit(op::LDX | op::MEM | op::DW, 3, 7, at as i16, 0);
+            asm.add_imm(3, *offset as i32);
+            asm.event_at(at + start);
+            asm.mov_imm(2, *size as i32);
+            asm.call(helper::PROBE_READ_KERNEL);
+        }
+        at += relative.size();
     }
     asm.mov(1, 7);
     asm.mov_imm(2, NO_WAKEUP as i32);
