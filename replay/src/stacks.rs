@@ -76,21 +76,13 @@ fn mix(a: &mut u32, b: &mut u32, c: &mut u32) {
 }
 
 /// lookup3's final mix: its last word is the hash.
-fn finish(mut a: u32, mut b: u32, mut c: u32) -> u32 {
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(14));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(11));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(25));
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(16));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(4));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(14));
-    c ^= b;
-    c.wrapping_sub(b.rotate_left(24))
+fn finish(a: u32, b: u32, c: u32) -> u32 {
+    let mut words = [a, b, c];
+    for (x, y, r) in [(2, 1, 14), (0, 2, 11), (1, 0, 25), (2, 1, 16), (0, 2, 4), (1, 0, 14), (2, 1, 24)] {
+        words[x] ^= words[y];
+        words[x] = words[x].wrapping_sub(words[y].rotate_left(r));
+    }
+    words[2]
 }
 
 /// What a stack map holds: up to `limit` frames, addresses or build-id frames.
