@@ -274,6 +274,21 @@ fn replay_of_unreadable_or_foreign_events_names_the_file_and_why() {
 }
 
 #[test]
+fn replay_of_a_recording_whose_names_do_not_read_says_so() {
+    let header = br#"{"ferrotrace":"0.1.0","kernel":"6.18","arch":"x86_64","clocks":{"start_ns":0,"boot_minus_monotonic_ns":0,"tai_minus_boot_ns":0,"cpus":1},"probes":[]}"#;
+    let mut bytes = b"FTREC\0\x02\0".to_vec();
+    bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(header);
+    // A names frame (kind 4) that is not JSON.
+    bytes.extend_from_slice(&4u32.to_le_bytes());
+    bytes.extend_from_slice(b"\x04{{{");
+    let recording = TempScript::new("bad-names.ftrec", &bytes);
+    // Frames are read as the replay goes: `begin` has run when the bad one is reached.
+    let expected = "Attached 1 probe\nERROR: not a ferrotrace recording: its names do not read: key must be a string at line 1 column 2\n";
+    run(&["replay", recording.path(), "-e", "begin { }"]).assert_exact(1, "", expected);
+}
+
+#[test]
 fn record_without_a_file_says_how_to_give_one() {
     run(&["record", "-e", "tracepoint:syscalls:sys_enter_openat { }"]).assert_exact(
         1,
