@@ -48,8 +48,7 @@ fn map_lookup(machine: &mut Machine, map_arg: u64, key: u64) -> Result<u64, Faul
 /// `bpf_get_current_comm`: the task's name, cut to the buffer with its NUL.
 fn current_comm(machine: &mut Machine, buffer: u64, size: u64) -> Result<u64, Fault> {
     let dst = machine.memory.slice_mut(buffer, size).map_err(|access| Fault::HelperAccess { address: buffer, size, access })?;
-    // Made in a register and stored whole: the key a program then reads back a word at a time
-    // comes from one store, which the CPU forwards, not from bytes of several, which stalls it.
+    // The name with its NUL made in a register, then stored at once.
     let len = dst.len().min(16);
     let kept = u128::MAX.checked_shr(8 * (17 - len as u32)).unwrap_or(0);
     let comm = (u128::from_le_bytes(machine.event.comm) & kept).to_le_bytes();

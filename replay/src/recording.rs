@@ -3,8 +3,8 @@
 //! ```text
 //! magic   "FTREC\0" and a u16 version (2; version 1 had no stacks), little-endian
 //! header  u32 length, then JSON: the ferrotrace and kernel that recorded, the clocks, and for
-//!         each probe its tracepoint format, the pointer fields whose memory was copied and
-//!         the stack frames taken
+//!         each probe its tracepoint format, the pointer fields whose memory was copied, the
+//!         stack frames taken and the task's relatives copied (`relatives`)
 //! frames  u32 length, u8 kind, payload; kind 1 an event as the recording program wrote it
 //!         (`layout`), kind 2 the events lost so far (u64), kind 3 the end (u64 time), kind 4
 //!         JSON names of code addresses (`names::Names`), before the first event holding them

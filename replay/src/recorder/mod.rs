@@ -67,8 +67,9 @@ fn stack_frames(manifest: &Manifest, all: bool) -> (u32, u32) {
 
 /// The recording's header for the tracepoints of a compiled script: every tracepoint its
 /// programs attach to, with its format from `catalog`, the stacks it prints (every stack, with
-/// `all_stacks`) and the task's `relatives` it reads (`relatives::read_by`). Probes replay fires by itself (`begin`, `end`, `interval`,
-/// `profile`) need no recording; any other is refused.
+/// `all_stacks`) and the task's `relatives` it reads (`relatives::read_by`). Probes replay
+/// fires by itself (`begin`, `end`, `interval`, `profile`) need no recording; any other is
+/// refused.
 pub fn plan(manifest: &Manifest, catalog: &dyn Catalog, all_stacks: bool, relatives: &[Relative]) -> Result<Header, ReplayError> {
     let (kernel_stack, user_stack) = stack_frames(manifest, all_stacks);
     let mut probes: Vec<RecordedProbe> = Vec::new();
