@@ -54,15 +54,38 @@ impl KeyTable {
         &self.keys[at..at + self.key_size]
     }
 
-    /// The slot holding `key`.
+    /// The slot holding `key`: the common widths of one to four words compared as fixed
+    /// arrays, so the hash and the compare have no loop.
     pub fn find(&self, key: &[u8]) -> Option<u32> {
+        if key.len() != self.key_size {
+            return None;
+        }
+        match key.len() {
+            8 => self.find_words::<1>(key),
+            16 => self.find_words::<2>(key),
+            24 => self.find_words::<3>(key),
+            32 => self.find_words::<4>(key),
+            _ => self.probe(hash(key), |stored| same(stored, key)),
+        }
+    }
+
+    /// `find` of a key of `N` words.
+    #[inline(always)]
+    fn find_words<const N: usize>(&self, key: &[u8]) -> Option<u32> {
+        let wanted = words::<N>(key);
+        self.probe(hash_words(&wanted), |stored| words::<N>(stored) == wanted)
+    }
+
+    /// The slot of the key whose hash is `hash`, as `matches` tells it from the others.
+    #[inline(always)]
+    fn probe(&self, hash: u64, matches: impl Fn(&[u8]) -> bool) -> Option<u32> {
         let mask = self.index.len() - 1;
-        let mut at = self.home(key);
+        let mut at = self.home_of(hash);
         loop {
             match self.index[at] {
                 EMPTY => return None,
                 DELETED => {}
-                entry if same(self.key(entry - 1), key) => return Some(entry - 1),
+                entry if matches(self.key(entry - 1)) => return Some(entry - 1),
                 _ => {}
             }
             at = (at + 1) & mask;
@@ -130,7 +153,12 @@ impl KeyTable {
 
     /// Where probing for `key` starts.
     fn home(&self, key: &[u8]) -> usize {
-        (hash(key).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        self.home_of(hash(key))
+    }
+
+    /// Where probing for a key of hash `hash` starts.
+    fn home_of(&self, hash: u64) -> usize {
+        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
     /// Puts `slot`'s key in the index.
@@ -158,17 +186,27 @@ impl KeyTable {
     }
 }
 
-/// A key's words mixed into one.
+/// One step of the hash: `word` mixed into `hash`.
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// A key's words mixed into one, then its bytes past the last whole word.
 fn hash(key: &[u8]) -> u64 {
     let mut words = key.chunks_exact(8);
-    let mut hash = 0u64;
-    for word in &mut words {
-        hash = (hash.rotate_left(5) ^ u64::from_ne_bytes(word.try_into().unwrap_or_default())).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    for &byte in words.remainder() {
-        hash = (hash.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    hash
+    let hash = words.by_ref().fold(0, |hash, word| mix(hash, u64::from_ne_bytes(word.try_into().unwrap_or_default())));
+    words.remainder().iter().fold(hash, |hash, &byte| mix(hash, u64::from(byte)))
+}
+
+/// `hash` of a key of whole words.
+fn hash_words<const N: usize>(words: &[u64; N]) -> u64 {
+    words.iter().fold(0, |hash, &word| mix(hash, word))
+}
+
+/// The first `N` words of `key`, which has at least that many.
+#[inline(always)]
+fn words<const N: usize>(key: &[u8]) -> [u64; N] {
+    std::array::from_fn(|at| u64::from_ne_bytes(key[8 * at..8 * at + 8].try_into().unwrap_or_default()))
 }
 
 /// Two keys of one size alike, compared a word at a time (no call to `memcmp`).
