@@ -34,7 +34,7 @@ pub fn call(machine: &mut Machine, exec: &dyn Exec, helper: u32, args: [u64; 5])
 }
 
 /// `bpf_map_lookup_elem`: the region address of the key's value, or 0.
-fn map_lookup(machine: &mut Machine, map_arg: u64, key: u64) -> Result<u64, Fault> {
+pub(crate) fn map_lookup(machine: &mut Machine, map_arg: u64, key: u64) -> Result<u64, Fault> {
     let map = map_index(machine, "map_lookup_elem", map_arg)?;
     let key_size = u64::from(machine.maps[map].def.key_size);
     if machine.maps[map].lookup_changes() {
@@ -46,7 +46,7 @@ fn map_lookup(machine: &mut Machine, map_arg: u64, key: u64) -> Result<u64, Faul
 }
 
 /// `bpf_get_current_comm`: the task's name, cut to the buffer with its NUL.
-fn current_comm(machine: &mut Machine, buffer: u64, size: u64) -> Result<u64, Fault> {
+pub(crate) fn current_comm(machine: &mut Machine, buffer: u64, size: u64) -> Result<u64, Fault> {
     let dst = machine.memory.slice_mut(buffer, size).map_err(|access| Fault::HelperAccess { address: buffer, size, access })?;
     // The name with its NUL made in a register, then stored at once.
     let len = dst.len().min(16);
@@ -56,7 +56,10 @@ fn current_comm(machine: &mut Machine, buffer: u64, size: u64) -> Result<u64, Fa
         Ok(whole) => *whole = comm,
         Err(_) => dst[..len].copy_from_slice(&comm[..len]),
     }
-    dst[len..].fill(0);
+    // Only a buffer longer than a name has more to clear (no call to `memset` otherwise).
+    if dst.len() > len {
+        dst[len..].fill(0);
+    }
     Ok(0)
 }
 

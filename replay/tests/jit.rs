@@ -453,6 +453,58 @@ fn loads_and_stores_of_every_size_agree() {
     run_on_edges(program(functions));
 }
 
+#[test]
+fn helpers_with_fast_paths_in_native_code_agree() {
+    let reading = [
+        helper::GET_CURRENT_PID_TGID,
+        helper::GET_CURRENT_UID_GID,
+        helper::KTIME_GET_NS,
+        helper::GET_SMP_PROCESSOR_ID,
+        helper::GET_CURRENT_CGROUP_ID,
+        helper::JIFFIES64,
+        helper::GET_CURRENT_TASK,
+        helper::GET_CURRENT_TASK_BTF,
+        helper::GET_ATTACH_COOKIE,
+    ];
+    let mut functions: Vec<Vec<Slot>> = reading.iter().map(|&helper| vec![call(helper), exit()]).collect();
+    // `get_current_comm` of sizes around the whole name, into the frame at offsets whose end
+    // is inside it or past it, then the first word written returned.
+    for size in [0, 1, 8, 15, 16, 17, 32] {
+        for at in [-32, -16, -12, -8] {
+            functions.push(vec![
+                op(op::ALU64 | op::MOV | op::X, 1, 10, 0, 0),
+                op(op::ALU64 | op::ADD | op::K, 1, 0, 0, at),
+                mov(2, size),
+                call(helper::GET_CURRENT_COMM),
+                op(op::LDX | op::MEM | op::DW, 3, 10, -32, 0),
+                op(op::ALU64 | op::ADD | op::X, 0, 3, 0, 0),
+                exit(),
+            ]);
+        }
+    }
+    // Into the buffer r1 was given: the read-only context, or no region at all.
+    functions.push(vec![mov(2, 16), call(helper::GET_CURRENT_COMM), exit()]);
+    let starts: Vec<u32> = {
+        let program = program(functions.clone());
+        program.functions.clone()
+    };
+    let mut both = Both::new(Manifest::default(), vec![program(functions)]);
+    let mut task = event("hand-built", 7, "a-fifteen-chars", 1);
+    (task.cgroup, task.task) = (0x1234, 0xffff_8880_0000_1000);
+    for start in starts {
+        // The last: a name with no NUL, as only a damaged recording could hold.
+        for comm in ["a-fifteen-chars", "cat", "", "sixteen-bytes-16"] {
+            task.set_comm(comm.as_bytes());
+            if comm.len() == 16 {
+                task.comm.copy_from_slice(comm.as_bytes());
+            }
+            for r1 in [memory::address(CONTEXT_REGION, 0), 0x7f00_0000_0000] {
+                let _ = both.run(0, start, &task, 0xc00c1e, [r1, 0, 0, 0, 0]);
+            }
+        }
+    }
+}
+
 /// Runs `program`'s first function on both engines: the trap it stopped with.
 fn trap_of(manifest: Manifest, program: Program, event: &Event) -> Trap {
     let mut both = Both::new(manifest, vec![program]);

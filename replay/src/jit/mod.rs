@@ -9,6 +9,7 @@
 mod access;
 mod alu;
 mod frame;
+mod helper_calls;
 mod runtime;
 mod translate;
 

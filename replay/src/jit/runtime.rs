@@ -8,6 +8,7 @@ use std::mem::offset_of;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::error::Trap;
+use crate::event::Event;
 use crate::helpers;
 use crate::interp;
 use crate::machine::{Machine, Stop};
@@ -29,6 +30,11 @@ pub struct Env<'a> {
     frame: u64,
     /// 1 once a slow path has stopped the run; native code then returns at once.
     trapped: u64,
+    /// The machine's event, whose task and clock native code reads for the helpers that
+    /// return them (no helper changes the event while a program runs).
+    event: *const Event,
+    /// `bpf_get_attach_cookie()`.
+    cookie: u64,
     machine: *mut Machine,
     program: &'a JitProgram,
     trap: Option<Trap>,
@@ -41,6 +47,8 @@ pub const REGIONS: i32 = offset_of!(Env<'static>, regions) as i32;
 pub const REGION_COUNT: i32 = offset_of!(Env<'static>, region_count) as i32;
 pub const FRAME: i32 = offset_of!(Env<'static>, frame) as i32;
 pub const TRAPPED: i32 = offset_of!(Env<'static>, trapped) as i32;
+pub const EVENT: i32 = offset_of!(Env<'static>, event) as i32;
+pub const COOKIE: i32 = offset_of!(Env<'static>, cookie) as i32;
 
 /// Where native code finds each field of a region.
 pub const REGION_SIZE: i64 = size_of::<Region>() as i64;
@@ -59,11 +67,17 @@ impl<'a> Env<'a> {
     /// The env of a run of `program` on `machine` with frame `frame`. Native code reaches the
     /// machine only through it until `outcome`.
     pub fn new(program: &'a JitProgram, machine: &mut Machine, frame: u64) -> Env<'a> {
+        let machine: *mut Machine = machine;
+        // SAFETY: `machine` came from a live `&mut Machine` just above; the event's address is
+        // taken without making a reference, so the slow paths' `&mut Machine` leave it valid.
+        let (event, machine_ref) = unsafe { (&raw const (*machine).event, &*machine) };
         Env {
-            regions: machine.memory.table(),
-            region_count: (machine.memory.count() as u64).min(MAX_REGIONS),
+            regions: machine_ref.memory.table(),
+            region_count: (machine_ref.memory.count() as u64).min(MAX_REGIONS),
             frame,
             trapped: 0,
+            event,
+            cookie: machine_ref.cookie,
             machine,
             program,
             trap: None,
@@ -88,17 +102,21 @@ pub enum SlowPath {
     Load,
     Store,
     Helper,
+    MapLookup,
+    CurrentComm,
     MapValue,
 }
 
 impl SlowPath {
-    pub const COUNT: usize = 4;
+    pub const COUNT: usize = 6;
 
     pub fn address(self) -> usize {
         match self {
             SlowPath::Load => jit_load as extern "C" fn(*mut Env<'_>, u64, u64, u64) -> u64 as usize,
             SlowPath::Store => jit_store as extern "C" fn(*mut Env<'_>, u64, u64, u64, u64) -> u64 as usize,
             SlowPath::Helper => jit_helper as extern "C" fn(*mut Env<'_>, u64, u64, u64, u64, u64, u64, u64) -> u64 as usize,
+            SlowPath::MapLookup => jit_map_lookup as extern "C" fn(*mut Env<'_>, u64, u64, u64) -> u64 as usize,
+            SlowPath::CurrentComm => jit_current_comm as extern "C" fn(*mut Env<'_>, u64, u64, u64) -> u64 as usize,
             SlowPath::MapValue => jit_map_value as extern "C" fn(*mut Env<'_>, u64, u64) -> u64 as usize,
         }
     }
@@ -109,6 +127,8 @@ impl SlowPath {
             SlowPath::Load => 4,
             SlowPath::Store => 5,
             SlowPath::Helper => 8,
+            SlowPath::MapLookup => 4,
+            SlowPath::CurrentComm => 4,
             SlowPath::MapValue => 3,
         }
     }
@@ -153,6 +173,16 @@ extern "C" fn jit_store(env: *mut Env<'_>, address: u64, size: u64, value: u64, 
 #[allow(clippy::too_many_arguments)] // the helper, its five arguments, the slot: as native code passes them
 extern "C" fn jit_helper(env: *mut Env<'_>, helper: u64, r1: u64, r2: u64, r3: u64, r4: u64, r5: u64, slot: u64) -> u64 {
     stopping(env, slot, |machine, program| helpers::call(machine, program, helper as u32, [r1, r2, r3, r4, r5]))
+}
+
+/// `bpf_map_lookup_elem`, the helper nearly every program calls, straight to its Rust.
+extern "C" fn jit_map_lookup(env: *mut Env<'_>, map: u64, key: u64, slot: u64) -> u64 {
+    stopping(env, slot, |machine, _| Ok(helpers::map_lookup(machine, map, key)?))
+}
+
+/// `bpf_get_current_comm`, straight to its Rust.
+extern "C" fn jit_current_comm(env: *mut Env<'_>, buffer: u64, size: u64, slot: u64) -> u64 {
+    stopping(env, slot, |machine, _| Ok(helpers::current_comm(machine, buffer, size)?))
 }
 
 /// An `ld_imm64` of a place in a map's value: where it is on this machine.

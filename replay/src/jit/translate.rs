@@ -166,12 +166,7 @@ impl Translator<'_> {
                 Ok(false)
             }
             op::CALL => {
-                let helper = self.builder.ins().iconst(I64, i64::from(insn.imm as u32));
-                let slot = self.builder.ins().iconst(I64, pc as i64);
-                let mut args = vec![self.env, helper];
-                args.extend(self.registers[1..=5].iter().map(|&register| self.builder.use_var(register)));
-                args.push(slot);
-                let r0 = self.call_returning(SlowPath::Helper, &args);
+                let r0 = self.call_helper(insn.imm as u32, pc);
                 self.builder.def_var(self.registers[0], r0);
                 Ok(true)
             }
@@ -248,7 +243,7 @@ impl Translator<'_> {
     }
 
     /// Calls `path` and goes on in a new block: its result.
-    fn call_returning(&mut self, path: SlowPath, args: &[Value]) -> Value {
+    pub(super) fn call_returning(&mut self, path: SlowPath, args: &[Value]) -> Value {
         let then = self.builder.create_block();
         let result = self.builder.append_block_param(then, I64);
         self.call_slow_path(path, args, then);
