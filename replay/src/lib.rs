@@ -26,6 +26,7 @@ pub mod relatives;
 pub mod recording;
 pub mod source;
 pub mod stacks;
+pub mod standard_formats;
 pub mod replay;
 pub mod state;
 pub mod synthetic;

@@ -14,6 +14,7 @@ use ferrotrace_replay::relatives::Relative;
 use ferrotrace_replay::recording::{self, Header, RecordedPointer, RecordedProbe, Writer};
 use ferrotrace_replay::backend::Backend;
 use ferrotrace_replay::replay::Replay;
+use ferrotrace_replay::standard_formats::StandardFormats;
 use ferrotrace_replay::{synthetic, Clocks, Event};
 use ferrotrace_runtime::output::{printer, Format};
 use ferrotrace_runtime::run::Runner;
@@ -21,13 +22,23 @@ use support::FakeCatalog;
 
 /// The events of `lines`, laid out with the fake kernel's formats.
 fn events(lines: &str) -> Vec<Event> {
-    let mut format = |category: &str, name: &str| FakeCatalog.tracepoint_format(category, name).map_err(|error| error.to_string());
+    events_in(&FakeCatalog, lines)
+}
+
+/// The events of `lines`, laid out with `catalog`'s formats.
+fn events_in(catalog: &dyn Catalog, lines: &str) -> Vec<Event> {
+    let mut format = |category: &str, name: &str| catalog.tracepoint_format(category, name).map_err(|error| error.to_string());
     synthetic::parse(lines, 0, &mut format).expect("the lines parse")
 }
 
 /// What `script` prints over `events` (stdout, stderr), as `replay` runs it.
 fn replay(script: &str, events: Vec<Event>, backend: Backend) -> (String, String) {
-    let compiled = compile(script, &FakeCatalog).unwrap_or_else(|diagnostics| panic!("{script} does not compile: {diagnostics:?}"));
+    replay_in(&FakeCatalog, script, events, backend)
+}
+
+/// `replay` with the script compiled against `catalog`.
+fn replay_in(catalog: &dyn Catalog, script: &str, events: Vec<Event>, backend: Backend) -> (String, String) {
+    let compiled = compile(script, catalog).unwrap_or_else(|diagnostics| panic!("{script} does not compile: {diagnostics:?}"));
     let manifest = Arc::new(compiled.manifest);
     let mut probes: Vec<String> = events.iter().map(|event| event.probe.to_string()).collect();
     probes.dedup();
@@ -49,6 +60,23 @@ fn replay(script: &str, events: Vec<Event>, backend: Backend) -> (String, String
         replay.end(&mut runner).expect("end runs");
     }
     (String::from_utf8(out).expect("UTF-8"), String::from_utf8(err).expect("UTF-8"))
+}
+
+#[test]
+fn syscall_events_replay_with_the_standard_formats_where_no_tracefs_is() {
+    let lines = r#"
+{"probe": "tracepoint:syscalls:sys_enter_openat", "pid": 42, "comm": "cat", "args": {"dfd": -100, "filename": "/etc/hostname", "flags": 0}}
+{"probe": "tracepoint:syscalls:sys_exit_openat", "pid": 42, "comm": "cat", "args": {"ret": 3}}
+{"probe": "tracepoint:syscalls:sys_enter_openat", "pid": 42, "comm": "cat", "args": {"dfd": -100, "filename": "/etc/passwd", "flags": 524288}}
+{"probe": "tracepoint:syscalls:sys_exit_openat", "pid": 42, "comm": "cat", "args": {"ret": -2}}
+"#;
+    let script = r#"tracepoint:syscalls:sys_enter_openat { printf("%s %d %d\n", str(args.filename), (int32)args.dfd, args.flags); }
+tracepoint:syscalls:sys_exit_openat { @ret[args.ret] = count(); }"#;
+    for backend in [Backend::Interpreter, Backend::Jit] {
+        let (out, err) = replay_in(&StandardFormats, script, events_in(&StandardFormats, lines), backend);
+        assert_eq!(out, "/etc/hostname -100 0\n/etc/passwd -100 524288\n\n\n@ret[-2]: 1\n@ret[3]: 1\n", "{backend:?}");
+        assert_eq!(err, "");
+    }
 }
 
 const OPENS: &str = r#"
