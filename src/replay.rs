@@ -15,6 +15,7 @@ use ferrotrace_replay::catalog::ReplayCatalog;
 use ferrotrace_replay::backend::Backend;
 use ferrotrace_replay::replay::Replay;
 use ferrotrace_replay::source::Source;
+use ferrotrace_replay::standard_formats::StandardFormats;
 use ferrotrace_replay::ReplayError;
 use std::path::Path;
 use ferrotrace_runtime::catalog::KernelCatalog;
@@ -42,10 +43,10 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
         }
     };
     let live = Tracefs::find_or_mount(ferrotrace_runtime::privileges::check().is_ok()).ok().map(KernelCatalog::new);
-    let no_tracefs = NoTracefs;
+    // Where tracefs cannot be read, synthetic events of the syscall tracepoints still replay.
     let inner: &dyn Catalog = match &live {
         Some(catalog) => catalog,
-        None => &no_tracefs,
+        None => &StandardFormats,
     };
     let mut events = Source::open(Path::new(events_path), inner).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
     let catalog = match events.formats.clone() {
@@ -161,20 +162,5 @@ fn describe(error: ReplayError, files: &SourceMap) -> anyhow::Error {
             anyhow::anyhow!("the replay stopped at that fault")
         }
         other => other.into(),
-    }
-}
-
-/// The catalog where this machine's tracefs cannot be read: no tracepoints.
-struct NoTracefs;
-
-impl Catalog for NoTracefs {
-    fn tracepoints(&self) -> Result<Vec<(String, String)>, ferrotrace_compiler::catalog::CatalogError> {
-        Ok(Vec::new())
-    }
-
-    fn tracepoint_format(&self, category: &str, name: &str) -> Result<ferrotrace_compiler::catalog::TracepointFormat, ferrotrace_compiler::catalog::CatalogError> {
-        Err(ferrotrace_compiler::catalog::CatalogError::Unavailable(format!(
-            "tracepoint:{category}:{name}: this machine's tracefs cannot be read here, and the events do not carry the tracepoint's format"
-        )))
     }
 }

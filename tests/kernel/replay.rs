@@ -1,10 +1,16 @@
 //! Record and replay: a recording made while a script ran live replays, as an unprivileged
-//! user, to the bytes the live run printed, in text and JSON, stacks named as live; and a
-//! script whose probes the recording lacks is refused, naming them.
+//! user, to the bytes the live run printed, in text and JSON, stacks named as live; a script
+//! whose probes the recording lacks is refused, naming them; synthetic syscall events replay
+//! unprivileged, with ferrotrace's own syscall formats, which are the running kernel's.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+
+use ferrotrace_compiler::catalog::Catalog;
+use ferrotrace_replay::standard_formats::StandardFormats;
+use ferrotrace_runtime::catalog::KernelCatalog;
+use ferrotrace_runtime::tracefs::Tracefs;
 
 use super::{kernel_ready, Comm, Tracer};
 use crate::support::process::{ferrotrace, Outcome};
@@ -174,4 +180,74 @@ fn kernel_version() -> (u32, u32) {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("the kernel's release");
     let mut numbers = release.trim().split(['.', '-']).map(|part| part.parse::<u32>().unwrap_or(0));
     (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
+}
+
+#[test]
+fn synthetic_syscall_events_replay_unprivileged_where_tracefs_cannot_be_read() {
+    if !kernel_ready() {
+        return;
+    }
+    // nobody cannot read tracefs (mode 0700): the formats are ferrotrace's own.
+    let path = readable_dir("synthetic").join("reads.jsonl");
+    let lines: String = [1, 2, 3, 3, 9, 17, 17, 17, 100, 1000]
+        .iter()
+        .map(|count| format!("{{\"probe\": \"tracepoint:syscalls:sys_enter_read\", \"pid\": 1, \"comm\": \"dd\", \"args\": {{\"fd\": 3, \"count\": {count}}}}}\n"))
+        .collect();
+    std::fs::write(&path, lines).expect("cannot write the events");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("cannot open the events to others");
+    let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:syscalls:sys_enter_read /comm == \"dd\"/ { @bytes = hist(args.count); }"]);
+    let refused = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:sched:sched_switch { @ = count(); }"]);
+    cleanup(&path);
+    assert_eq!(
+        (replayed.status.code(), replayed.stdout.as_str()),
+        (
+            Some(0),
+            "\n\n@bytes:\n\
+[1]                    1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[2, 4)                 3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[4, 8)                 0 |                                                    |\n\
+[8, 16)                1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[16, 32)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[32, 64)               0 |                                                    |\n\
+[64, 128)              1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[128, 256)             0 |                                                    |\n\
+[256, 512)             0 |                                                    |\n\
+[512, 1K)              1 |@@@@@@@@@@@@@@@@@                                   |\n\
+\n"
+        ),
+        "{}",
+        replayed.transcript()
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
+    assert!(refused.stderr.contains("tracepoint:sched:sched_switch: this machine's tracefs cannot be read here"), "{}", refused.transcript());
+}
+
+#[test]
+fn the_standard_syscall_formats_are_the_running_kernels() {
+    if !kernel_ready() {
+        return;
+    }
+    let live = KernelCatalog::new(Tracefs::find_or_mount(true).expect("tracefs"));
+    let known: std::collections::HashSet<(String, String)> = live.tracepoints().expect("the kernel's tracepoints").into_iter().collect();
+    let mut compared = 0;
+    let mut differing = Vec::new();
+    for (category, name) in StandardFormats.tracepoints().expect("the standard listing") {
+        if !known.contains(&(category.clone(), name.clone())) {
+            continue;
+        }
+        let standard = StandardFormats.tracepoint_format(&category, &name).expect("a standard format");
+        let kernel = live.tracepoint_format(&category, &name).expect("the kernel's format");
+        compared += 1;
+        if standard.fields != kernel.fields {
+            differing.push(format!("{category}:{name}: ferrotrace {:?}\n  kernel {:?}", standard.fields, kernel.fields));
+        }
+    }
+    assert!(compared > 600, "only {compared} syscall tracepoints compared");
+    // The table was taken from 6.18; an older kernel may type an argument differently, but not
+    // those of the syscalls every tracing recipe starts from.
+    let core = ["openat", "read", "write", "close", "execve", "clone"];
+    if kernel_version() != (6, 18) {
+        differing.retain(|difference| core.iter().any(|syscall| difference.contains(&format!("_{syscall}: "))));
+    }
+    assert!(differing.is_empty(), "{} formats differ:\n{}", differing.len(), differing.join("\n"));
 }
