@@ -99,7 +99,7 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
         if !cli.quiet {
             runner.attached(manifest.programs.iter().map(|spec| spec.targets.len()).sum())?;
         }
-        let outcome = run(&mut replay, &mut runner, &mut events);
+        let outcome = run(&mut replay, &mut runner, &mut events, events_path);
         if let Err(error) = outcome {
             return Err(describe(error, &files));
         }
@@ -119,11 +119,13 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     Ok(code as u8)
 }
 
-/// `begin`, every event in order, `end` and the maps.
-fn run(replay: &mut Replay, runner: &mut Runner<'_>, source: &mut Source) -> Result<(), ReplayError> {
+/// `begin`, every event of `source` (read from `path`) in order, `end` and the maps.
+fn run(replay: &mut Replay, runner: &mut Runner<'_>, source: &mut Source, path: &str) -> Result<(), ReplayError> {
     replay.begin(runner)?;
     let mut last = 0;
-    while let Some(event) = source.next_event()? {
+    // What goes wrong reading the events names their file, as it does before the first.
+    let in_file = |error: ReplayError| ReplayError::Input(format!("{path}: {error}"));
+    while let Some(event) = source.next_event().map_err(in_file)? {
         last = last.max(event.time_ns);
         if !replay.event(runner, &event)? {
             break;

@@ -284,8 +284,8 @@ fn replay_of_a_recording_whose_names_do_not_read_says_so() {
     bytes.extend_from_slice(b"\x04{{{");
     let recording = TempScript::new("bad-names.ftrec", &bytes);
     // Frames are read as the replay goes: `begin` has run when the bad one is reached.
-    let expected = "Attached 1 probe\nERROR: not a ferrotrace recording: its names do not read: key must be a string at line 1 column 2\n";
-    run(&["replay", recording.path(), "-e", "begin { }"]).assert_exact(1, "", expected);
+    let expected = format!("Attached 1 probe\nERROR: {}: not a ferrotrace recording: its names do not read: key must be a string at line 1 column 2\n", recording.path());
+    run(&["replay", recording.path(), "-e", "begin { }"]).assert_exact(1, "", &expected);
 }
 
 #[test]
