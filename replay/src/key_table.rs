@@ -239,6 +239,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_of_every_width_are_found_after_inserts_and_removes() {
+        // The widths `find` compares as words, and one it compares byte by byte.
+        for width in [8, 12, 16, 24, 32, 40] {
+            let mut table = KeyTable::new(width, 16);
+            let key = |n: u8| {
+                let mut key = vec![0; width];
+                key[width - 1] = n;
+                key[0] = n.wrapping_mul(3);
+                key
+            };
+            for n in 0..16 {
+                assert_eq!(table.insert(&key(n)), Some(u32::from(n)), "width {width}");
+            }
+            for n in (0..16).step_by(3) {
+                assert_eq!(table.remove(&key(n)), Some(u32::from(n)), "width {width}");
+            }
+            for n in 0..16 {
+                let expected = (n % 3 != 0).then_some(u32::from(n));
+                assert_eq!(table.find(&key(n)), expected, "width {width}, key {n}");
+            }
+            assert_eq!(table.find(&key(99)), None);
+            assert_eq!(table.find(&key(1)[..width - 1]), None, "a key of another width");
+        }
+    }
+
+    #[test]
     fn many_deletes_keep_lookups_right() {
         let mut table = KeyTable::new(8, 64);
         for round in 0..1000u64 {

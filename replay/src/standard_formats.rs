@@ -3,7 +3,7 @@
 //! `sys_enter_NAME` record is the syscall number then one 8-byte slot per argument, and every
 //! `sys_exit_NAME` record the number then `long ret`, so a syscall's formats are its argument
 //! types and names: `standard_formats/syscalls.txt`, one line per syscall, taken from Linux
-//! 6.18's tracefs (a kernel test compares it with the running kernel's). The formats are parsed
+//! 6.18's tracefs on x86-64 (a kernel test compares it with the running kernel's). The formats are parsed
 //! as tracefs text is, so their fields are typed exactly as a live catalog types them.
 
 use ferrotrace_compiler::catalog::{Catalog, CatalogError, TracepointFormat};
@@ -64,6 +64,10 @@ impl Catalog for StandardFormats {
 
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
         let Some(text) = StandardFormats::format_text(category, name) else {
+            if matches!(category, "syscalls" | "raw_syscalls") {
+                // Every one of these is known: the compiler says so, with the names nearest.
+                return Err(CatalogError::NotFound(format!("tracepoint:{category}:{name}")));
+            }
             return Err(CatalogError::Unavailable(format!(
                 "tracepoint:{category}:{name}: this machine's tracefs cannot be read here (root reads it), and without it \
                  ferrotrace knows the formats of the `syscalls` and `raw_syscalls` tracepoints only; a recording \
@@ -76,7 +80,7 @@ impl Catalog for StandardFormats {
 
 #[cfg(test)]
 mod tests {
-    use ferrotrace_compiler::catalog::{Catalog, FieldKind};
+    use ferrotrace_compiler::catalog::{Catalog, CatalogError, FieldKind};
 
     use super::StandardFormats;
 
@@ -101,11 +105,13 @@ mod tests {
     }
 
     #[test]
-    fn other_tracepoints_are_refused_with_what_would_do() {
+    fn other_tracepoints_are_refused_with_what_would_do_and_unknown_syscalls_are_not_found() {
         let error = StandardFormats.tracepoint_format("sched", "sched_switch").expect_err("not known").to_string();
         assert!(error.contains("tracefs cannot be read here") && error.contains("ferrotrace record"), "{error}");
-        assert!(StandardFormats.tracepoint_format("syscalls", "sys_enter_nosuchcall").is_err());
-        assert!(StandardFormats.tracepoint_format("syscalls", "sys_exit_nosuchcall").is_err());
+        for name in ["sys_enter_nosuchcall", "sys_exit_nosuchcall", "nosuchcall"] {
+            let error = StandardFormats.tracepoint_format("syscalls", name).expect_err("not a syscall");
+            assert_eq!(error, CatalogError::NotFound(format!("tracepoint:syscalls:{name}")));
+        }
     }
 
     #[test]

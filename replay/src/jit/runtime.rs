@@ -68,8 +68,10 @@ impl<'a> Env<'a> {
     /// machine only through it until `outcome`.
     pub fn new(program: &'a JitProgram, machine: &mut Machine, frame: u64) -> Env<'a> {
         let machine: *mut Machine = machine;
-        // SAFETY: `machine` came from a live `&mut Machine` just above; the event's address is
-        // taken without making a reference, so the slow paths' `&mut Machine` leave it valid.
+        // SAFETY: `machine` came from a live `&mut Machine` just above. The event's address is
+        // taken from the raw pointer without a reference, so the slow paths' `&mut Machine`,
+        // made from that same pointer, leave it valid; the shared reference made here is last
+        // used before this function returns.
         let (event, machine_ref) = unsafe { (&raw const (*machine).event, &*machine) };
         Env {
             regions: machine_ref.memory.table(),
