@@ -221,7 +221,7 @@ fn loops_run_their_callbacks_alike() {
         r#"tracepoint:syscalls:sys_enter_read {
             $i = 0; $sum = 0;
             while ($i < (int64)args.count) { $sum += $i; $i++; if ($i > 50) { break; } }
-            for ($j : 0..args.fd) { @steps[$j] = count(); if ($j == 3) { continue; } @odd[$j] = sum($j); }
+            for ($j : 0..args.fd) { @steps[$j] = count(); if ($j == 3) { continue; } @odd[$j] = sum($j); @task[$j, pid, tid, uid, cpu, comm] = max(nsecs); }
             @sum[comm] = max($sum);
         }"#,
     );
