@@ -27,6 +27,7 @@ pub mod recording;
 pub mod source;
 pub mod stacks;
 pub mod standard_formats;
+pub mod summary;
 pub mod replay;
 pub mod state;
 pub mod synthetic;

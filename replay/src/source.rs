@@ -24,6 +24,8 @@ pub struct Source {
     pub formats: Option<BTreeMap<(String, String), TracepointFormat>>,
     /// The recording kernel's `task_struct` member offsets for the relatives recorded.
     pub task_members: Vec<(String, u32)>,
+    /// Where the events came from: `recorded by ferrotrace 0.1.0 on Linux 6.18.0 (x86_64)`.
+    pub origin: String,
 }
 
 enum Events {
@@ -46,7 +48,8 @@ impl Source {
             let formats = header.probes.iter().map(|probe| ((probe.category.clone(), probe.event.clone()), probe.format.clone())).collect();
             let probes = header.probes.iter().map(|probe| probe.name.clone()).collect();
             let task_members = header.task_members();
-            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), task_members, events: Events::Recording(Box::new(reader)) });
+            let origin = format!("recorded by ferrotrace {} on Linux {} ({})", header.ferrotrace, header.kernel, header.arch);
+            return Ok(Source { clocks: header.clocks.clone(), probes, formats: Some(formats), task_members, origin, events: Events::Recording(Box::new(reader)) });
         }
         let text = std::fs::read_to_string(path).map_err(|_| ReplayError::Input("neither a ferrotrace recording nor JSON lines (not UTF-8 text)".into()))?;
         let mut format = |category: &str, event: &str| live.tracepoint_format(category, event).map_err(|error| error.to_string());
@@ -55,7 +58,8 @@ impl Source {
         let mut probes: Vec<String> = events.iter().map(|event| event.probe.to_string()).collect();
         probes.sort();
         probes.dedup();
-        Ok(Source { clocks, probes, formats: None, task_members: Vec::new(), events: Events::Lines(events.into_iter()) })
+        let origin = "synthetic events (JSON lines)".to_string();
+        Ok(Source { clocks, probes, formats: None, task_members: Vec::new(), origin, events: Events::Lines(events.into_iter()) })
     }
 
     /// The next event, in order; `None` after the last. The names of the code addresses it
