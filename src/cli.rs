@@ -16,7 +16,8 @@ pub struct Cli {
     /// A script file to run (`-` reads the script from standard input); or a command: `recipe
     /// list|run|show|...` (the built-in recipes, `docs/recipes.md`), `record -o FILE.ftrec` (the
     /// tracepoints of `-e PROGRAM` recorded) or `replay EVENTS [SCRIPT]` (a script run over
-    /// recorded or JSON-lines events, without root; `docs/replay.md`).
+    /// recorded or JSON-lines events, without root; without a script, what the events hold;
+    /// `docs/replay.md`).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 

@@ -2,7 +2,7 @@
 //! in user space over recorded or synthetic events, printing what the live run would have. No
 //! privileges and no BPF are needed; the engine is `ferrotrace-replay`.
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -16,6 +16,7 @@ use ferrotrace_replay::backend::Backend;
 use ferrotrace_replay::replay::Replay;
 use ferrotrace_replay::source::Source;
 use ferrotrace_replay::standard_formats::StandardFormats;
+use ferrotrace_replay::summary::Summary;
 use ferrotrace_replay::ReplayError;
 use std::path::Path;
 use ferrotrace_runtime::catalog::KernelCatalog;
@@ -34,13 +35,15 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     let Some(events_path) = args.first() else {
         bail!("replay needs the events to replay: ferrotrace replay EVENTS.jsonl SCRIPT.bt (or -e 'PROGRAM')");
     };
-    let (name, source, params) = match &cli.program {
-        Some(program) => ("stdin".to_string(), program.clone(), &args[1..]),
-        None => {
-            let Some(script) = args.get(1) else { bail!("replay needs a script to run: a file after the events, or -e 'PROGRAM'") };
-            let source = std::fs::read_to_string(script).with_context(|| format!("cannot read script `{script}`"))?;
-            (script.clone(), source, &args[2..])
-        }
+    let script = match &cli.program {
+        Some(program) => Some(("stdin".to_string(), program.clone(), &args[1..])),
+        None => match args.get(1) {
+            Some(script) => {
+                let source = std::fs::read_to_string(script).with_context(|| format!("cannot read script `{script}`"))?;
+                Some((script.clone(), source, &args[2..]))
+            }
+            None => None,
+        },
     };
     let live = Tracefs::find_or_mount(ferrotrace_runtime::privileges::check().is_ok()).ok().map(KernelCatalog::new);
     // Where tracefs cannot be read, synthetic events of the syscall tracepoints still replay.
@@ -49,6 +52,9 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
         None => &StandardFormats,
     };
     let mut events = Source::open(Path::new(events_path), inner).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
+    let Some((name, source, params)) = script else {
+        return summarize(cli, events_path, &mut events);
+    };
     let catalog = match events.formats.clone() {
         Some(formats) => ReplayCatalog::recorded(inner, formats, events.task_members.clone()),
         None => ReplayCatalog::live(inner),
@@ -117,6 +123,16 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
     };
     stdout.finish()?;
     Ok(code as u8)
+}
+
+/// Without a script: what the events hold, and how to run one over them.
+fn summarize(cli: &Cli, path: &str, events: &mut Source) -> Result<u8> {
+    let summary = Summary::of(events).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
+    let mut stdout = Output::open(cli.output.as_deref(), cli.buffering)?;
+    write!(stdout, "{path}: {summary}")?;
+    stdout.finish()?;
+    eprintln!("Run a script over them: ferrotrace replay {path} SCRIPT.bt (or -e 'PROGRAM')");
+    Ok(0)
 }
 
 /// `begin`, every event of `source` (read from `path`) in order, `end` and the maps.

@@ -257,7 +257,7 @@ fn recipes_print_their_parameters_without_the_kernel() {
 #[test]
 fn replay_without_events_or_script_says_what_to_give() {
     run(&["replay"]).assert_exact(1, "", "ERROR: replay needs the events to replay: ferrotrace replay EVENTS.jsonl SCRIPT.bt (or -e 'PROGRAM')\n");
-    run(&["replay", "events.jsonl"]).assert_exact(1, "", "ERROR: replay needs a script to run: a file after the events, or -e 'PROGRAM'\n");
+    run(&["replay", "no-such-events.jsonl"]).assert_exact(1, "", "ERROR: no-such-events.jsonl: cannot read the events: No such file or directory (os error 2)\n");
 }
 
 #[test]
@@ -286,6 +286,22 @@ fn replay_of_a_recording_whose_names_do_not_read_says_so() {
     // Frames are read as the replay goes: `begin` has run when the bad one is reached.
     let expected = format!("Attached 1 probe\nERROR: {}: not a ferrotrace recording: its names do not read: key must be a string at line 1 column 2\n", recording.path());
     run(&["replay", recording.path(), "-e", "begin { }"]).assert_exact(1, "", &expected);
+}
+
+#[test]
+fn replay_without_a_script_says_what_the_events_hold() {
+    let lines = [
+        r#"{"probe": "tracepoint:syscalls:sys_enter_openat", "time_ns": 1000, "pid": 42, "comm": "cat", "args": {"filename": "/etc/hostname"}}"#,
+        r#"{"probe": "tracepoint:syscalls:sys_enter_close", "time_ns": 2000, "pid": 42, "cpu": 1, "comm": "cat", "args": {"fd": 3}}"#,
+        r#"{"probe": "tracepoint:syscalls:sys_enter_openat", "time_ns": 1500001000, "pid": 42, "comm": "cat", "args": {"filename": "/etc/passwd"}}"#,
+    ];
+    let events = TempScript::new("held.jsonl", format!("{}\n", lines.join("\n")).as_bytes());
+    let path = events.path();
+    run(&["replay", path]).assert_exact(
+        0,
+        &format!("{path}: synthetic events (JSON lines), 2 CPUs\n  1  tracepoint:syscalls:sys_enter_close\n  2  tracepoint:syscalls:sys_enter_openat\n3 events over 1.500 s; none lost\n"),
+        &format!("Run a script over them: ferrotrace replay {path} SCRIPT.bt (or -e 'PROGRAM')\n"),
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Record and replay: a recording made while a script ran live replays, as an unprivileged
 //! user, to the bytes the live run printed, in text and JSON, stacks named as live; a script
-//! whose probes the recording lacks is refused, naming them; synthetic syscall events replay
+//! whose probes the recording lacks is refused, naming them (and, without a script, what it
+//! holds is said); synthetic syscall events replay
 //! unprivileged, with ferrotrace's own syscall formats, which are the running kernel's.
 
 use std::os::unix::fs::PermissionsExt;
@@ -148,10 +149,20 @@ fn a_script_whose_probes_the_recording_lacks_is_refused_naming_them() {
     let script = format!("tracepoint:syscalls:sys_enter_openat /comm == \"{}\"/ {{ @ = count(); }}", comm.name());
     let (_, path) = record_beside_live_run("missing", OPENAT, &script, "text", &comm);
     let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:syscalls:sys_enter_close { @ = count(); }"]);
+    let summarized = replay_as_nobody(&["replay", path.to_str().expect("UTF-8")]);
     cleanup(&path);
     assert_eq!(replayed.status.code(), Some(1), "{}", replayed.transcript());
     assert!(replayed.stderr.contains("tracepoint:syscalls:sys_enter_close"), "{}", replayed.transcript());
     assert!(replayed.stderr.contains("tracepoint:syscalls:sys_enter_openat"), "{}", replayed.transcript());
+    // Without a script, replay says what the recording holds: at least the three opens.
+    let lines: Vec<&str> = summarized.stdout.lines().collect();
+    assert_eq!((summarized.status.code(), lines.len()), (Some(0), 3), "{}", summarized.transcript());
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("the kernel's release");
+    assert!(lines[0].contains(&format!(": recorded by ferrotrace {} on Linux {} (", env!("CARGO_PKG_VERSION"), release.trim())), "{}", summarized.transcript());
+    let (count, probe) = lines[1].trim().split_once("  ").expect("a count and a probe");
+    assert_eq!(probe, "tracepoint:syscalls:sys_enter_openat", "{}", summarized.transcript());
+    assert!(count.parse::<u64>().expect("a count") >= 3, "{}", summarized.transcript());
+    assert!(lines[2].starts_with(&format!("{count} events over ")) && lines[2].ends_with(" s; none lost"), "{}", summarized.transcript());
 }
 
 #[test]
