@@ -46,12 +46,13 @@ pub fn command(cli: &Cli, args: &[String]) -> Result<u8> {
         },
     };
     let live = Tracefs::find_or_mount(ferrotrace_runtime::privileges::check().is_ok()).ok().map(KernelCatalog::new);
-    // Where tracefs cannot be read, synthetic events of the syscall tracepoints still replay.
+    // Where tracefs cannot be read, synthetic events of the syscall tracepoints still replay
+    // (`ReplayCatalog::live` gives their standard formats).
     let inner: &dyn Catalog = match &live {
         Some(catalog) => catalog,
         None => &StandardFormats,
     };
-    let mut events = Source::open(Path::new(events_path), inner).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
+    let mut events = Source::open(Path::new(events_path), &ReplayCatalog::live(inner)).map_err(|error| anyhow::anyhow!("{events_path}: {error}"))?;
     let Some((name, source, params)) = script else {
         return summarize(cli, events_path, &mut events);
     };

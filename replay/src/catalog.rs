@@ -1,12 +1,16 @@
 //! The kernel a replay compiles against: the recorded tracepoints (when a recording gives
 //! them) over the machine's own catalog, with the helper behaviour replay's helpers have.
-//! Nothing here needs privileges when the recording holds the formats.
+//! Nothing here needs privileges when the recording holds the formats. Without a recording,
+//! a syscall tracepoint the machine cannot give (no readable tracefs, or a syscall its kernel
+//! lacks) has ferrotrace's standard format.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferrotrace_compiler::btf::Btf;
 use ferrotrace_compiler::catalog::{Catalog, CatalogError, HelperBehaviour, KernelFunction, PidNamespace, SyscallAbi, TracepointFormat};
+
+use crate::standard_formats::StandardFormats;
 
 /// A catalog for compiling a script to replay.
 pub struct ReplayCatalog<'c> {
@@ -19,7 +23,7 @@ pub struct ReplayCatalog<'c> {
 }
 
 impl<'c> ReplayCatalog<'c> {
-    /// The machine's own tracepoints, through `inner`.
+    /// The machine's own tracepoints, through `inner`, and the standard syscall formats.
     pub fn live(inner: &'c dyn Catalog) -> ReplayCatalog<'c> {
         ReplayCatalog { inner, recorded: None, task_members: Vec::new() }
     }
@@ -35,7 +39,13 @@ impl Catalog for ReplayCatalog<'_> {
     fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
         match &self.recorded {
             Some(recorded) => Ok(recorded.keys().cloned().collect()),
-            None => self.inner.tracepoints(),
+            None => {
+                let mut listed = self.inner.tracepoints().unwrap_or_default();
+                listed.extend(StandardFormats.tracepoints()?);
+                listed.sort();
+                listed.dedup();
+                Ok(listed)
+            }
         }
     }
 
@@ -45,7 +55,7 @@ impl Catalog for ReplayCatalog<'_> {
                 .get(&(category.to_string(), name.to_string()))
                 .cloned()
                 .ok_or_else(|| CatalogError::NotFound(format!("tracepoint:{category}:{name} (not in the recording)"))),
-            None => self.inner.tracepoint_format(category, name),
+            None => self.inner.tracepoint_format(category, name).or_else(|error| StandardFormats.tracepoint_format(category, name).map_err(|_| error)),
         }
     }
 
@@ -74,5 +84,41 @@ impl Catalog for ReplayCatalog<'_> {
     fn member_offset(&self, strukt: &str, member: &str) -> Option<u32> {
         let recorded = self.task_members.iter().find(|(name, _)| strukt == "task_struct" && name == member);
         recorded.map(|(_, offset)| *offset).or_else(|| self.inner.member_offset(strukt, member))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferrotrace_compiler::catalog::{Catalog, CatalogError, TracepointFormat};
+
+    use super::ReplayCatalog;
+
+    /// A machine whose tracefs gives only `sys_enter_read`, with no fields.
+    struct OneTracepoint;
+
+    impl Catalog for OneTracepoint {
+        fn tracepoints(&self) -> Result<Vec<(String, String)>, CatalogError> {
+            Ok(vec![("syscalls".into(), "sys_enter_read".into())])
+        }
+
+        fn tracepoint_format(&self, category: &str, name: &str) -> Result<TracepointFormat, CatalogError> {
+            match (category, name) {
+                ("syscalls", "sys_enter_read") => Ok(TracepointFormat { id: 7, fields: Vec::new() }),
+                ("sched", _) => Err(CatalogError::Unavailable("tracefs says no".into())),
+                _ => Err(CatalogError::NotFound(format!("{category}:{name}"))),
+            }
+        }
+    }
+
+    #[test]
+    fn the_machines_formats_come_first_then_the_standard_syscall_formats() {
+        let catalog = ReplayCatalog::live(&OneTracepoint);
+        assert_eq!(catalog.tracepoint_format("syscalls", "sys_enter_read"), Ok(TracepointFormat { id: 7, fields: Vec::new() }));
+        let openat = catalog.tracepoint_format("syscalls", "sys_enter_openat").expect("the standard format");
+        assert_eq!(openat.fields.iter().map(|field| field.name.as_str()).collect::<Vec<_>>(), ["__syscall_nr", "dfd", "filename", "flags", "mode"]);
+        assert_eq!(catalog.tracepoint_format("sched", "sched_switch"), Err(CatalogError::Unavailable("tracefs says no".into())), "the machine's own error");
+        assert_eq!(catalog.tracepoint_format("syscalls", "sys_enter_nosuch"), Err(CatalogError::NotFound("syscalls:sys_enter_nosuch".into())));
+        let listed = catalog.tracepoints().expect("a listing");
+        assert!(listed.contains(&("syscalls".into(), "sys_exit_openat".into())) && listed.windows(2).all(|pair| pair[0] < pair[1]));
     }
 }

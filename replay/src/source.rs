@@ -1,5 +1,6 @@
 //! Where a replay's events come from: a recording, read one frame at a time, or JSON lines
-//! laid out with this machine's tracepoint formats.
+//! laid out with the formats of the catalog given (the machine's, or the standard syscall
+//! formats).
 
 use std::collections::BTreeMap;
 use std::fs::File;
