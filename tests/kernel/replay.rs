@@ -200,7 +200,7 @@ fn synthetic_syscall_events_replay_unprivileged_where_tracefs_cannot_be_read() {
     }
     // nobody cannot read tracefs (mode 0700): the formats are ferrotrace's own.
     let path = readable_dir("synthetic").join("reads.jsonl");
-    let lines: String = [1, 2, 3, 3, 9, 17, 17, 17, 100, 1000]
+    let lines: String = [4096, 4096, 512, 64, 1]
         .iter()
         .map(|count| format!("{{\"probe\": \"tracepoint:syscalls:sys_enter_read\", \"pid\": 1, \"comm\": \"dd\", \"args\": {{\"fd\": 3, \"count\": {count}}}}}\n"))
         .collect();
@@ -214,16 +214,19 @@ fn synthetic_syscall_events_replay_unprivileged_where_tracefs_cannot_be_read() {
         (
             Some(0),
             "\n\n@bytes:\n\
-[1]                    1 |@@@@@@@@@@@@@@@@@                                   |\n\
-[2, 4)                 3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[1]                    1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
+[2, 4)                 0 |                                                    |\n\
 [4, 8)                 0 |                                                    |\n\
-[8, 16)                1 |@@@@@@@@@@@@@@@@@                                   |\n\
-[16, 32)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
+[8, 16)                0 |                                                    |\n\
+[16, 32)               0 |                                                    |\n\
 [32, 64)               0 |                                                    |\n\
-[64, 128)              1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[64, 128)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
 [128, 256)             0 |                                                    |\n\
 [256, 512)             0 |                                                    |\n\
-[512, 1K)              1 |@@@@@@@@@@@@@@@@@                                   |\n\
+[512, 1K)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |\n\
+[1K, 2K)               0 |                                                    |\n\
+[2K, 4K)               0 |                                                    |\n\
+[4K, 8K)               2 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n\
 \n"
         ),
         "{}",
