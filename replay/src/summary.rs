@@ -25,20 +25,11 @@ impl Summary {
     pub fn of(source: &mut Source) -> Result<Summary, ReplayError> {
         let mut probes: Vec<(String, u64)> = source.probes.iter().map(|probe| (probe.clone(), 0)).collect();
         let mut span: Option<(u64, u64)> = None;
-        let mut last_probe: Option<usize> = None;
         while let Some(event) = source.next_event()? {
-            let index = match last_probe.filter(|&at| probes[at].0 == *event.probe) {
-                Some(at) => at,
-                None => match probes.iter().position(|(probe, _)| *probe == *event.probe) {
-                    Some(at) => at,
-                    None => {
-                        probes.push((event.probe.to_string(), 0));
-                        probes.len() - 1
-                    }
-                },
-            };
-            probes[index].1 += 1;
-            last_probe = Some(index);
+            match probes.iter_mut().find(|(probe, _)| *probe == *event.probe) {
+                Some((_, count)) => *count += 1,
+                None => probes.push((event.probe.to_string(), 1)),
+            }
             span = Some(span.map_or((event.time_ns, event.time_ns), |(first, last)| (first.min(event.time_ns), last.max(event.time_ns))));
         }
         if let (Some((first, last)), Some(end)) = (span, source.end_ns()) {
