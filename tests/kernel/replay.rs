@@ -208,6 +208,7 @@ fn synthetic_syscall_events_replay_unprivileged_where_tracefs_cannot_be_read() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("cannot open the events to others");
     let replayed = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:syscalls:sys_enter_read /comm == \"dd\"/ { @bytes = hist(args.count); }"]);
     let refused = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:sched:sched_switch { @ = count(); }"]);
+    let misspelled = replay_as_nobody(&["replay", path.to_str().expect("UTF-8"), "-e", "tracepoint:syscalls:sys_enter_reed { @ = count(); }"]);
     cleanup(&path);
     assert_eq!(
         (replayed.status.code(), replayed.stdout.as_str()),
@@ -234,6 +235,10 @@ fn synthetic_syscall_events_replay_unprivileged_where_tracefs_cannot_be_read() {
     );
     assert_eq!(refused.status.code(), Some(1), "{}", refused.transcript());
     assert!(refused.stderr.contains("tracepoint:sched:sched_switch: this machine's tracefs cannot be read here"), "{}", refused.transcript());
+    // A syscall the standard formats lack is unknown, and the nearest are named.
+    assert_eq!(misspelled.status.code(), Some(1), "{}", misspelled.transcript());
+    assert!(misspelled.stderr.contains("error[E0204]: unknown tracepoint `syscalls:sys_enter_reed`"), "{}", misspelled.transcript());
+    assert!(misspelled.stderr.contains("Help: did you mean `sys_enter_read`"), "{}", misspelled.transcript());
 }
 
 #[test]
